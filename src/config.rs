@@ -1,0 +1,675 @@
+//! Settings: `config.toml` (or the embedded default), with any key overridable
+//! from the environment as `AGENTIQ__SECTION__KEY`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+use crate::diag::{self, Diagnostic, Diagnostics};
+use crate::domain::Marketplace;
+
+/// The shipped `config.toml`, used when no configuration file is found.
+pub const EMBEDDED_CONFIG: &str = include_str!("../config.toml");
+pub const ENV_PREFIX: &str = "AGENTIQ";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub pipeline: PipelineSettings,
+    #[serde(default)]
+    pub sender: SenderSettings,
+    #[serde(default)]
+    pub web: WebSettings,
+    #[serde(default)]
+    pub sim: SimSettings,
+    #[serde(default)]
+    pub llm: LlmSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    pub shops: BTreeMap<String, ShopSettings>,
+    /// Directory relative paths are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Where these settings came from, for messages.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// Quiet period after a buyer's last message before drafting, so several
+    /// quick messages get one reply.
+    pub debounce: Dur,
+    /// Buyer turns older than this when first seen (history backfill) are stored
+    /// but not answered.
+    pub max_turn_age: Dur,
+    /// How many drafts are worked on at once.
+    pub concurrency: usize,
+    /// How often the pipeline looks for due turns when nothing wakes it.
+    pub tick: Dur,
+    /// How long a claimed turn stays claimed before another worker may retry it.
+    pub claim_lease: Dur,
+    /// Pending drafts nobody acted on expire after this long.
+    pub pending_ttl: Dur,
+    /// After a human answers in the marketplace's own UI, no auto-replies to
+    /// that chat for this long.
+    pub human_takeover: Dur,
+    /// How many earlier messages of the chat a draft gets to see.
+    pub history_messages: usize,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            debounce: Dur::secs(20),
+            max_turn_age: Dur::secs(72 * 3600),
+            concurrency: 16,
+            tick: Dur::millis(500),
+            claim_lease: Dur::secs(300),
+            pending_ttl: Dur::secs(48 * 3600),
+            human_takeover: Dur::secs(2 * 3600),
+            history_messages: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SenderSettings {
+    /// How often the outbox is checked when nothing wakes it (approvals made
+    /// by another process, e.g. the CLI, are picked up this way).
+    pub tick: Dur,
+    pub concurrency: usize,
+    /// After an unknown send outcome, how long the marketplace gets to show our
+    /// message in the chat history before we conclude it did not arrive.
+    pub reconcile_grace: Dur,
+    /// Failed transient attempts before a draft is marked failed.
+    pub max_attempts: u32,
+}
+
+impl Default for SenderSettings {
+    fn default() -> Self {
+        SenderSettings {
+            tick: Dur::millis(500),
+            concurrency: 8,
+            reconcile_grace: Dur::secs(60),
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimSettings {
+    pub listen: SocketAddr,
+    /// Seller accounts the simulator knows, by name.
+    pub sellers: BTreeMap<String, SimSeller>,
+    /// Scripted buyers, played when the simulator starts.
+    pub scenario: Option<PathBuf>,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8089)),
+            sellers: BTreeMap::new(),
+            scenario: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSeller {
+    /// The token the simulator accepts for this seller's Wildberries account.
+    pub wb_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmSettings {
+    pub providers: BTreeMap<String, LlmProviderSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmProviderSettings {
+    /// Base URL including the version, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// Name of the environment variable holding the API key. Local servers may need none.
+    pub api_key_env: Option<String>,
+    #[serde(default = "default_llm_timeout")]
+    pub timeout: Dur,
+    #[serde(default = "default_llm_concurrency")]
+    pub max_concurrency: usize,
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    /// Extra HTTP headers, e.g. `HTTP-Referer` for OpenRouter.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+fn default_llm_timeout() -> Dur {
+    Dur::secs(30)
+}
+fn default_llm_concurrency() -> usize {
+    4
+}
+fn default_temperature() -> f32 {
+    0.3
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `agentiq=debug`. `RUST_LOG` wins if set.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopSettings {
+    /// How people see the shop; the key in `[shops.<key>]` is its id.
+    pub display_name: Option<String>,
+    /// The shop's policy file.
+    pub policy: PathBuf,
+    /// Directory with the shop's prompt and reply templates.
+    pub prompts: PathBuf,
+    #[serde(default)]
+    pub drafter: DrafterKind,
+    #[serde(default)]
+    pub classifier: ClassifierKind,
+    /// Which `[llm.providers.*]` entry to use for the LLM drafter or classifier.
+    pub llm_provider: Option<String>,
+    /// IANA time zone for policy time windows, e.g. `Europe/Moscow`.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    pub wildberries: Option<WildberriesSettings>,
+}
+
+fn default_timezone() -> String {
+    "Europe/Moscow".into()
+}
+
+impl ShopSettings {
+    pub fn marketplaces(&self) -> Vec<Marketplace> {
+        let mut v = Vec::new();
+        if self.wildberries.is_some() {
+            v.push(Marketplace::Wildberries);
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrafterKind {
+    /// A Tera reply template per intent.
+    #[default]
+    Template,
+    /// An OpenAI-compatible chat model.
+    Llm,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassifierKind {
+    /// Keyword rules from the prompt set's `intents.toml`.
+    #[default]
+    Rules,
+    /// An LLM answering in JSON, with the rules as fallback.
+    Llm,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WildberriesSettings {
+    #[serde(default = "default_wb_base_url")]
+    pub base_url: String,
+    /// The token itself. Prefer `token_env` or `token_file` outside the simulator.
+    pub token: Option<SecretString>,
+    /// Name of an environment variable holding the token.
+    pub token_env: Option<String>,
+    /// Path of a file holding the token.
+    pub token_file: Option<PathBuf>,
+    #[serde(default = "default_wb_poll")]
+    pub poll_interval: Dur,
+    #[serde(default = "default_http_timeout")]
+    pub timeout: Dur,
+    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
+    #[serde(default = "default_wb_rate_requests")]
+    pub rate_limit_requests: u32,
+    #[serde(default = "default_wb_rate_period")]
+    pub rate_limit_period: Dur,
+}
+
+fn default_wb_base_url() -> String {
+    "https://buyer-chat-api.wildberries.ru".into()
+}
+fn default_wb_poll() -> Dur {
+    Dur::secs(10)
+}
+fn default_http_timeout() -> Dur {
+    Dur::secs(15)
+}
+fn default_wb_rate_requests() -> u32 {
+    10
+}
+fn default_wb_rate_period() -> Dur {
+    Dur::secs(10)
+}
+
+/// Where a secret comes from, resolved once at start-up.
+pub fn resolve_secret(
+    what: &str,
+    inline: &Option<SecretString>,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<SecretString, String> {
+    match (inline, env, file) {
+        (Some(s), None, None) => Ok(s.clone()),
+        (None, Some(var), None) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
+            _ => Err(format!(
+                "{what}: environment variable `{var}` is not set (or empty)"
+            )),
+        },
+        (None, None, Some(path)) => {
+            let path = base_dir.join(path);
+            std::fs::read_to_string(&path)
+                .map(|s| SecretString::from(s.trim().to_string()))
+                .map_err(|e| format!("{what}: cannot read `{}`: {e}", path.display()))
+        }
+        (None, None, None) => Err(format!(
+            "{what}: no credentials; set one of `token`, `token_env` or `token_file`"
+        )),
+        _ => Err(format!(
+            "{what}: set only one of `token`, `token_env` or `token_file`"
+        )),
+    }
+}
+
+/// A duration written the way people write them: `500ms`, `20s`, `5m`, `1h 30m`, `2d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dur(pub Duration);
+
+impl Dur {
+    pub const fn secs(s: u64) -> Self {
+        Dur(Duration::from_secs(s))
+    }
+    pub const fn millis(ms: u64) -> Self {
+        Dur(Duration::from_millis(ms))
+    }
+    pub fn as_millis_i64(self) -> i64 {
+        i64::try_from(self.0.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+impl FromStr for Dur {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let not_a_duration = || {
+            format!("`{s}` is not a duration; write it like `500ms`, `20s`, `5m`, `1h 30m` or `2d`")
+        };
+        let span: jiff::Span = s.trim().parse().map_err(|_| not_a_duration())?;
+        let parsed = span
+            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|_| not_a_duration())?;
+        Duration::try_from(parsed)
+            .map(Dur)
+            .map_err(|_| format!("`{s}` is negative; durations must be positive"))
+    }
+}
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = jiff::SignedDuration::try_from(self.0).unwrap_or(jiff::SignedDuration::MAX);
+        write!(f, "{d:#}")
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Seconds(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Seconds(s) => Ok(Dur::secs(s)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Load settings. With `path`, that file must exist; without it, `./config.toml`
+/// is used when present and the embedded default otherwise. Environment
+/// variables `AGENTIQ__SECTION__KEY` override any key.
+pub fn load(path: Option<&Path>) -> Result<Settings, Diagnostics> {
+    let env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .collect();
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Diagnostics::from(Diagnostic::new(p, format!("cannot read the config file: {e}")))
+            })?;
+            let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            load_from_str(&text, &p.display().to_string(), base, env)
+        }
+        None => {
+            let default = Path::new("config.toml");
+            if default.exists() {
+                load(Some(default))
+            } else {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                load_from_str(EMBEDDED_CONFIG, "<embedded config.toml>", cwd, env)
+            }
+        }
+    }
+}
+
+/// Load settings from TOML text with an explicit environment (tests pass their own).
+pub fn load_from_str(
+    text: &str,
+    origin: &str,
+    base_dir: PathBuf,
+    env: HashMap<String, String>,
+) -> Result<Settings, Diagnostics> {
+    let env_source = config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(Some(env.clone()));
+    let merged = config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .add_source(env_source)
+        .build()
+        .and_then(|c| c.try_deserialize::<Settings>());
+    let mut settings = match merged {
+        Ok(s) => s,
+        Err(e) => {
+            // The file on its own gives errors that point at a line; if it is
+            // fine by itself, an environment override is to blame.
+            if let Err(file_err) = toml::from_str::<Settings>(text) {
+                return Err(diag::from_toml_error(Path::new(origin), text, &file_err).into());
+            }
+            let mut vars: Vec<_> = env.keys().cloned().collect();
+            vars.sort();
+            return Err(Diagnostic::new(
+                "environment",
+                format!("{e} (check the overrides: {})", vars.join(", ")),
+            )
+            .into());
+        }
+    };
+    settings.base_dir = base_dir;
+    settings.origin = origin.to_string();
+    validate(&settings, text)?;
+    Ok(settings)
+}
+
+fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
+    let origin = Path::new(&s.origin);
+    let mut out = Diagnostics::default();
+    let at = |path: &[&str], field: &str, msg: String| {
+        Diagnostic::new(origin, msg)
+            .at_line(diag::locate_key(text, path))
+            .field(field.to_string())
+    };
+    if s.shops.is_empty() {
+        out.push(Diagnostic::new(origin, "no shops are configured; add a `[shops.<id>]` section"));
+    }
+    for (id, shop) in &s.shops {
+        let valid_id = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !valid_id {
+            out.push(at(
+                &["shops", id],
+                &format!("shops.{id}"),
+                "shop ids may use only lowercase latin letters, digits, `_` and `-` \
+                 (environment overrides are lowercase)"
+                    .into(),
+            ));
+        }
+        if shop.marketplaces().is_empty() {
+            out.push(at(
+                &["shops", id],
+                &format!("shops.{id}"),
+                "the shop has no marketplace; add e.g. `[shops.<id>.wildberries]`".into(),
+            ));
+        }
+        if jiff::tz::TimeZone::get(&shop.timezone).is_err() {
+            out.push(at(
+                &["shops", id, "timezone"],
+                &format!("shops.{id}.timezone"),
+                format!("unknown time zone `{}` (use an IANA name like `Europe/Moscow`)", shop.timezone),
+            ));
+        }
+        let needs_llm =
+            shop.drafter == DrafterKind::Llm || shop.classifier == ClassifierKind::Llm;
+        match (&shop.llm_provider, needs_llm) {
+            (None, true) => out.push(at(
+                &["shops", id],
+                &format!("shops.{id}.llm_provider"),
+                "the LLM drafter or classifier needs `llm_provider`".into(),
+            )),
+            (Some(p), _) if !s.llm.providers.contains_key(p) => out.push(at(
+                &["shops", id, "llm_provider"],
+                &format!("shops.{id}.llm_provider"),
+                format!(
+                    "no provider `{p}` in `[llm.providers]` (known: {})",
+                    s.llm.providers.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+            _ => {}
+        }
+        if let Some(wb) = &shop.wildberries {
+            if wb.rate_limit_requests == 0 {
+                out.push(at(
+                    &["shops", id, "wildberries", "rate_limit_requests"],
+                    &format!("shops.{id}.wildberries.rate_limit_requests"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if reqwest::Url::parse(&wb.base_url).is_err() {
+                out.push(at(
+                    &["shops", id, "wildberries", "base_url"],
+                    &format!("shops.{id}.wildberries.base_url"),
+                    format!("`{}` is not a URL", wb.base_url),
+                ));
+            }
+        }
+    }
+    for (name, p) in &s.llm.providers {
+        if reqwest::Url::parse(&p.base_url).is_err() {
+            out.push(at(
+                &["llm", "providers", name, "base_url"],
+                &format!("llm.providers.{name}.base_url"),
+                format!("`{}` is not a URL", p.base_url),
+            ));
+        }
+        if p.max_concurrency == 0 {
+            out.push(at(
+                &["llm", "providers", name, "max_concurrency"],
+                &format!("llm.providers.{name}.max_concurrency"),
+                "must be at least 1".into(),
+            ));
+        }
+    }
+    if s.pipeline.concurrency == 0 {
+        out.push(at(&["pipeline", "concurrency"], "pipeline.concurrency", "must be at least 1".into()));
+    }
+    if s.sender.concurrency == 0 {
+        out.push(at(&["sender", "concurrency"], "sender.concurrency", "must be at least 1".into()));
+    }
+    out.into_result(())
+}
+
+impl Settings {
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.resolve(&self.database.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const MINIMAL: &str = r#"
+[database]
+path = "x.db"
+
+[shops.acme]
+policy = "policies/acme.toml"
+prompts = "prompts/default"
+
+[shops.acme.wildberries]
+token = "t0k3n"
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn environment_overrides_any_key() {
+        let s = load_from_str(
+            MINIMAL,
+            "c.toml",
+            PathBuf::from("/srv"),
+            env(&[
+                ("AGENTIQ__DATABASE__PATH", "/var/lib/agentiq.db"),
+                ("AGENTIQ__SHOPS__ACME__WILDBERRIES__POLL_INTERVAL", "3s"),
+                ("AGENTIQ__PIPELINE__CONCURRENCY", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.database_path(), PathBuf::from("/var/lib/agentiq.db"));
+        let wb = s.shops["acme"].wildberries.as_ref().unwrap();
+        assert_eq!(wb.poll_interval, Dur::secs(3));
+        assert_eq!(s.pipeline.concurrency, 3);
+        assert_eq!(s.resolve(Path::new("policies/acme.toml")), PathBuf::from("/srv/policies/acme.toml"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = load_from_str(MINIMAL, "c.toml", PathBuf::new(), HashMap::new()).unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("t0k3n"), "{debug}");
+        let wb = s.shops["acme"].wildberries.as_ref().unwrap();
+        assert_eq!(wb.token.as_ref().unwrap().expose_secret(), "t0k3n");
+    }
+
+    #[test]
+    fn a_typo_names_file_line_and_field() {
+        let broken = MINIMAL.replace("prompts = ", "promts = ");
+        let err = load_from_str(&broken, "shop.toml", PathBuf::new(), HashMap::new()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("shop.toml:7: `promts`: unknown field"), "{text}");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_key() {
+        let broken = MINIMAL.replace(
+            "prompts = \"prompts/default\"",
+            "prompts = \"prompts/default\"\ndrafter = \"llm\"\nllm_provider = \"nope\"",
+        );
+        let err = load_from_str(&broken, "c.toml", PathBuf::new(), HashMap::new()).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(err.0[0].line, Some(9), "{err}");
+        assert!(err.0[0].message.contains("no provider `nope`"), "{err}");
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!("500ms".parse::<Dur>().unwrap(), Dur::millis(500));
+        assert_eq!("1h 30m".parse::<Dur>().unwrap(), Dur::secs(5400));
+        assert_eq!("2d".parse::<Dur>().unwrap(), Dur::secs(172_800));
+        assert!("soon".parse::<Dur>().is_err());
+    }
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let s = load_from_str(EMBEDDED_CONFIG, "config.toml", PathBuf::new(), HashMap::new())
+            .unwrap();
+        assert!(!s.shops.is_empty());
+        assert!(s.web.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn secret_sources_are_exclusive_and_named() {
+        let err = resolve_secret("shops.a.wildberries", &None, &None, &None, Path::new("."))
+            .unwrap_err();
+        assert!(err.contains("token_env"), "{err}");
+        let err = resolve_secret(
+            "shops.a.wildberries",
+            &None,
+            &Some("AGENTIQ_TEST_SURELY_UNSET_VAR".into()),
+            &None,
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(err.contains("AGENTIQ_TEST_SURELY_UNSET_VAR"), "{err}");
+    }
+}

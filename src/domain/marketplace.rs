@@ -1,0 +1,87 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Marketplace {
+    #[serde(alias = "wb")]
+    Wildberries,
+    Ozon,
+    #[serde(alias = "ym", alias = "yandex")]
+    YandexMarket,
+    Avito,
+}
+
+impl Marketplace {
+    pub const ALL: [Marketplace; 4] = [
+        Marketplace::Wildberries,
+        Marketplace::Ozon,
+        Marketplace::YandexMarket,
+        Marketplace::Avito,
+    ];
+
+    /// The short code used in the CLI, the store and the JSON API.
+    pub fn code(self) -> &'static str {
+        match self {
+            Marketplace::Wildberries => "wb",
+            Marketplace::Ozon => "ozon",
+            Marketplace::YandexMarket => "ym",
+            Marketplace::Avito => "avito",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Marketplace::Wildberries => "Wildberries",
+            Marketplace::Ozon => "Ozon",
+            Marketplace::YandexMarket => "Яндекс Маркет",
+            Marketplace::Avito => "Авито",
+        }
+    }
+
+    /// The key of this marketplace's section in a shop's configuration.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Marketplace::Wildberries => "wildberries",
+            Marketplace::Ozon => "ozon",
+            Marketplace::YandexMarket => "yandex_market",
+            Marketplace::Avito => "avito",
+        }
+    }
+}
+
+impl fmt::Display for Marketplace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Marketplace {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "wb" | "wildberries" => Ok(Marketplace::Wildberries),
+            "ozon" => Ok(Marketplace::Ozon),
+            "ym" | "yandex" | "yandex_market" | "yandex-market" => Ok(Marketplace::YandexMarket),
+            "avito" => Ok(Marketplace::Avito),
+            other => Err(format!(
+                "unknown marketplace `{other}` (expected one of: wb, ozon, ym, avito)"
+            )),
+        }
+    }
+}
+
+/// What a marketplace's chat API can do. Behaviour is driven by these, never by
+/// matching on the marketplace itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Longest message the marketplace accepts, in characters.
+    pub max_message_chars: usize,
+    pub read_receipts: bool,
+    /// How long after sending a message can still be retracted, if at all.
+    pub retract_window_secs: Option<i64>,
+    pub webhooks: bool,
+}

@@ -1,0 +1,163 @@
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+use crate::domain::{Author, Marketplace, Millis, OrderContext};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatRow {
+    pub id: i64,
+    pub shop: String,
+    pub marketplace: Marketplace,
+    pub external_id: String,
+    pub reply_handle: Option<String>,
+    pub buyer_name: Option<String>,
+    pub order: OrderContext,
+    pub takeover_until: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub external_id: String,
+    pub author: Author,
+    pub via_api: bool,
+    pub channel: Option<String>,
+    pub text: String,
+    pub created_at: Millis,
+    pub draft_id: Option<i64>,
+}
+
+/// A buyer turn due for drafting: the buyer's messages since the seller last
+/// wrote, with the conversation before them.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub chat: ChatRow,
+    /// Messages before the turn, oldest first.
+    pub history: Vec<MessageRow>,
+    /// The turn's buyer messages, oldest first; never empty.
+    pub messages: Vec<MessageRow>,
+    /// The buyer's first message in this chat starts the turn.
+    pub first_contact: bool,
+}
+
+impl Turn {
+    pub fn last_message_id(&self) -> i64 {
+        self.messages.last().map(|m| m.id).unwrap_or_default()
+    }
+
+    /// The turn's text, one message per line.
+    pub fn text(&self) -> String {
+        self.messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+pub(super) const CHAT_COLUMNS: &str =
+    "c.id, c.shop, c.marketplace, c.external_id, c.reply_handle, c.buyer_name, c.order_json, c.takeover_until";
+
+pub(super) fn chat_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<ChatRow> {
+    let marketplace: String = row.get(offset + 2)?;
+    let order_json: Option<String> = row.get(offset + 6)?;
+    Ok(ChatRow {
+        id: row.get(offset)?,
+        shop: row.get(offset + 1)?,
+        marketplace: marketplace.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(
+                offset + 2,
+                rusqlite::types::Type::Text,
+                e.into(),
+            )
+        })?,
+        external_id: row.get(offset + 3)?,
+        reply_handle: row.get(offset + 4)?,
+        buyer_name: row.get(offset + 5)?,
+        order: order_json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
+        takeover_until: row.get(offset + 7)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "id, external_id, author, via_api, channel, text, created_at, draft_id";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    let author: String = row.get(2)?;
+    Ok(MessageRow {
+        id: row.get(0)?,
+        external_id: row.get(1)?,
+        author: Author::parse(&author).unwrap_or(Author::System),
+        via_api: row.get(3)?,
+        channel: row.get(4)?,
+        text: row.get(5)?,
+        created_at: row.get(6)?,
+        draft_id: row.get(7)?,
+    })
+}
+
+pub fn chat_by_id(conn: &Connection, chat_id: i64) -> Result<Option<ChatRow>> {
+    let sql = format!("SELECT {CHAT_COLUMNS} FROM chats c WHERE c.id = ?1");
+    Ok(conn
+        .query_row(&sql, [chat_id], |r| chat_from_row(r, 0))
+        .optional()?)
+}
+
+/// The whole stored history of a chat, oldest first.
+pub fn chat_messages(conn: &Connection, chat_id: i64) -> Result<Vec<MessageRow>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 ORDER BY created_at, id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([chat_id], message_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Claim up to `limit` chats whose buyer turn is due. A claim lasts `lease_ms`;
+/// if the worker dies, the turn becomes due again when the lease runs out.
+pub fn claim_due_turns(
+    conn: &mut Connection,
+    now: Millis,
+    lease_ms: i64,
+    limit: usize,
+    history_len: usize,
+) -> Result<Vec<Turn>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id FROM chats WHERE turn_due_at <= ?1 ORDER BY turn_due_at LIMIT ?2",
+        )?;
+        stmt.query_map(params![now, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut turns = Vec::with_capacity(ids.len());
+    for id in ids {
+        let chat = chat_by_id(&tx, id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("chat {id} vanished")))?;
+        let all = chat_messages(&tx, id)?;
+        let split = all
+            .iter()
+            .rposition(|m| m.author == Author::Seller)
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let (before, after) = all.split_at(split);
+        let messages: Vec<MessageRow> =
+            after.iter().filter(|m| m.author == Author::Buyer).cloned().collect();
+        if messages.is_empty() {
+            tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [id])?;
+            continue;
+        }
+        tx.execute(
+            "UPDATE chats SET turn_due_at = ?2 WHERE id = ?1",
+            params![id, now + lease_ms],
+        )?;
+        let first_contact = !before.iter().any(|m| m.author == Author::Buyer);
+        let history_start = before.len().saturating_sub(history_len);
+        turns.push(Turn {
+            chat,
+            history: before[history_start..].to_vec(),
+            messages,
+            first_contact,
+        });
+    }
+    tx.commit()?;
+    Ok(turns)
+}

@@ -1,0 +1,562 @@
+//! Draft replies and their state machine. Every change of state goes through
+//! [`transition_tx`], which checks the current state and writes the audit
+//! record in the same transaction.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+use super::chats::{CHAT_COLUMNS, ChatRow, chat_from_row};
+pub use crate::domain::DraftState;
+use crate::domain::{Classification, Decision, Effect, Intent, Millis};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("draft #{0} does not exist")]
+    NotFound(i64),
+    #[error("draft #{id} is {current}; this needs it to be {expected}")]
+    WrongState {
+        id: i64,
+        current: DraftState,
+        expected: String,
+    },
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<rusqlite::Error> for TransitionError {
+    fn from(e: rusqlite::Error) -> Self {
+        TransitionError::Store(e.to_string())
+    }
+}
+
+impl From<StoreError> for TransitionError {
+    fn from(e: StoreError) -> Self {
+        TransitionError::Store(e.to_string())
+    }
+}
+
+fn state_list(states: &[DraftState]) -> String {
+    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+}
+
+/// Move a draft from one of `from` to `to`, recording who did it and why.
+/// Returns the state it was in.
+pub(crate) fn transition_tx(
+    tx: &Transaction<'_>,
+    id: i64,
+    from: &[DraftState],
+    to: DraftState,
+    actor: &str,
+    note: Option<&str>,
+    now: Millis,
+) -> Result<DraftState, TransitionError> {
+    let current: Option<String> = tx
+        .query_row("SELECT state FROM drafts WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    let current: DraftState = current
+        .ok_or(TransitionError::NotFound(id))?
+        .parse()
+        .map_err(TransitionError::Store)?;
+    if !from.contains(&current) {
+        return Err(TransitionError::WrongState {
+            id,
+            current,
+            expected: state_list(from),
+        });
+    }
+    tx.execute(
+        "UPDATE drafts SET state = ?2, updated_at = ?3, state_reason = COALESCE(?4, state_reason) WHERE id = ?1",
+        params![id, to.as_str(), now, note],
+    )?;
+    record_event(tx, id, now, actor, Some(current), to, note)?;
+    Ok(current)
+}
+
+fn record_event(
+    tx: &Transaction<'_>,
+    id: i64,
+    now: Millis,
+    actor: &str,
+    from: Option<DraftState>,
+    to: DraftState,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO draft_events (draft_id, at, actor, from_state, to_state, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, now, actor, from.map(|s| s.as_str()), to.as_str(), note])?;
+    Ok(())
+}
+
+/// [`transition_tx`] in its own transaction.
+pub fn transition(
+    conn: &mut Connection,
+    id: i64,
+    from: &[DraftState],
+    to: DraftState,
+    actor: &str,
+    note: Option<&str>,
+    now: Millis,
+) -> Result<DraftState, TransitionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let prev = transition_tx(&tx, id, from, to, actor, note, now)?;
+    tx.commit()?;
+    Ok(prev)
+}
+
+/// Put a draft in the outbox: it will be sent at `send_at`, with exactly `text`.
+pub fn schedule(
+    conn: &mut Connection,
+    id: i64,
+    from: &[DraftState],
+    text: &str,
+    send_at: Millis,
+    actor: &str,
+    note: Option<&str>,
+    now: Millis,
+) -> Result<DraftState, TransitionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let prev = transition_tx(&tx, id, from, DraftState::Scheduled, actor, note, now)?;
+    tx.execute(
+        "UPDATE drafts SET final_text = ?2, send_at = ?3 WHERE id = ?1",
+        params![id, text, send_at],
+    )?;
+    tx.commit()?;
+    Ok(prev)
+}
+
+/// Move a scheduled draft's send time (e.g. "send now" in the undo window).
+pub fn reschedule(
+    conn: &mut Connection,
+    id: i64,
+    send_at: Millis,
+    actor: &str,
+    note: &str,
+    now: Millis,
+) -> Result<(), TransitionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    transition_tx(&tx, id, &[DraftState::Scheduled], DraftState::Scheduled, actor, Some(note), now)?;
+    tx.execute("UPDATE drafts SET send_at = ?2 WHERE id = ?1", params![id, send_at])?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDraft {
+    pub chat_id: i64,
+    pub turn_message_id: i64,
+    pub classification: Classification,
+    pub text: String,
+    pub drafter: String,
+    pub drafter_note: Option<String>,
+    pub prompt: Option<String>,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreDraftOutcome {
+    Stored { id: i64, state: DraftState },
+    /// The buyer wrote again while we drafted; the newer turn will be drafted instead.
+    Superseded,
+    /// The seller answered while we drafted.
+    AnsweredMeanwhile,
+    /// This turn already has a draft.
+    Duplicate,
+}
+
+/// Store the draft for a claimed turn, unless the turn moved on meanwhile.
+/// An `auto` decision puts it straight in the outbox.
+pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) -> Result<StoreDraftOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (latest_buyer, latest_seller): (Option<i64>, Option<Millis>) = tx.query_row(
+        "SELECT (SELECT id FROM messages WHERE chat_id = ?1 AND author = 'buyer' ORDER BY created_at DESC, id DESC LIMIT 1),
+                (SELECT MAX(created_at) FROM messages WHERE chat_id = ?1 AND author = 'seller')",
+        [new.chat_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if latest_buyer != Some(new.turn_message_id) {
+        return Ok(StoreDraftOutcome::Superseded);
+    }
+    let turn_at: Millis = tx.query_row(
+        "SELECT created_at FROM messages WHERE id = ?1",
+        [new.turn_message_id],
+        |r| r.get(0),
+    )?;
+    if latest_seller.is_some_and(|s| s >= turn_at) {
+        tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [new.chat_id])?;
+        tx.commit()?;
+        return Ok(StoreDraftOutcome::AnsweredMeanwhile);
+    }
+    let decision = &new.decision;
+    let (state, send_at, final_text) = match decision.effect {
+        Effect::Auto => (
+            DraftState::Scheduled,
+            Some(now + decision.delay_seconds * 1000),
+            Some(new.text.trim().to_string()),
+        ),
+        Effect::Queue | Effect::Escalate => (DraftState::Pending, None, None),
+        Effect::Ignore => (DraftState::Cancelled, None, None),
+    };
+    let classification = serde_json::to_string(&new.classification).unwrap_or_default();
+    let decision_json = serde_json::to_string(decision).unwrap_or_default();
+    let inserted: Option<i64> = tx
+        .prepare_cached(
+            "INSERT INTO drafts (chat_id, turn_message_id, state, intent, confidence, classification, text,
+                                 drafter, drafter_note, prompt, decision, effect, priority, send_at,
+                                 final_text, state_reason, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)
+             ON CONFLICT (chat_id, turn_message_id) DO NOTHING
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                new.chat_id,
+                new.turn_message_id,
+                state.as_str(),
+                new.classification.intent.as_str(),
+                new.classification.confidence,
+                classification,
+                new.text,
+                new.drafter,
+                new.drafter_note,
+                new.prompt,
+                decision_json,
+                decision.effect.as_str(),
+                decision.priority.rank(),
+                send_at,
+                final_text,
+                decision.summary(),
+                now
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(id) = inserted else {
+        return Ok(StoreDraftOutcome::Duplicate);
+    };
+    record_event(&tx, id, now, "daemon:gate", None, state, Some(&decision.summary()))?;
+    // Older drafts for this chat answer an earlier, incomplete turn.
+    let older: Vec<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT id, state FROM drafts WHERE chat_id = ?1 AND id != ?2 AND state IN ('pending', 'scheduled')",
+        )?
+        .query_map(params![new.chat_id, id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (old, old_state) in older {
+        let Ok(old_state) = old_state.parse::<DraftState>() else { continue };
+        let to = if old_state == DraftState::Scheduled { DraftState::Cancelled } else { DraftState::Expired };
+        let note = format!("superseded by draft #{id}");
+        let _ = transition_tx(&tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
+    }
+    tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [new.chat_id])?;
+    tx.commit()?;
+    Ok(StoreDraftOutcome::Stored { id, state })
+}
+
+/// A draft with the chat it belongs to.
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftRow {
+    pub id: i64,
+    pub chat: ChatRow,
+    pub turn_message_id: i64,
+    pub state: DraftState,
+    pub intent: Intent,
+    pub confidence: f64,
+    pub classification: Classification,
+    pub text: String,
+    pub drafter: String,
+    pub drafter_note: Option<String>,
+    pub prompt: Option<String>,
+    pub decision: Decision,
+    pub priority: i64,
+    pub send_at: Option<Millis>,
+    pub final_text: Option<String>,
+    pub state_reason: Option<String>,
+    pub attempts: i64,
+    pub send_started_at: Option<Millis>,
+    pub sent_at: Option<Millis>,
+    pub sent_message_id: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// Short form used by lists.
+pub type DraftView = DraftRow;
+
+impl DraftRow {
+    /// What goes (or went) to the buyer: the approved text once there is one.
+    pub fn outgoing_text(&self) -> &str {
+        self.final_text.as_deref().unwrap_or(&self.text)
+    }
+}
+
+const DRAFT_COLUMNS: &str = "d.id, d.turn_message_id, d.state, d.intent, d.confidence, d.classification, d.text,
+    d.drafter, d.drafter_note, d.prompt, d.decision, d.priority, d.send_at, d.final_text, d.state_reason,
+    d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at";
+const DRAFT_COLUMN_COUNT: usize = 21;
+
+fn corrupt(idx: usize, msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, msg.into())
+}
+
+fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
+    let state: String = row.get(2)?;
+    let intent: String = row.get(3)?;
+    let classification: String = row.get(5)?;
+    let decision: String = row.get(10)?;
+    Ok(DraftRow {
+        id: row.get(0)?,
+        turn_message_id: row.get(1)?,
+        state: state.parse().map_err(|e| corrupt(2, e))?,
+        intent: intent.parse().map_err(|e| corrupt(3, e))?,
+        confidence: row.get(4)?,
+        classification: serde_json::from_str(&classification).map_err(|e| corrupt(5, e.to_string()))?,
+        text: row.get(6)?,
+        drafter: row.get(7)?,
+        drafter_note: row.get(8)?,
+        prompt: row.get(9)?,
+        decision: serde_json::from_str(&decision).map_err(|e| corrupt(10, e.to_string()))?,
+        priority: row.get(11)?,
+        send_at: row.get(12)?,
+        final_text: row.get(13)?,
+        state_reason: row.get(14)?,
+        attempts: row.get(15)?,
+        send_started_at: row.get(16)?,
+        sent_at: row.get(17)?,
+        sent_message_id: row.get(18)?,
+        created_at: row.get(19)?,
+        updated_at: row.get(20)?,
+        chat: chat_from_row(row, DRAFT_COLUMN_COUNT)?,
+    })
+}
+
+fn select_drafts() -> String {
+    format!("SELECT {DRAFT_COLUMNS}, {CHAT_COLUMNS} FROM drafts d JOIN chats c ON c.id = d.chat_id")
+}
+
+pub fn get_draft(conn: &Connection, id: i64) -> Result<Option<DraftRow>> {
+    let sql = format!("{} WHERE d.id = ?1", select_drafts());
+    Ok(conn.query_row(&sql, [id], draft_from_row).optional()?)
+}
+
+/// The draft answering a given buyer message, if any.
+pub fn find_draft(conn: &Connection, chat_id: i64, turn_message_id: i64) -> Result<Option<DraftRow>> {
+    let sql = format!("{} WHERE d.chat_id = ?1 AND d.turn_message_id = ?2", select_drafts());
+    Ok(conn.query_row(&sql, [chat_id, turn_message_id], draft_from_row).optional()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DraftFilter {
+    pub states: Vec<DraftState>,
+    pub shop: Option<String>,
+    pub marketplace: Option<crate::domain::Marketplace>,
+    pub intent: Option<Intent>,
+    pub limit: Option<usize>,
+}
+
+pub fn list_drafts(conn: &Connection, filter: &DraftFilter) -> Result<Vec<DraftRow>> {
+    let mut sql = format!("{} WHERE 1 = 1", select_drafts());
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if !filter.states.is_empty() {
+        let marks: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| {
+                args.push(s.as_str().to_string().into());
+                format!("?{}", args.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND d.state IN ({})", marks.join(", ")));
+    }
+    if let Some(shop) = &filter.shop {
+        args.push(shop.clone().into());
+        sql.push_str(&format!(" AND c.shop = ?{}", args.len()));
+    }
+    if let Some(mp) = filter.marketplace {
+        args.push(mp.code().to_string().into());
+        sql.push_str(&format!(" AND c.marketplace = ?{}", args.len()));
+    }
+    if let Some(intent) = filter.intent {
+        args.push(intent.as_str().to_string().into());
+        sql.push_str(&format!(" AND d.intent = ?{}", args.len()));
+    }
+    sql.push_str(" ORDER BY d.id");
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), draft_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn open_drafts_for_chat(conn: &Connection, chat_id: i64) -> Result<Vec<DraftRow>> {
+    let sql = format!(
+        "{} WHERE d.chat_id = ?1 AND d.state IN ('pending', 'scheduled', 'sending', 'unknown', 'failed') ORDER BY d.id",
+        select_drafts()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([chat_id], draft_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftEvent {
+    pub at: Millis,
+    pub actor: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub note: Option<String>,
+}
+
+pub fn draft_events(conn: &Connection, id: i64) -> Result<Vec<DraftEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, from_state, to_state, note FROM draft_events WHERE draft_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(DraftEvent {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            from: r.get(2)?,
+            to: r.get(3)?,
+            note: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A draft claimed for sending: it is `sending` in the database before any
+/// HTTP call is made.
+#[derive(Debug, Clone)]
+pub struct SendJob {
+    pub draft_id: i64,
+    pub chat: ChatRow,
+    pub text: String,
+    pub attempt: i64,
+    pub started_at: Millis,
+}
+
+/// Claim drafts whose send time has come, at most one per chat, and never for a
+/// chat that already has a send in flight or of unknown outcome.
+pub fn claim_due_sends(conn: &mut Connection, now: Millis, limit: usize) -> Result<Vec<SendJob>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let candidates: Vec<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT d.id, d.chat_id FROM drafts d
+             WHERE d.state = 'scheduled' AND d.send_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
+             ORDER BY d.send_at, d.id LIMIT ?2",
+        )?
+        .query_map(params![now, (limit * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut jobs = Vec::new();
+    let mut chats_taken = std::collections::HashSet::new();
+    for (id, chat_id) in candidates {
+        if jobs.len() >= limit || !chats_taken.insert(chat_id) {
+            continue;
+        }
+        transition_tx(&tx, id, &[DraftState::Scheduled], DraftState::Sending, "daemon:sender", None, now)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "UPDATE drafts SET attempts = attempts + 1, send_started_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        let (text, attempt): (String, i64) = tx.query_row(
+            "SELECT COALESCE(final_text, text), attempts FROM drafts WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let chat = super::chats::chat_by_id(&tx, chat_id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("chat {chat_id} vanished")))?;
+        jobs.push(SendJob { draft_id: id, chat, text, attempt, started_at: now });
+    }
+    tx.commit()?;
+    Ok(jobs)
+}
+
+/// Record a delivered send.
+pub fn mark_sent(
+    conn: &mut Connection,
+    id: i64,
+    message_id: Option<&str>,
+    sent_at: Millis,
+    note: &str,
+    now: Millis,
+) -> Result<(), TransitionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    transition_tx(&tx, id, &[DraftState::Sending, DraftState::Unknown], DraftState::Sent, "daemon:sender", Some(note), now)?;
+    tx.execute(
+        "UPDATE drafts SET sent_at = COALESCE(sent_at, ?2), sent_message_id = COALESCE(sent_message_id, ?3) WHERE id = ?1",
+        params![id, sent_at, message_id],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// After a restart, a draft still `sending` may or may not have reached the
+/// marketplace: it becomes `unknown` and is reconciled against the chat history.
+pub fn recover_in_flight(conn: &mut Connection, now: Millis) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids: Vec<i64> = tx
+        .prepare("SELECT id FROM drafts WHERE state = 'sending'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &ids {
+        transition_tx(
+            &tx,
+            *id,
+            &[DraftState::Sending],
+            DraftState::Unknown,
+            "daemon:recovery",
+            Some("the daemon stopped while sending; checking the chat history before anything else"),
+            now,
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
+/// An unknown send, with what reconciliation needs to decide it.
+#[derive(Debug, Clone)]
+pub struct UnknownSend {
+    pub draft_id: i64,
+    pub chat: ChatRow,
+    pub send_started_at: Millis,
+    /// When polling last read everything the marketplace had for this shop.
+    pub synced_at: Option<Millis>,
+}
+
+pub fn unknown_drafts(conn: &Connection) -> Result<Vec<UnknownSend>> {
+    let sql = format!(
+        "SELECT d.id, COALESCE(d.send_started_at, d.updated_at), s.synced_at, {CHAT_COLUMNS}
+         FROM drafts d JOIN chats c ON c.id = d.chat_id
+         LEFT JOIN sync_state s ON s.shop = c.shop AND s.marketplace = c.marketplace
+         WHERE d.state = 'unknown' ORDER BY d.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok(UnknownSend {
+            draft_id: r.get(0)?,
+            send_started_at: r.get(1)?,
+            synced_at: r.get(2)?,
+            chat: chat_from_row(r, 3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Pending drafts nobody acted on within `ttl_ms` expire. Silence never approves.
+pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let ids: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM drafts WHERE state = 'pending' AND created_at <= ?1")?
+        .query_map([now - ttl_ms], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let note = "expired: nobody approved it in time";
+    for id in &ids {
+        let _ = transition_tx(&tx, *id, &[DraftState::Pending], DraftState::Expired, "daemon:expiry", Some(note), now);
+    }
+    tx.commit()?;
+    Ok(ids)
+}

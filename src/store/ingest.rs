@@ -1,0 +1,319 @@
+//! Storing what a connector found, in one transaction with the cursor, so a
+//! restart neither loses nor repeats a message. This is also where a new
+//! message's meaning for open drafts is decided: a buyer writing again makes
+//! them stale, a human answering elsewhere cancels them, and the marketplace's
+//! echo of our own send confirms it.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::Result;
+use super::drafts::{transition_tx, DraftState};
+use crate::domain::{Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace, Millis, OrderContext};
+
+#[derive(Debug, Clone, Copy)]
+pub struct IngestSettings {
+    pub debounce_ms: i64,
+    pub max_turn_age_ms: i64,
+    pub takeover_ms: i64,
+    /// How far the marketplace's clock may be from ours when matching echoes.
+    pub clock_skew_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub buyer_messages: usize,
+    /// Our own sends seen in the chat history.
+    pub echoes: usize,
+    /// Seller messages that were not ours: a human in the marketplace's UI or another tool.
+    pub human_replies: usize,
+    /// Drafts withdrawn because of what arrived.
+    pub withdrawn_drafts: Vec<i64>,
+    /// Drafts confirmed as delivered by their echo.
+    pub confirmed_drafts: Vec<i64>,
+}
+
+const ACTOR: &str = "daemon:ingest";
+
+/// Store a batch. `synced_at` is set when this batch completes a full read of
+/// everything the marketplace had when the poll started.
+pub fn ingest_batch(
+    conn: &mut Connection,
+    shop: &str,
+    marketplace: Marketplace,
+    batch: &InboundBatch,
+    settings: &IngestSettings,
+    now: Millis,
+    synced_at: Option<Millis>,
+) -> Result<IngestReport> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut report = IngestReport::default();
+    for update in &batch.chats {
+        let chat_id = upsert_chat(&tx, shop, marketplace, &update.chat_id, now)?;
+        apply_chat_update(&tx, chat_id, update)?;
+    }
+    let mut messages: Vec<&InboundMessage> = batch.messages.iter().collect();
+    messages.sort_by_key(|m| m.created_at);
+    for msg in messages {
+        let chat_id = upsert_chat(&tx, shop, marketplace, &msg.chat_id, now)?;
+        let Some(message_id) = insert_message(&tx, chat_id, msg, now)? else {
+            report.duplicates += 1;
+            continue;
+        };
+        report.stored += 1;
+        match msg.author {
+            Author::Buyer => {
+                report.buyer_messages += 1;
+                on_buyer_message(&tx, chat_id, msg, settings, now, &mut report)?;
+            }
+            Author::Seller => {
+                if let Some(draft_id) = match_echo(&tx, chat_id, msg, settings)? {
+                    on_echo(&tx, draft_id, message_id, msg, now, &mut report)?;
+                } else {
+                    report.human_replies += 1;
+                    on_human_reply(&tx, chat_id, msg, settings, now, &mut report)?;
+                }
+            }
+            Author::System => {}
+        }
+    }
+    if batch.cursor.is_some() || synced_at.is_some() {
+        tx.execute(
+            "INSERT INTO sync_state (shop, marketplace, cursor, synced_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (shop, marketplace) DO UPDATE SET
+                cursor = COALESCE(excluded.cursor, cursor),
+                synced_at = COALESCE(excluded.synced_at, synced_at)",
+            params![shop, marketplace.code(), batch.cursor, synced_at],
+        )?;
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+pub(super) fn upsert_chat(
+    tx: &Transaction<'_>,
+    shop: &str,
+    marketplace: Marketplace,
+    external_id: &str,
+    now: Millis,
+) -> Result<i64> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO chats (shop, marketplace, external_id, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (shop, marketplace, external_id) DO UPDATE SET shop = excluded.shop
+         RETURNING id",
+    )?;
+    Ok(stmt.query_row(params![shop, marketplace.code(), external_id, now], |r| r.get(0))?)
+}
+
+fn apply_chat_update(tx: &Transaction<'_>, chat_id: i64, update: &ChatUpdate) -> Result<()> {
+    tx.execute(
+        "UPDATE chats SET reply_handle = COALESCE(?2, reply_handle),
+                          buyer_name = COALESCE(?3, buyer_name)
+         WHERE id = ?1",
+        params![chat_id, update.reply_handle, update.buyer_name],
+    )?;
+    if let Some(order) = &update.order {
+        let current: Option<String> =
+            tx.query_row("SELECT order_json FROM chats WHERE id = ?1", [chat_id], |r| r.get(0))?;
+        let mut merged: OrderContext = current
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        merged.merge(order.clone());
+        tx.execute(
+            "UPDATE chats SET order_json = ?2 WHERE id = ?1",
+            params![chat_id, serde_json::to_string(&merged).unwrap_or_default()],
+        )?;
+    }
+    Ok(())
+}
+
+fn insert_message(
+    tx: &Transaction<'_>,
+    chat_id: i64,
+    msg: &InboundMessage,
+    now: Millis,
+) -> Result<Option<i64>> {
+    let attachments = (!msg.attachments.is_null()).then(|| msg.attachments.to_string());
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO messages (chat_id, external_id, author, via_api, channel, text, attachments, created_at, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (chat_id, external_id) DO NOTHING
+         RETURNING id",
+    )?;
+    let id = stmt
+        .query_row(
+            params![
+                chat_id,
+                msg.id,
+                msg.author.as_str(),
+                msg.via_api,
+                msg.channel,
+                msg.text,
+                attachments,
+                msg.created_at,
+                now
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if id.is_some() {
+        tx.execute(
+            "UPDATE chats SET last_message_at = MAX(COALESCE(last_message_at, 0), ?2) WHERE id = ?1",
+            params![chat_id, msg.created_at],
+        )?;
+    }
+    Ok(id)
+}
+
+fn on_buyer_message(
+    tx: &Transaction<'_>,
+    chat_id: i64,
+    msg: &InboundMessage,
+    settings: &IngestSettings,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
+    if msg.created_at < now - settings.max_turn_age_ms {
+        // History from before we were watching: kept, not answered.
+        return Ok(());
+    }
+    let due = msg.created_at.min(now) + settings.debounce_ms;
+    tx.execute(
+        "UPDATE chats SET turn_due_at = ?2 WHERE id = ?1",
+        params![chat_id, due],
+    )?;
+    for (draft_id, state) in open_unsent_drafts(tx, chat_id)? {
+        let (to, note) = match state {
+            DraftState::Scheduled => (DraftState::Cancelled, "the buyer wrote again; re-drafting"),
+            _ => (DraftState::Expired, "stale: the buyer wrote again; a new draft follows"),
+        };
+        if transition_tx(tx, draft_id, &[state], to, ACTOR, Some(note), now).is_ok() {
+            report.withdrawn_drafts.push(draft_id);
+        }
+    }
+    Ok(())
+}
+
+fn open_unsent_drafts(tx: &Transaction<'_>, chat_id: i64) -> Result<Vec<(i64, DraftState)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, state FROM drafts WHERE chat_id = ?1 AND state IN ('pending', 'scheduled')",
+    )?;
+    let rows = stmt.query_map([chat_id], |r| {
+        let state: String = r.get(1)?;
+        Ok((r.get::<_, i64>(0)?, state))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, state) = row?;
+        if let Ok(state) = state.parse() {
+            out.push((id, state));
+        }
+    }
+    Ok(out)
+}
+
+/// Is this seller message the marketplace's echo of a reply we sent (or may have sent)?
+fn match_echo(
+    tx: &Transaction<'_>,
+    chat_id: i64,
+    msg: &InboundMessage,
+    settings: &IngestSettings,
+) -> Result<Option<i64>> {
+    if !msg.via_api {
+        return Ok(None);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT id FROM drafts
+         WHERE chat_id = ?1 AND state IN ('sending', 'unknown', 'sent', 'scheduled')
+           AND sent_message_id IS NULL AND final_text = ?2
+           AND send_started_at IS NOT NULL AND send_started_at - ?3 <= ?4
+         ORDER BY send_started_at LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row(
+            params![chat_id, msg.text.trim(), settings.clock_skew_ms, msg.created_at],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn on_echo(
+    tx: &Transaction<'_>,
+    draft_id: i64,
+    message_id: i64,
+    msg: &InboundMessage,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
+    report.echoes += 1;
+    tx.execute(
+        "UPDATE messages SET draft_id = ?2 WHERE id = ?1",
+        params![message_id, draft_id],
+    )?;
+    tx.execute(
+        "UPDATE drafts SET sent_message_id = ?2, sent_at = COALESCE(sent_at, ?3) WHERE id = ?1",
+        params![draft_id, msg.id, msg.created_at],
+    )?;
+    let from = [DraftState::Sending, DraftState::Unknown, DraftState::Scheduled];
+    if transition_tx(
+        tx,
+        draft_id,
+        &from,
+        DraftState::Sent,
+        ACTOR,
+        Some("delivered: the reply is in the chat history"),
+        now,
+    )
+    .is_ok()
+    {
+        report.confirmed_drafts.push(draft_id);
+    }
+    Ok(())
+}
+
+fn on_human_reply(
+    tx: &Transaction<'_>,
+    chat_id: i64,
+    msg: &InboundMessage,
+    settings: &IngestSettings,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let last_buyer_at: Option<Millis> = tx.query_row(
+        "SELECT MAX(created_at) FROM messages WHERE chat_id = ?1 AND author = 'buyer'",
+        [chat_id],
+        |r| r.get(0),
+    )?;
+    if last_buyer_at.is_none_or(|t| t <= msg.created_at) {
+        tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [chat_id])?;
+    }
+    if msg.created_at >= now - settings.takeover_ms {
+        tx.execute(
+            "UPDATE chats SET takeover_until = MAX(COALESCE(takeover_until, 0), ?2) WHERE id = ?1",
+            params![chat_id, msg.created_at + settings.takeover_ms],
+        )?;
+    }
+    let who = if msg.via_api {
+        "answered through the seller API by another integration"
+    } else {
+        "answered by a human in the marketplace's seller portal"
+    };
+    let answered: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT d.id, d.state FROM drafts d JOIN messages m ON m.id = d.turn_message_id
+             WHERE d.chat_id = ?1 AND d.state IN ('pending', 'scheduled') AND m.created_at <= ?2",
+        )?;
+        stmt.query_map(params![chat_id, msg.created_at], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (draft_id, state) in answered {
+        let Ok(state) = state.parse::<DraftState>() else { continue };
+        if transition_tx(tx, draft_id, &[state], DraftState::Cancelled, ACTOR, Some(who), now)
+            .is_ok()
+        {
+            report.withdrawn_drafts.push(draft_id);
+        }
+    }
+    Ok(())
+}

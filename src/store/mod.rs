@@ -1,0 +1,114 @@
+//! SQLite, and the only module that knows the schema.
+//!
+//! One connection serialises all writes (SQLite has a single writer anyway);
+//! blocking work runs on tokio's blocking pool. Other processes (the CLI) open
+//! their own connection; WAL mode lets them read while the daemon writes.
+
+mod chats;
+mod drafts;
+mod ingest;
+mod status;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+pub use chats::{ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns};
+pub use drafts::{
+    DraftFilter, DraftRow, DraftView, NewDraft, SendJob, StoreDraftOutcome, TransitionError,
+    claim_due_sends, draft_events, expire_stale, find_draft, get_draft, list_drafts,
+    open_drafts_for_chat, recover_in_flight, store_draft_for_turn, transition, unknown_drafts,
+    DraftEvent,
+};
+pub use ingest::{IngestReport, IngestSettings, ingest_batch};
+pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("the database task was lost: {0}")]
+    Join(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Corrupt(format!("cannot create `{}`: {e}", dir.display()))
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Run `f` with the connection on the blocking pool.
+    pub async fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    /// Run `f` with the connection on the current thread (CLI and tests).
+    pub fn call_blocking<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+}

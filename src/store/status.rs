@@ -1,0 +1,120 @@
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::Result;
+use crate::domain::{Marketplace, Millis};
+
+/// How a shop's connection to one marketplace is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorState {
+    Starting,
+    Ok,
+    /// The marketplace rejected our credentials. Needs a person.
+    AuthFailed,
+    /// Waiting out the marketplace's rate limit.
+    RateLimited,
+    /// The marketplace is failing or unreachable; retrying with backoff.
+    Degraded,
+}
+
+impl ConnectorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorState::Starting => "starting",
+            ConnectorState::Ok => "ok",
+            ConnectorState::AuthFailed => "auth_failed",
+            ConnectorState::RateLimited => "rate_limited",
+            ConnectorState::Degraded => "degraded",
+        }
+    }
+
+    fn parse(s: &str) -> ConnectorState {
+        match s {
+            "ok" => ConnectorState::Ok,
+            "auth_failed" => ConnectorState::AuthFailed,
+            "rate_limited" => ConnectorState::RateLimited,
+            "degraded" => ConnectorState::Degraded,
+            _ => ConnectorState::Starting,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorStatus {
+    pub shop: String,
+    pub marketplace: Marketplace,
+    pub state: ConnectorState,
+    pub detail: Option<String>,
+    pub since: Millis,
+    pub last_ok_at: Option<Millis>,
+    pub retry_at: Option<Millis>,
+}
+
+/// Record a connector's state. `since` only moves when the state changes.
+pub fn set_status(
+    conn: &Connection,
+    shop: &str,
+    marketplace: Marketplace,
+    state: ConnectorState,
+    detail: Option<&str>,
+    retry_at: Option<Millis>,
+    now: Millis,
+) -> Result<()> {
+    let ok_at = (state == ConnectorState::Ok).then_some(now);
+    conn.prepare_cached(
+        "INSERT INTO connector_status (shop, marketplace, state, detail, since, last_ok_at, retry_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (shop, marketplace) DO UPDATE SET
+            since = CASE WHEN state = excluded.state THEN since ELSE excluded.since END,
+            state = excluded.state,
+            detail = excluded.detail,
+            last_ok_at = COALESCE(excluded.last_ok_at, last_ok_at),
+            retry_at = excluded.retry_at",
+    )?
+    .execute(params![shop, marketplace.code(), state.as_str(), detail, now, ok_at, retry_at])?;
+    Ok(())
+}
+
+pub fn list_status(conn: &Connection) -> Result<Vec<ConnectorStatus>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT shop, marketplace, state, detail, since, last_ok_at, retry_at FROM connector_status ORDER BY shop, marketplace",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let mp: String = r.get(1)?;
+        let state: String = r.get(2)?;
+        Ok((mp, state, r.get(0)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mp, state, shop, detail, since, last_ok_at, retry_at) = row?;
+        let Ok(marketplace) = mp.parse() else { continue };
+        out.push(ConnectorStatus {
+            shop,
+            marketplace,
+            state: ConnectorState::parse(&state),
+            detail,
+            since,
+            last_ok_at,
+            retry_at,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncState {
+    pub cursor: Option<String>,
+    pub synced_at: Option<Millis>,
+}
+
+pub fn sync_state(conn: &Connection, shop: &str, marketplace: Marketplace) -> Result<SyncState> {
+    Ok(conn
+        .query_row(
+            "SELECT cursor, synced_at FROM sync_state WHERE shop = ?1 AND marketplace = ?2",
+            params![shop, marketplace.code()],
+            |r| Ok(SyncState { cursor: r.get(0)?, synced_at: r.get(1)? }),
+        )
+        .optional()?
+        .unwrap_or_default())
+}

@@ -1,4 +1,10 @@
 pub mod config;
 pub mod diag;
 pub mod domain;
+pub mod llm;
+pub mod marketplace;
+pub mod pipeline;
+pub mod policy;
+pub mod prompts;
+pub mod sim;
 pub mod store;

@@ -1,0 +1,119 @@
+//! Connectors: the only code that knows marketplace JSON. Each marketplace is
+//! one file behind the [`Connector`] trait; nothing else branches on which
+//! marketplace it is talking to.
+
+pub mod wildberries;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{Capabilities, ChatUpdate, InboundBatch, Marketplace, Millis, ReplyText};
+
+/// Why a marketplace call failed, in terms a seller understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarketError {
+    #[error("the marketplace rejected the credentials: {0}")]
+    Auth(String),
+    #[error("the shop's plan does not include the chat API: {0}")]
+    SubscriptionMissing(String),
+    #[error("rate limited; allowed again in {}s", retry_after.as_secs_f64().ceil())]
+    RateLimited { retry_after: Duration },
+    #[error("the chat no longer accepts replies: {0}")]
+    ChatClosed(String),
+    #[error("the marketplace refused the request: {0}")]
+    Invalid(String),
+    #[error("the marketplace is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl MarketError {
+    /// Errors a person has to fix; retrying will not help.
+    pub fn needs_person(&self) -> bool {
+        matches!(self, MarketError::Auth(_) | MarketError::SubscriptionMissing(_))
+    }
+}
+
+/// How a send ended, as far as we can tell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The marketplace did not take the message. Safe to try again later.
+    #[error("not delivered: {0}")]
+    NotDelivered(MarketError),
+    /// The marketplace may or may not have taken the message. Never resend
+    /// before the chat history shows it did not arrive.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// Our handle for replying to this chat is missing or stale; refresh the
+    /// chats and try once more.
+    #[error("the chat's reply handle is missing or stale")]
+    NeedsRefresh,
+}
+
+/// What the marketplace told us about a message it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: Option<String>,
+    pub sent_at: Option<Millis>,
+}
+
+/// The chat a reply goes to.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatRef<'a> {
+    pub external_id: &'a str,
+    pub reply_handle: Option<&'a str>,
+}
+
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn marketplace(&self) -> Marketplace;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// The next page of chat messages after `cursor` (all history when `None`).
+    async fn poll(&self, cursor: Option<&str>) -> Result<InboundBatch, MarketError>;
+
+    /// Fresh reply handles and order context for the shop's chats.
+    async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError>;
+
+    async fn send(&self, chat: ChatRef<'_>, text: &ReplyText) -> Result<Delivery, SendError>;
+}
+
+pub type DynConnector = Arc<dyn Connector>;
+
+/// A reqwest client with the timeouts every marketplace call needs.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("agentiq/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a reqwest client with timeouts always builds")
+}
+
+/// How a failed request ended, for choosing between "not delivered" and "unknown".
+pub fn classify_transport_error(e: &reqwest::Error) -> SendError {
+    if e.is_connect() || e.is_builder() {
+        SendError::NotDelivered(MarketError::Unavailable(e.to_string()))
+    } else {
+        SendError::Unknown(describe_transport_error(e))
+    }
+}
+
+pub fn describe_transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        format!("cannot connect: {e}")
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        msg
+    }
+}

@@ -1,0 +1,424 @@
+//! A local stand-in for the marketplaces' seller chat APIs, faithful to their
+//! specs (paths, fields, auth, limits, error bodies), plus a control API for
+//! playing buyers, reading what the seller side sent and injecting faults.
+//!
+//! Control API (JSON):
+//! - `POST /_sim/buyer-messages` — a buyer writes.
+//! - `POST /_sim/seller-portal-messages` — a human answers in the seller's own UI.
+//! - `GET  /_sim/sent` — every message the seller side sent through the API.
+//! - `POST /_sim/faults`, `GET /_sim/faults`, `DELETE /_sim/faults` — fault injection.
+//! - `GET  /_sim/stats` — requests served and throttled, per marketplace.
+
+mod listener;
+pub mod scenario;
+mod wildberries;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{Marketplace, Millis, OrderContext, now_ms};
+pub use listener::Conn;
+
+/// A token bucket like the marketplaces use: `burst` requests at once,
+/// refilled at `per_second`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct RateConfig {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seller accounts by name.
+    pub sellers: BTreeMap<String, SellerConfig>,
+    pub wb_rate: RateConfig,
+    /// Most events returned per `/api/v1/seller/events` page.
+    pub wb_page_size: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SellerConfig {
+    pub wb_token: Option<String>,
+}
+
+impl SimConfig {
+    /// Wildberries' documented limit for the chat API: 10 requests per 10 s, burst 10.
+    pub fn wb_documented_rate() -> RateConfig {
+        RateConfig { burst: 10, per_second: 1.0 }
+    }
+
+    pub fn from_settings(settings: &crate::config::SimSettings) -> SimConfig {
+        SimConfig {
+            sellers: settings
+                .sellers
+                .iter()
+                .map(|(name, s)| (name.clone(), SellerConfig { wb_token: s.wb_token.clone() }))
+                .collect(),
+            wb_rate: Self::wb_documented_rate(),
+            wb_page_size: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: tokio::time::Instant,
+    config: RateConfig,
+}
+
+/// Outcome of taking a token from a bucket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Admission {
+    Allowed { remaining: u32 },
+    Throttled { retry_secs: u64, reset_secs: u64, limit: u32 },
+}
+
+impl Bucket {
+    fn new(config: RateConfig) -> Self {
+        Bucket { tokens: config.burst as f64, at: tokio::time::Instant::now(), config }
+    }
+
+    fn take(&mut self) -> Admission {
+        let now = tokio::time::Instant::now();
+        let elapsed = now.duration_since(self.at).as_secs_f64();
+        self.at = now;
+        let burst = self.config.burst as f64;
+        self.tokens = (self.tokens + elapsed * self.config.per_second).min(burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Admission::Allowed { remaining: self.tokens.floor() as u32 }
+        } else {
+            let rate = self.config.per_second.max(1e-9);
+            Admission::Throttled {
+                retry_secs: ((1.0 - self.tokens) / rate).ceil().max(1.0) as u64,
+                reset_secs: ((burst - self.tokens) / rate).ceil().max(1.0) as u64,
+                limit: self.config.burst,
+            }
+        }
+    }
+}
+
+/// A message the seller side sent through a marketplace API.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentRecord {
+    pub seller: String,
+    pub marketplace: Marketplace,
+    pub chat_id: String,
+    pub message_id: String,
+    pub text: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer with `status` (and the marketplace's error body) without handling the request.
+    Status,
+    /// Wait `delay_ms`, then handle the request normally.
+    Delay,
+    /// Cut the connection without handling the request.
+    Drop,
+    /// Handle the request, then cut the connection before answering.
+    DropAfterAccept,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    /// Only this marketplace (all when absent).
+    #[serde(default)]
+    pub marketplace: Option<Marketplace>,
+    /// Only requests whose path contains this (all when absent).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// For 429 answers: the retry hint in seconds.
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// How many matching requests it affects; 0 means until cleared. Default 1.
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ActiveFault {
+    spec: FaultSpec,
+    remaining: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MarketStats {
+    pub requests: u64,
+    pub throttled: u64,
+    pub faults_applied: u64,
+}
+
+pub(crate) struct Seller {
+    pub name: String,
+    pub wb: wildberries::Account,
+}
+
+pub(crate) struct SimState {
+    pub sellers: Vec<Seller>,
+    pub sent: Vec<SentRecord>,
+    faults: Vec<ActiveFault>,
+    pub stats: BTreeMap<Marketplace, MarketStats>,
+    pub config: SimConfig,
+}
+
+impl SimState {
+    fn new(config: SimConfig) -> SimState {
+        let sellers = config
+            .sellers
+            .iter()
+            .map(|(name, c)| Seller {
+                name: name.clone(),
+                wb: wildberries::Account::new(c.wb_token.clone(), config.wb_rate),
+            })
+            .collect();
+        SimState { sellers, sent: Vec::new(), faults: Vec::new(), stats: BTreeMap::new(), config }
+    }
+
+    pub(crate) fn seller_index(&self, name: Option<&str>) -> Result<usize, String> {
+        match name {
+            Some(n) => self
+                .sellers
+                .iter()
+                .position(|s| s.name == n)
+                .ok_or_else(|| format!("no seller `{n}` in the simulator")),
+            None => (!self.sellers.is_empty())
+                .then_some(0)
+                .ok_or_else(|| "the simulator has no sellers".to_string()),
+        }
+    }
+
+    /// Take the next fault that applies to this request, if any.
+    pub(crate) fn take_fault(&mut self, marketplace: Marketplace, path: &str) -> Option<FaultSpec> {
+        let index = self.faults.iter().position(|f| {
+            f.spec.marketplace.is_none_or(|m| m == marketplace)
+                && f.spec.path.as_deref().is_none_or(|p| path.contains(p))
+        })?;
+        let fault = &mut self.faults[index];
+        let spec = fault.spec.clone();
+        if let Some(left) = fault.remaining.as_mut() {
+            *left -= 1;
+            if *left == 0 {
+                self.faults.remove(index);
+            }
+        }
+        self.stats.entry(marketplace).or_default().faults_applied += 1;
+        Some(spec)
+    }
+
+    pub(crate) fn count_request(&mut self, marketplace: Marketplace, throttled: bool) {
+        let s = self.stats.entry(marketplace).or_default();
+        s.requests += 1;
+        if throttled {
+            s.throttled += 1;
+        }
+    }
+}
+
+/// Shared handle to the simulator's state.
+#[derive(Clone)]
+pub struct Sim {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> Sim {
+        Sim { state: Arc::new(Mutex::new(SimState::new(config))) }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A buyer writes. Creates the chat when `chat_id` is absent or unknown.
+    pub fn buyer_writes(&self, req: BuyerMessage) -> Result<Posted, String> {
+        let mut state = self.lock();
+        let idx = state.seller_index(req.seller.as_deref())?;
+        match req.marketplace {
+            Marketplace::Wildberries => Ok(state.sellers[idx].wb.buyer_writes(&req)),
+            other => Err(format!("the simulator does not serve {other} yet")),
+        }
+    }
+
+    /// A human answers in the marketplace's seller portal.
+    pub fn portal_reply(&self, req: PortalMessage) -> Result<Posted, String> {
+        let mut state = self.lock();
+        let idx = state.seller_index(req.seller.as_deref())?;
+        match req.marketplace {
+            Marketplace::Wildberries => state.sellers[idx].wb.portal_reply(&req.chat_id, &req.text),
+            other => Err(format!("the simulator does not serve {other} yet")),
+        }
+    }
+
+    pub fn sent(&self) -> Vec<SentRecord> {
+        self.lock().sent.clone()
+    }
+
+    pub fn add_fault(&self, spec: FaultSpec) {
+        let remaining = match spec.times {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(1),
+        };
+        self.lock().faults.push(ActiveFault { spec, remaining });
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    pub fn stats(&self) -> BTreeMap<Marketplace, MarketStats> {
+        self.lock().stats.clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/_sim/buyer-messages", post(post_buyer_message))
+            .route("/_sim/seller-portal-messages", post(post_portal_message))
+            .route("/_sim/sent", get(get_sent))
+            .route("/_sim/faults", post(post_fault).get(get_faults).delete(delete_faults))
+            .route("/_sim/stats", get(get_stats))
+            .merge(wildberries::routes())
+            .with_state(self.clone())
+    }
+
+    /// Serve on `listener` until `shutdown` fires.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+        let app = self.router().into_make_service_with_connect_info::<Conn>();
+        axum::serve(listener::KillableListener(listener), app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+
+    /// Bind `addr` (port 0 picks a free one) and serve in the background.
+    pub async fn spawn(self, addr: SocketAddr) -> std::io::Result<SimHandle> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(self.clone().serve(listener, shutdown.clone()));
+        Ok(SimHandle { sim: self, addr, shutdown, task })
+    }
+}
+
+pub struct SimHandle {
+    pub sim: Sim,
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl SimHandle {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BuyerMessage {
+    pub marketplace: Marketplace,
+    pub text: String,
+    #[serde(default)]
+    pub chat_id: Option<String>,
+    /// Which seller account; the first one when absent.
+    #[serde(default)]
+    pub seller: Option<String>,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub order: Option<OrderContext>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PortalMessage {
+    pub marketplace: Marketplace,
+    pub chat_id: String,
+    pub text: String,
+    #[serde(default)]
+    pub seller: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Posted {
+    pub chat_id: String,
+    pub message_id: String,
+}
+
+fn bad_request(msg: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+async fn post_buyer_message(State(sim): State<Sim>, Json(req): Json<BuyerMessage>) -> Response {
+    match sim.buyer_writes(req) {
+        Ok(p) => (StatusCode::CREATED, Json(p)).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn post_portal_message(State(sim): State<Sim>, Json(req): Json<PortalMessage>) -> Response {
+    match sim.portal_reply(req) {
+        Ok(p) => (StatusCode::CREATED, Json(p)).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SentQuery {
+    marketplace: Option<Marketplace>,
+}
+
+async fn get_sent(State(sim): State<Sim>, Query(q): Query<SentQuery>) -> Json<Vec<SentRecord>> {
+    let sent = sim.sent();
+    Json(sent.into_iter().filter(|s| q.marketplace.is_none_or(|m| m == s.marketplace)).collect())
+}
+
+async fn post_fault(State(sim): State<Sim>, Json(spec): Json<FaultSpec>) -> StatusCode {
+    sim.add_fault(spec);
+    StatusCode::CREATED
+}
+
+async fn get_faults(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(&sim.lock().faults).unwrap_or_default())
+}
+
+async fn delete_faults(State(sim): State<Sim>) -> StatusCode {
+    sim.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_stats(State(sim): State<Sim>) -> Json<BTreeMap<Marketplace, MarketStats>> {
+    Json(sim.stats())
+}
+
+/// Apply a `delay` fault; returns the fault if it needs more handling.
+pub(crate) async fn apply_delay(fault: Option<FaultSpec>) -> Option<FaultSpec> {
+    match fault {
+        Some(f) if f.kind == FaultKind::Delay => {
+            tokio::time::sleep(Duration::from_millis(f.delay_ms.unwrap_or(1000))).await;
+            None
+        }
+        other => other,
+    }
+}
+
+pub(crate) fn now() -> Millis {
+    now_ms()
+}

@@ -41,6 +41,36 @@ impl Marketplace {
         }
     }
 
+    /// What the marketplace's chat API can do.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            Marketplace::Wildberries => Capabilities {
+                max_message_chars: 1000,
+                read_receipts: false,
+                retract_window_secs: None,
+                webhooks: false,
+            },
+            Marketplace::Ozon => Capabilities {
+                max_message_chars: 1000,
+                read_receipts: true,
+                retract_window_secs: None,
+                webhooks: true,
+            },
+            Marketplace::YandexMarket => Capabilities {
+                max_message_chars: 4096,
+                read_receipts: false,
+                retract_window_secs: None,
+                webhooks: true,
+            },
+            Marketplace::Avito => Capabilities {
+                max_message_chars: 1000,
+                read_receipts: true,
+                retract_window_secs: Some(3600),
+                webhooks: true,
+            },
+        }
+    }
+
     /// The key of this marketplace's section in a shop's configuration.
     pub fn config_key(self) -> &'static str {
         match self {

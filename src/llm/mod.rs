@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use openai::OpenAiCompatible;
+pub use openai::{OpenAiCompatible, OpenAiSettings};
 
 #[derive(Debug, Clone)]
 pub struct LlmRequest {

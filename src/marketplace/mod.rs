@@ -69,7 +69,9 @@ pub struct ChatRef<'a> {
 pub trait Connector: Send + Sync {
     fn marketplace(&self) -> Marketplace;
 
-    fn capabilities(&self) -> Capabilities;
+    fn capabilities(&self) -> Capabilities {
+        self.marketplace().capabilities()
+    }
 
     /// The next page of chat messages after `cursor` (all history when `None`).
     async fn poll(&self, cursor: Option<&str>) -> Result<InboundBatch, MarketError>;

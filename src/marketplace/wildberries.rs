@@ -22,7 +22,7 @@ use super::{
     describe_transport_error, http_client,
 };
 use crate::domain::{
-    Author, Capabilities, ChatUpdate, InboundBatch, InboundMessage, Marketplace, OrderContext,
+    Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace, OrderContext,
     ReplyText,
 };
 
@@ -168,15 +168,6 @@ async fn error_detail(response: Response) -> String {
 impl Connector for WildberriesClient {
     fn marketplace(&self) -> Marketplace {
         Marketplace::Wildberries
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            max_message_chars: MAX_MESSAGE_CHARS,
-            read_receipts: false,
-            retract_window_secs: None,
-            webhooks: false,
-        }
     }
 
     async fn poll(&self, cursor: Option<&str>) -> Result<InboundBatch, MarketError> {

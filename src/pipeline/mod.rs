@@ -1,4 +1,216 @@
-//! From a buyer turn to a gated draft: classify, draft, decide.
+//! From a buyer turn to a gated draft: classify, draft, check, decide.
+//! [`assess`] is the whole judgement and does no I/O besides the LLM; the
+//! daemon, `agentiq explain` and the policy tests all go through it.
 
 pub mod classify;
+pub mod draft;
 pub mod risk;
+pub mod worker;
+
+use serde::Serialize;
+
+use crate::config::{ClassifierKind, DrafterKind};
+use crate::domain::{Author, Classification, ClassifierSource, Decision, Flag, Marketplace, OrderContext};
+use crate::guards::{self, Finding, GuardInput};
+use crate::llm::LlmRequest;
+use crate::policy::{Facts, Policy};
+use crate::prompts::{BuyerInfo, CLASSIFY, HistoryLine, MarketplaceInfo, OrderInfo, PromptContext, PromptSet, ShopInfo, TurnInfo};
+use crate::shop::Shop;
+use crate::store::AutoCounts;
+use draft::Drafted;
+
+/// Everything known about a buyer turn before judging it.
+#[derive(Debug, Clone)]
+pub struct TurnFacts {
+    pub marketplace: Marketplace,
+    /// The buyer's unanswered messages, oldest first.
+    pub messages: Vec<String>,
+    pub history: Vec<(Author, String)>,
+    pub order: OrderContext,
+    pub buyer_name: Option<String>,
+    pub first_message: bool,
+    pub local_time: jiff::Zoned,
+    pub counts: AutoCounts,
+    pub human_takeover: bool,
+    pub shop_paused: bool,
+}
+
+impl TurnFacts {
+    pub fn text(&self) -> String {
+        self.messages.join("\n")
+    }
+}
+
+/// Where the draft text comes from.
+#[derive(Debug, Clone)]
+pub enum DraftSource {
+    /// The shop's configured drafter.
+    Generate,
+    /// A person's text, judged as it is.
+    Given(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Assessment {
+    pub classification: Classification,
+    pub drafted: DraftInfo,
+    pub findings: Vec<Finding>,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftInfo {
+    pub text: String,
+    pub drafter: &'static str,
+    pub note: Option<String>,
+    pub prompt: Option<String>,
+}
+
+pub fn prompt_context(shop: &Shop, facts: &TurnFacts, classification: &Classification, prompts: &PromptSet) -> PromptContext {
+    PromptContext {
+        shop: ShopInfo { id: shop.id.clone(), name: shop.name.clone() },
+        marketplace: MarketplaceInfo {
+            code: facts.marketplace.code().into(),
+            name: facts.marketplace.title().into(),
+            max_chars: facts.marketplace.capabilities().max_message_chars,
+        },
+        buyer: BuyerInfo { name: facts.buyer_name.clone() },
+        turn: TurnInfo::new(&facts.messages, facts.first_message),
+        history: facts.history.iter().map(|(a, t)| HistoryLine::new(*a, t)).collect(),
+        order: OrderInfo::from(&facts.order),
+        intent: classification.intent.to_string(),
+        confidence: classification.confidence,
+        local_time: facts.local_time.strftime("%Y-%m-%d %H:%M (%a)").to_string(),
+        knowledge: prompts.knowledge.clone(),
+    }
+}
+
+/// Classify the turn: the rules always run; an LLM classifier, if the shop
+/// uses one, decides the intent, and its failure is flagged.
+pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Classification {
+    let text = facts.text();
+    let mut by_rules = prompts.rules.classify(&text);
+    if shop.settings.classifier != ClassifierKind::Llm {
+        return by_rules;
+    }
+    let Some(model) = &shop.model else {
+        by_rules.add_flag(Flag::ClassifierFallback);
+        by_rules.reasons.push("no LLM provider for the classifier".into());
+        return by_rules;
+    };
+    let ctx = prompt_context(shop, facts, &by_rules, prompts);
+    let user = match prompts.render(CLASSIFY, &ctx) {
+        Ok(u) => u,
+        Err(e) => {
+            by_rules.add_flag(Flag::ClassifierFallback);
+            by_rules.reasons.push(format!("the classifier prompt failed: {e}"));
+            return by_rules;
+        }
+    };
+    let request = LlmRequest {
+        system: "Ты классифицируешь сообщения покупателей. Отвечай только JSON.".into(),
+        user,
+        json_schema: Some(("classification".into(), classify::verdict_schema())),
+        max_tokens: 200,
+    };
+    let answer = model.complete(&request).await.map_err(|e| e.to_string()).and_then(|r| classify::parse_verdict(&r.text));
+    match answer {
+        Ok((intent, confidence, reasons)) => {
+            let mut c = Classification { intent, confidence, reasons, flags: Vec::new(), source: ClassifierSource::Llm };
+            prompts.rules.add_risk_flags(&text, &mut c);
+            c
+        }
+        Err(e) => {
+            by_rules.add_flag(Flag::ClassifierFallback);
+            by_rules.reasons.push(format!("the LLM classifier ({}) failed: {e}; the rule classifier stood in", model.name()));
+            by_rules
+        }
+    }
+}
+
+/// Judge a turn: classify it, then [`judge`] it.
+pub async fn assess(shop: &Shop, policy: &Policy, facts: &TurnFacts, source: DraftSource) -> Assessment {
+    let prompts = shop.prompts.load_full();
+    let classification = classify(shop, &prompts, facts).await;
+    judge(shop, policy, facts, classification, source).await
+}
+
+/// Draft (or take a given draft), run the guards and the policy, for a turn
+/// already classified.
+pub async fn judge(
+    shop: &Shop,
+    policy: &Policy,
+    facts: &TurnFacts,
+    mut classification: Classification,
+    source: DraftSource,
+) -> Assessment {
+    let prompts = shop.prompts.load_full();
+    let ctx = prompt_context(shop, facts, &classification, &prompts);
+    let drafted: Drafted = match source {
+        DraftSource::Given(text) => Drafted {
+            text,
+            drafter: "given",
+            note: None,
+            failed: false,
+            system_prompt: None,
+            prompt: None,
+        },
+        DraftSource::Generate => match (shop.settings.drafter, &shop.model) {
+            (DrafterKind::Llm, Some(model)) => draft::with_llm(model, &prompts, classification.intent, &ctx).await,
+            _ => draft::from_template(&prompts, classification.intent, &ctx),
+        },
+    };
+    if drafted.failed {
+        classification.add_flag(Flag::DrafterFallback);
+    }
+    let max_chars = facts.marketplace.capabilities().max_message_chars;
+    let buyer_text = facts.text();
+    let findings = guards::check(&GuardInput {
+        draft: &drafted.text,
+        buyer_text: &buyer_text,
+        intent: classification.intent,
+        buyer_flagged_injection: classification.has(Flag::Injection),
+        max_chars,
+        order: &facts.order,
+        knowledge: &prompts.knowledge,
+        system_prompt: drafted.system_prompt.as_deref(),
+        settings: &policy.settings,
+    });
+    let summary = guards::summarise(&findings);
+    let decision = crate::policy::decide(
+        policy,
+        &Facts {
+            marketplace: facts.marketplace,
+            classification: &classification,
+            text: &buyer_text,
+            order: &facts.order,
+            local_time: facts.local_time.datetime(),
+            first_message: facts.first_message,
+            chat_auto_replies_today: facts.counts.chat_today,
+            chat_auto_replies_in_window: facts.counts.chat_in_window,
+            shop_auto_replies_last_hour: facts.counts.shop_last_hour,
+            draft: &drafted.text,
+            max_chars,
+            guards: &summary,
+            drafter_failed: drafted.failed,
+            previous_send_unsettled: facts.counts.chat_unsettled,
+            human_takeover: facts.human_takeover,
+            shop_paused: facts.shop_paused,
+        },
+    );
+    Assessment {
+        classification,
+        drafted: DraftInfo {
+            text: drafted.text,
+            drafter: drafted.drafter,
+            note: drafted.note,
+            prompt: match (drafted.system_prompt, drafted.prompt) {
+                (Some(s), Some(u)) => Some(format!("{s}\n\n---\n\n{u}")),
+                (None, p) => p,
+                (Some(s), None) => Some(s),
+            },
+        },
+        findings,
+        decision,
+    }
+}

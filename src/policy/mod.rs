@@ -14,7 +14,7 @@ mod eval;
 mod parse;
 
 pub use eval::{Facts, GuardSummary, decide};
-pub use parse::{Condition, Policy, PolicySettings, PolicyTest, Rule, TestExpect};
+pub use parse::{Condition, ExtraGuard, Policy, PolicySettings, PolicyTest, Rule, TestExpect};
 
 /// Auto-sending never happens below this confidence, whatever a policy says.
 pub const CODE_CONFIDENCE_FLOOR: f64 = 0.5;

@@ -50,6 +50,11 @@ fn hex(n: usize) -> String {
     (0..n).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
 }
 
+fn random_name() -> String {
+    const NAMES: [&str; 12] = ["Анна", "Мария", "Елена", "Ольга", "Татьяна", "Наталья", "Иван", "Дмитрий", "Алексей", "Сергей", "Андрей", "Михаил"];
+    NAMES[rand::rng().random_range(0..NAMES.len())].to_string()
+}
+
 fn rfc3339(ms: Millis) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -119,7 +124,7 @@ impl Account {
                 let chat = Chat {
                     reply_sign: format!("1:{uuid}:{}", hex(128)),
                     id: id.clone(),
-                    client_name: req.client_name.clone().unwrap_or_else(|| "Покупатель".into()),
+                    client_name: req.client_name.clone().unwrap_or_else(random_name),
                     good_card: card.clone(),
                     last_message: None,
                 };

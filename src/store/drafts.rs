@@ -9,6 +9,7 @@ use super::{Result, StoreError};
 use super::chats::{CHAT_COLUMNS, ChatRow, chat_from_row};
 pub use crate::domain::DraftState;
 use crate::domain::{Classification, Decision, Effect, Intent, Millis};
+use crate::guards::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
@@ -152,6 +153,7 @@ pub struct NewDraft {
     pub drafter_note: Option<String>,
     pub prompt: Option<String>,
     pub decision: Decision,
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,8 +206,8 @@ pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) 
         .prepare_cached(
             "INSERT INTO drafts (chat_id, turn_message_id, state, intent, confidence, classification, text,
                                  drafter, drafter_note, prompt, decision, effect, priority, send_at,
-                                 final_text, state_reason, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)
+                                 final_text, state_reason, created_at, updated_at, findings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18)
              ON CONFLICT (chat_id, turn_message_id) DO NOTHING
              RETURNING id",
         )?
@@ -227,7 +229,8 @@ pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) 
                 send_at,
                 final_text,
                 decision.summary(),
-                now
+                now,
+                serde_json::to_string(&new.findings).unwrap_or_else(|_| "[]".into())
             ],
             |r| r.get(0),
         )
@@ -269,6 +272,7 @@ pub struct DraftRow {
     pub drafter_note: Option<String>,
     pub prompt: Option<String>,
     pub decision: Decision,
+    pub findings: Vec<Finding>,
     pub priority: i64,
     pub send_at: Option<Millis>,
     pub final_text: Option<String>,
@@ -281,9 +285,6 @@ pub struct DraftRow {
     pub updated_at: Millis,
 }
 
-/// Short form used by lists.
-pub type DraftView = DraftRow;
-
 impl DraftRow {
     /// What goes (or went) to the buyer: the approved text once there is one.
     pub fn outgoing_text(&self) -> &str {
@@ -293,8 +294,8 @@ impl DraftRow {
 
 const DRAFT_COLUMNS: &str = "d.id, d.turn_message_id, d.state, d.intent, d.confidence, d.classification, d.text,
     d.drafter, d.drafter_note, d.prompt, d.decision, d.priority, d.send_at, d.final_text, d.state_reason,
-    d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at";
-const DRAFT_COLUMN_COUNT: usize = 21;
+    d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at, d.findings";
+const DRAFT_COLUMN_COUNT: usize = 22;
 
 fn corrupt(idx: usize, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, msg.into())
@@ -327,6 +328,7 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
         sent_message_id: row.get(18)?,
         created_at: row.get(19)?,
         updated_at: row.get(20)?,
+        findings: serde_json::from_str(&row.get::<_, String>(21)?).map_err(|e| corrupt(21, e.to_string()))?,
         chat: chat_from_row(row, DRAFT_COLUMN_COUNT)?,
     })
 }
@@ -438,21 +440,27 @@ pub struct SendJob {
 
 /// Claim drafts whose send time has come, at most one per chat, and never for a
 /// chat that already has a send in flight or of unknown outcome.
-pub fn claim_due_sends(conn: &mut Connection, now: Millis, limit: usize) -> Result<Vec<SendJob>> {
+pub fn claim_due_sends(
+    conn: &mut Connection,
+    now: Millis,
+    limit: usize,
+    paused: &[(String, crate::domain::Marketplace)],
+) -> Result<Vec<SendJob>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let candidates: Vec<(i64, i64)> = tx
+    let candidates: Vec<(i64, i64, String, String)> = tx
         .prepare_cached(
-            "SELECT d.id, d.chat_id FROM drafts d
+            "SELECT d.id, d.chat_id, c.shop, c.marketplace FROM drafts d JOIN chats c ON c.id = d.chat_id
              WHERE d.state = 'scheduled' AND d.send_at <= ?1
                AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
              ORDER BY d.send_at, d.id LIMIT ?2",
         )?
-        .query_map(params![now, (limit * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![now, (limit * 4 + paused.len() * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut jobs = Vec::new();
     let mut chats_taken = std::collections::HashSet::new();
-    for (id, chat_id) in candidates {
-        if jobs.len() >= limit || !chats_taken.insert(chat_id) {
+    for (id, chat_id, shop, marketplace) in candidates {
+        let is_paused = paused.iter().any(|(s, m)| *s == shop && m.code() == marketplace);
+        if jobs.len() >= limit || is_paused || !chats_taken.insert(chat_id) {
             continue;
         }
         transition_tx(&tx, id, &[DraftState::Scheduled], DraftState::Sending, "daemon:sender", None, now)
@@ -559,4 +567,48 @@ pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<V
     }
     tx.commit()?;
     Ok(ids)
+}
+
+/// How many auto-replies went out recently, and whether an earlier send to
+/// the chat is still unsettled. Feeds the gate's caps and floor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AutoCounts {
+    pub chat_today: u32,
+    pub chat_in_window: u32,
+    pub shop_last_hour: u32,
+    pub chat_unsettled: bool,
+}
+
+pub fn auto_counts(
+    conn: &Connection,
+    chat_id: i64,
+    shop: &str,
+    day_start: Millis,
+    window_start: Millis,
+    hour_start: Millis,
+) -> Result<AutoCounts> {
+    const COUNTED: &str = "d.effect = 'auto' AND d.state IN ('scheduled', 'sending', 'sent', 'unknown')";
+    let chat_since = |since: Millis| -> Result<u32> {
+        Ok(conn.query_row(
+            &format!("SELECT COUNT(*) FROM drafts d WHERE d.chat_id = ?1 AND {COUNTED} AND d.created_at >= ?2"),
+            params![chat_id, since],
+            |r| r.get(0),
+        )?)
+    };
+    let shop_last_hour: u32 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM drafts d JOIN chats c ON c.id = d.chat_id WHERE c.shop = ?1 AND {COUNTED} AND d.created_at >= ?2"),
+        params![shop, hour_start],
+        |r| r.get(0),
+    )?;
+    let chat_unsettled: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM drafts WHERE chat_id = ?1 AND state IN ('failed', 'unknown'))",
+        [chat_id],
+        |r| r.get(0),
+    )?;
+    Ok(AutoCounts {
+        chat_today: chat_since(day_start)?,
+        chat_in_window: chat_since(window_start)?,
+        shop_last_hour,
+        chat_unsettled,
+    })
 }

@@ -28,8 +28,8 @@ pub struct IngestReport {
     pub echoes: usize,
     /// Seller messages that were not ours: a human in the marketplace's UI or another tool.
     pub human_replies: usize,
-    /// Drafts withdrawn because of what arrived.
-    pub withdrawn_drafts: Vec<i64>,
+    /// Drafts withdrawn because of what arrived: id, new state, why.
+    pub withdrawn_drafts: Vec<(i64, DraftState, String)>,
     /// Drafts confirmed as delivered by their echo.
     pub confirmed_drafts: Vec<i64>,
 }
@@ -189,7 +189,7 @@ fn on_buyer_message(
             _ => (DraftState::Expired, "stale: the buyer wrote again; a new draft follows"),
         };
         if transition_tx(tx, draft_id, &[state], to, ACTOR, Some(note), now).is_ok() {
-            report.withdrawn_drafts.push(draft_id);
+            report.withdrawn_drafts.push((draft_id, to, note.to_string()));
         }
     }
     Ok(())
@@ -312,7 +312,7 @@ fn on_human_reply(
         if transition_tx(tx, draft_id, &[state], DraftState::Cancelled, ACTOR, Some(who), now)
             .is_ok()
         {
-            report.withdrawn_drafts.push(draft_id);
+            report.withdrawn_drafts.push((draft_id, DraftState::Cancelled, who.to_string()));
         }
     }
     Ok(())

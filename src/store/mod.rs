@@ -18,10 +18,10 @@ use rusqlite_migration::{M, Migrations};
 
 pub use chats::{ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns};
 pub use drafts::{
-    DraftFilter, DraftRow, DraftView, NewDraft, SendJob, StoreDraftOutcome, TransitionError,
-    claim_due_sends, draft_events, expire_stale, find_draft, get_draft, list_drafts,
-    open_drafts_for_chat, recover_in_flight, store_draft_for_turn, transition, unknown_drafts,
-    DraftEvent,
+    AutoCounts, DraftEvent, DraftFilter, DraftRow, NewDraft, SendJob, StoreDraftOutcome,
+    TransitionError, UnknownSend, auto_counts, claim_due_sends, draft_events, expire_stale,
+    find_draft, get_draft, list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight,
+    reschedule, schedule, store_draft_for_turn, transition, unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};

@@ -70,6 +70,7 @@ CREATE TABLE drafts (
     drafter_note    TEXT,
     prompt          TEXT,
     decision        TEXT    NOT NULL,
+    findings        TEXT    NOT NULL DEFAULT '[]',
     effect          TEXT    NOT NULL,
     priority        INTEGER NOT NULL DEFAULT 1,
     -- Scheduled drafts are the outbox: sent at or after this time.

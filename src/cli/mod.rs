@@ -1,0 +1,136 @@
+//! The `agentiq` command line.
+
+mod check;
+mod queue;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Settings};
+use crate::diag::Diagnostics;
+
+#[derive(Parser, Debug)]
+#[command(name = "agentiq", version, about = "Drafts replies to marketplace buyer chats and sends only what a person or an explicit policy rule approved.")]
+pub struct Cli {
+    /// Configuration file. Without it, ./config.toml is used if present, else the built-in demo configuration.
+    #[arg(long, global = true, env = "AGENTIQ_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: poll chats, draft replies, send approved ones.
+    Run,
+    /// Run the whole loop locally: simulator, daemon and scripted buyers. No keys needed.
+    Demo {
+        /// Keep the existing demo database instead of starting fresh.
+        #[arg(long)]
+        keep_db: bool,
+    },
+    /// Run the marketplace simulator.
+    Sim {
+        /// Address to listen on (default: `sim.listen` from the configuration).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Scripted buyers to play (default: `sim.scenario` from the configuration).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Do not play any scenario.
+        #[arg(long, conflicts_with = "scenario")]
+        no_scenario: bool,
+    },
+    /// Validate the configuration, policies and templates, and run the policies' tests.
+    Check,
+    /// Show each shop's connection status.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work the approval queue.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings, ExitCode> {
+    config::load(cli.config.as_deref()).map_err(|d| {
+        report(&d);
+        ExitCode::from(2)
+    })
+}
+
+pub fn report(d: &Diagnostics) {
+    for line in &d.0 {
+        eprintln!("error: {line}");
+    }
+}
+
+async fn dispatch(cli: Cli) -> ExitCode {
+    match &cli.command {
+        Command::Check => return check::run(cli.config.as_deref()).await,
+        Command::Sim { listen, scenario, no_scenario } => {
+            let settings = match load_settings(&cli) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            crate::telemetry::init(settings.log.format, &settings.log.level);
+            let scenario = if *no_scenario { None } else { scenario.clone().or_else(|| settings.sim.scenario.as_ref().map(|p| settings.resolve(p))) };
+            return crate::demo::run_sim(&settings, listen.unwrap_or(settings.sim.listen), scenario).await;
+        }
+        _ => {}
+    }
+    let settings = match load_settings(&cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match cli.command {
+        Command::Run => {
+            crate::telemetry::init(settings.log.format, &settings.log.level);
+            run_daemon(settings).await
+        }
+        Command::Demo { keep_db } => crate::demo::run(settings, keep_db).await,
+        Command::Status { json } => queue::status(&settings, json).await,
+        Command::Queue(cmd) => queue::run(&settings, cmd).await,
+        Command::Check | Command::Sim { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn run_daemon(settings: Settings) -> ExitCode {
+    let app = match crate::app::App::build(settings) {
+        Ok(app) => app,
+        Err(d) => {
+            report(&d);
+            return ExitCode::from(2);
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        crate::telemetry::shutdown_signal().await;
+        signal.cancel();
+    });
+    match app.run(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,309 @@
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::actions::{self, ActionError, Actor, DraftDetail, QueueItem};
+use crate::config::Settings;
+use crate::domain::{Author, DraftState, Marketplace, Millis};
+use crate::guards::Severity;
+use crate::store::{self, DraftFilter, Store};
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// List drafts (by default those still open: pending, scheduled, sending, unknown, failed).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only drafts in this state (repeatable).
+        #[arg(long = "state")]
+        states: Vec<DraftState>,
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        marketplace: Option<Marketplace>,
+        /// Include finished drafts too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a draft with its conversation, order, classification and decision.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending draft; it is sent within moments.
+    Approve {
+        id: i64,
+        /// Send this text instead of the draft.
+        #[arg(long)]
+        text: Option<String>,
+        /// Who approves (recorded for audit; default: cli:$USER).
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Reject a pending draft; nothing is sent.
+    Reject {
+        id: i64,
+        /// Why (kept as feedback for prompts and policies).
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Send a failed draft again.
+    Retry {
+        id: i64,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Withdraw a scheduled draft before it is sent (the undo window).
+    Cancel {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Send a scheduled draft now instead of waiting out its undo window.
+    SendNow {
+        id: i64,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+}
+
+fn actor(given: Option<String>) -> Actor {
+    Actor(given.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()))))
+}
+
+fn open(settings: &Settings) -> Result<Store, ExitCode> {
+    Store::open(&settings.database_path()).map_err(|e| {
+        eprintln!("error: cannot open the database {}: {e}", settings.database_path().display());
+        ExitCode::from(2)
+    })
+}
+
+fn fail(e: ActionError) -> ExitCode {
+    eprintln!("error: {e}");
+    match e {
+        ActionError::NotFound(_) => ExitCode::from(3),
+        ActionError::Conflict(_) => ExitCode::from(4),
+        ActionError::Invalid(_) => ExitCode::from(5),
+        ActionError::Store(_) => ExitCode::FAILURE,
+    }
+}
+
+pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = match cmd {
+        QueueCommand::List { json, states, shop, marketplace, all } => {
+            let states = if states.is_empty() && !all {
+                vec![DraftState::Pending, DraftState::Scheduled, DraftState::Sending, DraftState::Unknown, DraftState::Failed]
+            } else {
+                states
+            };
+            actions::list(&store, DraftFilter { states, shop, marketplace, intent: None, limit: None })
+                .await
+                .map(|items| print_list(&items, json))
+        }
+        QueueCommand::Show { id, json } => actions::show(&store, id).await.map(|d| print_detail(&d, json)),
+        QueueCommand::Approve { id, text, actor: a } => actions::approve(&store, id, text, &actor(a)).await.map(|d| {
+            println!("Draft #{} approved; it goes out within moments:\n  «{}»", d.id, d.outgoing_text());
+            println!("See its delivery with: agentiq queue show {}", d.id);
+        }),
+        QueueCommand::Reject { id, reason, actor: a } => {
+            actions::reject(&store, id, &reason, &actor(a)).await.map(|d| println!("Draft #{} rejected; nothing will be sent.", d.id))
+        }
+        QueueCommand::Retry { id, actor: a } => {
+            actions::retry(&store, id, &actor(a)).await.map(|d| println!("Draft #{} is back in the outbox.", d.id))
+        }
+        QueueCommand::Cancel { id, reason, actor: a } => actions::cancel(&store, id, reason.as_deref(), &actor(a))
+            .await
+            .map(|d| println!("Draft #{} cancelled; nothing will be sent.", d.id)),
+        QueueCommand::SendNow { id, actor: a } => {
+            actions::send_now(&store, id, &actor(a)).await.map(|d| println!("Draft #{} goes out now.", d.id))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+pub fn local_time(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+fn short(text: &str, n: usize) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn print_list(items: &[QueueItem], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(items).unwrap_or_default());
+        return;
+    }
+    if items.is_empty() {
+        println!("The queue is empty.");
+        return;
+    }
+    println!("{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5}  {}", "ID", "SHOP", "MP", "STATE", "INTENT", "CONF", "TEXT");
+    for i in items {
+        println!(
+            "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5.2}  {}",
+            i.id,
+            short(&i.shop, 10),
+            i.marketplace,
+            i.state,
+            i.intent,
+            i.confidence,
+            short(&i.text, 70)
+        );
+        if let Some(reason) = &i.reason {
+            println!("{:>5}  ↳ {}", "", short(reason, 110));
+        }
+    }
+}
+
+fn print_detail(d: &DraftDetail, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(d).unwrap_or_default());
+        return;
+    }
+    let draft = &d.draft;
+    let chat = &draft.chat;
+    println!("Draft #{} — {}", draft.id, draft.state);
+    if let Some(reason) = &draft.state_reason {
+        println!("  {reason}");
+    }
+    if let (DraftState::Scheduled, Some(at)) = (draft.state, draft.send_at) {
+        println!("  goes out at {} (cancel with: agentiq queue cancel {})", local_time(at), draft.id);
+    }
+    println!();
+    println!("Shop:      {} · {} · chat {}", chat.shop, chat.marketplace.title(), chat.external_id);
+    if let Some(name) = &chat.buyer_name {
+        println!("Buyer:     {name}");
+    }
+    let o = &chat.order;
+    if !o.is_empty() {
+        let mut parts = Vec::new();
+        if let Some(p) = &o.product_name {
+            parts.push(p.clone());
+        }
+        if let Some(p) = &o.product_id {
+            parts.push(format!("product {p}"));
+        }
+        if let Some(s) = &o.size {
+            parts.push(format!("size {s}"));
+        }
+        if let Some(p) = o.price {
+            parts.push(format!("{p} {}", o.currency.as_deref().unwrap_or("RUB")));
+        }
+        if let Some(s) = o.status_text.as_ref().or(o.status.as_ref()) {
+            parts.push(s.clone());
+        }
+        if let Some(id) = &o.order_id {
+            parts.push(format!("order {id}"));
+        }
+        println!("Order:     {}", parts.join(" · "));
+    }
+    println!("\nConversation:");
+    for m in &d.messages {
+        let who = match m.author {
+            Author::Buyer => "buyer ".to_string(),
+            Author::Seller if m.draft_id.is_some() => format!("we (#{})", m.draft_id.unwrap_or_default()),
+            Author::Seller => format!("seller ({})", m.channel.as_deref().unwrap_or("marketplace UI")),
+            Author::System => "marketplace".to_string(),
+        };
+        let marker = if m.id == draft.turn_message_id { "▶" } else { " " };
+        println!("{marker} {}  {who}: {}", local_time(m.created_at), m.text.replace('\n', "\n      "));
+    }
+    let c = &draft.classification;
+    println!(
+        "\nClassification: {} ({:.2}, {:?}){}",
+        c.intent,
+        c.confidence,
+        c.source,
+        if c.flags.is_empty() { String::new() } else { format!(" · flags: {}", c.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")) }
+    );
+    for r in &c.reasons {
+        println!("  - {r}");
+    }
+    println!("\nDraft ({}):\n  «{}»", draft.drafter, draft.text);
+    if let Some(note) = &draft.drafter_note {
+        println!("  note: {note}");
+    }
+    if let Some(t) = draft.final_text.as_ref().filter(|t| t.as_str() != draft.text.trim()) {
+        println!("Approved text:\n  «{t}»");
+    }
+    if !draft.findings.is_empty() {
+        println!("\nGuard findings:");
+        for f in &draft.findings {
+            let sev = if f.severity == Severity::Error { "ERROR  " } else { "warning" };
+            println!("  {sev} {}: {} «{}»", f.category, f.message, f.excerpt);
+        }
+    }
+    let dec = &draft.decision;
+    println!("\nDecision: {}{}", dec.effect, if dec.delay_seconds > 0 { format!(" after {} s", dec.delay_seconds) } else { String::new() });
+    for r in &dec.reasons {
+        println!("  - {r}");
+    }
+    for r in &dec.rules {
+        println!("  {} rule `{}` ({}): {}", if r.matched { "✓" } else { "✗" }, r.name, r.effect, r.why.join("; "));
+    }
+    println!("\nHistory:");
+    for e in &d.events {
+        println!(
+            "  {}  {:<16} {} → {}{}",
+            local_time(e.at),
+            e.actor,
+            e.from.as_deref().unwrap_or("—"),
+            e.to,
+            e.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+        );
+    }
+}
+
+pub async fn status(settings: &Settings, json: bool) -> ExitCode {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rows = match store.call(|c| store::list_status(c)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if rows.is_empty() {
+        println!("No status yet: the daemon has not polled any shop with this database.");
+    }
+    for r in rows {
+        println!(
+            "{:<12} {:<5} {:<13} since {}{}{}",
+            r.shop,
+            r.marketplace,
+            r.state.as_str(),
+            local_time(r.since),
+            r.last_ok_at.map(|t| format!(" · last good poll {}", local_time(t))).unwrap_or_default(),
+            r.detail.map(|d| format!("\n{:<19}{d}", "")).unwrap_or_default()
+        );
+    }
+    ExitCode::SUCCESS
+}

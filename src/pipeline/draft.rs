@@ -1,0 +1,108 @@
+//! Writing the reply: a Tera template per intent, or an LLM with the shop's
+//! prompts. A failed LLM call falls back to the template and says so.
+
+use crate::domain::Intent;
+use crate::llm::{LlmRequest, DynModel};
+use crate::prompts::{DRAFT, PromptContext, PromptSet, SYSTEM};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drafted {
+    pub text: String,
+    /// `template`, `llm`, `given` (a person supplied it) or `none`.
+    pub drafter: &'static str,
+    /// Why a fallback was used, or why there is no text.
+    pub note: Option<String>,
+    /// The configured drafter failed.
+    pub failed: bool,
+    /// The system prompt and the user prompt the LLM saw.
+    pub system_prompt: Option<String>,
+    pub prompt: Option<String>,
+}
+
+pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -> Drafted {
+    let Some(name) = prompts.reply_template(intent) else {
+        return Drafted {
+            text: String::new(),
+            drafter: "none",
+            note: Some(format!("no reply template for `{intent}`; a person writes this reply")),
+            failed: false,
+            system_prompt: None,
+            prompt: None,
+        };
+    };
+    match prompts.render(&name, ctx) {
+        Ok(text) => Drafted { text, drafter: "template", note: None, failed: false, system_prompt: None, prompt: Some(name) },
+        Err(e) => Drafted {
+            text: String::new(),
+            drafter: "none",
+            note: Some(format!("the reply template failed: {e}")),
+            failed: true,
+            system_prompt: None,
+            prompt: Some(name),
+        },
+    }
+}
+
+pub async fn with_llm(model: &DynModel, prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -> Drafted {
+    let rendered = prompts.render(SYSTEM, ctx).and_then(|system| Ok((system, prompts.render(DRAFT, ctx)?)));
+    let (system, user) = match rendered {
+        Ok(pair) => pair,
+        Err(e) => return fallback(prompts, intent, ctx, format!("the LLM prompt failed to render: {e}"), None, None),
+    };
+    let request = LlmRequest { system: system.clone(), user: user.clone(), json_schema: None, max_tokens: 600 };
+    match model.complete(&request).await {
+        Ok(answer) => Drafted {
+            text: clean(&answer.text),
+            drafter: "llm",
+            note: None,
+            failed: false,
+            system_prompt: Some(system),
+            prompt: Some(user),
+        },
+        Err(e) => fallback(
+            prompts,
+            intent,
+            ctx,
+            format!("the LLM drafter ({}) failed: {e}", model.name()),
+            Some(system),
+            Some(user),
+        ),
+    }
+}
+
+fn fallback(prompts: &PromptSet, intent: Intent, ctx: &PromptContext, why: String, system: Option<String>, user: Option<String>) -> Drafted {
+    let mut d = from_template(prompts, intent, ctx);
+    d.note = Some(match (&d.drafter, d.note.take()) {
+        (&"template", _) => format!("{why}; the reply template stood in"),
+        (_, Some(more)) => format!("{why}; {more}"),
+        (_, None) => why,
+    });
+    d.failed = true;
+    d.system_prompt = system;
+    d.prompt = user;
+    d
+}
+
+/// Models like to wrap answers in quotes or add a "Ответ:" label.
+fn clean(text: &str) -> String {
+    let t = text.trim();
+    let t = t.strip_prefix("Ответ:").or_else(|| t.strip_prefix("Ответ магазина:")).unwrap_or(t).trim();
+    let t = t
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .or_else(|| t.strip_prefix('«').and_then(|s| s.strip_suffix('»')))
+        .unwrap_or(t);
+    t.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn answers_lose_wrapping_quotes_and_labels() {
+        assert_eq!(clean("  \"Здравствуйте!\" "), "Здравствуйте!");
+        assert_eq!(clean("Ответ: «Спасибо!»"), "Спасибо!");
+        assert_eq!(clean("Он сказал «да» и ушёл"), "Он сказал «да» и ушёл");
+    }
+}

@@ -1,0 +1,132 @@
+//! Picks up buyer turns whose quiet period is over and turns each into a
+//! gated draft.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{DraftSource, TurnFacts, assess};
+use crate::app::{Event, Runtime};
+use crate::domain::{Effect, Millis, now_ms};
+use crate::store::{self, NewDraft, StoreDraftOutcome, Turn};
+
+pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+    let p = &rt.settings.pipeline;
+    let permits = Arc::new(Semaphore::new(p.concurrency));
+    let (lease, history, tick) = (p.claim_lease.as_millis_i64(), p.history_messages, p.tick.0);
+    let tasks = TaskTracker::new();
+    loop {
+        loop {
+            let available = permits.available_permits();
+            if available == 0 || shutdown.is_cancelled() {
+                break;
+            }
+            let now = now_ms();
+            let turns = match rt.store.call(move |c| store::claim_due_turns(c, now, lease, available, history)).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim buyer turns");
+                    break;
+                }
+            };
+            if turns.is_empty() {
+                break;
+            }
+            for turn in turns {
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let rt = rt.clone();
+                tasks.spawn(async move {
+                    let chat = turn.chat.id;
+                    if let Err(e) = process_turn(&rt, turn).await {
+                        tracing::error!(chat, error = %e, "drafting failed; the turn will be retried when its claim expires");
+                    }
+                    drop(permit);
+                });
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = rt.wake_pipeline.notified() => {}
+            _ = tokio::time::sleep(tick) => {}
+        }
+    }
+    tasks.close();
+    tasks.wait().await;
+}
+
+/// Gather the facts about a claimed turn from the store.
+pub async fn turn_facts(rt: &Runtime, shop: &crate::shop::Shop, turn: &Turn) -> store::Result<TurnFacts> {
+    let local_time = shop.local_now();
+    let now: Millis = local_time.timestamp().as_millisecond();
+    let day_start = local_time.start_of_day().map(|z| z.timestamp().as_millisecond()).unwrap_or(now - 86_400_000);
+    let window = shop.policy.load().settings.auto_window.as_millis_i64();
+    let (chat_id, shop_id) = (turn.chat.id, shop.id.clone());
+    let counts = rt
+        .store
+        .call(move |c| store::auto_counts(c, chat_id, &shop_id, day_start, now - window, now - 3_600_000))
+        .await?;
+    Ok(TurnFacts {
+        marketplace: turn.chat.marketplace,
+        messages: turn.messages.iter().map(|m| m.text.clone()).collect(),
+        history: turn.history.iter().map(|m| (m.author, m.text.clone())).collect(),
+        order: turn.chat.order.clone(),
+        buyer_name: turn.chat.buyer_name.clone(),
+        first_message: turn.first_contact,
+        local_time,
+        counts,
+        human_takeover: turn.chat.takeover_until.is_some_and(|t| t > now),
+        shop_paused: false,
+    })
+}
+
+pub async fn process_turn(rt: &Arc<Runtime>, turn: Turn) -> anyhow::Result<StoreDraftOutcome> {
+    let Some(shop) = rt.shops.get(&turn.chat.shop).cloned() else {
+        tracing::warn!(shop = %turn.chat.shop, "a buyer turn for a shop that is no longer configured; leaving it");
+        return Ok(StoreDraftOutcome::Duplicate);
+    };
+    let facts = turn_facts(rt, &shop, &turn).await?;
+    let policy = shop.policy.load_full();
+    let assessment = assess(&shop, &policy, &facts, DraftSource::Generate).await;
+    let new = NewDraft {
+        chat_id: turn.chat.id,
+        turn_message_id: turn.last_message_id(),
+        classification: assessment.classification.clone(),
+        text: assessment.drafted.text.clone(),
+        drafter: assessment.drafted.drafter.to_string(),
+        drafter_note: assessment.drafted.note.clone(),
+        prompt: assessment.drafted.prompt.clone(),
+        decision: assessment.decision.clone(),
+        findings: assessment.findings.clone(),
+    };
+    let outcome = rt.store.call(move |c| store::store_draft_for_turn(c, &new, now_ms())).await?;
+    if let StoreDraftOutcome::Stored { id, state } = outcome {
+        let d = &assessment.decision;
+        tracing::info!(
+            draft = id, shop = %shop.id, marketplace = %turn.chat.marketplace,
+            intent = %assessment.classification.intent, effect = %d.effect, %state,
+            "draft ready: {}", d.summary()
+        );
+        if d.effect == Effect::Escalate {
+            tracing::warn!(draft = id, shop = %shop.id, "escalated to a person: {}", d.summary());
+        }
+        rt.emit(Event::DraftCreated {
+            id,
+            shop: shop.id.clone(),
+            marketplace: turn.chat.marketplace,
+            chat_id: turn.chat.external_id.clone(),
+            intent: assessment.classification.intent,
+            confidence: assessment.classification.confidence,
+            flags: assessment.classification.flags.clone(),
+            effect: d.effect,
+            state,
+            text: assessment.drafted.text.clone(),
+            reason: d.summary(),
+        });
+        if d.effect == Effect::Auto {
+            rt.wake_sender.notify_one();
+        }
+    }
+    Ok(outcome)
+}

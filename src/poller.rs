@@ -1,0 +1,123 @@
+//! One task per shop and marketplace: read new chat messages and store them,
+//! together with the cursor, in one transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{Event, Runtime};
+use crate::domain::{DraftState, Marketplace, now_ms};
+use crate::marketplace::{DynConnector, MarketError};
+use crate::shop::Shop;
+use crate::store::{ConnectorState, IngestSettings};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How often a connector whose credentials were rejected is tried again.
+const AUTH_RETRY: Duration = Duration::from_secs(300);
+
+pub fn ingest_settings(rt: &Runtime) -> IngestSettings {
+    let p = &rt.settings.pipeline;
+    IngestSettings {
+        debounce_ms: p.debounce.as_millis_i64(),
+        max_turn_age_ms: p.max_turn_age.as_millis_i64(),
+        takeover_ms: p.human_takeover.as_millis_i64(),
+        clock_skew_ms: 120_000,
+    }
+}
+
+pub async fn run(rt: Arc<Runtime>, shop: Arc<Shop>, marketplace: Marketplace, connector: DynConnector, shutdown: CancellationToken) {
+    let interval = match marketplace {
+        Marketplace::Wildberries => shop.settings.wildberries.as_ref().map(|w| w.poll_interval.0),
+        _ => None,
+    }
+    .unwrap_or(Duration::from_secs(10));
+    let mut failures = 0u32;
+    let mut last_state = None;
+    loop {
+        let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await {
+            Ok(()) => {
+                failures = 0;
+                if last_state != Some(ConnectorState::Ok) {
+                    rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None).await;
+                    last_state = Some(ConnectorState::Ok);
+                } else {
+                    let (id, now) = (shop.id.clone(), now_ms());
+                    let _ = rt.store.call(move |c| crate::store::set_status(c, &id, marketplace, ConnectorState::Ok, None, None, now)).await;
+                }
+                interval
+            }
+            Err(e) => {
+                let (state, wait) = match &e {
+                    MarketError::RateLimited { retry_after } => (ConnectorState::RateLimited, (*retry_after).max(interval)),
+                    e if e.needs_person() => (ConnectorState::AuthFailed, AUTH_RETRY),
+                    _ => {
+                        failures += 1;
+                        let backoff = interval.saturating_mul(2u32.saturating_pow(failures.min(6))).min(MAX_BACKOFF);
+                        (ConnectorState::Degraded, backoff)
+                    }
+                };
+                tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "polling failed");
+                let retry_at = now_ms() + wait.as_millis() as i64;
+                rt.set_connector_status(&shop.id, marketplace, state, Some(e.to_string()), Some(retry_at)).await;
+                last_state = Some(state);
+                wait
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Read pages until the marketplace has nothing more.
+async fn poll_until_caught_up(
+    rt: &Arc<Runtime>,
+    shop: &Arc<Shop>,
+    marketplace: Marketplace,
+    connector: &DynConnector,
+    shutdown: &CancellationToken,
+) -> Result<(), MarketError> {
+    let started = now_ms();
+    let id = shop.id.clone();
+    let mut cursor = rt
+        .store
+        .call(move |c| crate::store::sync_state(c, &id, marketplace))
+        .await
+        .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?
+        .cursor;
+    let settings = ingest_settings(rt);
+    loop {
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        let batch = connector.poll(cursor.as_deref()).await?;
+        let synced_at = (!batch.more).then_some(started);
+        let more = batch.more;
+        let next = batch.cursor.clone();
+        let id = shop.id.clone();
+        let report = rt
+            .store
+            .call(move |c| crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now_ms(), synced_at))
+            .await
+            .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
+        if report.buyer_messages > 0 {
+            rt.wake_pipeline.notify_one();
+        }
+        for (id, state, why) in &report.withdrawn_drafts {
+            rt.emit(Event::DraftChanged { id: *id, state: *state, reason: Some(why.clone()) });
+        }
+        for id in &report.confirmed_drafts {
+            rt.emit(Event::DraftChanged { id: *id, state: DraftState::Sent, reason: Some("delivered: the reply is in the chat history".into()) });
+        }
+        if report.stored > 0 {
+            tracing::debug!(shop = %shop.id, %marketplace, stored = report.stored, duplicates = report.duplicates, "ingested");
+        }
+        cursor = next;
+        if !more {
+            rt.wake_sender.notify_one();
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! A shop at run time: its policy, prompt set, model and one connector per
+//! marketplace. Policy and prompts can be swapped while the daemon runs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::config::{Settings, ShopSettings, resolve_secret};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::domain::Marketplace;
+use crate::llm::DynModel;
+use crate::marketplace::DynConnector;
+use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
+use crate::policy::Policy;
+use crate::prompts::PromptSet;
+
+pub struct Shop {
+    pub id: String,
+    pub name: String,
+    pub settings: ShopSettings,
+    pub timezone: jiff::tz::TimeZone,
+    pub policy_path: PathBuf,
+    pub prompts_path: PathBuf,
+    pub policy: ArcSwap<Policy>,
+    pub prompts: ArcSwap<PromptSet>,
+    pub model: Option<DynModel>,
+    pub connectors: BTreeMap<Marketplace, DynConnector>,
+}
+
+impl std::fmt::Debug for Shop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shop").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl Shop {
+    /// Load everything a shop needs to run. Errors name the file and line at fault.
+    pub fn build(id: &str, settings: &Settings, models: &BTreeMap<String, DynModel>) -> Result<Shop, Diagnostics> {
+        let shop = &settings.shops[id];
+        let mut out = Diagnostics::default();
+        let connectors = build_connectors(id, settings, shop).map_err(|d| out.0.extend(d.0)).unwrap_or_default();
+        let built = Self::build_offline(id, settings, models).map_err(|d| out.0.extend(d.0)).ok();
+        match built {
+            Some(mut s) if out.is_empty() => {
+                s.connectors = connectors;
+                Ok(s)
+            }
+            _ => Err(out),
+        }
+    }
+
+    /// A shop without marketplace connectors, for dry runs (`explain`, `check`).
+    pub fn build_offline(id: &str, settings: &Settings, models: &BTreeMap<String, DynModel>) -> Result<Shop, Diagnostics> {
+        let shop = &settings.shops[id];
+        let mut out = Diagnostics::default();
+        let policy_path = settings.resolve(&shop.policy);
+        let prompts_path = settings.resolve(&shop.prompts);
+        let policy = Policy::load(&policy_path).map_err(|d| out.0.extend(d.0)).ok();
+        let prompts = PromptSet::load(&prompts_path).map_err(|d| out.0.extend(d.0)).ok();
+        let model = shop.llm_provider.as_ref().and_then(|p| models.get(p).cloned());
+        let timezone = jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        match (policy, prompts) {
+            (Some(policy), Some(prompts)) if out.is_empty() => Ok(Shop {
+                id: id.to_string(),
+                name: shop.display_name.clone().unwrap_or_else(|| id.to_string()),
+                settings: shop.clone(),
+                timezone,
+                policy_path,
+                prompts_path,
+                policy: ArcSwap::from_pointee(policy),
+                prompts: ArcSwap::from_pointee(prompts),
+                model,
+                connectors: BTreeMap::new(),
+            }),
+            _ => Err(out),
+        }
+    }
+
+    pub fn connector(&self, marketplace: Marketplace) -> Option<&DynConnector> {
+        self.connectors.get(&marketplace)
+    }
+
+    pub fn local_now(&self) -> jiff::Zoned {
+        jiff::Timestamp::now().to_zoned(self.timezone.clone())
+    }
+}
+
+fn build_connectors(
+    id: &str,
+    settings: &Settings,
+    shop: &ShopSettings,
+) -> Result<BTreeMap<Marketplace, DynConnector>, Diagnostics> {
+    let mut out = Diagnostics::default();
+    let mut connectors: BTreeMap<Marketplace, DynConnector> = BTreeMap::new();
+    if let Some(wb) = &shop.wildberries {
+        let what = format!("shops.{id}.wildberries");
+        match resolve_secret(&what, &wb.token, &wb.token_env, &wb.token_file, &settings.base_dir) {
+            Ok(token) => {
+                let client = WildberriesClient::new(WbConfig {
+                    base_url: wb.base_url.clone(),
+                    token,
+                    timeout: wb.timeout.0,
+                    rate_limit_requests: wb.rate_limit_requests,
+                    rate_limit_period: wb.rate_limit_period.0,
+                });
+                connectors.insert(Marketplace::Wildberries, Arc::new(client));
+            }
+            Err(e) => out.push(Diagnostic::new(&settings.origin, e).field(what)),
+        }
+    }
+    out.into_result(connectors)
+}

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::domain::{DraftState, ReplyText, now_ms};
-use crate::store::{self, DraftEvent, DraftFilter, DraftRow, MessageRow, Store, StoreError, TransitionError};
+use crate::store::{
+    self, Change, DraftEvent, DraftFilter, DraftRow, MessageRow, Store, StoreError, TransitionError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -28,7 +30,11 @@ pub struct Actor(pub String);
 fn conflict(e: TransitionError, verb: &str) -> ActionError {
     match e {
         TransitionError::NotFound(id) => ActionError::NotFound(id),
-        TransitionError::WrongState { id, current, expected } => ActionError::Conflict(format!(
+        TransitionError::WrongState {
+            id,
+            current,
+            expected,
+        } => ActionError::Conflict(format!(
             "draft #{id} is {current}; only {expected} drafts can be {verb}{}",
             match current {
                 DraftState::Sent => " (it was already sent; nothing was sent again)",
@@ -42,37 +48,85 @@ fn conflict(e: TransitionError, verb: &str) -> ActionError {
 }
 
 async fn load(store: &Store, id: i64) -> Result<DraftRow, ActionError> {
-    store.call(move |c| store::get_draft(c, id)).await?.ok_or(ActionError::NotFound(id))
+    store
+        .call(move |c| store::get_draft(c, id))
+        .await?
+        .ok_or(ActionError::NotFound(id))
 }
 
 /// Approve a pending draft, optionally with edited text. It goes to the
 /// outbox in the same transaction and is sent within moments.
-pub async fn approve(store: &Store, id: i64, edited: Option<String>, actor: &Actor) -> Result<DraftRow, ActionError> {
+pub async fn approve(
+    store: &Store,
+    id: i64,
+    edited: Option<String>,
+    actor: &Actor,
+) -> Result<DraftRow, ActionError> {
     let draft = load(store, id).await?;
     let max = draft.chat.marketplace.capabilities().max_message_chars;
     let edited_text = edited.is_some();
     let text = ReplyText::parse(edited.as_deref().unwrap_or(&draft.text), max).map_err(|e| {
-        ActionError::Invalid(if edited_text { e.to_string() } else { format!("{e}; approve it with your own text (--text)") })
+        ActionError::Invalid(if edited_text {
+            e.to_string()
+        } else {
+            format!("{e}; approve it with your own text (--text)")
+        })
     })?;
-    let note = if edited_text && text.as_str() != draft.text.trim() { "approved with edits" } else { "approved" };
+    let note = if edited_text && text.as_str() != draft.text.trim() {
+        "approved with edits"
+    } else {
+        "approved"
+    };
     let (who, t) = (actor.0.clone(), text.as_str().to_string());
     let now = now_ms();
     store
-        .call(move |c| Ok(store::schedule(c, id, &[DraftState::Pending], &t, now, &who, Some(note), now)))
+        .call(move |c| {
+            Ok(store::schedule(
+                c,
+                id,
+                &[DraftState::Pending],
+                &t,
+                now,
+                &Change {
+                    actor: &who,
+                    note: Some(note),
+                    at: now,
+                },
+            ))
+        })
         .await?
         .map_err(|e| conflict(e, "approved"))?;
     load(store, id).await
 }
 
-pub async fn reject(store: &Store, id: i64, reason: &str, actor: &Actor) -> Result<DraftRow, ActionError> {
+pub async fn reject(
+    store: &Store,
+    id: i64,
+    reason: &str,
+    actor: &Actor,
+) -> Result<DraftRow, ActionError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ActionError::Invalid("say why the draft is rejected; the reason helps improve prompts and policies".into()));
+        return Err(ActionError::Invalid(
+            "say why the draft is rejected; the reason helps improve prompts and policies".into(),
+        ));
     }
     let (who, why) = (actor.0.clone(), format!("rejected: {reason}"));
     let now = now_ms();
     store
-        .call(move |c| Ok(store::transition(c, id, &[DraftState::Pending], DraftState::Rejected, &who, Some(&why), now)))
+        .call(move |c| {
+            Ok(store::transition(
+                c,
+                id,
+                &[DraftState::Pending],
+                DraftState::Rejected,
+                &Change {
+                    actor: &who,
+                    note: Some(&why),
+                    at: now,
+                },
+            ))
+        })
         .await?
         .map_err(|e| conflict(e, "rejected"))?;
     load(store, id).await
@@ -80,19 +134,34 @@ pub async fn reject(store: &Store, id: i64, reason: &str, actor: &Actor) -> Resu
 
 /// Send a failed draft again, with the text that was approved.
 pub async fn retry(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, ActionError> {
-    let draft = load(store, id).await?;
-    let text = draft.outgoing_text().to_string();
     let who = actor.0.clone();
     let now = now_ms();
     store
-        .call(move |c| Ok(store::schedule(c, id, &[DraftState::Failed], &text, now, &who, Some("retry requested"), now)))
+        .call(move |c| {
+            Ok(store::requeue(
+                c,
+                id,
+                &[DraftState::Failed],
+                now,
+                &Change {
+                    actor: &who,
+                    note: Some("retry requested"),
+                    at: now,
+                },
+            ))
+        })
         .await?
         .map_err(|e| conflict(e, "retried"))?;
     load(store, id).await
 }
 
 /// Withdraw a scheduled draft before it goes out (the undo window).
-pub async fn cancel(store: &Store, id: i64, reason: Option<&str>, actor: &Actor) -> Result<DraftRow, ActionError> {
+pub async fn cancel(
+    store: &Store,
+    id: i64,
+    reason: Option<&str>,
+    actor: &Actor,
+) -> Result<DraftRow, ActionError> {
     let why = match reason.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => format!("cancelled: {r}"),
         None => "cancelled before sending".to_string(),
@@ -100,7 +169,19 @@ pub async fn cancel(store: &Store, id: i64, reason: Option<&str>, actor: &Actor)
     let who = actor.0.clone();
     let now = now_ms();
     store
-        .call(move |c| Ok(store::transition(c, id, &[DraftState::Scheduled], DraftState::Cancelled, &who, Some(&why), now)))
+        .call(move |c| {
+            Ok(store::transition(
+                c,
+                id,
+                &[DraftState::Scheduled],
+                DraftState::Cancelled,
+                &Change {
+                    actor: &who,
+                    note: Some(&why),
+                    at: now,
+                },
+            ))
+        })
         .await?
         .map_err(|e| conflict(e, "cancelled"))?;
     load(store, id).await
@@ -111,7 +192,18 @@ pub async fn send_now(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow,
     let who = actor.0.clone();
     let now = now_ms();
     store
-        .call(move |c| Ok(store::reschedule(c, id, now, &who, "send now requested", now)))
+        .call(move |c| {
+            Ok(store::reschedule(
+                c,
+                id,
+                now,
+                &Change {
+                    actor: &who,
+                    note: Some("send now requested"),
+                    at: now,
+                },
+            ))
+        })
         .await?
         .map_err(|e| conflict(e, "sent now"))?;
     load(store, id).await
@@ -172,19 +264,36 @@ pub async fn show(store: &Store, id: i64) -> Result<DraftDetail, ActionError> {
     let draft = load(store, id).await?;
     let chat_id = draft.chat.id;
     let (messages, events) = store
-        .call(move |c| Ok((store::chat_messages(c, chat_id)?, store::draft_events(c, id)?)))
+        .call(move |c| {
+            Ok((
+                store::chat_messages(c, chat_id)?,
+                store::draft_events(c, id)?,
+            ))
+        })
         .await?;
-    Ok(DraftDetail { draft, messages, events })
+    Ok(DraftDetail {
+        draft,
+        messages,
+        events,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Author, ChatUpdate, Classification, ClassifierSource, Decision, Effect, InboundBatch, InboundMessage, Intent, Marketplace, Priority};
+    use crate::domain::{
+        Author, ChatUpdate, Classification, ClassifierSource, Decision, Effect, InboundBatch,
+        InboundMessage, Intent, Marketplace, Priority,
+    };
     use crate::store::{IngestSettings, NewDraft, StoreDraftOutcome};
 
     fn settings() -> IngestSettings {
-        IngestSettings { debounce_ms: 0, max_turn_age_ms: i64::MAX / 4, takeover_ms: 3_600_000, clock_skew_ms: 120_000 }
+        IngestSettings {
+            debounce_ms: 0,
+            max_turn_age_ms: i64::MAX / 4,
+            takeover_ms: 3_600_000,
+            clock_skew_ms: 120_000,
+        }
     }
 
     /// A store with one chat, one buyer message and one pending draft.
@@ -202,24 +311,49 @@ mod tests {
                 attachments: serde_json::Value::Null,
                 created_at: now,
             }],
-            chats: vec![ChatUpdate { chat_id: "c1".into(), reply_handle: Some("sign".into()), ..Default::default() }],
+            chats: vec![ChatUpdate {
+                chat_id: "c1".into(),
+                reply_handle: Some("sign".into()),
+                ..Default::default()
+            }],
             cursor: Some("1".into()),
             more: false,
         };
         let text = text.to_string();
         let id = store
             .call(move |c| {
-                crate::store::ingest_batch(c, "shop", Marketplace::Wildberries, &batch, &settings(), now, Some(now))?;
+                crate::store::ingest_batch(
+                    c,
+                    "shop",
+                    Marketplace::Wildberries,
+                    &batch,
+                    &settings(),
+                    now,
+                    Some(now),
+                )?;
                 let turn = crate::store::claim_due_turns(c, now + 1, 60_000, 10, 10)?.remove(0);
                 let new = NewDraft {
                     chat_id: turn.chat.id,
                     turn_message_id: turn.last_message_id(),
-                    classification: Classification { intent: Intent::DeliveryStatus, confidence: 0.7, reasons: vec![], flags: vec![], source: ClassifierSource::Rules },
+                    classification: Classification {
+                        intent: Intent::DeliveryStatus,
+                        confidence: 0.7,
+                        reasons: vec![],
+                        flags: vec![],
+                        source: ClassifierSource::Rules,
+                    },
                     text,
                     drafter: "template".into(),
                     drafter_note: None,
                     prompt: None,
-                    decision: Decision { effect: Effect::Queue, delay_seconds: 0, priority: Priority::Normal, rules: vec![], reasons: vec!["default".into()], floor: vec![] },
+                    decision: Decision {
+                        effect: Effect::Queue,
+                        delay_seconds: 0,
+                        priority: Priority::Normal,
+                        rules: vec![],
+                        reasons: vec!["default".into()],
+                        floor: vec![],
+                    },
                     findings: vec![],
                 };
                 match crate::store::store_draft_for_turn(c, &new, now)? {
@@ -239,12 +373,25 @@ mod tests {
     #[tokio::test]
     async fn approving_with_edits_freezes_the_edited_text_and_records_who() {
         let (store, id) = pending_draft("Здравствуйте! Заказ в пути.").await;
-        let d = approve(&store, id, Some("  Заказ уже в пути, спасибо за терпение!  ".into()), &me()).await.unwrap();
+        let d = approve(
+            &store,
+            id,
+            Some("  Заказ уже в пути, спасибо за терпение!  ".into()),
+            &me(),
+        )
+        .await
+        .unwrap();
         assert_eq!(d.state, DraftState::Scheduled);
-        assert_eq!(d.final_text.as_deref(), Some("Заказ уже в пути, спасибо за терпение!"));
+        assert_eq!(
+            d.final_text.as_deref(),
+            Some("Заказ уже в пути, спасибо за терпение!")
+        );
         let detail = show(&store, id).await.unwrap();
         let last = detail.events.last().unwrap();
-        assert_eq!((last.actor.as_str(), last.note.as_deref()), ("cli:test", Some("approved with edits")));
+        assert_eq!(
+            (last.actor.as_str(), last.note.as_deref()),
+            ("cli:test", Some("approved with edits"))
+        );
     }
 
     #[tokio::test]
@@ -253,7 +400,11 @@ mod tests {
         approve(&store, id, None, &me()).await.unwrap();
         let err = approve(&store, id, None, &me()).await.unwrap_err();
         assert!(matches!(err, ActionError::Conflict(_)), "{err:?}");
-        assert!(err.to_string().contains("only pending drafts can be approved"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("only pending drafts can be approved"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -261,7 +412,9 @@ mod tests {
         let (store, id) = pending_draft("").await;
         let err = approve(&store, id, None, &me()).await.unwrap_err();
         assert!(err.to_string().contains("--text"), "{err}");
-        let err = approve(&store, id, Some("я".repeat(1001)), &me()).await.unwrap_err();
+        let err = approve(&store, id, Some("я".repeat(1001)), &me())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("at most 1000"), "{err}");
         assert_eq!(load(&store, id).await.unwrap().state, DraftState::Pending);
     }
@@ -269,7 +422,10 @@ mod tests {
     #[tokio::test]
     async fn rejection_needs_a_reason_and_keeps_it() {
         let (store, id) = pending_draft("Ответ").await;
-        assert!(matches!(reject(&store, id, "  ", &me()).await, Err(ActionError::Invalid(_))));
+        assert!(matches!(
+            reject(&store, id, "  ", &me()).await,
+            Err(ActionError::Invalid(_))
+        ));
         let d = reject(&store, id, "слишком сухо", &me()).await.unwrap();
         assert_eq!(d.state, DraftState::Rejected);
         assert_eq!(d.state_reason.as_deref(), Some("rejected: слишком сухо"));
@@ -278,11 +434,20 @@ mod tests {
     #[tokio::test]
     async fn only_failed_drafts_can_be_retried_and_only_scheduled_ones_cancelled() {
         let (store, id) = pending_draft("Ответ").await;
-        assert!(matches!(retry(&store, id, &me()).await, Err(ActionError::Conflict(_))));
-        assert!(matches!(cancel(&store, id, None, &me()).await, Err(ActionError::Conflict(_))));
+        assert!(matches!(
+            retry(&store, id, &me()).await,
+            Err(ActionError::Conflict(_))
+        ));
+        assert!(matches!(
+            cancel(&store, id, None, &me()).await,
+            Err(ActionError::Conflict(_))
+        ));
         approve(&store, id, None, &me()).await.unwrap();
         let d = cancel(&store, id, Some("передумал"), &me()).await.unwrap();
         assert_eq!(d.state, DraftState::Cancelled);
-        assert!(matches!(approve(&store, 999, None, &me()).await, Err(ActionError::NotFound(999))));
+        assert!(matches!(
+            approve(&store, 999, None, &me()).await,
+            Err(ActionError::NotFound(999))
+        ));
     }
 }

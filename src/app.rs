@@ -63,7 +63,12 @@ impl Health {
     }
 
     pub fn paused(&self) -> Vec<(String, Marketplace)> {
-        self.auth_failed.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.auth_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -91,16 +96,24 @@ impl Runtime {
         detail: Option<String>,
         retry_at: Option<Millis>,
     ) {
-        self.health.set_auth_failed(shop, marketplace, state == ConnectorState::AuthFailed);
+        self.health
+            .set_auth_failed(shop, marketplace, state == ConnectorState::AuthFailed);
         let (s, d, now) = (shop.to_string(), detail.clone(), now_ms());
         if let Err(e) = self
             .store
-            .call(move |c| crate::store::set_status(c, &s, marketplace, state, d.as_deref(), retry_at, now))
+            .call(move |c| {
+                crate::store::set_status(c, &s, marketplace, state, d.as_deref(), retry_at, now)
+            })
             .await
         {
             tracing::error!(error = %e, "cannot record the connector status");
         }
-        self.emit(Event::Connector { shop: shop.to_string(), marketplace, state, detail });
+        self.emit(Event::Connector {
+            shop: shop.to_string(),
+            marketplace,
+            state,
+            detail,
+        });
     }
 }
 
@@ -118,8 +131,11 @@ pub fn build_models(settings: &Settings) -> Result<BTreeMap<String, DynModel>, D
                 Ok(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
                 _ => {
                     out.push(
-                        Diagnostic::new(&settings.origin, format!("environment variable `{var}` with the API key is not set"))
-                            .field(format!("llm.providers.{name}.api_key_env")),
+                        Diagnostic::new(
+                            &settings.origin,
+                            format!("environment variable `{var}` with the API key is not set"),
+                        )
+                        .field(format!("llm.providers.{name}.api_key_env")),
                     );
                     continue;
                 }
@@ -134,13 +150,18 @@ pub fn build_models(settings: &Settings) -> Result<BTreeMap<String, DynModel>, D
             timeout: p.timeout.0,
             max_concurrency: p.max_concurrency,
             temperature: p.temperature,
-            headers: p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            headers: p
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         });
         match built {
             Ok(m) => {
                 models.insert(name.clone(), Arc::new(m));
             }
-            Err(e) => out.push(Diagnostic::new(&settings.origin, e).field(format!("llm.providers.{name}"))),
+            Err(e) => out
+                .push(Diagnostic::new(&settings.origin, e).field(format!("llm.providers.{name}"))),
         }
     }
     out.into_result(models)
@@ -150,7 +171,10 @@ impl App {
     /// Open the store and load every shop. Fails with every problem found.
     pub fn build(settings: Settings) -> Result<App, Diagnostics> {
         let store = Store::open(&settings.database_path()).map_err(|e| {
-            Diagnostics::from(Diagnostic::new(settings.database_path(), format!("cannot open the database: {e}")))
+            Diagnostics::from(Diagnostic::new(
+                settings.database_path(),
+                format!("cannot open the database: {e}"),
+            ))
         })?;
         Self::build_with_store(settings, store)
     }
@@ -185,14 +209,23 @@ impl App {
     /// Run until `shutdown` fires, then let in-flight work finish.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let rt = self.runtime;
-        let recovered = rt.store.call(move |c| crate::store::recover_in_flight(c, now_ms())).await?;
+        let recovered = rt
+            .store
+            .call(move |c| crate::store::recover_in_flight(c, now_ms()))
+            .await?;
         if !recovered.is_empty() {
             tracing::warn!(drafts = ?recovered, "sends interrupted by the last stop are now `unknown`; reconciling against the chat history");
         }
         let tasks = TaskTracker::new();
         for shop in rt.shops.values() {
             for (marketplace, connector) in &shop.connectors {
-                tasks.spawn(crate::poller::run(rt.clone(), shop.clone(), *marketplace, connector.clone(), shutdown.clone()));
+                tasks.spawn(crate::poller::run(
+                    rt.clone(),
+                    shop.clone(),
+                    *marketplace,
+                    connector.clone(),
+                    shutdown.clone(),
+                ));
             }
         }
         tasks.spawn(crate::pipeline::worker::run(rt.clone(), shutdown.clone()));
@@ -202,8 +235,13 @@ impl App {
         tracing::info!(shops = rt.shops.len(), database = %rt.settings.database_path().display(), "daemon running");
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing in-flight work");
-        if tokio::time::timeout(Duration::from_secs(10), tasks.wait()).await.is_err() {
-            tracing::warn!("some tasks did not stop within 10 s; in-flight sends will be reconciled on the next start");
+        if tokio::time::timeout(Duration::from_secs(10), tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "some tasks did not stop within 10 s; in-flight sends will be reconciled on the next start"
+            );
         }
         Ok(())
     }
@@ -213,11 +251,18 @@ impl App {
 async fn sweep(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let ttl = rt.settings.pipeline.pending_ttl.as_millis_i64();
     loop {
-        let expired = rt.store.call(move |c| crate::store::expire_stale(c, now_ms(), ttl)).await;
+        let expired = rt
+            .store
+            .call(move |c| crate::store::expire_stale(c, now_ms(), ttl))
+            .await;
         match expired {
             Ok(ids) => {
                 for id in ids {
-                    rt.emit(Event::DraftChanged { id, state: DraftState::Expired, reason: Some("nobody approved it in time".into()) });
+                    rt.emit(Event::DraftChanged {
+                        id,
+                        state: DraftState::Expired,
+                        reason: Some("nobody approved it in time".into()),
+                    });
                 }
             }
             Err(e) => tracing::error!(error = %e, "expiring stale drafts failed"),

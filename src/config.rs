@@ -405,7 +405,10 @@ pub fn load(path: Option<&Path>) -> Result<Settings, Diagnostics> {
     match path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
-                Diagnostics::from(Diagnostic::new(p, format!("cannot read the config file: {e}")))
+                Diagnostics::from(Diagnostic::new(
+                    p,
+                    format!("cannot read the config file: {e}"),
+                ))
             })?;
             let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
             load_from_str(&text, &p.display().to_string(), base, env)
@@ -471,7 +474,10 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
             .field(field.to_string())
     };
     if s.shops.is_empty() {
-        out.push(Diagnostic::new(origin, "no shops are configured; add a `[shops.<id>]` section"));
+        out.push(Diagnostic::new(
+            origin,
+            "no shops are configured; add a `[shops.<id>]` section",
+        ));
     }
     for (id, shop) in &s.shops {
         let valid_id = !id.is_empty()
@@ -498,11 +504,13 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
             out.push(at(
                 &["shops", id, "timezone"],
                 &format!("shops.{id}.timezone"),
-                format!("unknown time zone `{}` (use an IANA name like `Europe/Moscow`)", shop.timezone),
+                format!(
+                    "unknown time zone `{}` (use an IANA name like `Europe/Moscow`)",
+                    shop.timezone
+                ),
             ));
         }
-        let needs_llm =
-            shop.drafter == DrafterKind::Llm || shop.classifier == ClassifierKind::Llm;
+        let needs_llm = shop.drafter == DrafterKind::Llm || shop.classifier == ClassifierKind::Llm;
         match (&shop.llm_provider, needs_llm) {
             (None, true) => out.push(at(
                 &["shops", id],
@@ -514,7 +522,12 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
                 &format!("shops.{id}.llm_provider"),
                 format!(
                     "no provider `{p}` in `[llm.providers]` (known: {})",
-                    s.llm.providers.keys().cloned().collect::<Vec<_>>().join(", ")
+                    s.llm
+                        .providers
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
             _ => {}
@@ -553,17 +566,29 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
         }
     }
     if s.pipeline.concurrency == 0 {
-        out.push(at(&["pipeline", "concurrency"], "pipeline.concurrency", "must be at least 1".into()));
+        out.push(at(
+            &["pipeline", "concurrency"],
+            "pipeline.concurrency",
+            "must be at least 1".into(),
+        ));
     }
     if s.sender.concurrency == 0 {
-        out.push(at(&["sender", "concurrency"], "sender.concurrency", "must be at least 1".into()));
+        out.push(at(
+            &["sender", "concurrency"],
+            "sender.concurrency",
+            "must be at least 1".into(),
+        ));
     }
     out.into_result(())
 }
 
 impl Settings {
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -589,7 +614,10 @@ token = "t0k3n"
 "#;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -609,7 +637,10 @@ token = "t0k3n"
         let wb = s.shops["acme"].wildberries.as_ref().unwrap();
         assert_eq!(wb.poll_interval, Dur::secs(3));
         assert_eq!(s.pipeline.concurrency, 3);
-        assert_eq!(s.resolve(Path::new("policies/acme.toml")), PathBuf::from("/srv/policies/acme.toml"));
+        assert_eq!(
+            s.resolve(Path::new("policies/acme.toml")),
+            PathBuf::from("/srv/policies/acme.toml")
+        );
     }
 
     #[test]
@@ -626,7 +657,10 @@ token = "t0k3n"
         let broken = MINIMAL.replace("prompts = ", "promts = ");
         let err = load_from_str(&broken, "shop.toml", PathBuf::new(), HashMap::new()).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("shop.toml:7: `promts`: unknown field"), "{text}");
+        assert!(
+            text.starts_with("shop.toml:7: `promts`: unknown field"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -651,16 +685,21 @@ token = "t0k3n"
 
     #[test]
     fn the_embedded_default_is_valid() {
-        let s = load_from_str(EMBEDDED_CONFIG, "config.toml", PathBuf::new(), HashMap::new())
-            .unwrap();
+        let s = load_from_str(
+            EMBEDDED_CONFIG,
+            "config.toml",
+            PathBuf::new(),
+            HashMap::new(),
+        )
+        .unwrap();
         assert!(!s.shops.is_empty());
         assert!(s.web.listen.ip().is_loopback());
     }
 
     #[test]
     fn secret_sources_are_exclusive_and_named() {
-        let err = resolve_secret("shops.a.wildberries", &None, &None, &None, Path::new("."))
-            .unwrap_err();
+        let err =
+            resolve_secret("shops.a.wildberries", &None, &None, &None, Path::new(".")).unwrap_err();
         assert!(err.contains("token_env"), "{err}");
         let err = resolve_secret(
             "shops.a.wildberries",

@@ -15,7 +15,13 @@ use crate::sim::{Sim, SimConfig};
 fn is_local(url: &str) -> bool {
     reqwest::Url::parse(url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())))
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                h == "localhost"
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            })
+        })
         .unwrap_or(false)
 }
 
@@ -30,7 +36,11 @@ fn load_scenario(path: Option<PathBuf>) -> Result<Option<Scenario>, ExitCode> {
 }
 
 /// `agentiq sim`: serve the marketplace APIs and play the scenario.
-pub async fn run_sim(settings: &Settings, listen: SocketAddr, scenario: Option<PathBuf>) -> ExitCode {
+pub async fn run_sim(
+    settings: &Settings,
+    listen: SocketAddr,
+    scenario: Option<PathBuf>,
+) -> ExitCode {
     let scenario = match load_scenario(scenario) {
         Ok(s) => s,
         Err(code) => return code,
@@ -43,13 +53,29 @@ pub async fn run_sim(settings: &Settings, listen: SocketAddr, scenario: Option<P
             return ExitCode::from(2);
         }
     };
-    println!("Simulator listening on {} (Wildberries API and /_sim control API)", handle.url());
+    println!(
+        "Simulator listening on {} (Wildberries API and /_sim control API)",
+        handle.url()
+    );
     let shutdown = handle.shutdown.clone();
     if let Some(s) = scenario {
         let steps = s.steps.len();
-        tokio::spawn(scenario::play(handle.sim.clone(), s, shutdown.clone(), |step, chat| {
-            println!("  scenario: {} in chat {chat}: «{}»", if step.from == scenario::From::Portal { "seller portal" } else { "buyer" }, step.text);
-        }));
+        tokio::spawn(scenario::play(
+            handle.sim.clone(),
+            s,
+            shutdown.clone(),
+            |step, chat| {
+                println!(
+                    "  scenario: {} in chat {chat}: «{}»",
+                    if step.from == scenario::From::Portal {
+                        "seller portal"
+                    } else {
+                        "buyer"
+                    },
+                    step.text
+                );
+            },
+        ));
         println!("Playing a scenario of {steps} steps.");
     }
     crate::telemetry::shutdown_signal().await;
@@ -63,7 +89,12 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     let remote: Vec<String> = settings
         .shops
         .iter()
-        .filter_map(|(id, s)| s.wildberries.as_ref().filter(|w| !is_local(&w.base_url)).map(|_| id.clone()))
+        .filter_map(|(id, s)| {
+            s.wildberries
+                .as_ref()
+                .filter(|w| !is_local(&w.base_url))
+                .map(|_| id.clone())
+        })
         .collect();
     if !remote.is_empty() {
         eprintln!(
@@ -81,7 +112,8 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
             let _ = std::fs::remove_file(PathBuf::from(p));
         }
     }
-    let scenario = match load_scenario(settings.sim.scenario.as_ref().map(|p| settings.resolve(p))) {
+    let scenario = match load_scenario(settings.sim.scenario.as_ref().map(|p| settings.resolve(p)))
+    {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -89,11 +121,18 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     let handle = match sim.spawn(settings.sim.listen).await {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("error: cannot start the simulator on {}: {e} (is another demo running?)", settings.sim.listen);
+            eprintln!(
+                "error: cannot start the simulator on {}: {e} (is another demo running?)",
+                settings.sim.listen
+            );
             return ExitCode::from(2);
         }
     };
-    let config_arg = if settings.origin.starts_with('<') { String::new() } else { format!(" --config {}", settings.origin) };
+    let config_arg = if settings.origin.starts_with('<') {
+        String::new()
+    } else {
+        format!(" --config {}", settings.origin)
+    };
     let app = match App::build(settings) {
         Ok(a) => a,
         Err(d) => {
@@ -104,42 +143,79 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     let mut events = app.runtime.events.subscribe();
     println!("AgentIQ demo — everything runs on this machine, nothing is sent anywhere else.");
     println!("  marketplace simulator: {}", handle.url());
-    println!("  database:              {}{}", db.display(), if keep_db { "" } else { " (fresh)" });
+    println!(
+        "  database:              {}{}",
+        db.display(),
+        if keep_db { "" } else { " (fresh)" }
+    );
     println!();
     println!("Scripted buyers will write in a few seconds; drafts appear below.");
     println!("In another terminal:");
     println!("  agentiq{config_arg} queue list                       # what waits for you");
-    println!("  agentiq{config_arg} queue show 1                     # conversation, classification, decision");
+    println!(
+        "  agentiq{config_arg} queue show 1                     # conversation, classification, decision"
+    );
     println!("  agentiq{config_arg} queue approve 1                  # send draft #1 as it is");
-    println!("  agentiq{config_arg} queue approve 2 --text \"...\"     # send your own words instead");
+    println!(
+        "  agentiq{config_arg} queue approve 2 --text \"...\"     # send your own words instead"
+    );
     println!("  agentiq{config_arg} queue reject 3 --reason \"...\"    # send nothing");
-    println!("  curl -s {}/_sim/sent                 # what the marketplace received", handle.url());
+    println!(
+        "  curl -s {}/_sim/sent                 # what the marketplace received",
+        handle.url()
+    );
     println!("(with cargo: cargo run --release -- queue list)");
     println!("Press Ctrl+C to stop.\n");
     let shutdown = CancellationToken::new();
     let daemon = tokio::spawn(app.run(shutdown.clone()));
     if let Some(s) = scenario {
-        tokio::spawn(scenario::play(handle.sim.clone(), s, shutdown.clone(), |step, chat| {
-            let who = match step.from {
-                scenario::From::Portal => "a person in the seller portal".to_string(),
-                scenario::From::Buyer => step.buyer.clone().unwrap_or_else(|| "a buyer".into()),
-            };
-            println!("✉  {who} wrote in chat {}: «{}»", short_id(chat), step.text);
-        }));
+        tokio::spawn(scenario::play(
+            handle.sim.clone(),
+            s,
+            shutdown.clone(),
+            |step, chat| {
+                let who = match step.from {
+                    scenario::From::Portal => "a person in the seller portal".to_string(),
+                    scenario::From::Buyer => step.buyer.clone().unwrap_or_else(|| "a buyer".into()),
+                };
+                println!("✉  {who} wrote in chat {}: «{}»", short_id(chat), step.text);
+            },
+        ));
     }
     let printer = tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(Event::DraftCreated { id, intent, confidence, flags, effect, state, text, reason, chat_id, .. }) => {
+                Ok(Event::DraftCreated {
+                    id,
+                    intent,
+                    confidence,
+                    flags,
+                    effect,
+                    state,
+                    text,
+                    reason,
+                    chat_id,
+                    ..
+                }) => {
                     let what = match (effect, state) {
                         (Effect::Auto, DraftState::Scheduled) => "will be sent automatically",
                         (Effect::Escalate, _) => "ESCALATED, waits for you",
                         (Effect::Ignore, _) => "ignored by policy",
                         _ => "waits for your approval",
                     };
-                    println!("📝 draft #{id} for chat {} — {intent} ({confidence:.2}) — {what}", short_id(&chat_id));
+                    println!(
+                        "📝 draft #{id} for chat {} — {intent} ({confidence:.2}) — {what}",
+                        short_id(&chat_id)
+                    );
                     if !flags.is_empty() {
-                        println!("   ⚑ flags: {}", flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "));
+                        println!(
+                            "   ⚑ flags: {}",
+                            flags
+                                .iter()
+                                .map(|f| f.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
                     }
                     if !text.is_empty() {
                         println!("   «{text}»");
@@ -153,11 +229,23 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
                         DraftState::Unknown => "❓",
                         _ => "•",
                     };
-                    println!("{icon} draft #{id} is now {state}{}", reason.map(|r| format!(": {r}")).unwrap_or_default());
+                    println!(
+                        "{icon} draft #{id} is now {state}{}",
+                        reason.map(|r| format!(": {r}")).unwrap_or_default()
+                    );
                 }
-                Ok(Event::Connector { shop, marketplace, state, detail }) => {
+                Ok(Event::Connector {
+                    shop,
+                    marketplace,
+                    state,
+                    detail,
+                }) => {
                     if state != crate::store::ConnectorState::Ok {
-                        println!("⚠️  {shop}/{marketplace}: {}{}", state.as_str(), detail.map(|d| format!(" — {d}")).unwrap_or_default());
+                        println!(
+                            "⚠️  {shop}/{marketplace}: {}{}",
+                            state.as_str(),
+                            detail.map(|d| format!(" — {d}")).unwrap_or_default()
+                        );
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

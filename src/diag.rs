@@ -90,7 +90,11 @@ impl From<Diagnostic> for Diagnostics {
 /// 1-based line number of a byte offset.
 pub fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
-    source.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Turn a `toml` parse or deserialisation error into a diagnostic.
@@ -125,7 +129,7 @@ pub fn locate_key(source: &str, path: &[&str]) -> Option<usize> {
                 .map(|(k, v)| (k.span(), v.clone())),
             toml::de::DeValue::Array(a) => {
                 let index: usize = segment.parse().ok()?;
-                a.iter().nth(index).map(|v| (v.span(), v.clone()))
+                a.get(index).map(|v| (v.span(), v.clone()))
             }
             _ => None,
         }?;

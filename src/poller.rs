@@ -26,40 +26,76 @@ pub fn ingest_settings(rt: &Runtime) -> IngestSettings {
     }
 }
 
-pub async fn run(rt: Arc<Runtime>, shop: Arc<Shop>, marketplace: Marketplace, connector: DynConnector, shutdown: CancellationToken) {
+pub async fn run(
+    rt: Arc<Runtime>,
+    shop: Arc<Shop>,
+    marketplace: Marketplace,
+    connector: DynConnector,
+    shutdown: CancellationToken,
+) {
     let interval = match marketplace {
-        Marketplace::Wildberries => shop.settings.wildberries.as_ref().map(|w| w.poll_interval.0),
+        Marketplace::Wildberries => shop
+            .settings
+            .wildberries
+            .as_ref()
+            .map(|w| w.poll_interval.0),
         _ => None,
     }
     .unwrap_or(Duration::from_secs(10));
     let mut failures = 0u32;
     let mut last_state = None;
     loop {
-        let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await {
+        let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await
+        {
             Ok(()) => {
                 failures = 0;
                 if last_state != Some(ConnectorState::Ok) {
-                    rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None).await;
+                    rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None)
+                        .await;
                     last_state = Some(ConnectorState::Ok);
                 } else {
                     let (id, now) = (shop.id.clone(), now_ms());
-                    let _ = rt.store.call(move |c| crate::store::set_status(c, &id, marketplace, ConnectorState::Ok, None, None, now)).await;
+                    let _ = rt
+                        .store
+                        .call(move |c| {
+                            crate::store::set_status(
+                                c,
+                                &id,
+                                marketplace,
+                                ConnectorState::Ok,
+                                None,
+                                None,
+                                now,
+                            )
+                        })
+                        .await;
                 }
                 interval
             }
             Err(e) => {
                 let (state, wait) = match &e {
-                    MarketError::RateLimited { retry_after } => (ConnectorState::RateLimited, (*retry_after).max(interval)),
+                    MarketError::RateLimited { retry_after } => {
+                        (ConnectorState::RateLimited, (*retry_after).max(interval))
+                    }
                     e if e.needs_person() => (ConnectorState::AuthFailed, AUTH_RETRY),
                     _ => {
                         failures += 1;
-                        let backoff = interval.saturating_mul(2u32.saturating_pow(failures.min(6))).min(MAX_BACKOFF);
+                        let backoff = interval
+                            .saturating_mul(2u32.saturating_pow(failures.min(6)))
+                            .min(MAX_BACKOFF);
                         (ConnectorState::Degraded, backoff)
                     }
                 };
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "polling failed");
                 let retry_at = now_ms() + wait.as_millis() as i64;
-                rt.set_connector_status(&shop.id, marketplace, state, Some(e.to_string()), Some(retry_at)).await;
+                rt.set_connector_status(
+                    &shop.id,
+                    marketplace,
+                    state,
+                    Some(e.to_string()),
+                    Some(retry_at),
+                )
+                .await;
                 last_state = Some(state);
                 wait
             }
@@ -99,17 +135,35 @@ async fn poll_until_caught_up(
         let id = shop.id.clone();
         let report = rt
             .store
-            .call(move |c| crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now_ms(), synced_at))
+            .call(move |c| {
+                crate::store::ingest_batch(
+                    c,
+                    &id,
+                    marketplace,
+                    &batch,
+                    &settings,
+                    now_ms(),
+                    synced_at,
+                )
+            })
             .await
             .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
         if report.buyer_messages > 0 {
             rt.wake_pipeline.notify_one();
         }
         for (id, state, why) in &report.withdrawn_drafts {
-            rt.emit(Event::DraftChanged { id: *id, state: *state, reason: Some(why.clone()) });
+            rt.emit(Event::DraftChanged {
+                id: *id,
+                state: *state,
+                reason: Some(why.clone()),
+            });
         }
         for id in &report.confirmed_drafts {
-            rt.emit(Event::DraftChanged { id: *id, state: DraftState::Sent, reason: Some("delivered: the reply is in the chat history".into()) });
+            rt.emit(Event::DraftChanged {
+                id: *id,
+                state: DraftState::Sent,
+                reason: Some("delivered: the reply is in the chat history".into()),
+            });
         }
         if report.stored > 0 {
             tracing::debug!(shop = %shop.id, %marketplace, stored = report.stored, duplicates = report.duplicates, "ingested");

@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::app::{Event, Runtime};
 use crate::domain::{ChatUpdate, DraftState, InboundBatch, Marketplace, ReplyText, now_ms};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
-use crate::store::{self, ConnectorState, SendJob, TransitionError};
+use crate::store::{self, Change, ConnectorState, SendJob, TransitionError};
 
 const ACTOR: &str = "daemon:sender";
 
@@ -35,7 +35,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             }
             let paused = rt.health.paused();
             let now = now_ms();
-            let claimed = rt.store.call(move |c| store::claim_due_sends(c, now, available, &paused)).await;
+            let claimed = rt
+                .store
+                .call(move |c| store::claim_due_sends(c, now, available, &paused))
+                .await;
             let jobs = match claimed {
                 Ok(jobs) => jobs,
                 Err(e) => {
@@ -47,7 +50,9 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 break;
             }
             for job in jobs {
-                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
                 let rt = rt.clone();
                 tasks.spawn(async move {
                     send_one(&rt, job).await;
@@ -68,8 +73,20 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
 
 async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
     let (shop_id, marketplace) = (job.chat.shop.clone(), job.chat.marketplace);
-    let Some(connector) = rt.shops.get(&shop_id).and_then(|s| s.connector(marketplace)).cloned() else {
-        finish(rt, job.draft_id, Outcome::Failed(format!("shop `{shop_id}` has no {marketplace} connector configured any more"))).await;
+    let Some(connector) = rt
+        .shops
+        .get(&shop_id)
+        .and_then(|s| s.connector(marketplace))
+        .cloned()
+    else {
+        finish(
+            rt,
+            job.draft_id,
+            Outcome::Failed(format!(
+                "shop `{shop_id}` has no {marketplace} connector configured any more"
+            )),
+        )
+        .await;
         return;
     };
     let text = match ReplyText::parse(&job.text, connector.capabilities().max_message_chars) {
@@ -83,19 +100,35 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
     let mut refreshed = false;
     let outcome = loop {
         let result = connector
-            .send(ChatRef { external_id: &job.chat.external_id, reply_handle: handle.as_deref() }, &text)
+            .send(
+                ChatRef {
+                    external_id: &job.chat.external_id,
+                    reply_handle: handle.as_deref(),
+                },
+                &text,
+            )
             .await;
         match result {
-            Ok(delivery) => break Outcome::Sent { message_id: delivery.message_id, sent_at: delivery.sent_at },
+            Ok(delivery) => {
+                break Outcome::Sent {
+                    message_id: delivery.message_id,
+                    sent_at: delivery.sent_at,
+                };
+            }
             Err(SendError::NeedsRefresh) if !refreshed => {
                 refreshed = true;
-                match refresh_chat(rt, &shop_id, marketplace, &connector, &job.chat.external_id).await {
+                match refresh_chat(rt, &shop_id, marketplace, &connector, &job.chat.external_id)
+                    .await
+                {
                     Ok(h) => handle = h,
                     Err(e) => break not_delivered(rt, &job, e).await,
                 }
             }
             Err(SendError::NeedsRefresh) => {
-                break Outcome::Failed(format!("{} does not accept replies in this chat (the chat signature is stale or the chat is closed)", marketplace.title()));
+                break Outcome::Failed(format!(
+                    "{} does not accept replies in this chat (the chat signature is stale or the chat is closed)",
+                    marketplace.title()
+                ));
             }
             Err(SendError::NotDelivered(e)) => break not_delivered(rt, &job, e).await,
             Err(SendError::Unknown(why)) => break Outcome::Unknown(why),
@@ -113,23 +146,37 @@ async fn refresh_chat(
     chat_id: &str,
 ) -> Result<Option<String>, MarketError> {
     let updates: Vec<ChatUpdate> = connector.refresh_chats().await?;
-    let handle = updates.iter().find(|u| u.chat_id == chat_id).and_then(|u| u.reply_handle.clone());
-    let batch = InboundBatch { chats: updates, ..Default::default() };
+    let handle = updates
+        .iter()
+        .find(|u| u.chat_id == chat_id)
+        .and_then(|u| u.reply_handle.clone());
+    let batch = InboundBatch {
+        chats: updates,
+        ..Default::default()
+    };
     let settings = crate::poller::ingest_settings(rt);
     let shop = shop.to_string();
     rt.store
-        .call(move |c| store::ingest_batch(c, &shop, marketplace, &batch, &settings, now_ms(), None))
+        .call(move |c| {
+            store::ingest_batch(c, &shop, marketplace, &batch, &settings, now_ms(), None)
+        })
         .await
         .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
     Ok(handle)
 }
 
 enum Outcome {
-    Sent { message_id: Option<String>, sent_at: Option<i64> },
+    Sent {
+        message_id: Option<String>,
+        sent_at: Option<i64>,
+    },
     Unknown(String),
     Failed(String),
     /// Not delivered, safe to try again at this time.
-    Retry { at: i64, why: String },
+    Retry {
+        at: i64,
+        why: String,
+    },
 }
 
 async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outcome {
@@ -137,15 +184,35 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
     match e {
         MarketError::RateLimited { retry_after } => Outcome::Retry {
             at: now + retry_after.as_millis() as i64,
-            why: format!("rate limited by {}; retrying in {} s", job.chat.marketplace.title(), retry_after.as_secs_f64().ceil()),
+            why: format!(
+                "rate limited by {}; retrying in {} s",
+                job.chat.marketplace.title(),
+                retry_after.as_secs_f64().ceil()
+            ),
         },
         e if e.needs_person() => {
-            rt.set_connector_status(&job.chat.shop, job.chat.marketplace, ConnectorState::AuthFailed, Some(e.to_string()), None).await;
-            Outcome::Retry { at: now + 60_000, why: format!("{e}; waiting until the credentials work again") }
+            rt.set_connector_status(
+                &job.chat.shop,
+                job.chat.marketplace,
+                ConnectorState::AuthFailed,
+                Some(e.to_string()),
+                None,
+            )
+            .await;
+            Outcome::Retry {
+                at: now + 60_000,
+                why: format!("{e}; waiting until the credentials work again"),
+            }
         }
         MarketError::Unavailable(why) if (job.attempt as u32) < rt.settings.sender.max_attempts => {
             let backoff = Duration::from_secs(2u64.saturating_pow(job.attempt as u32).min(300));
-            Outcome::Retry { at: now + backoff.as_millis() as i64, why: format!("not delivered ({why}); attempt {} of {}", job.attempt, rt.settings.sender.max_attempts) }
+            Outcome::Retry {
+                at: now + backoff.as_millis() as i64,
+                why: format!(
+                    "not delivered ({why}); attempt {} of {}",
+                    job.attempt, rt.settings.sender.max_attempts
+                ),
+            }
         }
         other => Outcome::Failed(other.to_string()),
     }
@@ -154,22 +221,46 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
 async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
     let now = now_ms();
     let (state, reason, result) = match outcome {
-        Outcome::Sent { message_id, sent_at } => {
+        Outcome::Sent {
+            message_id,
+            sent_at,
+        } => {
             let r = rt
                 .store
                 .call(move |c| {
-                    Ok(store::mark_sent(c, id, message_id.as_deref(), sent_at.unwrap_or(now), "accepted by the marketplace", now))
+                    Ok(store::mark_sent(
+                        c,
+                        id,
+                        message_id.as_deref(),
+                        sent_at.unwrap_or(now),
+                        "accepted by the marketplace",
+                        now,
+                    ))
                 })
                 .await;
             (DraftState::Sent, None, r)
         }
         Outcome::Unknown(why) => {
             tracing::warn!(draft = id, %why, "send outcome unknown; will reconcile against the chat history");
-            let note = format!("outcome unknown ({why}); checking the chat history before anything else");
+            let note =
+                format!("outcome unknown ({why}); checking the chat history before anything else");
             let n = note.clone();
             let r = rt
                 .store
-                .call(move |c| Ok(store::transition(c, id, &[DraftState::Sending], DraftState::Unknown, ACTOR, Some(&n), now).map(|_| ())))
+                .call(move |c| {
+                    Ok(store::transition(
+                        c,
+                        id,
+                        &[DraftState::Sending],
+                        DraftState::Unknown,
+                        &Change {
+                            actor: ACTOR,
+                            note: Some(&n),
+                            at: now,
+                        },
+                    )
+                    .map(|_| ()))
+                })
                 .await;
             (DraftState::Unknown, Some(note), r)
         }
@@ -178,7 +269,20 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
             let n = why.clone();
             let r = rt
                 .store
-                .call(move |c| Ok(store::transition(c, id, &[DraftState::Sending], DraftState::Failed, ACTOR, Some(&n), now).map(|_| ())))
+                .call(move |c| {
+                    Ok(store::transition(
+                        c,
+                        id,
+                        &[DraftState::Sending],
+                        DraftState::Failed,
+                        &Change {
+                            actor: ACTOR,
+                            note: Some(&n),
+                            at: now,
+                        },
+                    )
+                    .map(|_| ()))
+                })
                 .await;
             (DraftState::Failed, Some(why), r)
         }
@@ -187,8 +291,18 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
             let r = rt
                 .store
                 .call(move |c| {
-                    let text: String = c.query_row("SELECT COALESCE(final_text, text) FROM drafts WHERE id = ?1", [id], |r| r.get(0))?;
-                    Ok(store::schedule(c, id, &[DraftState::Sending], &text, at, ACTOR, Some(&n), now).map(|_| ()))
+                    Ok(store::requeue(
+                        c,
+                        id,
+                        &[DraftState::Sending],
+                        at,
+                        &Change {
+                            actor: ACTOR,
+                            note: Some(&n),
+                            at: now,
+                        },
+                    )
+                    .map(|_| ()))
                 })
                 .await;
             (DraftState::Scheduled, Some(why), r)
@@ -213,7 +327,9 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
     let grace = rt.settings.sender.reconcile_grace.as_millis_i64();
     let unknown = rt.store.call(|c| store::unknown_drafts(c)).await?;
     for u in unknown {
-        let proven_absent = u.synced_at.is_some_and(|synced| synced >= u.send_started_at + grace);
+        let proven_absent = u
+            .synced_at
+            .is_some_and(|synced| synced >= u.send_started_at + grace);
         if !proven_absent {
             continue;
         }
@@ -227,13 +343,29 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
         let result = rt
             .store
             .call(move |c| {
-                let text: String = c.query_row("SELECT COALESCE(final_text, text) FROM drafts WHERE id = ?1", [id], |r| r.get(0))?;
-                Ok(store::schedule(c, id, &[DraftState::Unknown], &text, now, "daemon:reconcile", Some(&n), now))
+                Ok(store::requeue(
+                    c,
+                    id,
+                    &[DraftState::Unknown],
+                    now,
+                    &Change {
+                        actor: "daemon:reconcile",
+                        note: Some(&n),
+                        at: now,
+                    },
+                ))
             })
             .await?;
         if result.is_ok() {
-            tracing::info!(draft = id, "reconciled: the earlier attempt did not arrive; resending");
-            rt.emit(Event::DraftChanged { id, state: DraftState::Scheduled, reason: Some(note) });
+            tracing::info!(
+                draft = id,
+                "reconciled: the earlier attempt did not arrive; resending"
+            );
+            rt.emit(Event::DraftChanged {
+                id,
+                state: DraftState::Scheduled,
+                reason: Some(note),
+            });
             rt.wake_sender.notify_one();
         }
     }

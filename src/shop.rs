@@ -31,17 +31,27 @@ pub struct Shop {
 
 impl std::fmt::Debug for Shop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shop").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Shop")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
 impl Shop {
     /// Load everything a shop needs to run. Errors name the file and line at fault.
-    pub fn build(id: &str, settings: &Settings, models: &BTreeMap<String, DynModel>) -> Result<Shop, Diagnostics> {
+    pub fn build(
+        id: &str,
+        settings: &Settings,
+        models: &BTreeMap<String, DynModel>,
+    ) -> Result<Shop, Diagnostics> {
         let shop = &settings.shops[id];
         let mut out = Diagnostics::default();
-        let connectors = build_connectors(id, settings, shop).map_err(|d| out.0.extend(d.0)).unwrap_or_default();
-        let built = Self::build_offline(id, settings, models).map_err(|d| out.0.extend(d.0)).ok();
+        let connectors = build_connectors(id, settings, shop)
+            .map_err(|d| out.0.extend(d.0))
+            .unwrap_or_default();
+        let built = Self::build_offline(id, settings, models)
+            .map_err(|d| out.0.extend(d.0))
+            .ok();
         match built {
             Some(mut s) if out.is_empty() => {
                 s.connectors = connectors;
@@ -52,14 +62,25 @@ impl Shop {
     }
 
     /// A shop without marketplace connectors, for dry runs (`explain`, `check`).
-    pub fn build_offline(id: &str, settings: &Settings, models: &BTreeMap<String, DynModel>) -> Result<Shop, Diagnostics> {
+    pub fn build_offline(
+        id: &str,
+        settings: &Settings,
+        models: &BTreeMap<String, DynModel>,
+    ) -> Result<Shop, Diagnostics> {
         let shop = &settings.shops[id];
         let mut out = Diagnostics::default();
         let policy_path = settings.resolve(&shop.policy);
         let prompts_path = settings.resolve(&shop.prompts);
-        let policy = Policy::load(&policy_path).map_err(|d| out.0.extend(d.0)).ok();
-        let prompts = PromptSet::load(&prompts_path).map_err(|d| out.0.extend(d.0)).ok();
-        let model = shop.llm_provider.as_ref().and_then(|p| models.get(p).cloned());
+        let policy = Policy::load(&policy_path)
+            .map_err(|d| out.0.extend(d.0))
+            .ok();
+        let prompts = PromptSet::load(&prompts_path)
+            .map_err(|d| out.0.extend(d.0))
+            .ok();
+        let model = shop
+            .llm_provider
+            .as_ref()
+            .and_then(|p| models.get(p).cloned());
         let timezone = jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
         match (policy, prompts) {
             (Some(policy), Some(prompts)) if out.is_empty() => Ok(Shop {
@@ -96,7 +117,13 @@ fn build_connectors(
     let mut connectors: BTreeMap<Marketplace, DynConnector> = BTreeMap::new();
     if let Some(wb) = &shop.wildberries {
         let what = format!("shops.{id}.wildberries");
-        match resolve_secret(&what, &wb.token, &wb.token_env, &wb.token_file, &settings.base_dir) {
+        match resolve_secret(
+            &what,
+            &wb.token,
+            &wb.token_env,
+            &wb.token_file,
+            &settings.base_dir,
+        ) {
             Ok(token) => {
                 let client = WildberriesClient::new(WbConfig {
                     base_url: wb.base_url.clone(),

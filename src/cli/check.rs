@@ -24,7 +24,13 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
     let mut passed_tests = 0usize;
     for (id, shop_settings) in &settings.shops {
         if let Some(wb) = &shop_settings.wildberries
-            && let Err(e) = resolve_secret(&format!("shops.{id}.wildberries"), &wb.token, &wb.token_env, &wb.token_file, &settings.base_dir)
+            && let Err(e) = resolve_secret(
+                &format!("shops.{id}.wildberries"),
+                &wb.token,
+                &wb.token_env,
+                &wb.token_file,
+                &settings.base_dir,
+            )
         {
             problems.push(crate::diag::Diagnostic::new(&settings.origin, e));
         }
@@ -38,13 +44,19 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
         let prompts = shop.prompts.load_full();
         let template_problems = prompts.check();
         if template_problems.is_empty() {
-            println!("shop {id}: policy {} ✓, prompts {} ✓", shop.policy_path.display(), shop.prompts_path.display());
+            println!(
+                "shop {id}: policy {} ✓, prompts {} ✓",
+                shop.policy_path.display(),
+                shop.prompts_path.display()
+            );
         }
         problems.0.extend(template_problems.0);
         let policy = shop.policy.load_full();
         for test in &policy.tests {
             let local_time = match test.at {
-                Some(at) => at.to_zoned(shop.timezone.clone()).unwrap_or_else(|_| shop.local_now()),
+                Some(at) => at
+                    .to_zoned(shop.timezone.clone())
+                    .unwrap_or_else(|_| shop.local_now()),
                 None => shop.local_now(),
             };
             let facts = TurnFacts {
@@ -66,10 +78,16 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
             } else if let Some(c) = test.confidence {
                 classification.confidence = c;
             }
-            let source = test.draft.clone().map_or(DraftSource::Generate, DraftSource::Given);
+            let source = test
+                .draft
+                .clone()
+                .map_or(DraftSource::Generate, DraftSource::Given);
             let a = judge(&shop, &policy, &facts, classification, source).await;
             let got = a.decision.effect;
-            let delay_ok = test.expect.delay_seconds.is_none_or(|d| d == a.decision.delay_seconds);
+            let delay_ok = test
+                .expect
+                .delay_seconds
+                .is_none_or(|d| d == a.decision.delay_seconds);
             if got == test.expect.effect && delay_ok {
                 passed_tests += 1;
             } else {
@@ -78,13 +96,24 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
                     "test `{}` expected {}{} but got {}{} ({})",
                     test.name,
                     test.expect.effect,
-                    test.expect.delay_seconds.map(|d| format!(" after {d} s")).unwrap_or_default(),
+                    test.expect
+                        .delay_seconds
+                        .map(|d| format!(" after {d} s"))
+                        .unwrap_or_default(),
                     got,
-                    if a.decision.delay_seconds > 0 { format!(" after {} s", a.decision.delay_seconds) } else { String::new() },
+                    if a.decision.delay_seconds > 0 {
+                        format!(" after {} s", a.decision.delay_seconds)
+                    } else {
+                        String::new()
+                    },
                     a.decision.reasons.join("; ")
                 );
-                msg.push_str(&format!(" [intent {} {:.2}]", a.classification.intent, a.classification.confidence));
-                problems.push(crate::diag::Diagnostic::new(&policy.file, msg).at_line(Some(test.line)));
+                msg.push_str(&format!(
+                    " [intent {} {:.2}]",
+                    a.classification.intent, a.classification.confidence
+                ));
+                problems
+                    .push(crate::diag::Diagnostic::new(&policy.file, msg).at_line(Some(test.line)));
             }
         }
     }

@@ -14,7 +14,11 @@ use crate::config::{self, Settings};
 use crate::diag::Diagnostics;
 
 #[derive(Parser, Debug)]
-#[command(name = "agentiq", version, about = "Drafts replies to marketplace buyer chats and sends only what a person or an explicit policy rule approved.")]
+#[command(
+    name = "agentiq",
+    version,
+    about = "Drafts replies to marketplace buyer chats and sends only what a person or an explicit policy rule approved."
+)]
 pub struct Cli {
     /// Configuration file. Without it, ./config.toml is used if present, else the built-in demo configuration.
     #[arg(long, global = true, env = "AGENTIQ_CONFIG")]
@@ -59,7 +63,10 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -85,14 +92,29 @@ pub fn report(d: &Diagnostics) {
 async fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Check => return check::run(cli.config.as_deref()).await,
-        Command::Sim { listen, scenario, no_scenario } => {
+        Command::Sim {
+            listen,
+            scenario,
+            no_scenario,
+        } => {
             let settings = match load_settings(&cli) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
             crate::telemetry::init(settings.log.format, &settings.log.level);
-            let scenario = if *no_scenario { None } else { scenario.clone().or_else(|| settings.sim.scenario.as_ref().map(|p| settings.resolve(p))) };
-            return crate::demo::run_sim(&settings, listen.unwrap_or(settings.sim.listen), scenario).await;
+            let scenario = if *no_scenario {
+                None
+            } else {
+                scenario
+                    .clone()
+                    .or_else(|| settings.sim.scenario.as_ref().map(|p| settings.resolve(p)))
+            };
+            return crate::demo::run_sim(
+                &settings,
+                listen.unwrap_or(settings.sim.listen),
+                scenario,
+            )
+            .await;
         }
         _ => {}
     }

@@ -74,12 +74,20 @@ pub enum QueueCommand {
 }
 
 fn actor(given: Option<String>) -> Actor {
-    Actor(given.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()))))
+    Actor(given.unwrap_or_else(|| {
+        format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "operator".into())
+        )
+    }))
 }
 
 fn open(settings: &Settings) -> Result<Store, ExitCode> {
     Store::open(&settings.database_path()).map_err(|e| {
-        eprintln!("error: cannot open the database {}: {e}", settings.database_path().display());
+        eprintln!(
+            "error: cannot open the database {}: {e}",
+            settings.database_path().display()
+        );
         ExitCode::from(2)
     })
 }
@@ -100,33 +108,72 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         Err(code) => return code,
     };
     let result = match cmd {
-        QueueCommand::List { json, states, shop, marketplace, all } => {
+        QueueCommand::List {
+            json,
+            states,
+            shop,
+            marketplace,
+            all,
+        } => {
             let states = if states.is_empty() && !all {
-                vec![DraftState::Pending, DraftState::Scheduled, DraftState::Sending, DraftState::Unknown, DraftState::Failed]
+                vec![
+                    DraftState::Pending,
+                    DraftState::Scheduled,
+                    DraftState::Sending,
+                    DraftState::Unknown,
+                    DraftState::Failed,
+                ]
             } else {
                 states
             };
-            actions::list(&store, DraftFilter { states, shop, marketplace, intent: None, limit: None })
+            actions::list(
+                &store,
+                DraftFilter {
+                    states,
+                    shop,
+                    marketplace,
+                    intent: None,
+                    limit: None,
+                },
+            )
+            .await
+            .map(|items| print_list(&items, json))
+        }
+        QueueCommand::Show { id, json } => actions::show(&store, id)
+            .await
+            .map(|d| print_detail(&d, json)),
+        QueueCommand::Approve { id, text, actor: a } => {
+            actions::approve(&store, id, text, &actor(a))
                 .await
-                .map(|items| print_list(&items, json))
+                .map(|d| {
+                    println!(
+                        "Draft #{} approved; it goes out within moments:\n  «{}»",
+                        d.id,
+                        d.outgoing_text()
+                    );
+                    println!("See its delivery with: agentiq queue show {}", d.id);
+                })
         }
-        QueueCommand::Show { id, json } => actions::show(&store, id).await.map(|d| print_detail(&d, json)),
-        QueueCommand::Approve { id, text, actor: a } => actions::approve(&store, id, text, &actor(a)).await.map(|d| {
-            println!("Draft #{} approved; it goes out within moments:\n  «{}»", d.id, d.outgoing_text());
-            println!("See its delivery with: agentiq queue show {}", d.id);
-        }),
-        QueueCommand::Reject { id, reason, actor: a } => {
-            actions::reject(&store, id, &reason, &actor(a)).await.map(|d| println!("Draft #{} rejected; nothing will be sent.", d.id))
-        }
-        QueueCommand::Retry { id, actor: a } => {
-            actions::retry(&store, id, &actor(a)).await.map(|d| println!("Draft #{} is back in the outbox.", d.id))
-        }
-        QueueCommand::Cancel { id, reason, actor: a } => actions::cancel(&store, id, reason.as_deref(), &actor(a))
+        QueueCommand::Reject {
+            id,
+            reason,
+            actor: a,
+        } => actions::reject(&store, id, &reason, &actor(a))
+            .await
+            .map(|d| println!("Draft #{} rejected; nothing will be sent.", d.id)),
+        QueueCommand::Retry { id, actor: a } => actions::retry(&store, id, &actor(a))
+            .await
+            .map(|d| println!("Draft #{} is back in the outbox.", d.id)),
+        QueueCommand::Cancel {
+            id,
+            reason,
+            actor: a,
+        } => actions::cancel(&store, id, reason.as_deref(), &actor(a))
             .await
             .map(|d| println!("Draft #{} cancelled; nothing will be sent.", d.id)),
-        QueueCommand::SendNow { id, actor: a } => {
-            actions::send_now(&store, id, &actor(a)).await.map(|d| println!("Draft #{} goes out now.", d.id))
-        }
+        QueueCommand::SendNow { id, actor: a } => actions::send_now(&store, id, &actor(a))
+            .await
+            .map(|d| println!("Draft #{} goes out now.", d.id)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,7 +183,11 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
 
 pub fn local_time(ms: Millis) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_else(|_| ms.to_string())
 }
 
@@ -151,14 +202,20 @@ fn short(text: &str, n: usize) -> String {
 
 fn print_list(items: &[QueueItem], json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(items).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(items).unwrap_or_default()
+        );
         return;
     }
     if items.is_empty() {
         println!("The queue is empty.");
         return;
     }
-    println!("{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5}  {}", "ID", "SHOP", "MP", "STATE", "INTENT", "CONF", "TEXT");
+    println!(
+        "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5}  TEXT",
+        "ID", "SHOP", "MP", "STATE", "INTENT", "CONF"
+    );
     for i in items {
         println!(
             "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5.2}  {}",
@@ -188,10 +245,19 @@ fn print_detail(d: &DraftDetail, json: bool) {
         println!("  {reason}");
     }
     if let (DraftState::Scheduled, Some(at)) = (draft.state, draft.send_at) {
-        println!("  goes out at {} (cancel with: agentiq queue cancel {})", local_time(at), draft.id);
+        println!(
+            "  goes out at {} (cancel with: agentiq queue cancel {})",
+            local_time(at),
+            draft.id
+        );
     }
     println!();
-    println!("Shop:      {} · {} · chat {}", chat.shop, chat.marketplace.title(), chat.external_id);
+    println!(
+        "Shop:      {} · {} · chat {}",
+        chat.shop,
+        chat.marketplace.title(),
+        chat.external_id
+    );
     if let Some(name) = &chat.buyer_name {
         println!("Buyer:     {name}");
     }
@@ -222,12 +288,25 @@ fn print_detail(d: &DraftDetail, json: bool) {
     for m in &d.messages {
         let who = match m.author {
             Author::Buyer => "buyer ".to_string(),
-            Author::Seller if m.draft_id.is_some() => format!("we (#{})", m.draft_id.unwrap_or_default()),
-            Author::Seller => format!("seller ({})", m.channel.as_deref().unwrap_or("marketplace UI")),
+            Author::Seller if m.draft_id.is_some() => {
+                format!("we (#{})", m.draft_id.unwrap_or_default())
+            }
+            Author::Seller => format!(
+                "seller ({})",
+                m.channel.as_deref().unwrap_or("marketplace UI")
+            ),
             Author::System => "marketplace".to_string(),
         };
-        let marker = if m.id == draft.turn_message_id { "▶" } else { " " };
-        println!("{marker} {}  {who}: {}", local_time(m.created_at), m.text.replace('\n', "\n      "));
+        let marker = if m.id == draft.turn_message_id {
+            "▶"
+        } else {
+            " "
+        };
+        println!(
+            "{marker} {}  {who}: {}",
+            local_time(m.created_at),
+            m.text.replace('\n', "\n      ")
+        );
     }
     let c = &draft.classification;
     println!(
@@ -235,7 +314,18 @@ fn print_detail(d: &DraftDetail, json: bool) {
         c.intent,
         c.confidence,
         c.source,
-        if c.flags.is_empty() { String::new() } else { format!(" · flags: {}", c.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")) }
+        if c.flags.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " · flags: {}",
+                c.flags
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     );
     for r in &c.reasons {
         println!("  - {r}");
@@ -244,23 +334,45 @@ fn print_detail(d: &DraftDetail, json: bool) {
     if let Some(note) = &draft.drafter_note {
         println!("  note: {note}");
     }
-    if let Some(t) = draft.final_text.as_ref().filter(|t| t.as_str() != draft.text.trim()) {
+    if let Some(t) = draft
+        .final_text
+        .as_ref()
+        .filter(|t| t.as_str() != draft.text.trim())
+    {
         println!("Approved text:\n  «{t}»");
     }
     if !draft.findings.is_empty() {
         println!("\nGuard findings:");
         for f in &draft.findings {
-            let sev = if f.severity == Severity::Error { "ERROR  " } else { "warning" };
+            let sev = if f.severity == Severity::Error {
+                "ERROR  "
+            } else {
+                "warning"
+            };
             println!("  {sev} {}: {} «{}»", f.category, f.message, f.excerpt);
         }
     }
     let dec = &draft.decision;
-    println!("\nDecision: {}{}", dec.effect, if dec.delay_seconds > 0 { format!(" after {} s", dec.delay_seconds) } else { String::new() });
+    println!(
+        "\nDecision: {}{}",
+        dec.effect,
+        if dec.delay_seconds > 0 {
+            format!(" after {} s", dec.delay_seconds)
+        } else {
+            String::new()
+        }
+    );
     for r in &dec.reasons {
         println!("  - {r}");
     }
     for r in &dec.rules {
-        println!("  {} rule `{}` ({}): {}", if r.matched { "✓" } else { "✗" }, r.name, r.effect, r.why.join("; "));
+        println!(
+            "  {} rule `{}` ({}): {}",
+            if r.matched { "✓" } else { "✗" },
+            r.name,
+            r.effect,
+            r.why.join("; ")
+        );
     }
     println!("\nHistory:");
     for e in &d.events {
@@ -270,7 +382,10 @@ fn print_detail(d: &DraftDetail, json: bool) {
             e.actor,
             e.from.as_deref().unwrap_or("—"),
             e.to,
-            e.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            e.note
+                .as_ref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
         );
     }
 }
@@ -288,7 +403,10 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
         return ExitCode::SUCCESS;
     }
     if rows.is_empty() {
@@ -301,8 +419,12 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
             r.marketplace,
             r.state.as_str(),
             local_time(r.since),
-            r.last_ok_at.map(|t| format!(" · last good poll {}", local_time(t))).unwrap_or_default(),
-            r.detail.map(|d| format!("\n{:<19}{d}", "")).unwrap_or_default()
+            r.last_ok_at
+                .map(|t| format!(" · last good poll {}", local_time(t)))
+                .unwrap_or_default(),
+            r.detail
+                .map(|d| format!("\n{:<19}{d}", ""))
+                .unwrap_or_default()
         );
     }
     ExitCode::SUCCESS

@@ -66,7 +66,11 @@ impl Intent {
     }
 
     pub fn names() -> String {
-        Intent::ALL.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", ")
+        Intent::ALL
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -141,10 +145,13 @@ impl FromStr for Flag {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Flag::ALL.into_iter().find(|f| f.as_str() == s.trim()).ok_or_else(|| {
-            let known: Vec<_> = Flag::ALL.iter().map(|f| f.as_str()).collect();
-            format!("unknown flag `{s}` (known: {})", known.join(", "))
-        })
+        Flag::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s.trim())
+            .ok_or_else(|| {
+                let known: Vec<_> = Flag::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown flag `{s}` (known: {})", known.join(", "))
+            })
     }
 }
 

@@ -103,7 +103,10 @@ impl ReplyText {
         }
         let chars = trimmed.chars().count();
         if chars > max_chars {
-            return Err(ReplyTextError::TooLong { chars, max: max_chars });
+            return Err(ReplyTextError::TooLong {
+                chars,
+                max: max_chars,
+            });
         }
         Ok(ReplyText(trimmed.to_string()))
     }
@@ -124,7 +127,10 @@ mod tests {
         let too_long = "я".repeat(1001);
         assert_eq!(
             ReplyText::parse(&too_long, 1000),
-            Err(ReplyTextError::TooLong { chars: 1001, max: 1000 })
+            Err(ReplyTextError::TooLong {
+                chars: 1001,
+                max: 1000
+            })
         );
     }
 

@@ -66,6 +66,15 @@ impl OrderContext {
         macro_rules! take {
             ($($f:ident),*) => { $( if newer.$f.is_some() { self.$f = newer.$f; } )* };
         }
-        take!(order_id, product_id, product_name, price, currency, size, status, status_text);
+        take!(
+            order_id,
+            product_id,
+            product_name,
+            price,
+            currency,
+            size,
+            status,
+            status_text
+        );
     }
 }

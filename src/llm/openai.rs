@@ -48,7 +48,9 @@ impl OpenAiCompatible {
         for (k, v) in &s.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|e| format!("header `{k}`: {e}"))?;
-            config = config.with_header(name, v.as_str()).map_err(|e| format!("header `{k}`: {e}"))?;
+            config = config
+                .with_header(name, v.as_str())
+                .map_err(|e| format!("header `{k}`: {e}"))?;
         }
         let http = reqwest::Client::builder()
             .timeout(s.timeout)
@@ -77,16 +79,20 @@ impl OpenAiCompatible {
                 match status {
                     429 => LlmError::RateLimited(None),
                     401 | 403 => LlmError::Auth(detail),
-                    400 if code.contains("context_length") || detail.contains("context length") || detail.contains("maximum context") => {
+                    400 if code.contains("context_length")
+                        || detail.contains("context length")
+                        || detail.contains("maximum context") =>
+                    {
                         LlmError::ContextLength(detail)
                     }
                     s if s >= 500 => LlmError::Server(format!("{status}: {detail}")),
                     _ => LlmError::Invalid(format!("{status}: {detail}")),
                 }
             }
-            OpenAIError::JSONDeserialize(err, body) => {
-                LlmError::BadResponse(format!("{err}: {}", body.chars().take(200).collect::<String>()))
-            }
+            OpenAIError::JSONDeserialize(err, body) => LlmError::BadResponse(format!(
+                "{err}: {}",
+                body.chars().take(200).collect::<String>()
+            )),
             OpenAIError::Boxed(err) => {
                 if let Some(r) = err.downcast_ref::<reqwest::Error>() {
                     if r.is_timeout() {
@@ -108,7 +114,11 @@ impl ChatModel for OpenAiCompatible {
     }
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        let _permit = self.permits.acquire().await.map_err(|e| LlmError::Transport(e.to_string()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| LlmError::Transport(e.to_string()))?;
         let mut body = json!({
             "model": self.model,
             "messages": [
@@ -128,10 +138,11 @@ impl ChatModel for OpenAiCompatible {
         let chat = self.client.chat();
         let call = chat.create_byot::<Value, Value>(body);
         // The HTTP client has the same timeout; this also bounds body streaming.
-        let response = match tokio::time::timeout(self.timeout + Duration::from_millis(250), call).await {
-            Err(_) => return Err(LlmError::Timeout(self.timeout)),
-            Ok(r) => r.map_err(|e| self.map_error(e))?,
-        };
+        let response =
+            match tokio::time::timeout(self.timeout + Duration::from_millis(250), call).await {
+                Err(_) => return Err(LlmError::Timeout(self.timeout)),
+                Ok(r) => r.map_err(|e| self.map_error(e))?,
+            };
         parse_completion(&response)
     }
 }
@@ -143,9 +154,14 @@ pub fn parse_completion(v: &Value) -> Result<LlmResponse, LlmError> {
         .get("choices")
         .and_then(|c| c.get(0))
         .ok_or_else(|| LlmError::BadResponse(format!("no choices in {}", short(v))))?;
-    let finish = choice.get("finish_reason").and_then(Value::as_str).unwrap_or("stop");
+    let finish = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .unwrap_or("stop");
     if matches!(finish, "length" | "content_filter") {
-        return Err(LlmError::BadResponse(format!("the answer was cut off (finish_reason {finish})")));
+        return Err(LlmError::BadResponse(format!(
+            "the answer was cut off (finish_reason {finish})"
+        )));
     }
     let text = choice
         .get("message")
@@ -188,14 +204,23 @@ mod tests {
     }
 
     fn request() -> LlmRequest {
-        LlmRequest { system: "s".into(), user: "u".into(), json_schema: None, max_tokens: 100 }
+        LlmRequest {
+            system: "s".into(),
+            user: "u".into(),
+            json_schema: None,
+            max_tokens: 100,
+        }
     }
 
     #[tokio::test]
     async fn a_server_error_is_not_retried_behind_our_back() {
         let server = MockServer::start().await;
-        Mock::given(method("POST")).and(path("/v1/chat/completions"))
-            .respond_with(ResponseTemplate::new(503).set_body_json(json!({"error": {"message": "overloaded"}})))
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(
+                ResponseTemplate::new(503)
+                    .set_body_json(json!({"error": {"message": "overloaded"}})),
+            )
             .expect(1)
             .mount(&server)
             .await;

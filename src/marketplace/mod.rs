@@ -31,7 +31,10 @@ pub enum MarketError {
 impl MarketError {
     /// Errors a person has to fix; retrying will not help.
     pub fn needs_person(&self) -> bool {
-        matches!(self, MarketError::Auth(_) | MarketError::SubscriptionMissing(_))
+        matches!(
+            self,
+            MarketError::Auth(_) | MarketError::SubscriptionMissing(_)
+        )
     }
 }
 

@@ -61,11 +61,25 @@ struct PatternList {
     patterns: Vec<toml::Spanned<String>>,
 }
 
-fn compile(file: &Path, text: &str, list: &PatternList, out: &mut Diagnostics, field: &str) -> Vec<Pattern> {
+fn compile(
+    file: &Path,
+    text: &str,
+    list: &PatternList,
+    out: &mut Diagnostics,
+    field: &str,
+) -> Vec<Pattern> {
     let mut patterns = Vec::new();
     for p in &list.patterns {
-        match RegexBuilder::new(p.get_ref()).case_insensitive(true).unicode(true).size_limit(1 << 20).build() {
-            Ok(regex) => patterns.push(Pattern { source: p.get_ref().clone(), regex }),
+        match RegexBuilder::new(p.get_ref())
+            .case_insensitive(true)
+            .unicode(true)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(regex) => patterns.push(Pattern {
+                source: p.get_ref().clone(),
+                regex,
+            }),
             Err(e) => out.push(
                 Diagnostic::new(file, format!("not a valid regular expression: {e}"))
                     .at_line(Some(diag::line_of(text, p.span().start)))
@@ -78,7 +92,8 @@ fn compile(file: &Path, text: &str, list: &PatternList, out: &mut Diagnostics, f
 
 impl RuleClassifier {
     pub fn parse(file: &Path, text: &str) -> Result<RuleClassifier, Diagnostics> {
-        let raw: IntentsFile = toml::from_str(text).map_err(|e| diag::from_toml_error(file, text, &e))?;
+        let raw: IntentsFile =
+            toml::from_str(text).map_err(|e| diag::from_toml_error(file, text, &e))?;
         let mut out = Diagnostics::default();
         let mut classifier = RuleClassifier::default();
         for (name, list) in &raw.intent {
@@ -124,7 +139,12 @@ impl RuleClassifier {
                 scores.push((*intent, hits.len(), hits));
             }
         }
-        let rank = |i: Intent| PRECEDENCE.iter().position(|p| *p == i).unwrap_or(PRECEDENCE.len());
+        let rank = |i: Intent| {
+            PRECEDENCE
+                .iter()
+                .position(|p| *p == i)
+                .unwrap_or(PRECEDENCE.len())
+        };
         let substantive: Vec<&(Intent, usize, Vec<&str>)> =
             scores.iter().filter(|(i, _, _)| !is_courtesy(*i)).collect();
         let winner = substantive
@@ -139,7 +159,14 @@ impl RuleClassifier {
                 (Intent::Other, 0.3)
             }
             Some((intent, score, hits)) => {
-                reasons.push(format!("{} matched {}", intent, hits.iter().map(|h| format!("/{h}/")).collect::<Vec<_>>().join(", ")));
+                reasons.push(format!(
+                    "{} matched {}",
+                    intent,
+                    hits.iter()
+                        .map(|h| format!("/{h}/"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
                 let confidence = if is_courtesy(*intent) {
                     let asks = text.contains('?') || text.chars().count() > 200;
                     match (intent, asks) {
@@ -149,14 +176,20 @@ impl RuleClassifier {
                     }
                 } else {
                     let base: f64 = 0.6 + 0.1 * (*score as f64 - 1.0);
-                    let rivals: Vec<_> = substantive.iter().filter(|(i, _, _)| i != intent).collect();
+                    let rivals: Vec<_> =
+                        substantive.iter().filter(|(i, _, _)| i != intent).collect();
                     if rivals.is_empty() {
                         base.min(0.92)
                     } else {
-                        let names: Vec<String> = rivals.iter().map(|(i, _, _)| i.to_string()).collect();
+                        let names: Vec<String> =
+                            rivals.iter().map(|(i, _, _)| i.to_string()).collect();
                         reasons.push(format!("also looks like {}", names.join(", ")));
                         let tied = rivals.iter().any(|(_, s, _)| s == score);
-                        if tied { (base * 0.75).min(0.7) } else { (base * 0.9).min(0.85) }
+                        if tied {
+                            (base * 0.75).min(0.7)
+                        } else {
+                            (base * 0.9).min(0.85)
+                        }
                     }
                 };
                 (*intent, confidence)
@@ -226,12 +259,17 @@ pub fn parse_verdict(raw: &str) -> Result<(Intent, f64, Vec<String>), String> {
         .and_then(|s| s.strip_suffix("```"))
         .unwrap_or(trimmed)
         .trim();
-    let verdict: LlmVerdict = serde_json::from_str(json).map_err(|e| format!("not the expected JSON: {e}"))?;
+    let verdict: LlmVerdict =
+        serde_json::from_str(json).map_err(|e| format!("not the expected JSON: {e}"))?;
     let intent: Intent = verdict.intent.parse()?;
     if !(0.0..=1.0).contains(&verdict.confidence) || verdict.confidence.is_nan() {
         return Err(format!("confidence {} is outside 0..1", verdict.confidence));
     }
-    Ok((intent, verdict.confidence, verdict.reasons.into_iter().take(5).collect()))
+    Ok((
+        intent,
+        verdict.confidence,
+        verdict.reasons.into_iter().take(5).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -279,7 +317,10 @@ patterns = ['печаль']
     fn ambiguity_lowers_confidence() {
         let clear = classifier().classify("Пришёл не тот цвет");
         let mixed = classifier().classify("Пришёл не тот цвет, где мой заказ с правильным?");
-        assert!(mixed.confidence < clear.confidence, "{mixed:?} vs {clear:?}");
+        assert!(
+            mixed.confidence < clear.confidence,
+            "{mixed:?} vs {clear:?}"
+        );
     }
 
     #[test]
@@ -297,17 +338,32 @@ patterns = ['печаль']
 
     #[test]
     fn a_broken_pattern_names_its_line() {
-        let err = RuleClassifier::parse(Path::new("i.toml"), "[intent.thanks]\npatterns = [\n 'ok',\n '(unclosed',\n]\n").unwrap_err();
+        let err = RuleClassifier::parse(
+            Path::new("i.toml"),
+            "[intent.thanks]\npatterns = [\n 'ok',\n '(unclosed',\n]\n",
+        )
+        .unwrap_err();
         assert_eq!(err.0[0].line, Some(4), "{err}");
-        let err = RuleClassifier::parse(Path::new("i.toml"), "[intent.thank_you]\npatterns = []\n").unwrap_err();
+        let err = RuleClassifier::parse(Path::new("i.toml"), "[intent.thank_you]\npatterns = []\n")
+            .unwrap_err();
         assert_eq!(err.0[0].line, Some(1), "{err}");
         assert!(err.to_string().contains("unknown intent"), "{err}");
     }
 
     #[test]
     fn llm_verdicts_are_validated() {
-        assert_eq!(parse_verdict(r#"{"intent":"thanks","confidence":0.9,"reasons":["спасибо"]}"#).unwrap().0, Intent::Thanks);
-        assert_eq!(parse_verdict("```json\n{\"intent\":\"other\",\"confidence\":0.2}\n```").unwrap().0, Intent::Other);
+        assert_eq!(
+            parse_verdict(r#"{"intent":"thanks","confidence":0.9,"reasons":["спасибо"]}"#)
+                .unwrap()
+                .0,
+            Intent::Thanks
+        );
+        assert_eq!(
+            parse_verdict("```json\n{\"intent\":\"other\",\"confidence\":0.2}\n```")
+                .unwrap()
+                .0,
+            Intent::Other
+        );
         assert!(parse_verdict(r#"{"intent":"refund","confidence":0.9}"#).is_err());
         assert!(parse_verdict(r#"{"intent":"thanks","confidence":7}"#).is_err());
         assert!(parse_verdict("Конечно! Это благодарность.").is_err());

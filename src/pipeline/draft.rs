@@ -2,7 +2,7 @@
 //! prompts. A failed LLM call falls back to the template and says so.
 
 use crate::domain::Intent;
-use crate::llm::{LlmRequest, DynModel};
+use crate::llm::{DynModel, LlmRequest};
 use crate::prompts::{DRAFT, PromptContext, PromptSet, SYSTEM};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,14 +24,23 @@ pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -
         return Drafted {
             text: String::new(),
             drafter: "none",
-            note: Some(format!("no reply template for `{intent}`; a person writes this reply")),
+            note: Some(format!(
+                "no reply template for `{intent}`; a person writes this reply"
+            )),
             failed: false,
             system_prompt: None,
             prompt: None,
         };
     };
     match prompts.render(&name, ctx) {
-        Ok(text) => Drafted { text, drafter: "template", note: None, failed: false, system_prompt: None, prompt: Some(name) },
+        Ok(text) => Drafted {
+            text,
+            drafter: "template",
+            note: None,
+            failed: false,
+            system_prompt: None,
+            prompt: Some(name),
+        },
         Err(e) => Drafted {
             text: String::new(),
             drafter: "none",
@@ -43,13 +52,34 @@ pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -
     }
 }
 
-pub async fn with_llm(model: &DynModel, prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -> Drafted {
-    let rendered = prompts.render(SYSTEM, ctx).and_then(|system| Ok((system, prompts.render(DRAFT, ctx)?)));
+pub async fn with_llm(
+    model: &DynModel,
+    prompts: &PromptSet,
+    intent: Intent,
+    ctx: &PromptContext,
+) -> Drafted {
+    let rendered = prompts
+        .render(SYSTEM, ctx)
+        .and_then(|system| Ok((system, prompts.render(DRAFT, ctx)?)));
     let (system, user) = match rendered {
         Ok(pair) => pair,
-        Err(e) => return fallback(prompts, intent, ctx, format!("the LLM prompt failed to render: {e}"), None, None),
+        Err(e) => {
+            return fallback(
+                prompts,
+                intent,
+                ctx,
+                format!("the LLM prompt failed to render: {e}"),
+                None,
+                None,
+            );
+        }
     };
-    let request = LlmRequest { system: system.clone(), user: user.clone(), json_schema: None, max_tokens: 600 };
+    let request = LlmRequest {
+        system: system.clone(),
+        user: user.clone(),
+        json_schema: None,
+        max_tokens: 600,
+    };
     match model.complete(&request).await {
         Ok(answer) => Drafted {
             text: clean(&answer.text),
@@ -70,7 +100,14 @@ pub async fn with_llm(model: &DynModel, prompts: &PromptSet, intent: Intent, ctx
     }
 }
 
-fn fallback(prompts: &PromptSet, intent: Intent, ctx: &PromptContext, why: String, system: Option<String>, user: Option<String>) -> Drafted {
+fn fallback(
+    prompts: &PromptSet,
+    intent: Intent,
+    ctx: &PromptContext,
+    why: String,
+    system: Option<String>,
+    user: Option<String>,
+) -> Drafted {
     let mut d = from_template(prompts, intent, ctx);
     d.note = Some(match (&d.drafter, d.note.take()) {
         (&"template", _) => format!("{why}; the reply template stood in"),
@@ -86,7 +123,11 @@ fn fallback(prompts: &PromptSet, intent: Intent, ctx: &PromptContext, why: Strin
 /// Models like to wrap answers in quotes or add a "Ответ:" label.
 fn clean(text: &str) -> String {
     let t = text.trim();
-    let t = t.strip_prefix("Ответ:").or_else(|| t.strip_prefix("Ответ магазина:")).unwrap_or(t).trim();
+    let t = t
+        .strip_prefix("Ответ:")
+        .or_else(|| t.strip_prefix("Ответ магазина:"))
+        .unwrap_or(t)
+        .trim();
     let t = t
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))

@@ -10,11 +10,16 @@ pub mod worker;
 use serde::Serialize;
 
 use crate::config::{ClassifierKind, DrafterKind};
-use crate::domain::{Author, Classification, ClassifierSource, Decision, Flag, Marketplace, OrderContext};
+use crate::domain::{
+    Author, Classification, ClassifierSource, Decision, Flag, Marketplace, OrderContext,
+};
 use crate::guards::{self, Finding, GuardInput};
 use crate::llm::LlmRequest;
 use crate::policy::{Facts, Policy};
-use crate::prompts::{BuyerInfo, CLASSIFY, HistoryLine, MarketplaceInfo, OrderInfo, PromptContext, PromptSet, ShopInfo, TurnInfo};
+use crate::prompts::{
+    BuyerInfo, CLASSIFY, HistoryLine, MarketplaceInfo, OrderInfo, PromptContext, PromptSet,
+    ShopInfo, TurnInfo,
+};
 use crate::shop::Shop;
 use crate::store::AutoCounts;
 use draft::Drafted;
@@ -66,17 +71,31 @@ pub struct DraftInfo {
     pub prompt: Option<String>,
 }
 
-pub fn prompt_context(shop: &Shop, facts: &TurnFacts, classification: &Classification, prompts: &PromptSet) -> PromptContext {
+pub fn prompt_context(
+    shop: &Shop,
+    facts: &TurnFacts,
+    classification: &Classification,
+    prompts: &PromptSet,
+) -> PromptContext {
     PromptContext {
-        shop: ShopInfo { id: shop.id.clone(), name: shop.name.clone() },
+        shop: ShopInfo {
+            id: shop.id.clone(),
+            name: shop.name.clone(),
+        },
         marketplace: MarketplaceInfo {
             code: facts.marketplace.code().into(),
             name: facts.marketplace.title().into(),
             max_chars: facts.marketplace.capabilities().max_message_chars,
         },
-        buyer: BuyerInfo { name: facts.buyer_name.clone() },
+        buyer: BuyerInfo {
+            name: facts.buyer_name.clone(),
+        },
         turn: TurnInfo::new(&facts.messages, facts.first_message),
-        history: facts.history.iter().map(|(a, t)| HistoryLine::new(*a, t)).collect(),
+        history: facts
+            .history
+            .iter()
+            .map(|(a, t)| HistoryLine::new(*a, t))
+            .collect(),
         order: OrderInfo::from(&facts.order),
         intent: classification.intent.to_string(),
         confidence: classification.confidence,
@@ -95,7 +114,9 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
     }
     let Some(model) = &shop.model else {
         by_rules.add_flag(Flag::ClassifierFallback);
-        by_rules.reasons.push("no LLM provider for the classifier".into());
+        by_rules
+            .reasons
+            .push("no LLM provider for the classifier".into());
         return by_rules;
     };
     let ctx = prompt_context(shop, facts, &by_rules, prompts);
@@ -103,7 +124,9 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
         Ok(u) => u,
         Err(e) => {
             by_rules.add_flag(Flag::ClassifierFallback);
-            by_rules.reasons.push(format!("the classifier prompt failed: {e}"));
+            by_rules
+                .reasons
+                .push(format!("the classifier prompt failed: {e}"));
             return by_rules;
         }
     };
@@ -113,23 +136,41 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
         json_schema: Some(("classification".into(), classify::verdict_schema())),
         max_tokens: 200,
     };
-    let answer = model.complete(&request).await.map_err(|e| e.to_string()).and_then(|r| classify::parse_verdict(&r.text));
+    let answer = model
+        .complete(&request)
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| classify::parse_verdict(&r.text));
     match answer {
         Ok((intent, confidence, reasons)) => {
-            let mut c = Classification { intent, confidence, reasons, flags: Vec::new(), source: ClassifierSource::Llm };
+            let mut c = Classification {
+                intent,
+                confidence,
+                reasons,
+                flags: Vec::new(),
+                source: ClassifierSource::Llm,
+            };
             prompts.rules.add_risk_flags(&text, &mut c);
             c
         }
         Err(e) => {
             by_rules.add_flag(Flag::ClassifierFallback);
-            by_rules.reasons.push(format!("the LLM classifier ({}) failed: {e}; the rule classifier stood in", model.name()));
+            by_rules.reasons.push(format!(
+                "the LLM classifier ({}) failed: {e}; the rule classifier stood in",
+                model.name()
+            ));
             by_rules
         }
     }
 }
 
 /// Judge a turn: classify it, then [`judge`] it.
-pub async fn assess(shop: &Shop, policy: &Policy, facts: &TurnFacts, source: DraftSource) -> Assessment {
+pub async fn assess(
+    shop: &Shop,
+    policy: &Policy,
+    facts: &TurnFacts,
+    source: DraftSource,
+) -> Assessment {
     let prompts = shop.prompts.load_full();
     let classification = classify(shop, &prompts, facts).await;
     judge(shop, policy, facts, classification, source).await
@@ -156,7 +197,9 @@ pub async fn judge(
             prompt: None,
         },
         DraftSource::Generate => match (shop.settings.drafter, &shop.model) {
-            (DrafterKind::Llm, Some(model)) => draft::with_llm(model, &prompts, classification.intent, &ctx).await,
+            (DrafterKind::Llm, Some(model)) => {
+                draft::with_llm(model, &prompts, classification.intent, &ctx).await
+            }
             _ => draft::from_template(&prompts, classification.intent, &ctx),
         },
     };

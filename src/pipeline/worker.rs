@@ -24,7 +24,11 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 break;
             }
             let now = now_ms();
-            let turns = match rt.store.call(move |c| store::claim_due_turns(c, now, lease, available, history)).await {
+            let turns = match rt
+                .store
+                .call(move |c| store::claim_due_turns(c, now, lease, available, history))
+                .await
+            {
                 Ok(t) => t,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot claim buyer turns");
@@ -35,7 +39,9 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 break;
             }
             for turn in turns {
-                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
                 let rt = rt.clone();
                 tasks.spawn(async move {
                     let chat = turn.chat.id;
@@ -57,20 +63,40 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
 }
 
 /// Gather the facts about a claimed turn from the store.
-pub async fn turn_facts(rt: &Runtime, shop: &crate::shop::Shop, turn: &Turn) -> store::Result<TurnFacts> {
+pub async fn turn_facts(
+    rt: &Runtime,
+    shop: &crate::shop::Shop,
+    turn: &Turn,
+) -> store::Result<TurnFacts> {
     let local_time = shop.local_now();
     let now: Millis = local_time.timestamp().as_millisecond();
-    let day_start = local_time.start_of_day().map(|z| z.timestamp().as_millisecond()).unwrap_or(now - 86_400_000);
+    let day_start = local_time
+        .start_of_day()
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(now - 86_400_000);
     let window = shop.policy.load().settings.auto_window.as_millis_i64();
     let (chat_id, shop_id) = (turn.chat.id, shop.id.clone());
     let counts = rt
         .store
-        .call(move |c| store::auto_counts(c, chat_id, &shop_id, day_start, now - window, now - 3_600_000))
+        .call(move |c| {
+            store::auto_counts(
+                c,
+                chat_id,
+                &shop_id,
+                day_start,
+                now - window,
+                now - 3_600_000,
+            )
+        })
         .await?;
     Ok(TurnFacts {
         marketplace: turn.chat.marketplace,
         messages: turn.messages.iter().map(|m| m.text.clone()).collect(),
-        history: turn.history.iter().map(|m| (m.author, m.text.clone())).collect(),
+        history: turn
+            .history
+            .iter()
+            .map(|m| (m.author, m.text.clone()))
+            .collect(),
         order: turn.chat.order.clone(),
         buyer_name: turn.chat.buyer_name.clone(),
         first_message: turn.first_contact,
@@ -100,7 +126,10 @@ pub async fn process_turn(rt: &Arc<Runtime>, turn: Turn) -> anyhow::Result<Store
         decision: assessment.decision.clone(),
         findings: assessment.findings.clone(),
     };
-    let outcome = rt.store.call(move |c| store::store_draft_for_turn(c, &new, now_ms())).await?;
+    let outcome = rt
+        .store
+        .call(move |c| store::store_draft_for_turn(c, &new, now_ms()))
+        .await?;
     if let StoreDraftOutcome::Stored { id, state } = outcome {
         let d = &assessment.decision;
         tracing::info!(

@@ -2,9 +2,11 @@
 
 use jiff::civil::DateTime;
 
-use super::parse::{Condition, Policy};
 use super::CODE_CONFIDENCE_FLOOR;
-use crate::domain::{Classification, Decision, Effect, Flag, Intent, Marketplace, OrderContext, Priority, RuleTrace};
+use super::parse::{Condition, Policy};
+use crate::domain::{
+    Classification, Decision, Effect, Flag, Intent, Marketplace, OrderContext, Priority, RuleTrace,
+};
 
 /// Guard findings, as far as the gate needs them.
 #[derive(Debug, Clone, Default)]
@@ -43,38 +45,87 @@ pub struct Facts<'a> {
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Does a condition hold, and why (in words either way)?
 fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
     let cls = f.classification;
     match c {
-        Condition::Marketplace(m) => (m.contains(&f.marketplace), format!("marketplace {} in [{}]", f.marketplace, list(m))),
-        Condition::Intent(i) => (i.contains(&cls.intent), format!("intent {} in [{}]", cls.intent, list(i))),
-        Condition::MinConfidence(n) => (cls.confidence >= *n, format!("confidence {:.2} ≥ {n}", cls.confidence)),
-        Condition::MaxConfidence(n) => (cls.confidence <= *n, format!("confidence {:.2} ≤ {n}", cls.confidence)),
+        Condition::Marketplace(m) => (
+            m.contains(&f.marketplace),
+            format!("marketplace {} in [{}]", f.marketplace, list(m)),
+        ),
+        Condition::Intent(i) => (
+            i.contains(&cls.intent),
+            format!("intent {} in [{}]", cls.intent, list(i)),
+        ),
+        Condition::MinConfidence(n) => (
+            cls.confidence >= *n,
+            format!("confidence {:.2} ≥ {n}", cls.confidence),
+        ),
+        Condition::MaxConfidence(n) => (
+            cls.confidence <= *n,
+            format!("confidence {:.2} ≤ {n}", cls.confidence),
+        ),
         Condition::FlagsAny(flags) => {
             let hit: Vec<_> = flags.iter().filter(|x| cls.has(**x)).collect();
-            (!hit.is_empty(), format!("flags any of [{}] (has [{}])", list(flags), list(&cls.flags)))
+            (
+                !hit.is_empty(),
+                format!(
+                    "flags any of [{}] (has [{}])",
+                    list(flags),
+                    list(&cls.flags)
+                ),
+            )
         }
         Condition::FlagsNone(flags) => {
-            let hit: Vec<_> = flags.iter().filter(|x| cls.has(**x)).map(|x| x.to_string()).collect();
-            (hit.is_empty(), format!("none of flags [{}] (has [{}])", list(flags), list(&cls.flags)))
+            let hit: Vec<_> = flags
+                .iter()
+                .filter(|x| cls.has(**x))
+                .map(|x| x.to_string())
+                .collect();
+            (
+                hit.is_empty(),
+                format!(
+                    "none of flags [{}] (has [{}])",
+                    list(flags),
+                    list(&cls.flags)
+                ),
+            )
         }
-        Condition::TextMatches(r) => (r.is_match(f.text), format!("buyer text matches /{}/", r.as_str())),
-        Condition::TextNotMatches(r) => (!r.is_match(f.text), format!("buyer text does not match /{}/", r.as_str())),
+        Condition::TextMatches(r) => (
+            r.is_match(f.text),
+            format!("buyer text matches /{}/", r.as_str()),
+        ),
+        Condition::TextNotMatches(r) => (
+            !r.is_match(f.text),
+            format!("buyer text does not match /{}/", r.as_str()),
+        ),
         Condition::OrderKnown(want) => {
             let known = !f.order.is_empty();
-            (known == *want, format!("order known is {known} (want {want})"))
+            (
+                known == *want,
+                format!("order known is {known} (want {want})"),
+            )
         }
         Condition::OrderStatus(s) => {
             let status = f.order.status.as_deref().unwrap_or("unknown");
-            (s.iter().any(|x| x == status), format!("order status {status} in [{}]", s.join(", ")))
+            (
+                s.iter().any(|x| x == status),
+                format!("order status {status} in [{}]", s.join(", ")),
+            )
         }
         Condition::ProductId(ids) => {
             let pid = f.order.product_id.as_deref().unwrap_or("unknown");
-            (ids.iter().any(|x| x == pid), format!("product {pid} in [{}]", ids.join(", ")))
+            (
+                ids.iter().any(|x| x == pid),
+                format!("product {pid} in [{}]", ids.join(", ")),
+            )
         }
         Condition::MinPrice(p) => match f.order.price {
             Some(price) => (price >= *p, format!("price {price} ≥ {p}")),
@@ -86,17 +137,44 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
         },
         Condition::Hours { from, to } => {
             let t = f.local_time.time();
-            let inside = if from <= to { t >= *from && t < *to } else { t >= *from || t < *to };
-            (inside, format!("local time {} in {}-{}", t.strftime("%H:%M"), from.strftime("%H:%M"), to.strftime("%H:%M")))
+            let inside = if from <= to {
+                t >= *from && t < *to
+            } else {
+                t >= *from || t < *to
+            };
+            (
+                inside,
+                format!(
+                    "local time {} in {}-{}",
+                    t.strftime("%H:%M"),
+                    from.strftime("%H:%M"),
+                    to.strftime("%H:%M")
+                ),
+            )
         }
         Condition::Days(days) => {
             let d = f.local_time.weekday();
-            (days.contains(&d), format!("local day {d:?} in [{}]", days.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ")))
+            (
+                days.contains(&d),
+                format!(
+                    "local day {d:?} in [{}]",
+                    days.iter()
+                        .map(|d| format!("{d:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
         }
-        Condition::FirstMessage(want) => (f.first_message == *want, format!("buyer's first message is {} (want {want})", f.first_message)),
+        Condition::FirstMessage(want) => (
+            f.first_message == *want,
+            format!("buyer's first message is {} (want {want})", f.first_message),
+        ),
         Condition::MaxAutoRepliesToday(n) => (
             f.chat_auto_replies_today <= *n,
-            format!("auto-replies in this chat today {} ≤ {n}", f.chat_auto_replies_today),
+            format!(
+                "auto-replies in this chat today {} ≤ {n}",
+                f.chat_auto_replies_today
+            ),
         ),
         Condition::DraftMaxChars(n) => {
             let len = f.draft.chars().count();
@@ -112,11 +190,19 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
         ),
         Condition::GuardWarningsNone(cats) => (
             !f.guards.warnings.iter().any(|w| cats.contains(w)),
-            format!("no guard warnings in [{}] (has [{}])", cats.join(", "), f.guards.warnings.join(", ")),
+            format!(
+                "no guard warnings in [{}] (has [{}])",
+                cats.join(", "),
+                f.guards.warnings.join(", ")
+            ),
         ),
         Condition::GuardWarningsAny(cats) => (
             f.guards.warnings.iter().any(|w| cats.contains(w)),
-            format!("a guard warning in [{}] (has [{}])", cats.join(", "), f.guards.warnings.join(", ")),
+            format!(
+                "a guard warning in [{}] (has [{}])",
+                cats.join(", "),
+                f.guards.warnings.join(", ")
+            ),
         ),
     }
 }
@@ -130,7 +216,10 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
         why.push("auto-sending is paused for this shop (kill switch)".to_string());
     }
     if !f.guards.errors.is_empty() {
-        why.push(format!("guards found errors: {}", f.guards.errors.join(", ")));
+        why.push(format!(
+            "guards found errors: {}",
+            f.guards.errors.join(", ")
+        ));
     }
     if f.drafter_failed || cls.has(Flag::DrafterFallback) {
         why.push("the drafter failed or a fallback wrote the draft".to_string());
@@ -139,7 +228,10 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
         why.push("the classifier failed and the rule classifier stood in".to_string());
     }
     if cls.confidence < floor {
-        why.push(format!("confidence {:.2} is below the floor {floor}", cls.confidence));
+        why.push(format!(
+            "confidence {:.2} is below the floor {floor}",
+            cls.confidence
+        ));
     }
     if matches!(cls.intent, Intent::HumanRequest | Intent::Abusive) {
         why.push(format!("intent {} always goes to a person", cls.intent));
@@ -157,14 +249,19 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
         why.push("an earlier send to this chat failed or has an unknown outcome".to_string());
     }
     if f.human_takeover {
-        why.push("a person answered this chat in the marketplace recently (human takeover)".to_string());
+        why.push(
+            "a person answered this chat in the marketplace recently (human takeover)".to_string(),
+        );
     }
     if f.draft.trim().is_empty() {
         why.push("the draft is empty".to_string());
     }
     let len = f.draft.trim().chars().count();
     if len > f.max_chars {
-        why.push(format!("the draft is {len} characters; the marketplace accepts {}", f.max_chars));
+        why.push(format!(
+            "the draft is {len} characters; the marketplace accepts {}",
+            f.max_chars
+        ));
     }
     let s = &policy.settings;
     if f.chat_auto_replies_in_window >= s.max_auto_per_chat {
@@ -197,7 +294,10 @@ pub fn decide(policy: &Policy, f: &Facts<'_>) -> Decision {
             matched &= ok;
         }
         if matched {
-            if winner.as_ref().is_none_or(|(e, _)| rule.effect.strength() > e.strength()) {
+            if winner
+                .as_ref()
+                .is_none_or(|(e, _)| rule.effect.strength() > e.strength())
+            {
                 winner = Some((rule.effect, rule.name.clone()));
             }
             if rule.effect == Effect::Auto {
@@ -205,12 +305,21 @@ pub fn decide(policy: &Policy, f: &Facts<'_>) -> Decision {
             }
             priority = priority.max(rule.priority);
         }
-        traces.push(RuleTrace { name: rule.name.clone(), matched, effect: rule.effect, why });
+        traces.push(RuleTrace {
+            name: rule.name.clone(),
+            matched,
+            effect: rule.effect,
+            why,
+        });
     }
     let mut reasons = Vec::new();
     let mut effect = match &winner {
         Some((effect, name)) => {
-            let others: Vec<_> = traces.iter().filter(|t| t.matched && &t.name != name).map(|t| format!("{} ({})", t.name, t.effect)).collect();
+            let others: Vec<_> = traces
+                .iter()
+                .filter(|t| t.matched && &t.name != name)
+                .map(|t| format!("{} ({})", t.name, t.effect))
+                .collect();
             let mut reason = format!("rule `{name}` says {effect}");
             if !others.is_empty() {
                 reason.push_str(&format!("; also matched: {}", others.join(", ")));

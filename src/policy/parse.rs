@@ -87,7 +87,10 @@ pub enum Condition {
     MinPrice(f64),
     MaxPrice(f64),
     /// Local time of day in `[from, to)`; wraps past midnight when `from > to`.
-    Hours { from: Time, to: Time },
+    Hours {
+        from: Time,
+        to: Time,
+    },
     Days(Vec<Weekday>),
     FirstMessage(bool),
     MaxAutoRepliesToday(u32),
@@ -216,10 +219,28 @@ impl Ctx<'_> {
 }
 
 pub const CONDITION_KEYS: &[&str] = &[
-    "marketplace", "intent", "min_confidence", "max_confidence", "flags_any", "flags_none",
-    "text_matches", "text_not_matches", "order_known", "order_status", "product_id", "min_price",
-    "max_price", "hours", "days", "first_message", "max_auto_replies_today", "draft_max_chars",
-    "draft_min_chars", "no_guard_warnings", "guard_warnings_none", "guard_warnings_any",
+    "marketplace",
+    "intent",
+    "min_confidence",
+    "max_confidence",
+    "flags_any",
+    "flags_none",
+    "text_matches",
+    "text_not_matches",
+    "order_known",
+    "order_status",
+    "product_id",
+    "min_price",
+    "max_price",
+    "hours",
+    "days",
+    "first_message",
+    "max_auto_replies_today",
+    "draft_max_chars",
+    "draft_min_chars",
+    "no_guard_warnings",
+    "guard_warnings_none",
+    "guard_warnings_any",
 ];
 
 fn strings(v: &toml::Value) -> Option<Vec<String>> {
@@ -264,7 +285,11 @@ fn parse_weekday(s: &str) -> Result<Weekday, String> {
         "fri" | "friday" | "пт" => Weekday::Friday,
         "sat" | "saturday" | "сб" => Weekday::Saturday,
         "sun" | "sunday" | "вс" => Weekday::Sunday,
-        other => return Err(format!("`{other}` is not a weekday (mon, tue, wed, thu, fri, sat, sun)")),
+        other => {
+            return Err(format!(
+                "`{other}` is not a weekday (mon, tue, wed, thu, fri, sat, sun)"
+            ));
+        }
     })
 }
 
@@ -288,46 +313,76 @@ fn parse_condition(key: &str, value: &toml::Value) -> Result<Condition, String> 
     };
     Ok(match key {
         "marketplace" => Condition::Marketplace(
-            list_of(&|s| s.parse::<Marketplace>().map(|_| ()))?.iter().map(|s| s.parse().expect("checked")).collect(),
+            list_of(&|s| s.parse::<Marketplace>().map(|_| ()))?
+                .iter()
+                .map(|s| s.parse().expect("checked"))
+                .collect(),
         ),
         "intent" => Condition::Intent(
-            list_of(&|s| s.parse::<Intent>().map(|_| ()))?.iter().map(|s| s.parse().expect("checked")).collect(),
+            list_of(&|s| s.parse::<Intent>().map(|_| ()))?
+                .iter()
+                .map(|s| s.parse().expect("checked"))
+                .collect(),
         ),
         "min_confidence" | "max_confidence" => {
             let n = num()?;
             if !(0.0..=1.0).contains(&n) {
                 return Err(format!("`{key}` must be between 0 and 1"));
             }
-            if key == "min_confidence" { Condition::MinConfidence(n) } else { Condition::MaxConfidence(n) }
+            if key == "min_confidence" {
+                Condition::MinConfidence(n)
+            } else {
+                Condition::MaxConfidence(n)
+            }
         }
         "flags_any" | "flags_none" => {
-            let flags: Vec<Flag> = list_of(&|s| s.parse::<Flag>().map(|_| ()))?.iter().map(|s| s.parse().expect("checked")).collect();
-            if key == "flags_any" { Condition::FlagsAny(flags) } else { Condition::FlagsNone(flags) }
+            let flags: Vec<Flag> = list_of(&|s| s.parse::<Flag>().map(|_| ()))?
+                .iter()
+                .map(|s| s.parse().expect("checked"))
+                .collect();
+            if key == "flags_any" {
+                Condition::FlagsAny(flags)
+            } else {
+                Condition::FlagsNone(flags)
+            }
         }
         "text_matches" | "text_not_matches" => {
-            let s = value.as_str().ok_or_else(|| want("a regular expression in a string"))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| want("a regular expression in a string"))?;
             let r = regex(s)?;
-            if key == "text_matches" { Condition::TextMatches(r) } else { Condition::TextNotMatches(r) }
+            if key == "text_matches" {
+                Condition::TextMatches(r)
+            } else {
+                Condition::TextNotMatches(r)
+            }
         }
         "order_known" => Condition::OrderKnown(boolean()?),
         "order_status" => Condition::OrderStatus(list_of(&|_| Ok(()))?),
-        "product_id" => Condition::ProductId(
-            match value {
-                toml::Value::Integer(i) => vec![i.to_string()],
-                toml::Value::Array(a) if a.iter().all(|x| x.is_integer()) => {
-                    a.iter().filter_map(|x| x.as_integer()).map(|i| i.to_string()).collect()
-                }
-                _ => list_of(&|_| Ok(()))?,
-            },
-        ),
+        "product_id" => Condition::ProductId(match value {
+            toml::Value::Integer(i) => vec![i.to_string()],
+            toml::Value::Array(a) if a.iter().all(|x| x.is_integer()) => a
+                .iter()
+                .filter_map(|x| x.as_integer())
+                .map(|i| i.to_string())
+                .collect(),
+            _ => list_of(&|_| Ok(()))?,
+        }),
         "min_price" => Condition::MinPrice(num()?),
         "max_price" => Condition::MaxPrice(num()?),
         "hours" => {
-            let s = value.as_str().ok_or_else(|| want("a window like \"22:00-08:00\""))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| want("a window like \"22:00-08:00\""))?;
             let (from, to) = parse_hours(s)?;
             Condition::Hours { from, to }
         }
-        "days" => Condition::Days(list_of(&|s| parse_weekday(s).map(|_| ()))?.iter().map(|s| parse_weekday(s).expect("checked")).collect()),
+        "days" => Condition::Days(
+            list_of(&|s| parse_weekday(s).map(|_| ()))?
+                .iter()
+                .map(|s| parse_weekday(s).expect("checked"))
+                .collect(),
+        ),
         "first_message" => Condition::FirstMessage(boolean()?),
         "max_auto_replies_today" => Condition::MaxAutoRepliesToday(count()? as u32),
         "draft_max_chars" => Condition::DraftMaxChars(count()? as usize),
@@ -341,7 +396,10 @@ fn parse_condition(key: &str, value: &toml::Value) -> Result<Condition, String> 
         "guard_warnings_none" => Condition::GuardWarningsNone(list_of(&|_| Ok(()))?),
         "guard_warnings_any" => Condition::GuardWarningsAny(list_of(&|_| Ok(()))?),
         other => {
-            return Err(format!("unknown condition `{other}`; known conditions: {}", CONDITION_KEYS.join(", ")));
+            return Err(format!(
+                "unknown condition `{other}`; known conditions: {}",
+                CONDITION_KEYS.join(", ")
+            ));
         }
     })
 }
@@ -352,7 +410,9 @@ fn parse_effect(s: &str) -> Result<Effect, String> {
         "queue" => Ok(Effect::Queue),
         "escalate" => Ok(Effect::Escalate),
         "ignore" => Ok(Effect::Ignore),
-        other => Err(format!("unknown effect `{other}` (auto, queue, escalate or ignore)")),
+        other => Err(format!(
+            "unknown effect `{other}` (auto, queue, escalate or ignore)"
+        )),
     }
 }
 
@@ -362,20 +422,31 @@ fn parse_priority(s: &str) -> Result<Priority, String> {
         "normal" => Ok(Priority::Normal),
         "high" => Ok(Priority::High),
         "urgent" => Ok(Priority::Urgent),
-        other => Err(format!("unknown priority `{other}` (low, normal, high or urgent)")),
+        other => Err(format!(
+            "unknown priority `{other}` (low, normal, high or urgent)"
+        )),
     }
 }
 
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy, Diagnostics> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostics::from(Diagnostic::new(path, format!("cannot read the policy: {e}"))))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostics::from(Diagnostic::new(
+                path,
+                format!("cannot read the policy: {e}"),
+            ))
+        })?;
         Policy::parse(path, &text)
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Policy, Diagnostics> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| diag::from_toml_error(file, text, &e))?;
-        let mut cx = Ctx { file, text, out: Diagnostics::default() };
+        let raw: RawPolicy =
+            toml::from_str(text).map_err(|e| diag::from_toml_error(file, text, &e))?;
+        let mut cx = Ctx {
+            file,
+            text,
+            out: Diagnostics::default(),
+        };
         let settings = parse_settings(&mut cx, raw.settings);
         let mut rules = Vec::new();
         let mut names = std::collections::HashSet::new();
@@ -383,24 +454,40 @@ impl Policy {
             let start = spanned.span().start;
             let r = spanned.into_inner();
             if !names.insert(r.name.clone()) {
-                cx.err(start, &format!("rule[{i}].name"), format!("two rules are named `{}`; names must be unique", r.name));
+                cx.err(
+                    start,
+                    &format!("rule[{i}].name"),
+                    format!("two rules are named `{}`; names must be unique", r.name),
+                );
             }
             let _ = r.description;
             let mut conditions = Vec::new();
             for (key, value) in &r.when {
                 match parse_condition(key, value.get_ref()) {
                     Ok(c) => conditions.push(c),
-                    Err(e) => cx.err(value.span().start, &format!("rule `{}`.when.{key}", r.name), e),
+                    Err(e) => cx.err(
+                        value.span().start,
+                        &format!("rule `{}`.when.{key}", r.name),
+                        e,
+                    ),
                 }
             }
             let effect = parse_effect(r.effect.get_ref()).unwrap_or_else(|e| {
-                cx.err(r.effect.span().start, &format!("rule `{}`.effect", r.name), e);
+                cx.err(
+                    r.effect.span().start,
+                    &format!("rule `{}`.effect", r.name),
+                    e,
+                );
                 Effect::Queue
             });
             if let Some(d) = &r.delay
                 && effect != Effect::Auto
             {
-                cx.err(d.span().start, &format!("rule `{}`.delay", r.name), "only `auto` rules can have a delay");
+                cx.err(
+                    d.span().start,
+                    &format!("rule `{}`.delay", r.name),
+                    "only `auto` rules can have a delay",
+                );
             }
             let priority = match &r.priority {
                 Some(p) => parse_priority(p.get_ref()).unwrap_or_else(|e| {
@@ -434,12 +521,24 @@ impl Policy {
                 None => Marketplace::Wildberries,
             };
             let intent = t.intent.as_ref().and_then(|s| {
-                s.get_ref().parse::<Intent>().map_err(|e| cx.err(s.span().start, &field("intent"), e)).ok()
+                s.get_ref()
+                    .parse::<Intent>()
+                    .map_err(|e| cx.err(s.span().start, &field("intent"), e))
+                    .ok()
             });
             let at = t.at.as_ref().and_then(|s| {
                 s.get_ref()
                     .parse::<jiff::civil::DateTime>()
-                    .map_err(|_| cx.err(s.span().start, &field("at"), format!("`{}` is not a local date and time like \"2026-11-24T23:30\"", s.get_ref())))
+                    .map_err(|_| {
+                        cx.err(
+                            s.span().start,
+                            &field("at"),
+                            format!(
+                                "`{}` is not a local date and time like \"2026-11-24T23:30\"",
+                                s.get_ref()
+                            ),
+                        )
+                    })
                     .ok()
             });
             let effect = parse_effect(t.expect.get_ref()).unwrap_or_else(|e| {
@@ -457,10 +556,18 @@ impl Policy {
                 order: t.order.unwrap_or_default(),
                 at,
                 first_message: t.first_message.unwrap_or(false),
-                expect: TestExpect { effect, delay_seconds: t.expect_delay.map(|d| d.as_millis_i64() / 1000) },
+                expect: TestExpect {
+                    effect,
+                    delay_seconds: t.expect_delay.map(|d| d.as_millis_i64() / 1000),
+                },
             });
         }
-        cx.out.into_result(Policy { file: file.display().to_string(), settings, rules, tests })
+        cx.out.into_result(Policy {
+            file: file.display().to_string(),
+            settings,
+            rules,
+            tests,
+        })
     }
 }
 
@@ -470,12 +577,19 @@ fn parse_settings(cx: &mut Ctx<'_>, raw: Option<RawSettings>) -> PolicySettings 
     if let Some(f) = raw.confidence_floor {
         let v = *f.get_ref();
         if !(0.0..=1.0).contains(&v) {
-            cx.err(f.span().start, "settings.confidence_floor", "must be between 0 and 1");
+            cx.err(
+                f.span().start,
+                "settings.confidence_floor",
+                "must be between 0 and 1",
+            );
         } else if v < super::CODE_CONFIDENCE_FLOOR {
             cx.err(
                 f.span().start,
                 "settings.confidence_floor",
-                format!("cannot be lower than the built-in floor {}", super::CODE_CONFIDENCE_FLOOR),
+                format!(
+                    "cannot be lower than the built-in floor {}",
+                    super::CODE_CONFIDENCE_FLOOR
+                ),
             );
         } else {
             s.confidence_floor = v;
@@ -493,25 +607,39 @@ fn parse_settings(cx: &mut Ctx<'_>, raw: Option<RawSettings>) -> PolicySettings 
     if let Some(v) = raw.forbid_ai_mentions {
         s.forbid_ai_mentions = v;
     }
-    s.allowed_link_domains = raw.allowed_link_domains.into_iter().map(|d| d.to_lowercase()).collect();
+    s.allowed_link_domains = raw
+        .allowed_link_domains
+        .into_iter()
+        .map(|d| d.to_lowercase())
+        .collect();
     for (i, g) in raw.guard.into_iter().enumerate() {
         let g = g.into_inner();
         let error = match g.severity.as_str() {
             "error" => true,
             "warning" => false,
             other => {
-                cx.err(g.pattern.span().start, &format!("settings.guard[{i}].severity"), format!("unknown severity `{other}` (error or warning)"));
+                cx.err(
+                    g.pattern.span().start,
+                    &format!("settings.guard[{i}].severity"),
+                    format!("unknown severity `{other}` (error or warning)"),
+                );
                 false
             }
         };
         match regex(g.pattern.get_ref()) {
             Ok(pattern) => s.extra_guards.push(ExtraGuard {
-                message: g.message.unwrap_or_else(|| format!("matches the shop's `{}` guard", g.category)),
+                message: g
+                    .message
+                    .unwrap_or_else(|| format!("matches the shop's `{}` guard", g.category)),
                 category: g.category,
                 error,
                 pattern,
             }),
-            Err(e) => cx.err(g.pattern.span().start, &format!("settings.guard[{i}].pattern"), e),
+            Err(e) => cx.err(
+                g.pattern.span().start,
+                &format!("settings.guard[{i}].pattern"),
+                e,
+            ),
         }
     }
     s

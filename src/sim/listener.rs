@@ -42,11 +42,18 @@ impl KillableStream {
 }
 
 fn cut() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionReset, "connection cut by the simulator")
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "connection cut by the simulator",
+    )
 }
 
 impl AsyncRead for KillableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.is_killed() {
             return Poll::Ready(Err(cut()));
         }
@@ -55,7 +62,11 @@ impl AsyncRead for KillableStream {
 }
 
 impl AsyncWrite for KillableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.is_killed() {
             return Poll::Ready(Err(cut()));
         }
@@ -84,8 +95,17 @@ impl Listener for KillableListener {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
                     let killed = Arc::new(AtomicBool::new(false));
-                    let conn = Conn { remote, killed: killed.clone() };
-                    return (KillableStream { inner: stream, killed }, conn);
+                    let conn = Conn {
+                        remote,
+                        killed: killed.clone(),
+                    };
+                    return (
+                        KillableStream {
+                            inner: stream,
+                            killed,
+                        },
+                        conn,
+                    );
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "simulator accept failed");

@@ -8,6 +8,7 @@
 //! - `GET  /_sim/sent` — every message the seller side sent through the API.
 //! - `POST /_sim/faults`, `GET /_sim/faults`, `DELETE /_sim/faults` — fault injection.
 //! - `GET  /_sim/stats` — requests served and throttled, per marketplace.
+//! - `GET  /_sim/requests` — every request served: marketplace, path, status, time.
 
 mod listener;
 pub mod scenario;
@@ -55,7 +56,10 @@ pub struct SellerConfig {
 impl SimConfig {
     /// Wildberries' documented limit for the chat API: 10 requests per 10 s, burst 10.
     pub fn wb_documented_rate() -> RateConfig {
-        RateConfig { burst: 10, per_second: 1.0 }
+        RateConfig {
+            burst: 10,
+            per_second: 1.0,
+        }
     }
 
     pub fn from_settings(settings: &crate::config::SimSettings) -> SimConfig {
@@ -63,7 +67,14 @@ impl SimConfig {
             sellers: settings
                 .sellers
                 .iter()
-                .map(|(name, s)| (name.clone(), SellerConfig { wb_token: s.wb_token.clone() }))
+                .map(|(name, s)| {
+                    (
+                        name.clone(),
+                        SellerConfig {
+                            wb_token: s.wb_token.clone(),
+                        },
+                    )
+                })
                 .collect(),
             wb_rate: Self::wb_documented_rate(),
             wb_page_size: 100,
@@ -81,13 +92,23 @@ struct Bucket {
 /// Outcome of taking a token from a bucket.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Admission {
-    Allowed { remaining: u32 },
-    Throttled { retry_secs: u64, reset_secs: u64, limit: u32 },
+    Allowed {
+        remaining: u32,
+    },
+    Throttled {
+        retry_secs: u64,
+        reset_secs: u64,
+        limit: u32,
+    },
 }
 
 impl Bucket {
     fn new(config: RateConfig) -> Self {
-        Bucket { tokens: config.burst as f64, at: tokio::time::Instant::now(), config }
+        Bucket {
+            tokens: config.burst as f64,
+            at: tokio::time::Instant::now(),
+            config,
+        }
     }
 
     fn take(&mut self) -> Admission {
@@ -98,7 +119,9 @@ impl Bucket {
         self.tokens = (self.tokens + elapsed * self.config.per_second).min(burst);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            Admission::Allowed { remaining: self.tokens.floor() as u32 }
+            Admission::Allowed {
+                remaining: self.tokens.floor() as u32,
+            }
         } else {
             let rate = self.config.per_second.max(1e-9);
             Admission::Throttled {
@@ -132,6 +155,8 @@ pub enum FaultKind {
     Drop,
     /// Handle the request, then cut the connection before answering.
     DropAfterAccept,
+    /// Handle the request, then wait `delay_ms` before answering.
+    SlowAfterAccept,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -161,6 +186,17 @@ struct ActiveFault {
     remaining: Option<u32>,
 }
 
+/// One request the simulator served, for tests and benchmarks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub marketplace: Marketplace,
+    pub path: String,
+    pub status: u16,
+    pub at: Millis,
+}
+
+const REQUEST_LOG_LIMIT: usize = 100_000;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MarketStats {
     pub requests: u64,
@@ -178,6 +214,7 @@ pub(crate) struct SimState {
     pub sent: Vec<SentRecord>,
     faults: Vec<ActiveFault>,
     pub stats: BTreeMap<Marketplace, MarketStats>,
+    pub requests: std::collections::VecDeque<RequestRecord>,
     pub config: SimConfig,
 }
 
@@ -191,7 +228,14 @@ impl SimState {
                 wb: wildberries::Account::new(c.wb_token.clone(), config.wb_rate),
             })
             .collect();
-        SimState { sellers, sent: Vec::new(), faults: Vec::new(), stats: BTreeMap::new(), config }
+        SimState {
+            sellers,
+            sent: Vec::new(),
+            faults: Vec::new(),
+            stats: BTreeMap::new(),
+            requests: Default::default(),
+            config,
+        }
     }
 
     pub(crate) fn seller_index(&self, name: Option<&str>) -> Result<usize, String> {
@@ -225,12 +269,21 @@ impl SimState {
         Some(spec)
     }
 
-    pub(crate) fn count_request(&mut self, marketplace: Marketplace, throttled: bool) {
+    pub(crate) fn count_request(&mut self, marketplace: Marketplace, path: &str, status: u16) {
         let s = self.stats.entry(marketplace).or_default();
         s.requests += 1;
-        if throttled {
+        if status == 429 || status == 420 {
             s.throttled += 1;
         }
+        if self.requests.len() >= REQUEST_LOG_LIMIT {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(RequestRecord {
+            marketplace,
+            path: path.to_string(),
+            status,
+            at: now(),
+        });
     }
 }
 
@@ -242,7 +295,9 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(config: SimConfig) -> Sim {
-        Sim { state: Arc::new(Mutex::new(SimState::new(config))) }
+        Sim {
+            state: Arc::new(Mutex::new(SimState::new(config))),
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
@@ -295,14 +350,22 @@ impl Sim {
             .route("/_sim/buyer-messages", post(post_buyer_message))
             .route("/_sim/seller-portal-messages", post(post_portal_message))
             .route("/_sim/sent", get(get_sent))
-            .route("/_sim/faults", post(post_fault).get(get_faults).delete(delete_faults))
+            .route(
+                "/_sim/faults",
+                post(post_fault).get(get_faults).delete(delete_faults),
+            )
             .route("/_sim/stats", get(get_stats))
+            .route("/_sim/requests", get(get_requests))
             .merge(wildberries::routes())
             .with_state(self.clone())
     }
 
     /// Serve on `listener` until `shutdown` fires.
-    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
         let app = self.router().into_make_service_with_connect_info::<Conn>();
         axum::serve(listener::KillableListener(listener), app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -315,7 +378,12 @@ impl Sim {
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(self.clone().serve(listener, shutdown.clone()));
-        Ok(SimHandle { sim: self, addr, shutdown, task })
+        Ok(SimHandle {
+            sim: self,
+            addr,
+            shutdown,
+            task,
+        })
     }
 }
 
@@ -363,7 +431,11 @@ pub struct Posted {
 }
 
 fn bad_request(msg: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": msg }))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({ "error": msg })),
+    )
+        .into_response()
 }
 
 async fn post_buyer_message(State(sim): State<Sim>, Json(req): Json<BuyerMessage>) -> Response {
@@ -387,7 +459,11 @@ struct SentQuery {
 
 async fn get_sent(State(sim): State<Sim>, Query(q): Query<SentQuery>) -> Json<Vec<SentRecord>> {
     let sent = sim.sent();
-    Json(sent.into_iter().filter(|s| q.marketplace.is_none_or(|m| m == s.marketplace)).collect())
+    Json(
+        sent.into_iter()
+            .filter(|s| q.marketplace.is_none_or(|m| m == s.marketplace))
+            .collect(),
+    )
 }
 
 async fn post_fault(State(sim): State<Sim>, Json(spec): Json<FaultSpec>) -> StatusCode {
@@ -406,6 +482,10 @@ async fn delete_faults(State(sim): State<Sim>) -> StatusCode {
 
 async fn get_stats(State(sim): State<Sim>) -> Json<BTreeMap<Marketplace, MarketStats>> {
     Json(sim.stats())
+}
+
+async fn get_requests(State(sim): State<Sim>) -> Json<Vec<RequestRecord>> {
+    Json(sim.lock().requests.iter().cloned().collect())
 }
 
 /// Apply a `delay` fault; returns the fault if it needs more handling.

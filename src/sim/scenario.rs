@@ -72,7 +72,12 @@ impl Scenario {
 }
 
 /// Play the scenario against `sim`, calling `on_step` after each step.
-pub async fn play(sim: Sim, scenario: Scenario, shutdown: CancellationToken, on_step: impl Fn(&Step, &str)) {
+pub async fn play(
+    sim: Sim,
+    scenario: Scenario,
+    shutdown: CancellationToken,
+    on_step: impl Fn(&Step, &str),
+) {
     let start = tokio::time::Instant::now();
     let mut steps = scenario.steps;
     steps.sort_by_key(|s| s.at);
@@ -98,7 +103,10 @@ pub async fn play(sim: Sim, scenario: Scenario, shutdown: CancellationToken, on_
                     text: step.text.clone(),
                     seller: step.seller.clone(),
                 }),
-                None => Err(format!("scenario step for chat `{}` answers before the buyer wrote", step.chat)),
+                None => Err(format!(
+                    "scenario step for chat `{}` answers before the buyer wrote",
+                    step.chat
+                )),
             },
         };
         match result {

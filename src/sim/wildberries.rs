@@ -10,7 +10,10 @@ use axum::routing::{get, post};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Admission, Bucket, BuyerMessage, Conn, FaultKind, FaultSpec, Posted, RateConfig, SentRecord, Sim, apply_delay, now};
+use super::{
+    Admission, Bucket, BuyerMessage, Conn, FaultKind, FaultSpec, Posted, RateConfig, SentRecord,
+    Sim, apply_delay, now,
+};
 use crate::domain::{Marketplace, Millis};
 use crate::marketplace::wildberries::{MAX_MESSAGE_CHARS, SOURCE_PUBLIC_API, status_id_for};
 
@@ -47,11 +50,26 @@ pub(crate) struct Account {
 
 fn hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
+    (0..n)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect()
 }
 
 fn random_name() -> String {
-    const NAMES: [&str; 12] = ["Анна", "Мария", "Елена", "Ольга", "Татьяна", "Наталья", "Иван", "Дмитрий", "Алексей", "Сергей", "Андрей", "Михаил"];
+    const NAMES: [&str; 12] = [
+        "Анна",
+        "Мария",
+        "Елена",
+        "Ольга",
+        "Татьяна",
+        "Наталья",
+        "Иван",
+        "Дмитрий",
+        "Алексей",
+        "Сергей",
+        "Андрей",
+        "Михаил",
+    ];
     NAMES[rand::rng().random_range(0..NAMES.len())].to_string()
 }
 
@@ -80,7 +98,15 @@ impl Account {
         self.last_ts
     }
 
-    fn push_event(&mut self, chat_idx: usize, sender: &'static str, source: &'static str, text: &str, new_chat: bool, good_card: Option<Value>) -> (String, Millis) {
+    fn push_event(
+        &mut self,
+        chat_idx: usize,
+        sender: &'static str,
+        source: &'static str,
+        text: &str,
+        new_chat: bool,
+        good_card: Option<Value>,
+    ) -> (String, Millis) {
         let ts = self.next_ts();
         let id = uuid::Uuid::new_v4().to_string();
         let chat = &mut self.chats[chat_idx];
@@ -99,7 +125,10 @@ impl Account {
     }
 
     pub(crate) fn buyer_writes(&mut self, req: &BuyerMessage) -> Posted {
-        let existing = req.chat_id.as_ref().and_then(|id| self.by_id.get(id).copied());
+        let existing = req
+            .chat_id
+            .as_ref()
+            .and_then(|id| self.by_id.get(id).copied());
         let card = req.order.as_ref().map(|o| {
             json!({
                 "date": rfc3339(now()),
@@ -128,28 +157,44 @@ impl Account {
                     good_card: card.clone(),
                     last_message: None,
                 };
-                self.by_sign.insert(chat.reply_sign.clone(), self.chats.len());
+                self.by_sign
+                    .insert(chat.reply_sign.clone(), self.chats.len());
                 self.by_id.insert(id, self.chats.len());
                 self.chats.push(chat);
                 (self.chats.len() - 1, true)
             }
         };
         let (message_id, _) = self.push_event(idx, "client", "rusite", &req.text, new_chat, card);
-        Posted { chat_id: self.chats[idx].id.clone(), message_id }
+        Posted {
+            chat_id: self.chats[idx].id.clone(),
+            message_id,
+        }
     }
 
     pub(crate) fn portal_reply(&mut self, chat_id: &str, text: &str) -> Result<Posted, String> {
-        let idx = *self.by_id.get(chat_id).ok_or_else(|| format!("no chat `{chat_id}`"))?;
+        let idx = *self
+            .by_id
+            .get(chat_id)
+            .ok_or_else(|| format!("no chat `{chat_id}`"))?;
         let (message_id, _) = self.push_event(idx, "seller", "seller-portal", text, false, None);
-        Ok(Posted { chat_id: chat_id.to_string(), message_id })
+        Ok(Posted {
+            chat_id: chat_id.to_string(),
+            message_id,
+        })
     }
 
     fn events_json(&self, next: Option<Millis>, page: usize) -> Value {
-        let start = next.map(|n| self.events.partition_point(|e| e.ts <= n)).unwrap_or(0);
+        let start = next
+            .map(|n| self.events.partition_point(|e| e.ts <= n))
+            .unwrap_or(0);
         let end = (start + page).min(self.events.len());
         let slice = &self.events[start..end];
         let events: Vec<Value> = slice.iter().map(|e| self.event_json(e)).collect();
-        let next_out = slice.last().map(|e| e.ts).or(next).unwrap_or_else(|| self.last_ts.max(now()));
+        let next_out = slice
+            .last()
+            .map(|e| e.ts)
+            .or(next)
+            .unwrap_or_else(|| self.last_ts.max(now()));
         json!({
             "result": {
                 "next": next_out,
@@ -267,13 +312,17 @@ fn bad_request(detail: &str, problem_json: bool) -> Response {
     });
     let mut r = (StatusCode::BAD_REQUEST, Json(body)).into_response();
     if problem_json {
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
     }
     r
 }
 
 fn fault_response(fault: &FaultSpec) -> Response {
-    let status = StatusCode::from_u16(fault.status.unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(fault.status.unwrap_or(500))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match status.as_u16() {
         429 => {
             let retry = fault.retry_after_secs.unwrap_or(1);
@@ -299,7 +348,12 @@ fn fault_response(fault: &FaultSpec) -> Response {
 /// Everything a request goes through before it is handled: faults, auth, rate limit.
 /// Returns the seller's index, a fault to apply after handling, and the
 /// `X-Ratelimit-Remaining` value.
-async fn admit(sim: &Sim, conn: &Conn, headers: &HeaderMap, path: &str) -> Result<(usize, Option<FaultSpec>, u32), Response> {
+async fn admit(
+    sim: &Sim,
+    conn: &Conn,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(usize, Option<FaultSpec>, u32), Response> {
     let fault = sim.lock().take_fault(MP, path);
     let fault = apply_delay(fault).await;
     match fault.as_ref().map(|f| f.kind) {
@@ -309,8 +363,10 @@ async fn admit(sim: &Sim, conn: &Conn, headers: &HeaderMap, path: &str) -> Resul
         }
         Some(FaultKind::Status) => {
             let f = fault.expect("matched Some");
-            sim.lock().count_request(MP, f.status == Some(429));
-            return Err(fault_response(&f));
+            let response = fault_response(&f);
+            sim.lock()
+                .count_request(MP, path, response.status().as_u16());
+            return Err(response);
         }
         _ => {}
     }
@@ -320,37 +376,60 @@ async fn admit(sim: &Sim, conn: &Conn, headers: &HeaderMap, path: &str) -> Resul
         .map(|v| v.trim().trim_start_matches("Bearer ").trim().to_string())
         .unwrap_or_default();
     let mut state = sim.lock();
-    let Some(idx) = state.sellers.iter().position(|s| s.wb.token.as_deref() == Some(token.as_str()) && !token.is_empty()) else {
-        state.count_request(MP, false);
+    let Some(idx) = state
+        .sellers
+        .iter()
+        .position(|s| s.wb.token.as_deref() == Some(token.as_str()) && !token.is_empty())
+    else {
+        state.count_request(MP, path, 401);
         return Err(auth_error());
     };
     match state.sellers[idx].wb.bucket.take() {
         Admission::Allowed { remaining } => {
-            state.count_request(MP, false);
+            state.count_request(MP, path, 200);
             Ok((idx, fault, remaining))
         }
-        Admission::Throttled { retry_secs, reset_secs, limit } => {
-            state.count_request(MP, true);
+        Admission::Throttled {
+            retry_secs,
+            reset_secs,
+            limit,
+        } => {
+            state.count_request(MP, path, 429);
             Err(throttled(retry_secs, reset_secs, limit))
         }
     }
 }
 
-fn finish(mut response: Response, conn: &Conn, fault: Option<FaultSpec>, remaining: u32) -> Response {
-    if fault.is_some_and(|f| f.kind == FaultKind::DropAfterAccept) {
-        conn.kill();
+async fn finish(
+    mut response: Response,
+    conn: &Conn,
+    fault: Option<FaultSpec>,
+    remaining: u32,
+) -> Response {
+    match fault.map(|f| (f.kind, f.delay_ms)) {
+        Some((FaultKind::DropAfterAccept, _)) => conn.kill(),
+        Some((FaultKind::SlowAfterAccept, delay)) => {
+            tokio::time::sleep(std::time::Duration::from_millis(delay.unwrap_or(1000))).await
+        }
+        _ => {}
     }
-    response.headers_mut().insert("X-Ratelimit-Remaining", HeaderValue::from(remaining));
+    response
+        .headers_mut()
+        .insert("X-Ratelimit-Remaining", HeaderValue::from(remaining));
     response
 }
 
-async fn get_chats(State(sim): State<Sim>, ConnectInfo(conn): ConnectInfo<Conn>, headers: HeaderMap) -> Response {
+async fn get_chats(
+    State(sim): State<Sim>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    headers: HeaderMap,
+) -> Response {
     let (idx, fault, remaining) = match admit(&sim, &conn, &headers, "/api/v1/seller/chats").await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let body = sim.lock().sellers[idx].wb.chats_json();
-    finish(Json(body).into_response(), &conn, fault, remaining)
+    finish(Json(body).into_response(), &conn, fault, remaining).await
 }
 
 async fn get_events(
@@ -359,15 +438,32 @@ async fn get_events(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (idx, fault, remaining) = match admit(&sim, &conn, &headers, "/api/v1/seller/events").await {
+    let (idx, fault, remaining) = match admit(&sim, &conn, &headers, "/api/v1/seller/events").await
+    {
         Ok(a) => a,
         Err(r) => return r,
     };
     let next = match query.get("next") {
         None => None,
         Some(raw) => match raw.parse::<i64>() {
-            Err(_) => return finish(bad_request("Invalid number", false), &conn, fault, remaining),
-            Ok(n) if n <= 0 => return finish(bad_request("Invalid value for \"next\"", false), &conn, fault, remaining),
+            Err(_) => {
+                return finish(
+                    bad_request("Invalid number", false),
+                    &conn,
+                    fault,
+                    remaining,
+                )
+                .await;
+            }
+            Ok(n) if n <= 0 => {
+                return finish(
+                    bad_request("Invalid value for \"next\"", false),
+                    &conn,
+                    fault,
+                    remaining,
+                )
+                .await;
+            }
             Ok(n) => Some(n),
         },
     };
@@ -376,7 +472,7 @@ async fn get_events(
         let page = state.config.wb_page_size;
         state.sellers[idx].wb.events_json(next, page)
     };
-    finish(Json(body).into_response(), &conn, fault, remaining)
+    finish(Json(body).into_response(), &conn, fault, remaining).await
 }
 
 async fn post_message(
@@ -385,7 +481,8 @@ async fn post_message(
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
-    let (idx, fault, remaining) = match admit(&sim, &conn, &headers, "/api/v1/seller/message").await {
+    let (idx, fault, remaining) = match admit(&sim, &conn, &headers, "/api/v1/seller/message").await
+    {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -405,31 +502,61 @@ async fn post_message(
                 }
             }
             Ok(None) => break,
-            Err(_) => return finish(bad_request("Invalid multipart body", true), &conn, fault, remaining),
+            Err(_) => {
+                return finish(
+                    bad_request("Invalid multipart body", true),
+                    &conn,
+                    fault,
+                    remaining,
+                )
+                .await;
+            }
         }
     }
     let text = message.unwrap_or_default();
     if text.chars().count() > MAX_MESSAGE_CHARS || (text.trim().is_empty() && files == 0) {
-        return finish(bad_request("Invalid value for \"message\"", true), &conn, fault, remaining);
+        return finish(
+            bad_request("Invalid value for \"message\"", true),
+            &conn,
+            fault,
+            remaining,
+        )
+        .await;
     }
-    let mut state = sim.lock();
-    let seller_name = state.sellers[idx].name.clone();
-    let account = &mut state.sellers[idx].wb;
-    let Some(chat_idx) = reply_sign.as_ref().and_then(|s| account.by_sign.get(s).copied()) else {
-        drop(state);
-        return finish(bad_request("Invalid signature", true), &conn, fault, remaining);
+    let accepted = {
+        let mut state = sim.lock();
+        let seller_name = state.sellers[idx].name.clone();
+        let account = &mut state.sellers[idx].wb;
+        match reply_sign
+            .as_ref()
+            .and_then(|s| account.by_sign.get(s).copied())
+        {
+            None => None,
+            Some(chat_idx) => {
+                let (event_id, ts) =
+                    account.push_event(chat_idx, "seller", SOURCE_PUBLIC_API, &text, false, None);
+                let chat_id = account.chats[chat_idx].id.clone();
+                state.sent.push(SentRecord {
+                    seller: seller_name,
+                    marketplace: MP,
+                    chat_id: chat_id.clone(),
+                    message_id: event_id,
+                    text,
+                    at: ts,
+                });
+                Some((chat_id, ts))
+            }
+        }
     };
-    let (event_id, ts) = account.push_event(chat_idx, "seller", SOURCE_PUBLIC_API, &text, false, None);
-    let chat_id = account.chats[chat_idx].id.clone();
-    state.sent.push(SentRecord {
-        seller: seller_name,
-        marketplace: MP,
-        chat_id: chat_id.clone(),
-        message_id: event_id,
-        text,
-        at: ts,
-    });
-    drop(state);
+    let Some((chat_id, ts)) = accepted else {
+        return finish(
+            bad_request("Invalid signature", true),
+            &conn,
+            fault,
+            remaining,
+        )
+        .await;
+    };
     let body = json!({ "result": { "addTime": ts, "chatID": chat_id }, "errors": [] });
-    finish(Json(body).into_response(), &conn, fault, remaining)
+    finish(Json(body).into_response(), &conn, fault, remaining).await
 }

@@ -48,12 +48,15 @@ impl Turn {
 
     /// The turn's text, one message per line.
     pub fn text(&self) -> String {
-        self.messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n")
+        self.messages
+            .iter()
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
-pub(super) const CHAT_COLUMNS: &str =
-    "c.id, c.shop, c.marketplace, c.external_id, c.reply_handle, c.buyer_name, c.order_json, c.takeover_until";
+pub(super) const CHAT_COLUMNS: &str = "c.id, c.shop, c.marketplace, c.external_id, c.reply_handle, c.buyer_name, c.order_json, c.takeover_until";
 
 pub(super) fn chat_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<ChatRow> {
     let marketplace: String = row.get(offset + 2)?;
@@ -78,7 +81,8 @@ pub(super) fn chat_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Ch
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, external_id, author, via_api, channel, text, created_at, draft_id";
+const MESSAGE_COLUMNS: &str =
+    "id, external_id, author, via_api, channel, text, created_at, draft_id";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
     let author: String = row.get(2)?;
@@ -139,8 +143,11 @@ pub fn claim_due_turns(
             .map(|i| i + 1)
             .unwrap_or(0);
         let (before, after) = all.split_at(split);
-        let messages: Vec<MessageRow> =
-            after.iter().filter(|m| m.author == Author::Buyer).cloned().collect();
+        let messages: Vec<MessageRow> = after
+            .iter()
+            .filter(|m| m.author == Author::Buyer)
+            .cloned()
+            .collect();
         if messages.is_empty() {
             tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [id])?;
             continue;

@@ -5,8 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Result, StoreError};
 use super::chats::{CHAT_COLUMNS, ChatRow, chat_from_row};
+use super::{Result, StoreError};
 pub use crate::domain::DraftState;
 use crate::domain::{Classification, Decision, Effect, Intent, Millis};
 use crate::guards::Finding;
@@ -38,7 +38,11 @@ impl From<StoreError> for TransitionError {
 }
 
 fn state_list(states: &[DraftState]) -> String {
-    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+    states
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// Move a draft from one of `from` to `to`, recording who did it and why.
@@ -90,18 +94,24 @@ fn record_event(
     Ok(())
 }
 
+/// Who changes a draft, why, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
+    pub at: Millis,
+}
+
 /// [`transition_tx`] in its own transaction.
 pub fn transition(
     conn: &mut Connection,
     id: i64,
     from: &[DraftState],
     to: DraftState,
-    actor: &str,
-    note: Option<&str>,
-    now: Millis,
+    change: &Change<'_>,
 ) -> Result<DraftState, TransitionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let prev = transition_tx(&tx, id, from, to, actor, note, now)?;
+    let prev = transition_tx(&tx, id, from, to, change.actor, change.note, change.at)?;
     tx.commit()?;
     Ok(prev)
 }
@@ -113,15 +123,48 @@ pub fn schedule(
     from: &[DraftState],
     text: &str,
     send_at: Millis,
-    actor: &str,
-    note: Option<&str>,
-    now: Millis,
+    change: &Change<'_>,
 ) -> Result<DraftState, TransitionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let prev = transition_tx(&tx, id, from, DraftState::Scheduled, actor, note, now)?;
+    let prev = transition_tx(
+        &tx,
+        id,
+        from,
+        DraftState::Scheduled,
+        change.actor,
+        change.note,
+        change.at,
+    )?;
     tx.execute(
         "UPDATE drafts SET final_text = ?2, send_at = ?3 WHERE id = ?1",
         params![id, text, send_at],
+    )?;
+    tx.commit()?;
+    Ok(prev)
+}
+
+/// Put a draft back in the outbox with the text it already has (retries,
+/// resends after reconciliation).
+pub fn requeue(
+    conn: &mut Connection,
+    id: i64,
+    from: &[DraftState],
+    send_at: Millis,
+    change: &Change<'_>,
+) -> Result<DraftState, TransitionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let prev = transition_tx(
+        &tx,
+        id,
+        from,
+        DraftState::Scheduled,
+        change.actor,
+        change.note,
+        change.at,
+    )?;
+    tx.execute(
+        "UPDATE drafts SET final_text = COALESCE(final_text, text), send_at = ?2 WHERE id = ?1",
+        params![id, send_at],
     )?;
     tx.commit()?;
     Ok(prev)
@@ -132,13 +175,22 @@ pub fn reschedule(
     conn: &mut Connection,
     id: i64,
     send_at: Millis,
-    actor: &str,
-    note: &str,
-    now: Millis,
+    change: &Change<'_>,
 ) -> Result<(), TransitionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    transition_tx(&tx, id, &[DraftState::Scheduled], DraftState::Scheduled, actor, Some(note), now)?;
-    tx.execute("UPDATE drafts SET send_at = ?2 WHERE id = ?1", params![id, send_at])?;
+    transition_tx(
+        &tx,
+        id,
+        &[DraftState::Scheduled],
+        DraftState::Scheduled,
+        change.actor,
+        change.note,
+        change.at,
+    )?;
+    tx.execute(
+        "UPDATE drafts SET send_at = ?2 WHERE id = ?1",
+        params![id, send_at],
+    )?;
     tx.commit()?;
     Ok(())
 }
@@ -158,7 +210,10 @@ pub struct NewDraft {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreDraftOutcome {
-    Stored { id: i64, state: DraftState },
+    Stored {
+        id: i64,
+        state: DraftState,
+    },
     /// The buyer wrote again while we drafted; the newer turn will be drafted instead.
     Superseded,
     /// The seller answered while we drafted.
@@ -169,7 +224,11 @@ pub enum StoreDraftOutcome {
 
 /// Store the draft for a claimed turn, unless the turn moved on meanwhile.
 /// An `auto` decision puts it straight in the outbox.
-pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) -> Result<StoreDraftOutcome> {
+pub fn store_draft_for_turn(
+    conn: &mut Connection,
+    new: &NewDraft,
+    now: Millis,
+) -> Result<StoreDraftOutcome> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (latest_buyer, latest_seller): (Option<i64>, Option<Millis>) = tx.query_row(
         "SELECT (SELECT id FROM messages WHERE chat_id = ?1 AND author = 'buyer' ORDER BY created_at DESC, id DESC LIMIT 1),
@@ -186,7 +245,10 @@ pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) 
         |r| r.get(0),
     )?;
     if latest_seller.is_some_and(|s| s >= turn_at) {
-        tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [new.chat_id])?;
+        tx.execute(
+            "UPDATE chats SET turn_due_at = NULL WHERE id = ?1",
+            [new.chat_id],
+        )?;
         tx.commit()?;
         return Ok(StoreDraftOutcome::AnsweredMeanwhile);
     }
@@ -238,7 +300,15 @@ pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) 
     let Some(id) = inserted else {
         return Ok(StoreDraftOutcome::Duplicate);
     };
-    record_event(&tx, id, now, "daemon:gate", None, state, Some(&decision.summary()))?;
+    record_event(
+        &tx,
+        id,
+        now,
+        "daemon:gate",
+        None,
+        state,
+        Some(&decision.summary()),
+    )?;
     // Older drafts for this chat answer an earlier, incomplete turn.
     let older: Vec<(i64, String)> = tx
         .prepare_cached(
@@ -247,12 +317,21 @@ pub fn store_draft_for_turn(conn: &mut Connection, new: &NewDraft, now: Millis) 
         .query_map(params![new.chat_id, id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (old, old_state) in older {
-        let Ok(old_state) = old_state.parse::<DraftState>() else { continue };
-        let to = if old_state == DraftState::Scheduled { DraftState::Cancelled } else { DraftState::Expired };
+        let Ok(old_state) = old_state.parse::<DraftState>() else {
+            continue;
+        };
+        let to = if old_state == DraftState::Scheduled {
+            DraftState::Cancelled
+        } else {
+            DraftState::Expired
+        };
         let note = format!("superseded by draft #{id}");
         let _ = transition_tx(&tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
     }
-    tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [new.chat_id])?;
+    tx.execute(
+        "UPDATE chats SET turn_due_at = NULL WHERE id = ?1",
+        [new.chat_id],
+    )?;
     tx.commit()?;
     Ok(StoreDraftOutcome::Stored { id, state })
 }
@@ -312,7 +391,8 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
         state: state.parse().map_err(|e| corrupt(2, e))?,
         intent: intent.parse().map_err(|e| corrupt(3, e))?,
         confidence: row.get(4)?,
-        classification: serde_json::from_str(&classification).map_err(|e| corrupt(5, e.to_string()))?,
+        classification: serde_json::from_str(&classification)
+            .map_err(|e| corrupt(5, e.to_string()))?,
         text: row.get(6)?,
         drafter: row.get(7)?,
         drafter_note: row.get(8)?,
@@ -328,7 +408,8 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
         sent_message_id: row.get(18)?,
         created_at: row.get(19)?,
         updated_at: row.get(20)?,
-        findings: serde_json::from_str(&row.get::<_, String>(21)?).map_err(|e| corrupt(21, e.to_string()))?,
+        findings: serde_json::from_str(&row.get::<_, String>(21)?)
+            .map_err(|e| corrupt(21, e.to_string()))?,
         chat: chat_from_row(row, DRAFT_COLUMN_COUNT)?,
     })
 }
@@ -343,9 +424,18 @@ pub fn get_draft(conn: &Connection, id: i64) -> Result<Option<DraftRow>> {
 }
 
 /// The draft answering a given buyer message, if any.
-pub fn find_draft(conn: &Connection, chat_id: i64, turn_message_id: i64) -> Result<Option<DraftRow>> {
-    let sql = format!("{} WHERE d.chat_id = ?1 AND d.turn_message_id = ?2", select_drafts());
-    Ok(conn.query_row(&sql, [chat_id, turn_message_id], draft_from_row).optional()?)
+pub fn find_draft(
+    conn: &Connection,
+    chat_id: i64,
+    turn_message_id: i64,
+) -> Result<Option<DraftRow>> {
+    let sql = format!(
+        "{} WHERE d.chat_id = ?1 AND d.turn_message_id = ?2",
+        select_drafts()
+    );
+    Ok(conn
+        .query_row(&sql, [chat_id, turn_message_id], draft_from_row)
+        .optional()?)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -459,12 +549,22 @@ pub fn claim_due_sends(
     let mut jobs = Vec::new();
     let mut chats_taken = std::collections::HashSet::new();
     for (id, chat_id, shop, marketplace) in candidates {
-        let is_paused = paused.iter().any(|(s, m)| *s == shop && m.code() == marketplace);
+        let is_paused = paused
+            .iter()
+            .any(|(s, m)| *s == shop && m.code() == marketplace);
         if jobs.len() >= limit || is_paused || !chats_taken.insert(chat_id) {
             continue;
         }
-        transition_tx(&tx, id, &[DraftState::Scheduled], DraftState::Sending, "daemon:sender", None, now)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        transition_tx(
+            &tx,
+            id,
+            &[DraftState::Scheduled],
+            DraftState::Sending,
+            "daemon:sender",
+            None,
+            now,
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
             "UPDATE drafts SET attempts = attempts + 1, send_started_at = ?2 WHERE id = ?1",
             params![id, now],
@@ -476,7 +576,13 @@ pub fn claim_due_sends(
         )?;
         let chat = super::chats::chat_by_id(&tx, chat_id)?
             .ok_or_else(|| StoreError::Corrupt(format!("chat {chat_id} vanished")))?;
-        jobs.push(SendJob { draft_id: id, chat, text, attempt, started_at: now });
+        jobs.push(SendJob {
+            draft_id: id,
+            chat,
+            text,
+            attempt,
+            started_at: now,
+        });
     }
     tx.commit()?;
     Ok(jobs)
@@ -492,7 +598,15 @@ pub fn mark_sent(
     now: Millis,
 ) -> Result<(), TransitionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    transition_tx(&tx, id, &[DraftState::Sending, DraftState::Unknown], DraftState::Sent, "daemon:sender", Some(note), now)?;
+    transition_tx(
+        &tx,
+        id,
+        &[DraftState::Sending, DraftState::Unknown],
+        DraftState::Sent,
+        "daemon:sender",
+        Some(note),
+        now,
+    )?;
     tx.execute(
         "UPDATE drafts SET sent_at = COALESCE(sent_at, ?2), sent_message_id = COALESCE(sent_message_id, ?3) WHERE id = ?1",
         params![id, sent_at, message_id],
@@ -516,7 +630,9 @@ pub fn recover_in_flight(conn: &mut Connection, now: Millis) -> Result<Vec<i64>>
             &[DraftState::Sending],
             DraftState::Unknown,
             "daemon:recovery",
-            Some("the daemon stopped while sending; checking the chat history before anything else"),
+            Some(
+                "the daemon stopped while sending; checking the chat history before anything else",
+            ),
             now,
         )
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -563,7 +679,15 @@ pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<V
         .collect::<rusqlite::Result<_>>()?;
     let note = "expired: nobody approved it in time";
     for id in &ids {
-        let _ = transition_tx(&tx, *id, &[DraftState::Pending], DraftState::Expired, "daemon:expiry", Some(note), now);
+        let _ = transition_tx(
+            &tx,
+            *id,
+            &[DraftState::Pending],
+            DraftState::Expired,
+            "daemon:expiry",
+            Some(note),
+            now,
+        );
     }
     tx.commit()?;
     Ok(ids)
@@ -587,7 +711,8 @@ pub fn auto_counts(
     window_start: Millis,
     hour_start: Millis,
 ) -> Result<AutoCounts> {
-    const COUNTED: &str = "d.effect = 'auto' AND d.state IN ('scheduled', 'sending', 'sent', 'unknown')";
+    const COUNTED: &str =
+        "d.effect = 'auto' AND d.state IN ('scheduled', 'sending', 'sent', 'unknown')";
     let chat_since = |since: Millis| -> Result<u32> {
         Ok(conn.query_row(
             &format!("SELECT COUNT(*) FROM drafts d WHERE d.chat_id = ?1 AND {COUNTED} AND d.created_at >= ?2"),

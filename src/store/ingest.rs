@@ -7,8 +7,10 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::Result;
-use super::drafts::{transition_tx, DraftState};
-use crate::domain::{Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace, Millis, OrderContext};
+use super::drafts::{DraftState, transition_tx};
+use crate::domain::{
+    Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace, Millis, OrderContext,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct IngestSettings {
@@ -103,7 +105,11 @@ pub(super) fn upsert_chat(
          ON CONFLICT (shop, marketplace, external_id) DO UPDATE SET shop = excluded.shop
          RETURNING id",
     )?;
-    Ok(stmt.query_row(params![shop, marketplace.code(), external_id, now], |r| r.get(0))?)
+    Ok(
+        stmt.query_row(params![shop, marketplace.code(), external_id, now], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn apply_chat_update(tx: &Transaction<'_>, chat_id: i64, update: &ChatUpdate) -> Result<()> {
@@ -114,8 +120,11 @@ fn apply_chat_update(tx: &Transaction<'_>, chat_id: i64, update: &ChatUpdate) ->
         params![chat_id, update.reply_handle, update.buyer_name],
     )?;
     if let Some(order) = &update.order {
-        let current: Option<String> =
-            tx.query_row("SELECT order_json FROM chats WHERE id = ?1", [chat_id], |r| r.get(0))?;
+        let current: Option<String> = tx.query_row(
+            "SELECT order_json FROM chats WHERE id = ?1",
+            [chat_id],
+            |r| r.get(0),
+        )?;
         let mut merged: OrderContext = current
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default();
@@ -186,10 +195,15 @@ fn on_buyer_message(
     for (draft_id, state) in open_unsent_drafts(tx, chat_id)? {
         let (to, note) = match state {
             DraftState::Scheduled => (DraftState::Cancelled, "the buyer wrote again; re-drafting"),
-            _ => (DraftState::Expired, "stale: the buyer wrote again; a new draft follows"),
+            _ => (
+                DraftState::Expired,
+                "stale: the buyer wrote again; a new draft follows",
+            ),
         };
         if transition_tx(tx, draft_id, &[state], to, ACTOR, Some(note), now).is_ok() {
-            report.withdrawn_drafts.push((draft_id, to, note.to_string()));
+            report
+                .withdrawn_drafts
+                .push((draft_id, to, note.to_string()));
         }
     }
     Ok(())
@@ -232,7 +246,12 @@ fn match_echo(
     )?;
     Ok(stmt
         .query_row(
-            params![chat_id, msg.text.trim(), settings.clock_skew_ms, msg.created_at],
+            params![
+                chat_id,
+                msg.text.trim(),
+                settings.clock_skew_ms,
+                msg.created_at
+            ],
             |r| r.get(0),
         )
         .optional()?)
@@ -255,7 +274,11 @@ fn on_echo(
         "UPDATE drafts SET sent_message_id = ?2, sent_at = COALESCE(sent_at, ?3) WHERE id = ?1",
         params![draft_id, msg.id, msg.created_at],
     )?;
-    let from = [DraftState::Sending, DraftState::Unknown, DraftState::Scheduled];
+    let from = [
+        DraftState::Sending,
+        DraftState::Unknown,
+        DraftState::Scheduled,
+    ];
     if transition_tx(
         tx,
         draft_id,
@@ -286,7 +309,10 @@ fn on_human_reply(
         |r| r.get(0),
     )?;
     if last_buyer_at.is_none_or(|t| t <= msg.created_at) {
-        tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [chat_id])?;
+        tx.execute(
+            "UPDATE chats SET turn_due_at = NULL WHERE id = ?1",
+            [chat_id],
+        )?;
     }
     if msg.created_at >= now - settings.takeover_ms {
         tx.execute(
@@ -304,15 +330,29 @@ fn on_human_reply(
             "SELECT d.id, d.state FROM drafts d JOIN messages m ON m.id = d.turn_message_id
              WHERE d.chat_id = ?1 AND d.state IN ('pending', 'scheduled') AND m.created_at <= ?2",
         )?;
-        stmt.query_map(params![chat_id, msg.created_at], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
+        stmt.query_map(params![chat_id, msg.created_at], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?
     };
     for (draft_id, state) in answered {
-        let Ok(state) = state.parse::<DraftState>() else { continue };
-        if transition_tx(tx, draft_id, &[state], DraftState::Cancelled, ACTOR, Some(who), now)
-            .is_ok()
+        let Ok(state) = state.parse::<DraftState>() else {
+            continue;
+        };
+        if transition_tx(
+            tx,
+            draft_id,
+            &[state],
+            DraftState::Cancelled,
+            ACTOR,
+            Some(who),
+            now,
+        )
+        .is_ok()
         {
-            report.withdrawn_drafts.push((draft_id, DraftState::Cancelled, who.to_string()));
+            report
+                .withdrawn_drafts
+                .push((draft_id, DraftState::Cancelled, who.to_string()));
         }
     }
     Ok(())

@@ -18,10 +18,10 @@ use rusqlite_migration::{M, Migrations};
 
 pub use chats::{ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns};
 pub use drafts::{
-    AutoCounts, DraftEvent, DraftFilter, DraftRow, NewDraft, SendJob, StoreDraftOutcome,
+    AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, SendJob, StoreDraftOutcome,
     TransitionError, UnknownSend, auto_counts, claim_due_sends, draft_events, expire_stale,
     find_draft, get_draft, list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight,
-    reschedule, schedule, store_draft_for_turn, transition, unknown_drafts,
+    requeue, reschedule, schedule, store_draft_for_turn, transition, unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
@@ -98,7 +98,10 @@ impl Store {
 
     /// Run `f` with the connection on the current thread (CLI and tests).
     pub fn call_blocking<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
-        let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 }

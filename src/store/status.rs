@@ -83,12 +83,22 @@ pub fn list_status(conn: &Connection) -> Result<Vec<ConnectorStatus>> {
     let rows = stmt.query_map([], |r| {
         let mp: String = r.get(1)?;
         let state: String = r.get(2)?;
-        Ok((mp, state, r.get(0)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        Ok((
+            mp,
+            state,
+            r.get(0)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (mp, state, shop, detail, since, last_ok_at, retry_at) = row?;
-        let Ok(marketplace) = mp.parse() else { continue };
+        let Ok(marketplace) = mp.parse() else {
+            continue;
+        };
         out.push(ConnectorStatus {
             shop,
             marketplace,
@@ -113,7 +123,12 @@ pub fn sync_state(conn: &Connection, shop: &str, marketplace: Marketplace) -> Re
         .query_row(
             "SELECT cursor, synced_at FROM sync_state WHERE shop = ?1 AND marketplace = ?2",
             params![shop, marketplace.code()],
-            |r| Ok(SyncState { cursor: r.get(0)?, synced_at: r.get(1)? }),
+            |r| {
+                Ok(SyncState {
+                    cursor: r.get(0)?,
+                    synced_at: r.get(1)?,
+                })
+            },
         )
         .optional()?
         .unwrap_or_default())

@@ -1,0 +1,411 @@
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use agentiq::actions::{self, Actor, QueueItem};
+use agentiq::app::App;
+use agentiq::config::{self, Settings};
+use agentiq::domain::DraftState;
+use agentiq::sim::{Posted, RateConfig, SellerConfig, Sim, SimConfig, SimHandle};
+use agentiq::store::{DraftFilter, Store};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A policy for tests: thanks are auto-sent at once, complaints queue.
+pub const TEST_POLICY: &str = r#"
+[settings]
+confidence_floor = 0.8
+
+[[rule]]
+name = "thanks-auto"
+when.intent = "thanks"
+when.min_confidence = 0.85
+effect = "auto"
+
+[[rule]]
+name = "complaints"
+when.intent = ["defect_not_working", "wrong_item", "quality_complaint"]
+effect = "queue"
+priority = "high"
+"#;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct ShopSpec {
+    pub id: String,
+    /// The token the shop sends.
+    pub token: String,
+    /// Whether the simulator knows the token.
+    pub known_to_sim: bool,
+    pub policy: String,
+    pub extra: String,
+}
+
+impl ShopSpec {
+    pub fn new(id: &str) -> ShopSpec {
+        ShopSpec {
+            id: id.into(),
+            token: format!("token-{id}"),
+            known_to_sim: true,
+            policy: TEST_POLICY.into(),
+            extra: String::new(),
+        }
+    }
+}
+
+pub struct Builder {
+    shops: Vec<ShopSpec>,
+    wb_rate: RateConfig,
+    client_rate: (u32, &'static str),
+    top: String,
+}
+
+impl Builder {
+    pub fn shop(mut self, s: ShopSpec) -> Self {
+        self.shops.push(s);
+        self
+    }
+
+    /// Extra top-level TOML (e.g. `[llm.providers.x]`, overrides of `[pipeline]` keys are not allowed twice).
+    pub fn config(mut self, toml: &str) -> Self {
+        self.top.push_str(toml);
+        self
+    }
+
+    pub fn sim_rate(mut self, burst: u32, per_second: f64) -> Self {
+        self.wb_rate = RateConfig { burst, per_second };
+        self
+    }
+
+    pub fn client_rate(mut self, requests: u32, period: &'static str) -> Self {
+        self.client_rate = (requests, period);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let mut app = self.spawn_without_daemon().await;
+        app.start();
+        app
+    }
+
+    /// The simulator and the configuration, but no daemon: the test runs the binary itself.
+    pub async fn spawn_without_daemon(self) -> TestApp {
+        let shops = if self.shops.is_empty() {
+            vec![ShopSpec::new("shop")]
+        } else {
+            self.shops
+        };
+        let sellers: BTreeMap<String, SellerConfig> = shops
+            .iter()
+            .filter(|s| s.known_to_sim)
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    SellerConfig {
+                        wb_token: Some(s.token.clone()),
+                    },
+                )
+            })
+            .collect();
+        let sim = Sim::new(SimConfig {
+            sellers,
+            wb_rate: self.wb_rate,
+            wb_page_size: 100,
+        })
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        let mut toml = format!(
+            r#"
+[database]
+path = "agentiq.db"
+
+[pipeline]
+debounce = "300ms"
+tick = "50ms"
+claim_lease = "30s"
+
+[sender]
+tick = "50ms"
+reconcile_grace = "1s"
+
+[web]
+enabled = false
+
+{top}
+"#,
+            top = self.top
+        );
+        for s in &shops {
+            std::fs::write(dir.path().join(format!("policy-{}.toml", s.id)), &s.policy).unwrap();
+            toml.push_str(&format!(
+                r#"
+[shops.{id}]
+policy = "policy-{id}.toml"
+prompts = "{prompts}"
+{extra}
+
+[shops.{id}.wildberries]
+base_url = "{url}"
+token = "{token}"
+poll_interval = "100ms"
+timeout = "2s"
+rate_limit_requests = {rl}
+rate_limit_period = "{rp}"
+"#,
+                id = s.id,
+                prompts = repo().join("prompts/default").display(),
+                extra = s.extra,
+                url = sim.url(),
+                token = s.token,
+                rl = self.client_rate.0,
+                rp = self.client_rate.1,
+            ));
+        }
+        std::fs::write(dir.path().join("config.toml"), &toml).unwrap();
+        let settings = config::load_from_str(
+            &toml,
+            &dir.path().join("config.toml").display().to_string(),
+            dir.path().to_path_buf(),
+            HashMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("test config is valid: {e}\n{toml}"));
+        let store = Store::open(&settings.database_path()).unwrap();
+        TestApp {
+            dir,
+            sim,
+            settings,
+            store,
+            shutdown: CancellationToken::new(),
+            task: None,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub dir: TempDir,
+    pub sim: SimHandle,
+    pub settings: Settings,
+    /// A second connection to the daemon's database, like the CLI's.
+    pub store: Store,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn builder() -> Builder {
+        Builder {
+            shops: Vec::new(),
+            wb_rate: RateConfig {
+                burst: 1000,
+                per_second: 1000.0,
+            },
+            client_rate: (1000, "1s"),
+            top: String::new(),
+        }
+    }
+
+    pub async fn spawn() -> TestApp {
+        Self::builder().spawn().await
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn start(&mut self) {
+        let app = App::build(self.settings.clone()).unwrap_or_else(|e| panic!("app builds: {e}"));
+        self.shutdown = CancellationToken::new();
+        self.task = Some(tokio::spawn(app.run(self.shutdown.clone())));
+    }
+
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.sim.url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap_or(Value::Null)
+    }
+
+    pub async fn buyer_writes(&self, text: &str) -> Posted {
+        serde_json::from_value(
+            self.post(
+                "/_sim/buyer-messages",
+                json!({ "marketplace": "wb", "text": text }),
+            )
+            .await,
+        )
+        .unwrap()
+    }
+
+    pub async fn buyer_writes_as(&self, seller: &str, chat_id: Option<&str>, text: &str) -> Posted {
+        let body =
+            json!({ "marketplace": "wb", "text": text, "seller": seller, "chat_id": chat_id });
+        serde_json::from_value(self.post("/_sim/buyer-messages", body).await).unwrap()
+    }
+
+    pub async fn buyer_writes_in(&self, chat_id: &str, text: &str) -> Posted {
+        let body = json!({ "marketplace": "wb", "text": text, "chat_id": chat_id });
+        serde_json::from_value(self.post("/_sim/buyer-messages", body).await).unwrap()
+    }
+
+    pub async fn portal_reply(&self, chat_id: &str, text: &str) {
+        self.post(
+            "/_sim/seller-portal-messages",
+            json!({ "marketplace": "wb", "chat_id": chat_id, "text": text }),
+        )
+        .await;
+    }
+
+    pub async fn fault(&self, spec: Value) {
+        self.post("/_sim/faults", spec).await;
+    }
+
+    /// What the marketplace received from the seller side, in order.
+    pub async fn sent(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/sent", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sent_texts(&self) -> Vec<String> {
+        self.sent()
+            .await
+            .iter()
+            .map(|s| s["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub async fn requests(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/requests", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn drafts(&self) -> Vec<QueueItem> {
+        actions::list(&self.store, DraftFilter::default())
+            .await
+            .unwrap()
+    }
+
+    pub async fn draft(&self, id: i64) -> QueueItem {
+        self.drafts()
+            .await
+            .into_iter()
+            .find(|d| d.id == id)
+            .expect("draft exists")
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        self.store
+            .call(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .await
+            .unwrap()
+    }
+
+    /// The first draft for a chat, once it exists.
+    pub async fn wait_for_draft(&self, chat_id: &str) -> QueueItem {
+        let chat = chat_id.to_string();
+        wait_until(&format!("a draft for chat {chat}"), || async {
+            self.drafts().await.into_iter().find(|d| d.chat_id == chat)
+        })
+        .await
+    }
+
+    pub async fn wait_for_state(&self, id: i64, state: DraftState) -> QueueItem {
+        wait_until(&format!("draft #{id} to be {state}"), || async {
+            Some(self.draft(id).await).filter(|d| d.state == state)
+        })
+        .await
+    }
+
+    pub fn me(&self) -> Actor {
+        Actor("test:operator".into())
+    }
+
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+/// Poll `f` until it yields something, or fail the test after [`WAIT`].
+pub async fn wait_until<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Let the daemon run a few more poll and send cycles.
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+pub fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_agentiq"))
+}
+
+/// The real `agentiq run` process, killable with SIGKILL.
+pub struct Daemon(tokio::process::Child);
+
+impl Daemon {
+    pub fn start(config: &Path) -> Daemon {
+        let child = tokio::process::Command::new(binary())
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the daemon binary starts");
+        Daemon(child)
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub async fn kill_9(mut self) {
+        self.0.kill().await.unwrap();
+    }
+}

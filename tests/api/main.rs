@@ -1,0 +1,6 @@
+//! Integration tests: the real daemon against the simulator and fake LLM
+//! servers, all over real sockets on loopback.
+
+mod crash;
+mod helpers;
+mod spine;

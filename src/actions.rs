@@ -111,7 +111,7 @@ pub async fn reject(
             "say why the draft is rejected; the reason helps improve prompts and policies".into(),
         ));
     }
-    let (who, why) = (actor.0.clone(), format!("rejected: {reason}"));
+    let (who, why) = (actor.0.clone(), reason.to_string());
     let now = now_ms();
     store
         .call(move |c| {
@@ -163,7 +163,7 @@ pub async fn cancel(
     actor: &Actor,
 ) -> Result<DraftRow, ActionError> {
     let why = match reason.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => format!("cancelled: {r}"),
+        Some(r) => r.to_string(),
         None => "cancelled before sending".to_string(),
     };
     let who = actor.0.clone();
@@ -428,7 +428,7 @@ mod tests {
         ));
         let d = reject(&store, id, "слишком сухо", &me()).await.unwrap();
         assert_eq!(d.state, DraftState::Rejected);
-        assert_eq!(d.state_reason.as_deref(), Some("rejected: слишком сухо"));
+        assert_eq!(d.state_reason.as_deref(), Some("слишком сухо"));
     }
 
     #[tokio::test]

@@ -222,13 +222,17 @@ fn print_list(items: &[QueueItem], json: bool) {
             i.id,
             short(&i.shop, 10),
             i.marketplace,
-            i.state,
+            i.state.as_str(),
             i.intent,
             i.confidence,
             short(&i.text, 70)
         );
+        let when = match (i.state, i.send_at) {
+            (DraftState::Scheduled, Some(at)) => format!("sends at {} · ", local_time(at)),
+            _ => String::new(),
+        };
         if let Some(reason) = &i.reason {
-            println!("{:>5}  ↳ {}", "", short(reason, 110));
+            println!("{:>5}  ↳ {when}{}", "", short(reason, 100));
         }
     }
 }

@@ -55,7 +55,10 @@ impl WildberriesClient {
             http: http_client(config.timeout),
             base_url: config.base_url.trim_end_matches('/').to_string(),
             token: config.token,
-            limiter: RateLimiter::direct(client_quota(config.rate_limit_requests, config.rate_limit_period)),
+            limiter: RateLimiter::direct(client_quota(
+                config.rate_limit_requests,
+                config.rate_limit_period,
+            )),
             blocked_until: Mutex::new(None),
         }
     }
@@ -137,9 +140,13 @@ impl WildberriesClient {
 /// wider than the documented interval and the burst leaves 20 % headroom.
 fn client_quota(requests: u32, period: Duration) -> Quota {
     let requests = requests.max(1);
-    let interval = (period / requests).mul_f64(1.1).max(Duration::from_millis(1));
+    let interval = (period / requests)
+        .mul_f64(1.1)
+        .max(Duration::from_millis(1));
     let burst = NonZeroU32::new((requests * 8 / 10).max(1)).expect("max(1) is non-zero");
-    Quota::with_period(interval).expect("a positive period").allow_burst(burst)
+    Quota::with_period(interval)
+        .expect("a positive period")
+        .allow_burst(burst)
 }
 
 fn retry_after(response: &Response) -> Duration {

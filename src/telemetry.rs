@@ -9,6 +9,7 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let registry = tracing_subscriber::registry().with(filter);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let result = match format {
         LogFormat::Json => registry
             .with(
@@ -21,6 +22,7 @@ pub fn init(format: LogFormat, level: &str) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .compact()
+                    .with_ansi(ansi)
                     .with_writer(std::io::stderr),
             )
             .try_init(),

@@ -18,7 +18,7 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("config: {} ✓", settings.origin);
+    say!("config: {} ✓", settings.origin);
     let mut problems = Diagnostics::default();
     let mut failed_tests = 0usize;
     let mut passed_tests = 0usize;
@@ -44,7 +44,7 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
         let prompts = shop.prompts.load_full();
         let template_problems = prompts.check();
         if template_problems.is_empty() {
-            println!(
+            say!(
                 "shop {id}: policy {} ✓, prompts {} ✓",
                 shop.policy_path.display(),
                 shop.prompts_path.display()
@@ -118,10 +118,10 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
         }
     }
     if passed_tests + failed_tests > 0 {
-        println!("policy tests: {passed_tests} passed, {failed_tests} failed");
+        say!("policy tests: {passed_tests} passed, {failed_tests} failed");
     }
     if problems.is_empty() {
-        println!("all good");
+        say!("all good");
         ExitCode::SUCCESS
     } else {
         super::report(&problems);

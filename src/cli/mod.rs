@@ -1,5 +1,15 @@
 //! The `agentiq` command line.
 
+/// `println!` that ends the process quietly when stdout is gone (`agentiq queue list | head`).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod check;
 mod queue;
 

@@ -146,12 +146,12 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
             actions::approve(&store, id, text, &actor(a))
                 .await
                 .map(|d| {
-                    println!(
+                    say!(
                         "Draft #{} approved; it goes out within moments:\n  «{}»",
                         d.id,
                         d.outgoing_text()
                     );
-                    println!("See its delivery with: agentiq queue show {}", d.id);
+                    say!("See its delivery with: agentiq queue show {}", d.id);
                 })
         }
         QueueCommand::Reject {
@@ -160,20 +160,20 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
             actor: a,
         } => actions::reject(&store, id, &reason, &actor(a))
             .await
-            .map(|d| println!("Draft #{} rejected; nothing will be sent.", d.id)),
+            .map(|d| say!("Draft #{} rejected; nothing will be sent.", d.id)),
         QueueCommand::Retry { id, actor: a } => actions::retry(&store, id, &actor(a))
             .await
-            .map(|d| println!("Draft #{} is back in the outbox.", d.id)),
+            .map(|d| say!("Draft #{} is back in the outbox.", d.id)),
         QueueCommand::Cancel {
             id,
             reason,
             actor: a,
         } => actions::cancel(&store, id, reason.as_deref(), &actor(a))
             .await
-            .map(|d| println!("Draft #{} cancelled; nothing will be sent.", d.id)),
+            .map(|d| say!("Draft #{} cancelled; nothing will be sent.", d.id)),
         QueueCommand::SendNow { id, actor: a } => actions::send_now(&store, id, &actor(a))
             .await
-            .map(|d| println!("Draft #{} goes out now.", d.id)),
+            .map(|d| say!("Draft #{} goes out now.", d.id)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,22 +202,27 @@ fn short(text: &str, n: usize) -> String {
 
 fn print_list(items: &[QueueItem], json: bool) {
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(items).unwrap_or_default()
         );
         return;
     }
     if items.is_empty() {
-        println!("The queue is empty.");
+        say!("The queue is empty.");
         return;
     }
-    println!(
+    say!(
         "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5}  TEXT",
-        "ID", "SHOP", "MP", "STATE", "INTENT", "CONF"
+        "ID",
+        "SHOP",
+        "MP",
+        "STATE",
+        "INTENT",
+        "CONF"
     );
     for i in items {
-        println!(
+        say!(
             "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5.2}  {}",
             i.id,
             short(&i.shop, 10),
@@ -232,38 +237,38 @@ fn print_list(items: &[QueueItem], json: bool) {
             _ => String::new(),
         };
         if let Some(reason) = &i.reason {
-            println!("{:>5}  ↳ {when}{}", "", short(reason, 100));
+            say!("{:>5}  ↳ {when}{}", "", short(reason, 100));
         }
     }
 }
 
 fn print_detail(d: &DraftDetail, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(d).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(d).unwrap_or_default());
         return;
     }
     let draft = &d.draft;
     let chat = &draft.chat;
-    println!("Draft #{} — {}", draft.id, draft.state);
+    say!("Draft #{} — {}", draft.id, draft.state);
     if let Some(reason) = &draft.state_reason {
-        println!("  {reason}");
+        say!("  {reason}");
     }
     if let (DraftState::Scheduled, Some(at)) = (draft.state, draft.send_at) {
-        println!(
+        say!(
             "  goes out at {} (cancel with: agentiq queue cancel {})",
             local_time(at),
             draft.id
         );
     }
-    println!();
-    println!(
+    say!("");
+    say!(
         "Shop:      {} · {} · chat {}",
         chat.shop,
         chat.marketplace.title(),
         chat.external_id
     );
     if let Some(name) = &chat.buyer_name {
-        println!("Buyer:     {name}");
+        say!("Buyer:     {name}");
     }
     let o = &chat.order;
     if !o.is_empty() {
@@ -286,9 +291,9 @@ fn print_detail(d: &DraftDetail, json: bool) {
         if let Some(id) = &o.order_id {
             parts.push(format!("order {id}"));
         }
-        println!("Order:     {}", parts.join(" · "));
+        say!("Order:     {}", parts.join(" · "));
     }
-    println!("\nConversation:");
+    say!("\nConversation:");
     for m in &d.messages {
         let who = match m.author {
             Author::Buyer => "buyer ".to_string(),
@@ -306,14 +311,14 @@ fn print_detail(d: &DraftDetail, json: bool) {
         } else {
             " "
         };
-        println!(
+        say!(
             "{marker} {}  {who}: {}",
             local_time(m.created_at),
             m.text.replace('\n', "\n      ")
         );
     }
     let c = &draft.classification;
-    println!(
+    say!(
         "\nClassification: {} ({:.2}, {:?}){}",
         c.intent,
         c.confidence,
@@ -332,32 +337,32 @@ fn print_detail(d: &DraftDetail, json: bool) {
         }
     );
     for r in &c.reasons {
-        println!("  - {r}");
+        say!("  - {r}");
     }
-    println!("\nDraft ({}):\n  «{}»", draft.drafter, draft.text);
+    say!("\nDraft ({}):\n  «{}»", draft.drafter, draft.text);
     if let Some(note) = &draft.drafter_note {
-        println!("  note: {note}");
+        say!("  note: {note}");
     }
     if let Some(t) = draft
         .final_text
         .as_ref()
         .filter(|t| t.as_str() != draft.text.trim())
     {
-        println!("Approved text:\n  «{t}»");
+        say!("Approved text:\n  «{t}»");
     }
     if !draft.findings.is_empty() {
-        println!("\nGuard findings:");
+        say!("\nGuard findings:");
         for f in &draft.findings {
             let sev = if f.severity == Severity::Error {
                 "ERROR  "
             } else {
                 "warning"
             };
-            println!("  {sev} {}: {} «{}»", f.category, f.message, f.excerpt);
+            say!("  {sev} {}: {} «{}»", f.category, f.message, f.excerpt);
         }
     }
     let dec = &draft.decision;
-    println!(
+    say!(
         "\nDecision: {}{}",
         dec.effect,
         if dec.delay_seconds > 0 {
@@ -367,10 +372,10 @@ fn print_detail(d: &DraftDetail, json: bool) {
         }
     );
     for r in &dec.reasons {
-        println!("  - {r}");
+        say!("  - {r}");
     }
     for r in &dec.rules {
-        println!(
+        say!(
             "  {} rule `{}` ({}): {}",
             if r.matched { "✓" } else { "✗" },
             r.name,
@@ -378,9 +383,9 @@ fn print_detail(d: &DraftDetail, json: bool) {
             r.why.join("; ")
         );
     }
-    println!("\nHistory:");
+    say!("\nHistory:");
     for e in &d.events {
-        println!(
+        say!(
             "  {}  {:<16} {} → {}{}",
             local_time(e.at),
             e.actor,
@@ -407,17 +412,17 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         }
     };
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         );
         return ExitCode::SUCCESS;
     }
     if rows.is_empty() {
-        println!("No status yet: the daemon has not polled any shop with this database.");
+        say!("No status yet: the daemon has not polled any shop with this database.");
     }
     for r in rows {
-        println!(
+        say!(
             "{:<12} {:<5} {:<13} since {}{}{}",
             r.shop,
             r.marketplace,

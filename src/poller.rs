@@ -148,6 +148,9 @@ async fn poll_until_caught_up(
             })
             .await
             .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
+        if report.chats_without_handle > 0 {
+            refresh_chats(rt, shop, marketplace, connector, &settings).await?;
+        }
         if report.buyer_messages > 0 {
             rt.wake_pipeline.notify_one();
         }
@@ -174,4 +177,27 @@ async fn poll_until_caught_up(
             return Ok(());
         }
     }
+}
+
+/// Reply handles and order context for every chat, from the marketplace's chat list.
+pub async fn refresh_chats(
+    rt: &Runtime,
+    shop: &Shop,
+    marketplace: Marketplace,
+    connector: &DynConnector,
+    settings: &IngestSettings,
+) -> Result<Vec<crate::domain::ChatUpdate>, MarketError> {
+    let updates = connector.refresh_chats().await?;
+    let batch = crate::domain::InboundBatch {
+        chats: updates.clone(),
+        ..Default::default()
+    };
+    let (id, settings) = (shop.id.clone(), *settings);
+    rt.store
+        .call(move |c| {
+            crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now_ms(), None)
+        })
+        .await
+        .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
+    Ok(updates)
 }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{Event, Runtime};
-use crate::domain::{ChatUpdate, DraftState, InboundBatch, Marketplace, ReplyText, now_ms};
+use crate::domain::{DraftState, Marketplace, ReplyText, now_ms};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
 use crate::store::{self, Change, ConnectorState, SendJob, TransitionError};
 
@@ -145,24 +145,15 @@ async fn refresh_chat(
     connector: &DynConnector,
     chat_id: &str,
 ) -> Result<Option<String>, MarketError> {
-    let updates: Vec<ChatUpdate> = connector.refresh_chats().await?;
-    let handle = updates
-        .iter()
-        .find(|u| u.chat_id == chat_id)
-        .and_then(|u| u.reply_handle.clone());
-    let batch = InboundBatch {
-        chats: updates,
-        ..Default::default()
+    let Some(shop) = rt.shops.get(shop) else {
+        return Ok(None);
     };
     let settings = crate::poller::ingest_settings(rt);
-    let shop = shop.to_string();
-    rt.store
-        .call(move |c| {
-            store::ingest_batch(c, &shop, marketplace, &batch, &settings, now_ms(), None)
-        })
-        .await
-        .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
-    Ok(handle)
+    let updates = crate::poller::refresh_chats(rt, shop, marketplace, connector, &settings).await?;
+    Ok(updates
+        .into_iter()
+        .find(|u| u.chat_id == chat_id)
+        .and_then(|u| u.reply_handle))
 }
 
 enum Outcome {

@@ -34,6 +34,8 @@ pub struct IngestReport {
     pub withdrawn_drafts: Vec<(i64, DraftState, String)>,
     /// Drafts confirmed as delivered by their echo.
     pub confirmed_drafts: Vec<i64>,
+    /// Chats in this batch we cannot reply to yet (no reply handle known).
+    pub chats_without_handle: usize,
 }
 
 const ACTOR: &str = "daemon:ingest";
@@ -57,8 +59,10 @@ pub fn ingest_batch(
     }
     let mut messages: Vec<&InboundMessage> = batch.messages.iter().collect();
     messages.sort_by_key(|m| m.created_at);
+    let mut touched = std::collections::HashSet::new();
     for msg in messages {
         let chat_id = upsert_chat(&tx, shop, marketplace, &msg.chat_id, now)?;
+        touched.insert(chat_id);
         let Some(message_id) = insert_message(&tx, chat_id, msg, now)? else {
             report.duplicates += 1;
             continue;
@@ -78,6 +82,16 @@ pub fn ingest_batch(
                 }
             }
             Author::System => {}
+        }
+    }
+    for chat_id in touched {
+        let handle: Option<String> = tx.query_row(
+            "SELECT reply_handle FROM chats WHERE id = ?1",
+            [chat_id],
+            |r| r.get(0),
+        )?;
+        if handle.is_none() {
+            report.chats_without_handle += 1;
         }
     }
     if batch.cursor.is_some() || synced_at.is_some() {

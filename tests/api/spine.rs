@@ -353,3 +353,31 @@ async fn the_client_side_limit_keeps_the_daemon_under_the_documented_wildberries
     let throttled = requests.iter().filter(|r| r["status"] == 429).count();
     assert_eq!(throttled, 0, "{requests:?}");
 }
+
+#[tokio::test]
+async fn a_missing_or_stale_reply_sign_is_refreshed_from_the_chat_list() {
+    let app = TestApp::spawn().await;
+    let posted = app
+        .buyer_writes("Подскажите, подойдёт к Samsung Galaxy S24?")
+        .await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    // As if the stream never carried it (WB sends replySign only on a chat's first event).
+    app.store
+        .call(|c| Ok(c.execute("UPDATE chats SET reply_handle = NULL", [])?))
+        .await
+        .unwrap();
+
+    actions::approve(&app.store, draft.id, None, &app.me())
+        .await
+        .unwrap();
+    app.wait_for_state(draft.id, DraftState::Sent).await;
+
+    assert_eq!(app.sent().await.len(), 1);
+    let chat_list_calls = app
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/api/v1/seller/chats")
+        .count();
+    assert_eq!(chat_list_calls, 1);
+}

@@ -231,6 +231,11 @@ impl App {
         tasks.spawn(crate::pipeline::worker::run(rt.clone(), shutdown.clone()));
         tasks.spawn(crate::sender::run(rt.clone(), shutdown.clone()));
         tasks.spawn(sweep(rt.clone(), shutdown.clone()));
+        tasks.spawn(crate::reload::run(
+            rt.clone(),
+            rt.settings.reload.interval.0,
+            shutdown.clone(),
+        ));
         tasks.close();
         tracing::info!(shops = rt.shops.len(), database = %rt.settings.database_path().display(), "daemon running");
         shutdown.cancelled().await;

@@ -34,6 +34,10 @@ pub struct Settings {
     pub llm: LlmSettings,
     #[serde(default)]
     pub log: LogSettings,
+    #[serde(default)]
+    pub notify: NotifySettings,
+    #[serde(default)]
+    pub reload: ReloadSettings,
     pub shops: BTreeMap<String, ShopSettings>,
     /// Directory relative paths are resolved against.
     #[serde(skip)]
@@ -189,6 +193,39 @@ fn default_llm_concurrency() -> usize {
 }
 fn default_temperature() -> f32 {
     0.3
+}
+
+/// Where escalations are announced besides the log and the web queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// POSTed a JSON object for every escalated draft.
+    pub webhook_url: Option<String>,
+    pub timeout: Dur,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            webhook_url: None,
+            timeout: Dur::secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReloadSettings {
+    /// How often policy and prompt files are checked for edits.
+    pub interval: Dur,
+}
+
+impl Default for ReloadSettings {
+    fn default() -> Self {
+        ReloadSettings {
+            interval: Dur::secs(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -101,10 +101,18 @@ pub fn line_of(source: &str, offset: usize) -> usize {
 pub fn from_toml_error(file: &Path, source: &str, err: &toml::de::Error) -> Diagnostic {
     let line = err.span().map(|s| line_of(source, s.start));
     let message = err.message().trim().to_string();
-    let field = backticked_field(&message);
+    let field = backticked_field(&message).or_else(|| line.and_then(|l| key_on_line(source, l)));
     let mut d = Diagnostic::new(file, message).at_line(line);
     d.field = field;
     d
+}
+
+/// The key assigned on a line (`delay = "soon"` → `delay`).
+fn key_on_line(source: &str, line: usize) -> Option<String> {
+    let text = source.lines().nth(line.checked_sub(1)?)?;
+    let (key, _) = text.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[') && !key.starts_with('#')).then(|| key.to_string())
 }
 
 fn backticked_field(message: &str) -> Option<String> {

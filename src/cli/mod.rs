@@ -11,7 +11,9 @@ macro_rules! say {
 }
 
 mod check;
+mod explain;
 mod queue;
+mod replay;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,6 +71,18 @@ pub enum Command {
     /// Work the approval queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Dry-run one buyer message through the whole pipeline; nothing is sent.
+    Explain(explain::ExplainArgs),
+    /// Run stored buyer turns through the current or a candidate policy.
+    Replay(replay::ReplayArgs),
+    /// Stop all auto-sending for a shop at once (the kill switch).
+    Pause {
+        shop: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Allow auto-sending for a shop again.
+    Resume { shop: String },
 }
 
 pub fn main() -> ExitCode {
@@ -140,6 +154,10 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Demo { keep_db } => crate::demo::run(settings, keep_db).await,
         Command::Status { json } => queue::status(&settings, json).await,
         Command::Queue(cmd) => queue::run(&settings, cmd).await,
+        Command::Explain(args) => explain::run(&settings, args).await,
+        Command::Replay(args) => replay::run(&settings, args).await,
+        Command::Pause { shop, reason } => queue::pause(&settings, &shop, reason.as_deref()).await,
+        Command::Resume { shop } => queue::resume(&settings, &shop).await,
         Command::Check | Command::Sim { .. } => unreachable!("handled above"),
     }
 }

@@ -399,12 +399,35 @@ fn print_detail(d: &DraftDetail, json: bool) {
     }
 }
 
+#[derive(serde::Serialize)]
+struct StatusReport {
+    connectors: Vec<store::ConnectorStatus>,
+    paused: Vec<store::ShopControl>,
+    reloads: Vec<store::ReloadStatus>,
+}
+
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     let store = match open(settings) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rows = match store.call(|c| store::list_status(c)).await {
+    let shops: Vec<String> = settings.shops.keys().cloned().collect();
+    let report = store
+        .call(move |c| {
+            let mut paused = Vec::new();
+            for shop in &shops {
+                if let Some(ctl) = store::shop_control(c, shop)?.filter(|c| c.paused) {
+                    paused.push(ctl);
+                }
+            }
+            Ok(StatusReport {
+                connectors: store::list_status(c)?,
+                paused,
+                reloads: store::reload_statuses(c)?,
+            })
+        })
+        .await;
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -414,14 +437,14 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     if json {
         say!(
             "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
+            serde_json::to_string_pretty(&report).unwrap_or_default()
         );
         return ExitCode::SUCCESS;
     }
-    if rows.is_empty() {
+    if report.connectors.is_empty() {
         say!("No status yet: the daemon has not polled any shop with this database.");
     }
-    for r in rows {
+    for r in &report.connectors {
         say!(
             "{:<12} {:<5} {:<13} since {}{}{}",
             r.shop,
@@ -432,9 +455,114 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
                 .map(|t| format!(" · last good poll {}", local_time(t)))
                 .unwrap_or_default(),
             r.detail
+                .as_ref()
                 .map(|d| format!("\n{:<19}{d}", ""))
                 .unwrap_or_default()
         );
     }
+    for p in &report.paused {
+        say!(
+            "{:<12} auto-sending PAUSED by {} at {}{}",
+            p.shop,
+            p.changed_by.as_deref().unwrap_or("?"),
+            local_time(p.changed_at),
+            p.reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    for r in report.reloads.iter().filter(|r| !r.ok) {
+        say!(
+            "{:<12} {} edit rejected at {}; the previous version keeps running:\n{}",
+            r.shop,
+            r.kind,
+            local_time(r.at),
+            r.detail
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| format!("{:<13}{l}", ""))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
     ExitCode::SUCCESS
+}
+
+fn check_shop(settings: &Settings, shop: &str) -> Result<(), ExitCode> {
+    if settings.shops.contains_key(shop) {
+        Ok(())
+    } else {
+        eprintln!(
+            "error: no shop `{shop}` (known: {})",
+            settings
+                .shops
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Err(ExitCode::from(2))
+    }
+}
+
+pub async fn pause(settings: &Settings, shop: &str, reason: Option<&str>) -> ExitCode {
+    if let Err(code) = check_shop(settings, shop) {
+        return code;
+    }
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (s, r, who) = (shop.to_string(), reason.map(str::to_string), actor(None).0);
+    match store
+        .call(move |c| store::pause(c, &s, r.as_deref(), &who, crate::domain::now_ms()))
+        .await
+    {
+        Ok(held) => {
+            say!(
+                "Auto-sending is paused for `{shop}`. Drafts still wait for people; approvals still go out."
+            );
+            if !held.is_empty() {
+                say!(
+                    "{} scheduled auto-replies went back to the queue: {}",
+                    held.len(),
+                    held.iter()
+                        .map(|i| format!("#{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn resume(settings: &Settings, shop: &str) -> ExitCode {
+    if let Err(code) = check_shop(settings, shop) {
+        return code;
+    }
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (s, who) = (shop.to_string(), actor(None).0);
+    match store
+        .call(move |c| store::resume(c, &s, &who, crate::domain::now_ms()))
+        .await
+    {
+        Ok(()) => {
+            say!("Auto-sending is allowed again for `{shop}`, as its policy says.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

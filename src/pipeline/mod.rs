@@ -99,8 +99,25 @@ pub fn prompt_context(
         order: OrderInfo::from(&facts.order),
         intent: classification.intent.to_string(),
         confidence: classification.confidence,
-        local_time: facts.local_time.strftime("%Y-%m-%d %H:%M (%a)").to_string(),
+        local_time: format!(
+            "{} ({})",
+            facts.local_time.strftime("%Y-%m-%d %H:%M"),
+            weekday_ru(facts.local_time.weekday())
+        ),
         knowledge: prompts.knowledge.clone(),
+    }
+}
+
+fn weekday_ru(d: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match d {
+        Monday => "пн",
+        Tuesday => "вт",
+        Wednesday => "ср",
+        Thursday => "чт",
+        Friday => "пт",
+        Saturday => "сб",
+        Sunday => "вс",
     }
 }
 
@@ -256,4 +273,22 @@ pub async fn judge(
         findings,
         decision,
     }
+}
+
+/// The LLM drafter's prompt for a turn (system prompt, then the user prompt),
+/// as `agentiq explain` shows it whichever drafter the shop uses.
+pub fn render_llm_prompt(
+    shop: &Shop,
+    facts: &TurnFacts,
+    classification: &Classification,
+) -> Result<String, String> {
+    let prompts = shop.prompts.load_full();
+    let ctx = prompt_context(shop, facts, classification, &prompts);
+    let system = prompts
+        .render(crate::prompts::SYSTEM, &ctx)
+        .map_err(|e| e.to_string())?;
+    let user = prompts
+        .render(crate::prompts::DRAFT, &ctx)
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{system}\n\n---\n\n{user}"))
 }

@@ -76,17 +76,18 @@ pub async fn turn_facts(
         .unwrap_or(now - 86_400_000);
     let window = shop.policy.load().settings.auto_window.as_millis_i64();
     let (chat_id, shop_id) = (turn.chat.id, shop.id.clone());
-    let counts = rt
+    let (counts, shop_paused) = rt
         .store
         .call(move |c| {
-            store::auto_counts(
+            let counts = store::auto_counts(
                 c,
                 chat_id,
                 &shop_id,
                 day_start,
                 now - window,
                 now - 3_600_000,
-            )
+            )?;
+            Ok((counts, store::is_paused(c, &shop_id)?))
         })
         .await?;
     Ok(TurnFacts {
@@ -103,7 +104,7 @@ pub async fn turn_facts(
         local_time,
         counts,
         human_takeover: turn.chat.takeover_until.is_some_and(|t| t > now),
-        shop_paused: false,
+        shop_paused,
     })
 }
 
@@ -138,7 +139,21 @@ pub async fn process_turn(rt: &Arc<Runtime>, turn: Turn) -> anyhow::Result<Store
             "draft ready: {}", d.summary()
         );
         if d.effect == Effect::Escalate {
-            tracing::warn!(draft = id, shop = %shop.id, "escalated to a person: {}", d.summary());
+            let n = &rt.settings.notify;
+            let escalation = crate::notify::Escalation {
+                shop: shop.id.clone(),
+                marketplace: turn.chat.marketplace.code().to_string(),
+                chat_id: turn.chat.external_id.clone(),
+                draft_id: id,
+                intent: assessment.classification.intent.to_string(),
+                reason: d.summary(),
+                buyer_text: turn.text(),
+            };
+            tokio::spawn(crate::notify::escalate(
+                n.webhook_url.clone(),
+                n.timeout.0,
+                escalation,
+            ));
         }
         rt.emit(Event::DraftCreated {
             id,

@@ -352,3 +352,345 @@ pub fn decide(policy: &Policy, f: &Facts<'_>) -> Decision {
         floor: floor_reasons,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::domain::{ClassifierSource, Priority};
+
+    fn policy(text: &str) -> Policy {
+        Policy::parse(Path::new("p.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn cls(intent: Intent, confidence: f64, flags: &[Flag]) -> Classification {
+        Classification {
+            intent,
+            confidence,
+            reasons: vec![],
+            flags: flags.to_vec(),
+            source: ClassifierSource::Rules,
+        }
+    }
+
+    struct World {
+        c: Classification,
+        order: OrderContext,
+        guards: GuardSummary,
+        text: String,
+        draft: String,
+        at: DateTime,
+    }
+
+    impl World {
+        fn new(intent: Intent) -> World {
+            World {
+                c: cls(intent, 0.95, &[]),
+                order: OrderContext::default(),
+                guards: GuardSummary::default(),
+                text: "Спасибо!".into(),
+                draft: "Спасибо вам!".into(),
+                at: "2026-11-24T12:00".parse().unwrap(),
+            }
+        }
+
+        fn facts(&self) -> Facts<'_> {
+            Facts {
+                marketplace: Marketplace::Wildberries,
+                classification: &self.c,
+                text: &self.text,
+                order: &self.order,
+                local_time: self.at,
+                first_message: false,
+                chat_auto_replies_today: 0,
+                chat_auto_replies_in_window: 0,
+                shop_auto_replies_last_hour: 0,
+                draft: &self.draft,
+                max_chars: 1000,
+                guards: &self.guards,
+                drafter_failed: false,
+                previous_send_unsettled: false,
+                human_takeover: false,
+                shop_paused: false,
+            }
+        }
+    }
+
+    fn one_rule(when: &str) -> Policy {
+        policy(&format!(
+            "[[rule]]\nname = \"r\"\n{when}\neffect = \"auto\"\n"
+        ))
+    }
+
+    fn holds(when: &str, w: &World) -> bool {
+        decide(&one_rule(when), &w.facts()).rules[0].matched
+    }
+
+    #[test]
+    fn each_condition_tests_what_it_says() {
+        let mut w = World::new(Intent::Thanks);
+        assert!(holds("when.marketplace = \"wb\"", &w));
+        assert!(!holds("when.marketplace = [\"ozon\", \"avito\"]", &w));
+        assert!(holds("when.intent = [\"greeting\", \"thanks\"]", &w));
+        assert!(!holds("when.intent = \"greeting\"", &w));
+        assert!(holds("when.min_confidence = 0.9", &w));
+        assert!(!holds("when.max_confidence = 0.9", &w));
+        w.c.flags = vec![Flag::NegativeSentiment];
+        assert!(holds(
+            "when.flags_any = [\"negative_sentiment\", \"profanity\"]",
+            &w
+        ));
+        assert!(!holds("when.flags_none = \"negative_sentiment\"", &w));
+        assert!(holds("when.flags_none = \"injection\"", &w));
+        assert!(holds("when.text_matches = 'спасиб'", &w));
+        assert!(
+            !holds("when.text_not_matches = 'СПАСИБ'", &w),
+            "regexes ignore case"
+        );
+        assert!(!holds("when.order_known = true", &w));
+        w.order = OrderContext {
+            status: Some("in_transit".into()),
+            product_id: Some("42".into()),
+            price: Some(1500.0),
+            ..Default::default()
+        };
+        assert!(holds("when.order_known = true", &w));
+        assert!(holds(
+            "when.order_status = [\"in_transit\", \"assembling\"]",
+            &w
+        ));
+        assert!(holds("when.product_id = 42", &w));
+        assert!(!holds("when.product_id = [\"43\"]", &w));
+        assert!(holds("when.min_price = 1000", &w));
+        assert!(!holds("when.max_price = 1000", &w));
+        assert!(!holds("when.hours = \"22:00-08:00\"", &w));
+        w.at = "2026-11-24T23:30".parse().unwrap();
+        assert!(
+            holds("when.hours = \"22:00-08:00\"", &w),
+            "windows wrap past midnight"
+        );
+        w.at = "2026-11-25T07:59".parse().unwrap();
+        assert!(holds("when.hours = \"22:00-08:00\"", &w));
+        assert!(holds("when.hours = \"07:00-09:00\"", &w));
+        assert!(
+            holds("when.days = [\"wed\"]", &w),
+            "2026-11-25 is a Wednesday"
+        );
+        assert!(!holds("when.days = [\"sat\", \"sun\"]", &w));
+        assert!(!holds("when.first_message = true", &w));
+        assert!(holds("when.max_auto_replies_today = 0", &w));
+        assert!(holds("when.draft_max_chars = 12", &w));
+        assert!(!holds("when.draft_min_chars = 13", &w));
+        assert!(holds("when.no_guard_warnings = true", &w));
+        w.guards.warnings = vec!["jargon".into()];
+        assert!(!holds("when.no_guard_warnings = true", &w));
+        assert!(holds("when.guard_warnings_any = [\"jargon\"]", &w));
+        assert!(!holds("when.guard_warnings_none = [\"jargon\"]", &w));
+        assert!(holds(
+            "when.guard_warnings_none = [\"unverified_fact\"]",
+            &w
+        ));
+    }
+
+    #[test]
+    fn chat_state_conditions_read_the_counters() {
+        let w = World::new(Intent::Thanks);
+        let mut f = w.facts();
+        f.first_message = true;
+        f.chat_auto_replies_today = 1;
+        let p = one_rule("when.first_message = true");
+        assert!(decide(&p, &f).rules[0].matched);
+        let p = one_rule("when.max_auto_replies_today = 0");
+        assert!(!decide(&p, &f).rules[0].matched);
+    }
+
+    #[test]
+    fn each_effect_and_its_options_reach_the_decision() {
+        let w = World::new(Intent::Thanks);
+        let auto = policy(
+            "[[rule]]\nname = \"a\"\nwhen.intent = \"thanks\"\neffect = \"auto\"\ndelay = \"2m\"\n",
+        );
+        let d = decide(&auto, &w.facts());
+        assert_eq!((d.effect, d.delay_seconds), (Effect::Auto, 120));
+        let queue = policy(
+            "[[rule]]\nname = \"q\"\nwhen.intent = \"thanks\"\neffect = \"queue\"\npriority = \"high\"\n",
+        );
+        let d = decide(&queue, &w.facts());
+        assert_eq!((d.effect, d.priority), (Effect::Queue, Priority::High));
+        let escalate =
+            policy("[[rule]]\nname = \"e\"\nwhen.intent = \"thanks\"\neffect = \"escalate\"\n");
+        let d = decide(&escalate, &w.facts());
+        assert_eq!((d.effect, d.priority), (Effect::Escalate, Priority::Urgent));
+        let ignore =
+            policy("[[rule]]\nname = \"i\"\nwhen.intent = \"thanks\"\neffect = \"ignore\"\n");
+        assert_eq!(decide(&ignore, &w.facts()).effect, Effect::Ignore);
+    }
+
+    #[test]
+    fn nothing_matching_means_queue() {
+        let w = World::new(Intent::Other);
+        let d = decide(&one_rule("when.intent = \"thanks\""), &w.facts());
+        assert_eq!(d.effect, Effect::Queue);
+        assert!(d.reasons[0].contains("default"));
+    }
+
+    #[test]
+    fn a_rule_that_withholds_auto_wins_whatever_the_order() {
+        let w = World::new(Intent::Thanks);
+        let allow = "[[rule]]\nname = \"allow\"\nwhen.intent = \"thanks\"\neffect = \"auto\"\n";
+        let forbid =
+            "[[rule]]\nname = \"forbid\"\nwhen.text_matches = 'спасиб'\neffect = \"queue\"\n";
+        for text in [format!("{allow}{forbid}"), format!("{forbid}{allow}")] {
+            let d = decide(&policy(&text), &w.facts());
+            assert_eq!(d.effect, Effect::Queue, "{text}");
+            assert_eq!(d.matched_rules().count(), 2, "both rules are recorded");
+        }
+        let ignore =
+            "[[rule]]\nname = \"hush\"\nwhen.text_matches = 'спасиб'\neffect = \"ignore\"\n";
+        assert_eq!(
+            decide(&policy(&format!("{allow}{ignore}")), &w.facts()).effect,
+            Effect::Ignore
+        );
+        let escalate =
+            "[[rule]]\nname = \"up\"\nwhen.text_matches = 'спасиб'\neffect = \"escalate\"\n";
+        let queue = "[[rule]]\nname = \"q\"\nwhen.intent = \"thanks\"\neffect = \"queue\"\n";
+        assert_eq!(
+            decide(&policy(&format!("{escalate}{queue}")), &w.facts()).effect,
+            Effect::Escalate
+        );
+    }
+
+    #[test]
+    fn the_floor_holds_whatever_the_policy_says() {
+        let p = policy(
+            "[settings]\nconfidence_floor = 0.7\n[[rule]]\nname = \"everything\"\nwhen.min_confidence = 0\neffect = \"auto\"\n",
+        );
+        let check = |w: &World, tweak: &dyn Fn(&mut Facts<'_>), expect: &str| {
+            let mut f = w.facts();
+            tweak(&mut f);
+            let d = decide(&p, &f);
+            assert_eq!(d.effect, Effect::Queue, "{expect}");
+            assert!(
+                d.floor.iter().any(|r| r.contains(expect)),
+                "{expect}: {:?}",
+                d.floor
+            );
+        };
+        let base = World::new(Intent::Thanks);
+        assert_eq!(
+            decide(&p, &base.facts()).effect,
+            Effect::Auto,
+            "the baseline is auto"
+        );
+        let mut w = World::new(Intent::Thanks);
+        w.guards.errors = vec!["promise".into()];
+        check(&w, &|_| {}, "guards found errors");
+        check(&base, &|f| f.drafter_failed = true, "drafter failed");
+        let mut w = World::new(Intent::Thanks);
+        w.c.flags = vec![Flag::ClassifierFallback];
+        check(&w, &|_| {}, "classifier failed");
+        let mut w = World::new(Intent::Thanks);
+        w.c.confidence = 0.65;
+        check(&w, &|_| {}, "below the floor 0.7");
+        check(
+            &World::new(Intent::HumanRequest),
+            &|_| {},
+            "always goes to a person",
+        );
+        check(
+            &World::new(Intent::Abusive),
+            &|_| {},
+            "always goes to a person",
+        );
+        for (flag, words) in [
+            (Flag::LegalThreat, "legal action"),
+            (Flag::MarketplaceComplaint, "complain"),
+            (Flag::Injection, "prompt injection"),
+        ] {
+            let mut w = World::new(Intent::Thanks);
+            w.c.flags = vec![flag];
+            check(&w, &|_| {}, words);
+        }
+        check(
+            &base,
+            &|f| f.previous_send_unsettled = true,
+            "failed or has an unknown outcome",
+        );
+        check(&base, &|f| f.human_takeover = true, "human takeover");
+        check(&base, &|f| f.shop_paused = true, "kill switch");
+        check(
+            &base,
+            &|f| f.chat_auto_replies_in_window = 2,
+            "auto-replies within",
+        );
+        check(
+            &base,
+            &|f| f.shop_auto_replies_last_hour = 60,
+            "in the last hour",
+        );
+        check(&base, &|f| f.draft = "", "empty");
+        let long = "я".repeat(1001);
+        let w = World {
+            draft: long,
+            ..World::new(Intent::Thanks)
+        };
+        check(&w, &|_| {}, "characters");
+    }
+
+    #[test]
+    fn a_policy_cannot_lower_the_code_floor() {
+        let err =
+            Policy::parse(Path::new("p.toml"), "[settings]\nconfidence_floor = 0.2\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot be lower than the built-in floor"),
+            "{err}"
+        );
+        assert_eq!(err.0[0].line, Some(2));
+    }
+
+    #[test]
+    fn auto_for_everything_is_refused() {
+        let err = Policy::parse(
+            Path::new("p.toml"),
+            "[[rule]]\nname = \"yolo\"\neffect = \"auto\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("needs at least one condition"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn policy_errors_name_line_and_field() {
+        let text = "[[rule]]\nname = \"a\"\nwhen.intent = \"thanks\"\nwhen.hours = \"late\"\neffect = \"auto\"\ndelay = \"soon\"\n";
+        let err = Policy::parse(Path::new("p.toml"), text).unwrap_err();
+        assert!(err.to_string().starts_with("p.toml:6: `delay`"), "{err}");
+        let text = "[[rule]]\nname = \"a\"\nwhen.intent = \"thanks\"\nwhen.hours = \"late\"\nwhen.colour = \"red\"\neffect = \"sometimes\"\npriority = \"asap\"\n";
+        let err = Policy::parse(Path::new("p.toml"), text).unwrap_err();
+        let lines: Vec<_> = err
+            .0
+            .iter()
+            .map(|d| (d.line, d.field.clone().unwrap_or_default()))
+            .collect();
+        assert!(
+            lines.contains(&(Some(5), "rule `a`.when.colour".into())),
+            "{err}"
+        );
+        assert!(
+            lines.contains(&(Some(4), "rule `a`.when.hours".into())),
+            "{err}"
+        );
+        assert!(
+            lines.contains(&(Some(6), "rule `a`.effect".into())),
+            "{err}"
+        );
+        assert!(
+            lines.contains(&(Some(7), "rule `a`.priority".into())),
+            "{err}"
+        );
+        assert!(err.to_string().contains("known conditions:"), "{err}");
+    }
+}

@@ -168,3 +168,29 @@ pub fn claim_due_turns(
     tx.commit()?;
     Ok(turns)
 }
+
+/// The buyer messages a draft answered: those after the seller last wrote, up
+/// to and including `turn_message_id`.
+pub fn turn_messages(
+    conn: &Connection,
+    chat_id: i64,
+    turn_message_id: i64,
+) -> Result<Vec<MessageRow>> {
+    let all = chat_messages(conn, chat_id)?;
+    let end = all
+        .iter()
+        .position(|m| m.id == turn_message_id)
+        .map(|i| i + 1)
+        .unwrap_or(all.len());
+    let upto = &all[..end];
+    let start = upto
+        .iter()
+        .rposition(|m| m.author == Author::Seller)
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    Ok(upto[start..]
+        .iter()
+        .filter(|m| m.author == Author::Buyer)
+        .cloned()
+        .collect())
+}

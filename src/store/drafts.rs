@@ -136,8 +136,8 @@ pub fn schedule(
         change.at,
     )?;
     tx.execute(
-        "UPDATE drafts SET final_text = ?2, send_at = ?3 WHERE id = ?1",
-        params![id, text, send_at],
+        "UPDATE drafts SET final_text = ?2, send_at = ?3, approved_by = ?4 WHERE id = ?1",
+        params![id, text, send_at, change.actor],
     )?;
     tx.commit()?;
     Ok(prev)
@@ -360,6 +360,7 @@ pub struct DraftRow {
     pub send_started_at: Option<Millis>,
     pub sent_at: Option<Millis>,
     pub sent_message_id: Option<String>,
+    pub approved_by: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -373,8 +374,8 @@ impl DraftRow {
 
 const DRAFT_COLUMNS: &str = "d.id, d.turn_message_id, d.state, d.intent, d.confidence, d.classification, d.text,
     d.drafter, d.drafter_note, d.prompt, d.decision, d.priority, d.send_at, d.final_text, d.state_reason,
-    d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at, d.findings";
-const DRAFT_COLUMN_COUNT: usize = 22;
+    d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at, d.findings, d.approved_by";
+const DRAFT_COLUMN_COUNT: usize = 23;
 
 fn corrupt(idx: usize, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, msg.into())
@@ -410,6 +411,7 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
         updated_at: row.get(20)?,
         findings: serde_json::from_str(&row.get::<_, String>(21)?)
             .map_err(|e| corrupt(21, e.to_string()))?,
+        approved_by: row.get(22)?,
         chat: chat_from_row(row, DRAFT_COLUMN_COUNT)?,
     })
 }
@@ -542,6 +544,8 @@ pub fn claim_due_sends(
             "SELECT d.id, d.chat_id, c.shop, c.marketplace FROM drafts d JOIN chats c ON c.id = d.chat_id
              WHERE d.state = 'scheduled' AND d.send_at <= ?1
                AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
+               AND NOT (d.approved_by IS NULL AND d.effect = 'auto'
+                        AND EXISTS (SELECT 1 FROM shop_controls s WHERE s.shop = c.shop AND s.paused = 1))
              ORDER BY d.send_at, d.id LIMIT ?2",
         )?
         .query_map(params![now, (limit * 4 + paused.len() * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?

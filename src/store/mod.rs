@@ -5,6 +5,7 @@
 //! their own connection; WAL mode lets them read while the daemon writes.
 
 mod chats;
+mod controls;
 mod drafts;
 mod ingest;
 mod status;
@@ -16,7 +17,13 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-pub use chats::{ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns};
+pub use chats::{
+    ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns, turn_messages,
+};
+pub use controls::{
+    ReloadStatus, ShopControl, is_paused, pause, reload_statuses, resume, set_reload_status,
+    shop_control,
+};
 pub use drafts::{
     AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, SendJob, StoreDraftOutcome,
     TransitionError, UnknownSend, auto_counts, claim_due_sends, draft_events, expire_stale,
@@ -41,7 +48,10 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_initial.sql")),
+        M::up(include_str!("migrations/0002_controls.sql")),
+    ])
 }
 
 #[derive(Clone)]

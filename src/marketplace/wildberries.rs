@@ -192,13 +192,16 @@ impl Connector for WildberriesClient {
         }
         let body: EventsResponse = self.get_json("/api/v1/seller/events", &query).await?;
         let result = body.result.unwrap_or_default();
+        let has_events = !result.events.is_empty();
+        // Only a page with events moves the cursor: adopting the `next` of an
+        // empty page could skip an event stamped in that same millisecond.
+        let cursor = match result.next.filter(|n| *n > 0) {
+            Some(next) if has_events => Some(next.to_string()),
+            _ => cursor.map(str::to_string),
+        };
         let mut batch = InboundBatch {
-            more: result.total_events.unwrap_or(0) > 0 && !result.events.is_empty(),
-            cursor: result
-                .next
-                .filter(|n| *n > 0)
-                .map(|n| n.to_string())
-                .or_else(|| cursor.map(str::to_string)),
+            more: result.total_events.unwrap_or(0) > 0 && has_events,
+            cursor,
             ..InboundBatch::default()
         };
         for event in result.events {
@@ -519,6 +522,38 @@ mod tests {
         );
         assert_eq!(order.status.as_deref(), Some("delivered"));
         assert_eq!(order.size, None, "size \"0\" means no size");
+    }
+
+    #[tokio::test]
+    async fn an_empty_page_does_not_move_the_cursor() {
+        use wiremock::matchers::{method, path, query_param};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/seller/events"))
+            .and(query_param("next", "1698045576000"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "result": { "next": 1798045576000i64, "totalEvents": 0, "events": [] }, "errors": null
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client = WildberriesClient::new(WbConfig {
+            base_url: server.uri(),
+            token: SecretString::from("t"),
+            timeout: Duration::from_secs(2),
+            rate_limit_requests: 10,
+            rate_limit_period: Duration::from_secs(10),
+        });
+        let batch = client.poll(Some("1698045576000")).await.unwrap();
+        assert_eq!(batch.cursor.as_deref(), Some("1698045576000"));
+        assert!(!batch.more);
+        let sent = &server.received_requests().await.unwrap()[0];
+        assert_eq!(
+            sent.headers.get("authorization").unwrap(),
+            "t",
+            "the raw token, as the spec shows"
+        );
     }
 
     #[test]

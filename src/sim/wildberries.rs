@@ -46,6 +46,8 @@ pub(crate) struct Account {
     by_sign: HashMap<String, usize>,
     events: Vec<Event>,
     last_ts: Millis,
+    /// The highest `next` handed out; later events must come after it.
+    issued_next: Millis,
 }
 
 fn hex(n: usize) -> String {
@@ -89,12 +91,14 @@ impl Account {
             by_sign: HashMap::new(),
             events: Vec::new(),
             last_ts: 0,
+            issued_next: 0,
         }
     }
 
-    /// Event times are unique and increasing, so `next` never splits a millisecond.
+    /// Event times are unique, increasing, and later than any cursor already
+    /// handed out, so `next` never splits a millisecond or skips an event.
     fn next_ts(&mut self) -> Millis {
-        self.last_ts = now().max(self.last_ts + 1);
+        self.last_ts = now().max(self.last_ts + 1).max(self.issued_next + 1);
         self.last_ts
     }
 
@@ -183,7 +187,7 @@ impl Account {
         })
     }
 
-    fn events_json(&self, next: Option<Millis>, page: usize) -> Value {
+    fn events_json(&mut self, next: Option<Millis>, page: usize) -> Value {
         let start = next
             .map(|n| self.events.partition_point(|e| e.ts <= n))
             .unwrap_or(0);
@@ -468,7 +472,7 @@ async fn get_events(
         },
     };
     let body = {
-        let state = sim.lock();
+        let mut state = sim.lock();
         let page = state.config.wb_page_size;
         state.sellers[idx].wb.events_json(next, page)
     };

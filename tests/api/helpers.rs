@@ -16,6 +16,13 @@ use tokio_util::sync::CancellationToken;
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// Daemon logs go to the test output when TEST_LOG is set.
+static TRACING: std::sync::LazyLock<()> = std::sync::LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        agentiq::telemetry::init(agentiq::config::LogFormat::Pretty, "info,agentiq=debug");
+    }
+});
+
 /// A policy for tests: thanks are auto-sent at once, complaints queue.
 pub const TEST_POLICY: &str = r#"
 [settings]
@@ -61,6 +68,7 @@ impl ShopSpec {
 }
 
 pub struct Builder {
+    debounce: &'static str,
     shops: Vec<ShopSpec>,
     wb_rate: RateConfig,
     client_rate: (u32, &'static str),
@@ -76,6 +84,11 @@ impl Builder {
     /// Extra top-level TOML (e.g. `[llm.providers.x]`, overrides of `[pipeline]` keys are not allowed twice).
     pub fn config(mut self, toml: &str) -> Self {
         self.top.push_str(toml);
+        self
+    }
+
+    pub fn debounce(mut self, d: &'static str) -> Self {
+        self.debounce = d;
         self
     }
 
@@ -97,6 +110,7 @@ impl Builder {
 
     /// The simulator and the configuration, but no daemon: the test runs the binary itself.
     pub async fn spawn_without_daemon(self) -> TestApp {
+        std::sync::LazyLock::force(&TRACING);
         let shops = if self.shops.is_empty() {
             vec![ShopSpec::new("shop")]
         } else {
@@ -129,7 +143,7 @@ impl Builder {
 path = "agentiq.db"
 
 [pipeline]
-debounce = "300ms"
+debounce = "{debounce}"
 tick = "50ms"
 claim_lease = "30s"
 
@@ -142,7 +156,8 @@ enabled = false
 
 {top}
 "#,
-            top = self.top
+            top = self.top,
+            debounce = self.debounce
         );
         for s in &shops {
             std::fs::write(dir.path().join(format!("policy-{}.toml", s.id)), &s.policy).unwrap();

@@ -41,7 +41,7 @@ async fn a_buyer_message_becomes_a_queued_draft_and_the_edited_approval_is_deliv
 
 #[tokio::test]
 async fn three_quick_messages_get_one_draft() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().debounce("2s").spawn().await;
     let first = app.buyer_writes("Добрый день!").await;
     app.buyer_writes_in(&first.chat_id, "Подскажите, какой размер выбрать?")
         .await;

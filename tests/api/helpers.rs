@@ -220,6 +220,7 @@ pub struct TestApp {
 impl TestApp {
     pub fn builder() -> Builder {
         Builder {
+            debounce: "300ms",
             shops: Vec::new(),
             wb_rate: RateConfig {
                 burst: 1000,

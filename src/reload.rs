@@ -17,9 +17,9 @@ use crate::prompts::PromptSet;
 use crate::shop::Shop;
 
 /// What a set of files looked like: path, size, modification time.
-type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
-fn fingerprint(path: &Path) -> Fingerprint {
+pub fn fingerprint(path: &Path) -> Fingerprint {
     let mut out = Vec::new();
     collect(path, &mut out);
     out.sort();
@@ -81,11 +81,9 @@ async fn record(rt: &Runtime, shop: &str, kind: &'static str, result: &Result<()
 pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationToken) {
     let mut seen: Vec<(Arc<Shop>, Fingerprint, Fingerprint)> = Vec::new();
     for shop in rt.shops.values() {
-        seen.push((
-            shop.clone(),
-            fingerprint(&shop.policy_path),
-            fingerprint(&shop.prompts_path),
-        ));
+        // As the files were when the shop loaded them: an edit made since is a change.
+        let (policy_fp, prompts_fp) = shop.loaded_fingerprints.clone();
+        seen.push((shop.clone(), policy_fp, prompts_fp));
         record(&rt, &shop.id, POLICY, &Ok(())).await;
         record(&rt, &shop.id, PROMPTS, &Ok(())).await;
     }

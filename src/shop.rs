@@ -15,6 +15,7 @@ use crate::marketplace::DynConnector;
 use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
+use crate::reload::{Fingerprint, fingerprint};
 
 pub struct Shop {
     pub id: String,
@@ -27,6 +28,8 @@ pub struct Shop {
     pub prompts: ArcSwap<PromptSet>,
     pub model: Option<DynModel>,
     pub connectors: BTreeMap<Marketplace, DynConnector>,
+    /// The policy file and prompt directory as they were just before loading.
+    pub loaded_fingerprints: (Fingerprint, Fingerprint),
 }
 
 impl std::fmt::Debug for Shop {
@@ -71,6 +74,7 @@ impl Shop {
         let mut out = Diagnostics::default();
         let policy_path = settings.resolve(&shop.policy);
         let prompts_path = settings.resolve(&shop.prompts);
+        let loaded_fingerprints = (fingerprint(&policy_path), fingerprint(&prompts_path));
         let policy = Policy::load(&policy_path)
             .map_err(|d| out.0.extend(d.0))
             .ok();
@@ -94,6 +98,7 @@ impl Shop {
                 prompts: ArcSwap::from_pointee(prompts),
                 model,
                 connectors: BTreeMap::new(),
+                loaded_fingerprints,
             }),
             _ => Err(out),
         }

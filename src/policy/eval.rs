@@ -676,19 +676,16 @@ mod tests {
             .map(|d| (d.line, d.field.clone().unwrap_or_default()))
             .collect();
         assert!(
-            lines.contains(&(Some(5), "rule `a`.when.colour".into())),
+            lines.contains(&(Some(5), "rule[a].when.colour".into())),
             "{err}"
         );
         assert!(
-            lines.contains(&(Some(4), "rule `a`.when.hours".into())),
+            lines.contains(&(Some(4), "rule[a].when.hours".into())),
             "{err}"
         );
+        assert!(lines.contains(&(Some(6), "rule[a].effect".into())), "{err}");
         assert!(
-            lines.contains(&(Some(6), "rule `a`.effect".into())),
-            "{err}"
-        );
-        assert!(
-            lines.contains(&(Some(7), "rule `a`.priority".into())),
+            lines.contains(&(Some(7), "rule[a].priority".into())),
             "{err}"
         );
         assert!(err.to_string().contains("known conditions:"), "{err}");

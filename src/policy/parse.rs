@@ -467,7 +467,7 @@ impl Policy {
                     Ok(c) => conditions.push(c),
                     Err(e) => cx.err(
                         value.span().start,
-                        &format!("rule `{}`.when.{key}", r.name),
+                        &format!("rule[{}].when.{key}", r.name),
                         e,
                     ),
                 }
@@ -475,7 +475,7 @@ impl Policy {
             let effect = parse_effect(r.effect.get_ref()).unwrap_or_else(|e| {
                 cx.err(
                     r.effect.span().start,
-                    &format!("rule `{}`.effect", r.name),
+                    &format!("rule[{}].effect", r.name),
                     e,
                 );
                 Effect::Queue
@@ -485,19 +485,19 @@ impl Policy {
             {
                 cx.err(
                     d.span().start,
-                    &format!("rule `{}`.delay", r.name),
+                    &format!("rule[{}].delay", r.name),
                     "only `auto` rules can have a delay",
                 );
             }
             let priority = match &r.priority {
                 Some(p) => parse_priority(p.get_ref()).unwrap_or_else(|e| {
-                    cx.err(p.span().start, &format!("rule `{}`.priority", r.name), e);
+                    cx.err(p.span().start, &format!("rule[{}].priority", r.name), e);
                     Priority::Normal
                 }),
                 None => Priority::Normal,
             };
             if effect == Effect::Auto && conditions.is_empty() {
-                cx.err(start, &format!("rule `{}`.when", r.name), "an `auto` rule needs at least one condition; auto-sending everything is not allowed");
+                cx.err(start, &format!("rule[{}].when", r.name), "an `auto` rule needs at least one condition; auto-sending everything is not allowed");
             }
             rules.push(Rule {
                 name: r.name,
@@ -512,7 +512,7 @@ impl Policy {
         for (i, spanned) in raw.test.into_iter().enumerate() {
             let start = spanned.span().start;
             let t = spanned.into_inner();
-            let field = |f: &str| format!("test[{i}] `{}`.{f}", t.name);
+            let field = |f: &str| format!("test[{}].{f}", t.name);
             let marketplace = match &t.marketplace {
                 Some(m) => m.get_ref().parse().unwrap_or_else(|e: String| {
                     cx.err(m.span().start, &field("marketplace"), e);

@@ -3,4 +3,6 @@
 
 mod crash;
 mod helpers;
+mod injection;
+mod policy;
 mod spine;

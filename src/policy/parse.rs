@@ -509,7 +509,7 @@ impl Policy {
             });
         }
         let mut tests = Vec::new();
-        for (i, spanned) in raw.test.into_iter().enumerate() {
+        for spanned in raw.test {
             let start = spanned.span().start;
             let t = spanned.into_inner();
             let field = |f: &str| format!("test[{}].{f}", t.name);

@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use crate::config::{self, resolve_secret};
 use crate::diag::Diagnostics;
-use crate::pipeline::{DraftSource, TurnFacts, judge};
+use crate::pipeline::cases::run_cases;
 use crate::shop::Shop;
-use crate::store::AutoCounts;
 
 pub async fn run(config_path: Option<&Path>) -> ExitCode {
     let settings = match config::load(config_path) {
@@ -52,68 +51,18 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
         }
         problems.0.extend(template_problems.0);
         let policy = shop.policy.load_full();
-        for test in &policy.tests {
-            let local_time = match test.at {
-                Some(at) => at
-                    .to_zoned(shop.timezone.clone())
-                    .unwrap_or_else(|_| shop.local_now()),
-                None => shop.local_now(),
-            };
-            let facts = TurnFacts {
-                marketplace: test.marketplace,
-                messages: vec![test.text.clone()],
-                history: vec![],
-                order: test.order.clone(),
-                buyer_name: None,
-                first_message: test.first_message,
-                local_time,
-                counts: AutoCounts::default(),
-                human_takeover: false,
-                shop_paused: false,
-            };
-            let mut classification = prompts.rules.classify(&test.text);
-            if let Some(intent) = test.intent {
-                classification.intent = intent;
-                classification.confidence = test.confidence.unwrap_or(0.95);
-            } else if let Some(c) = test.confidence {
-                classification.confidence = c;
-            }
-            let source = test
-                .draft
-                .clone()
-                .map_or(DraftSource::Generate, DraftSource::Given);
-            let a = judge(&shop, &policy, &facts, classification, source).await;
-            let got = a.decision.effect;
-            let delay_ok = test
-                .expect
-                .delay_seconds
-                .is_none_or(|d| d == a.decision.delay_seconds);
-            if got == test.expect.effect && delay_ok {
+        for outcome in run_cases(&shop, &policy).await {
+            if outcome.passed {
                 passed_tests += 1;
             } else {
                 failed_tests += 1;
-                let mut msg = format!(
-                    "test `{}` expected {}{} but got {}{} ({})",
-                    test.name,
-                    test.expect.effect,
-                    test.expect
-                        .delay_seconds
-                        .map(|d| format!(" after {d} s"))
-                        .unwrap_or_default(),
-                    got,
-                    if a.decision.delay_seconds > 0 {
-                        format!(" after {} s", a.decision.delay_seconds)
-                    } else {
-                        String::new()
-                    },
-                    a.decision.reasons.join("; ")
+                problems.push(
+                    crate::diag::Diagnostic::new(
+                        &policy.file,
+                        format!("test `{}`: {}", outcome.name, outcome.explanation),
+                    )
+                    .at_line(Some(outcome.line)),
                 );
-                msg.push_str(&format!(
-                    " [intent {} {:.2}]",
-                    a.classification.intent, a.classification.confidence
-                ));
-                problems
-                    .push(crate::diag::Diagnostic::new(&policy.file, msg).at_line(Some(test.line)));
             }
         }
     }

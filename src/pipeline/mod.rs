@@ -2,6 +2,7 @@
 //! [`assess`] is the whole judgement and does no I/O besides the LLM; the
 //! daemon, `agentiq explain` and the policy tests all go through it.
 
+pub mod cases;
 pub mod classify;
 pub mod draft;
 pub mod risk;

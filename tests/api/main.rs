@@ -1,6 +1,7 @@
 //! Integration tests: the real daemon against the simulator and fake LLM
 //! servers, all over real sockets on loopback.
 
+mod cookbook;
 mod crash;
 mod helpers;
 mod injection;

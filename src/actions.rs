@@ -451,3 +451,54 @@ mod tests {
         ));
     }
 }
+
+/// The kill switch: stop all auto-sending for a shop. Returns the scheduled
+/// auto-replies that went back to the queue.
+pub async fn pause_shop(
+    store: &Store,
+    shop: &str,
+    reason: Option<&str>,
+    actor: &Actor,
+) -> Result<Vec<i64>, ActionError> {
+    let (s, r, who) = (
+        shop.to_string(),
+        reason.map(str::to_string),
+        actor.0.clone(),
+    );
+    Ok(store
+        .call(move |c| store::pause(c, &s, r.as_deref(), &who, now_ms()))
+        .await?)
+}
+
+pub async fn resume_shop(store: &Store, shop: &str, actor: &Actor) -> Result<(), ActionError> {
+    let (s, who) = (shop.to_string(), actor.0.clone());
+    Ok(store
+        .call(move |c| store::resume(c, &s, &who, now_ms()))
+        .await?)
+}
+
+/// How every shop is doing: connections, kill switches, configuration reloads.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub connectors: Vec<store::ConnectorStatus>,
+    pub paused: Vec<store::ShopControl>,
+    pub reloads: Vec<store::ReloadStatus>,
+}
+
+pub async fn status(store: &Store, shops: Vec<String>) -> Result<StatusReport, ActionError> {
+    Ok(store
+        .call(move |c| {
+            let mut paused = Vec::new();
+            for shop in &shops {
+                if let Some(ctl) = store::shop_control(c, shop)?.filter(|c| c.paused) {
+                    paused.push(ctl);
+                }
+            }
+            Ok(StatusReport {
+                connectors: store::list_status(c)?,
+                paused,
+                reloads: store::reload_statuses(c)?,
+            })
+        })
+        .await?)
+}

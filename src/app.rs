@@ -44,6 +44,8 @@ pub enum Event {
         state: ConnectorState,
         detail: Option<String>,
     },
+    /// A shop's kill switch changed.
+    ShopChanged { shop: String },
 }
 
 /// Which connectors are paused because the marketplace rejected our credentials.
@@ -119,6 +121,8 @@ impl Runtime {
 
 pub struct App {
     pub runtime: Arc<Runtime>,
+    web_listener: Option<tokio::net::TcpListener>,
+    web_credential: Option<crate::web::auth::Credential>,
 }
 
 /// Build the LLM providers the configuration names.
@@ -194,6 +198,8 @@ impl App {
         out.into_result(())?;
         let (events, _) = broadcast::channel(1024);
         Ok(App {
+            web_listener: None,
+            web_credential: None,
             runtime: Arc::new(Runtime {
                 settings,
                 store,
@@ -206,8 +212,58 @@ impl App {
         })
     }
 
+    /// Use this password for the web queue instead of the configured one (the demo's).
+    pub fn set_web_password(&mut self, password: secrecy::SecretString) {
+        self.web_credential = Some(crate::web::auth::Credential::Password(password));
+    }
+
+    fn web_credential(&self) -> Option<crate::web::auth::Credential> {
+        use crate::web::auth::Credential;
+        if let Some(Credential::Password(p)) = &self.web_credential {
+            return Some(Credential::Password(p.clone()));
+        }
+        let web = &self.runtime.settings.web;
+        if let Some(hash) = &web.password_hash {
+            return Some(Credential::Hash(hash.clone()));
+        }
+        std::env::var(&web.password_env)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Credential::Password(secrecy::SecretString::from(v.trim().to_string())))
+    }
+
+    /// Bind the web queue's address now (port 0 picks a free one) and return it.
+    pub async fn bind_web(&mut self) -> std::io::Result<Option<std::net::SocketAddr>> {
+        if !self.runtime.settings.web.enabled {
+            return Ok(None);
+        }
+        if self.web_listener.is_none() {
+            self.web_listener =
+                Some(tokio::net::TcpListener::bind(self.runtime.settings.web.listen).await?);
+        }
+        self.web_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()
+    }
+
     /// Run until `shutdown` fires, then let in-flight work finish.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let web = if self.runtime.settings.web.enabled {
+            match (self.web_credential(), self.bind_web().await?) {
+                (Some(credential), Some(_)) => self.web_listener.take().map(|l| (l, credential)),
+                (None, _) => {
+                    tracing::error!(
+                        "the web queue is off: set the {} environment variable (or web.password_hash) to the operator password",
+                        self.runtime.settings.web.password_env
+                    );
+                    None
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
         let rt = self.runtime;
         let recovered = rt
             .store
@@ -236,6 +292,21 @@ impl App {
             rt.settings.reload.interval.0,
             shutdown.clone(),
         ));
+        if let Some((listener, credential)) = web {
+            let addr = listener.local_addr()?;
+            let state = crate::web::WebState {
+                auth: Arc::new(crate::web::auth::Auth::new(credential, &rt.settings.web)),
+                tera: Arc::new(crate::web::templates()),
+                rt: rt.clone(),
+            };
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                if let Err(e) = crate::web::serve(listener, state, stop).await {
+                    tracing::error!(error = %e, "the web queue stopped");
+                }
+            });
+            tracing::info!(%addr, "web queue listening");
+        }
         tasks.close();
         tracing::info!(shops = rt.shops.len(), database = %rt.settings.database_path().display(), "daemon running");
         shutdown.cancelled().await;

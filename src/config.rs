@@ -121,7 +121,18 @@ impl Default for SenderSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct WebSettings {
     pub enabled: bool,
+    /// Loopback by default; put a TLS reverse proxy in front to expose it.
     pub listen: SocketAddr,
+    /// Environment variable holding the operator password (also the API's bearer token).
+    pub password_env: String,
+    /// Alternatively, an argon2 hash of the password (`agentiq hash-password`).
+    pub password_hash: Option<String>,
+    /// Mark cookies `Secure`; set when the queue is served over HTTPS.
+    pub secure_cookies: bool,
+    pub session_ttl: Dur,
+    /// Failed logins allowed per client address within `login_window`.
+    pub max_failed_logins: u32,
+    pub login_window: Dur,
 }
 
 impl Default for WebSettings {
@@ -129,6 +140,12 @@ impl Default for WebSettings {
         WebSettings {
             enabled: true,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            password_env: "AGENTIQ_WEB_PASSWORD".into(),
+            password_hash: None,
+            secure_cookies: false,
+            session_ttl: Dur::secs(12 * 3600),
+            max_failed_logins: 5,
+            login_window: Dur::secs(15 * 60),
         }
     }
 }

@@ -133,10 +133,23 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     } else {
         format!(" --config {}", settings.origin)
     };
-    let app = match App::build(settings) {
+    let password_env = settings.web.password_env.clone();
+    let mut app = match App::build(settings) {
         Ok(a) => a,
         Err(d) => {
             crate::cli::report(&d);
+            return ExitCode::from(2);
+        }
+    };
+    let password = std::env::var(&password_env)
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| crate::web::auth::token(6));
+    app.set_web_password(secrecy::SecretString::from(password.clone()));
+    let web = match app.bind_web().await {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: cannot open the web queue: {e} (is another demo running?)");
             return ExitCode::from(2);
         }
     };
@@ -148,6 +161,9 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
         db.display(),
         if keep_db { "" } else { " (fresh)" }
     );
+    if let Some(addr) = web {
+        println!("  web queue:             http://{addr}  (any name, password: {password})");
+    }
     println!();
     println!("Scripted buyers will write in a few seconds; drafts appear below.");
     println!("In another terminal:");
@@ -248,6 +264,7 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
                         );
                     }
                 }
+                Ok(Event::ShopChanged { .. }) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => return,
             }

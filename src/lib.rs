@@ -19,3 +19,4 @@ pub mod shop;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -13,6 +13,7 @@ macro_rules! say {
 mod check;
 mod explain;
 mod queue;
+pub use queue::{local_clock, local_time};
 mod replay;
 
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@ use crate::actions::{self, ActionError, Actor, DraftDetail, QueueItem};
 use crate::config::Settings;
 use crate::domain::{Author, DraftState, Marketplace, Millis};
 use crate::guards::Severity;
-use crate::store::{self, DraftFilter, Store};
+use crate::store::{DraftFilter, Store};
 
 #[derive(Subcommand, Debug)]
 pub enum QueueCommand {
@@ -179,6 +179,17 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
+}
+
+/// Time of day on this machine's clock, e.g. `14:05:09`.
+pub fn local_clock(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 pub fn local_time(ms: Millis) -> String {
@@ -399,40 +410,14 @@ fn print_detail(d: &DraftDetail, json: bool) {
     }
 }
 
-#[derive(serde::Serialize)]
-struct StatusReport {
-    connectors: Vec<store::ConnectorStatus>,
-    paused: Vec<store::ShopControl>,
-    reloads: Vec<store::ReloadStatus>,
-}
-
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     let store = match open(settings) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let shops: Vec<String> = settings.shops.keys().cloned().collect();
-    let report = store
-        .call(move |c| {
-            let mut paused = Vec::new();
-            for shop in &shops {
-                if let Some(ctl) = store::shop_control(c, shop)?.filter(|c| c.paused) {
-                    paused.push(ctl);
-                }
-            }
-            Ok(StatusReport {
-                connectors: store::list_status(c)?,
-                paused,
-                reloads: store::reload_statuses(c)?,
-            })
-        })
-        .await;
-    let report = match report {
+    let report = match actions::status(&store, settings.shops.keys().cloned().collect()).await {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(e),
     };
     if json {
         say!(
@@ -515,11 +500,7 @@ pub async fn pause(settings: &Settings, shop: &str, reason: Option<&str>) -> Exi
         Ok(s) => s,
         Err(code) => return code,
     };
-    let (s, r, who) = (shop.to_string(), reason.map(str::to_string), actor(None).0);
-    match store
-        .call(move |c| store::pause(c, &s, r.as_deref(), &who, crate::domain::now_ms()))
-        .await
-    {
+    match actions::pause_shop(&store, shop, reason, &actor(None)).await {
         Ok(held) => {
             say!(
                 "Auto-sending is paused for `{shop}`. Drafts still wait for people; approvals still go out."
@@ -536,10 +517,7 @@ pub async fn pause(settings: &Settings, shop: &str, reason: Option<&str>) -> Exi
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(e),
     }
 }
 
@@ -551,18 +529,11 @@ pub async fn resume(settings: &Settings, shop: &str) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let (s, who) = (shop.to_string(), actor(None).0);
-    match store
-        .call(move |c| store::resume(c, &s, &who, crate::domain::now_ms()))
-        .await
-    {
+    match actions::resume_shop(&store, shop, &actor(None)).await {
         Ok(()) => {
             say!("Auto-sending is allowed again for `{shop}`, as its policy says.");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(e),
     }
 }

@@ -68,6 +68,7 @@ impl ShopSpec {
 }
 
 pub struct Builder {
+    web: bool,
     debounce: &'static str,
     shops: Vec<ShopSpec>,
     wb_rate: RateConfig,
@@ -84,6 +85,12 @@ impl Builder {
     /// Extra top-level TOML (e.g. `[llm.providers.x]`, overrides of `[pipeline]` keys are not allowed twice).
     pub fn config(mut self, toml: &str) -> Self {
         self.top.push_str(toml);
+        self
+    }
+
+    /// Serve the web queue on a free loopback port with password [`WEB_PASSWORD`].
+    pub fn web(mut self) -> Self {
+        self.web = true;
         self
     }
 
@@ -104,7 +111,7 @@ impl Builder {
 
     pub async fn spawn(self) -> TestApp {
         let mut app = self.spawn_without_daemon().await;
-        app.start();
+        app.start().await;
         app
     }
 
@@ -152,12 +159,15 @@ tick = "50ms"
 reconcile_grace = "1s"
 
 [web]
-enabled = false
+enabled = {web}
+listen = "127.0.0.1:0"
+max_failed_logins = 3
 
 {top}
 "#,
             top = self.top,
-            debounce = self.debounce
+            debounce = self.debounce,
+            web = self.web
         );
         for s in &shops {
             std::fs::write(dir.path().join(format!("policy-{}.toml", s.id)), &s.policy).unwrap();
@@ -202,6 +212,7 @@ rate_limit_period = "{rp}"
             shutdown: CancellationToken::new(),
             task: None,
             http: reqwest::Client::new(),
+            web: None,
         }
     }
 }
@@ -215,11 +226,16 @@ pub struct TestApp {
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     pub http: reqwest::Client,
+    /// The web queue's address, when the builder asked for it.
+    pub web: Option<std::net::SocketAddr>,
 }
+
+pub const WEB_PASSWORD: &str = "test-operator-password";
 
 impl TestApp {
     pub fn builder() -> Builder {
         Builder {
+            web: false,
             debounce: "300ms",
             shops: Vec::new(),
             wb_rate: RateConfig {
@@ -239,8 +255,13 @@ impl TestApp {
         self.dir.path().join("config.toml")
     }
 
-    pub fn start(&mut self) {
-        let app = App::build(self.settings.clone()).unwrap_or_else(|e| panic!("app builds: {e}"));
+    pub async fn start(&mut self) {
+        let mut app =
+            App::build(self.settings.clone()).unwrap_or_else(|e| panic!("app builds: {e}"));
+        if self.settings.web.enabled {
+            app.set_web_password(secrecy::SecretString::from(WEB_PASSWORD));
+            self.web = app.bind_web().await.unwrap();
+        }
         self.shutdown = CancellationToken::new();
         self.task = Some(tokio::spawn(app.run(self.shutdown.clone())));
     }

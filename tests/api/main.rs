@@ -7,3 +7,4 @@ mod helpers;
 mod injection;
 mod policy;
 mod spine;
+mod web;

@@ -67,7 +67,7 @@ async fn replayed_events_and_restarts_store_nothing_twice() {
     let second = app
         .buyer_writes("Заказ должен был прийти вчера, до сих пор нет")
         .await;
-    app.start();
+    app.start().await;
     app.wait_for_draft(&second.chat_id).await;
     app.stop().await;
 
@@ -76,7 +76,7 @@ async fn replayed_events_and_restarts_store_nothing_twice() {
         .call(|c| Ok(c.execute("UPDATE sync_state SET cursor = NULL", [])?))
         .await
         .unwrap();
-    app.start();
+    app.start().await;
     wait_until("the stream to be re-read", || async {
         let reqs = app.requests().await;
         (reqs

@@ -1,0 +1,207 @@
+// AgentIQ web queue. No framework, no inline script (the CSP forbids it).
+// Everything the page shows comes from the server as escaped HTML; this file
+// only re-fetches fragments, runs dialogs and sends actions.
+(function () {
+  "use strict";
+  const body = document.body;
+  const t = JSON.parse(body.dataset.i18n || "{}");
+  const csrf = body.dataset.csrf || "";
+
+  function toast(message, bad) {
+    const el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = message;
+    el.className = bad ? "show bad" : "show";
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { el.className = ""; }, 4000);
+  }
+
+  async function post(path, payload) {
+    const res = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(payload || {}),
+      credentials: "same-origin",
+    });
+    let data = {};
+    try { data = await res.json(); } catch (_) { /* empty body */ }
+    if (!res.ok) throw new Error(data.error || (t.error + " " + res.status));
+    return data;
+  }
+
+  // ---- fragments and live updates ----
+  async function refresh(el) {
+    const url = el.dataset.fragment;
+    if (!url) return;
+    const res = await fetch(url, { credentials: "same-origin" });
+    if (res.status === 401 || res.redirected) { location.href = "/login"; return; }
+    if (!res.ok) return;
+    const html = await res.text();
+    const editor = el.querySelector("#editor");
+    const kept = editor ? { value: editor.value, start: editor.selectionStart, end: editor.selectionEnd, focused: document.activeElement === editor } : null;
+    el.innerHTML = html;
+    const fresh = el.querySelector("#editor");
+    if (kept && fresh) {
+      fresh.value = kept.value;
+      if (kept.focused) { fresh.focus(); fresh.setSelectionRange(kept.start, kept.end); }
+    }
+    tick();
+    count();
+    restoreSelection();
+  }
+
+  function refreshAll() {
+    document.querySelectorAll("[data-fragment]").forEach(refresh);
+  }
+
+  let pending = null;
+  function scheduleRefresh() {
+    if (pending) return;
+    pending = setTimeout(() => { pending = null; refreshAll(); }, 150);
+  }
+
+  if (document.querySelector("[data-fragment]")) {
+    const events = new EventSource("/events");
+    events.addEventListener("changed", scheduleRefresh);
+    events.onerror = () => { /* the browser reconnects by itself */ };
+  }
+
+  // ---- times ----
+  function pad(n) { return String(n).padStart(2, "0"); }
+  function tick() {
+    const now = Date.now();
+    document.querySelectorAll("[data-send-at]").forEach((el) => {
+      const left = Math.max(0, Math.round((Number(el.dataset.sendAt) - now) / 1000));
+      el.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
+    });
+    document.querySelectorAll("time[data-at]").forEach((el) => {
+      const d = new Date(Number(el.dataset.at));
+      el.textContent = pad(d.getDate()) + "." + pad(d.getMonth() + 1) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    });
+    document.querySelectorAll(".ago[data-at]").forEach((el) => {
+      const at = Number(el.dataset.at);
+      if (!at) { el.textContent = ""; return; }
+      const s = Math.max(0, Math.round((now - at) / 1000));
+      el.textContent = s < 60 ? s + " с назад" : Math.floor(s / 60) + " мин назад";
+    });
+  }
+  setInterval(tick, 1000);
+  tick();
+
+  // ---- editor ----
+  function count() {
+    const editor = document.getElementById("editor");
+    const out = document.getElementById("count");
+    if (!editor || !out) return;
+    const n = Array.from(editor.value.trim()).length;
+    out.textContent = n;
+    out.parentElement.classList.toggle("over", n > Number(editor.dataset.max));
+  }
+  document.addEventListener("input", (e) => { if (e.target.id === "editor") count(); });
+  count();
+
+  // ---- dialogs ----
+  function ask(kind, text) {
+    const dialog = document.getElementById("confirm");
+    const reasonLabel = document.getElementById("confirm-reason-label");
+    const reason = document.getElementById("confirm-reason");
+    document.getElementById("confirm-title").textContent = kind === "reject" ? t.reject : t.confirm_send;
+    document.getElementById("confirm-text").textContent = text;
+    document.getElementById("confirm-question").textContent = kind === "reject" ? "" : t.confirm_question;
+    document.getElementById("confirm-yes").textContent = kind === "reject" ? t.reject : t.yes;
+    reasonLabel.hidden = kind !== "reject";
+    reason.value = "";
+    return new Promise((resolve) => {
+      dialog.onclose = () => resolve({ ok: dialog.returnValue === "yes", reason: reason.value });
+      dialog.returnValue = "";
+      dialog.showModal();
+      (kind === "reject" ? reason : document.getElementById("confirm-yes")).focus();
+    });
+  }
+
+  async function act(action, id, text) {
+    try {
+      if (action === "approve") {
+        const editor = document.getElementById("editor");
+        const value = (editor ? editor.value : text || "").trim();
+        if (!value) { toast(t.empty, true); return; }
+        const max = editor ? Number(editor.dataset.max) : 1000;
+        if (Array.from(value).length > max) { toast(t.too_long, true); return; }
+        const answer = await ask("approve", value);
+        if (!answer.ok) return;
+        await post("/api/drafts/" + id + "/approve", { text: value });
+      } else if (action === "reject") {
+        const answer = await ask("reject", text || (document.getElementById("editor") || {}).value || "");
+        if (!answer.ok) return;
+        await post("/api/drafts/" + id + "/reject", { reason: answer.reason });
+      } else if (action === "cancel") {
+        await post("/api/drafts/" + id + "/cancel", {});
+      } else if (action === "send-now") {
+        await post("/api/drafts/" + id + "/send-now", {});
+      } else if (action === "retry") {
+        await post("/api/drafts/" + id + "/retry", {});
+      }
+      toast(t.done, false);
+      refreshAll();
+    } catch (err) {
+      toast(err.message, true);
+    }
+  }
+
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest("button[data-action]");
+    if (button) { act(button.dataset.action, button.dataset.id); return; }
+    if (e.target.id === "logout") {
+      fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" })
+        .then(() => { location.href = "/login"; });
+      return;
+    }
+    const row = e.target.closest("tr.row");
+    if (row && !e.target.closest("a")) location.href = "/drafts/" + row.dataset.id;
+  });
+
+  // ---- keyboard ----
+  let selected = null;
+  function rows() { return Array.from(document.querySelectorAll("tr.row")); }
+  function select(index) {
+    const all = rows();
+    if (!all.length) return;
+    const i = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach((r) => r.classList.remove("selected"));
+    all[i].classList.add("selected");
+    all[i].focus();
+    selected = all[i].dataset.id;
+  }
+  function restoreSelection() {
+    if (!selected) return;
+    const i = rows().findIndex((r) => r.dataset.id === selected);
+    if (i >= 0) rows()[i].classList.add("selected");
+  }
+  function current() { return rows().findIndex((r) => r.dataset.id === selected); }
+
+  document.addEventListener("keydown", (e) => {
+    const typing = e.target.tagName === "TEXTAREA" || e.target.tagName === "INPUT" || e.target.tagName === "SELECT";
+    if (document.getElementById("confirm").open) return;
+    if (e.target.id === "editor" && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      const b = document.querySelector('button[data-action="approve"]');
+      if (b) { e.preventDefault(); act("approve", b.dataset.id); }
+      return;
+    }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    const draftButton = (a) => document.querySelector('button[data-action="' + a + '"]');
+    if (e.key === "j") { select(current() + 1); e.preventDefault(); }
+    else if (e.key === "k") { select(current() - 1); e.preventDefault(); }
+    else if ((e.key === "Enter" || e.key === "o") && selected) { location.href = "/drafts/" + selected; }
+    else if (e.key === "a") {
+      const b = draftButton("approve");
+      if (b) { act("approve", b.dataset.id); return; }
+      const row = rows()[current()];
+      if (row && row.dataset.state === "pending") act("approve", row.dataset.id, row.dataset.text);
+    } else if (e.key === "r") {
+      const b = draftButton("reject");
+      if (b) { act("reject", b.dataset.id); return; }
+      const row = rows()[current()];
+      if (row && row.dataset.state === "pending") act("reject", row.dataset.id, row.dataset.text);
+    }
+  });
+})();

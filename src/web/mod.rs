@@ -1,0 +1,157 @@
+//! The web queue: HTML pages for people and a JSON API for integrations,
+//! both calling `actions` (the same functions as the CLI). The web layer never
+//! talks to a marketplace or an LLM.
+
+mod api;
+pub mod auth;
+mod events;
+pub mod i18n;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tera::Tera;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::Runtime;
+use auth::Auth;
+
+#[derive(Clone)]
+pub struct WebState {
+    pub rt: Arc<Runtime>,
+    pub auth: Arc<Auth>,
+    pub tera: Arc<Tera>,
+}
+
+const TEMPLATES: [(&str, &str); 8] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("queue.html", include_str!("templates/queue.html")),
+    ("queue_rows.html", include_str!("templates/queue_rows.html")),
+    ("sync.html", include_str!("templates/sync.html")),
+    ("draft.html", include_str!("templates/draft.html")),
+    ("draft_live.html", include_str!("templates/draft_live.html")),
+    (
+        "draft_actions.html",
+        include_str!("templates/draft_actions.html"),
+    ),
+];
+
+pub fn templates() -> Tera {
+    let mut tera = Tera::new();
+    tera.add_raw_templates(TEMPLATES)
+        .expect("the web templates compile");
+    tera
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/", get(pages::queue))
+        .route("/fragments/queue", get(pages::queue_rows))
+        .route("/fragments/sync", get(pages::sync))
+        .route("/drafts/{id}", get(pages::draft))
+        .route("/fragments/drafts/{id}", get(pages::draft_live))
+        .route("/fragments/drafts/{id}/actions", get(pages::draft_actions))
+        .route("/static/app.js", get(pages::script))
+        .route("/static/app.css", get(pages::style))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/events", get(events::stream))
+        .route("/api/drafts", get(api::list))
+        .route("/api/drafts/{id}", get(api::show))
+        .route("/api/drafts/{id}/approve", post(api::approve))
+        .route("/api/drafts/{id}/reject", post(api::reject))
+        .route("/api/drafts/{id}/retry", post(api::retry))
+        .route("/api/drafts/{id}/cancel", post(api::cancel))
+        .route("/api/drafts/{id}/send-now", post(api::send_now))
+        .route("/api/status", get(api::status))
+        .route("/api/shops/{shop}/pause", post(api::pause))
+        .route("/api/shops/{shop}/resume", post(api::resume))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Serve the web queue on `listener` until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    state: WebState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_templates_compile_and_escape_html() {
+        let tera = templates();
+        let mut ctx = tera::Context::new();
+        ctx.insert("t", &i18n::RU);
+        ctx.insert("sync", &Vec::<()>::new());
+        let html = tera.render("sync.html", &ctx).unwrap();
+        assert!(html.contains("sync"));
+        let mut ctx = tera::Context::new();
+        ctx.insert("t", &i18n::RU);
+        ctx.insert("counts", &Vec::<(String, usize)>::new());
+        ctx.insert("oldest", &None::<String>);
+        ctx.insert(
+            "rows",
+            &vec![serde_json::json!({
+                "id": 1, "shop": "s", "marketplace": "Wildberries", "intent": "other", "intent_label": "другое",
+                "confidence": 30, "flags": [], "text": "<script>alert(1)</script>", "state": "pending",
+                "state_label": "ждёт", "reason": null, "age": "1 мин", "created_at": 0, "send_at": null,
+                "priority": 1, "urgent": false
+            })],
+        );
+        let html = tera.render("queue_rows.html", &ctx).unwrap();
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;")
+                || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"));
+    }
+}

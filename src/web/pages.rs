@@ -1,0 +1,667 @@
+//! HTML pages and the fragments the page re-fetches on live updates. Every
+//! template is `.html`, so Tera escapes everything it prints: buyer text shows
+//! as text.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use super::WebState;
+use super::api::{ListQuery, sort};
+use super::auth::{LoginError, Operator, SESSION_COOKIE, cookie_value, token};
+use super::i18n::{self, RU, Strings};
+use crate::actions::{self, DraftDetail, QueueItem};
+use crate::domain::{Author, DraftState, Effect, Intent, Marketplace, now_ms};
+use crate::guards::Severity;
+use crate::store::ConnectorState;
+
+const LOGIN_COOKIE: &str = "agentiq_login";
+
+fn render(s: &WebState, name: &str, ctx: &Context) -> Response {
+    match s.tera.render(name, ctx) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "a web template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+fn base(op: Option<&Operator>) -> Context {
+    let mut ctx = Context::new();
+    let t: &Strings = &RU;
+    ctx.insert("t", t);
+    ctx.insert("t_json", &serde_json::to_string(t).unwrap_or_default());
+    let (csrf, user) = match op.and_then(|o| o.session.as_ref()) {
+        Some((_, s)) => (s.csrf.clone(), s.name.clone()),
+        None => (String::new(), String::new()),
+    };
+    ctx.insert("csrf", &csrf);
+    ctx.insert("user", &user);
+    ctx
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    name: String,
+    password: String,
+    #[serde(default)]
+    login_csrf: String,
+}
+
+fn login_page(s: &WebState, error: Option<&str>, status: StatusCode) -> Response {
+    let login_token = token(16);
+    let mut ctx = base(None);
+    ctx.insert("login_csrf", &login_token);
+    ctx.insert("error", &error);
+    let mut res = render(s, "login.html", &ctx);
+    *res.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&s.auth.cookie(
+        LOGIN_COOKIE,
+        &login_token,
+        std::time::Duration::from_secs(1800),
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub async fn login_form(State(s): State<WebState>, headers: HeaderMap) -> Response {
+    if cookie_value(&headers, SESSION_COOKIE)
+        .and_then(|id| s.auth.session(id))
+        .is_some()
+    {
+        return Redirect::to("/").into_response();
+    }
+    login_page(&s, None, StatusCode::OK)
+}
+
+pub async fn login(
+    State(s): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || expected != form.login_csrf {
+        return login_page(
+            &s,
+            Some("Форма устарела, попробуйте ещё раз."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    match s.auth.login(peer.ip(), &form.name, &form.password) {
+        Ok((id, session)) => {
+            tracing::info!(user = %session.name, "logged in to the web queue");
+            let mut res = Redirect::to("/").into_response();
+            for c in [
+                s.auth.session_cookie(&id),
+                s.auth.cookie(LOGIN_COOKIE, "", std::time::Duration::ZERO),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
+        Err(LoginError::Wrong) => {
+            tracing::warn!(peer = %peer.ip(), "failed web login");
+            login_page(&s, Some(RU.login_wrong), StatusCode::UNAUTHORIZED)
+        }
+        Err(LoginError::TooMany) => {
+            login_page(&s, Some(RU.login_too_many), StatusCode::TOO_MANY_REQUESTS)
+        }
+    }
+}
+
+pub async fn logout(State(s): State<WebState>, op: Operator) -> Response {
+    if let Some((id, _)) = &op.session {
+        s.auth.logout(id);
+    }
+    let mut res = Redirect::to("/login").into_response();
+    if let Ok(v) =
+        HeaderValue::from_str(&s.auth.cookie(SESSION_COOKIE, "", std::time::Duration::ZERO))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: i64,
+    shop: String,
+    marketplace: String,
+    intent: String,
+    intent_label: &'static str,
+    confidence: u32,
+    flags: Vec<String>,
+    text: String,
+    state: String,
+    state_label: &'static str,
+    reason: Option<String>,
+    age: String,
+    created_at: i64,
+    send_at: Option<i64>,
+    priority: i64,
+    urgent: bool,
+}
+
+fn row(i: &QueueItem, s: &WebState, now: i64, flags: Vec<String>) -> Row {
+    let marketplace = i
+        .marketplace
+        .parse::<Marketplace>()
+        .map(|m| m.title())
+        .unwrap_or("?");
+    let intent = i.intent.parse::<Intent>().unwrap_or(Intent::Other);
+    Row {
+        id: i.id,
+        shop: s
+            .rt
+            .shops
+            .get(&i.shop)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| i.shop.clone()),
+        marketplace: marketplace.to_string(),
+        intent: i.intent.clone(),
+        intent_label: i18n::intent_label(intent),
+        confidence: (i.confidence * 100.0).round() as u32,
+        flags,
+        text: i.text.clone(),
+        state: i.state.to_string(),
+        state_label: i18n::state_label(i.state),
+        reason: i.reason.clone(),
+        age: i18n::age(now - i.created_at),
+        created_at: i.created_at,
+        send_at: i.send_at,
+        priority: i.priority,
+        urgent: i.priority >= 3,
+    }
+}
+
+async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> {
+    let bad = |e: actions::ActionError| (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+    let filter = q.filter().map_err(bad)?;
+    let rows =
+        s.rt.store
+            .call(move |c| crate::store::list_drafts(c, &filter))
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())?;
+    let flags: std::collections::HashMap<i64, Vec<String>> = rows
+        .iter()
+        .map(|d| {
+            (
+                d.id,
+                d.classification
+                    .flags
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut items: Vec<QueueItem> = rows.iter().map(QueueItem::from).collect();
+    sort(&mut items, q.by_priority());
+    let now = now_ms();
+    let oldest = items
+        .iter()
+        .filter(|i| i.state == DraftState::Pending)
+        .map(|i| i.created_at)
+        .min();
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for st in [
+        DraftState::Pending,
+        DraftState::Scheduled,
+        DraftState::Failed,
+        DraftState::Unknown,
+    ] {
+        let n = items.iter().filter(|i| i.state == st).count();
+        if n > 0 {
+            counts.push((i18n::state_label(st).to_string(), n));
+        }
+    }
+    let rows: Vec<Row> = items
+        .iter()
+        .map(|i| row(i, s, now, flags.get(&i.id).cloned().unwrap_or_default()))
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("t", &RU);
+    ctx.insert("rows", &rows);
+    ctx.insert("counts", &counts);
+    ctx.insert("oldest", &oldest.map(|t| i18n::age(now - t)));
+    Ok(ctx)
+}
+
+fn query_string(q: &ListQuery) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("state", &q.state),
+        ("shop", &q.shop),
+        ("marketplace", &q.marketplace),
+        ("intent", &q.intent),
+        ("sort", &q.sort),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    parts.join("&")
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn queue(
+    State(s): State<WebState>,
+    op: Operator,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let rows = match rows_context(&s, &q).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut ctx = base(Some(&op));
+    ctx.extend(rows);
+    ctx.extend(sync_context(&s).await);
+    let shops: Vec<(String, String)> =
+        s.rt.shops
+            .values()
+            .map(|x| (x.id.clone(), x.name.clone()))
+            .collect();
+    let marketplaces: Vec<(&str, &str)> = Marketplace::ALL
+        .iter()
+        .map(|m| (m.code(), m.title()))
+        .collect();
+    let intents: Vec<(&str, &str)> = Intent::ALL
+        .iter()
+        .map(|i| (i.as_str(), i18n::intent_label(*i)))
+        .collect();
+    let states: Vec<(&str, &str)> = DraftState::ALL
+        .iter()
+        .map(|d| (d.as_str(), i18n::state_label(*d)))
+        .collect();
+    ctx.insert("shops", &shops);
+    ctx.insert("marketplaces", &marketplaces);
+    ctx.insert("intents", &intents);
+    ctx.insert("states", &states);
+    ctx.insert(
+        "q",
+        &serde_json::json!({
+            "state": q.state.clone().unwrap_or_default(),
+            "shop": q.shop.clone().unwrap_or_default(),
+            "marketplace": q.marketplace.clone().unwrap_or_default(),
+            "intent": q.intent.clone().unwrap_or_default(),
+            "sort": q.sort.clone().unwrap_or_default(),
+        }),
+    );
+    ctx.insert("query", &query_string(&q));
+    render(&s, "queue.html", &ctx)
+}
+
+pub async fn queue_rows(
+    State(s): State<WebState>,
+    _op: Operator,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    match rows_context(&s, &q).await {
+        Ok(ctx) => render(&s, "queue_rows.html", &ctx),
+        Err(r) => r,
+    }
+}
+
+#[derive(Serialize)]
+struct ConnectorView {
+    marketplace: &'static str,
+    ok: bool,
+    text: String,
+    at: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ShopSync {
+    id: String,
+    name: String,
+    connectors: Vec<ConnectorView>,
+    paused: Option<String>,
+    problems: Vec<String>,
+}
+
+async fn sync_context(s: &WebState) -> Context {
+    let report = actions::status(&s.rt.store, s.rt.shops.keys().cloned().collect())
+        .await
+        .ok();
+    let mut shops = Vec::new();
+    for shop in s.rt.shops.values() {
+        let mut view = ShopSync {
+            id: shop.id.clone(),
+            name: shop.name.clone(),
+            connectors: vec![],
+            paused: None,
+            problems: vec![],
+        };
+        if let Some(r) = &report {
+            for c in r.connectors.iter().filter(|c| c.shop == shop.id) {
+                let retry = c.retry_at.map(crate::cli::local_clock).unwrap_or_default();
+                let (ok, text) = match c.state {
+                    ConnectorState::Ok => (true, RU.synced.to_string()),
+                    ConnectorState::AuthFailed => (
+                        false,
+                        format!(
+                            "{}: {}",
+                            RU.token_rejected,
+                            c.detail.clone().unwrap_or_default()
+                        ),
+                    ),
+                    ConnectorState::RateLimited => {
+                        (false, format!("{} {retry}", RU.rate_limited_until))
+                    }
+                    ConnectorState::Degraded => (
+                        false,
+                        format!("{}: {}", RU.degraded, c.detail.clone().unwrap_or_default()),
+                    ),
+                    ConnectorState::Starting => (false, RU.starting.to_string()),
+                };
+                view.connectors.push(ConnectorView {
+                    marketplace: c.marketplace.title(),
+                    ok,
+                    text,
+                    at: c.last_ok_at,
+                });
+            }
+            if let Some(p) = r.paused.iter().find(|p| p.shop == shop.id) {
+                view.paused = Some(format!(
+                    "{}{}",
+                    RU.paused,
+                    p.reason
+                        .as_ref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ));
+            }
+            for rl in r.reloads.iter().filter(|rl| rl.shop == shop.id && !rl.ok) {
+                view.problems.push(format!(
+                    "{} ({}): {}",
+                    RU.reload_failed,
+                    rl.kind,
+                    rl.detail.clone().unwrap_or_default()
+                ));
+            }
+        }
+        shops.push(view);
+    }
+    let mut ctx = Context::new();
+    ctx.insert("t", &RU);
+    ctx.insert("sync", &shops);
+    ctx
+}
+
+pub async fn sync(State(s): State<WebState>, _op: Operator) -> Response {
+    let ctx = sync_context(&s).await;
+    render(&s, "sync.html", &ctx)
+}
+
+#[derive(Serialize)]
+struct MessageView {
+    who: String,
+    side: &'static str,
+    text: String,
+    at: i64,
+    status: Option<&'static str>,
+    is_turn: bool,
+}
+
+#[derive(Serialize)]
+struct FindingView {
+    category: String,
+    error: bool,
+    severity: &'static str,
+    message: String,
+    excerpt: String,
+}
+
+#[derive(Serialize)]
+struct RuleView {
+    name: String,
+    matched: bool,
+    effect: &'static str,
+    why: Vec<String>,
+}
+
+async fn detail(s: &WebState, id: i64) -> Result<DraftDetail, Response> {
+    actions::show(&s.rt.store, id).await.map_err(|e| match e {
+        actions::ActionError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+        other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()).into_response(),
+    })
+}
+
+fn live_context(s: &WebState, d: &DraftDetail) -> Context {
+    let draft = &d.draft;
+    let mut ctx = Context::new();
+    ctx.insert("t", &RU);
+    let states: std::collections::HashMap<i64, DraftState> =
+        [(draft.id, draft.state)].into_iter().collect();
+    let messages: Vec<MessageView> = d
+        .messages
+        .iter()
+        .map(|m| {
+            let (who, side) = match m.author {
+                Author::Buyer => (
+                    d.draft
+                        .chat
+                        .buyer_name
+                        .clone()
+                        .unwrap_or_else(|| RU.buyer.to_string()),
+                    "buyer",
+                ),
+                Author::Seller if m.draft_id.is_some() => (
+                    format!("{} (№{})", RU.we, m.draft_id.unwrap_or_default()),
+                    "we",
+                ),
+                Author::Seller => (RU.seller_elsewhere.to_string(), "seller"),
+                Author::System => (RU.marketplace_msg.to_string(), "system"),
+            };
+            let status = m
+                .draft_id
+                .and_then(|id| states.get(&id))
+                .map(|st| i18n::state_label(*st))
+                .or(m.draft_id.map(|_| "✓"));
+            MessageView {
+                who,
+                side,
+                text: m.text.clone(),
+                at: m.created_at,
+                status,
+                is_turn: m.id == draft.turn_message_id,
+            }
+        })
+        .collect();
+    ctx.insert("messages", &messages);
+    let o = &draft.chat.order;
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut add = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            order.push((k.to_string(), v));
+        }
+    };
+    add("Товар", o.product_name.clone());
+    add("Артикул", o.product_id.clone());
+    add("Размер", o.size.clone());
+    add(
+        "Цена",
+        o.price
+            .map(|p| format!("{p} {}", o.currency.as_deref().unwrap_or("RUB"))),
+    );
+    add("Статус", o.status_text.clone().or(o.status.clone()));
+    add("Номер заказа", o.order_id.clone());
+    ctx.insert("order", &order);
+    let c = &draft.classification;
+    ctx.insert("intent_label", i18n::intent_label(c.intent));
+    ctx.insert("confidence", &((c.confidence * 100.0).round() as u32));
+    ctx.insert(
+        "flags",
+        &c.flags.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+    );
+    ctx.insert("class_reasons", &c.reasons);
+    let dec = &draft.decision;
+    ctx.insert("effect_label", i18n::effect_label(dec.effect));
+    ctx.insert("escalated", &(dec.effect == Effect::Escalate));
+    ctx.insert("reasons", &dec.reasons);
+    ctx.insert("floor", &dec.floor);
+    let rules: Vec<RuleView> = dec
+        .rules
+        .iter()
+        .map(|r| RuleView {
+            name: r.name.clone(),
+            matched: r.matched,
+            effect: i18n::effect_label(r.effect),
+            why: r.why.clone(),
+        })
+        .collect();
+    ctx.insert("rules", &rules);
+    let findings: Vec<FindingView> = draft
+        .findings
+        .iter()
+        .map(|f| FindingView {
+            category: f.category.clone(),
+            error: f.severity == Severity::Error,
+            severity: if f.severity == Severity::Error {
+                RU.severity_error
+            } else {
+                RU.severity_warning
+            },
+            message: f.message.clone(),
+            excerpt: f.excerpt.clone(),
+        })
+        .collect();
+    ctx.insert("findings", &findings);
+    let events: Vec<(i64, String, String)> = d
+        .events
+        .iter()
+        .map(|e| {
+            let to =
+                e.to.parse::<DraftState>()
+                    .map(i18n::state_label)
+                    .unwrap_or("?");
+            (
+                e.at,
+                e.actor.clone(),
+                format!(
+                    "{to}{}",
+                    e.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ),
+            )
+        })
+        .collect();
+    ctx.insert("events", &events);
+    ctx.insert("id", &draft.id);
+    ctx.insert(
+        "shop",
+        &s.rt
+            .shops
+            .get(&draft.chat.shop)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| draft.chat.shop.clone()),
+    );
+    ctx.insert("marketplace", draft.chat.marketplace.title());
+    ctx.insert("chat_id", &draft.chat.external_id);
+    ctx
+}
+
+fn actions_context(d: &DraftDetail) -> Context {
+    let draft = &d.draft;
+    let mut ctx = Context::new();
+    ctx.insert("t", &RU);
+    ctx.insert("id", &draft.id);
+    ctx.insert("state", draft.state.as_str());
+    ctx.insert("state_label", i18n::state_label(draft.state));
+    ctx.insert("reason", &draft.state_reason);
+    ctx.insert("text", draft.outgoing_text());
+    ctx.insert("drafter_note", &draft.drafter_note);
+    ctx.insert(
+        "max_chars",
+        &draft.chat.marketplace.capabilities().max_message_chars,
+    );
+    ctx.insert("send_at", &draft.send_at);
+    ctx.insert("updated_at", &draft.updated_at);
+    ctx
+}
+
+pub async fn draft(State(s): State<WebState>, op: Operator, Path(id): Path<i64>) -> Response {
+    let d = match detail(&s, id).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let mut ctx = base(Some(&op));
+    ctx.extend(live_context(&s, &d));
+    ctx.extend(actions_context(&d));
+    render(&s, "draft.html", &ctx)
+}
+
+pub async fn draft_live(State(s): State<WebState>, _op: Operator, Path(id): Path<i64>) -> Response {
+    match detail(&s, id).await {
+        Ok(d) => render(&s, "draft_live.html", &live_context(&s, &d)),
+        Err(r) => r,
+    }
+}
+
+pub async fn draft_actions(
+    State(s): State<WebState>,
+    _op: Operator,
+    Path(id): Path<i64>,
+) -> Response {
+    match detail(&s, id).await {
+        Ok(d) => render(&s, "draft_actions.html", &actions_context(&d)),
+        Err(r) => r,
+    }
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn script() -> Response {
+    asset(
+        include_str!("assets/app.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+pub async fn style() -> Response {
+    asset(include_str!("assets/app.css"), "text/css; charset=utf-8")
+}
+
+pub async fn favicon() -> Response {
+    let svg = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><rect width='16' height='16' rx='3' fill='#6b3fd4'/><text x='8' y='12' font-size='10' text-anchor='middle' fill='#fff' font-family='sans-serif'>A</text></svg>";
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response()
+}

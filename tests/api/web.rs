@@ -1,0 +1,506 @@
+//! The web queue's handlers over real HTTP: auth, CSRF, every action, state
+//! conflicts, escaping, headers and live updates.
+
+use std::time::Duration;
+
+use agentiq::domain::DraftState;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::helpers::{ShopSpec, TestApp, WEB_PASSWORD, settle, wait_until};
+
+/// A logged-in browser session, cookies handled by hand.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).map(|i| i + start.len()).unwrap_or(0);
+    let to = html[from..].find(end).map(|i| from + i).unwrap_or(from);
+    &html[from..to]
+}
+
+async fn try_login(app: &TestApp, name: &str, password: &str) -> Result<Browser, StatusCode> {
+    let http = client();
+    let base = format!("http://{}", app.web.expect("the web queue runs"));
+    let form = http.get(format!("{base}/login")).send().await.unwrap();
+    let login_cookie = set_cookie(&form, "agentiq_login").unwrap();
+    let html = form.text().await.unwrap();
+    let token = between(&html, "name=\"login_csrf\" value=\"", "\"").to_string();
+    let res = http
+        .post(format!("{base}/login"))
+        .header(COOKIE, &login_cookie)
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("login_csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if res.status() != StatusCode::SEE_OTHER {
+        return Err(res.status());
+    }
+    let cookie = set_cookie(&res, "agentiq_session").expect("a session cookie");
+    let page = http
+        .get(format!("{base}/"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = between(&page, "data-csrf=\"", "\"").to_string();
+    Ok(Browser {
+        http,
+        base,
+        cookie,
+        csrf,
+    })
+}
+
+async fn login(app: &TestApp) -> Browser {
+    try_login(app, "Оля", WEB_PASSWORD)
+        .await
+        .expect("login works")
+}
+
+impl Browser {
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_without_csrf(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn web_app() -> TestApp {
+    TestApp::builder().web().spawn().await
+}
+
+#[tokio::test]
+async fn everything_but_the_login_form_needs_a_login() {
+    let app = web_app().await;
+    let base = format!("http://{}", app.web.unwrap());
+    let http = client();
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()[LOCATION], "/login");
+    for path in [
+        "/api/drafts",
+        "/api/drafts/1",
+        "/events",
+        "/fragments/queue",
+    ] {
+        let status = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER,
+            "{path}: {status}"
+        );
+    }
+    let post = http
+        .post(format!("{base}/api/drafts/1/approve"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_and_repeated_failures_are_limited() {
+    let app = web_app().await;
+    for _ in 0..3 {
+        assert_eq!(
+            try_login(&app, "x", "guess").await.err(),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert_eq!(
+        try_login(&app, "x", WEB_PASSWORD).await.err(),
+        Some(StatusCode::TOO_MANY_REQUESTS)
+    );
+}
+
+#[tokio::test]
+async fn a_login_post_without_its_form_token_is_refused() {
+    let app = web_app().await;
+    let base = format!("http://{}", app.web.unwrap());
+    let res = client()
+        .post(format!("{base}/login"))
+        .form(&[
+            ("name", "x"),
+            ("password", WEB_PASSWORD),
+            ("login_csrf", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&res, "agentiq_session").is_none());
+}
+
+#[tokio::test]
+async fn approving_with_edits_through_the_api_delivers_that_text_once_and_records_who() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app
+        .buyer_writes("Подскажите, какой размер взять на рост 170?")
+        .await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/approve", draft.id),
+            json!({ "text": "Берите M — на рост 170 он в самый раз." }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.wait_for_state(draft.id, DraftState::Sent).await;
+    settle().await;
+    assert_eq!(
+        app.sent_texts().await,
+        ["Берите M — на рост 170 он в самый раз."]
+    );
+    let detail = agentiq::actions::show(&app.store, draft.id).await.unwrap();
+    assert!(
+        detail
+            .events
+            .iter()
+            .any(|e| e.actor == "web:Оля" && e.to == "scheduled"),
+        "{:?}",
+        detail.events
+    );
+
+    let again = browser
+        .post(&format!("/api/drafts/{}/approve", draft.id), json!({}))
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let body: Value = again.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("already sent"),
+        "{body}"
+    );
+    settle().await;
+    assert_eq!(app.sent().await.len(), 1, "nothing was sent twice");
+}
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+
+    let res = browser
+        .post_without_csrf(&format!("/api/drafts/{}/approve", draft.id), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let forged = browser
+        .http
+        .post(format!("{}/api/drafts/{}/approve", browser.base, draft.id))
+        .header(COOKIE, &browser.cookie)
+        .header("X-CSRF-Token", "0".repeat(64))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    settle().await;
+    assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
+    assert!(app.sent().await.is_empty());
+}
+
+#[tokio::test]
+async fn reject_needs_a_reason_and_keeps_it() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Есть ли в наличии синий цвет?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/reject", draft.id),
+            json!({ "reason": "  " }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/reject", draft.id),
+            json!({ "reason": "синего не будет" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let d = app.draft(draft.id).await;
+    assert_eq!(
+        (d.state, d.reason.as_deref()),
+        (DraftState::Rejected, Some("синего не будет"))
+    );
+}
+
+#[tokio::test]
+async fn the_undo_window_can_be_cut_short_or_cancelled_and_a_failed_send_retried() {
+    let mut shop = ShopSpec::new("shop");
+    shop.policy = "[[rule]]\nname = \"thanks\"\nwhen.intent = \"thanks\"\neffect = \"auto\"\ndelay = \"1h\"\n".into();
+    let app = TestApp::builder().web().shop(shop).spawn().await;
+    let browser = login(&app).await;
+    let one = app.buyer_writes("Спасибо!").await;
+    let two = app.buyer_writes("Спасибо большое!").await;
+    let first = app.wait_for_draft(&one.chat_id).await;
+    let second = app.wait_for_draft(&two.chat_id).await;
+    assert_eq!(
+        (first.state, second.state),
+        (DraftState::Scheduled, DraftState::Scheduled)
+    );
+
+    assert_eq!(
+        browser
+            .post(&format!("/api/drafts/{}/cancel", second.id), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.fault(json!({ "kind": "status", "status": 400, "path": "/api/v1/seller/message" }))
+        .await;
+    assert_eq!(
+        browser
+            .post(&format!("/api/drafts/{}/send-now", first.id), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let failed = app.wait_for_state(first.id, DraftState::Failed).await;
+    assert!(failed.reason.unwrap().contains("400"));
+
+    assert_eq!(
+        browser
+            .post(&format!("/api/drafts/{}/retry", first.id), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.wait_for_state(first.id, DraftState::Sent).await;
+    assert_eq!(app.draft(second.id).await.state, DraftState::Cancelled);
+    settle().await;
+    assert_eq!(app.sent().await.len(), 1);
+    let res = browser
+        .post(&format!("/api/drafts/{}/retry", first.id), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn integrations_use_a_bearer_token_and_name_themselves() {
+    let app = web_app().await;
+    let base = format!("http://{}", app.web.unwrap());
+    let posted = app.buyer_writes("Подойдёт ли на iPhone 15?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    let http = client();
+
+    let wrong = http
+        .get(format!("{base}/api/drafts"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let list: Vec<Value> = http
+        .get(format!("{base}/api/drafts"))
+        .bearer_auth(WEB_PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["id"], draft.id);
+    for key in [
+        "id",
+        "shop",
+        "marketplace",
+        "chat_id",
+        "state",
+        "intent",
+        "confidence",
+        "text",
+        "reason",
+    ] {
+        assert!(list[0].get(key).is_some(), "{key} in {}", list[0]);
+    }
+    let res = http
+        .post(format!("{base}/api/drafts/{}/approve", draft.id))
+        .bearer_auth(WEB_PASSWORD)
+        .header("X-Actor", "crm")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let detail = agentiq::actions::show(&app.store, draft.id).await.unwrap();
+    assert!(detail.events.iter().any(|e| e.actor == "api:crm"));
+    app.wait_for_state(draft.id, DraftState::Sent).await;
+}
+
+#[tokio::test]
+async fn buyer_html_is_shown_as_text() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let probe = "<script>alert(1)</script><img src=x onerror=alert(2)> Где заказ?";
+    let posted = app.buyer_writes(probe).await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+
+    for path in [
+        format!("/drafts/{}", draft.id),
+        format!("/fragments/drafts/{}", draft.id),
+    ] {
+        let html = browser.get(&path).await.text().await.unwrap();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{path}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(2)&gt;"),
+            "{path}"
+        );
+        assert!(
+            !html.contains("<script>alert") && !html.contains("<img src=x"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_and_the_api_carry_security_headers() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    for path in ["/", "/api/drafts", "/login"] {
+        let res = browser.get(path).await;
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'")
+                && csp.contains("script-src 'self'")
+                && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+    assert!(browser.cookie.starts_with("agentiq_session="));
+}
+
+#[tokio::test]
+async fn a_new_draft_is_announced_on_the_event_stream() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let mut stream = browser.get("/events").await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    app.buyer_writes("Спасибо, всё пришло!").await;
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut seen = String::new();
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: changed") && seen.contains("draft_created") {
+                return seen;
+            }
+        }
+        seen
+    })
+    .await
+    .expect("an event within 10 s");
+    assert!(got.contains("draft_created"), "{got}");
+}
+
+#[tokio::test]
+async fn the_kill_switch_is_reachable_from_the_api() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let res = browser
+        .post("/api/shops/shop/pause", json!({ "reason": "проверка" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let status: Value = browser.get("/api/status").await.json().await.unwrap();
+    assert_eq!(status["paused"][0]["shop"], "shop");
+    assert_eq!(
+        browser
+            .post("/api/shops/shop/resume", json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let status: Value = browser.get("/api/status").await.json().await.unwrap();
+    assert_eq!(status["paused"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        browser
+            .post("/api/shops/nope/pause", json!({}))
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    wait_until("the queue page to render the status", || async {
+        browser
+            .get("/")
+            .await
+            .text()
+            .await
+            .ok()
+            .filter(|h| h.contains("Wildberries"))
+    })
+    .await;
+}

@@ -84,6 +84,8 @@ pub enum Command {
     },
     /// Allow auto-sending for a shop again.
     Resume { shop: String },
+    /// Read a password on stdin and print an argon2 hash for `web.password_hash`.
+    HashPassword,
 }
 
 pub fn main() -> ExitCode {
@@ -117,6 +119,7 @@ pub fn report(d: &Diagnostics) {
 async fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Check => return check::run(cli.config.as_deref()).await,
+        Command::HashPassword => return hash_password(),
         Command::Sim {
             listen,
             scenario,
@@ -159,7 +162,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(&settings, args).await,
         Command::Pause { shop, reason } => queue::pause(&settings, &shop, reason.as_deref()).await,
         Command::Resume { shop } => queue::resume(&settings, &shop).await,
-        Command::Check | Command::Sim { .. } => unreachable!("handled above"),
+        Command::Check | Command::Sim { .. } | Command::HashPassword => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -181,6 +186,26 @@ async fn run_daemon(settings: Settings) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+        eprintln!(
+            "error: give the password on stdin, e.g. `printf '%s' \"$PASSWORD\" | agentiq hash-password`"
+        );
+        return ExitCode::from(2);
+    }
+    match crate::web::auth::hash_password(line.trim_end_matches(['\n', '\r'])) {
+        Ok(hash) => {
+            say!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -11,7 +11,7 @@ use crate::store::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
-    #[error("draft #{0} does not exist")]
+    #[error("черновика №{0} нет")]
     NotFound(i64),
     /// The draft is not in a state that allows this.
     #[error("{0}")]
@@ -34,15 +34,20 @@ fn conflict(e: TransitionError, verb: &str) -> ActionError {
             id,
             current,
             expected,
-        } => ActionError::Conflict(format!(
-            "draft #{id} is {current}; only {expected} drafts can be {verb}{}",
-            match current {
-                DraftState::Sent => " (it was already sent; nothing was sent again)",
-                DraftState::Sending => " (it is being sent right now)",
-                DraftState::Unknown => " (its delivery is being checked against the chat history)",
-                _ => "",
-            }
-        )),
+        } => {
+            let expected: Vec<&str> = expected.iter().map(|s| s.label_ru()).collect();
+            ActionError::Conflict(format!(
+                "черновик №{id} сейчас «{}»; {verb} можно только черновик в состоянии «{}»{}",
+                current.label_ru(),
+                expected.join("» или «"),
+                match current {
+                    DraftState::Sent => " (он уже отправлен; повторно ничего не отправлено)",
+                    DraftState::Sending => " (он отправляется прямо сейчас)",
+                    DraftState::Unknown => " (сверяем доставку с историей чата)",
+                    _ => "",
+                }
+            ))
+        }
         TransitionError::Store(msg) => ActionError::Store(StoreError::Corrupt(msg)),
     }
 }
@@ -69,13 +74,13 @@ pub async fn approve(
         ActionError::Invalid(if edited_text {
             e.to_string()
         } else {
-            format!("{e}; approve it with your own text (--text)")
+            format!("{e}; одобрите со своим текстом (--text)")
         })
     })?;
     let note = if edited_text && text.as_str() != draft.text.trim() {
-        "approved with edits"
+        "одобрен с правками"
     } else {
-        "approved"
+        "одобрен"
     };
     let (who, t) = (actor.0.clone(), text.as_str().to_string());
     let now = now_ms();
@@ -95,7 +100,7 @@ pub async fn approve(
             ))
         })
         .await?
-        .map_err(|e| conflict(e, "approved"))?;
+        .map_err(|e| conflict(e, "одобрить"))?;
     load(store, id).await
 }
 
@@ -108,7 +113,7 @@ pub async fn reject(
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ActionError::Invalid(
-            "say why the draft is rejected; the reason helps improve prompts and policies".into(),
+            "напишите, почему отклоняете: причина поможет улучшить шаблоны и правила".into(),
         ));
     }
     let (who, why) = (actor.0.clone(), reason.to_string());
@@ -128,7 +133,7 @@ pub async fn reject(
             ))
         })
         .await?
-        .map_err(|e| conflict(e, "rejected"))?;
+        .map_err(|e| conflict(e, "отклонить"))?;
     load(store, id).await
 }
 
@@ -145,13 +150,13 @@ pub async fn retry(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, Ac
                 now,
                 &Change {
                     actor: &who,
-                    note: Some("retry requested"),
+                    note: Some("повтор по просьбе человека"),
                     at: now,
                 },
             ))
         })
         .await?
-        .map_err(|e| conflict(e, "retried"))?;
+        .map_err(|e| conflict(e, "повторить"))?;
     load(store, id).await
 }
 
@@ -164,7 +169,7 @@ pub async fn cancel(
 ) -> Result<DraftRow, ActionError> {
     let why = match reason.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => r.to_string(),
-        None => "cancelled before sending".to_string(),
+        None => "отменён до отправки".to_string(),
     };
     let who = actor.0.clone();
     let now = now_ms();
@@ -183,7 +188,7 @@ pub async fn cancel(
             ))
         })
         .await?
-        .map_err(|e| conflict(e, "cancelled"))?;
+        .map_err(|e| conflict(e, "отменить"))?;
     load(store, id).await
 }
 
@@ -199,13 +204,13 @@ pub async fn send_now(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow,
                 now,
                 &Change {
                     actor: &who,
-                    note: Some("send now requested"),
+                    note: Some("отправить сейчас"),
                     at: now,
                 },
             ))
         })
         .await?
-        .map_err(|e| conflict(e, "sent now"))?;
+        .map_err(|e| conflict(e, "отправить сейчас"))?;
     load(store, id).await
 }
 
@@ -390,7 +395,7 @@ mod tests {
         let last = detail.events.last().unwrap();
         assert_eq!(
             (last.actor.as_str(), last.note.as_deref()),
-            ("cli:test", Some("approved with edits"))
+            ("cli:test", Some("одобрен с правками"))
         );
     }
 
@@ -402,7 +407,7 @@ mod tests {
         assert!(matches!(err, ActionError::Conflict(_)), "{err:?}");
         assert!(
             err.to_string()
-                .contains("only pending drafts can be approved"),
+                .contains("одобрить можно только черновик в состоянии «ждёт ответа»"),
             "{err}"
         );
     }
@@ -415,7 +420,7 @@ mod tests {
         let err = approve(&store, id, Some("я".repeat(1001)), &me())
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("at most 1000"), "{err}");
+        assert!(err.to_string().contains("не больше 1000"), "{err}");
         assert_eq!(load(&store, id).await.unwrap().state, DraftState::Pending);
     }
 

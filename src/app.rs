@@ -337,7 +337,7 @@ async fn sweep(rt: Arc<Runtime>, shutdown: CancellationToken) {
                     rt.emit(Event::DraftChanged {
                         id,
                         state: DraftState::Expired,
-                        reason: Some("nobody approved it in time".into()),
+                        reason: Some("никто не одобрил вовремя".into()),
                     });
                 }
             }

@@ -72,103 +72,103 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(
             "promise",
             Error,
-            "promises money back",
+            "обещает вернуть деньги",
             r"\b(верн(ём|ем|ут|ёт|ет)|возвра(тим|щаем))\s+(вам\s+)?(деньги|денежные\s+средства|средства|оплату|стоимость|полную\s+стоимость)",
         ),
         rule(
             "promise",
             Error,
-            "promises money back",
+            "обещает вернуть деньги",
             r"\b(гарантир\w*|обеща\w*)\s+(вам\s+)?(возврат|компенсац)",
         ),
         rule(
             "promise",
             Error,
-            "promises compensation",
+            "обещает компенсацию",
             r"\b(компенсиру\w*|возмест\w*|компенсаци\w*|выплат(им|ите|ят))\b",
         ),
         rule(
             "promise",
             Error,
-            "promises a delivery date",
+            "обещает срок доставки",
             r"\b(доставим|привез(ём|ем|ут)|отправим|придёт|придет|получите|будет\s+у\s+вас|доставят)\b.{0,30}\b(завтра|сегодня|послезавтра|в\s+течение|через\s+\d|до\s+\d|к\s+\d|в\s+(понедельник|вторник|среду|четверг|пятницу|субботу|воскресенье))",
         ),
         rule(
             "promise",
             Error,
-            "promises to cancel the order",
+            "обещает отменить заказ",
             r"\b(отмен(им|яем|ю)|аннулиру(ем|ю))\b.{0,20}\bзаказ",
         ),
         rule(
             "promise",
             Error,
-            "promises a discount or a promo code",
+            "обещает скидку или промокод",
             r"\b(скидк\w*|промокод\w*|купон\w*|бонус\w*)\b",
         ),
         rule(
             "promise",
             Error,
-            "promises free goods",
+            "обещает что-то бесплатно",
             r"\b(бесплатн\w*|в\s+подарок|подар(им|ок)|отправим\s+(ещё|еще|новый|замену))\b",
         ),
         rule(
             "promise",
             Error,
-            "makes a guarantee on the seller's behalf",
+            "даёт гарантии от имени продавца",
             r"\b(гарантиру(ем|ю)|обеща(ем|ю))\b",
         ),
         rule(
             "blame",
             Error,
-            "blames the buyer",
+            "обвиняет покупателя",
             r"\b(вы\s+(сами\s+)?(виноваты|ошиблись|неправильно|не\s+так|невнимательно)|по\s+вашей\s+вине|надо\s+было\s+(читать|смотреть|выбирать)|читайте\s+(описание|внимательн))",
         ),
         rule(
             "dismissive",
             Error,
-            "sends the buyer away",
+            "отправляет покупателя в другое место",
             r"\b(обратитесь|обращайтесь|напишите|пишите)\s+(в|во)\s+(поддержк\w*|служб\w+\s+поддержк\w*|техподдержк\w*|wildberries|вайлдберриз|вб|wb|озон|ozon|маркет\w*|авито)",
         ),
         rule(
             "dismissive",
             Error,
-            "sends the buyer away",
+            "отправляет покупателя в другое место",
             r"\b(это\s+не\s+(к\s+нам|наша\s+проблема|наш\w*\s+вопрос)|мы\s+не\s+(отвечаем|несём\s+ответственност|несем\s+ответственност)\s+за|ничем\s+не\s+можем\s+помочь)",
         ),
         rule(
             "fault_admission",
             Error,
-            "admits fault on the seller's behalf",
+            "признаёт вину продавца",
             r"\b(наша\s+ошибка|мы\s+виноваты|по\s+нашей\s+вине|наш\s+косяк|мы\s+ошиблись|характеристики\s+не\s+соответствуют)\b",
         ),
         rule(
             "jargon",
             Warning,
-            "uses internal jargon the buyer will not know",
+            "внутренние термины, непонятные покупателю",
             r"\b(FBO|FBS|rFBS|DBS|SKU|ФБО|ФБС|баркод\w*|артикул\s+поставщика|ШК)\b",
         ),
         rule(
             "contact_data",
             Error,
-            "contains a phone number",
+            "номер телефона",
             r"(\+7|\b8)[\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}\b",
         ),
         rule(
             "contact_data",
             Error,
-            "contains an e-mail address",
+            "адрес почты",
             r"\b[\w.+-]+@[\w-]+\.[\w.]{2,}\b",
         ),
         rule(
             "contact_data",
             Error,
-            "contains a messenger handle",
+            "контакт в мессенджере",
             r"(\bt\.me/|\btelegram\b|\bтелеграм\w*|\bwhats\s?app\b|\bватсап\w*|\bвотсап\w*|\bviber\b|\bвайбер\w*|(^|\s)@[a-z0-9_]{4,})",
         ),
         rule(
             "prompt_echo",
             Error,
-            "talks about its own instructions",
+            "говорит о своих инструкциях",
             r"(buyer_message|систем\w*\s+промпт|system\s+prompt|мои\s+инструкции|мне\s+(запрещено|нельзя)\s+(по\s+)?(правилам|инструкции)|как\s+языковая\s+модель|as\s+an\s+ai)",
         ),
     ]
@@ -288,7 +288,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         push(
             "ai_mention",
             Error,
-            "mentions AI or a bot; this shop's policy forbids it".into(),
+            "упоминает ИИ или бота, а политика магазина это запрещает".into(),
             m.as_str(),
         );
     }
@@ -297,7 +297,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             push(
                 "contact_data",
                 Error,
-                "contains a card number".into(),
+                "номер банковской карты".into(),
                 m.as_str(),
             );
         }
@@ -316,7 +316,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             push(
                 "link",
                 Error,
-                format!("links to {host}, which is not on the shop's allowlist"),
+                format!("ссылка на {host}, которого нет в списке разрешённых"),
                 caps.get(0).map(|m| m.as_str()).unwrap_or(""),
             );
         }
@@ -332,7 +332,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         push(
             "unsolicited_return",
             Error,
-            "mentions a return the buyer did not ask about".into(),
+            "упоминает возврат, о котором покупатель не спрашивал".into(),
             m.as_str(),
         );
     }
@@ -342,7 +342,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             "length",
             Error,
             format!(
-                "{chars} characters; the marketplace accepts at most {}",
+                "{chars} символов, площадка принимает не больше {}",
                 input.max_chars
             ),
             "",
@@ -352,7 +352,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         push(
             "language",
             Error,
-            "is not written in Russian".into(),
+            "написано не по-русски".into(),
             &draft.chars().take(40).collect::<String>(),
         );
     }
@@ -360,14 +360,19 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         push(
             "prompt_echo",
             Error,
-            "repeats words from instructions planted in the buyer's message".into(),
+            "повторяет инструкции, подброшенные в сообщении покупателя".into(),
             "",
         );
     }
     if let Some(system) = input.system_prompt
         && shared_words(draft, system) >= 8
     {
-        push("prompt_echo", Error, "repeats the system prompt".into(), "");
+        push(
+            "prompt_echo",
+            Error,
+            "пересказывает системный промпт".into(),
+            "",
+        );
     }
     let known_numbers: Vec<String> = [
         input.order.price.map(|p| format!("{p:.0}")),
@@ -390,7 +395,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             push(
                 "unverified_fact",
                 Warning,
-                "states a price that is neither in the order nor in the shop's knowledge".into(),
+                "называет цену, которой нет ни в заказе, ни в сведениях магазина".into(),
                 &caps[0],
             );
         }
@@ -406,7 +411,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             push(
                 "unverified_fact",
                 Warning,
-                "states a date or time frame that is not in the shop's knowledge".into(),
+                "называет срок, которого нет в сведениях магазина".into(),
                 m.as_str(),
             );
         }

@@ -83,7 +83,7 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
             rt,
             job.draft_id,
             Outcome::Failed(format!(
-                "shop `{shop_id}` has no {marketplace} connector configured any more"
+                "у магазина «{shop_id}» больше не настроена площадка {marketplace}"
             )),
         )
         .await;
@@ -126,7 +126,7 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
             }
             Err(SendError::NeedsRefresh) => {
                 break Outcome::Failed(format!(
-                    "{} does not accept replies in this chat (the chat signature is stale or the chat is closed)",
+                    "{} не принимает ответы в этом чате (подпись чата устарела или чат закрыт)",
                     marketplace.title()
                 ));
             }
@@ -176,7 +176,7 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
         MarketError::RateLimited { retry_after } => Outcome::Retry {
             at: now + retry_after.as_millis() as i64,
             why: format!(
-                "rate limited by {}; retrying in {} s",
+                "{} ограничила частоту запросов; повтор через {} с",
                 job.chat.marketplace.title(),
                 retry_after.as_secs_f64().ceil()
             ),
@@ -192,7 +192,7 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
             .await;
             Outcome::Retry {
                 at: now + 60_000,
-                why: format!("{e}; waiting until the credentials work again"),
+                why: format!("{e}; ждём, пока ключ доступа снова заработает"),
             }
         }
         MarketError::Unavailable(why) if (job.attempt as u32) < rt.settings.sender.max_attempts => {
@@ -200,7 +200,7 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
             Outcome::Retry {
                 at: now + backoff.as_millis() as i64,
                 why: format!(
-                    "not delivered ({why}); attempt {} of {}",
+                    "не доставлен ({why}); попытка {} из {}",
                     job.attempt, rt.settings.sender.max_attempts
                 ),
             }
@@ -224,7 +224,7 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
                         id,
                         message_id.as_deref(),
                         sent_at.unwrap_or(now),
-                        "accepted by the marketplace",
+                        "принят площадкой",
                         now,
                     ))
                 })
@@ -233,8 +233,7 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
         }
         Outcome::Unknown(why) => {
             tracing::warn!(draft = id, %why, "send outcome unknown; will reconcile against the chat history");
-            let note =
-                format!("outcome unknown ({why}); checking the chat history before anything else");
+            let note = format!("исход неизвестен ({why}); сверяемся с историей чата");
             let n = note.clone();
             let r = rt
                 .store
@@ -327,7 +326,7 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
         let id = u.draft_id;
         let now = now_ms();
         let note = format!(
-            "not in the chat history {} s after the attempt; sending again",
+            "через {} с после попытки ответа нет в истории чата; отправляем снова",
             grace / 1000
         );
         let n = note.clone();

@@ -53,6 +53,21 @@ impl DraftState {
         }
     }
 
+    /// The state as a seller reads it.
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            DraftState::Pending => "ждёт ответа",
+            DraftState::Scheduled => "запланирован",
+            DraftState::Sending => "отправляется",
+            DraftState::Sent => "отправлен",
+            DraftState::Failed => "не отправлен",
+            DraftState::Unknown => "доставка проверяется",
+            DraftState::Rejected => "отклонён",
+            DraftState::Expired => "устарел",
+            DraftState::Cancelled => "отменён",
+        }
+    }
+
     /// A draft in one of these states may still reach the buyer.
     pub fn is_open(self) -> bool {
         matches!(
@@ -89,9 +104,9 @@ pub struct ReplyText(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyTextError {
-    #[error("the reply is empty")]
+    #[error("ответ пустой")]
     Empty,
-    #[error("the reply is {chars} characters long; the marketplace accepts at most {max}")]
+    #[error("в ответе {chars} символов, площадка принимает не больше {max}")]
     TooLong { chars: usize, max: usize },
 }
 

@@ -27,21 +27,21 @@ pub struct LlmResponse {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlmError {
-    #[error("no answer within {0:?}")]
+    #[error("нет ответа за {0:?}")]
     Timeout(Duration),
-    #[error("rate limited by the provider")]
+    #[error("провайдер ограничил частоту запросов")]
     RateLimited(Option<Duration>),
-    #[error("the provider failed: {0}")]
+    #[error("ошибка на стороне провайдера: {0}")]
     Server(String),
-    #[error("the prompt is too long for the model: {0}")]
+    #[error("промпт слишком длинный для модели: {0}")]
     ContextLength(String),
-    #[error("the provider rejected the key: {0}")]
+    #[error("провайдер не принял ключ: {0}")]
     Auth(String),
-    #[error("the provider refused the request: {0}")]
+    #[error("провайдер отклонил запрос: {0}")]
     Invalid(String),
-    #[error("unusable answer: {0}")]
+    #[error("непригодный ответ: {0}")]
     BadResponse(String),
-    #[error("cannot reach the provider: {0}")]
+    #[error("провайдер недоступен: {0}")]
     Transport(String),
 }
 

@@ -14,17 +14,17 @@ use crate::domain::{Capabilities, ChatUpdate, InboundBatch, Marketplace, Millis,
 /// Why a marketplace call failed, in terms a seller understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MarketError {
-    #[error("the marketplace rejected the credentials: {0}")]
+    #[error("площадка не приняла ключ доступа: {0}")]
     Auth(String),
-    #[error("the shop's plan does not include the chat API: {0}")]
+    #[error("в тарифе магазина нет API чатов: {0}")]
     SubscriptionMissing(String),
-    #[error("rate limited; allowed again in {}s", retry_after.as_secs_f64().ceil())]
+    #[error("ограничение частоты запросов; снова можно через {} с", retry_after.as_secs_f64().ceil())]
     RateLimited { retry_after: Duration },
-    #[error("the chat no longer accepts replies: {0}")]
+    #[error("чат больше не принимает ответы: {0}")]
     ChatClosed(String),
-    #[error("the marketplace refused the request: {0}")]
+    #[error("площадка отклонила запрос: {0}")]
     Invalid(String),
-    #[error("the marketplace is unavailable: {0}")]
+    #[error("площадка недоступна: {0}")]
     Unavailable(String),
 }
 
@@ -42,15 +42,15 @@ impl MarketError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// The marketplace did not take the message. Safe to try again later.
-    #[error("not delivered: {0}")]
+    #[error("не доставлен: {0}")]
     NotDelivered(MarketError),
     /// The marketplace may or may not have taken the message. Never resend
     /// before the chat history shows it did not arrive.
-    #[error("outcome unknown: {0}")]
+    #[error("исход неизвестен: {0}")]
     Unknown(String),
     /// Our handle for replying to this chat is missing or stale; refresh the
     /// chats and try once more.
-    #[error("the chat's reply handle is missing or stale")]
+    #[error("нет действующей подписи для ответа в чат")]
     NeedsRefresh,
 }
 
@@ -108,9 +108,9 @@ pub fn classify_transport_error(e: &reqwest::Error) -> SendError {
 
 pub fn describe_transport_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
-        "the request timed out".into()
+        "запрос не уложился во время ожидания".into()
     } else if e.is_connect() {
-        format!("cannot connect: {e}")
+        format!("не удаётся подключиться: {e}")
     } else {
         let mut msg = e.to_string();
         let mut src = std::error::Error::source(e);

@@ -104,7 +104,7 @@ impl WildberriesClient {
         response
             .json::<T>()
             .await
-            .map_err(|e| MarketError::Unavailable(format!("unreadable answer from {path}: {e}")))
+            .map_err(|e| MarketError::Unavailable(format!("непонятный ответ на {path}: {e}")))
     }
 
     /// Turn a non-success response into an error, remembering rate limits.
@@ -121,16 +121,16 @@ impl WildberriesClient {
         let detail = error_detail(response).await;
         Err(match status {
             StatusCode::UNAUTHORIZED => MarketError::Auth(format!(
-                "Wildberries answered 401 ({detail}); check that the token is valid and has the buyer-chat category"
+                "Wildberries ответил 401 ({detail}); проверьте, что токен действителен и в нём есть категория «Чат с покупателями»"
             )),
             StatusCode::FORBIDDEN => {
-                MarketError::Auth(format!("Wildberries answered 403: {detail}"))
+                MarketError::Auth(format!("Wildberries ответил 403: {detail}"))
             }
             StatusCode::PAYMENT_REQUIRED => MarketError::SubscriptionMissing(detail),
             s if s.is_server_error() => {
-                MarketError::Unavailable(format!("Wildberries answered {s}: {detail}"))
+                MarketError::Unavailable(format!("Wildberries ответил {s}: {detail}"))
             }
-            s => MarketError::Invalid(format!("Wildberries answered {s}: {detail}")),
+            s => MarketError::Invalid(format!("Wildberries ответил {s}: {detail}")),
         })
     }
 }
@@ -250,7 +250,7 @@ impl Connector for WildberriesClient {
             // A write that failed on the server side may still have been applied.
             let detail = error_detail(response).await;
             return Err(SendError::Unknown(format!(
-                "Wildberries answered {status}: {detail}"
+                "Wildberries ответил {status}: {detail}"
             )));
         }
         let response = match self.check_status(response).await {
@@ -262,13 +262,13 @@ impl Connector for WildberriesClient {
         };
         let body = response.text().await.map_err(|e| {
             SendError::Unknown(format!(
-                "the answer to a send was cut off: {}",
+                "ответ на отправку оборвался: {}",
                 describe_transport_error(&e)
             ))
         })?;
         let parsed: MessageResponse = serde_json::from_str(&body).map_err(|e| {
             SendError::Unknown(format!(
-                "unreadable answer to a send ({e}): {}",
+                "непонятный ответ на отправку ({e}): {}",
                 body.chars().take(200).collect::<String>()
             ))
         })?;

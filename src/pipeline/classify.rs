@@ -155,12 +155,12 @@ impl RuleClassifier {
         let mut reasons = Vec::new();
         let (intent, confidence) = match winner {
             None => {
-                reasons.push("no keyword rule matched".to_string());
+                reasons.push("ни одно ключевое слово не подошло".to_string());
                 (Intent::Other, 0.3)
             }
             Some((intent, score, hits)) => {
                 reasons.push(format!(
-                    "{} matched {}",
+                    "{} — совпало: {}",
                     intent,
                     hits.iter()
                         .map(|h| format!("/{h}/"))
@@ -183,7 +183,7 @@ impl RuleClassifier {
                     } else {
                         let names: Vec<String> =
                             rivals.iter().map(|(i, _, _)| i.to_string()).collect();
-                        reasons.push(format!("also looks like {}", names.join(", ")));
+                        reasons.push(format!("похоже также на: {}", names.join(", ")));
                         let tied = rivals.iter().any(|(_, s, _)| s == score);
                         if tied {
                             (base * 0.75).min(0.7)
@@ -214,13 +214,13 @@ impl RuleClassifier {
         for (flag, patterns) in &self.flags {
             if let Some(p) = patterns.iter().find(|p| p.regex.is_match(text)) {
                 if !c.has(*flag) {
-                    c.reasons.push(format!("{flag} matched /{}/", p.source));
+                    c.reasons.push(format!("{flag} — совпало: /{}/", p.source));
                 }
                 c.add_flag(*flag);
             }
         }
         if c.has(Flag::Profanity) && c.intent != Intent::Abusive {
-            c.reasons.push("profanity: treated as abusive".into());
+            c.reasons.push("брань: тема считается грубостью".into());
             c.intent = Intent::Abusive;
         }
     }

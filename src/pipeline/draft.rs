@@ -25,7 +25,7 @@ pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -
             text: String::new(),
             drafter: "none",
             note: Some(format!(
-                "no reply template for `{intent}`; a person writes this reply"
+                "нет шаблона ответа для темы «{intent}»; ответ пишет человек"
             )),
             failed: false,
             system_prompt: None,
@@ -44,7 +44,7 @@ pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -
         Err(e) => Drafted {
             text: String::new(),
             drafter: "none",
-            note: Some(format!("the reply template failed: {e}")),
+            note: Some(format!("шаблон ответа не сработал: {e}")),
             failed: true,
             system_prompt: None,
             prompt: Some(name),
@@ -68,7 +68,7 @@ pub async fn with_llm(
                 prompts,
                 intent,
                 ctx,
-                format!("the LLM prompt failed to render: {e}"),
+                format!("промпт для LLM не собрался: {e}"),
                 None,
                 None,
             );
@@ -93,7 +93,7 @@ pub async fn with_llm(
             prompts,
             intent,
             ctx,
-            format!("the LLM drafter ({}) failed: {e}", model.name()),
+            format!("LLM ({}) не составила черновик: {e}", model.name()),
             Some(system),
             Some(user),
         ),
@@ -110,7 +110,7 @@ fn fallback(
 ) -> Drafted {
     let mut d = from_template(prompts, intent, ctx);
     d.note = Some(match (&d.drafter, d.note.take()) {
-        (&"template", _) => format!("{why}; the reply template stood in"),
+        (&"template", _) => format!("{why}; вместо неё — шаблон ответа"),
         (_, Some(more)) => format!("{why}; {more}"),
         (_, None) => why,
     });

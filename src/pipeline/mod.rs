@@ -134,7 +134,7 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
         by_rules.add_flag(Flag::ClassifierFallback);
         by_rules
             .reasons
-            .push("no LLM provider for the classifier".into());
+            .push("для классификатора не настроена LLM".into());
         return by_rules;
     };
     let ctx = prompt_context(shop, facts, &by_rules, prompts);
@@ -144,7 +144,7 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
             by_rules.add_flag(Flag::ClassifierFallback);
             by_rules
                 .reasons
-                .push(format!("the classifier prompt failed: {e}"));
+                .push(format!("промпт классификатора не собрался: {e}"));
             return by_rules;
         }
     };
@@ -174,7 +174,7 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
         Err(e) => {
             by_rules.add_flag(Flag::ClassifierFallback);
             by_rules.reasons.push(format!(
-                "the LLM classifier ({}) failed: {e}; the rule classifier stood in",
+                "LLM-классификатор ({}) не справился: {e}; тему определили по ключевым словам",
                 model.name()
             ));
             by_rules

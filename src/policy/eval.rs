@@ -44,6 +44,20 @@ pub struct Facts<'a> {
     pub shop_paused: bool,
 }
 
+fn yes_no(b: bool) -> &'static str {
+    if b { "да" } else { "нет" }
+}
+
+/// The effect as a seller reads it.
+pub fn effect_ru(e: Effect) -> &'static str {
+    match e {
+        Effect::Auto => "отправить автоматически",
+        Effect::Queue => "ждать человека",
+        Effect::Escalate => "срочно позвать человека",
+        Effect::Ignore => "не отвечать",
+    }
+}
+
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
     items
         .iter()
@@ -58,26 +72,26 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
     match c {
         Condition::Marketplace(m) => (
             m.contains(&f.marketplace),
-            format!("marketplace {} in [{}]", f.marketplace, list(m)),
+            format!("площадка {} из [{}]", f.marketplace, list(m)),
         ),
         Condition::Intent(i) => (
             i.contains(&cls.intent),
-            format!("intent {} in [{}]", cls.intent, list(i)),
+            format!("тема {} из [{}]", cls.intent, list(i)),
         ),
         Condition::MinConfidence(n) => (
             cls.confidence >= *n,
-            format!("confidence {:.2} ≥ {n}", cls.confidence),
+            format!("уверенность {:.2} ≥ {n}", cls.confidence),
         ),
         Condition::MaxConfidence(n) => (
             cls.confidence <= *n,
-            format!("confidence {:.2} ≤ {n}", cls.confidence),
+            format!("уверенность {:.2} ≤ {n}", cls.confidence),
         ),
         Condition::FlagsAny(flags) => {
             let hit: Vec<_> = flags.iter().filter(|x| cls.has(**x)).collect();
             (
                 !hit.is_empty(),
                 format!(
-                    "flags any of [{}] (has [{}])",
+                    "есть одна из отметок [{}] (есть [{}])",
                     list(flags),
                     list(&cls.flags)
                 ),
@@ -92,7 +106,7 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
             (
                 hit.is_empty(),
                 format!(
-                    "none of flags [{}] (has [{}])",
+                    "нет отметок [{}] (есть [{}])",
                     list(flags),
                     list(&cls.flags)
                 ),
@@ -100,40 +114,44 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
         }
         Condition::TextMatches(r) => (
             r.is_match(f.text),
-            format!("buyer text matches /{}/", r.as_str()),
+            format!("текст покупателя подходит под /{}/", r.as_str()),
         ),
         Condition::TextNotMatches(r) => (
             !r.is_match(f.text),
-            format!("buyer text does not match /{}/", r.as_str()),
+            format!("текст покупателя не подходит под /{}/", r.as_str()),
         ),
         Condition::OrderKnown(want) => {
             let known = !f.order.is_empty();
             (
                 known == *want,
-                format!("order known is {known} (want {want})"),
+                format!(
+                    "заказ известен: {} (нужно: {})",
+                    yes_no(known),
+                    yes_no(*want)
+                ),
             )
         }
         Condition::OrderStatus(s) => {
             let status = f.order.status.as_deref().unwrap_or("unknown");
             (
                 s.iter().any(|x| x == status),
-                format!("order status {status} in [{}]", s.join(", ")),
+                format!("статус заказа {status} из [{}]", s.join(", ")),
             )
         }
         Condition::ProductId(ids) => {
             let pid = f.order.product_id.as_deref().unwrap_or("unknown");
             (
                 ids.iter().any(|x| x == pid),
-                format!("product {pid} in [{}]", ids.join(", ")),
+                format!("товар {pid} из [{}]", ids.join(", ")),
             )
         }
         Condition::MinPrice(p) => match f.order.price {
-            Some(price) => (price >= *p, format!("price {price} ≥ {p}")),
-            None => (false, format!("price unknown (needs ≥ {p})")),
+            Some(price) => (price >= *p, format!("цена {price} ≥ {p}")),
+            None => (false, format!("цена неизвестна (нужно ≥ {p})")),
         },
         Condition::MaxPrice(p) => match f.order.price {
-            Some(price) => (price <= *p, format!("price {price} ≤ {p}")),
-            None => (false, format!("price unknown (needs ≤ {p})")),
+            Some(price) => (price <= *p, format!("цена {price} ≤ {p}")),
+            None => (false, format!("цена неизвестна (нужно ≤ {p})")),
         },
         Condition::Hours { from, to } => {
             let t = f.local_time.time();
@@ -145,7 +163,7 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
             (
                 inside,
                 format!(
-                    "local time {} in {}-{}",
+                    "местное время {} в окне {}-{}",
                     t.strftime("%H:%M"),
                     from.strftime("%H:%M"),
                     to.strftime("%H:%M")
@@ -157,7 +175,7 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
             (
                 days.contains(&d),
                 format!(
-                    "local day {d:?} in [{}]",
+                    "день недели {d:?} из [{}]",
                     days.iter()
                         .map(|d| format!("{d:?}"))
                         .collect::<Vec<_>>()
@@ -167,31 +185,38 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
         }
         Condition::FirstMessage(want) => (
             f.first_message == *want,
-            format!("buyer's first message is {} (want {want})", f.first_message),
+            format!(
+                "первое сообщение покупателя: {} (нужно: {})",
+                yes_no(f.first_message),
+                yes_no(*want)
+            ),
         ),
         Condition::MaxAutoRepliesToday(n) => (
             f.chat_auto_replies_today <= *n,
             format!(
-                "auto-replies in this chat today {} ≤ {n}",
+                "автоответов в этом чате сегодня {} ≤ {n}",
                 f.chat_auto_replies_today
             ),
         ),
         Condition::DraftMaxChars(n) => {
             let len = f.draft.chars().count();
-            (len <= *n, format!("draft length {len} ≤ {n}"))
+            (len <= *n, format!("длина ответа {len} ≤ {n}"))
         }
         Condition::DraftMinChars(n) => {
             let len = f.draft.chars().count();
-            (len >= *n, format!("draft length {len} ≥ {n}"))
+            (len >= *n, format!("длина ответа {len} ≥ {n}"))
         }
         Condition::NoGuardWarnings => (
             f.guards.warnings.is_empty(),
-            format!("no guard warnings (has [{}])", f.guards.warnings.join(", ")),
+            format!(
+                "нет предупреждений проверок (есть [{}])",
+                f.guards.warnings.join(", ")
+            ),
         ),
         Condition::GuardWarningsNone(cats) => (
             !f.guards.warnings.iter().any(|w| cats.contains(w)),
             format!(
-                "no guard warnings in [{}] (has [{}])",
+                "нет предупреждений из [{}] (есть [{}])",
                 cats.join(", "),
                 f.guards.warnings.join(", ")
             ),
@@ -199,7 +224,7 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
         Condition::GuardWarningsAny(cats) => (
             f.guards.warnings.iter().any(|w| cats.contains(w)),
             format!(
-                "a guard warning in [{}] (has [{}])",
+                "есть предупреждение из [{}] (есть [{}])",
                 cats.join(", "),
                 f.guards.warnings.join(", ")
             ),
@@ -213,66 +238,68 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
     let mut why = Vec::new();
     let floor = policy.settings.confidence_floor.max(CODE_CONFIDENCE_FLOOR);
     if f.shop_paused {
-        why.push("auto-sending is paused for this shop (kill switch)".to_string());
+        why.push("автоотправка для магазина приостановлена (аварийный выключатель)".to_string());
     }
     if !f.guards.errors.is_empty() {
         why.push(format!(
-            "guards found errors: {}",
+            "проверки нашли ошибки: {}",
             f.guards.errors.join(", ")
         ));
     }
     if f.drafter_failed || cls.has(Flag::DrafterFallback) {
-        why.push("the drafter failed or a fallback wrote the draft".to_string());
+        why.push("черновик не удалось составить штатно: сработал запасной вариант".to_string());
     }
     if cls.has(Flag::ClassifierFallback) {
-        why.push("the classifier failed and the rule classifier stood in".to_string());
+        why.push("классификатор не ответил, тему определили по ключевым словам".to_string());
     }
     if cls.confidence < floor {
         why.push(format!(
-            "confidence {:.2} is below the floor {floor}",
+            "уверенность {:.2} ниже порога {floor}",
             cls.confidence
         ));
     }
     if matches!(cls.intent, Intent::HumanRequest | Intent::Abusive) {
-        why.push(format!("intent {} always goes to a person", cls.intent));
+        why.push(format!("тема {} всегда требует человека", cls.intent));
     }
     if cls.has(Flag::LegalThreat) {
-        why.push("the buyer mentions legal action".to_string());
+        why.push("покупатель упоминает суд или юристов".to_string());
     }
     if cls.has(Flag::MarketplaceComplaint) {
-        why.push("the buyer threatens to complain to the marketplace".to_string());
+        why.push("покупатель грозит пожаловаться площадке".to_string());
     }
     if cls.has(Flag::Injection) {
-        why.push("the buyer's text looks like prompt injection".to_string());
+        why.push(
+            "текст покупателя похож на попытку подменить инструкции (prompt injection)".to_string(),
+        );
     }
     if f.previous_send_unsettled {
-        why.push("an earlier send to this chat failed or has an unknown outcome".to_string());
+        why.push("предыдущая отправка в этот чат не удалась или её исход неизвестен".to_string());
     }
     if f.human_takeover {
         why.push(
-            "a person answered this chat in the marketplace recently (human takeover)".to_string(),
+            "человек недавно ответил в этом чате в кабинете площадки (human takeover)".to_string(),
         );
     }
     if f.draft.trim().is_empty() {
-        why.push("the draft is empty".to_string());
+        why.push("ответ пустой".to_string());
     }
     let len = f.draft.trim().chars().count();
     if len > f.max_chars {
         why.push(format!(
-            "the draft is {len} characters; the marketplace accepts {}",
+            "в ответе {len} символов, площадка принимает {}",
             f.max_chars
         ));
     }
     let s = &policy.settings;
     if f.chat_auto_replies_in_window >= s.max_auto_per_chat {
         why.push(format!(
-            "this chat already got {} auto-replies within {} (cap {})",
+            "в этом чате уже {} автоответов за {} (предел {})",
             f.chat_auto_replies_in_window, s.auto_window, s.max_auto_per_chat
         ));
     }
     if f.shop_auto_replies_last_hour >= s.max_auto_per_shop_per_hour {
         why.push(format!(
-            "the shop already sent {} auto-replies in the last hour (cap {})",
+            "магазин уже отправил {} автоответов за последний час (предел {})",
             f.shop_auto_replies_last_hour, s.max_auto_per_shop_per_hour
         ));
     }
@@ -320,15 +347,16 @@ pub fn decide(policy: &Policy, f: &Facts<'_>) -> Decision {
                 .filter(|t| t.matched && &t.name != name)
                 .map(|t| format!("{} ({})", t.name, t.effect))
                 .collect();
-            let mut reason = format!("rule `{name}` says {effect}");
+            let mut reason = format!("правило «{name}»: {}", effect_ru(*effect));
             if !others.is_empty() {
-                reason.push_str(&format!("; also matched: {}", others.join(", ")));
+                reason.push_str(&format!("; сработали также: {}", others.join(", ")));
             }
             reasons.push(reason);
             *effect
         }
         None => {
-            reasons.push("no rule matched; the default is to queue for a person".to_string());
+            reasons
+                .push("ни одно правило не подошло; по умолчанию ответ ждёт человека".to_string());
             Effect::Queue
         }
     };
@@ -337,7 +365,10 @@ pub fn decide(policy: &Policy, f: &Facts<'_>) -> Decision {
         floor_reasons = floor(policy, f);
         if !floor_reasons.is_empty() {
             effect = Effect::Queue;
-            reasons.push(format!("not auto-sent: {}", floor_reasons.join("; ")));
+            reasons.push(format!(
+                "не отправлен автоматически: {}",
+                floor_reasons.join("; ")
+            ));
         }
     }
     if effect == Effect::Escalate {
@@ -532,7 +563,7 @@ mod tests {
         let w = World::new(Intent::Other);
         let d = decide(&one_rule("when.intent = \"thanks\""), &w.facts());
         assert_eq!(d.effect, Effect::Queue);
-        assert!(d.reasons[0].contains("default"));
+        assert!(d.reasons[0].contains("по умолчанию"));
     }
 
     #[test]
@@ -585,27 +616,27 @@ mod tests {
         );
         let mut w = World::new(Intent::Thanks);
         w.guards.errors = vec!["promise".into()];
-        check(&w, &|_| {}, "guards found errors");
-        check(&base, &|f| f.drafter_failed = true, "drafter failed");
+        check(&w, &|_| {}, "проверки нашли ошибки");
+        check(&base, &|f| f.drafter_failed = true, "запасной вариант");
         let mut w = World::new(Intent::Thanks);
         w.c.flags = vec![Flag::ClassifierFallback];
-        check(&w, &|_| {}, "classifier failed");
+        check(&w, &|_| {}, "классификатор не ответил");
         let mut w = World::new(Intent::Thanks);
         w.c.confidence = 0.65;
-        check(&w, &|_| {}, "below the floor 0.7");
+        check(&w, &|_| {}, "ниже порога 0.7");
         check(
             &World::new(Intent::HumanRequest),
             &|_| {},
-            "always goes to a person",
+            "всегда требует человека",
         );
         check(
             &World::new(Intent::Abusive),
             &|_| {},
-            "always goes to a person",
+            "всегда требует человека",
         );
         for (flag, words) in [
-            (Flag::LegalThreat, "legal action"),
-            (Flag::MarketplaceComplaint, "complain"),
+            (Flag::LegalThreat, "суд"),
+            (Flag::MarketplaceComplaint, "пожаловаться"),
             (Flag::Injection, "prompt injection"),
         ] {
             let mut w = World::new(Intent::Thanks);
@@ -615,27 +646,27 @@ mod tests {
         check(
             &base,
             &|f| f.previous_send_unsettled = true,
-            "failed or has an unknown outcome",
+            "исход неизвестен",
         );
         check(&base, &|f| f.human_takeover = true, "human takeover");
-        check(&base, &|f| f.shop_paused = true, "kill switch");
+        check(&base, &|f| f.shop_paused = true, "аварийный выключатель");
         check(
             &base,
             &|f| f.chat_auto_replies_in_window = 2,
-            "auto-replies within",
+            "автоответов за",
         );
         check(
             &base,
             &|f| f.shop_auto_replies_last_hour = 60,
-            "in the last hour",
+            "за последний час",
         );
-        check(&base, &|f| f.draft = "", "empty");
+        check(&base, &|f| f.draft = "", "пустой");
         let long = "я".repeat(1001);
         let w = World {
             draft: long,
             ..World::new(Intent::Thanks)
         };
-        check(&w, &|_| {}, "characters");
+        check(&w, &|_| {}, "символов");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 mod eval;
 mod parse;
 
-pub use eval::{Facts, GuardSummary, decide};
+pub use eval::{Facts, GuardSummary, decide, effect_ru};
 pub use parse::{Condition, ExtraGuard, Policy, PolicySettings, PolicyTest, Rule, TestExpect};
 
 /// Auto-sending never happens below this confidence, whatever a policy says.

@@ -630,7 +630,7 @@ fn parse_settings(cx: &mut Ctx<'_>, raw: Option<RawSettings>) -> PolicySettings 
             Ok(pattern) => s.extra_guards.push(ExtraGuard {
                 message: g
                     .message
-                    .unwrap_or_else(|| format!("matches the shop's `{}` guard", g.category)),
+                    .unwrap_or_else(|| format!("подходит под проверку магазина «{}»", g.category)),
                 category: g.category,
                 error,
                 pattern,

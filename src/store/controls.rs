@@ -61,7 +61,7 @@ pub fn pause(
         )?
         .query_map([shop], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let note = "auto-sending is paused for this shop; waiting for a person";
+    let note = "автоотправка для магазина приостановлена; ответ ждёт человека";
     for id in &held {
         let _ = transition_tx(
             &tx,

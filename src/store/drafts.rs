@@ -13,13 +13,13 @@ use crate::guards::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("draft #{0} does not exist")]
+    #[error("черновика №{0} нет")]
     NotFound(i64),
-    #[error("draft #{id} is {current}; this needs it to be {expected}")]
+    #[error("draft #{id} is {current}; this needs it to be one of {expected:?}")]
     WrongState {
         id: i64,
         current: DraftState,
-        expected: String,
+        expected: Vec<DraftState>,
     },
     #[error("{0}")]
     Store(String),
@@ -35,14 +35,6 @@ impl From<StoreError> for TransitionError {
     fn from(e: StoreError) -> Self {
         TransitionError::Store(e.to_string())
     }
-}
-
-fn state_list(states: &[DraftState]) -> String {
-    states
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" or ")
 }
 
 /// Move a draft from one of `from` to `to`, recording who did it and why.
@@ -67,7 +59,7 @@ pub(crate) fn transition_tx(
         return Err(TransitionError::WrongState {
             id,
             current,
-            expected: state_list(from),
+            expected: from.to_vec(),
         });
     }
     tx.execute(
@@ -325,7 +317,7 @@ pub fn store_draft_for_turn(
         } else {
             DraftState::Expired
         };
-        let note = format!("superseded by draft #{id}");
+        let note = format!("заменён черновиком №{id}");
         let _ = transition_tx(&tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
     }
     tx.execute(
@@ -634,9 +626,7 @@ pub fn recover_in_flight(conn: &mut Connection, now: Millis) -> Result<Vec<i64>>
             &[DraftState::Sending],
             DraftState::Unknown,
             "daemon:recovery",
-            Some(
-                "the daemon stopped while sending; checking the chat history before anything else",
-            ),
+            Some("служба остановилась во время отправки; сначала сверяемся с историей чата"),
             now,
         )
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -681,7 +671,7 @@ pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<V
         .prepare_cached("SELECT id FROM drafts WHERE state = 'pending' AND created_at <= ?1")?
         .query_map([now - ttl_ms], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let note = "expired: nobody approved it in time";
+    let note = "устарел: никто не одобрил вовремя";
     for id in &ids {
         let _ = transition_tx(
             &tx,

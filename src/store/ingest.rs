@@ -208,10 +208,13 @@ fn on_buyer_message(
     )?;
     for (draft_id, state) in open_unsent_drafts(tx, chat_id)? {
         let (to, note) = match state {
-            DraftState::Scheduled => (DraftState::Cancelled, "the buyer wrote again; re-drafting"),
+            DraftState::Scheduled => (
+                DraftState::Cancelled,
+                "покупатель написал ещё раз; готовим новый черновик",
+            ),
             _ => (
                 DraftState::Expired,
-                "stale: the buyer wrote again; a new draft follows",
+                "устарел: покупатель написал ещё раз, будет новый черновик",
             ),
         };
         if transition_tx(tx, draft_id, &[state], to, ACTOR, Some(note), now).is_ok() {
@@ -299,7 +302,7 @@ fn on_echo(
         &from,
         DraftState::Sent,
         ACTOR,
-        Some("delivered: the reply is in the chat history"),
+        Some("доставлен: ответ виден в истории чата"),
         now,
     )
     .is_ok()
@@ -335,9 +338,9 @@ fn on_human_reply(
         )?;
     }
     let who = if msg.via_api {
-        "answered through the seller API by another integration"
+        "на чат ответили через API продавца из другой программы"
     } else {
-        "answered by a human in the marketplace's seller portal"
+        "на чат ответил человек в кабинете продавца на площадке"
     };
     let answered: Vec<(i64, String)> = {
         let mut stmt = tx.prepare_cached(

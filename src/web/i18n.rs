@@ -176,25 +176,16 @@ pub const RU: Strings = Strings {
 
 pub fn state_label(s: DraftState) -> &'static str {
     match s {
-        DraftState::Pending => "ждёт ответа",
-        DraftState::Scheduled => "запланирован",
         DraftState::Sending => "⏳ отправляется",
         DraftState::Sent => "✓ отправлен",
         DraftState::Failed => "⚠️ не отправлен",
         DraftState::Unknown => "⏳ проверяем доставку",
-        DraftState::Rejected => "отклонён",
-        DraftState::Expired => "устарел",
-        DraftState::Cancelled => "отменён",
+        other => other.label_ru(),
     }
 }
 
 pub fn effect_label(e: Effect) -> &'static str {
-    match e {
-        Effect::Auto => "отправить автоматически",
-        Effect::Queue => "ждать человека",
-        Effect::Escalate => "срочно позвать человека",
-        Effect::Ignore => "не отвечать",
-    }
+    crate::policy::effect_ru(e)
 }
 
 pub fn intent_label(i: Intent) -> &'static str {
@@ -224,5 +215,18 @@ pub fn age(ms: i64) -> String {
         60..=3599 => format!("{} мин", s / 60),
         3600..=86_399 => format!("{} ч {} мин", s / 3600, (s % 3600) / 60),
         _ => format!("{} дн", s / 86_400),
+    }
+}
+
+pub fn flag_label(f: crate::domain::Flag) -> &'static str {
+    use crate::domain::Flag;
+    match f {
+        Flag::Injection => "попытка подменить инструкции",
+        Flag::LegalThreat => "угроза судом",
+        Flag::MarketplaceComplaint => "угроза жалобой площадке",
+        Flag::Profanity => "брань",
+        Flag::NegativeSentiment => "недовольство",
+        Flag::ClassifierFallback => "классификатор не ответил",
+        Flag::DrafterFallback => "черновик из запасного шаблона",
     }
 }

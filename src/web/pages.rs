@@ -513,7 +513,10 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
     ctx.insert("confidence", &((c.confidence * 100.0).round() as u32));
     ctx.insert(
         "flags",
-        &c.flags.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        &c.flags
+            .iter()
+            .map(|f| i18n::flag_label(*f).to_string())
+            .collect::<Vec<_>>(),
     );
     ctx.insert("class_reasons", &c.reasons);
     let dec = &draft.decision;

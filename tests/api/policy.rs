@@ -78,7 +78,7 @@ async fn a_portal_reply_inside_the_undo_window_cancels_the_auto_reply() {
     )
     .await;
     let d = app.wait_for_state(draft.id, DraftState::Cancelled).await;
-    assert!(d.reason.unwrap().contains("seller portal"));
+    assert!(d.reason.unwrap().contains("кабинете продавца"));
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(app.sent().await.is_empty());
 }
@@ -196,7 +196,7 @@ async fn the_kill_switch_stops_auto_sending_at_once_and_resume_restores_it() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("paused"), "{out}");
     let held = app.wait_for_state(scheduled.id, DraftState::Pending).await;
-    assert!(held.reason.unwrap().contains("paused"));
+    assert!(held.reason.unwrap().contains("приостановлена"));
     let second = app.buyer_writes("Спасибо большое!").await;
     let queued = app.wait_for_draft(&second.chat_id).await;
     assert_eq!(queued.state, DraftState::Pending);

@@ -203,7 +203,7 @@ async fn a_rejected_token_pauses_only_that_shop() {
     .await;
     let detail = status.detail.unwrap_or_default();
     assert!(
-        detail.contains("401") && detail.contains("token"),
+        detail.contains("401") && detail.contains("токен"),
         "{detail}"
     );
     let rows = app
@@ -223,7 +223,7 @@ async fn a_portal_reply_cancels_the_waiting_draft() {
 
     app.portal_reply(&posted.chat_id, "Да, подойдёт.").await;
     let d = app.wait_for_state(draft.id, DraftState::Cancelled).await;
-    assert!(d.reason.unwrap().contains("seller portal"));
+    assert!(d.reason.unwrap().contains("кабинете продавца"));
     assert!(app.sent().await.is_empty());
 }
 
@@ -256,7 +256,7 @@ async fn an_llm_timeout_queues_the_template_fallback_and_says_why() {
     let detail = actions::show(&app.store, draft.id).await.unwrap();
     let note = detail.draft.drafter_note.clone().unwrap_or_default();
     assert!(
-        note.contains("no answer within") && note.contains("template"),
+        note.contains("нет ответа за") && note.contains("шаблон ответа"),
         "{note}"
     );
     assert!(
@@ -272,7 +272,7 @@ async fn an_llm_timeout_queues_the_template_fallback_and_says_why() {
             .decision
             .floor
             .iter()
-            .any(|f| f.contains("drafter")),
+            .any(|f| f.contains("запасной вариант")),
         "{:?}",
         detail.draft.decision
     );
@@ -298,7 +298,7 @@ async fn garbage_from_the_llm_is_never_auto_sent() {
             .draft
             .drafter_note
             .unwrap_or_default()
-            .contains("failed")
+            .contains("не составила черновик")
     );
     settle().await;
     assert!(app.sent().await.is_empty());

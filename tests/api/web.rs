@@ -235,7 +235,7 @@ async fn approving_with_edits_through_the_api_delivers_that_text_once_and_record
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let body: Value = again.json().await.unwrap();
     assert!(
-        body["error"].as_str().unwrap().contains("already sent"),
+        body["error"].as_str().unwrap().contains("уже отправлен"),
         "{body}"
     );
     settle().await;

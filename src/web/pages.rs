@@ -201,7 +201,7 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
                 d.classification
                     .flags
                     .iter()
-                    .map(|f| f.to_string())
+                    .map(|f| i18n::flag_label(*f).to_string())
                     .collect(),
             )
         })

@@ -127,10 +127,12 @@ pub struct App {
 
 /// Build the LLM providers the configuration names.
 pub fn build_models(settings: &Settings) -> Result<BTreeMap<String, DynModel>, Diagnostics> {
+    use crate::config::ProviderKind;
+    use crate::llm::{OpenAiSettings, YandexGpt, YandexSettings};
     let mut out = Diagnostics::default();
     let mut models: BTreeMap<String, DynModel> = BTreeMap::new();
     for (name, p) in &settings.llm.providers {
-        let api_key = match &p.api_key_env {
+        let secret = match &p.api_key_env {
             Some(var) => match std::env::var(var) {
                 Ok(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
                 _ => {
@@ -146,23 +148,46 @@ pub fn build_models(settings: &Settings) -> Result<BTreeMap<String, DynModel>, D
             },
             None => None,
         };
-        let built = OpenAiCompatible::new(crate::llm::OpenAiSettings {
-            name: name.clone(),
-            base_url: p.base_url.clone(),
-            model: p.model.clone(),
-            api_key,
-            timeout: p.timeout.0,
-            max_concurrency: p.max_concurrency,
-            temperature: p.temperature,
-            headers: p
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        });
+        let built: Result<DynModel, String> = match p.kind {
+            ProviderKind::Openai => OpenAiCompatible::new(OpenAiSettings {
+                name: name.clone(),
+                base_url: p.base_url.clone().unwrap_or_default(),
+                model: p.model.clone(),
+                api_key: secret,
+                timeout: p.timeout.0,
+                max_concurrency: p.max_concurrency,
+                temperature: p.temperature,
+                headers: p
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                auth_scheme: p.auth_scheme.clone(),
+                project: p.folder_id.clone(),
+                structured_output: p.structured_output,
+            })
+            .map(|m| Arc::new(m) as DynModel),
+            ProviderKind::Yandex => YandexGpt::new(YandexSettings {
+                name: name.clone(),
+                host: p
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| crate::llm::yandex::DEFAULT_HOST.to_string()),
+                model: p.model.clone(),
+                folder_id: p.folder_id.clone(),
+                secret,
+                auth_scheme: p.auth_scheme.clone(),
+                data_logging: p.data_logging,
+                timeout: p.timeout.0,
+                max_concurrency: p.max_concurrency,
+                temperature: p.temperature,
+                structured_output: p.structured_output,
+            })
+            .map(|m| Arc::new(m) as DynModel),
+        };
         match built {
             Ok(m) => {
-                models.insert(name.clone(), Arc::new(m));
+                models.insert(name.clone(), m);
             }
             Err(e) => out
                 .push(Diagnostic::new(&settings.origin, e).field(format!("llm.providers.{name}"))),

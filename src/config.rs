@@ -177,29 +177,87 @@ pub struct SimSeller {
     pub wb_token: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LlmSettings {
     pub providers: BTreeMap<String, LlmProviderSettings>,
+    /// How long a provider that just failed is skipped.
+    pub cooldown: Dur,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        LlmSettings {
+            providers: BTreeMap::new(),
+            cooldown: Dur::secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible chat-completions endpoint (OpenAI, OpenRouter,
+    /// DeepSeek, vLLM, Ollama, YandexGPT's compatible endpoint).
+    #[default]
+    Openai,
+    /// YandexGPT's native Foundation Models API.
+    Yandex,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredOutput {
+    /// `response_format: json_schema` (OpenAI) / `jsonSchema` (Yandex).
+    #[default]
+    JsonSchema,
+    /// `response_format: json_object` / `jsonObject`.
+    JsonObject,
+    /// Ask for JSON in the prompt only.
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmProviderSettings {
-    /// Base URL including the version, e.g. `https://api.openai.com/v1`.
-    pub base_url: String,
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// OpenAI-compatible: base URL including the version, e.g. `https://api.openai.com/v1`.
+    /// Yandex: the API host, by default `https://llm.api.cloud.yandex.net`.
+    pub base_url: Option<String>,
+    /// OpenAI-compatible: the model name. Yandex: `yandexgpt`, `yandexgpt-lite` or a full `gpt://…` URI.
     pub model: String,
     /// Name of the environment variable holding the API key. Local servers may need none.
     pub api_key_env: Option<String>,
+    /// `Bearer` (default) or `Api-Key` (Yandex service-account keys).
+    #[serde(default = "default_auth_scheme")]
+    pub auth_scheme: String,
+    /// Yandex Cloud folder id (model URI; `x-folder-id` for IAM tokens; `OpenAI-Project` on the compatible endpoint).
+    pub folder_id: Option<String>,
+    /// Yandex: let Yandex log requests. Off by default: prompts carry buyer text.
+    #[serde(default)]
+    pub data_logging: bool,
     #[serde(default = "default_llm_timeout")]
     pub timeout: Dur,
     #[serde(default = "default_llm_concurrency")]
     pub max_concurrency: usize,
     #[serde(default = "default_temperature")]
     pub temperature: f32,
+    #[serde(default)]
+    pub structured_output: StructuredOutput,
     /// Extra HTTP headers, e.g. `HTTP-Referer` for OpenRouter.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Price per 1000 prompt tokens, in `llm_currency` units.
+    #[serde(default)]
+    pub price_per_1k_prompt: f64,
+    /// Price per 1000 completion tokens.
+    #[serde(default)]
+    pub price_per_1k_completion: f64,
+}
+
+fn default_auth_scheme() -> String {
+    "Bearer".into()
 }
 
 fn default_llm_timeout() -> Dur {
@@ -277,18 +335,49 @@ pub struct ShopSettings {
     pub display_name: Option<String>,
     /// The shop's policy file.
     pub policy: PathBuf,
-    /// Directory with the shop's prompt and reply templates.
-    pub prompts: PathBuf,
+    /// Directory with the shop's prompt and reply templates, or a list of
+    /// them: files in later directories replace same-named files in earlier ones.
+    pub prompts: PromptDirs,
     #[serde(default)]
     pub drafter: DrafterKind,
     #[serde(default)]
     pub classifier: ClassifierKind,
     /// Which `[llm.providers.*]` entry to use for the LLM drafter or classifier.
     pub llm_provider: Option<String>,
+    /// Providers tried in order when the first one times out, fails, is rate
+    /// limited or cannot take the prompt.
+    #[serde(default)]
+    pub llm_fallbacks: Vec<String>,
+    #[serde(default)]
+    pub budget: BudgetSettings,
+    #[serde(default)]
+    pub privacy: PrivacySettings,
     /// IANA time zone for policy time windows, e.g. `Europe/Moscow`.
     #[serde(default = "default_timezone")]
     pub timezone: String,
     pub wildberries: Option<WildberriesSettings>,
+}
+
+/// One prompt directory, or several layered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptDirs(pub Vec<PathBuf>);
+
+impl<'de> Deserialize<'de> for PromptDirs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(PathBuf),
+            Many(Vec<PathBuf>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::One(p) => Ok(PromptDirs(vec![p])),
+            Raw::Many(v) if !v.is_empty() => Ok(PromptDirs(v)),
+            Raw::Many(_) => Err(serde::de::Error::custom(
+                "give at least one prompt directory",
+            )),
+        }
+    }
 }
 
 fn default_timezone() -> String {
@@ -302,6 +391,42 @@ impl ShopSettings {
             v.push(Marketplace::Wildberries);
         }
         v
+    }
+}
+
+/// LLM spending caps for a shop, in the providers' price units.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetSettings {
+    pub daily: Option<f64>,
+    pub monthly: Option<f64>,
+    /// What drafting does once a cap is reached.
+    pub on_exhausted: OnExhausted,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExhausted {
+    /// Reply templates write the drafts (never auto-sent).
+    #[default]
+    Template,
+    /// No draft text: every turn waits for a person to write the reply.
+    QueueOnly,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySettings {
+    /// Mask phone numbers, e-mails, card numbers and similar in buyer text
+    /// before a prompt leaves the machine.
+    pub mask_personal_data: bool,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        PrivacySettings {
+            mask_personal_data: true,
+        }
     }
 }
 
@@ -564,6 +689,15 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
                 ),
             ));
         }
+        for (i, p) in shop.llm_fallbacks.iter().enumerate() {
+            if !s.llm.providers.contains_key(p) {
+                out.push(at(
+                    &["shops", id, "llm_fallbacks", &i.to_string()],
+                    &format!("shops.{id}.llm_fallbacks"),
+                    format!("no provider `{p}` in `[llm.providers]`"),
+                ));
+            }
+        }
         let needs_llm = shop.drafter == DrafterKind::Llm || shop.classifier == ClassifierKind::Llm;
         match (&shop.llm_provider, needs_llm) {
             (None, true) => out.push(at(
@@ -604,11 +738,33 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
         }
     }
     for (name, p) in &s.llm.providers {
-        if reqwest::Url::parse(&p.base_url).is_err() {
-            out.push(at(
+        match (&p.base_url, p.kind) {
+            (Some(url), _) if reqwest::Url::parse(url).is_err() => out.push(at(
                 &["llm", "providers", name, "base_url"],
                 &format!("llm.providers.{name}.base_url"),
-                format!("`{}` is not a URL", p.base_url),
+                format!("`{url}` is not a URL"),
+            )),
+            (None, ProviderKind::Openai) => out.push(at(
+                &["llm", "providers", name],
+                &format!("llm.providers.{name}.base_url"),
+                "an OpenAI-compatible provider needs `base_url` (including `/v1`)".into(),
+            )),
+            _ => {}
+        }
+        if p.kind == ProviderKind::Yandex && p.folder_id.is_none() && !p.model.starts_with("gpt://")
+        {
+            out.push(at(
+                &["llm", "providers", name],
+                &format!("llm.providers.{name}.folder_id"),
+                "YandexGPT needs `folder_id` (or a full `gpt://<folder>/<model>/latest` model URI)"
+                    .into(),
+            ));
+        }
+        if !matches!(p.auth_scheme.as_str(), "Bearer" | "Api-Key") {
+            out.push(at(
+                &["llm", "providers", name, "auth_scheme"],
+                &format!("llm.providers.{name}.auth_scheme"),
+                format!("`{}`: use `Bearer` or `Api-Key`", p.auth_scheme),
             ));
         }
         if p.max_concurrency == 0 {

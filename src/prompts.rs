@@ -12,6 +12,7 @@
 //!   knowledge.md          the shop's facts: sizes, delivery, warranty...
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,10 +31,13 @@ const KNOWLEDGE: &str = "knowledge.md";
 const TEMPLATE_EXTENSIONS: [&str; 3] = ["txt", "md", "j2"];
 
 pub struct PromptSet {
+    /// The last (most specific) directory, for messages.
     pub dir: PathBuf,
     tera: Tera,
     pub rules: RuleClassifier,
     pub knowledge: String,
+    /// Template name → the file it came from.
+    sources: BTreeMap<String, PathBuf>,
 }
 
 impl std::fmt::Debug for PromptSet {
@@ -46,44 +50,98 @@ impl std::fmt::Debug for PromptSet {
 
 impl PromptSet {
     pub fn load(dir: &Path) -> Result<PromptSet, Diagnostics> {
-        if !dir.is_dir() {
-            return Err(Diagnostic::new(dir, "the prompt directory does not exist").into());
-        }
+        Self::load_layered(&[dir.to_path_buf()])
+    }
+
+    /// Several directories layered: a file in a later directory replaces the
+    /// same-named file of an earlier one, so a shop can override any template.
+    pub fn load_layered(dirs: &[PathBuf]) -> Result<PromptSet, Diagnostics> {
         let mut out = Diagnostics::default();
-        let intents_path = dir.join(INTENTS);
-        let rules = match std::fs::read_to_string(&intents_path) {
-            Ok(text) => RuleClassifier::parse(&intents_path, &text).unwrap_or_else(|d| {
-                out.0.extend(d.0);
-                RuleClassifier::default()
-            }),
-            Err(e) => {
+        for dir in dirs {
+            if !dir.is_dir() {
+                out.push(Diagnostic::new(dir, "the prompt directory does not exist"));
+            }
+        }
+        if dirs.is_empty() || !out.is_empty() {
+            return Err(out);
+        }
+        let last_dir = dirs[dirs.len() - 1].clone();
+        let last = |name: &str| {
+            dirs.iter()
+                .rev()
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        };
+        let rules = match last(INTENTS) {
+            Some(path) => match std::fs::read_to_string(&path) {
+                Ok(text) => RuleClassifier::parse(&path, &text).unwrap_or_else(|d| {
+                    out.0.extend(d.0);
+                    RuleClassifier::default()
+                }),
+                Err(e) => {
+                    out.push(Diagnostic::new(
+                        &path,
+                        format!("cannot read the intent rules: {e}"),
+                    ));
+                    RuleClassifier::default()
+                }
+            },
+            None => {
                 out.push(Diagnostic::new(
-                    &intents_path,
-                    format!("cannot read the intent rules: {e}"),
+                    last_dir.join(INTENTS),
+                    "no intent rules (intents.toml)",
                 ));
                 RuleClassifier::default()
             }
         };
-        let knowledge = std::fs::read_to_string(dir.join(KNOWLEDGE)).unwrap_or_default();
-        let mut sources = Vec::new();
-        collect_templates(dir, dir, &mut sources, &mut out);
-        let mut tera = Tera::new();
-        tera.autoescape_on(Vec::<&str>::new());
-        for (name, _, text) in &sources {
-            if let Err(e) = tera.add_raw_template(name, text) {
-                out.push(template_diagnostic(dir, name, &e));
+        let knowledge = last(KNOWLEDGE)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let mut texts: BTreeMap<String, String> = BTreeMap::new();
+        let mut sources: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for dir in dirs {
+            let mut found = Vec::new();
+            collect_templates(dir, dir, &mut found, &mut out);
+            for (name, path, text) in found {
+                texts.insert(name.clone(), text);
+                sources.insert(name, path);
             }
         }
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        if let Err(e) = tera.add_raw_templates(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        {
+            out.push(template_diagnostic(&sources, &last_dir, &e));
+        }
         out.into_result(PromptSet {
-            dir: dir.to_path_buf(),
+            dir: last_dir,
             tera,
             rules,
             knowledge,
+            sources,
         })
+    }
+
+    /// The file a template came from.
+    pub fn source(&self, name: &str) -> PathBuf {
+        self.sources
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.dir.join(name))
     }
 
     pub fn has(&self, name: &str) -> bool {
         self.tera.contains_template(name)
+    }
+
+    /// The LLM drafter's prompt for an intent: `drafts/<intent>.txt`, else `draft.txt`.
+    pub fn draft_prompt(&self, intent: Intent) -> String {
+        let specific = format!("drafts/{intent}.txt");
+        if self.has(&specific) {
+            specific
+        } else {
+            DRAFT.to_string()
+        }
     }
 
     /// The reply template for an intent: `replies/<intent>.txt`, else `replies/default.txt`.
@@ -99,14 +157,20 @@ impl PromptSet {
     pub fn render(&self, name: &str, ctx: &PromptContext) -> Result<String, Diagnostic> {
         let context = Context::from_serialize(ctx).map_err(|e| {
             Diagnostic::new(
-                self.dir.join(name),
+                self.source(name),
                 format!("cannot build the template context: {e}"),
             )
         })?;
         self.tera
             .render(name, &context)
             .map(|s| s.trim().to_string())
-            .map_err(|e| template_diagnostic(&self.dir, name, &e))
+            .map_err(|e| {
+                let mut d = template_diagnostic(&self.sources, &self.dir, &e);
+                if d.line.is_none() {
+                    d.file = self.source(name).display().to_string();
+                }
+                d
+            })
     }
 
     /// Render every template with a sample context, so `agentiq check` finds
@@ -114,10 +178,8 @@ impl PromptSet {
     pub fn check(&self) -> Diagnostics {
         let sample = PromptContext::sample();
         let mut out = Diagnostics::default();
-        let mut names: Vec<String> = self.tera.get_template_names().map(str::to_string).collect();
-        names.sort();
-        for name in names {
-            if let Err(d) = self.render(&name, &sample) {
+        for name in self.sources.keys() {
+            if let Err(d) = self.render(name, &sample) {
                 out.push(d);
             }
         }
@@ -163,19 +225,19 @@ fn collect_templates(
     }
 }
 
-fn template_diagnostic(dir: &Path, name: &str, e: &tera::Error) -> Diagnostic {
-    let file = dir.join(name);
+fn template_diagnostic(
+    sources: &BTreeMap<String, PathBuf>,
+    dir: &Path,
+    e: &tera::Error,
+) -> Diagnostic {
     match e.kind() {
         tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
-            let file = if report.filename().is_empty() {
-                file
-            } else {
-                dir.join(report.filename())
-            };
+            let name = report.filename();
+            let file = sources.get(name).cloned().unwrap_or_else(|| dir.join(name));
             Diagnostic::new(file, report.message().to_string())
                 .at_line(Some(report.span().start_line))
         }
-        _ => Diagnostic::new(file, e.to_string()),
+        _ => Diagnostic::new(dir, e.to_string()),
     }
 }
 

@@ -26,6 +26,16 @@ pub fn fingerprint(path: &Path) -> Fingerprint {
     out
 }
 
+/// The fingerprint of several paths together.
+pub fn fingerprint_all(paths: &[PathBuf]) -> Fingerprint {
+    let mut out = Vec::new();
+    for p in paths {
+        collect(p, &mut out);
+    }
+    out.sort();
+    out
+}
+
 fn collect(path: &Path, out: &mut Fingerprint) {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
@@ -52,7 +62,7 @@ pub fn reload_policy(shop: &Shop) -> Result<(), Diagnostics> {
 
 /// Try to load a changed prompt set; swap it in if it loads and renders.
 pub fn reload_prompts(shop: &Shop) -> Result<(), Diagnostics> {
-    let prompts = PromptSet::load(&shop.prompts_path)?;
+    let prompts = PromptSet::load_layered(&shop.prompt_dirs)?;
     let problems = prompts.check();
     if !problems.is_empty() {
         return Err(problems);
@@ -98,7 +108,7 @@ pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationTok
                 *policy_fp = now_policy;
                 record(&rt, &shop.id, POLICY, &reload_policy(shop)).await;
             }
-            let now_prompts = fingerprint(&shop.prompts_path);
+            let now_prompts = fingerprint_all(&shop.prompt_dirs);
             if now_prompts != *prompts_fp {
                 *prompts_fp = now_prompts;
                 record(&rt, &shop.id, PROMPTS, &reload_prompts(shop)).await;

@@ -10,12 +10,12 @@ use arc_swap::ArcSwap;
 use crate::config::{Settings, ShopSettings, resolve_secret};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::domain::Marketplace;
-use crate::llm::DynModel;
+use crate::llm::{Chain, DynModel};
 use crate::marketplace::DynConnector;
 use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
-use crate::reload::{Fingerprint, fingerprint};
+use crate::reload::{Fingerprint, fingerprint, fingerprint_all};
 
 pub struct Shop {
     pub id: String,
@@ -23,10 +23,12 @@ pub struct Shop {
     pub settings: ShopSettings,
     pub timezone: jiff::tz::TimeZone,
     pub policy_path: PathBuf,
-    pub prompts_path: PathBuf,
+    /// Prompt directories, later ones overriding earlier ones.
+    pub prompt_dirs: Vec<PathBuf>,
     pub policy: ArcSwap<Policy>,
     pub prompts: ArcSwap<PromptSet>,
-    pub model: Option<DynModel>,
+    /// The shop's LLM providers in fallback order, if it uses any.
+    pub llm: Option<Arc<Chain>>,
     pub connectors: BTreeMap<Marketplace, DynConnector>,
     /// The policy file and prompt directory as they were just before loading.
     pub loaded_fingerprints: (Fingerprint, Fingerprint),
@@ -73,18 +75,22 @@ impl Shop {
         let shop = &settings.shops[id];
         let mut out = Diagnostics::default();
         let policy_path = settings.resolve(&shop.policy);
-        let prompts_path = settings.resolve(&shop.prompts);
-        let loaded_fingerprints = (fingerprint(&policy_path), fingerprint(&prompts_path));
+        let prompt_dirs: Vec<PathBuf> =
+            shop.prompts.0.iter().map(|p| settings.resolve(p)).collect();
+        let loaded_fingerprints = (fingerprint(&policy_path), fingerprint_all(&prompt_dirs));
         let policy = Policy::load(&policy_path)
             .map_err(|d| out.0.extend(d.0))
             .ok();
-        let prompts = PromptSet::load(&prompts_path)
+        let prompts = PromptSet::load_layered(&prompt_dirs)
             .map_err(|d| out.0.extend(d.0))
             .ok();
-        let model = shop
+        let chain: Vec<DynModel> = shop
             .llm_provider
-            .as_ref()
-            .and_then(|p| models.get(p).cloned());
+            .iter()
+            .chain(shop.llm_fallbacks.iter())
+            .filter_map(|p| models.get(p).cloned())
+            .collect();
+        let llm = (!chain.is_empty()).then(|| Arc::new(Chain::new(chain, settings.llm.cooldown.0)));
         let timezone = jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
         match (policy, prompts) {
             (Some(policy), Some(prompts)) if out.is_empty() => Ok(Shop {
@@ -93,10 +99,10 @@ impl Shop {
                 settings: shop.clone(),
                 timezone,
                 policy_path,
-                prompts_path,
+                prompt_dirs,
                 policy: ArcSwap::from_pointee(policy),
                 prompts: ArcSwap::from_pointee(prompts),
-                model,
+                llm,
                 connectors: BTreeMap::new(),
                 loaded_fingerprints,
             }),

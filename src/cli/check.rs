@@ -46,7 +46,11 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
             say!(
                 "shop {id}: policy {} ✓, prompts {} ✓",
                 shop.policy_path.display(),
-                shop.prompts_path.display()
+                shop.prompt_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" + ")
             );
         }
         problems.0.extend(template_problems.0);

@@ -127,6 +127,8 @@ pub async fn run(settings: &Settings, args: ExplainArgs) -> ExitCode {
         },
         None => shop.policy.load_full(),
     };
+    // A dry run still spends tokens: it counts against the shop's budget.
+    let store = crate::store::Store::open(&settings.database_path()).ok();
     let local_time = match args.at {
         Some(at) => match at.to_zoned(shop.timezone.clone()) {
             Ok(z) => z,
@@ -161,12 +163,23 @@ pub async fn run(settings: &Settings, args: ExplainArgs) -> ExitCode {
         },
         human_takeover: false,
         shop_paused: false,
+        llm_budget: match &store {
+            Some(store) => crate::pipeline::budget::current(store, &shop)
+                .await
+                .unwrap_or(crate::pipeline::LlmBudget::Available),
+            None => crate::pipeline::LlmBudget::Available,
+        },
     };
     let source = args
         .draft
         .clone()
         .map_or(DraftSource::Generate, DraftSource::Given);
     let a = assess(&shop, &policy, &facts, source).await;
+    if let Some(store) = &store
+        && let Err(e) = crate::pipeline::budget::record(store, settings, &shop, &a.llm_calls).await
+    {
+        eprintln!("warning: the LLM usage of this dry run was not recorded: {e}");
+    }
     let prompt = render_llm_prompt(&shop, &facts, &a.classification).ok();
     let d = &a.decision;
     let summary = verdict(d.effect, d.delay_seconds);

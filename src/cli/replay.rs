@@ -112,6 +112,7 @@ impl Replayer {
             counts,
             human_takeover: false,
             shop_paused: false,
+            llm_budget: crate::pipeline::LlmBudget::Available,
         };
         let a = judge(
             shop,

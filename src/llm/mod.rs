@@ -1,13 +1,17 @@
 //! Language models behind one small trait. Only this module knows LLM JSON.
 
+pub mod chain;
 mod openai;
+pub mod yandex;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use chain::Chain;
 pub use openai::{OpenAiCompatible, OpenAiSettings};
+pub use yandex::{YandexGpt, YandexSettings};
 
 #[derive(Debug, Clone)]
 pub struct LlmRequest {
@@ -50,6 +54,10 @@ pub trait ChatModel: Send + Sync {
     /// Provider name from the configuration, for messages and accounting.
     fn name(&self) -> &str;
 
+    /// The model it calls, for accounting.
+    fn model(&self) -> &str;
+
+    /// One attempt. Never retries: retrying is the chain's job.
     async fn complete(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError>;
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::{ChatModel, LlmError, LlmRequest, LlmResponse};
+use crate::config::StructuredOutput;
 
 #[derive(Debug, Clone)]
 pub struct OpenAiSettings {
@@ -27,9 +28,15 @@ pub struct OpenAiSettings {
     pub max_concurrency: usize,
     pub temperature: f32,
     pub headers: Vec<(String, String)>,
+    /// `Bearer` or `Api-Key` (YandexGPT's compatible endpoint with a service-account key).
+    pub auth_scheme: String,
+    /// Sent as `OpenAI-Project` (YandexGPT reads the folder id from it).
+    pub project: Option<String>,
+    pub structured_output: StructuredOutput,
 }
 
 pub struct OpenAiCompatible {
+    structured_output: StructuredOutput,
     name: String,
     client: Client<OpenAIConfig>,
     model: String,
@@ -44,7 +51,17 @@ impl OpenAiCompatible {
             .with_api_base(s.base_url.trim_end_matches('/'))
             .with_api_key(s.api_key.clone().unwrap_or_default())
             .with_org_id("")
-            .with_project_id("");
+            .with_project_id(s.project.clone().unwrap_or_default());
+        if s.auth_scheme != "Bearer"
+            && let Some(key) = &s.api_key
+        {
+            config = config
+                .with_header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("{} {key}", s.auth_scheme),
+                )
+                .map_err(|e| format!("authorization header: {e}"))?;
+        }
         for (k, v) in &s.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|e| format!("header `{k}`: {e}"))?;
@@ -59,6 +76,7 @@ impl OpenAiCompatible {
             .map_err(|e| e.to_string())?;
         let client = Client::with_config(config).with_http_service(ReqwestService::new(http));
         Ok(OpenAiCompatible {
+            structured_output: s.structured_output,
             name: s.name,
             client,
             model: s.model,
@@ -113,6 +131,10 @@ impl ChatModel for OpenAiCompatible {
         &self.name
     }
 
+    fn model(&self) -> &str {
+        &self.model
+    }
+
     async fn complete(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
         let _permit = self
             .permits
@@ -130,10 +152,18 @@ impl ChatModel for OpenAiCompatible {
             "stream": false,
         });
         if let Some((name, schema)) = &request.json_schema {
-            body["response_format"] = json!({
-                "type": "json_schema",
-                "json_schema": { "name": name, "schema": schema, "strict": true },
-            });
+            match self.structured_output {
+                StructuredOutput::JsonSchema => {
+                    body["response_format"] = json!({
+                        "type": "json_schema",
+                        "json_schema": { "name": name, "schema": schema, "strict": true },
+                    })
+                }
+                StructuredOutput::JsonObject => {
+                    body["response_format"] = json!({ "type": "json_object" })
+                }
+                StructuredOutput::None => {}
+            }
         }
         let chat = self.client.chat();
         let call = chat.create_byot::<Value, Value>(body);
@@ -199,6 +229,9 @@ mod tests {
             max_concurrency: 2,
             temperature: 0.2,
             headers: vec![],
+            auth_scheme: "Bearer".into(),
+            project: None,
+            structured_output: StructuredOutput::JsonSchema,
         })
         .unwrap()
     }
@@ -252,5 +285,53 @@ mod tests {
         assert_eq!(r.text, "Здравствуйте!");
         let sent = &server.received_requests().await.unwrap()[0];
         assert_eq!(sent.headers.get("authorization").unwrap(), "Bearer sk-test");
+    }
+}
+
+#[cfg(test)]
+mod yandex_compat_tests {
+    use super::*;
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    #[tokio::test]
+    async fn yandex_compatible_endpoint_gets_api_key_auth_and_the_folder_as_project() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("authorization", "Api-Key AQVN"))
+            .and(header("openai-project", "b1gfolder"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"choices": [{"message": {"content": "Да"}, "finish_reason": "stop"}]}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let m = OpenAiCompatible::new(OpenAiSettings {
+            name: "yc".into(),
+            base_url: format!("{}/v1", server.uri()),
+            model: "gpt://b1gfolder/yandexgpt-lite/latest".into(),
+            api_key: Some("AQVN".into()),
+            timeout: Duration::from_secs(2),
+            max_concurrency: 1,
+            temperature: 0.3,
+            headers: vec![],
+            auth_scheme: "Api-Key".into(),
+            project: Some("b1gfolder".into()),
+            structured_output: StructuredOutput::JsonObject,
+        })
+        .unwrap();
+        let r = m
+            .complete(&LlmRequest {
+                system: "s".into(),
+                user: "u".into(),
+                json_schema: Some(("c".into(), json!({}))),
+                max_tokens: 5,
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.text, "Да");
+        let body: serde_json::Value =
+            serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+        assert_eq!(body["response_format"]["type"], "json_object");
     }
 }

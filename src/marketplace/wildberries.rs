@@ -8,6 +8,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -47,6 +48,16 @@ pub struct WildberriesClient {
     limiter: DefaultDirectRateLimiter,
     /// Set from `X-Ratelimit-Retry` after a 429; no request leaves before it.
     blocked_until: Mutex<Option<Instant>>,
+    /// Sends waiting for the rate limiter. Polls step aside for them, so a
+    /// busy poll loop never delays a reply a person approved.
+    sends_waiting: AtomicUsize,
+}
+
+/// What a request is for, when it waits for the rate limiter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Read,
+    Send,
 }
 
 impl WildberriesClient {
@@ -60,10 +71,25 @@ impl WildberriesClient {
                 config.rate_limit_period,
             )),
             blocked_until: Mutex::new(None),
+            sends_waiting: AtomicUsize::new(0),
         }
     }
 
-    async fn wait_for_turn(&self) {
+    async fn wait_for_turn(&self, purpose: Purpose) {
+        if purpose == Purpose::Send {
+            self.sends_waiting.fetch_add(1, Ordering::SeqCst);
+        } else {
+            while self.sends_waiting.load(Ordering::SeqCst) > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        self.wait_for_limits().await;
+        if purpose == Purpose::Send {
+            self.sends_waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn wait_for_limits(&self) {
         loop {
             let until = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
             match until {
@@ -91,7 +117,7 @@ impl WildberriesClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, MarketError> {
-        self.wait_for_turn().await;
+        self.wait_for_turn(Purpose::Read).await;
         let response = self
             .http
             .get(self.url(path))
@@ -233,7 +259,7 @@ impl Connector for WildberriesClient {
         let Some(reply_sign) = chat.reply_handle else {
             return Err(SendError::NeedsRefresh);
         };
-        self.wait_for_turn().await;
+        self.wait_for_turn(Purpose::Send).await;
         let form = reqwest::multipart::Form::new()
             .text("replySign", reply_sign.to_string())
             .text("message", text.as_str().to_string());

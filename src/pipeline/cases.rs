@@ -41,6 +41,7 @@ pub async fn run_case(shop: &Shop, policy: &Policy, case: &PolicyTest) -> CaseOu
         counts: AutoCounts::default(),
         human_takeover: false,
         shop_paused: false,
+        llm_budget: crate::pipeline::LlmBudget::Available,
     };
     let mut classification = prompts.rules.classify(&case.text);
     if let Some(intent) = case.intent {

@@ -2,8 +2,9 @@
 //! prompts. A failed LLM call falls back to the template and says so.
 
 use crate::domain::Intent;
-use crate::llm::{DynModel, LlmRequest};
-use crate::prompts::{DRAFT, PromptContext, PromptSet, SYSTEM};
+use crate::llm::chain::Attempt;
+use crate::llm::{Chain, LlmRequest};
+use crate::prompts::{PromptContext, PromptSet, SYSTEM};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drafted {
@@ -12,7 +13,7 @@ pub struct Drafted {
     pub drafter: &'static str,
     /// Why a fallback was used, or why there is no text.
     pub note: Option<String>,
-    /// The configured drafter failed.
+    /// The configured drafter failed or was not used.
     pub failed: bool,
     /// The system prompt and the user prompt the LLM saw.
     pub system_prompt: Option<String>,
@@ -52,15 +53,22 @@ pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -
     }
 }
 
+/// Draft with the LLM chain. `llm_ctx` is what may leave the machine (masked);
+/// `ctx` is for the template fallback.
 pub async fn with_llm(
-    model: &DynModel,
+    chain: &Chain,
     prompts: &PromptSet,
     intent: Intent,
+    llm_ctx: &PromptContext,
     ctx: &PromptContext,
+    calls: &mut Vec<Attempt>,
 ) -> Drafted {
-    let rendered = prompts
-        .render(SYSTEM, ctx)
-        .and_then(|system| Ok((system, prompts.render(DRAFT, ctx)?)));
+    let rendered = prompts.render(SYSTEM, llm_ctx).and_then(|system| {
+        Ok((
+            system,
+            prompts.render(&prompts.draft_prompt(intent), llm_ctx)?,
+        ))
+    });
     let (system, user) = match rendered {
         Ok(pair) => pair,
         Err(e) => {
@@ -74,29 +82,76 @@ pub async fn with_llm(
             );
         }
     };
+    tracing::debug!(system = %system, prompt = %user, "drafting prompt");
     let request = LlmRequest {
         system: system.clone(),
         user: user.clone(),
         json_schema: None,
         max_tokens: 600,
     };
-    match model.complete(&request).await {
-        Ok(answer) => Drafted {
-            text: clean(&answer.text),
-            drafter: "llm",
-            note: None,
-            failed: false,
-            system_prompt: Some(system),
-            prompt: Some(user),
-        },
-        Err(e) => fallback(
-            prompts,
-            intent,
-            ctx,
-            format!("LLM ({}) не составила черновик: {e}", model.name()),
-            Some(system),
-            Some(user),
-        ),
+    match chain.complete(&request).await {
+        Ok(answer) => {
+            calls.extend(answer.attempts.iter().cloned());
+            tracing::debug!(provider = %answer.provider, completion = %answer.response.text, "drafted");
+            let note = (answer.attempts.len() > 1).then(|| {
+                let failed: Vec<String> = answer
+                    .attempts
+                    .iter()
+                    .filter_map(|a| {
+                        a.result
+                            .as_ref()
+                            .err()
+                            .map(|e| format!("{}: {e}", a.provider))
+                    })
+                    .collect();
+                format!(
+                    "черновик составил запасной провайдер {} ({})",
+                    answer.provider,
+                    failed.join("; ")
+                )
+            });
+            Drafted {
+                text: clean(&answer.response.text),
+                drafter: "llm",
+                note,
+                failed: false,
+                system_prompt: Some(system),
+                prompt: Some(user),
+            }
+        }
+        Err(failure) => {
+            calls.extend(failure.attempts.iter().cloned());
+            fallback(
+                prompts,
+                intent,
+                ctx,
+                format!("LLM не составила черновик: {failure}"),
+                Some(system),
+                Some(user),
+            )
+        }
+    }
+}
+
+/// The budget is spent and the shop drafts from templates meanwhile.
+pub fn budget_template(
+    prompts: &PromptSet,
+    intent: Intent,
+    ctx: &PromptContext,
+    why: &str,
+) -> Drafted {
+    fallback(prompts, intent, ctx, why.to_string(), None, None)
+}
+
+/// The budget is spent and the shop writes replies by hand meanwhile.
+pub fn budget_queue_only(why: &str) -> Drafted {
+    Drafted {
+        text: String::new(),
+        drafter: "none",
+        note: Some(format!("{why}; ответ пишет человек")),
+        failed: true,
+        system_prompt: None,
+        prompt: None,
     }
 }
 

@@ -2,20 +2,23 @@
 //! [`assess`] is the whole judgement and does no I/O besides the LLM; the
 //! daemon, `agentiq explain` and the policy tests all go through it.
 
+pub mod budget;
 pub mod cases;
 pub mod classify;
 pub mod draft;
+pub mod privacy;
 pub mod risk;
 pub mod worker;
 
 use serde::Serialize;
 
-use crate::config::{ClassifierKind, DrafterKind};
+use crate::config::{ClassifierKind, DrafterKind, OnExhausted};
 use crate::domain::{
     Author, Classification, ClassifierSource, Decision, Flag, Marketplace, OrderContext,
 };
 use crate::guards::{self, Finding, GuardInput};
 use crate::llm::LlmRequest;
+use crate::llm::chain::Attempt;
 use crate::policy::{Facts, Policy};
 use crate::prompts::{
     BuyerInfo, CLASSIFY, HistoryLine, MarketplaceInfo, OrderInfo, PromptContext, PromptSet,
@@ -39,6 +42,18 @@ pub struct TurnFacts {
     pub counts: AutoCounts,
     pub human_takeover: bool,
     pub shop_paused: bool,
+    /// Whether the shop may spend on its LLM right now.
+    pub llm_budget: LlmBudget,
+}
+
+/// The shop's LLM spending against its caps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlmBudget {
+    Available,
+    /// A cap is reached: drafting follows `budget.on_exhausted`.
+    Exhausted {
+        why: String,
+    },
 }
 
 impl TurnFacts {
@@ -62,6 +77,9 @@ pub struct Assessment {
     pub drafted: DraftInfo,
     pub findings: Vec<Finding>,
     pub decision: Decision,
+    /// Every LLM call made for this turn, for usage accounting.
+    #[serde(skip)]
+    pub llm_calls: Vec<Attempt>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +127,27 @@ pub fn prompt_context(
     }
 }
 
+/// The context a prompt that leaves the machine sees: personal data in the
+/// buyer's words masked, when the shop asks for it (the default).
+pub fn llm_context(shop: &Shop, ctx: &PromptContext) -> PromptContext {
+    if !shop.settings.privacy.mask_personal_data {
+        return ctx.clone();
+    }
+    let mut masked = ctx.clone();
+    masked.turn.messages = masked
+        .turn
+        .messages
+        .iter()
+        .map(|m| privacy::mask(m))
+        .collect();
+    masked.turn.text = privacy::mask(&masked.turn.text);
+    for line in &mut masked.history {
+        line.text = privacy::mask(&line.text);
+    }
+    masked.buyer.name = masked.buyer.name.map(|n| privacy::mask(&n));
+    masked
+}
+
 fn weekday_ru(d: jiff::civil::Weekday) -> &'static str {
     use jiff::civil::Weekday::*;
     match d {
@@ -122,44 +161,85 @@ fn weekday_ru(d: jiff::civil::Weekday) -> &'static str {
     }
 }
 
+const CLASSIFIER_SYSTEM: &str = "Ты классифицируешь сообщения покупателей. Отвечай только JSON-объектом по схеме, без пояснений.";
+
 /// Classify the turn: the rules always run; an LLM classifier, if the shop
-/// uses one, decides the intent, and its failure is flagged.
-pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Classification {
+/// uses one (and its budget allows), decides the intent. An off-schema answer
+/// gets one repair attempt; then the rules stand in and the turn is flagged.
+pub async fn classify(
+    shop: &Shop,
+    prompts: &PromptSet,
+    facts: &TurnFacts,
+    calls: &mut Vec<Attempt>,
+) -> Classification {
     let text = facts.text();
-    let mut by_rules = prompts.rules.classify(&text);
+    let by_rules = prompts.rules.classify(&text);
     if shop.settings.classifier != ClassifierKind::Llm {
         return by_rules;
     }
-    let Some(model) = &shop.model else {
-        by_rules.add_flag(Flag::ClassifierFallback);
-        by_rules
-            .reasons
-            .push("для классификатора не настроена LLM".into());
-        return by_rules;
+    let fall_back = |mut c: Classification, why: String| {
+        c.add_flag(Flag::ClassifierFallback);
+        c.reasons.push(why);
+        c
     };
-    let ctx = prompt_context(shop, facts, &by_rules, prompts);
+    let Some(chain) = &shop.llm else {
+        return fall_back(by_rules, "для классификатора не настроена LLM".into());
+    };
+    if let LlmBudget::Exhausted { why } = &facts.llm_budget {
+        return fall_back(
+            by_rules,
+            format!("{why}; тему определили по ключевым словам"),
+        );
+    }
+    let ctx = llm_context(shop, &prompt_context(shop, facts, &by_rules, prompts));
     let user = match prompts.render(CLASSIFY, &ctx) {
         Ok(u) => u,
-        Err(e) => {
-            by_rules.add_flag(Flag::ClassifierFallback);
-            by_rules
-                .reasons
-                .push(format!("промпт классификатора не собрался: {e}"));
-            return by_rules;
-        }
+        Err(e) => return fall_back(by_rules, format!("промпт классификатора не собрался: {e}")),
     };
     let request = LlmRequest {
-        system: "Ты классифицируешь сообщения покупателей. Отвечай только JSON.".into(),
-        user,
+        system: CLASSIFIER_SYSTEM.into(),
+        user: user.clone(),
         json_schema: Some(("classification".into(), classify::verdict_schema())),
         max_tokens: 200,
     };
-    let answer = model
-        .complete(&request)
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| classify::parse_verdict(&r.text));
-    match answer {
+    tracing::debug!(shop = %shop.id, prompt = %user, "classifier prompt");
+    let first = match chain.complete(&request).await {
+        Ok(a) => a,
+        Err(f) => {
+            calls.extend(f.attempts.iter().cloned());
+            return fall_back(
+                by_rules,
+                format!("LLM-классификатор не справился: {f}; тему определили по ключевым словам"),
+            );
+        }
+    };
+    calls.extend(first.attempts.iter().cloned());
+    let verdict = match classify::parse_verdict(&first.response.text) {
+        Ok(v) => Ok(v),
+        Err(problem) => {
+            let repair = LlmRequest {
+                user: format!(
+                    "{user}\n\nТвой прошлый ответ не подошёл ({problem}):\n{}\n\nОтветь заново только JSON-объектом вида {{\"intent\": \"…\", \"confidence\": 0.0, \"reasons\": [\"…\"]}}.",
+                    first.response.text.chars().take(500).collect::<String>()
+                ),
+                ..request.clone()
+            };
+            match chain.complete(&repair).await {
+                Ok(second) => {
+                    calls.extend(second.attempts.iter().cloned());
+                    classify::parse_verdict(&second.response.text)
+                        .map_err(|e| format!("ответ не по схеме и после исправления: {e}"))
+                }
+                Err(f) => {
+                    calls.extend(f.attempts.iter().cloned());
+                    Err(format!(
+                        "ответ не по схеме ({problem}), исправить не удалось: {f}"
+                    ))
+                }
+            }
+        }
+    };
+    match verdict {
         Ok((intent, confidence, reasons)) => {
             let mut c = Classification {
                 intent,
@@ -171,14 +251,10 @@ pub async fn classify(shop: &Shop, prompts: &PromptSet, facts: &TurnFacts) -> Cl
             prompts.rules.add_risk_flags(&text, &mut c);
             c
         }
-        Err(e) => {
-            by_rules.add_flag(Flag::ClassifierFallback);
-            by_rules.reasons.push(format!(
-                "LLM-классификатор ({}) не справился: {e}; тему определили по ключевым словам",
-                model.name()
-            ));
-            by_rules
-        }
+        Err(e) => fall_back(
+            by_rules,
+            format!("LLM-классификатор: {e}; тему определили по ключевым словам"),
+        ),
     }
 }
 
@@ -190,8 +266,12 @@ pub async fn assess(
     source: DraftSource,
 ) -> Assessment {
     let prompts = shop.prompts.load_full();
-    let classification = classify(shop, &prompts, facts).await;
-    judge(shop, policy, facts, classification, source).await
+    let mut calls = Vec::new();
+    let classification = classify(shop, &prompts, facts, &mut calls).await;
+    let mut a = judge(shop, policy, facts, classification, source).await;
+    calls.append(&mut a.llm_calls);
+    a.llm_calls = calls;
+    a
 }
 
 /// Draft (or take a given draft), run the guards and the policy, for a turn
@@ -205,6 +285,7 @@ pub async fn judge(
 ) -> Assessment {
     let prompts = shop.prompts.load_full();
     let ctx = prompt_context(shop, facts, &classification, &prompts);
+    let mut calls = Vec::new();
     let drafted: Drafted = match source {
         DraftSource::Given(text) => Drafted {
             text,
@@ -214,9 +295,25 @@ pub async fn judge(
             system_prompt: None,
             prompt: None,
         },
-        DraftSource::Generate => match (shop.settings.drafter, &shop.model) {
-            (DrafterKind::Llm, Some(model)) => {
-                draft::with_llm(model, &prompts, classification.intent, &ctx).await
+        DraftSource::Generate => match (shop.settings.drafter, &shop.llm, &facts.llm_budget) {
+            (DrafterKind::Llm, Some(_), LlmBudget::Exhausted { why }) => {
+                match shop.settings.budget.on_exhausted {
+                    OnExhausted::Template => {
+                        draft::budget_template(&prompts, classification.intent, &ctx, why)
+                    }
+                    OnExhausted::QueueOnly => draft::budget_queue_only(why),
+                }
+            }
+            (DrafterKind::Llm, Some(chain), LlmBudget::Available) => {
+                draft::with_llm(
+                    chain,
+                    &prompts,
+                    classification.intent,
+                    &llm_context(shop, &ctx),
+                    &ctx,
+                    &mut calls,
+                )
+                .await
             }
             _ => draft::from_template(&prompts, classification.intent, &ctx),
         },
@@ -273,23 +370,25 @@ pub async fn judge(
         },
         findings,
         decision,
+        llm_calls: calls,
     }
 }
 
 /// The LLM drafter's prompt for a turn (system prompt, then the user prompt),
-/// as `agentiq explain` shows it whichever drafter the shop uses.
+/// as `agentiq explain` shows it whichever drafter the shop uses, masked as
+/// it would leave the machine.
 pub fn render_llm_prompt(
     shop: &Shop,
     facts: &TurnFacts,
     classification: &Classification,
 ) -> Result<String, String> {
     let prompts = shop.prompts.load_full();
-    let ctx = prompt_context(shop, facts, classification, &prompts);
+    let ctx = llm_context(shop, &prompt_context(shop, facts, classification, &prompts));
     let system = prompts
         .render(crate::prompts::SYSTEM, &ctx)
         .map_err(|e| e.to_string())?;
     let user = prompts
-        .render(crate::prompts::DRAFT, &ctx)
+        .render(&prompts.draft_prompt(classification.intent), &ctx)
         .map_err(|e| e.to_string())?;
     Ok(format!("{system}\n\n---\n\n{user}"))
 }

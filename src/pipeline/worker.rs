@@ -105,6 +105,7 @@ pub async fn turn_facts(
         counts,
         human_takeover: turn.chat.takeover_until.is_some_and(|t| t > now),
         shop_paused,
+        llm_budget: super::budget::current(&rt.store, shop).await?,
     })
 }
 
@@ -116,6 +117,11 @@ pub async fn process_turn(rt: &Arc<Runtime>, turn: Turn) -> anyhow::Result<Store
     let facts = turn_facts(rt, &shop, &turn).await?;
     let policy = shop.policy.load_full();
     let assessment = assess(&shop, &policy, &facts, DraftSource::Generate).await;
+    if let Err(e) =
+        super::budget::record(&rt.store, &rt.settings, &shop, &assessment.llm_calls).await
+    {
+        tracing::error!(shop = %shop.id, error = %e, "cannot record LLM usage");
+    }
     let new = NewDraft {
         chat_id: turn.chat.id,
         turn_message_id: turn.last_message_id(),

@@ -9,6 +9,7 @@ mod controls;
 mod drafts;
 mod ingest;
 mod status;
+mod usage;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,7 @@ pub use drafts::{
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
+pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -51,6 +53,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_controls.sql")),
+        M::up(include_str!("migrations/0003_llm_usage.sql")),
     ])
 }
 

@@ -93,9 +93,7 @@ prompts = "${join(repo, "prompts/default")}"
 [shops.demo.wildberries]
 base_url = "${simUrl}"
 token = "e2e-token"
-poll_interval = "200ms"
-rate_limit_requests = 100
-rate_limit_period = "1s"
+poll_interval = "1s"
 `,
   );
   const config = join(dir, "config.toml");

@@ -482,28 +482,88 @@ pub async fn resume_shop(store: &Store, shop: &str, actor: &Actor) -> Result<(),
         .await?)
 }
 
-/// How every shop is doing: connections, kill switches, configuration reloads.
+/// How every shop is doing: connections, kill switches, configuration reloads, LLM budgets.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub connectors: Vec<store::ConnectorStatus>,
     pub paused: Vec<store::ShopControl>,
     pub reloads: Vec<store::ReloadStatus>,
+    pub budgets: Vec<BudgetStatus>,
 }
 
-pub async fn status(store: &Store, shops: Vec<String>) -> Result<StatusReport, ActionError> {
+/// What a shop asks of the status report.
+#[derive(Debug, Clone)]
+pub struct ShopRef {
+    pub id: String,
+    /// The shop's local date (YYYY-MM-DD).
+    pub day: String,
+    pub budget: crate::config::BudgetSettings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetStatus {
+    pub shop: String,
+    pub today: f64,
+    pub month: f64,
+    pub daily: Option<f64>,
+    pub monthly: Option<f64>,
+    /// Set when a cap is reached: what drafting does meanwhile.
+    pub exhausted: Option<String>,
+}
+
+pub async fn status(store: &Store, shops: Vec<ShopRef>) -> Result<StatusReport, ActionError> {
     Ok(store
         .call(move |c| {
             let mut paused = Vec::new();
+            let mut budgets = Vec::new();
             for shop in &shops {
-                if let Some(ctl) = store::shop_control(c, shop)?.filter(|c| c.paused) {
+                if let Some(ctl) = store::shop_control(c, &shop.id)?.filter(|c| c.paused) {
                     paused.push(ctl);
+                }
+                let b = &shop.budget;
+                if b.daily.is_some() || b.monthly.is_some() {
+                    let (today, month) = store::spent(c, &shop.id, &shop.day)?;
+                    let over = b.daily.is_some_and(|cap| today >= cap)
+                        || b.monthly.is_some_and(|cap| month >= cap);
+                    let mode = match b.on_exhausted {
+                        crate::config::OnExhausted::Template => "черновики пишутся по шаблонам",
+                        crate::config::OnExhausted::QueueOnly => "ответы пишут люди",
+                    };
+                    budgets.push(BudgetStatus {
+                        shop: shop.id.clone(),
+                        today,
+                        month,
+                        daily: b.daily,
+                        monthly: b.monthly,
+                        exhausted: over.then(|| format!("бюджет на LLM исчерпан; {mode}")),
+                    });
                 }
             }
             Ok(StatusReport {
                 connectors: store::list_status(c)?,
                 paused,
                 reloads: store::reload_statuses(c)?,
+                budgets,
             })
         })
         .await?)
+}
+
+/// Every configured shop, as the status report needs it.
+pub fn shop_refs(settings: &crate::config::Settings) -> Vec<ShopRef> {
+    settings
+        .shops
+        .iter()
+        .map(|(id, s)| {
+            let tz = jiff::tz::TimeZone::get(&s.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+            ShopRef {
+                id: id.clone(),
+                day: jiff::Timestamp::now()
+                    .to_zoned(tz)
+                    .strftime("%Y-%m-%d")
+                    .to_string(),
+                budget: s.budget.clone(),
+            }
+        })
+        .collect()
 }

@@ -445,4 +445,58 @@ mod tests {
         );
         assert_eq!(problems.0[0].line, Some(2), "{problems}");
     }
+
+    #[test]
+    fn a_shop_directory_overrides_any_shared_file() {
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/default");
+        let shop = tempfile::tempdir().unwrap();
+        std::fs::create_dir(shop.path().join("replies")).unwrap();
+        std::fs::write(
+            shop.path().join("replies/thanks.txt"),
+            "Спасибо от «{{ shop.name }}»!",
+        )
+        .unwrap();
+        std::fs::write(
+            shop.path().join("knowledge.md"),
+            "Доставка курьером за 1 день.",
+        )
+        .unwrap();
+        let set = PromptSet::load_layered(&[shared.clone(), shop.path().to_path_buf()]).unwrap();
+        let ctx = PromptContext::sample();
+        assert_eq!(
+            set.render("replies/thanks.txt", &ctx).unwrap(),
+            "Спасибо от «Уютный дом»!"
+        );
+        assert!(
+            set.render("replies/other.txt", &ctx)
+                .unwrap()
+                .contains("Уточним"),
+            "the shared files stay"
+        );
+        assert_eq!(set.knowledge, "Доставка курьером за 1 день.");
+        assert_eq!(
+            set.source("replies/thanks.txt"),
+            shop.path().join("replies/thanks.txt")
+        );
+    }
+
+    #[test]
+    fn per_intent_llm_prompts_extend_the_shared_one() {
+        let set = shipped();
+        assert_eq!(
+            set.draft_prompt(Intent::DeliveryStatus),
+            "drafts/delivery_status.txt"
+        );
+        assert_eq!(set.draft_prompt(Intent::Thanks), DRAFT);
+        let ctx = PromptContext::sample();
+        let prompt = set.render("drafts/delivery_status.txt", &ctx).unwrap();
+        assert!(
+            prompt.contains("<buyer_message>") && prompt.contains("доставку выполняет маркетплейс"),
+            "{prompt}"
+        );
+        assert!(
+            prompt.trim_end().ends_with("Выведи только текст ответа."),
+            "{prompt}"
+        );
+    }
 }

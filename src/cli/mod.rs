@@ -86,6 +86,16 @@ pub enum Command {
     Resume { shop: String },
     /// Read a password on stdin and print an argon2 hash for `web.password_hash`.
     HashPassword,
+    /// LLM calls, tokens and cost per shop, provider and day.
+    Usage {
+        #[arg(long)]
+        shop: Option<String>,
+        /// From this date on (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<jiff::civil::Date>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -162,6 +172,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(&settings, args).await,
         Command::Pause { shop, reason } => queue::pause(&settings, &shop, reason.as_deref()).await,
         Command::Resume { shop } => queue::resume(&settings, &shop).await,
+        Command::Usage { shop, since, json } => {
+            queue::usage(&settings, shop.as_deref(), since, json).await
+        }
         Command::Check | Command::Sim { .. } | Command::HashPassword => {
             unreachable!("handled above")
         }

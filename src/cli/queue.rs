@@ -415,7 +415,7 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let report = match actions::status(&store, settings.shops.keys().cloned().collect()).await {
+    let report = match actions::status(&store, actions::shop_refs(settings)).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -454,6 +454,21 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
             p.reason
                 .as_ref()
                 .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    for b in &report.budgets {
+        let cap = |v: Option<f64>| v.map(|c| format!(" of {c:.2}")).unwrap_or_default();
+        say!(
+            "{:<12} LLM spend today {:.2}{}, this month {:.2}{}{}",
+            b.shop,
+            b.today,
+            cap(b.daily),
+            b.month,
+            cap(b.monthly),
+            b.exhausted
+                .as_ref()
+                .map(|e| format!(" — {e}"))
                 .unwrap_or_default()
         );
     }
@@ -536,4 +551,68 @@ pub async fn resume(settings: &Settings, shop: &str) -> ExitCode {
         }
         Err(e) => fail(e),
     }
+}
+
+pub async fn usage(
+    settings: &Settings,
+    shop: Option<&str>,
+    since: Option<jiff::civil::Date>,
+    json: bool,
+) -> ExitCode {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (shop, since) = (shop.map(str::to_string), since.map(|d| d.to_string()));
+    let rows = match store
+        .call(move |c| crate::store::usage_report(c, shop.as_deref(), since.as_deref()))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if rows.is_empty() {
+        say!("No LLM usage recorded.");
+        return ExitCode::SUCCESS;
+    }
+    say!(
+        "{:<10}  {:<12} {:<14} {:<28} {:>6} {:>6} {:>10} {:>10} {:>10}",
+        "DAY",
+        "SHOP",
+        "PROVIDER",
+        "MODEL",
+        "CALLS",
+        "FAILED",
+        "TOK IN",
+        "TOK OUT",
+        "COST"
+    );
+    let mut total = 0.0;
+    for r in &rows {
+        total += r.cost;
+        say!(
+            "{:<10}  {:<12} {:<14} {:<28} {:>6} {:>6} {:>10} {:>10} {:>10.4}",
+            r.day,
+            short(&r.shop, 12),
+            short(&r.provider, 14),
+            short(&r.model, 28),
+            r.calls,
+            r.failures,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.cost
+        );
+    }
+    say!("{:>110.4}", total);
+    ExitCode::SUCCESS
 }

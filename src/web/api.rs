@@ -189,7 +189,7 @@ pub async fn status(
     _op: Operator,
 ) -> Result<Json<actions::StatusReport>, ApiError> {
     Ok(Json(
-        actions::status(&s.rt.store, s.rt.shops.keys().cloned().collect()).await?,
+        actions::status(&s.rt.store, actions::shop_refs(&s.rt.settings)).await?,
     ))
 }
 

@@ -341,7 +341,7 @@ struct ShopSync {
 }
 
 async fn sync_context(s: &WebState) -> Context {
-    let report = actions::status(&s.rt.store, s.rt.shops.keys().cloned().collect())
+    let report = actions::status(&s.rt.store, actions::shop_refs(&s.rt.settings))
         .await
         .ok();
     let mut shops = Vec::new();
@@ -391,6 +391,14 @@ async fn sync_context(s: &WebState) -> Context {
                         .map(|r| format!(": {r}"))
                         .unwrap_or_default()
                 ));
+            }
+            for b in r.budgets.iter().filter(|b| b.shop == shop.id) {
+                if let Some(e) = &b.exhausted {
+                    view.problems.push(format!(
+                        "{e} ({:.2} сегодня, {:.2} в этом месяце)",
+                        b.today, b.month
+                    ));
+                }
             }
             for rl in r.reloads.iter().filter(|rl| rl.shop == shop.id && !rl.ok) {
                 view.problems.push(format!(

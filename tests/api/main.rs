@@ -5,6 +5,7 @@ mod cookbook;
 mod crash;
 mod helpers;
 mod injection;
+mod llm;
 mod policy;
 mod spine;
 mod web;

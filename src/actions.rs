@@ -315,6 +315,7 @@ mod tests {
                 text: "Когда привезут?".into(),
                 attachments: serde_json::Value::Null,
                 created_at: now,
+                read_at: None,
             }],
             chats: vec![ChatUpdate {
                 chat_id: "c1".into(),

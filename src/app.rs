@@ -83,9 +83,18 @@ pub struct Runtime {
     pub wake_pipeline: Notify,
     pub wake_sender: Notify,
     pub health: Health,
+    /// Wakes a connector's poller at once (webhooks).
+    poll_wakers: std::collections::HashMap<(String, Marketplace), Arc<Notify>>,
 }
 
 impl Runtime {
+    pub fn poll_waker(&self, shop: &str, marketplace: Marketplace) -> Arc<Notify> {
+        self.poll_wakers
+            .get(&(shop.to_string(), marketplace))
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Notify::new()))
+    }
+
     pub fn emit(&self, event: Event) {
         let _ = self.events.send(event);
     }
@@ -221,6 +230,14 @@ impl App {
             }
         }
         out.into_result(())?;
+        let poll_wakers = shops
+            .values()
+            .flat_map(|s: &Arc<Shop>| {
+                s.connectors
+                    .keys()
+                    .map(|m| ((s.id.clone(), *m), Arc::new(Notify::new())))
+            })
+            .collect();
         let (events, _) = broadcast::channel(1024);
         Ok(App {
             web_listener: None,
@@ -233,6 +250,7 @@ impl App {
                 wake_pipeline: Notify::new(),
                 wake_sender: Notify::new(),
                 health: Health::default(),
+                poll_wakers,
             }),
         })
     }

@@ -175,6 +175,16 @@ impl Default for SimSettings {
 pub struct SimSeller {
     /// The token the simulator accepts for this seller's Wildberries account.
     pub wb_token: Option<String>,
+    /// Ozon `Client-Id` and `Api-Key` the simulator accepts.
+    pub ozon_client_id: Option<String>,
+    pub ozon_api_key: Option<String>,
+    /// Yandex Market business and `Api-Key`.
+    pub ym_business_id: Option<i64>,
+    pub ym_api_key: Option<String>,
+    /// Avito OAuth client credentials and the account id behind them.
+    pub avito_client_id: Option<String>,
+    pub avito_client_secret: Option<String>,
+    pub avito_user_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -356,6 +366,9 @@ pub struct ShopSettings {
     #[serde(default = "default_timezone")]
     pub timezone: String,
     pub wildberries: Option<WildberriesSettings>,
+    pub ozon: Option<OzonSettings>,
+    pub yandex_market: Option<YandexMarketSettings>,
+    pub avito: Option<AvitoSettings>,
 }
 
 /// One prompt directory, or several layered.
@@ -390,7 +403,26 @@ impl ShopSettings {
         if self.wildberries.is_some() {
             v.push(Marketplace::Wildberries);
         }
+        if self.ozon.is_some() {
+            v.push(Marketplace::Ozon);
+        }
+        if self.yandex_market.is_some() {
+            v.push(Marketplace::YandexMarket);
+        }
+        if self.avito.is_some() {
+            v.push(Marketplace::Avito);
+        }
         v
+    }
+
+    /// How often the shop's chats on `marketplace` are polled.
+    pub fn poll_interval(&self, marketplace: Marketplace) -> Option<Duration> {
+        match marketplace {
+            Marketplace::Wildberries => self.wildberries.as_ref().map(|m| m.poll_interval.0),
+            Marketplace::Ozon => self.ozon.as_ref().map(|m| m.poll_interval.0),
+            Marketplace::YandexMarket => self.yandex_market.as_ref().map(|m| m.poll_interval.0),
+            Marketplace::Avito => self.avito.as_ref().map(|m| m.poll_interval.0),
+        }
     }
 }
 
@@ -472,6 +504,99 @@ pub struct WildberriesSettings {
     pub rate_limit_period: Dur,
 }
 
+/// Ozon Seller API: `Client-Id` and `Api-Key` headers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OzonSettings {
+    #[serde(default = "default_ozon_base_url")]
+    pub base_url: String,
+    pub client_id: String,
+    pub api_key: Option<SecretString>,
+    pub api_key_env: Option<String>,
+    pub api_key_file: Option<PathBuf>,
+    #[serde(default = "default_per_chat_poll")]
+    pub poll_interval: Dur,
+    #[serde(default = "default_http_timeout")]
+    pub timeout: Dur,
+    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
+    #[serde(default = "default_ozon_rate_requests")]
+    pub rate_limit_requests: u32,
+    #[serde(default = "default_one_second")]
+    pub rate_limit_period: Dur,
+}
+
+/// Yandex Market Partner API: `Api-Key` header, chats belong to a business.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YandexMarketSettings {
+    #[serde(default = "default_ym_base_url")]
+    pub base_url: String,
+    pub business_id: i64,
+    pub api_key: Option<SecretString>,
+    pub api_key_env: Option<String>,
+    pub api_key_file: Option<PathBuf>,
+    #[serde(default = "default_per_chat_poll")]
+    pub poll_interval: Dur,
+    #[serde(default = "default_http_timeout")]
+    pub timeout: Dur,
+    /// Requests in flight at once; the Partner API refuses more than 2.
+    #[serde(default = "default_ym_parallel")]
+    pub max_parallel: usize,
+}
+
+/// Avito Messenger API: OAuth2 client credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvitoSettings {
+    #[serde(default = "default_avito_base_url")]
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default = "default_per_chat_poll")]
+    pub poll_interval: Dur,
+    #[serde(default = "default_http_timeout")]
+    pub timeout: Dur,
+    /// Public base URL of this daemon's web server (e.g. behind a reverse
+    /// proxy). When set, the daemon subscribes to Avito webhooks at
+    /// `<webhook_base_url>/webhooks/avito/<shop>/<secret>`; polling continues
+    /// either way.
+    pub webhook_base_url: Option<String>,
+    /// The path secret in the webhook URL. Required with `webhook_base_url`.
+    pub webhook_secret: Option<SecretString>,
+    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
+    #[serde(default = "default_avito_rate_requests")]
+    pub rate_limit_requests: u32,
+    #[serde(default = "default_one_second")]
+    pub rate_limit_period: Dur,
+}
+
+fn default_ozon_base_url() -> String {
+    "https://api-seller.ozon.ru".into()
+}
+fn default_ym_base_url() -> String {
+    "https://api.partner.market.yandex.ru".into()
+}
+fn default_avito_base_url() -> String {
+    "https://api.avito.ru".into()
+}
+fn default_per_chat_poll() -> Dur {
+    Dur::secs(15)
+}
+fn default_ozon_rate_requests() -> u32 {
+    5
+}
+fn default_avito_rate_requests() -> u32 {
+    5
+}
+fn default_one_second() -> Dur {
+    Dur::secs(1)
+}
+fn default_ym_parallel() -> usize {
+    2
+}
+
 fn default_wb_base_url() -> String {
     "https://buyer-chat-api.wildberries.ru".into()
 }
@@ -488,9 +613,21 @@ fn default_wb_rate_period() -> Dur {
     Dur::secs(10)
 }
 
-/// Where a secret comes from, resolved once at start-up.
+/// Where a token comes from (`token`, `token_env` or `token_file`), resolved once at start-up.
 pub fn resolve_secret(
     what: &str,
+    inline: &Option<SecretString>,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<SecretString, String> {
+    resolve_named_secret(what, "token", inline, env, file, base_dir)
+}
+
+/// Where a secret comes from: `<key>`, `<key>_env` or `<key>_file`.
+pub fn resolve_named_secret(
+    what: &str,
+    key: &str,
     inline: &Option<SecretString>,
     env: &Option<String>,
     file: &Option<PathBuf>,
@@ -511,10 +648,10 @@ pub fn resolve_secret(
                 .map_err(|e| format!("{what}: cannot read `{}`: {e}", path.display()))
         }
         (None, None, None) => Err(format!(
-            "{what}: no credentials; set one of `token`, `token_env` or `token_file`"
+            "{what}: no credentials; set one of `{key}`, `{key}_env` or `{key}_file`"
         )),
         _ => Err(format!(
-            "{what}: set only one of `token`, `token_env` or `token_file`"
+            "{what}: set only one of `{key}`, `{key}_env` or `{key}_file`"
         )),
     }
 }
@@ -735,6 +872,53 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
                     format!("`{}` is not a URL", wb.base_url),
                 ));
             }
+        }
+    }
+    for (id, shop) in &s.shops {
+        let urls = [
+            ("ozon", shop.ozon.as_ref().map(|m| &m.base_url)),
+            (
+                "yandex_market",
+                shop.yandex_market.as_ref().map(|m| &m.base_url),
+            ),
+            ("avito", shop.avito.as_ref().map(|m| &m.base_url)),
+            (
+                "avito",
+                shop.avito
+                    .as_ref()
+                    .and_then(|m| m.webhook_base_url.as_ref()),
+            ),
+        ];
+        for (section, url) in urls {
+            if let Some(url) = url
+                && reqwest::Url::parse(url).is_err()
+            {
+                out.push(at(
+                    &["shops", id, section],
+                    &format!("shops.{id}.{section}"),
+                    format!("`{url}` is not a URL"),
+                ));
+            }
+        }
+        if let Some(ym) = &shop.yandex_market
+            && !(1..=4).contains(&ym.max_parallel)
+        {
+            out.push(at(
+                &["shops", id, "yandex_market", "max_parallel"],
+                &format!("shops.{id}.yandex_market.max_parallel"),
+                "must be between 1 and 4 (the Partner API allows 2 requests in flight per login)"
+                    .into(),
+            ));
+        }
+        if let Some(av) = &shop.avito
+            && av.webhook_base_url.is_some()
+            && av.webhook_secret.is_none()
+        {
+            out.push(at(
+                &["shops", id, "avito", "webhook_base_url"],
+                &format!("shops.{id}.avito.webhook_secret"),
+                "webhooks need `webhook_secret`, a random string that makes the webhook URL unguessable".into(),
+            ));
         }
     }
     for (name, p) in &s.llm.providers {

@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{Event, Runtime};
+use crate::domain::KnownChats;
 use crate::domain::{DraftState, Marketplace, now_ms};
-use crate::marketplace::{DynConnector, MarketError};
+use crate::marketplace::{ChatRef, Discovery, DynConnector, MarketError};
 use crate::shop::Shop;
 use crate::store::{ConnectorState, IngestSettings};
 
@@ -33,15 +34,10 @@ pub async fn run(
     connector: DynConnector,
     shutdown: CancellationToken,
 ) {
-    let interval = match marketplace {
-        Marketplace::Wildberries => shop
-            .settings
-            .wildberries
-            .as_ref()
-            .map(|w| w.poll_interval.0),
-        _ => None,
-    }
-    .unwrap_or(Duration::from_secs(10));
+    let interval = shop
+        .settings
+        .poll_interval(marketplace)
+        .unwrap_or(Duration::from_secs(10));
     let mut failures = 0u32;
     let mut last_state = None;
     loop {
@@ -100,9 +96,11 @@ pub async fn run(
                 wait
             }
         };
+        let wake = rt.poll_waker(&shop.id, marketplace);
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
         }
     }
 }
@@ -128,7 +126,17 @@ async fn poll_until_caught_up(
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        let batch = connector.poll(cursor.as_deref()).await?;
+        let known = match connector.discovery() {
+            Discovery::EventStream => KnownChats::new(),
+            Discovery::PerChat => {
+                let id = shop.id.clone();
+                rt.store
+                    .call(move |c| crate::store::known_chats(c, &id, marketplace, now_ms()))
+                    .await
+                    .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?
+            }
+        };
+        let batch = connector.poll(cursor.as_deref(), &known).await?;
         let synced_at = (!batch.more).then_some(started);
         let more = batch.more;
         let next = batch.cursor.clone();
@@ -153,6 +161,17 @@ async fn poll_until_caught_up(
         }
         if report.buyer_messages > 0 {
             rt.wake_pipeline.notify_one();
+        }
+        if connector.capabilities().read_receipts {
+            for (chat, last) in &report.taken_over {
+                let handle = ChatRef {
+                    external_id: chat,
+                    reply_handle: None,
+                };
+                if let Err(e) = connector.mark_read(handle, Some(last)).await {
+                    tracing::warn!(shop = %shop.id, %marketplace, error = %e, "could not mark a chat read after a person answered it");
+                }
+            }
         }
         for (id, state, why) in &report.withdrawn_drafts {
             rt.emit(Event::DraftChanged {

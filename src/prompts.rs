@@ -303,6 +303,9 @@ pub struct OrderInfo {
     pub size: Option<String>,
     pub status: Option<String>,
     pub status_text: Option<String>,
+    pub return_id: Option<String>,
+    /// `order`, `return`, `direct` or `listing`, where the marketplace says.
+    pub chat_kind: Option<String>,
 }
 
 impl From<&OrderContext> for OrderInfo {
@@ -317,6 +320,8 @@ impl From<&OrderContext> for OrderInfo {
             size: o.size.clone(),
             status: o.status.clone(),
             status_text: o.status_text.clone(),
+            return_id: o.return_id.clone(),
+            chat_kind: o.chat_kind.clone(),
         }
     }
 }
@@ -367,6 +372,7 @@ impl PromptContext {
                 size: Some("150×200".into()),
                 status: Some("in_transit".into()),
                 status_text: Some("заказ в пути".into()),
+                ..Default::default()
             }),
             intent: "delivery_status".into(),
             confidence: 0.8,

@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{Settings, ShopSettings, resolve_secret};
+use crate::config::{Settings, ShopSettings, resolve_named_secret, resolve_secret};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::domain::Marketplace;
 use crate::llm::{Chain, DynModel};
 use crate::marketplace::DynConnector;
+use crate::marketplace::avito::{AvitoClient, AvitoConfig};
+use crate::marketplace::ozon::{OzonClient, OzonConfig};
 use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
+use crate::marketplace::yandex_market::{YandexMarketClient, YandexMarketConfig};
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
 use crate::reload::{Fingerprint, fingerprint, fingerprint_all};
@@ -119,22 +122,21 @@ impl Shop {
     }
 }
 
-fn build_connectors(
+/// One connector per marketplace the shop sells on. Errors name the config key.
+pub fn build_connectors(
     id: &str,
     settings: &Settings,
     shop: &ShopSettings,
 ) -> Result<BTreeMap<Marketplace, DynConnector>, Diagnostics> {
     let mut out = Diagnostics::default();
     let mut connectors: BTreeMap<Marketplace, DynConnector> = BTreeMap::new();
+    let base = &settings.base_dir;
+    let mut fail = |what: String, e: String| {
+        out.push(Diagnostic::new(&settings.origin, e).field(what));
+    };
     if let Some(wb) = &shop.wildberries {
         let what = format!("shops.{id}.wildberries");
-        match resolve_secret(
-            &what,
-            &wb.token,
-            &wb.token_env,
-            &wb.token_file,
-            &settings.base_dir,
-        ) {
+        match resolve_secret(&what, &wb.token, &wb.token_env, &wb.token_file, base) {
             Ok(token) => {
                 let client = WildberriesClient::new(WbConfig {
                     base_url: wb.base_url.clone(),
@@ -145,7 +147,78 @@ fn build_connectors(
                 });
                 connectors.insert(Marketplace::Wildberries, Arc::new(client));
             }
-            Err(e) => out.push(Diagnostic::new(&settings.origin, e).field(what)),
+            Err(e) => fail(what, e),
+        }
+    }
+    if let Some(oz) = &shop.ozon {
+        let what = format!("shops.{id}.ozon");
+        match resolve_named_secret(
+            &what,
+            "api_key",
+            &oz.api_key,
+            &oz.api_key_env,
+            &oz.api_key_file,
+            base,
+        ) {
+            Ok(api_key) => {
+                let client = OzonClient::new(OzonConfig {
+                    base_url: oz.base_url.clone(),
+                    client_id: oz.client_id.clone(),
+                    api_key,
+                    timeout: oz.timeout.0,
+                    rate_limit_requests: oz.rate_limit_requests,
+                    rate_limit_period: oz.rate_limit_period.0,
+                });
+                connectors.insert(Marketplace::Ozon, Arc::new(client));
+            }
+            Err(e) => fail(what, e),
+        }
+    }
+    if let Some(ym) = &shop.yandex_market {
+        let what = format!("shops.{id}.yandex_market");
+        match resolve_named_secret(
+            &what,
+            "api_key",
+            &ym.api_key,
+            &ym.api_key_env,
+            &ym.api_key_file,
+            base,
+        ) {
+            Ok(api_key) => {
+                let client = YandexMarketClient::new(YandexMarketConfig {
+                    base_url: ym.base_url.clone(),
+                    business_id: ym.business_id,
+                    api_key,
+                    timeout: ym.timeout.0,
+                    max_parallel: ym.max_parallel,
+                });
+                connectors.insert(Marketplace::YandexMarket, Arc::new(client));
+            }
+            Err(e) => fail(what, e),
+        }
+    }
+    if let Some(av) = &shop.avito {
+        let what = format!("shops.{id}.avito");
+        match resolve_named_secret(
+            &what,
+            "client_secret",
+            &av.client_secret,
+            &av.client_secret_env,
+            &av.client_secret_file,
+            base,
+        ) {
+            Ok(client_secret) => {
+                let client = AvitoClient::new(AvitoConfig {
+                    base_url: av.base_url.clone(),
+                    client_id: av.client_id.clone(),
+                    client_secret,
+                    timeout: av.timeout.0,
+                    rate_limit_requests: av.rate_limit_requests,
+                    rate_limit_period: av.rate_limit_period.0,
+                });
+                connectors.insert(Marketplace::Avito, Arc::new(client));
+            }
+            Err(e) => fail(what, e),
         }
     }
     out.into_result(connectors)

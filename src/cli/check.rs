@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, resolve_secret};
+use crate::config;
 use crate::diag::Diagnostics;
 use crate::pipeline::cases::run_cases;
 use crate::shop::Shop;
@@ -22,16 +22,8 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
     let mut failed_tests = 0usize;
     let mut passed_tests = 0usize;
     for (id, shop_settings) in &settings.shops {
-        if let Some(wb) = &shop_settings.wildberries
-            && let Err(e) = resolve_secret(
-                &format!("shops.{id}.wildberries"),
-                &wb.token,
-                &wb.token_env,
-                &wb.token_file,
-                &settings.base_dir,
-            )
-        {
-            problems.push(crate::diag::Diagnostic::new(&settings.origin, e));
+        if let Err(d) = crate::shop::build_connectors(id, &settings, shop_settings) {
+            problems.0.extend(d.0);
         }
         let shop = match Shop::build_offline(id, &settings, &Default::default()) {
             Ok(s) => s,

@@ -152,6 +152,7 @@ pub async fn run(settings: &Settings, args: ExplainArgs) -> ExitCode {
             size: args.size.clone(),
             status: args.order_status.clone(),
             status_text: None,
+            ..Default::default()
         },
         buyer_name: args.buyer_name.clone(),
         first_message: args.first_message,

@@ -24,10 +24,12 @@ pub enum DraftState {
     Expired,
     /// Withdrawn before sending: answered by a human elsewhere, superseded, cancelled.
     Cancelled,
+    /// Sent, then deleted from the chat where the marketplace allows it (Avito, within an hour).
+    Retracted,
 }
 
 impl DraftState {
-    pub const ALL: [DraftState; 9] = [
+    pub const ALL: [DraftState; 10] = [
         DraftState::Pending,
         DraftState::Scheduled,
         DraftState::Sending,
@@ -37,6 +39,7 @@ impl DraftState {
         DraftState::Rejected,
         DraftState::Expired,
         DraftState::Cancelled,
+        DraftState::Retracted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl DraftState {
             DraftState::Rejected => "rejected",
             DraftState::Expired => "expired",
             DraftState::Cancelled => "cancelled",
+            DraftState::Retracted => "retracted",
         }
     }
 
@@ -65,6 +69,7 @@ impl DraftState {
             DraftState::Rejected => "отклонён",
             DraftState::Expired => "устарел",
             DraftState::Cancelled => "отменён",
+            DraftState::Retracted => "отозван",
         }
     }
 

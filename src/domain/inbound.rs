@@ -21,6 +21,9 @@ pub struct InboundMessage {
     pub attachments: serde_json::Value,
     /// Marketplace time.
     pub created_at: Millis,
+    /// When the other side read it, where the marketplace reports reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<Millis>,
 }
 
 /// Something learnt about a chat: how to reply to it, who the buyer is, what
@@ -32,7 +35,29 @@ pub struct ChatUpdate {
     pub reply_handle: Option<String>,
     pub buyer_name: Option<String>,
     pub order: Option<OrderContext>,
+    /// A connector's note of how far it has read this chat (e.g. the last
+    /// message id the chat list showed), handed back to it on the next poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
 }
+
+/// What the store knows of a chat, for connectors that read chat by chat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatMark {
+    /// The connector's own marker from the last poll.
+    pub marker: Option<String>,
+    /// The marketplace id of the newest stored message.
+    pub last_message_id: Option<String>,
+    /// One of our recent messages has not been read yet: worth re-reading
+    /// the history for read receipts.
+    pub awaiting_read: bool,
+    /// A send to this chat has an unknown outcome (or is in flight): its
+    /// history must be read so the reply can be found or proven missing.
+    pub unsettled_send: bool,
+}
+
+/// Chat id → what the store knows of it.
+pub type KnownChats = std::collections::HashMap<String, ChatMark>;
 
 /// One page of what a connector found.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -49,24 +49,31 @@ impl Marketplace {
                 read_receipts: false,
                 retract_window_secs: None,
                 webhooks: false,
+                reply_window_secs: None,
             },
+            // FBO: replies within 48 h of the buyer's last message. FBS/rFBS may
+            // write longer after delivery, but the chat API does not say which
+            // scheme an order uses, so the stricter rule applies.
             Marketplace::Ozon => Capabilities {
                 max_message_chars: 1000,
                 read_receipts: true,
                 retract_window_secs: None,
-                webhooks: true,
+                webhooks: false,
+                reply_window_secs: Some(48 * 3600),
             },
             Marketplace::YandexMarket => Capabilities {
                 max_message_chars: 4096,
                 read_receipts: false,
                 retract_window_secs: None,
-                webhooks: true,
+                webhooks: false,
+                reply_window_secs: None,
             },
             Marketplace::Avito => Capabilities {
                 max_message_chars: 1000,
                 read_receipts: true,
                 retract_window_secs: Some(3600),
                 webhooks: true,
+                reply_window_secs: None,
             },
         }
     }
@@ -114,4 +121,6 @@ pub struct Capabilities {
     /// How long after sending a message can still be retracted, if at all.
     pub retract_window_secs: Option<i64>,
     pub webhooks: bool,
+    /// How long after the buyer's last message a reply is still accepted, if limited.
+    pub reply_window_secs: Option<i64>,
 }

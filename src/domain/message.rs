@@ -53,6 +53,16 @@ pub struct OrderContext {
     /// The status as the marketplace words it, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_text: Option<String>,
+    /// A return the chat is about (Yandex Market `returnId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_id: Option<String>,
+    /// What the chat is about, where the marketplace says: `order`, `return`,
+    /// `direct` (a question before buying) or `listing` (an Avito ad).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_kind: Option<String>,
+    /// Link to the product or listing page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl OrderContext {

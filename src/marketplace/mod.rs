@@ -2,14 +2,20 @@
 //! one file behind the [`Connector`] trait; nothing else branches on which
 //! marketplace it is talking to.
 
+pub mod avito;
+pub mod limits;
+pub mod ozon;
 pub mod wildberries;
+pub mod yandex_market;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::{Capabilities, ChatUpdate, InboundBatch, Marketplace, Millis, ReplyText};
+use crate::domain::{
+    Capabilities, ChatUpdate, InboundBatch, KnownChats, Marketplace, Millis, ReplyText,
+};
 
 /// Why a marketplace call failed, in terms a seller understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +74,16 @@ pub struct ChatRef<'a> {
     pub reply_handle: Option<&'a str>,
 }
 
+/// How a marketplace tells us about new messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// One stream of events for all chats, read with a cursor (Wildberries).
+    EventStream,
+    /// A list of chats, then each changed chat's history (Ozon, Yandex Market,
+    /// Avito). Polls get what the store knows of each chat.
+    PerChat,
+}
+
 #[async_trait]
 pub trait Connector: Send + Sync {
     fn marketplace(&self) -> Marketplace;
@@ -76,13 +92,54 @@ pub trait Connector: Send + Sync {
         self.marketplace().capabilities()
     }
 
-    /// The next page of chat messages after `cursor` (all history when `None`).
-    async fn poll(&self, cursor: Option<&str>) -> Result<InboundBatch, MarketError>;
+    fn discovery(&self) -> Discovery {
+        Discovery::EventStream
+    }
+
+    /// New chat messages. Event-stream connectors continue after `cursor`
+    /// (from the beginning when `None`) and return one page; per-chat
+    /// connectors read the chats that changed since what `known` records.
+    async fn poll(
+        &self,
+        cursor: Option<&str>,
+        known: &KnownChats,
+    ) -> Result<InboundBatch, MarketError>;
 
     /// Fresh reply handles and order context for the shop's chats.
-    async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError>;
+    async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError> {
+        Ok(Vec::new())
+    }
 
     async fn send(&self, chat: ChatRef<'_>, text: &ReplyText) -> Result<Delivery, SendError>;
+
+    /// Tell the marketplace the chat was answered, up to a message.
+    async fn mark_read(
+        &self,
+        _chat: ChatRef<'_>,
+        _up_to_message: Option<&str>,
+    ) -> Result<(), MarketError> {
+        Ok(())
+    }
+
+    /// Withdraw a message we sent, where the marketplace allows it.
+    async fn retract(&self, _chat: ChatRef<'_>, _message_id: &str) -> Result<(), MarketError> {
+        Err(MarketError::Invalid(format!(
+            "{} не позволяет удалять отправленные сообщения",
+            self.marketplace().title()
+        )))
+    }
+
+    /// Ask the marketplace to push new messages to `url`, where it can.
+    async fn subscribe_webhook(&self, _url: &str) -> Result<(), MarketError> {
+        Ok(())
+    }
+
+    /// Messages carried by a webhook the marketplace pushed to us. They are
+    /// stored like polled ones (a message seen both ways is stored once) and
+    /// the shop is polled right after, so a webhook never has to be complete.
+    fn parse_webhook(&self, _body: &[u8]) -> Result<InboundBatch, MarketError> {
+        Ok(InboundBatch::default())
+    }
 }
 
 pub type DynConnector = Arc<dyn Connector>;

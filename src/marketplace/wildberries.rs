@@ -6,24 +6,21 @@
 //! outcomes are reconciled. Replies need the chat's `replySign`, which events
 //! carry only for new chats; `/api/v1/seller/chats` has it for all of them.
 
-use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::time::Instant;
 
+use super::limits::{Purpose, RequestGate, header_secs};
 use super::{
     ChatRef, Connector, Delivery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client,
 };
 use crate::domain::{
-    Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace, OrderContext, ReplyText,
+    Author, ChatUpdate, InboundBatch, InboundMessage, KnownChats, Marketplace, OrderContext,
+    ReplyText,
 };
 
 pub const MAX_MESSAGE_CHARS: usize = 1000;
@@ -45,19 +42,7 @@ pub struct WildberriesClient {
     http: reqwest::Client,
     base_url: String,
     token: SecretString,
-    limiter: DefaultDirectRateLimiter,
-    /// Set from `X-Ratelimit-Retry` after a 429; no request leaves before it.
-    blocked_until: Mutex<Option<Instant>>,
-    /// Sends waiting for the rate limiter. Polls step aside for them, so a
-    /// busy poll loop never delays a reply a person approved.
-    sends_waiting: AtomicUsize,
-}
-
-/// What a request is for, when it waits for the rate limiter.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Read,
-    Send,
+    gate: RequestGate,
 }
 
 impl WildberriesClient {
@@ -66,45 +51,7 @@ impl WildberriesClient {
             http: http_client(config.timeout),
             base_url: config.base_url.trim_end_matches('/').to_string(),
             token: config.token,
-            limiter: RateLimiter::direct(client_quota(
-                config.rate_limit_requests,
-                config.rate_limit_period,
-            )),
-            blocked_until: Mutex::new(None),
-            sends_waiting: AtomicUsize::new(0),
-        }
-    }
-
-    async fn wait_for_turn(&self, purpose: Purpose) {
-        if purpose == Purpose::Send {
-            self.sends_waiting.fetch_add(1, Ordering::SeqCst);
-        } else {
-            while self.sends_waiting.load(Ordering::SeqCst) > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        }
-        self.wait_for_limits().await;
-        if purpose == Purpose::Send {
-            self.sends_waiting.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    async fn wait_for_limits(&self) {
-        loop {
-            let until = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
-                _ => break,
-            }
-        }
-        self.limiter.until_ready().await;
-    }
-
-    fn block_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut guard = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none_or(|t| t < until) {
-            *guard = Some(until);
+            gate: RequestGate::new(config.rate_limit_requests, config.rate_limit_period, None),
         }
     }
 
@@ -117,7 +64,7 @@ impl WildberriesClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, MarketError> {
-        self.wait_for_turn(Purpose::Read).await;
+        let _turn = self.gate.turn(Purpose::Read).await;
         let response = self
             .http
             .get(self.url(path))
@@ -141,7 +88,7 @@ impl WildberriesClient {
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry_after = retry_after(&response);
-            self.block_for(retry_after);
+            self.gate.block_for(retry_after);
             return Err(MarketError::RateLimited { retry_after });
         }
         let detail = error_detail(response).await;
@@ -161,32 +108,10 @@ impl WildberriesClient {
     }
 }
 
-/// Our side of the marketplace's token bucket, kept a little inside it: our
-/// clock and theirs never agree to the millisecond, so requests are spaced 10 %
-/// wider than the documented interval and the burst leaves 20 % headroom.
-fn client_quota(requests: u32, period: Duration) -> Quota {
-    let requests = requests.max(1);
-    let interval = (period / requests)
-        .mul_f64(1.1)
-        .max(Duration::from_millis(1));
-    let burst = NonZeroU32::new((requests * 8 / 10).max(1)).expect("max(1) is non-zero");
-    Quota::with_period(interval)
-        .expect("a positive period")
-        .allow_burst(burst)
-}
-
 fn retry_after(response: &Response) -> Duration {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-    };
-    let secs = header("X-Ratelimit-Retry")
-        .or_else(|| header("Retry-After"))
-        .or_else(|| header("X-Ratelimit-Reset"))
+    let secs = header_secs(response, "X-Ratelimit-Retry")
+        .or_else(|| header_secs(response, "Retry-After"))
+        .or_else(|| header_secs(response, "X-Ratelimit-Reset"))
         .unwrap_or(1.0);
     Duration::from_secs_f64(secs.min(3600.0))
 }
@@ -211,7 +136,11 @@ impl Connector for WildberriesClient {
         Marketplace::Wildberries
     }
 
-    async fn poll(&self, cursor: Option<&str>) -> Result<InboundBatch, MarketError> {
+    async fn poll(
+        &self,
+        cursor: Option<&str>,
+        _known: &KnownChats,
+    ) -> Result<InboundBatch, MarketError> {
         let mut query = Vec::new();
         if let Some(next) = cursor.filter(|c| c.parse::<i64>().is_ok_and(|n| n > 0)) {
             query.push(("next", next.to_string()));
@@ -251,6 +180,7 @@ impl Connector for WildberriesClient {
                 reply_handle: chat.reply_sign,
                 buyer_name: chat.client_name,
                 order: chat.good_card.map(GoodCard::into_order),
+                marker: None,
             })
             .collect())
     }
@@ -259,7 +189,7 @@ impl Connector for WildberriesClient {
         let Some(reply_sign) = chat.reply_handle else {
             return Err(SendError::NeedsRefresh);
         };
-        self.wait_for_turn(Purpose::Send).await;
+        let _turn = self.gate.turn(Purpose::Send).await;
         let form = reqwest::multipart::Form::new()
             .text("replySign", reply_sign.to_string())
             .text("message", text.as_str().to_string());
@@ -362,6 +292,7 @@ impl Event {
             reply_handle: self.reply_sign.clone(),
             buyer_name,
             order,
+            marker: None,
         })
     }
 
@@ -399,6 +330,7 @@ impl Event {
             text,
             attachments,
             created_at: self.add_timestamp.unwrap_or_default(),
+            read_at: None,
         })
     }
 }
@@ -447,6 +379,7 @@ impl GoodCard {
             size: self.size.filter(|s| !s.is_empty() && s != "0"),
             status,
             status_text,
+            ..Default::default()
         }
     }
 }
@@ -571,7 +504,10 @@ mod tests {
             rate_limit_requests: 10,
             rate_limit_period: Duration::from_secs(10),
         });
-        let batch = client.poll(Some("1698045576000")).await.unwrap();
+        let batch = client
+            .poll(Some("1698045576000"), &Default::default())
+            .await
+            .unwrap();
         assert_eq!(batch.cursor.as_deref(), Some("1698045576000"));
         assert!(!batch.more);
         let sent = &server.received_requests().await.unwrap()[0];

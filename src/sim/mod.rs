@@ -10,9 +10,12 @@
 //! - `GET  /_sim/stats` — requests served and throttled, per marketplace.
 //! - `GET  /_sim/requests` — every request served: marketplace, path, status, time.
 
+mod avito;
 mod listener;
+mod ozon;
 pub mod scenario;
 mod wildberries;
+mod yandex_market;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -46,11 +49,29 @@ pub struct SimConfig {
     pub wb_rate: RateConfig,
     /// Most events returned per `/api/v1/seller/events` page.
     pub wb_page_size: usize,
+    /// Ozon: requests per Client-Id.
+    pub ozon_rate: RateConfig,
+    /// Yandex Market: requests in flight per API key.
+    pub ym_parallel: usize,
+    /// Avito: requests per account.
+    pub avito_rate: RateConfig,
+    /// How long an Avito access token lives (24 h on the real API).
+    pub avito_token_ttl: Duration,
 }
 
+/// One seller's accounts on the marketplaces the simulator serves. A
+/// marketplace whose credentials are absent refuses every request.
 #[derive(Debug, Clone, Default)]
 pub struct SellerConfig {
     pub wb_token: Option<String>,
+    pub ozon_client_id: Option<String>,
+    pub ozon_api_key: Option<String>,
+    pub ym_business_id: Option<i64>,
+    pub ym_api_key: Option<String>,
+    pub avito_client_id: Option<String>,
+    pub avito_client_secret: Option<String>,
+    /// The Avito account id (`user_id`); derived from the client id when absent.
+    pub avito_user_id: Option<i64>,
 }
 
 impl SimConfig {
@@ -59,6 +80,36 @@ impl SimConfig {
         RateConfig {
             burst: 10,
             per_second: 1.0,
+        }
+    }
+
+    /// Ozon's documented ceiling: 50 requests per second per Client-Id.
+    pub fn ozon_documented_rate() -> RateConfig {
+        RateConfig {
+            burst: 50,
+            per_second: 50.0,
+        }
+    }
+
+    /// Avito documents no number for the Messenger API; this is a per-account
+    /// bucket in the spirit of its other APIs (requests per minute).
+    pub fn avito_default_rate() -> RateConfig {
+        RateConfig {
+            burst: 20,
+            per_second: 10.0,
+        }
+    }
+
+    /// Documented limits everywhere, with no sellers.
+    pub fn documented() -> SimConfig {
+        SimConfig {
+            sellers: BTreeMap::new(),
+            wb_rate: Self::wb_documented_rate(),
+            wb_page_size: 100,
+            ozon_rate: Self::ozon_documented_rate(),
+            ym_parallel: 2,
+            avito_rate: Self::avito_default_rate(),
+            avito_token_ttl: Duration::from_secs(24 * 3600),
         }
     }
 
@@ -72,12 +123,18 @@ impl SimConfig {
                         name.clone(),
                         SellerConfig {
                             wb_token: s.wb_token.clone(),
+                            ozon_client_id: s.ozon_client_id.clone(),
+                            ozon_api_key: s.ozon_api_key.clone(),
+                            ym_business_id: s.ym_business_id,
+                            ym_api_key: s.ym_api_key.clone(),
+                            avito_client_id: s.avito_client_id.clone(),
+                            avito_client_secret: s.avito_client_secret.clone(),
+                            avito_user_id: s.avito_user_id,
                         },
                     )
                 })
                 .collect(),
-            wb_rate: Self::wb_documented_rate(),
-            wb_page_size: 100,
+            ..Self::documented()
         }
     }
 }
@@ -207,6 +264,17 @@ pub struct MarketStats {
 pub(crate) struct Seller {
     pub name: String,
     pub wb: wildberries::Account,
+    pub ozon: ozon::Account,
+    pub ym: yandex_market::Account,
+    pub avito: avito::Account,
+}
+
+/// A webhook the simulator owes a subscriber: POSTed right after the state
+/// lock is released.
+#[derive(Debug, Clone)]
+pub(crate) struct Push {
+    pub url: String,
+    pub body: serde_json::Value,
 }
 
 pub(crate) struct SimState {
@@ -216,6 +284,8 @@ pub(crate) struct SimState {
     pub stats: BTreeMap<Marketplace, MarketStats>,
     pub requests: std::collections::VecDeque<RequestRecord>,
     pub config: SimConfig,
+    /// Webhooks waiting to be delivered.
+    pub pushes: Vec<Push>,
 }
 
 impl SimState {
@@ -226,6 +296,9 @@ impl SimState {
             .map(|(name, c)| Seller {
                 name: name.clone(),
                 wb: wildberries::Account::new(c.wb_token.clone(), config.wb_rate),
+                ozon: ozon::Account::new(c, &config),
+                ym: yandex_market::Account::new(c, &config),
+                avito: avito::Account::new(c, &config),
             })
             .collect();
         SimState {
@@ -235,6 +308,7 @@ impl SimState {
             stats: BTreeMap::new(),
             requests: Default::default(),
             config,
+            pushes: Vec::new(),
         }
     }
 
@@ -306,22 +380,69 @@ impl Sim {
 
     /// A buyer writes. Creates the chat when `chat_id` is absent or unknown.
     pub fn buyer_writes(&self, req: BuyerMessage) -> Result<Posted, String> {
-        let mut state = self.lock();
-        let idx = state.seller_index(req.seller.as_deref())?;
-        match req.marketplace {
-            Marketplace::Wildberries => Ok(state.sellers[idx].wb.buyer_writes(&req)),
-            other => Err(format!("the simulator does not serve {other} yet")),
-        }
+        let posted = {
+            let mut state = self.lock();
+            let idx = state.seller_index(req.seller.as_deref())?;
+            let seller = &mut state.sellers[idx];
+            match req.marketplace {
+                Marketplace::Wildberries => Ok(seller.wb.buyer_writes(&req)),
+                Marketplace::Ozon => seller.ozon.buyer_writes(&req),
+                Marketplace::YandexMarket => seller.ym.buyer_writes(&req),
+                Marketplace::Avito => {
+                    let posted = seller.avito.buyer_writes(&req);
+                    let pushes = seller.avito.take_pushes();
+                    state.pushes.extend(pushes);
+                    posted
+                }
+            }
+        };
+        self.deliver_pushes();
+        posted
     }
 
     /// A human answers in the marketplace's seller portal.
     pub fn portal_reply(&self, req: PortalMessage) -> Result<Posted, String> {
-        let mut state = self.lock();
-        let idx = state.seller_index(req.seller.as_deref())?;
-        match req.marketplace {
-            Marketplace::Wildberries => state.sellers[idx].wb.portal_reply(&req.chat_id, &req.text),
-            other => Err(format!("the simulator does not serve {other} yet")),
+        let posted = {
+            let mut state = self.lock();
+            let idx = state.seller_index(req.seller.as_deref())?;
+            let seller = &mut state.sellers[idx];
+            match req.marketplace {
+                Marketplace::Wildberries => seller.wb.portal_reply(&req.chat_id, &req.text),
+                Marketplace::Ozon => seller.ozon.portal_reply(&req.chat_id, &req.text),
+                Marketplace::YandexMarket => seller.ym.portal_reply(&req.chat_id, &req.text),
+                Marketplace::Avito => {
+                    let posted = seller.avito.portal_reply(&req.chat_id, &req.text);
+                    let pushes = seller.avito.take_pushes();
+                    state.pushes.extend(pushes);
+                    posted
+                }
+            }
+        };
+        self.deliver_pushes();
+        posted
+    }
+
+    /// POST owed webhooks in the background, each once, like a marketplace
+    /// that does not retry.
+    pub(crate) fn deliver_pushes(&self) {
+        let pushes = std::mem::take(&mut self.lock().pushes);
+        if pushes.is_empty() {
+            return;
         }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        handle.spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .expect("a reqwest client builds");
+            for p in pushes {
+                if let Err(e) = http.post(&p.url).json(&p.body).send().await {
+                    tracing::debug!(url = %p.url, error = %e, "simulated webhook not delivered");
+                }
+            }
+        });
     }
 
     pub fn sent(&self) -> Vec<SentRecord> {
@@ -357,6 +478,9 @@ impl Sim {
             .route("/_sim/stats", get(get_stats))
             .route("/_sim/requests", get(get_requests))
             .merge(wildberries::routes())
+            .merge(ozon::routes())
+            .merge(yandex_market::routes())
+            .merge(avito::routes())
             .with_state(self.clone())
     }
 
@@ -413,6 +537,10 @@ pub struct BuyerMessage {
     pub client_name: Option<String>,
     #[serde(default)]
     pub order: Option<OrderContext>,
+    /// When the buyer wrote (marketplace time, ms); now when absent. Lets a
+    /// test put a message outside a reply window.
+    #[serde(default)]
+    pub at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -486,6 +614,50 @@ async fn get_stats(State(sim): State<Sim>) -> Json<BTreeMap<Marketplace, MarketS
 
 async fn get_requests(State(sim): State<Sim>) -> Json<Vec<RequestRecord>> {
     Json(sim.lock().requests.iter().cloned().collect())
+}
+
+/// Faults that act before a request is handled. `Err` is the answer to give
+/// at once (a cut connection, or `status_response` for a status fault); `Ok`
+/// carries a fault to apply after handling.
+pub(crate) async fn faults_before(
+    sim: &Sim,
+    conn: &Conn,
+    marketplace: Marketplace,
+    path: &str,
+    status_response: impl FnOnce(&FaultSpec) -> Response,
+) -> Result<Option<FaultSpec>, Response> {
+    let fault = sim.lock().take_fault(marketplace, path);
+    let fault = apply_delay(fault).await;
+    match fault.as_ref().map(|f| f.kind) {
+        Some(FaultKind::Drop) => {
+            conn.kill();
+            Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        Some(FaultKind::Status) => {
+            let response = status_response(fault.as_ref().expect("matched Some"));
+            sim.lock()
+                .count_request(marketplace, path, response.status().as_u16());
+            Err(response)
+        }
+        _ => Ok(fault),
+    }
+}
+
+/// Faults that act after a request was handled: cut the connection before
+/// answering, or answer late.
+pub(crate) async fn faults_after(
+    response: Response,
+    conn: &Conn,
+    fault: Option<FaultSpec>,
+) -> Response {
+    match fault.map(|f| (f.kind, f.delay_ms)) {
+        Some((FaultKind::DropAfterAccept, _)) => conn.kill(),
+        Some((FaultKind::SlowAfterAccept, delay)) => {
+            tokio::time::sleep(Duration::from_millis(delay.unwrap_or(1000))).await
+        }
+        _ => {}
+    }
+    response
 }
 
 /// Apply a `delay` fault; returns the fault if it needs more handling.

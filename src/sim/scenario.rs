@@ -81,7 +81,7 @@ pub async fn play(
     let start = tokio::time::Instant::now();
     let mut steps = scenario.steps;
     steps.sort_by_key(|s| s.at);
-    let mut chats: HashMap<String, String> = HashMap::new();
+    let mut chats: HashMap<(Marketplace, String), String> = HashMap::new();
     for step in steps {
         tokio::select! {
             _ = tokio::time::sleep_until(start + step.at.0) => {}
@@ -91,12 +91,13 @@ pub async fn play(
             From::Buyer => sim.buyer_writes(BuyerMessage {
                 marketplace: step.marketplace,
                 text: step.text.clone(),
-                chat_id: chats.get(&step.chat).cloned(),
+                chat_id: chats.get(&(step.marketplace, step.chat.clone())).cloned(),
                 seller: step.seller.clone(),
                 client_name: step.buyer.clone(),
                 order: step.order.clone(),
+                at: None,
             }),
-            From::Portal => match chats.get(&step.chat) {
+            From::Portal => match chats.get(&(step.marketplace, step.chat.clone())) {
                 Some(id) => sim.portal_reply(PortalMessage {
                     marketplace: step.marketplace,
                     chat_id: id.clone(),
@@ -111,7 +112,10 @@ pub async fn play(
         };
         match result {
             Ok(posted) => {
-                chats.insert(step.chat.clone(), posted.chat_id.clone());
+                chats.insert(
+                    (step.marketplace, step.chat.clone()),
+                    posted.chat_id.clone(),
+                );
                 on_step(&step, &posted.chat_id);
             }
             Err(e) => tracing::warn!(error = %e, "scenario step failed"),

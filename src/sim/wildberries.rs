@@ -11,8 +11,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{
-    Admission, Bucket, BuyerMessage, Conn, FaultKind, FaultSpec, Posted, RateConfig, SentRecord,
-    Sim, apply_delay, now,
+    Admission, Bucket, BuyerMessage, Conn, FaultSpec, Posted, RateConfig, SentRecord, Sim,
+    faults_after, faults_before, now,
 };
 use crate::domain::{Marketplace, Millis};
 use crate::marketplace::wildberries::{MAX_MESSAGE_CHARS, SOURCE_PUBLIC_API, status_id_for};
@@ -358,22 +358,7 @@ async fn admit(
     headers: &HeaderMap,
     path: &str,
 ) -> Result<(usize, Option<FaultSpec>, u32), Response> {
-    let fault = sim.lock().take_fault(MP, path);
-    let fault = apply_delay(fault).await;
-    match fault.as_ref().map(|f| f.kind) {
-        Some(FaultKind::Drop) => {
-            conn.kill();
-            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        }
-        Some(FaultKind::Status) => {
-            let f = fault.expect("matched Some");
-            let response = fault_response(&f);
-            sim.lock()
-                .count_request(MP, path, response.status().as_u16());
-            return Err(response);
-        }
-        _ => {}
-    }
+    let fault = faults_before(sim, conn, MP, path, fault_response).await?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -405,18 +390,12 @@ async fn admit(
 }
 
 async fn finish(
-    mut response: Response,
+    response: Response,
     conn: &Conn,
     fault: Option<FaultSpec>,
     remaining: u32,
 ) -> Response {
-    match fault.map(|f| (f.kind, f.delay_ms)) {
-        Some((FaultKind::DropAfterAccept, _)) => conn.kill(),
-        Some((FaultKind::SlowAfterAccept, delay)) => {
-            tokio::time::sleep(std::time::Duration::from_millis(delay.unwrap_or(1000))).await
-        }
-        _ => {}
-    }
+    let mut response = faults_after(response, conn, fault).await;
     response
         .headers_mut()
         .insert("X-Ratelimit-Remaining", HeaderValue::from(remaining));

@@ -2,7 +2,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
-use crate::domain::{Author, Marketplace, Millis, OrderContext};
+use crate::domain::{Author, ChatMark, KnownChats, Marketplace, Millis, OrderContext};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChatRow {
@@ -193,4 +193,37 @@ pub fn turn_messages(
         .filter(|m| m.author == Author::Buyer)
         .cloned()
         .collect())
+}
+
+/// What the store knows of each chat of a shop on a marketplace, for
+/// connectors that read chat by chat.
+pub fn known_chats(
+    conn: &Connection,
+    shop: &str,
+    marketplace: Marketplace,
+    now: Millis,
+) -> Result<KnownChats> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.external_id, c.sync_marker,
+                (SELECT m.external_id FROM messages m WHERE m.chat_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
+                EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = c.id AND m.author = 'seller'
+                                                AND m.draft_id IS NOT NULL AND m.read_at IS NULL AND m.created_at > ?3),
+                EXISTS (SELECT 1 FROM drafts d WHERE d.chat_id = c.id AND d.state IN ('sending', 'unknown'))
+         FROM chats c WHERE c.shop = ?1 AND c.marketplace = ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![shop, marketplace.code(), now - 24 * 3600 * 1000],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ChatMark {
+                    marker: r.get(1)?,
+                    last_message_id: r.get(2)?,
+                    awaiting_read: r.get(3)?,
+                    unsettled_send: r.get(4)?,
+                },
+            ))
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

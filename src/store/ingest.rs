@@ -36,6 +36,8 @@ pub struct IngestReport {
     pub confirmed_drafts: Vec<i64>,
     /// Chats in this batch we cannot reply to yet (no reply handle known).
     pub chats_without_handle: usize,
+    /// Chats a person answered outside AgentIQ, with the newest message id.
+    pub taken_over: Vec<(String, String)>,
 }
 
 const ACTOR: &str = "daemon:ingest";
@@ -65,6 +67,10 @@ pub fn ingest_batch(
         touched.insert(chat_id);
         let Some(message_id) = insert_message(&tx, chat_id, msg, now)? else {
             report.duplicates += 1;
+            if let Some(read_at) = msg.read_at {
+                tx.prepare_cached("UPDATE messages SET read_at = ?3 WHERE chat_id = ?1 AND external_id = ?2 AND read_at IS NULL")?
+                    .execute(params![chat_id, msg.id, read_at])?;
+            }
             continue;
         };
         report.stored += 1;
@@ -78,6 +84,9 @@ pub fn ingest_batch(
                     on_echo(&tx, draft_id, message_id, msg, now, &mut report)?;
                 } else {
                     report.human_replies += 1;
+                    report
+                        .taken_over
+                        .push((msg.chat_id.clone(), msg.id.clone()));
                     on_human_reply(&tx, chat_id, msg, settings, now, &mut report)?;
                 }
             }
@@ -129,9 +138,15 @@ pub(super) fn upsert_chat(
 fn apply_chat_update(tx: &Transaction<'_>, chat_id: i64, update: &ChatUpdate) -> Result<()> {
     tx.execute(
         "UPDATE chats SET reply_handle = COALESCE(?2, reply_handle),
-                          buyer_name = COALESCE(?3, buyer_name)
+                          buyer_name = COALESCE(?3, buyer_name),
+                          sync_marker = COALESCE(?4, sync_marker)
          WHERE id = ?1",
-        params![chat_id, update.reply_handle, update.buyer_name],
+        params![
+            chat_id,
+            update.reply_handle,
+            update.buyer_name,
+            update.marker
+        ],
     )?;
     if let Some(order) = &update.order {
         let current: Option<String> = tx.query_row(
@@ -159,8 +174,8 @@ fn insert_message(
 ) -> Result<Option<i64>> {
     let attachments = (!msg.attachments.is_null()).then(|| msg.attachments.to_string());
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO messages (chat_id, external_id, author, via_api, channel, text, attachments, created_at, stored_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO messages (chat_id, external_id, author, via_api, channel, text, attachments, created_at, stored_at, read_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (chat_id, external_id) DO NOTHING
          RETURNING id",
     )?;
@@ -175,7 +190,8 @@ fn insert_message(
                 msg.text,
                 attachments,
                 msg.created_at,
-                now
+                now,
+                msg.read_at
             ],
             |r| r.get(0),
         )
@@ -251,12 +267,20 @@ fn match_echo(
     msg: &InboundMessage,
     settings: &IngestSettings,
 ) -> Result<Option<i64>> {
+    // Marketplaces that return an id for a send (Avito) make the match exact.
+    let by_id: Option<i64> = tx
+        .prepare_cached("SELECT id FROM drafts WHERE chat_id = ?1 AND sent_message_id = ?2")?
+        .query_row(params![chat_id, msg.id], |r| r.get(0))
+        .optional()?;
+    if by_id.is_some() {
+        return Ok(by_id);
+    }
     if !msg.via_api {
         return Ok(None);
     }
     let mut stmt = tx.prepare_cached(
         "SELECT id FROM drafts
-         WHERE chat_id = ?1 AND state IN ('sending', 'unknown', 'sent', 'scheduled')
+         WHERE chat_id = ?1 AND state IN ('sending', 'unknown', 'sent', 'scheduled', 'retracted')
            AND sent_message_id IS NULL AND final_text = ?2
            AND send_started_at IS NOT NULL AND send_started_at - ?3 <= ?4
          ORDER BY send_started_at LIMIT 1",
@@ -337,10 +361,14 @@ fn on_human_reply(
             params![chat_id, msg.created_at + settings.takeover_ms],
         )?;
     }
-    let who = if msg.via_api {
-        "на чат ответили через API продавца из другой программы"
-    } else {
-        "на чат ответил человек в кабинете продавца на площадке"
+    let who = match (msg.via_api, msg.channel.as_deref()) {
+        (false, _) | (_, Some("seller-portal")) => {
+            "на чат ответил человек в кабинете продавца на площадке"
+        }
+        (true, Some("seller-public-api")) => {
+            "на чат ответили через API продавца из другой программы"
+        }
+        _ => "на чат ответил продавец вне AgentIQ (в кабинете площадки или другой программой)",
     };
     let answered: Vec<(i64, String)> = {
         let mut stmt = tx.prepare_cached(

@@ -19,7 +19,8 @@ use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 pub use chats::{
-    ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns, turn_messages,
+    ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns, known_chats,
+    turn_messages,
 };
 pub use controls::{
     ReloadStatus, ShopControl, is_paused, pause, reload_statuses, resume, set_reload_status,
@@ -54,6 +55,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_controls.sql")),
         M::up(include_str!("migrations/0003_llm_usage.sql")),
+        M::up(include_str!("migrations/0004_per_chat_marketplaces.sql")),
     ])
 }
 

@@ -53,6 +53,10 @@ pub struct ShopSpec {
     pub known_to_sim: bool,
     pub policy: String,
     pub extra: String,
+    /// Marketplace codes the shop sells on: `wb`, `ozon`, `ym`, `avito`.
+    pub marketplaces: Vec<&'static str>,
+    /// Extra TOML lines for a marketplace's section, by code.
+    pub section_extra: BTreeMap<&'static str, String>,
 }
 
 impl ShopSpec {
@@ -63,7 +67,40 @@ impl ShopSpec {
             known_to_sim: true,
             policy: TEST_POLICY.into(),
             extra: String::new(),
+            marketplaces: vec!["wb"],
+            section_extra: BTreeMap::new(),
         }
+    }
+
+    /// A shop selling on these marketplaces only.
+    pub fn on(id: &str, marketplaces: &[&'static str]) -> ShopSpec {
+        ShopSpec {
+            marketplaces: marketplaces.to_vec(),
+            ..ShopSpec::new(id)
+        }
+    }
+
+    /// The simulator's credentials for this shop, every marketplace filled in.
+    pub fn seller_config(&self) -> SellerConfig {
+        SellerConfig {
+            wb_token: Some(self.token.clone()),
+            ozon_client_id: Some(self.ozon_client_id()),
+            ozon_api_key: Some(self.token.clone()),
+            ym_business_id: Some(self.ym_business_id()),
+            ym_api_key: Some(self.token.clone()),
+            avito_client_id: Some(format!("client-{}", self.id)),
+            avito_client_secret: Some(self.token.clone()),
+            avito_user_id: Some(self.ym_business_id() + 1000),
+        }
+    }
+
+    pub fn ozon_client_id(&self) -> String {
+        self.ym_business_id().to_string()
+    }
+
+    /// A stable number per shop id.
+    pub fn ym_business_id(&self) -> i64 {
+        100_000 + self.id.bytes().map(i64::from).sum::<i64>() * 7
     }
 }
 
@@ -74,6 +111,8 @@ pub struct Builder {
     wb_rate: RateConfig,
     client_rate: (u32, &'static str),
     top: String,
+    sim_tweak: Option<Box<dyn FnOnce(&mut SimConfig) + Send>>,
+    web_port: Option<u16>,
 }
 
 impl Builder {
@@ -104,6 +143,21 @@ impl Builder {
         self
     }
 
+    /// Change the simulator's limits or timings before it starts.
+    pub fn sim_config(mut self, f: impl FnOnce(&mut SimConfig) + Send + 'static) -> Self {
+        self.sim_tweak = Some(Box::new(f));
+        self
+    }
+
+    /// Serve the web queue on a port known before the daemon starts (for
+    /// webhook URLs in the configuration).
+    pub fn web_on_known_port(mut self) -> Self {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        self.web_port = Some(l.local_addr().unwrap().port());
+        self.web = true;
+        self
+    }
+
     pub fn client_rate(mut self, requests: u32, period: &'static str) -> Self {
         self.client_rate = (requests, period);
         self
@@ -126,23 +180,20 @@ impl Builder {
         let sellers: BTreeMap<String, SellerConfig> = shops
             .iter()
             .filter(|s| s.known_to_sim)
-            .map(|s| {
-                (
-                    s.id.clone(),
-                    SellerConfig {
-                        wb_token: Some(s.token.clone()),
-                    },
-                )
-            })
+            .map(|s| (s.id.clone(), s.seller_config()))
             .collect();
-        let sim = Sim::new(SimConfig {
+        let mut sim_config = SimConfig {
             sellers,
             wb_rate: self.wb_rate,
-            wb_page_size: 100,
-        })
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("simulator starts");
+            ..SimConfig::documented()
+        };
+        if let Some(f) = self.sim_tweak {
+            f(&mut sim_config);
+        }
+        let sim = Sim::new(sim_config)
+            .spawn("127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator starts");
         let dir = tempfile::tempdir().unwrap();
         let mut toml = format!(
             r#"
@@ -160,14 +211,16 @@ reconcile_grace = "1s"
 
 [web]
 enabled = {web}
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:{web_port}"
+
 max_failed_logins = 3
 
 {top}
 "#,
             top = self.top,
             debounce = self.debounce,
-            web = self.web
+            web = self.web,
+            web_port = self.web_port.unwrap_or(0),
         );
         for s in &shops {
             std::fs::write(dir.path().join(format!("policy-{}.toml", s.id)), &s.policy).unwrap();
@@ -177,23 +230,40 @@ max_failed_logins = 3
 policy = "policy-{id}.toml"
 prompts = "{prompts}"
 {extra}
-
-[shops.{id}.wildberries]
-base_url = "{url}"
-token = "{token}"
-poll_interval = "100ms"
-timeout = "2s"
-rate_limit_requests = {rl}
-rate_limit_period = "{rp}"
 "#,
                 id = s.id,
                 prompts = repo().join("prompts/default").display(),
                 extra = s.extra,
-                url = sim.url(),
-                token = s.token,
-                rl = self.client_rate.0,
-                rp = self.client_rate.1,
             ));
+            for code in &s.marketplaces {
+                let section = match *code {
+                    "wb" => format!(
+                        "wildberries]\ntoken = \"{}\"\nrate_limit_requests = {}\nrate_limit_period = \"{}\"",
+                        s.token, self.client_rate.0, self.client_rate.1
+                    ),
+                    "ozon" => format!(
+                        "ozon]\nclient_id = \"{}\"\napi_key = \"{}\"\nrate_limit_requests = 40",
+                        s.ozon_client_id(),
+                        s.token
+                    ),
+                    "ym" => format!(
+                        "yandex_market]\nbusiness_id = {}\napi_key = \"{}\"",
+                        s.ym_business_id(),
+                        s.token
+                    ),
+                    "avito" => format!(
+                        "avito]\nclient_id = \"client-{}\"\nclient_secret = \"{}\"\nrate_limit_requests = 40",
+                        s.id, s.token
+                    ),
+                    other => panic!("unknown marketplace code `{other}`"),
+                };
+                toml.push_str(&format!(
+                    "\n[shops.{id}.{section}\nbase_url = \"{url}\"\npoll_interval = \"100ms\"\ntimeout = \"2s\"\n{extra}\n",
+                    id = s.id,
+                    url = sim.url(),
+                    extra = s.section_extra.get(code).map(String::as_str).unwrap_or(""),
+                ));
+            }
         }
         std::fs::write(dir.path().join("config.toml"), &toml).unwrap();
         let settings = config::load_from_str(
@@ -244,6 +314,8 @@ impl TestApp {
             },
             client_rate: (1000, "1s"),
             top: String::new(),
+            sim_tweak: None,
+            web_port: None,
         }
     }
 
@@ -300,6 +372,39 @@ impl TestApp {
         let body =
             json!({ "marketplace": "wb", "text": text, "seller": seller, "chat_id": chat_id });
         serde_json::from_value(self.post("/_sim/buyer-messages", body).await).unwrap()
+    }
+
+    /// A buyer writes on a marketplace (`wb`, `ozon`, `ym`, `avito`); more
+    /// fields of `/_sim/buyer-messages` go in `extra` (e.g. `chat_id`, `order`, `at`).
+    pub async fn buyer_writes_on(&self, marketplace: &str, text: &str, extra: Value) -> Posted {
+        let mut body = json!({ "marketplace": marketplace, "text": text });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        serde_json::from_value(self.post("/_sim/buyer-messages", body).await).unwrap()
+    }
+
+    pub async fn portal_reply_on(&self, marketplace: &str, chat_id: &str, text: &str) {
+        self.post(
+            "/_sim/seller-portal-messages",
+            json!({ "marketplace": marketplace, "chat_id": chat_id, "text": text }),
+        )
+        .await;
+    }
+
+    /// What the simulator received on one marketplace, in order.
+    pub async fn sent_on(&self, marketplace: &str) -> Vec<Value> {
+        self.http
+            .get(format!(
+                "{}/_sim/sent?marketplace={marketplace}",
+                self.sim.url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn buyer_writes_in(&self, chat_id: &str, text: &str) -> Posted {

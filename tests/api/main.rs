@@ -1,11 +1,14 @@
 //! Integration tests: the real daemon against the simulator and fake LLM
 //! servers, all over real sockets on loopback.
 
+mod avito;
 mod cookbook;
 mod crash;
 mod helpers;
 mod injection;
 mod llm;
+mod ozon;
 mod policy;
 mod spine;
 mod web;
+mod yandex_market;

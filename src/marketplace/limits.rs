@@ -1,0 +1,145 @@
+//! Client-side request pacing shared by every connector: a token bucket kept
+//! a little inside the marketplace's, a pause after the marketplace said
+//! "slow down", an optional cap on requests in flight, and sends going before
+//! polls so a busy poll loop never delays a reply a person approved.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// What a request is for, when it waits for its turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Read,
+    Send,
+}
+
+pub struct RequestGate {
+    limiter: Option<DefaultDirectRateLimiter>,
+    /// Set after a throttling answer; no request leaves before it.
+    blocked_until: Mutex<Option<Instant>>,
+    sends_waiting: AtomicUsize,
+    in_flight: Option<std::sync::Arc<Semaphore>>,
+}
+
+/// Held while a request is in flight; dropping it frees the slot.
+#[must_use]
+pub struct Turn {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl RequestGate {
+    /// At most `requests` per `period` (none when `requests` is 0) and at most
+    /// `max_parallel` requests in flight (unbounded when `None`).
+    pub fn new(requests: u32, period: Duration, max_parallel: Option<usize>) -> RequestGate {
+        RequestGate {
+            limiter: (requests > 0).then(|| RateLimiter::direct(client_quota(requests, period))),
+            blocked_until: Mutex::new(None),
+            sends_waiting: AtomicUsize::new(0),
+            in_flight: max_parallel.map(|n| std::sync::Arc::new(Semaphore::new(n.max(1)))),
+        }
+    }
+
+    /// Wait until a request may leave. Keep the returned [`Turn`] until the
+    /// response has been read.
+    pub async fn turn(&self, purpose: Purpose) -> Turn {
+        if purpose == Purpose::Send {
+            self.sends_waiting.fetch_add(1, Ordering::SeqCst);
+        } else {
+            while self.sends_waiting.load(Ordering::SeqCst) > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let permit = match &self.in_flight {
+            Some(s) => s.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        loop {
+            let until = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => break,
+            }
+        }
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+        if purpose == Purpose::Send {
+            self.sends_waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+        Turn { _permit: permit }
+    }
+
+    /// Hold every request back for `wait`, e.g. after a 429 or 420.
+    pub fn block_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut guard = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none_or(|t| t < until) {
+            *guard = Some(until);
+        }
+    }
+}
+
+/// Our side of the marketplace's token bucket, kept a little inside it: our
+/// clock and theirs never agree to the millisecond, so requests are spaced 10 %
+/// wider than the documented interval and the burst leaves 20 % headroom.
+pub fn client_quota(requests: u32, period: Duration) -> Quota {
+    let requests = requests.max(1);
+    let interval = (period / requests)
+        .mul_f64(1.1)
+        .max(Duration::from_millis(1));
+    let burst = NonZeroU32::new((requests * 8 / 10).max(1)).expect("max(1) is non-zero");
+    Quota::with_period(interval)
+        .expect("a positive period")
+        .allow_burst(burst)
+}
+
+/// A seconds value from a response header, if present and sane.
+pub fn header_secs(response: &reqwest::Response, name: &str) -> Option<f64> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn at_most_the_parallel_limit_is_in_flight() {
+        let gate = std::sync::Arc::new(RequestGate::new(0, Duration::from_secs(1), Some(2)));
+        let a = gate.turn(Purpose::Read).await;
+        let _b = gate.turn(Purpose::Read).await;
+        let g = gate.clone();
+        let third = tokio::spawn(async move {
+            let _t = g.turn(Purpose::Read).await;
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !third.is_finished(),
+            "a third request waits for a free slot"
+        );
+        drop(a);
+        tokio::time::timeout(Duration::from_secs(1), third)
+            .await
+            .expect("a freed slot lets the third go")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_block_holds_requests_back() {
+        let gate = RequestGate::new(0, Duration::from_secs(1), None);
+        gate.block_for(Duration::from_millis(120));
+        let start = Instant::now();
+        let _t = gate.turn(Purpose::Read).await;
+        assert!(start.elapsed() >= Duration::from_millis(110));
+    }
+}

@@ -1,0 +1,1 @@
+//! avito: the connector against the simulator over real sockets.

@@ -1,0 +1,1 @@
+//! ozon: the connector against the simulator over real sockets.

@@ -1,0 +1,1 @@
+//! yandex_market: the connector against the simulator over real sockets.

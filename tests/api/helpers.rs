@@ -104,6 +104,8 @@ impl ShopSpec {
     }
 }
 
+type SimTweak = Box<dyn FnOnce(&mut SimConfig) + Send>;
+
 pub struct Builder {
     web: bool,
     debounce: &'static str,
@@ -111,7 +113,7 @@ pub struct Builder {
     wb_rate: RateConfig,
     client_rate: (u32, &'static str),
     top: String,
-    sim_tweak: Option<Box<dyn FnOnce(&mut SimConfig) + Send>>,
+    sim_tweak: Option<SimTweak>,
     web_port: Option<u16>,
 }
 

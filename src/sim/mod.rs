@@ -55,8 +55,13 @@ pub struct SimConfig {
     pub ym_parallel: usize,
     /// Avito: requests per account.
     pub avito_rate: RateConfig,
-    /// How long an Avito access token lives (24 h on the real API).
+        /// How long an Avito access token lives (24 h on the real API).
     pub avito_token_ttl: Duration,
+    /// How long after sending Avito lets a message be deleted (1 h).
+    pub avito_retract_window: Duration,
+    /// Yandex Market: when set, every method's hourly limit (instead of the
+    /// spec's per-method numbers), so tests can reach it.
+    pub ym_hourly_limit: Option<u32>,
 }
 
 /// One seller's accounts on the marketplaces the simulator serves. A
@@ -109,7 +114,9 @@ impl SimConfig {
             ozon_rate: Self::ozon_documented_rate(),
             ym_parallel: 2,
             avito_rate: Self::avito_default_rate(),
-            avito_token_ttl: Duration::from_secs(24 * 3600),
+                        avito_token_ttl: Duration::from_secs(24 * 3600),
+            avito_retract_window: Duration::from_secs(3600),
+            ym_hourly_limit: None,
         }
     }
 

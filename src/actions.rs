@@ -52,6 +52,19 @@ fn conflict(e: TransitionError, verb: &str) -> ActionError {
     }
 }
 
+/// A reply the marketplace would refuse is stopped here, with the reason,
+/// rather than failing at send time.
+fn refuse_after_reply_window(draft: &DraftRow, now: i64) -> Result<(), ActionError> {
+    match draft.reply_deadline() {
+        Some(deadline) if deadline <= now => Err(ActionError::Conflict(format!(
+            "окно ответа на {} закрылось {}: площадка больше не принимает ответы в этот чат. Ответьте покупателю другим способом (например, в кабинете площадки, если там это ещё возможно) и отклоните черновик",
+            draft.chat.marketplace.title(),
+            crate::cli::queue::local_time(deadline)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 async fn load(store: &Store, id: i64) -> Result<DraftRow, ActionError> {
     store
         .call(move |c| store::get_draft(c, id))
@@ -68,6 +81,9 @@ pub async fn approve(
     actor: &Actor,
 ) -> Result<DraftRow, ActionError> {
     let draft = load(store, id).await?;
+    if draft.state == DraftState::Pending {
+        refuse_after_reply_window(&draft, now_ms())?;
+    }
     let max = draft.chat.marketplace.capabilities().max_message_chars;
     let edited_text = edited.is_some();
     let text = ReplyText::parse(edited.as_deref().unwrap_or(&draft.text), max).map_err(|e| {
@@ -141,6 +157,10 @@ pub async fn reject(
 pub async fn retry(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, ActionError> {
     let who = actor.0.clone();
     let now = now_ms();
+    let draft = load(store, id).await?;
+    if draft.state == DraftState::Failed {
+        refuse_after_reply_window(&draft, now)?;
+    }
     store
         .call(move |c| {
             Ok(store::requeue(
@@ -192,6 +212,32 @@ pub async fn cancel(
     load(store, id).await
 }
 
+/// Withdraw a sent reply where the marketplace allows it (Avito, within an
+/// hour). The daemon's sender deletes it; the draft then becomes `retracted`.
+pub async fn retract(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, ActionError> {
+    let who = actor.0.clone();
+    let now = now_ms();
+    store
+        .call(move |c| {
+            Ok(store::request_retract(
+                c,
+                id,
+                &Change {
+                    actor: &who,
+                    note: Some("попросили отозвать ответ"),
+                    at: now,
+                },
+            ))
+        })
+        .await?
+        .map_err(|e| match e {
+            store::RetractRefusal::NotFound(id) => ActionError::NotFound(id),
+            store::RetractRefusal::Refused(why) => ActionError::Conflict(why),
+            store::RetractRefusal::Store(e) => ActionError::Store(e),
+        })?;
+    load(store, id).await
+}
+
 /// Skip the rest of a scheduled draft's undo window.
 pub async fn send_now(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, ActionError> {
     let who = actor.0.clone();
@@ -230,6 +276,12 @@ pub struct QueueItem {
     pub send_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Until when the marketplace accepts a reply in this chat (Ozon).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_deadline: Option<i64>,
+    /// Until when this sent reply can be withdrawn (Avito).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retract_until: Option<i64>,
 }
 
 impl From<&DraftRow> for QueueItem {
@@ -248,6 +300,10 @@ impl From<&DraftRow> for QueueItem {
             send_at: d.send_at,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            reply_deadline: d.reply_deadline(),
+            retract_until: d
+                .retract_deadline()
+                .filter(|_| d.retract_requested_at.is_none()),
         }
     }
 }

@@ -386,6 +386,26 @@ async fn sweep(rt: Arc<Runtime>, shutdown: CancellationToken) {
             }
             Err(e) => tracing::error!(error = %e, "expiring stale drafts failed"),
         }
+        let windows: Vec<(Marketplace, i64)> = Marketplace::ALL
+            .iter()
+            .filter_map(|m| m.capabilities().reply_window_secs.map(|w| (*m, w)))
+            .collect();
+        let closed = rt
+            .store
+            .call(move |c| crate::store::expire_past_reply_window(c, now_ms(), &windows))
+            .await;
+        match closed {
+            Ok(ids) => {
+                for id in ids {
+                    rt.emit(Event::DraftChanged {
+                        id,
+                        state: DraftState::Expired,
+                        reason: Some("окно ответа закрылось".into()),
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "expiring drafts past their reply window failed"),
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}

@@ -415,6 +415,30 @@ impl ShopSettings {
         v
     }
 
+    /// The secret path segment of this shop's webhook URL on `marketplace`.
+    pub fn webhook_secret(&self, marketplace: Marketplace) -> Option<&SecretString> {
+        match marketplace {
+            Marketplace::Avito => self.avito.as_ref()?.webhook_secret.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The URL the marketplace should push to, when webhooks are configured.
+    pub fn webhook_url(&self, shop_id: &str, marketplace: Marketplace) -> Option<String> {
+        use secrecy::ExposeSecret;
+        let base = match marketplace {
+            Marketplace::Avito => self.avito.as_ref()?.webhook_base_url.as_ref()?,
+            _ => return None,
+        };
+        let secret = self.webhook_secret(marketplace)?;
+        Some(format!(
+            "{}/webhooks/{}/{shop_id}/{}",
+            base.trim_end_matches('/'),
+            marketplace.code(),
+            secret.expose_secret()
+        ))
+    }
+
     /// How often the shop's chats on `marketplace` are polled.
     pub fn poll_interval(&self, marketplace: Marketplace) -> Option<Duration> {
         match marketplace {
@@ -908,6 +932,16 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
                 &format!("shops.{id}.yandex_market.max_parallel"),
                 "must be between 1 and 4 (the Partner API allows 2 requests in flight per login)"
                     .into(),
+            ));
+        }
+        if let Some(av) = &shop.avito
+            && av.webhook_base_url.is_some()
+            && !s.web.enabled
+        {
+            out.push(at(
+                &["shops", id, "avito", "webhook_base_url"],
+                &format!("shops.{id}.avito.webhook_base_url"),
+                "webhooks arrive at the daemon's web server; set `[web] enabled = true`".into(),
             ));
         }
         if let Some(av) = &shop.avito

@@ -38,6 +38,14 @@ pub async fn run(
         .settings
         .poll_interval(marketplace)
         .unwrap_or(Duration::from_secs(10));
+    if let Some(url) = shop.settings.webhook_url(&shop.id, marketplace) {
+        match connector.subscribe_webhook(&url).await {
+            Ok(()) => tracing::info!(shop = %shop.id, %marketplace, "subscribed to webhooks"),
+            Err(e) => {
+                tracing::warn!(shop = %shop.id, %marketplace, error = %e, "could not subscribe to webhooks; polling only")
+            }
+        }
+    }
     let mut failures = 0u32;
     let mut last_state = None;
     loop {
@@ -159,43 +167,100 @@ async fn poll_until_caught_up(
         if report.chats_without_handle > 0 {
             refresh_chats(rt, shop, marketplace, connector, &settings).await?;
         }
-        if report.buyer_messages > 0 {
-            rt.wake_pipeline.notify_one();
-        }
-        if connector.capabilities().read_receipts {
-            for (chat, last) in &report.taken_over {
-                let handle = ChatRef {
-                    external_id: chat,
-                    reply_handle: None,
-                };
-                if let Err(e) = connector.mark_read(handle, Some(last)).await {
-                    tracing::warn!(shop = %shop.id, %marketplace, error = %e, "could not mark a chat read after a person answered it");
-                }
-            }
-        }
-        for (id, state, why) in &report.withdrawn_drafts {
-            rt.emit(Event::DraftChanged {
-                id: *id,
-                state: *state,
-                reason: Some(why.clone()),
-            });
-        }
-        for id in &report.confirmed_drafts {
-            rt.emit(Event::DraftChanged {
-                id: *id,
-                state: DraftState::Sent,
-                reason: Some("delivered: the reply is in the chat history".into()),
-            });
-        }
-        if report.stored > 0 {
-            tracing::debug!(shop = %shop.id, %marketplace, stored = report.stored, duplicates = report.duplicates, "ingested");
-        }
+        after_ingest(rt, shop, marketplace, connector, &report).await;
         cursor = next;
         if !more {
             rt.wake_sender.notify_one();
             return Ok(());
         }
     }
+}
+
+/// What follows storing new messages: wake the drafting pipeline, mark
+/// chats a person answered as read, and tell the web queue what changed.
+async fn after_ingest(
+    rt: &Runtime,
+    shop: &Shop,
+    marketplace: Marketplace,
+    connector: &DynConnector,
+    report: &crate::store::IngestReport,
+) {
+    if report.buyer_messages > 0 {
+        rt.wake_pipeline.notify_one();
+    }
+    if connector.capabilities().read_receipts {
+        for (chat, last) in &report.taken_over {
+            let handle = ChatRef {
+                external_id: chat,
+                reply_handle: None,
+            };
+            if let Err(e) = connector.mark_read(handle, Some(last)).await {
+                tracing::warn!(shop = %shop.id, %marketplace, error = %e, "could not mark a chat read after a person answered it");
+            }
+        }
+    }
+    for (id, state, why) in &report.withdrawn_drafts {
+        rt.emit(Event::DraftChanged {
+            id: *id,
+            state: *state,
+            reason: Some(why.clone()),
+        });
+    }
+    for id in &report.confirmed_drafts {
+        rt.emit(Event::DraftChanged {
+            id: *id,
+            state: DraftState::Sent,
+            reason: Some("delivered: the reply is in the chat history".into()),
+        });
+    }
+    if report.stored > 0 {
+        tracing::debug!(shop = %shop.id, %marketplace, stored = report.stored, duplicates = report.duplicates, "ingested");
+    }
+}
+
+/// A webhook the marketplace pushed: store what it carries (a message seen
+/// both here and by polling is stored once) and poll the shop right away.
+pub async fn on_webhook(
+    rt: Arc<Runtime>,
+    shop: Arc<Shop>,
+    marketplace: Marketplace,
+    connector: DynConnector,
+    body: axum::body::Bytes,
+) {
+    match connector.parse_webhook(&body) {
+        Ok(batch) if !batch.messages.is_empty() || !batch.chats.is_empty() => {
+            let settings = ingest_settings(&rt);
+            let id = shop.id.clone();
+            let stored = rt
+                .store
+                .call(move |c| {
+                    crate::store::ingest_batch(
+                        c,
+                        &id,
+                        marketplace,
+                        &batch,
+                        &settings,
+                        now_ms(),
+                        None,
+                    )
+                })
+                .await;
+            match stored {
+                Ok(report) => {
+                    tracing::debug!(shop = %shop.id, %marketplace, stored = report.stored, duplicates = report.duplicates, "webhook");
+                    after_ingest(&rt, &shop, marketplace, &connector, &report).await;
+                }
+                Err(e) => {
+                    tracing::warn!(shop = %shop.id, %marketplace, error = %e, "could not store a webhook; polling will pick it up")
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(shop = %shop.id, %marketplace, error = %e, "an unreadable webhook; polling will pick it up")
+        }
+    }
+    rt.poll_waker(&shop.id, marketplace).notify_one();
 }
 
 /// Reply handles and order context for every chat, from the marketplace's chat list.

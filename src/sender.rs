@@ -28,6 +28,9 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
         if let Err(e) = reconcile(&rt).await {
             tracing::error!(error = %e, "reconciliation failed");
         }
+        if let Err(e) = retract_requested(&rt).await {
+            tracing::error!(error = %e, "withdrawing sent replies failed");
+        }
         loop {
             let available = permits.available_permits();
             if available == 0 || shutdown.is_cancelled() {
@@ -134,7 +137,74 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
             Err(SendError::Unknown(why)) => break Outcome::Unknown(why),
         }
     };
+    let sent = matches!(outcome, Outcome::Sent { .. });
     finish(rt, job.draft_id, outcome).await;
+    if sent && connector.capabilities().read_receipts {
+        let chat = ChatRef {
+            external_id: &job.chat.external_id,
+            reply_handle: handle.as_deref(),
+        };
+        if let Err(e) = connector
+            .mark_read(chat, job.turn_external_id.as_deref())
+            .await
+        {
+            tracing::warn!(draft = job.draft_id, error = %e, "replied, but could not mark the chat read");
+        }
+    }
+}
+
+/// Withdraw the sent replies people asked to retract, while the marketplace
+/// still allows it.
+async fn retract_requested(rt: &Arc<Runtime>) -> store::Result<()> {
+    let jobs = rt.store.call(|c| store::retract_jobs(c)).await?;
+    for job in jobs {
+        let connector = rt
+            .shops
+            .get(&job.chat.shop)
+            .and_then(|s| s.connector(job.chat.marketplace))
+            .cloned();
+        let now = now_ms();
+        let result = match connector {
+            None => Err(format!(
+                "у магазина больше не настроена площадка {}",
+                job.chat.marketplace.title()
+            )),
+            Some(_) if job.deadline.is_some_and(|d| d <= now) => {
+                Err("время, когда площадка позволяет удалить сообщение, прошло".to_string())
+            }
+            Some(c) => c
+                .retract(
+                    ChatRef {
+                        external_id: &job.chat.external_id,
+                        reply_handle: job.chat.reply_handle.as_deref(),
+                    },
+                    &job.message_id,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        let ok = result.is_ok();
+        let reason = result.as_ref().err().cloned();
+        let id = job.draft_id;
+        rt.store
+            .call(move |c| store::finish_retract(c, id, result, now_ms()))
+            .await?;
+        if ok {
+            tracing::info!(draft = id, "sent reply withdrawn");
+        } else {
+            tracing::warn!(draft = id, why = ?reason, "could not withdraw a sent reply");
+        }
+        rt.emit(Event::DraftChanged {
+            id,
+            state: if ok {
+                DraftState::Retracted
+            } else {
+                DraftState::Sent
+            },
+            reason: Some(reason.unwrap_or_else(|| "ответ удалён из чата".into())),
+        });
+    }
+    Ok(())
 }
 
 /// Fetch fresh reply handles for the shop's chats and store them.

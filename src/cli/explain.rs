@@ -52,6 +52,10 @@ pub struct ExplainArgs {
     /// Treat the message as the buyer's first in the chat.
     #[arg(long)]
     pub first_message: bool,
+    /// How long ago the buyer wrote, e.g. `47h` (matters where the
+    /// marketplace limits how long a reply is accepted, like Ozon).
+    #[arg(long)]
+    pub buyer_wrote_ago: Option<crate::config::Dur>,
     /// Auto-replies this chat already got today (for caps and `max_auto_replies_today`).
     #[arg(long, default_value_t = 0)]
     pub auto_replies_today: u32,
@@ -170,6 +174,11 @@ pub async fn run(settings: &Settings, args: ExplainArgs) -> ExitCode {
                 .unwrap_or(crate::pipeline::LlmBudget::Available),
             None => crate::pipeline::LlmBudget::Available,
         },
+        reply_window_left_secs: args
+            .marketplace
+            .capabilities()
+            .reply_window_secs
+            .map(|w| w - args.buyer_wrote_ago.map_or(0, |d| d.0.as_secs() as i64)),
     };
     let source = args
         .draft

@@ -12,7 +12,7 @@ macro_rules! say {
 
 mod check;
 mod explain;
-mod queue;
+pub(crate) mod queue;
 pub use queue::{local_clock, local_time};
 mod replay;
 
@@ -73,7 +73,7 @@ pub enum Command {
     #[command(subcommand)]
     Queue(queue::QueueCommand),
     /// Dry-run one buyer message through the whole pipeline; nothing is sent.
-    Explain(explain::ExplainArgs),
+    Explain(Box<explain::ExplainArgs>),
     /// Run stored buyer turns through the current or a candidate policy.
     Replay(replay::ReplayArgs),
     /// Stop all auto-sending for a shop at once (the kill switch).
@@ -168,7 +168,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Demo { keep_db } => crate::demo::run(settings, keep_db).await,
         Command::Status { json } => queue::status(&settings, json).await,
         Command::Queue(cmd) => queue::run(&settings, cmd).await,
-        Command::Explain(args) => explain::run(&settings, args).await,
+        Command::Explain(args) => explain::run(&settings, *args).await,
         Command::Replay(args) => replay::run(&settings, args).await,
         Command::Pause { shop, reason } => queue::pause(&settings, &shop, reason.as_deref()).await,
         Command::Resume { shop } => queue::resume(&settings, &shop).await,

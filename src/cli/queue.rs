@@ -71,6 +71,13 @@ pub enum QueueCommand {
         #[arg(long = "as")]
         actor: Option<String>,
     },
+    /// Delete a sent reply from the chat, where the marketplace allows it
+    /// (Avito, within an hour of sending).
+    Retract {
+        id: i64,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
 }
 
 fn actor(given: Option<String>) -> Actor {
@@ -174,6 +181,16 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         QueueCommand::SendNow { id, actor: a } => actions::send_now(&store, id, &actor(a))
             .await
             .map(|d| say!("Draft #{} goes out now.", d.id)),
+        QueueCommand::Retract { id, actor: a } => {
+            match actions::retract(&store, id, &actor(a)).await {
+                Ok(_) => {
+                    say!("Draft #{id}: asked the daemon to delete the reply from the chat…");
+                    wait_for_retraction(&store, id).await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -200,6 +217,34 @@ pub fn local_time(ms: Millis) -> String {
                 .to_string()
         })
         .unwrap_or_else(|_| ms.to_string())
+}
+
+/// Follow a retraction the daemon carries out, for a few seconds.
+async fn wait_for_retraction(store: &Store, id: i64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let Ok(Some(d)) = store.call(move |c| crate::store::get_draft(c, id)).await else {
+            continue;
+        };
+        if d.state == DraftState::Retracted {
+            say!("Draft #{id}: deleted from the chat.");
+            return;
+        }
+        if d.retract_requested_at.is_none() {
+            let why = store
+                .call(move |c| crate::store::draft_events(c, id))
+                .await
+                .ok()
+                .and_then(|ev| ev.last().and_then(|e| e.note.clone()))
+                .unwrap_or_default();
+            say!("Draft #{id}: not deleted. {why}");
+            return;
+        }
+    }
+    say!(
+        "Draft #{id}: the daemon has not handled it yet (is `agentiq run` running?). It will try while the marketplace still allows deleting the message; see `agentiq queue show {id}`."
+    );
 }
 
 fn short(text: &str, n: usize) -> String {
@@ -247,6 +292,17 @@ fn print_list(items: &[QueueItem], json: bool) {
             (DraftState::Scheduled, Some(at)) => format!("sends at {} · ", local_time(at)),
             _ => String::new(),
         };
+        if let (DraftState::Pending, Some(deadline)) = (i.state, i.reply_deadline) {
+            say!("{:>5}  ↳ reply window closes {}", "", local_time(deadline));
+        }
+        if let Some(until) = i.retract_until {
+            say!(
+                "{:>5}  ↳ can be retracted until {} (agentiq queue retract {})",
+                "",
+                local_clock(until),
+                i.id
+            );
+        }
         if let Some(reason) = &i.reason {
             say!("{:>5}  ↳ {when}{}", "", short(reason, 100));
         }
@@ -268,6 +324,23 @@ fn print_detail(d: &DraftDetail, json: bool) {
         say!(
             "  goes out at {} (cancel with: agentiq queue cancel {})",
             local_time(at),
+            draft.id
+        );
+    }
+    if let Some(deadline) = draft.reply_deadline().filter(|_| draft.state.is_open()) {
+        say!(
+            "  {} accepts a reply until {}",
+            draft.chat.marketplace.title(),
+            local_time(deadline)
+        );
+    }
+    if let Some(until) = draft
+        .retract_deadline()
+        .filter(|t| *t > crate::domain::now_ms())
+    {
+        say!(
+            "  can be deleted from the chat until {} (agentiq queue retract {})",
+            local_clock(until),
             draft.id
         );
     }

@@ -113,6 +113,7 @@ impl Replayer {
             human_takeover: false,
             shop_paused: false,
             llm_budget: crate::pipeline::LlmBudget::Available,
+            reply_window_left_secs: None,
         };
         let a = judge(
             shop,

@@ -42,6 +42,7 @@ pub async fn run_case(shop: &Shop, policy: &Policy, case: &PolicyTest) -> CaseOu
         human_takeover: false,
         shop_paused: false,
         llm_budget: crate::pipeline::LlmBudget::Available,
+        reply_window_left_secs: None,
     };
     let mut classification = prompts.rules.classify(&case.text);
     if let Some(intent) = case.intent {

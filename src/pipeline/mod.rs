@@ -44,6 +44,9 @@ pub struct TurnFacts {
     pub shop_paused: bool,
     /// Whether the shop may spend on its LLM right now.
     pub llm_budget: LlmBudget,
+    /// Seconds left before the marketplace stops accepting a reply to this
+    /// turn, where it limits that (Ozon); negative once closed.
+    pub reply_window_left_secs: Option<i64>,
 }
 
 /// The shop's LLM spending against its caps.
@@ -354,6 +357,7 @@ pub async fn judge(
             previous_send_unsettled: facts.counts.chat_unsettled,
             human_takeover: facts.human_takeover,
             shop_paused: facts.shop_paused,
+            reply_window_left_secs: facts.reply_window_left_secs,
         },
     );
     Assessment {

@@ -106,6 +106,15 @@ pub async fn turn_facts(
         human_takeover: turn.chat.takeover_until.is_some_and(|t| t > now),
         shop_paused,
         llm_budget: super::budget::current(&rt.store, shop).await?,
+        reply_window_left_secs: turn
+            .chat
+            .marketplace
+            .capabilities()
+            .reply_window_secs
+            .map(|w| {
+                let last_buyer = turn.messages.last().map(|m| m.created_at).unwrap_or(now);
+                (last_buyer + w * 1000 - now) / 1000
+            }),
     })
 }
 

@@ -42,6 +42,9 @@ pub struct Facts<'a> {
     pub human_takeover: bool,
     /// The shop's kill switch is on.
     pub shop_paused: bool,
+    /// Seconds left before the marketplace stops accepting a reply, where it
+    /// limits that; negative once closed.
+    pub reply_window_left_secs: Option<i64>,
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -233,6 +236,10 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
 }
 
 /// The safety floor: reasons auto-sending is not allowed, whatever the rules say.
+/// An auto-reply needs at least this much of the reply window left, to cover
+/// the rule's delay and the send itself.
+const REPLY_WINDOW_MARGIN_SECS: i64 = 15 * 60;
+
 pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
     let cls = f.classification;
     let mut why = Vec::new();
@@ -274,6 +281,22 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
     }
     if f.previous_send_unsettled {
         why.push("предыдущая отправка в этот чат не удалась или её исход неизвестен".to_string());
+    }
+    if let Some(left) = f.reply_window_left_secs
+        && left < REPLY_WINDOW_MARGIN_SECS
+    {
+        why.push(if left <= 0 {
+            format!(
+                "окно ответа на {} закрылось: площадка не примет ответ",
+                f.marketplace.title()
+            )
+        } else {
+            format!(
+                "окно ответа на {} закроется через {} мин: автоответ может не успеть",
+                f.marketplace.title(),
+                left / 60
+            )
+        });
     }
     if f.human_takeover {
         why.push(
@@ -444,6 +467,7 @@ mod tests {
                 previous_send_unsettled: false,
                 human_takeover: false,
                 shop_paused: false,
+                reply_window_left_secs: None,
             }
         }
     }
@@ -647,6 +671,16 @@ mod tests {
             &base,
             &|f| f.previous_send_unsettled = true,
             "исход неизвестен",
+        );
+        check(
+            &base,
+            &|f| f.reply_window_left_secs = Some(-5),
+            "окно ответа",
+        );
+        check(
+            &base,
+            &|f| f.reply_window_left_secs = Some(300),
+            "закроется через 5 мин",
         );
         check(&base, &|f| f.human_takeover = true, "human takeover");
         check(&base, &|f| f.shop_paused = true, "аварийный выключатель");

@@ -55,7 +55,7 @@ pub struct SimConfig {
     pub ym_parallel: usize,
     /// Avito: requests per account.
     pub avito_rate: RateConfig,
-        /// How long an Avito access token lives (24 h on the real API).
+    /// How long an Avito access token lives (24 h on the real API).
     pub avito_token_ttl: Duration,
     /// How long after sending Avito lets a message be deleted (1 h).
     pub avito_retract_window: Duration,
@@ -114,7 +114,7 @@ impl SimConfig {
             ozon_rate: Self::ozon_documented_rate(),
             ym_parallel: 2,
             avito_rate: Self::avito_default_rate(),
-                        avito_token_ttl: Duration::from_secs(24 * 3600),
+            avito_token_ttl: Duration::from_secs(24 * 3600),
             avito_retract_window: Duration::from_secs(3600),
             ym_hourly_limit: None,
         }

@@ -26,6 +26,8 @@ pub struct MessageRow {
     pub text: String,
     pub created_at: Millis,
     pub draft_id: Option<i64>,
+    /// When the buyer read it, where the marketplace reports reads.
+    pub read_at: Option<Millis>,
 }
 
 /// A buyer turn due for drafting: the buyer's messages since the seller last
@@ -82,7 +84,7 @@ pub(super) fn chat_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Ch
 }
 
 const MESSAGE_COLUMNS: &str =
-    "id, external_id, author, via_api, channel, text, created_at, draft_id";
+    "id, external_id, author, via_api, channel, text, created_at, draft_id, read_at";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
     let author: String = row.get(2)?;
@@ -95,6 +97,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
         text: row.get(5)?,
         created_at: row.get(6)?,
         draft_id: row.get(7)?,
+        read_at: row.get(8)?,
     })
 }
 

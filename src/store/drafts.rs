@@ -355,6 +355,10 @@ pub struct DraftRow {
     pub approved_by: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// When the buyer last wrote in this chat.
+    pub last_buyer_at: Option<Millis>,
+    /// A person asked to withdraw this sent reply; the sender is on it.
+    pub retract_requested_at: Option<Millis>,
 }
 
 impl DraftRow {
@@ -362,12 +366,30 @@ impl DraftRow {
     pub fn outgoing_text(&self) -> &str {
         self.final_text.as_deref().unwrap_or(&self.text)
     }
+
+    /// Until when the marketplace accepts a reply in this chat, where it limits that.
+    pub fn reply_deadline(&self) -> Option<Millis> {
+        let window = self.chat.marketplace.capabilities().reply_window_secs?;
+        self.last_buyer_at.map(|t| t + window * 1000)
+    }
+
+    /// Until when this sent reply can still be withdrawn, where the
+    /// marketplace allows that.
+    pub fn retract_deadline(&self) -> Option<Millis> {
+        let window = self.chat.marketplace.capabilities().retract_window_secs?;
+        if self.state != DraftState::Sent || self.sent_message_id.is_none() {
+            return None;
+        }
+        self.sent_at.map(|t| t + window * 1000)
+    }
 }
 
 const DRAFT_COLUMNS: &str = "d.id, d.turn_message_id, d.state, d.intent, d.confidence, d.classification, d.text,
     d.drafter, d.drafter_note, d.prompt, d.decision, d.priority, d.send_at, d.final_text, d.state_reason,
-    d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at, d.findings, d.approved_by";
-const DRAFT_COLUMN_COUNT: usize = 23;
+        d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at, d.findings, d.approved_by,
+    (SELECT MAX(m.created_at) FROM messages m WHERE m.chat_id = d.chat_id AND m.author = 'buyer'),
+    d.retract_requested_at";
+const DRAFT_COLUMN_COUNT: usize = 25;
 
 fn corrupt(idx: usize, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, msg.into())
@@ -404,6 +426,8 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
         findings: serde_json::from_str(&row.get::<_, String>(21)?)
             .map_err(|e| corrupt(21, e.to_string()))?,
         approved_by: row.get(22)?,
+        last_buyer_at: row.get(23)?,
+        retract_requested_at: row.get(24)?,
         chat: chat_from_row(row, DRAFT_COLUMN_COUNT)?,
     })
 }
@@ -520,6 +544,8 @@ pub struct SendJob {
     pub text: String,
     pub attempt: i64,
     pub started_at: Millis,
+    /// The marketplace id of the buyer message this reply answers.
+    pub turn_external_id: Option<String>,
 }
 
 /// Claim drafts whose send time has come, at most one per chat, and never for a
@@ -565,10 +591,11 @@ pub fn claim_due_sends(
             "UPDATE drafts SET attempts = attempts + 1, send_started_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
-        let (text, attempt): (String, i64) = tx.query_row(
-            "SELECT COALESCE(final_text, text), attempts FROM drafts WHERE id = ?1",
+        let (text, attempt, turn_external_id): (String, i64, Option<String>) = tx.query_row(
+            "SELECT COALESCE(d.final_text, d.text), d.attempts, m.external_id
+             FROM drafts d LEFT JOIN messages m ON m.id = d.turn_message_id WHERE d.id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let chat = super::chats::chat_by_id(&tx, chat_id)?
             .ok_or_else(|| StoreError::Corrupt(format!("chat {chat_id} vanished")))?;
@@ -578,6 +605,7 @@ pub fn claim_due_sends(
             text,
             attempt,
             started_at: now,
+            turn_external_id,
         });
     }
     tx.commit()?;
@@ -665,6 +693,195 @@ pub fn unknown_drafts(conn: &Connection) -> Result<Vec<UnknownSend>> {
 }
 
 /// Pending drafts nobody acted on within `ttl_ms` expire. Silence never approves.
+/// Expire pending drafts whose chat no longer accepts a reply: the buyer's
+/// last message is older than the marketplace's reply window.
+pub fn expire_past_reply_window(
+    conn: &mut Connection,
+    now: Millis,
+    windows: &[(crate::domain::Marketplace, i64)],
+) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut ids = Vec::new();
+    for (marketplace, window_secs) in windows {
+        let found: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT d.id FROM drafts d JOIN chats c ON c.id = d.chat_id
+                 WHERE d.state = 'pending' AND c.marketplace = ?1
+                   AND (SELECT MAX(m.created_at) FROM messages m WHERE m.chat_id = d.chat_id AND m.author = 'buyer') <= ?2",
+            )?
+            .query_map(params![marketplace.code(), now - window_secs * 1000], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let note = format!(
+            "устарел: окно ответа на {} закрылось, площадка больше не примет ответ в этот чат",
+            marketplace.title()
+        );
+        for id in found {
+            if transition_tx(
+                &tx,
+                id,
+                &[DraftState::Pending],
+                DraftState::Expired,
+                "daemon:expiry",
+                Some(&note),
+                now,
+            )
+            .is_ok()
+            {
+                ids.push(id);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
+/// Why a sent reply cannot be withdrawn.
+#[derive(Debug, thiserror::Error)]
+pub enum RetractRefusal {
+    #[error("черновика №{0} нет")]
+    NotFound(i64),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for RetractRefusal {
+    fn from(e: rusqlite::Error) -> Self {
+        RetractRefusal::Store(e.into())
+    }
+}
+
+/// Ask the sender to withdraw a sent reply. Refused unless the marketplace
+/// allows it and the reply is still inside the marketplace's window.
+pub fn request_retract(
+    conn: &mut Connection,
+    id: i64,
+    change: &Change<'_>,
+) -> std::result::Result<(), RetractRefusal> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sql = format!("{} WHERE d.id = ?1", select_drafts());
+    let draft = tx
+        .query_row(&sql, [id], draft_from_row)
+        .optional()?
+        .ok_or(RetractRefusal::NotFound(id))?;
+    let title = draft.chat.marketplace.title();
+    let Some(window) = draft.chat.marketplace.capabilities().retract_window_secs else {
+        return Err(RetractRefusal::Refused(format!(
+            "{title} не позволяет удалять отправленные сообщения"
+        )));
+    };
+    if draft.retract_requested_at.is_some() {
+        return Err(RetractRefusal::Refused(format!(
+            "черновик №{id} уже отзывается"
+        )));
+    }
+    if draft.state != DraftState::Sent {
+        return Err(RetractRefusal::Refused(format!(
+            "отозвать можно только отправленный ответ; черновик №{id} сейчас «{}»",
+            draft.state.label_ru()
+        )));
+    }
+    let Some(deadline) = draft.retract_deadline() else {
+        return Err(RetractRefusal::Refused(format!(
+            "{title} не сообщила номер этого сообщения, удалить его через API нельзя"
+        )));
+    };
+    if change.at >= deadline {
+        return Err(RetractRefusal::Refused(format!(
+            "{title} позволяет удалить сообщение только в течение {} мин после отправки; это время прошло",
+            window / 60
+        )));
+    }
+    tx.execute(
+        "UPDATE drafts SET retract_requested_at = ?2, updated_at = ?2 WHERE id = ?1",
+        params![id, change.at],
+    )?;
+    record_event(
+        &tx,
+        id,
+        change.at,
+        change.actor,
+        Some(DraftState::Sent),
+        DraftState::Sent,
+        Some(change.note.unwrap_or("попросили отозвать ответ")),
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A sent reply to withdraw.
+#[derive(Debug, Clone)]
+pub struct RetractJob {
+    pub draft_id: i64,
+    pub chat: ChatRow,
+    pub message_id: String,
+    pub deadline: Option<Millis>,
+}
+
+pub fn retract_jobs(conn: &Connection) -> Result<Vec<RetractJob>> {
+    let sql = format!(
+        "{} WHERE d.retract_requested_at IS NOT NULL AND d.state = 'sent'",
+        select_drafts()
+    );
+    let rows: Vec<DraftRow> = conn
+        .prepare_cached(&sql)?
+        .query_map([], draft_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|d| {
+            Some(RetractJob {
+                draft_id: d.id,
+                deadline: d.retract_deadline(),
+                message_id: d.sent_message_id?,
+                chat: d.chat,
+            })
+        })
+        .collect())
+}
+
+/// Record how a withdrawal ended: `Ok` moves the draft to `retracted`, an
+/// error keeps it `sent` and says why.
+pub fn finish_retract(
+    conn: &mut Connection,
+    id: i64,
+    result: std::result::Result<(), String>,
+    now: Millis,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE drafts SET retract_requested_at = NULL WHERE id = ?1",
+        [id],
+    )?;
+    match result {
+        Ok(()) => {
+            let _ = transition_tx(
+                &tx,
+                id,
+                &[DraftState::Sent],
+                DraftState::Retracted,
+                "daemon:sender",
+                Some("ответ удалён из чата"),
+                now,
+            );
+        }
+        Err(why) => {
+            record_event(
+                &tx,
+                id,
+                now,
+                "daemon:sender",
+                Some(DraftState::Sent),
+                DraftState::Sent,
+                Some(&format!("отозвать не удалось: {why}")),
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<Vec<i64>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let ids: Vec<i64> = tx

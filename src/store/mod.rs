@@ -27,10 +27,11 @@ pub use controls::{
     shop_control,
 };
 pub use drafts::{
-    AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, SendJob, StoreDraftOutcome,
-    TransitionError, UnknownSend, auto_counts, claim_due_sends, draft_events, expire_stale,
-    find_draft, get_draft, list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight,
-    requeue, reschedule, schedule, store_draft_for_turn, transition, unknown_drafts,
+    AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, RetractJob, RetractRefusal,
+    SendJob, StoreDraftOutcome, TransitionError, UnknownSend, auto_counts, claim_due_sends,
+    draft_events, expire_past_reply_window, expire_stale, find_draft, finish_retract, get_draft,
+    list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight, request_retract, requeue,
+    reschedule, retract_jobs, schedule, store_draft_for_turn, transition, unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};

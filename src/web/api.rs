@@ -184,6 +184,52 @@ pub async fn send_now(
     Ok(done(&s, d))
 }
 
+/// A marketplace pushing new messages (Avito webhooks). Answers 200 at once
+/// (Avito wants an answer within 2 s); storing and polling happen after. The
+/// secret in the path is the only credential, so a wrong one looks like an
+/// unknown address.
+pub async fn webhook(
+    State(s): State<WebState>,
+    Path((marketplace, shop, secret)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let Ok(marketplace) = marketplace.parse::<Marketplace>() else {
+        return StatusCode::NOT_FOUND;
+    };
+    let Some(shop) = s.rt.shops.get(&shop).cloned() else {
+        return StatusCode::NOT_FOUND;
+    };
+    let Some(expected) = shop.settings.webhook_secret(marketplace) else {
+        return StatusCode::NOT_FOUND;
+    };
+    if !bool::from(expected.expose_secret().as_bytes().ct_eq(secret.as_bytes())) {
+        return StatusCode::NOT_FOUND;
+    }
+    let Some(connector) = shop.connector(marketplace).cloned() else {
+        return StatusCode::NOT_FOUND;
+    };
+    tokio::spawn(crate::poller::on_webhook(
+        s.rt.clone(),
+        shop,
+        marketplace,
+        connector,
+        body,
+    ));
+    StatusCode::OK
+}
+
+pub async fn retract(
+    State(s): State<WebState>,
+    op: Operator,
+    Path(id): Path<i64>,
+) -> Result<Json<actions::QueueItem>, ApiError> {
+    let d = actions::retract(&s.rt.store, id, &Actor(op.actor)).await?;
+    s.rt.wake_sender.notify_one();
+    Ok(done(&s, d))
+}
+
 pub async fn status(
     State(s): State<WebState>,
     _op: Operator,

@@ -102,6 +102,11 @@ pub fn router(state: WebState) -> Router {
         .route("/api/drafts/{id}/retry", post(api::retry))
         .route("/api/drafts/{id}/cancel", post(api::cancel))
         .route("/api/drafts/{id}/send-now", post(api::send_now))
+        .route("/api/drafts/{id}/retract", post(api::retract))
+        .route(
+            "/webhooks/{marketplace}/{shop}/{secret}",
+            post(api::webhook),
+        )
         .route("/api/status", get(api::status))
         .route("/api/shops/{shop}/pause", post(api::pause))
         .route("/api/shops/{shop}/resume", post(api::resume))

@@ -430,6 +430,7 @@ struct MessageView {
     at: i64,
     status: Option<&'static str>,
     is_turn: bool,
+    read: bool,
 }
 
 #[derive(Serialize)]
@@ -487,7 +488,9 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
                 .and_then(|id| states.get(&id))
                 .map(|st| i18n::state_label(*st))
                 .or(m.draft_id.map(|_| "✓"));
+            let read = m.author == Author::Seller && m.read_at.is_some();
             MessageView {
+                read,
                 who,
                 side,
                 text: m.text.clone(),
@@ -515,6 +518,21 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
     );
     add("Статус", o.status_text.clone().or(o.status.clone()));
     add("Номер заказа", o.order_id.clone());
+    add("Номер возврата", o.return_id.clone());
+    add(
+        "Тема чата",
+        o.chat_kind.as_deref().map(|k| {
+            match k {
+                "order" => "заказ",
+                "return" => "возврат",
+                "direct" => "вопрос до покупки",
+                "listing" => "объявление",
+                other => other,
+            }
+            .to_string()
+        }),
+    );
+    add("Ссылка", o.url.clone());
     ctx.insert("order", &order);
     let c = &draft.classification;
     ctx.insert("intent_label", i18n::intent_label(c.intent));
@@ -611,6 +629,18 @@ fn actions_context(d: &DraftDetail) -> Context {
     );
     ctx.insert("send_at", &draft.send_at);
     ctx.insert("updated_at", &draft.updated_at);
+    let now = crate::domain::now_ms();
+    ctx.insert(
+        "retract_until",
+        &draft
+            .retract_deadline()
+            .filter(|t| *t > now && draft.retract_requested_at.is_none()),
+    );
+    ctx.insert("retract_pending", &draft.retract_requested_at.is_some());
+    ctx.insert(
+        "reply_deadline",
+        &draft.reply_deadline().filter(|_| draft.state.is_open()),
+    );
     ctx
 }
 

@@ -140,6 +140,9 @@
         await post("/api/drafts/" + id + "/send-now", {});
       } else if (action === "retry") {
         await post("/api/drafts/" + id + "/retry", {});
+      } else if (action === "retract") {
+        if (!window.confirm(t.confirm_retract)) return;
+        await post("/api/drafts/" + id + "/retract", {});
       }
       toast(t.done, false);
       refreshAll();

@@ -546,6 +546,9 @@ pub struct StatusReport {
     pub paused: Vec<store::ShopControl>,
     pub reloads: Vec<store::ReloadStatus>,
     pub budgets: Vec<BudgetStatus>,
+    /// What is wrong with the database, as the process asking sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<store::Trouble>,
 }
 
 /// What a shop asks of the status report.
@@ -601,9 +604,14 @@ pub async fn status(store: &Store, shops: Vec<ShopRef>) -> Result<StatusReport, 
                 paused,
                 reloads: store::reload_statuses(c)?,
                 budgets,
+                database: None,
             })
         })
-        .await?)
+        .await
+        .map(|mut r| {
+            r.database = store.trouble();
+            r
+        })?)
 }
 
 /// Every configured shop, as the status report needs it.

@@ -208,7 +208,8 @@ pub fn build_models(settings: &Settings) -> Result<BTreeMap<String, DynModel>, D
 impl App {
     /// Open the store and load every shop. Fails with every problem found.
     pub fn build(settings: Settings) -> Result<App, Diagnostics> {
-        let store = Store::open(&settings.database_path()).map_err(|e| {
+        let store = Store::open_with(&settings.database_path(), settings.database.busy_timeout.0)
+            .map_err(|e| {
             Diagnostics::from(Diagnostic::new(
                 settings.database_path(),
                 format!("cannot open the database: {e}"),
@@ -353,18 +354,36 @@ impl App {
         tasks.close();
         tracing::info!(shops = rt.shops.len(), database = %rt.settings.database_path().display(), "daemon running");
         shutdown.cancelled().await;
-        tracing::info!("stopping: finishing in-flight work");
-        if tokio::time::timeout(Duration::from_secs(10), tasks.wait())
+        tracing::info!("stopping: polling stopped, finishing in-flight sends");
+        if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait())
             .await
             .is_err()
         {
             tracing::warn!(
-                "some tasks did not stop within 10 s; in-flight sends will be reconciled on the next start"
+                "some work did not finish within {} s; sends still in flight are reconciled against the chat history on the next start",
+                SHUTDOWN_GRACE.as_secs()
             );
         }
+        // Fold the write-ahead log into the database so the next start (or a
+        // backup taken now) sees one complete file.
+        if let Err(e) = rt
+            .store
+            .call(|c| {
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "could not checkpoint the database on the way out");
+        }
+        tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// How long a stop waits for in-flight sends before leaving them to the
+/// next start's reconciliation.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Expire drafts nobody acted on.
 async fn sweep(rt: Arc<Runtime>, shutdown: CancellationToken) {

@@ -51,6 +51,14 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub path: PathBuf,
+    /// How long a write waits when another process holds the database
+    /// lock before the attempt fails and is retried later.
+    #[serde(default = "default_busy_timeout")]
+    pub busy_timeout: Dur,
+}
+
+fn default_busy_timeout() -> Dur {
+    Dur::secs(5)
 }
 
 #[derive(Debug, Clone, Deserialize)]

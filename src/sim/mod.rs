@@ -221,6 +221,9 @@ pub enum FaultKind {
     DropAfterAccept,
     /// Handle the request, then wait `delay_ms` before answering.
     SlowAfterAccept,
+    /// Answer 200 with `body` (malformed JSON by default) without handling
+    /// the request: for broken or wrongly typed answers.
+    Garbage,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -239,6 +242,9 @@ pub struct FaultSpec {
     pub retry_after_secs: Option<u64>,
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// For `garbage`: the body to answer with.
+    #[serde(default)]
+    pub body: Option<String>,
     /// How many matching requests it affects; 0 means until cleared. Default 1.
     #[serde(default)]
     pub times: Option<u32>,
@@ -645,6 +651,18 @@ pub(crate) async fn faults_before(
             sim.lock()
                 .count_request(marketplace, path, response.status().as_u16());
             Err(response)
+        }
+        Some(FaultKind::Garbage) => {
+            let body = fault
+                .and_then(|f| f.body)
+                .unwrap_or_else(|| "{\"result\": [tru".to_string());
+            sim.lock().count_request(marketplace, path, 200);
+            Err((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response())
         }
         _ => Ok(fault),
     }

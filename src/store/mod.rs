@@ -63,6 +63,36 @@ fn migrations() -> Migrations<'static> {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    trouble: Arc<Mutex<Option<Trouble>>>,
+}
+
+/// The database cannot be used right now for a reason outside the daemon:
+/// another process holds a lock, the disk is full, the file is unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Trouble {
+    pub problem: String,
+    pub since: crate::domain::Millis,
+}
+
+impl StoreError {
+    /// A condition of the machine rather than of our data, described for people.
+    pub fn environmental(&self) -> Option<&'static str> {
+        use rusqlite::ErrorCode as C;
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
+            return None;
+        };
+        match e.code {
+            C::DatabaseBusy | C::DatabaseLocked => {
+                Some("база данных занята другим процессом (заблокирована)")
+            }
+            C::DiskFull => Some("на диске кончилось место для базы данных"),
+            C::ReadOnly | C::PermissionDenied => Some("нет права записи в файл базы данных"),
+            C::CannotOpen | C::SystemIoFailure => {
+                Some("ошибка ввода-вывода при работе с базой данных")
+            }
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -73,28 +103,65 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, Duration::from_secs(10))
+    }
+
+    /// Open with a limit on how long a write waits for another process's lock.
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Corrupt(format!("cannot create `{}`: {e}", dir.display()))
             })?;
         }
         let conn = Connection::open(path)?;
-        Self::setup(conn)
+        Self::setup(conn, busy_timeout)
     }
 
     pub fn open_in_memory() -> Result<Store> {
-        Self::setup(Connection::open_in_memory()?)
+        Self::setup(Connection::open_in_memory()?, Duration::from_secs(10))
     }
 
-    fn setup(mut conn: Connection) -> Result<Store> {
-        conn.busy_timeout(Duration::from_secs(10))?;
+    fn setup(mut conn: Connection, busy_timeout: Duration) -> Result<Store> {
+        conn.busy_timeout(busy_timeout)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            trouble: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// What is wrong with the database right now, if anything.
+    pub fn trouble(&self) -> Option<Trouble> {
+        self.trouble
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Remember an environmental failure, and forget it after a success.
+    fn note<R>(&self, result: &Result<R>) {
+        let mut trouble = self.trouble.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Err(e) => {
+                if let Some(problem) = e.environmental()
+                    && trouble.as_ref().is_none_or(|t| t.problem != problem)
+                {
+                    tracing::error!(error = %e, "{problem}; retrying, nothing is lost");
+                    *trouble = Some(Trouble {
+                        problem: problem.to_string(),
+                        since: crate::domain::now_ms(),
+                    });
+                }
+            }
+            Ok(_) => {
+                if let Some(t) = trouble.take() {
+                    tracing::info!(problem = %t.problem, "the database works again");
+                }
+            }
+        }
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -104,12 +171,14 @@ impl Store {
         R: Send + 'static,
     {
         let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
+        .map_err(|e| StoreError::Join(e.to_string()))?;
+        self.note(&result);
+        result
     }
 
     /// Run `f` with the connection on the current thread (CLI and tests).

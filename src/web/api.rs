@@ -220,6 +220,34 @@ pub async fn webhook(
     StatusCode::OK
 }
 
+/// For monitoring: 200 when the database works and every marketplace
+/// connection is healthy, 503 with what is wrong otherwise. No login needed;
+/// it tells nothing about buyers.
+pub async fn healthz(State(s): State<WebState>) -> Response {
+    let database = s.rt.store.trouble();
+    let connectors = match s.rt.store.call(|c| crate::store::list_status(c)).await {
+        Ok(list) => list,
+        Err(_) => Vec::new(),
+    };
+    let troubled: Vec<serde_json::Value> = connectors
+        .iter()
+        .filter(|c| c.state != crate::store::ConnectorState::Ok)
+        .map(|c| json!({ "shop": c.shop, "marketplace": c.marketplace, "state": c.state, "detail": c.detail }))
+        .collect();
+    let ok = database.is_none() && troubled.is_empty();
+    let body = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "database": database,
+        "connectors": troubled,
+    });
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
 pub async fn retract(
     State(s): State<WebState>,
     op: Operator,

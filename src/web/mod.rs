@@ -82,7 +82,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 pub fn router(state: WebState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/", get(pages::queue))
@@ -108,6 +107,7 @@ pub fn router(state: WebState) -> Router {
             post(api::webhook),
         )
         .route("/api/status", get(api::status))
+        .route("/healthz", get(api::healthz))
         .route("/api/shops/{shop}/pause", post(api::pause))
         .route("/api/shops/{shop}/resume", post(api::resume))
         .layer(middleware::from_fn(security_headers))

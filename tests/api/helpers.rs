@@ -115,6 +115,8 @@ pub struct Builder {
     top: String,
     sim_tweak: Option<SimTweak>,
     web_port: Option<u16>,
+    database: Option<PathBuf>,
+    busy_timeout: &'static str,
 }
 
 impl Builder {
@@ -142,6 +144,18 @@ impl Builder {
 
     pub fn sim_rate(mut self, burst: u32, per_second: f64) -> Self {
         self.wb_rate = RateConfig { burst, per_second };
+        self
+    }
+
+    /// Keep the database somewhere else (e.g. on a tiny file system).
+    pub fn database(mut self, path: PathBuf) -> Self {
+        self.database = Some(path);
+        self
+    }
+
+    /// How long the daemon's writes wait for another process's lock.
+    pub fn busy_timeout(mut self, d: &'static str) -> Self {
+        self.busy_timeout = d;
         self
     }
 
@@ -200,7 +214,9 @@ impl Builder {
         let mut toml = format!(
             r#"
 [database]
-path = "agentiq.db"
+path = "{db}"
+busy_timeout = "{busy}"
+
 
 [pipeline]
 debounce = "{debounce}"
@@ -223,6 +239,12 @@ max_failed_logins = 3
             debounce = self.debounce,
             web = self.web,
             web_port = self.web_port.unwrap_or(0),
+            db = self
+                .database
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "agentiq.db".into()),
+            busy = self.busy_timeout,
         );
         for s in &shops {
             std::fs::write(dir.path().join(format!("policy-{}.toml", s.id)), &s.policy).unwrap();
@@ -318,6 +340,8 @@ impl TestApp {
             top: String::new(),
             sim_tweak: None,
             web_port: None,
+            database: None,
+            busy_timeout: "5s",
         }
     }
 
@@ -551,5 +575,23 @@ impl Daemon {
     /// SIGKILL: no chance to clean up.
     pub async fn kill_9(mut self) {
         self.0.kill().await.unwrap();
+    }
+
+    /// SIGTERM, then wait for the process to leave: its exit status and how
+    /// long it took.
+    pub async fn terminate(mut self) -> (std::process::ExitStatus, Duration) {
+        let pid = self.0.id().expect("the daemon is running");
+        let started = std::time::Instant::now();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "SIGTERM delivered");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.0.wait())
+            .await
+            .expect("the daemon exits after SIGTERM")
+            .unwrap();
+        (status, started.elapsed())
     }
 }

@@ -4,6 +4,7 @@
 mod avito;
 mod cookbook;
 mod crash;
+mod faults;
 mod helpers;
 mod injection;
 mod llm;

@@ -423,6 +423,19 @@ impl ShopSettings {
         v
     }
 
+    /// The API addresses the shop talks to, one per marketplace.
+    pub fn base_urls(&self) -> Vec<&str> {
+        [
+            self.wildberries.as_ref().map(|m| m.base_url.as_str()),
+            self.ozon.as_ref().map(|m| m.base_url.as_str()),
+            self.yandex_market.as_ref().map(|m| m.base_url.as_str()),
+            self.avito.as_ref().map(|m| m.base_url.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// The secret path segment of this shop's webhook URL on `marketplace`.
     pub fn webhook_secret(&self, marketplace: Marketplace) -> Option<&SecretString> {
         match marketplace {

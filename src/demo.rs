@@ -54,7 +54,7 @@ pub async fn run_sim(
         }
     };
     println!(
-        "Simulator listening on {} (Wildberries API and /_sim control API)",
+        "Simulator listening on {} (Wildberries, Ozon, Yandex Market and Avito APIs, and the /_sim control API)",
         handle.url()
     );
     let shutdown = handle.shutdown.clone();
@@ -89,12 +89,8 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     let remote: Vec<String> = settings
         .shops
         .iter()
-        .filter_map(|(id, s)| {
-            s.wildberries
-                .as_ref()
-                .filter(|w| !is_local(&w.base_url))
-                .map(|_| id.clone())
-        })
+        .filter(|(_, s)| s.base_urls().iter().any(|u| !is_local(u)))
+        .map(|(id, _)| id.clone())
         .collect();
     if !remote.is_empty() {
         eprintln!(
@@ -194,7 +190,12 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
                     scenario::From::Portal => "a person in the seller portal".to_string(),
                     scenario::From::Buyer => step.buyer.clone().unwrap_or_else(|| "a buyer".into()),
                 };
-                println!("✉  {who} wrote in chat {}: «{}»", short_id(chat), step.text);
+                println!(
+                    "✉  {who} wrote on {} in chat {}: «{}»",
+                    step.marketplace.title(),
+                    short_id(chat),
+                    step.text
+                );
             },
         ));
     }
@@ -211,6 +212,7 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
                     text,
                     reason,
                     chat_id,
+                    marketplace,
                     ..
                 }) => {
                     let what = match (effect, state) {
@@ -220,7 +222,8 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
                         _ => "waits for your approval",
                     };
                     println!(
-                        "📝 draft #{id} for chat {} — {intent} ({confidence:.2}) — {what}",
+                        "📝 draft #{id} for {} chat {} — {intent} ({confidence:.2}) — {what}",
+                        marketplace.title(),
                         short_id(&chat_id)
                     );
                     if !flags.is_empty() {

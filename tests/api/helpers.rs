@@ -147,6 +147,11 @@ impl Builder {
         self
     }
 
+    /// The web port chosen by [`Builder::web_on_known_port`].
+    pub fn web_port(&self) -> Option<u16> {
+        self.web_port
+    }
+
     /// Keep the database somewhere else (e.g. on a tiny file system).
     pub fn database(mut self, path: PathBuf) -> Self {
         self.database = Some(path);
@@ -281,11 +286,17 @@ prompts = "{prompts}"
                     ),
                     other => panic!("unknown marketplace code `{other}`"),
                 };
+                let extra = s.section_extra.get(code).map(String::as_str).unwrap_or("");
+                // Keys given in `section_extra` replace the defaults below.
+                let defaults: String = [("poll_interval", "\"100ms\""), ("timeout", "\"2s\"")]
+                    .iter()
+                    .filter(|(k, _)| !extra.lines().any(|l| l.trim_start().starts_with(k)))
+                    .map(|(k, v)| format!("{k} = {v}\n"))
+                    .collect();
                 toml.push_str(&format!(
-                    "\n[shops.{id}.{section}\nbase_url = \"{url}\"\npoll_interval = \"100ms\"\ntimeout = \"2s\"\n{extra}\n",
+                    "\n[shops.{id}.{section}\nbase_url = \"{url}\"\n{defaults}{extra}\n",
                     id = s.id,
                     url = sim.url(),
-                    extra = s.section_extra.get(code).map(String::as_str).unwrap_or(""),
                 ));
             }
         }

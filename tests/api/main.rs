@@ -8,6 +8,7 @@ mod faults;
 mod helpers;
 mod injection;
 mod llm;
+mod marketplaces;
 mod ozon;
 mod policy;
 mod spine;

@@ -296,7 +296,9 @@ fn classify_error(status: u16, rpc: &RpcStatus, op: Op) -> MarketError {
         };
     }
     if has(&["premium", "subscription", "подписк"]) {
-        return MarketError::SubscriptionMissing(format!("{SUBSCRIPTION_HINT} (ответ Ozon: {shown})"));
+        return MarketError::SubscriptionMissing(format!(
+            "{SUBSCRIPTION_HINT} (ответ Ozon: {shown})"
+        ));
     }
     if has(&["api-key", "api key", "apikey", "client-id", "client id"]) || status == 401 {
         return MarketError::Auth(format!("Ozon отклонил ключ ({shown}); {KEY_HINT}"));
@@ -337,9 +339,7 @@ fn classify_error(status: u16, rpc: &RpcStatus, op: Op) -> MarketError {
         return if op == Op::List {
             MarketError::Auth(format!("Ozon ответил {shown}; {KEY_HINT}"))
         } else {
-            MarketError::SubscriptionMissing(format!(
-                "{SUBSCRIPTION_HINT} (ответ Ozon: {shown})"
-            ))
+            MarketError::SubscriptionMissing(format!("{SUBSCRIPTION_HINT} (ответ Ozon: {shown})"))
         };
     }
     MarketError::Invalid(format!("Ozon ответил {shown}"))
@@ -440,7 +440,9 @@ impl Connector for OzonClient {
         if status.is_server_error() {
             // A write that failed on the server side may still have been applied.
             let detail = RpcStatus::parse(&response.text().await.unwrap_or_default()).message;
-            return Err(SendError::Unknown(format!("Ozon ответил {status}: {detail}")));
+            return Err(SendError::Unknown(format!(
+                "Ozon ответил {status}: {detail}"
+            )));
         }
         let response = self
             .check_status(response, Op::Send)
@@ -574,7 +576,10 @@ fn answered_up_to(messages: &[ChatMessage]) -> Option<String> {
 
 /// The order the newest message with a context is about.
 fn order_context(messages: &[ChatMessage]) -> Option<OrderContext> {
-    messages.iter().rev().find_map(|m| m.context.as_ref()?.to_order())
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| m.context.as_ref()?.to_order())
 }
 
 fn list_request(unread_only: bool, cursor: Option<&str>) -> String {
@@ -686,7 +691,8 @@ fn quote_long_integers(text: &str) -> Cow<'_, str> {
             let start = i;
             let mut end = i + 1;
             while end < bytes.len()
-                && (bytes[end].is_ascii_digit() || matches!(bytes[end], b'.' | b'e' | b'E' | b'+' | b'-'))
+                && (bytes[end].is_ascii_digit()
+                    || matches!(bytes[end], b'.' | b'e' | b'E' | b'+' | b'-'))
             {
                 end += 1;
             }
@@ -933,7 +939,14 @@ impl MessageContext {
             return None;
         }
         Some(OrderContext {
-            chat_kind: Some(if order_id.is_some() { "order" } else { "direct" }.into()),
+            chat_kind: Some(
+                if order_id.is_some() {
+                    "order"
+                } else {
+                    "direct"
+                }
+                .into(),
+            ),
             url: sku
                 .as_ref()
                 .map(|s| format!("https://www.ozon.ru/product/{s}/")),
@@ -1017,3 +1030,635 @@ impl ChatMessage {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ChatMark;
+    use wiremock::matchers::{body_partial_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const SPEC_LIST: &str = include_str!("../../tests/fixtures/ozon/chat_list.response.json");
+    const SPEC_LIST_REQUEST: &str =
+        include_str!("../../tests/fixtures/ozon/chat_list.request.json");
+    const SPEC_HISTORY: &str = include_str!("../../tests/fixtures/ozon/chat_history.response.json");
+    const SPEC_HISTORY_REQUEST: &str =
+        include_str!("../../tests/fixtures/ozon/chat_history.request.json");
+    const SPEC_SEND_REQUEST: &str =
+        include_str!("../../tests/fixtures/ozon/send_message.request.json");
+    const SPEC_SEND_RESPONSE: &str =
+        include_str!("../../tests/fixtures/ozon/send_message.response.json");
+    const SPEC_READ_REQUEST: &str =
+        include_str!("../../tests/fixtures/ozon/chat_read.request.json");
+
+    fn value(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_spec_chat_list_example_parses_with_its_string_flag_and_oversized_id() {
+        let page: ChatListResponse = parse_body(SPEC_LIST).unwrap();
+        assert!(page.has_next, "\"has_next\": \"true\" is a string");
+        assert_eq!(page.cursor.as_deref(), Some("30000002342123123"));
+        assert_eq!(page.chats.len(), 1);
+        assert_eq!(
+            ListedChat::from_value(page.chats[0].clone()),
+            None,
+            "the example chat is Seller_Support, not a buyer chat"
+        );
+        let buyer = SPEC_LIST.replace("Seller_Support", "Buyer_Seller");
+        let page: ChatListResponse = parse_body(&buyer).unwrap();
+        let chat = ListedChat::from_value(page.chats[0].clone()).unwrap();
+        assert_eq!(chat.chat_id, "5e767w03-b400-4y1b-a841-75319ca8a5c8");
+        assert_eq!(
+            chat.last_message_id.as_deref(),
+            Some("30000000001280042740"),
+            "an id past u64::MAX survives as text"
+        );
+        assert_eq!(chat.unread_count, 1);
+    }
+
+    #[test]
+    fn ids_sent_as_bare_numbers_keep_every_digit() {
+        // The notes render the same example with integer ids and a boolean flag.
+        let numeric = r#"{"chats":[{"chat":{"chat_id":"c1","chat_status":"Opened","chat_type":"Buyer_Seller","created_at":"2022-07-22T08:07:19.581Z"},
+            "first_unread_message_id":3000000000118021931,"last_message_id":30000000001280042740,"unread_count":"1"}],
+            "total_unread_count":5,"cursor":"30000002342123123","has_next":true}"#;
+        let page: ChatListResponse = parse_body(numeric).unwrap();
+        let chat = ListedChat::from_value(page.chats[0].clone()).unwrap();
+        assert_eq!(
+            chat.last_message_id.as_deref(),
+            Some("30000000001280042740")
+        );
+        assert_eq!(chat.unread_count, 1, "a count as a string");
+        assert_eq!(
+            quote_long_integers(
+                r#"{"a":"1234567890123456789 x","b":-12345678901234567890,"c":12}"#
+            ),
+            r#"{"a":"1234567890123456789 x","b":"-12345678901234567890","c":12}"#
+        );
+    }
+
+    #[test]
+    fn the_spec_history_example_becomes_a_buyer_message_with_its_order() {
+        let page: HistoryResponse = parse_body(SPEC_HISTORY).unwrap();
+        assert!(page.has_next);
+        let messages = page.messages();
+        assert_eq!(messages.len(), 1);
+        let order = order_context(&messages).unwrap();
+        assert_eq!(order.order_id.as_deref(), Some("123456789"));
+        assert_eq!(order.product_id.as_deref(), Some("987654321"));
+        assert_eq!(order.chat_kind.as_deref(), Some("order"));
+        let m = messages
+            .into_iter()
+            .next()
+            .unwrap()
+            .into_inbound("chat-1", 42);
+        assert_eq!(m.id, "3000000000817031942");
+        assert_eq!(m.author, Author::Buyer, "\"Сustomer\" with a Cyrillic С");
+        assert!(!m.via_api);
+        assert!(m.text.starts_with("Здравствуйте, у меня вопрос"));
+        assert_eq!(
+            m.created_at,
+            jiff::Timestamp::from_second(1566656122)
+                .unwrap()
+                .as_millisecond()
+        );
+        assert_eq!(m.attachments["image"], true);
+        assert_eq!(m.attachments["moderate_image_status"], "SUCCESS");
+        assert_eq!(
+            m.read_at, None,
+            "a buyer's message read by us is no receipt"
+        );
+    }
+
+    #[test]
+    fn user_types_in_any_case_or_alphabet_map_to_authors() {
+        for t in ["customer", "Customer", "Сustomer", "CUSTOMER", "сustomer"] {
+            assert_eq!(author_of(t), Author::Buyer, "{t}");
+        }
+        for t in ["seller", "Seller", "SELLER", "Sеller"] {
+            assert_eq!(author_of(t), Author::Seller, "{t}");
+        }
+        for t in [
+            "crm",
+            "Crm",
+            "courier",
+            "support",
+            "Support",
+            "NotificationUser",
+            "",
+            "robot",
+        ] {
+            assert_eq!(author_of(t), Author::System, "{t}");
+        }
+        assert!(is_buyer_chat("buyer_seller"));
+        assert!(is_buyer_chat("Buyer_Seller"));
+        assert!(!is_buyer_chat("Seller_Support"));
+        assert!(!is_buyer_chat("UNSPECIFIED"));
+    }
+
+    #[test]
+    fn our_messages_the_buyer_read_carry_a_read_time_and_match_by_text() {
+        let raw = json!({
+            "message_id": 3000000000817031950u64,
+            "created_at": "2025-01-02T03:04:05.678Z",
+            "user": {"id": "7", "type": "Seller"},
+            "data": ["Здравствуйте!", "Заказ в пути."],
+            "is_read": "true"
+        });
+        let m: ChatMessage = serde_json::from_value(raw).unwrap();
+        let m = m.into_inbound("c", 999);
+        assert_eq!(m.author, Author::Seller);
+        assert!(
+            m.via_api,
+            "the history cannot tell our sends from the portal's"
+        );
+        assert_eq!(m.read_at, Some(999), "observed, since Ozon gives no time");
+        assert_eq!(m.text, "Здравствуйте!\nЗаказ в пути.");
+        assert_eq!(m.id, "3000000000817031950");
+        let system: ChatMessage = serde_json::from_value(json!({
+            "message_id": "1", "user": {"type": "crm"}, "data": "Заказ доставлен", "created_at": "garbage"
+        }))
+        .unwrap();
+        let s = system.into_inbound("c", 5);
+        assert_eq!(
+            (s.author, s.channel.as_deref()),
+            (Author::System, Some("crm"))
+        );
+        assert_eq!(
+            s.created_at, 5,
+            "an unreadable time falls back to when we saw it"
+        );
+    }
+
+    #[test]
+    fn odd_json_is_skipped_or_tolerated_never_fatal() {
+        let page: HistoryResponse = parse_body(
+            r#"{"has_next": null, "messages": [
+                {"message_id": "5", "user": "not an object"},
+                {"message_id": null, "data": ["x"]},
+                {"message_id": "6", "user": {"type": 3}, "data": [1, "text"], "context": null, "extra": {"a": 1}},
+                "junk"
+            ]}"#,
+        )
+        .unwrap();
+        let ids: Vec<_> = page.messages().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["6"]);
+        assert!(!page.has_next);
+        let page: ChatListResponse = parse_body(r#"{"chats": null, "has_next": 1}"#).unwrap();
+        assert!(page.chats.is_empty() && page.has_next);
+        assert_eq!(
+            ListedChat::from_value(json!({"chat": {"chat_type": "Buyer_Seller"}})),
+            None
+        );
+    }
+
+    #[test]
+    fn request_bodies_match_the_spec_examples() {
+        // History: the spec's example fields, with the id as exact digits.
+        let spec = value(SPEC_HISTORY_REQUEST);
+        let ours = value(&history_request(
+            "18b8e1f9-4ae7-461c-84ea-8e1f54d1a45e",
+            Direction::Forward,
+            Some("3000000000118032000"),
+        ));
+        for field in ["chat_id", "direction", "from_message_id"] {
+            assert_eq!(ours[field], spec[field], "{field}");
+        }
+        assert!(ours["from_message_id"].is_u64(), "uint64 goes as a number");
+        assert!(
+            ours["limit"]
+                .as_i64()
+                .is_some_and(|l| (1..=1000).contains(&l))
+        );
+        let huge = history_request("c", Direction::Backward, Some("30000000001280042740"));
+        assert!(
+            huge.contains("\"from_message_id\":30000000001280042740"),
+            "{huge}"
+        );
+        assert!(!history_request("c", Direction::Backward, None).contains("from_message_id"));
+        // Read and send: byte for byte the same JSON as the examples.
+        assert_eq!(
+            value(&read_request(
+                "99feb3fc-a474-469f-95d5-268b470cc607",
+                Some("3000000000118032000")
+            )),
+            value(SPEC_READ_REQUEST)
+        );
+        assert_eq!(
+            value(&send_request(
+                "99feb3fc-a474-469f-95d5-268b470cc607",
+                "test"
+            )),
+            value(SPEC_SEND_REQUEST)
+        );
+        // List: the example's shape (filter.chat_status, filter.unread_only, limit, cursor).
+        let spec = value(SPEC_LIST_REQUEST);
+        let ours = value(&list_request(true, Some("304000402034")));
+        assert_eq!(ours["filter"]["unread_only"], spec["filter"]["unread_only"]);
+        assert_eq!(ours["cursor"], spec["cursor"]);
+        assert!(ours["filter"]["chat_status"].is_string());
+        assert!(
+            ours["limit"]
+                .as_i64()
+                .is_some_and(|l| (1..=1000).contains(&l))
+        );
+        let first = value(&list_request(false, None));
+        assert!(first.get("cursor").is_none(), "omitted on the first call");
+        let response: SendResponse = parse_body(SPEC_SEND_RESPONSE).unwrap();
+        assert_eq!(response.result.as_deref(), Some("success"));
+    }
+
+    #[test]
+    fn errors_map_to_causes_a_seller_understands() {
+        let rpc = |code, message: &str| RpcStatus {
+            code: Some(code),
+            message: message.into(),
+        };
+        let e = classify_error(
+            403,
+            &rpc(
+                7,
+                "Chats with buyers are available only for sellers with Premium Plus or Premium Pro subscription",
+            ),
+            Op::History,
+        );
+        let MarketError::SubscriptionMissing(text) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            text.contains("Premium Plus") && text.contains("Premium Pro"),
+            "{text}"
+        );
+        assert!(e.needs_person());
+        assert!(matches!(
+            classify_error(403, &RpcStatus::default(), Op::Send),
+            MarketError::SubscriptionMissing(_)
+        ));
+        let e = classify_error(
+            404,
+            &RpcStatus::parse(
+                r#"{"code":5,"message":"Invalid Api-Key, please check the key and try again","details":[]}"#,
+            ),
+            Op::List,
+        );
+        let MarketError::Auth(text) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(text.contains("Api-Key"), "{text}");
+        assert!(matches!(
+            classify_error(
+                401,
+                &rpc(16, "Client-Id and Api-Key headers are required"),
+                Op::List
+            ),
+            MarketError::Auth(_)
+        ));
+        assert!(matches!(
+            classify_error(
+                403,
+                &rpc(
+                    7,
+                    "Api-key is deactivated, use another one or generate a new one"
+                ),
+                Op::Send
+            ),
+            MarketError::Auth(_)
+        ));
+        assert!(matches!(
+            classify_error(
+                400,
+                &rpc(3, "Client-Id header value should be positive integer"),
+                Op::List
+            ),
+            MarketError::Auth(_)
+        ));
+        let closed = rpc(
+            9,
+            "chat is closed for sending: more than 48 hours have passed since the buyer's last message",
+        );
+        let e = classify_error(400, &closed, Op::Send);
+        let MarketError::ChatClosed(text) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(text.contains("48 часов"), "{text}");
+        assert!(matches!(
+            classify_error(409, &RpcStatus::default(), Op::Send),
+            MarketError::ChatClosed(_)
+        ));
+        assert!(matches!(
+            classify_error(400, &rpc(3, "invalid chat_id"), Op::Send),
+            MarketError::Invalid(_)
+        ));
+        assert!(matches!(
+            classify_error(
+                400,
+                &rpc(8, "You have reached request rate limit per second"),
+                Op::History
+            ),
+            MarketError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            classify_error(500, &rpc(13, "Internal error"), Op::List),
+            MarketError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify_error(400, &rpc(14, "Circle is open"), Op::List),
+            MarketError::Unavailable(_)
+        ));
+        assert_eq!(
+            RpcStatus::parse("<html>oops</html>").message,
+            "<html>oops</html>"
+        );
+    }
+
+    fn mark(marker: Option<&str>, last: Option<&str>) -> ChatMark {
+        ChatMark {
+            marker: marker.map(str::to_string),
+            last_message_id: last.map(str::to_string),
+            ..ChatMark::default()
+        }
+    }
+
+    fn listed(id: &str, last: &str, unread: i64) -> ListedChat {
+        ListedChat {
+            chat_id: id.into(),
+            last_message_id: Some(last.into()),
+            unread_count: unread,
+        }
+    }
+
+    #[test]
+    fn only_chats_whose_marker_moved_are_read_plus_unsettled_and_awaiting_ones() {
+        let mut known = KnownChats::new();
+        known.insert("same".into(), mark(Some("10"), Some("10")));
+        known.insert("moved".into(), mark(Some("10"), Some("10")));
+        known.insert(
+            "unsettled".into(),
+            ChatMark {
+                unsettled_send: true,
+                ..mark(Some("7"), Some("7"))
+            },
+        );
+        known.insert(
+            "awaiting".into(),
+            ChatMark {
+                awaiting_read: true,
+                ..mark(Some("3"), Some("3"))
+            },
+        );
+        let list = [
+            listed("same", "10", 1),
+            listed("moved", "12", 1),
+            listed("new", "5", 1),
+        ];
+        let (plans, more) = plan_reads(&list, &known);
+        assert!(!more);
+        let summary: Vec<_> = plans
+            .iter()
+            .map(|p| (p.chat_id.as_str(), p.forward_from.as_deref(), p.newest_page))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("unsettled", Some("7"), false),
+                ("moved", Some("10"), false),
+                ("new", None, true),
+                ("awaiting", None, true),
+            ]
+        );
+        assert_eq!(
+            plans[1].listed.as_ref().unwrap().last_message_id.as_deref(),
+            Some("12")
+        );
+        assert!(plans[0].listed.is_none(), "not in this listing");
+    }
+
+    #[test]
+    fn a_backlog_is_read_in_bounded_polls() {
+        let list: Vec<_> = (0..MAX_CHAT_READS_PER_POLL + 5)
+            .map(|i| listed(&format!("c{i}"), "9", 1))
+            .collect();
+        let (plans, more) = plan_reads(&list, &KnownChats::new());
+        assert_eq!(plans.len(), MAX_CHAT_READS_PER_POLL);
+        assert!(more);
+    }
+
+    #[test]
+    fn a_chat_is_answered_when_the_seller_wrote_last() {
+        let msg = |id: &str, t: &str| ChatMessage {
+            id: id.into(),
+            created_at: None,
+            user: Some(User {
+                kind: Some(t.into()),
+            }),
+            data: None,
+            context: None,
+            is_read: false,
+            is_image: false,
+            moderate_image_status: None,
+        };
+        let answered = [msg("1", "customer"), msg("2", "seller"), msg("3", "crm")];
+        assert_eq!(answered_up_to(&answered).as_deref(), Some("3"));
+        let open = [
+            msg("1", "customer"),
+            msg("2", "seller"),
+            msg("3", "customer"),
+        ];
+        assert_eq!(answered_up_to(&open), None);
+        assert_eq!(answered_up_to(&[msg("1", "crm")]), None);
+        assert_eq!(
+            id_order("30000000001280042740", "3000000000817031942"),
+            std::cmp::Ordering::Greater
+        );
+        assert_eq!(id_literal("007"), "7");
+        assert_eq!(id_literal("abc"), "\"abc\"");
+    }
+
+    fn config(base_url: String) -> OzonConfig {
+        OzonConfig {
+            base_url,
+            client_id: "123456".into(),
+            api_key: SecretString::from("key-1"),
+            timeout: Duration::from_secs(2),
+            rate_limit_requests: 100,
+            rate_limit_period: Duration::from_secs(1),
+        }
+    }
+
+    fn client(server: &MockServer) -> OzonClient {
+        OzonClient::new(config(server.uri()))
+    }
+
+    #[tokio::test]
+    async fn a_poll_pages_the_list_skips_support_chats_and_reads_changed_histories() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .and(header("Client-Id", "123456"))
+            .and(header("Api-Key", "key-1"))
+            .and(body_partial_json(json!({"cursor": "p2"})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "chats": [{"chat": {"chat_id": "buyer-2", "chat_type": "Buyer_Seller", "chat_status": "Opened"},
+                           "last_message_id": "30", "unread_count": 0}],
+                "cursor": "", "has_next": false
+            })))
+            .with_priority(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "chats": [
+                    {"chat": {"chat_id": "support", "chat_type": "Seller_Support"}, "last_message_id": "99", "unread_count": 1},
+                    {"chat": {"chat_id": "buyer-1", "chat_type": "Buyer_Seller"}, "last_message_id": "20", "unread_count": 2}
+                ],
+                "cursor": "p2", "has_next": "true"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .and(body_partial_json(json!({"chat_id": "buyer-1", "direction": "Forward", "from_message_id": 15})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "has_next": false,
+                "messages": [
+                    {"message_id": "15", "created_at": "2025-01-01T00:00:00Z", "user": {"type": "customer"}, "data": ["old"]},
+                    {"message_id": "20", "created_at": "2025-01-01T00:01:00Z", "user": {"type": "Customer"}, "data": ["Где заказ?"],
+                     "context": {"order_number": "47873153-0052", "sku": "123"}}
+                ]
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut known = KnownChats::new();
+        known.insert("buyer-1".into(), mark(Some("15"), Some("15")));
+        known.insert("buyer-2".into(), mark(Some("30"), Some("30")));
+        // The client's first poll is a full sweep.
+        let batch = client(&server).poll(None, &known).await.unwrap();
+        assert!(!batch.more);
+        assert_eq!(batch.messages.len(), 2);
+        assert_eq!(batch.messages[1].text, "Где заказ?");
+        assert_eq!(batch.chats.len(), 1);
+        let update = &batch.chats[0];
+        assert_eq!(update.chat_id, "buyer-1");
+        assert_eq!(update.reply_handle.as_deref(), Some("buyer-1"));
+        assert_eq!(update.marker.as_deref(), Some("20"));
+        let order = update.order.as_ref().unwrap();
+        assert_eq!(order.order_id.as_deref(), Some("47873153-0052"));
+        assert_eq!(order.product_id.as_deref(), Some("123"));
+        let requests = server.received_requests().await.unwrap();
+        let first: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(first["filter"]["unread_only"], false, "a full sweep");
+        assert!(
+            requests.iter().all(|r| r.url.path() != PATH_CHAT_READ),
+            "nothing answered"
+        );
+    }
+
+    #[tokio::test]
+    async fn sends_end_exactly_as_the_answer_says() {
+        let server = MockServer::start().await;
+        let reply = |chat: &str, response: ResponseTemplate| {
+            Mock::given(method("POST"))
+                .and(path(PATH_SEND_MESSAGE))
+                .and(body_partial_json(json!({ "chat_id": chat })))
+                .respond_with(response)
+        };
+        reply(
+            "ok",
+            ResponseTemplate::new(200).set_body_raw(SPEC_SEND_RESPONSE, "application/json"),
+        )
+        .mount(&server)
+        .await;
+        reply(
+            "boom",
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"code": 13, "message": "Internal error", "details": []})),
+        )
+        .mount(&server)
+        .await;
+        reply(
+            "late",
+            ResponseTemplate::new(400).set_body_json(
+                json!({"code": 9, "message": "chat is closed for sending", "details": []}),
+            ),
+        )
+        .mount(&server)
+        .await;
+        reply(
+            "garbled",
+            ResponseTemplate::new(200).set_body_string("<html>"),
+        )
+        .mount(&server)
+        .await;
+        reply("busy", ResponseTemplate::new(429).insert_header("retry-after", "3").set_body_json(json!({"code": 8, "message": "You have reached request rate limit per second", "details": []})))
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        let text = ReplyText::parse("Здравствуйте!", MAX_MESSAGE_CHARS).unwrap();
+        let to = |id: &'static str| ChatRef {
+            external_id: id,
+            reply_handle: Some(id),
+        };
+        assert_eq!(
+            c.send(to("ok"), &text).await.unwrap(),
+            Delivery {
+                message_id: None,
+                sent_at: None
+            }
+        );
+        assert!(matches!(
+            c.send(to("boom"), &text).await,
+            Err(SendError::Unknown(_))
+        ));
+        assert!(matches!(
+            c.send(to("late"), &text).await,
+            Err(SendError::NotDelivered(MarketError::ChatClosed(_)))
+        ));
+        assert!(matches!(
+            c.send(to("garbled"), &text).await,
+            Err(SendError::Unknown(_))
+        ));
+        let busy = c.send(to("busy"), &text).await;
+        assert_eq!(
+            busy,
+            Err(SendError::NotDelivered(MarketError::RateLimited {
+                retry_after: Duration::from_secs(3)
+            }))
+        );
+        let sent: Value =
+            serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+        assert_eq!(sent, json!({"chat_id": "ok", "text": "Здравствуйте!"}));
+
+        let refused = OzonClient::new(config("http://127.0.0.1:9".into()));
+        assert!(matches!(
+            refused.send(to("ok"), &text).await,
+            Err(SendError::NotDelivered(MarketError::Unavailable(_)))
+        ));
+    }
+
+    #[tokio::test]
+    async fn mark_read_posts_the_chat_and_message() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_READ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"unread_count": 0})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let chat = ChatRef {
+            external_id: "99feb3fc-a474-469f-95d5-268b470cc607",
+            reply_handle: None,
+        };
+        client(&server)
+            .mark_read(chat, Some("3000000000118032000"))
+            .await
+            .unwrap();
+        let body: Value =
+            serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+        assert_eq!(body, value(SPEC_READ_REQUEST));
+    }
+}

@@ -361,7 +361,10 @@ impl Connector for OzonClient {
         known: &KnownChats,
     ) -> Result<InboundBatch, MarketError> {
         let full = self.continue_full.swap(false, Ordering::SeqCst)
-            || self.polls.fetch_add(1, Ordering::SeqCst) % FULL_SWEEP_EVERY == 0;
+            || self
+                .polls
+                .fetch_add(1, Ordering::SeqCst)
+                .is_multiple_of(FULL_SWEEP_EVERY);
         let listed = self.list_chats(!full).await?;
         let (plans, more) = plan_reads(&listed, known);
         if more && full {
@@ -378,6 +381,17 @@ impl Connector for OzonClient {
                 Err(MarketError::Invalid(why)) => {
                     tracing::warn!(chat = %plan.chat_id, %why, "skipping an Ozon chat whose history was refused");
                     continue;
+                }
+                // Keep what was read: the gate holds the next request back
+                // as long as Ozon asked, and the next call goes on from here.
+                // Dropping the batch could make no progress at all when a
+                // poll needs more requests than the limit lets through.
+                Err(MarketError::RateLimited { .. }) if !batch.chats.is_empty() => {
+                    batch.more = true;
+                    if full {
+                        self.continue_full.store(true, Ordering::SeqCst);
+                    }
+                    break;
                 }
                 Err(e) => return Err(e),
             };
@@ -734,7 +748,7 @@ fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 fn lenient_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(lenient_text(d)?
         .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && s.trim_start_matches('0') != ""))
+        .filter(|s| !s.is_empty() && !s.trim_start_matches('0').is_empty()))
 }
 
 /// A boolean from `true`, `"true"`, `1` or `"1"`; anything else is false.
@@ -1555,6 +1569,60 @@ mod tests {
         assert!(
             requests.iter().all(|r| r.url.path() != PATH_CHAT_READ),
             "nothing answered"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttle_mid_poll_keeps_what_was_read_and_asks_to_go_on() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "chats": [
+                    {"chat": {"chat_id": "a", "chat_type": "Buyer_Seller"}, "last_message_id": "1", "unread_count": 1},
+                    {"chat": {"chat_id": "b", "chat_type": "Buyer_Seller"}, "last_message_id": "2", "unread_count": 1}
+                ],
+                "has_next": false
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .and(body_partial_json(json!({"chat_id": "a"})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "has_next": false,
+                "messages": [{"message_id": "1", "user": {"type": "customer"}, "data": ["?"]}]
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .and(body_partial_json(json!({"chat_id": "b"})))
+            .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+                "code": 8, "message": "You have reached request rate limit per second", "details": []
+            })))
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        let batch = c.poll(None, &KnownChats::new()).await.unwrap();
+        assert!(batch.more, "the rest is read on the next call");
+        assert_eq!(batch.chats.len(), 1);
+        assert_eq!(batch.messages[0].chat_id, "a");
+        // The gate now holds requests back for the default second.
+        let start = tokio::time::Instant::now();
+        let _ = c.list_chats(true).await;
+        assert!(start.elapsed() >= Duration::from_millis(900));
+        // A throttle before anything was read is an error for the poller to wait on.
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "2"))
+            .mount(&server)
+            .await;
+        assert_eq!(
+            client(&server).poll(None, &KnownChats::new()).await,
+            Err(MarketError::RateLimited {
+                retry_after: Duration::from_secs(2)
+            })
         );
     }
 

@@ -111,8 +111,7 @@ impl Chat {
             .filter(|m| m.who == Who::Customer)
             .map(|m| m.at)
             .max();
-        !self.closed
-            && last_buyer.is_none_or(|t| at - t <= REPLY_WINDOW.as_millis() as Millis)
+        !self.closed && last_buyer.is_none_or(|t| at - t <= REPLY_WINDOW.as_millis() as Millis)
     }
 }
 
@@ -230,16 +229,17 @@ impl Account {
         })
     }
 
-    fn list_json(&self, filter: &ListFilter, limit: usize, cursor: Option<u64>) -> Value {
+    fn list_json(&self, q: &ListQuery) -> Value {
+        let (limit, cursor) = (q.limit, q.cursor);
         let mut chats: Vec<&Chat> = self
             .chats
             .iter()
-            .filter(|c| match filter.status {
+            .filter(|c| match q.status {
                 StatusFilter::All => true,
                 StatusFilter::Opened => !c.closed,
                 StatusFilter::Closed => c.closed,
             })
-            .filter(|c| !filter.unread_only || c.unread().next().is_some())
+            .filter(|c| !q.unread_only || c.unread().next().is_some())
             .collect();
         // Newest activity first; the cursor is the last message id of the
         // page's last chat, so a page continues below it.
@@ -350,8 +350,7 @@ fn throttled(retry_after: Option<u64>) -> Response {
 
 const INVALID_KEY: &str = "Invalid Api-Key, please check the key and try again";
 /// Illustrative: Ozon does not publish this text.
-const NO_SUBSCRIPTION: &str =
-    "Chats with buyers are available only for sellers with Premium Plus or Premium Pro subscription";
+const NO_SUBSCRIPTION: &str = "Chats with buyers are available only for sellers with Premium Plus or Premium Pro subscription";
 /// Illustrative: Ozon does not publish this text.
 const WINDOW_CLOSED: &str =
     "chat is closed for sending: more than 48 hours have passed since the buyer's last message";
@@ -425,23 +424,19 @@ async fn admit(
     }
 }
 
-/// The JSON object a method was sent, or the 400 Ozon gives for anything else.
-fn body_object(body: &Bytes) -> Result<serde_json::Map<String, Value>, Response> {
+type Body = serde_json::Map<String, Value>;
+
+/// The JSON object a method was sent; anything else is Ozon's 400.
+fn body_object(body: &Bytes) -> Result<Body, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(rpc(StatusCode::BAD_REQUEST, 3, "Invalid request body")),
+        _ => Err("Invalid request body".into()),
     }
 }
 
 /// A uint64 field: proto3 JSON takes a number or a string of digits.
-fn uint64(v: Option<&Value>, field: &str) -> Result<Option<u64>, Response> {
-    let bad = || {
-        rpc(
-            StatusCode::BAD_REQUEST,
-            3,
-            &format!("invalid value for uint64 field {field}"),
-        )
-    };
+fn uint64(v: Option<&Value>, field: &str) -> Result<Option<u64>, String> {
+    let bad = || format!("invalid value for uint64 field {field}");
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
@@ -450,27 +445,33 @@ fn uint64(v: Option<&Value>, field: &str) -> Result<Option<u64>, Response> {
     }
 }
 
-fn boolean(v: Option<&Value>, field: &str) -> Result<bool, Response> {
+fn boolean(v: Option<&Value>, field: &str) -> Result<bool, String> {
     match v {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(rpc(
-            StatusCode::BAD_REQUEST,
-            3,
-            &format!("invalid value for bool field {field}"),
-        )),
+        Some(_) => Err(format!("invalid value for bool field {field}")),
     }
 }
 
-fn text_field<'a>(map: &'a serde_json::Map<String, Value>, field: &str) -> Result<Option<&'a str>, Response> {
+fn text<'a>(map: &'a Body, field: &str) -> Result<Option<&'a str>, String> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(rpc(
-            StatusCode::BAD_REQUEST,
-            3,
-            &format!("invalid value for string field {field}"),
-        )),
+        Some(_) => Err(format!("invalid value for string field {field}")),
+    }
+}
+
+fn required_text(map: &Body, field: &str) -> Result<String, String> {
+    text(map, field)?
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| format!("{field} is required"))
+}
+
+fn limit(map: &Body, default: u64) -> Result<usize, String> {
+    match uint64(map.get("limit"), "limit")?.unwrap_or(default) {
+        n @ 1..=1000 => Ok(n as usize),
+        _ => Err("limit must be from 1 to 1000".into()),
     }
 }
 
@@ -480,25 +481,101 @@ enum StatusFilter {
     Closed,
 }
 
-struct ListFilter {
+struct ListQuery {
     status: StatusFilter,
     unread_only: bool,
+    limit: usize,
+    cursor: Option<u64>,
+}
+
+fn list_query(map: &Body) -> Result<ListQuery, String> {
+    let filter = map.get("filter").cloned().unwrap_or(Value::Null);
+    let status = match filter.get("chat_status") {
+        None | Some(Value::Null) => StatusFilter::All,
+        Some(Value::String(s)) => match s.to_lowercase().as_str() {
+            "" | "all" => StatusFilter::All,
+            "opened" => StatusFilter::Opened,
+            "closed" => StatusFilter::Closed,
+            _ => return Err("invalid chat_status".into()),
+        },
+        Some(_) => return Err("invalid chat_status".into()),
+    };
+    let cursor = match text(map, "cursor")? {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| "invalid cursor".to_string())?),
+    };
+    Ok(ListQuery {
+        status,
+        unread_only: boolean(filter.get("unread_only"), "unread_only")?,
+        // `limit` is required by the schema; proto3 reads a missing one as 0.
+        limit: limit(map, 0)?,
+        cursor,
+    })
 }
 
 struct HistoryQuery {
+    chat_id: String,
     forward: bool,
     from: Option<u64>,
     limit: usize,
     ids: Vec<u64>,
 }
 
-macro_rules! tri {
-    ($e:expr, $conn:expr, $fault:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return faults_after(r, $conn, $fault).await,
-        }
+fn history_query(map: &Body) -> Result<HistoryQuery, String> {
+    let forward = match text(map, "direction")? {
+        None | Some("") => false,
+        Some(d) if d.eq_ignore_ascii_case("forward") => true,
+        Some(d) if d.eq_ignore_ascii_case("backward") => false,
+        Some(_) => return Err("invalid direction".into()),
     };
+    let mut ids = Vec::new();
+    if let Some(list) = map.get("filter").and_then(|f| f.get("message_ids")) {
+        for v in list.as_array().ok_or("invalid message_ids")? {
+            ids.extend(uint64(Some(v), "message_ids")?);
+        }
+    }
+    Ok(HistoryQuery {
+        chat_id: required_text(map, "chat_id")?,
+        forward,
+        // The 2025-09 spec does not require `from_message_id` with Forward
+        // (a 2026 doc export says it does); without it Forward starts at the
+        // oldest message.
+        from: uint64(map.get("from_message_id"), "from_message_id")?,
+        limit: limit(map, 50)?,
+        ids,
+    })
+}
+
+fn send_query(map: &Body) -> Result<(String, String), String> {
+    let chat_id = required_text(map, "chat_id")?;
+    let text = text(map, "text")?.unwrap_or_default().to_string();
+    if text.trim().is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err("text length must be from 1 to 1000 characters".into());
+    }
+    Ok((chat_id, text))
+}
+
+fn read_query(map: &Body) -> Result<(String, Option<u64>), String> {
+    Ok((
+        required_text(map, "chat_id")?,
+        uint64(map.get("from_message_id"), "from_message_id")?,
+    ))
+}
+
+/// Admit the request and parse its body; `Err` is the answer to give.
+async fn accept<T>(
+    sim: &Sim,
+    conn: &Conn,
+    headers: &HeaderMap,
+    path: &str,
+    body: &Bytes,
+    parse: impl FnOnce(&Body) -> Result<T, String>,
+) -> Result<(usize, Option<FaultSpec>, T), Response> {
+    let (idx, fault) = admit(sim, conn, headers, path).await?;
+    match body_object(body).and_then(|map| parse(&map)) {
+        Ok(query) => Ok((idx, fault, query)),
+        Err(why) => Err(faults_after(rpc(StatusCode::BAD_REQUEST, 3, &why), conn, fault).await),
+    }
 }
 
 async fn chat_list(
@@ -507,57 +584,13 @@ async fn chat_list(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (idx, fault) = match admit(&sim, &conn, &headers, PATH_CHAT_LIST).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let conn = &conn;
-    let map = tri!(body_object(&body), conn, fault);
-    let filter = map.get("filter").cloned().unwrap_or(Value::Null);
-    let status = match filter.get("chat_status").and_then(Value::as_str).map(str::to_lowercase) {
-        None => StatusFilter::All,
-        Some(s) => match s.as_str() {
-            "" | "all" => StatusFilter::All,
-            "opened" => StatusFilter::Opened,
-            "closed" => StatusFilter::Closed,
-            _ => tri!(
-                Err(rpc(StatusCode::BAD_REQUEST, 3, "invalid chat_status")),
-                conn,
-                fault
-            ),
-        },
-    };
-    let unread_only = tri!(boolean(filter.get("unread_only"), "unread_only"), conn, fault);
-    let limit = tri!(uint64(map.get("limit"), "limit"), conn, fault).unwrap_or(0);
-    if !(1..=1000).contains(&limit) {
-        return faults_after(
-            rpc(StatusCode::BAD_REQUEST, 3, "limit must be from 1 to 1000"),
-            conn,
-            fault,
-        )
-        .await;
-    }
-    let cursor = match text_field(&map, "cursor") {
-        Ok(None) | Ok(Some("")) => None,
-        Ok(Some(c)) => match c.parse::<u64>() {
-            Ok(c) => Some(c),
-            Err(_) => tri!(
-                Err(rpc(StatusCode::BAD_REQUEST, 3, "invalid cursor")),
-                conn,
-                fault
-            ),
-        },
-        Err(r) => tri!(Err(r), conn, fault),
-    };
-    let body = sim.lock().sellers[idx].ozon.list_json(
-        &ListFilter {
-            status,
-            unread_only,
-        },
-        limit as usize,
-        cursor,
-    );
-    faults_after(Json(body).into_response(), conn, fault).await
+    let (idx, fault, query) =
+        match accept(&sim, &conn, &headers, PATH_CHAT_LIST, &body, list_query).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
+    let body = sim.lock().sellers[idx].ozon.list_json(&query);
+    faults_after(Json(body).into_response(), &conn, fault).await
 }
 
 async fn chat_history(
@@ -566,69 +599,32 @@ async fn chat_history(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (idx, fault) = match admit(&sim, &conn, &headers, PATH_CHAT_HISTORY).await {
+    let (idx, fault, query) = match accept(
+        &sim,
+        &conn,
+        &headers,
+        PATH_CHAT_HISTORY,
+        &body,
+        history_query,
+    )
+    .await
+    {
         Ok(a) => a,
         Err(r) => return r,
-    };
-    let conn = &conn;
-    let map = tri!(body_object(&body), conn, fault);
-    let Some(chat_id) = tri!(text_field(&map, "chat_id"), conn, fault).map(str::to_string) else {
-        return faults_after(rpc(StatusCode::BAD_REQUEST, 3, "chat_id is required"), conn, fault)
-            .await;
-    };
-    let forward = match tri!(text_field(&map, "direction"), conn, fault) {
-        None | Some("") => false,
-        Some(d) if d.eq_ignore_ascii_case("forward") => true,
-        Some(d) if d.eq_ignore_ascii_case("backward") => false,
-        Some(_) => tri!(
-            Err(rpc(StatusCode::BAD_REQUEST, 3, "invalid direction")),
-            conn,
-            fault
-        ),
-    };
-    // The 2025-09 spec does not require `from_message_id` with Forward (a
-    // 2026 doc export says it does); without it Forward starts at the oldest.
-    let from = tri!(uint64(map.get("from_message_id"), "from_message_id"), conn, fault);
-    let limit = tri!(uint64(map.get("limit"), "limit"), conn, fault).unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return faults_after(
-            rpc(StatusCode::BAD_REQUEST, 3, "limit must be from 1 to 1000"),
-            conn,
-            fault,
-        )
-        .await;
-    }
-    let mut ids = Vec::new();
-    if let Some(list) = map
-        .get("filter")
-        .and_then(|f| f.get("message_ids"))
-        .and_then(Value::as_array)
-    {
-        for v in list {
-            if let Some(id) = tri!(uint64(Some(v), "message_ids"), conn, fault) {
-                ids.push(id);
-            }
-        }
-    }
-    let query = HistoryQuery {
-        forward,
-        from,
-        limit: limit as usize,
-        ids,
     };
     let body = {
         let state = sim.lock();
         let account = &state.sellers[idx].ozon;
         account
             .by_id
-            .get(&chat_id)
+            .get(&query.chat_id)
             .map(|&c| account.history_json(&account.chats[c], &query))
     };
     let response = match body {
         Some(b) => Json(b).into_response(),
         None => rpc(StatusCode::NOT_FOUND, 5, "chat not found"),
     };
-    faults_after(response, conn, fault).await
+    faults_after(response, &conn, fault).await
 }
 
 async fn send_message(
@@ -637,35 +633,11 @@ async fn send_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (idx, fault) = match admit(&sim, &conn, &headers, PATH_SEND_MESSAGE).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let conn = &conn;
-    let map = tri!(body_object(&body), conn, fault);
-    let chat_id = tri!(text_field(&map, "chat_id"), conn, fault)
-        .unwrap_or_default()
-        .to_string();
-    let text = tri!(text_field(&map, "text"), conn, fault)
-        .unwrap_or_default()
-        .to_string();
-    if chat_id.is_empty() {
-        return faults_after(rpc(StatusCode::BAD_REQUEST, 3, "chat_id is required"), conn, fault)
-            .await;
-    }
-    let chars = text.chars().count();
-    if text.trim().is_empty() || chars > MAX_MESSAGE_CHARS {
-        return faults_after(
-            rpc(
-                StatusCode::BAD_REQUEST,
-                3,
-                "text length must be from 1 to 1000 characters",
-            ),
-            conn,
-            fault,
-        )
-        .await;
-    }
+    let (idx, fault, (chat_id, text)) =
+        match accept(&sim, &conn, &headers, PATH_SEND_MESSAGE, &body, send_query).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
     let response = {
         let mut state = sim.lock();
         let seller = state.sellers[idx].name.clone();
@@ -694,7 +666,7 @@ async fn send_message(
             }
         }
     };
-    faults_after(response, conn, fault).await
+    faults_after(response, &conn, fault).await
 }
 
 async fn chat_read(
@@ -703,17 +675,11 @@ async fn chat_read(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (idx, fault) = match admit(&sim, &conn, &headers, PATH_CHAT_READ).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let conn = &conn;
-    let map = tri!(body_object(&body), conn, fault);
-    let Some(chat_id) = tri!(text_field(&map, "chat_id"), conn, fault).map(str::to_string) else {
-        return faults_after(rpc(StatusCode::BAD_REQUEST, 3, "chat_id is required"), conn, fault)
-            .await;
-    };
-    let up_to = tri!(uint64(map.get("from_message_id"), "from_message_id"), conn, fault);
+    let (idx, fault, (chat_id, up_to)) =
+        match accept(&sim, &conn, &headers, PATH_CHAT_READ, &body, read_query).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
     let response = {
         let mut state = sim.lock();
         let account = &mut state.sellers[idx].ozon;
@@ -726,5 +692,5 @@ async fn chat_read(
             }
         }
     };
-    faults_after(response, conn, fault).await
+    faults_after(response, &conn, fault).await
 }

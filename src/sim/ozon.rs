@@ -412,10 +412,8 @@ async fn admit(
         return Err(rpc(StatusCode::NOT_FOUND, 5, INVALID_KEY));
     };
     match state.sellers[idx].ozon.bucket.take() {
-        Admission::Allowed { .. } => {
-            state.count_request(MP, path, 200);
-            Ok((idx, fault))
-        }
+        // Counted by `finish`, with the status it answers.
+        Admission::Allowed { .. } => Ok((idx, fault)),
         Admission::Throttled { .. } => {
             // The real API sends no retry hint with this answer.
             state.count_request(MP, path, 429);
@@ -562,6 +560,20 @@ fn read_query(map: &Body) -> Result<(String, Option<u64>), String> {
     ))
 }
 
+/// Count an admitted request with the status it gets, then apply any fault
+/// that acts after handling.
+async fn finish(
+    sim: &Sim,
+    conn: &Conn,
+    path: &str,
+    fault: Option<FaultSpec>,
+    response: Response,
+) -> Response {
+    sim.lock()
+        .count_request(MP, path, response.status().as_u16());
+    faults_after(response, conn, fault).await
+}
+
 /// Admit the request and parse its body; `Err` is the answer to give.
 async fn accept<T>(
     sim: &Sim,
@@ -574,7 +586,10 @@ async fn accept<T>(
     let (idx, fault) = admit(sim, conn, headers, path).await?;
     match body_object(body).and_then(|map| parse(&map)) {
         Ok(query) => Ok((idx, fault, query)),
-        Err(why) => Err(faults_after(rpc(StatusCode::BAD_REQUEST, 3, &why), conn, fault).await),
+        Err(why) => {
+            let response = rpc(StatusCode::BAD_REQUEST, 3, &why);
+            Err(finish(sim, conn, path, fault, response).await)
+        }
     }
 }
 
@@ -590,7 +605,14 @@ async fn chat_list(
             Err(r) => return r,
         };
     let body = sim.lock().sellers[idx].ozon.list_json(&query);
-    faults_after(Json(body).into_response(), &conn, fault).await
+    finish(
+        &sim,
+        &conn,
+        PATH_CHAT_LIST,
+        fault,
+        Json(body).into_response(),
+    )
+    .await
 }
 
 async fn chat_history(
@@ -624,7 +646,7 @@ async fn chat_history(
         Some(b) => Json(b).into_response(),
         None => rpc(StatusCode::NOT_FOUND, 5, "chat not found"),
     };
-    faults_after(response, &conn, fault).await
+    finish(&sim, &conn, PATH_CHAT_HISTORY, fault, response).await
 }
 
 async fn send_message(
@@ -666,7 +688,7 @@ async fn send_message(
             }
         }
     };
-    faults_after(response, &conn, fault).await
+    finish(&sim, &conn, PATH_SEND_MESSAGE, fault, response).await
 }
 
 async fn chat_read(
@@ -692,5 +714,5 @@ async fn chat_read(
             }
         }
     };
-    faults_after(response, &conn, fault).await
+    finish(&sim, &conn, PATH_CHAT_READ, fault, response).await
 }

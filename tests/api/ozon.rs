@@ -394,6 +394,13 @@ async fn a_reply_after_the_48_hour_window_is_refused_and_not_delivered() {
             reason.contains("не принимает ответы") && reason.contains("48 часов"),
             "{reason}"
         );
+        let refused = ozon_requests(&app)
+            .await
+            .into_iter()
+            .filter(|r| r["path"] == SEND)
+            .map(|r| r["status"].as_u64().unwrap_or_default())
+            .collect::<Vec<_>>();
+        assert_eq!(refused, [400], "Ozon refused the one attempt");
     }
     settle().await;
     assert!(app.sent_on("ozon").await.is_empty());

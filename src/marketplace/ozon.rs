@@ -20,6 +20,14 @@
 //! `customer`, `Customer` or `Сustomer` with a Cyrillic `С`. So ids are kept as
 //! strings, long bare numbers are quoted before parsing, and every scalar field
 //! is read leniently.
+//!
+//! Where the spec (2025-09 OpenAPI) and the team's notes disagree, the spec
+//! wins and both shapes are accepted: the notes show integer ids and a boolean
+//! `has_next` where the spec's examples have strings; the notes (after a 2026
+//! doc export) say `from_message_id` is required with `direction: Forward`,
+//! the spec does not (we always send it with Forward, which satisfies both).
+//! The spec documents no 429; the notes' third-party `429 {"code": 8, ...}`
+//! is honoured, with `retry-after` when present and one second otherwise.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -55,8 +63,6 @@ pub const CHAT_TYPE_BUYER: &str = "Buyer_Seller";
 /// rFBS also allow writing up to 72 h after delivery, which the chat API
 /// does not let us see, and fall back to the same 48 h rule after that.
 pub const REPLY_WINDOW: Duration = Duration::from_secs(48 * 3600);
-/// The documented ceiling: 50 requests per second per Client-Id.
-pub const DOCUMENTED_RPS: u32 = 50;
 
 /// Chats per `/v3/chat/list` page (the documented maximum).
 const LIST_LIMIT: u32 = 1000;
@@ -375,11 +381,18 @@ impl Connector for OzonClient {
             ..InboundBatch::default()
         };
         let observed = now_ms();
+        let mut refused = None;
         for plan in &plans {
             let (messages, complete) = match self.read_chat(plan).await {
                 Ok(r) => r,
-                Err(MarketError::Invalid(why)) => {
-                    tracing::warn!(chat = %plan.chat_id, %why, "skipping an Ozon chat whose history was refused");
+                // One chat Ozon will not show (gone, or a request it dislikes)
+                // must not stop the shop's other chats. Its marker stays, so
+                // it is tried again next poll. An unknown send in it may then
+                // be sent again, into a chat Ozon no longer shows: that send
+                // is refused cleanly rather than duplicated.
+                Err(e @ MarketError::Invalid(_)) => {
+                    tracing::warn!(chat = %plan.chat_id, error = %e, "skipping an Ozon chat whose history was refused");
+                    refused = Some(e);
                     continue;
                 }
                 // Keep what was read: the gate holds the next request back
@@ -425,7 +438,11 @@ impl Connector for OzonClient {
                 }
             }
         }
-        Ok(batch)
+        // Every read refused is no single odd chat but our requests failing.
+        match refused {
+            Some(e) if batch.chats.is_empty() => Err(e),
+            _ => Ok(batch),
+        }
     }
 
     async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError> {
@@ -1624,6 +1641,57 @@ mod tests {
                 retry_after: Duration::from_secs(2)
             })
         );
+    }
+
+    #[tokio::test]
+    async fn one_refused_chat_is_skipped_but_all_refused_is_an_error() {
+        let list = |chats: Value| {
+            Mock::given(method("POST"))
+                .and(path(PATH_CHAT_LIST))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({ "chats": chats, "has_next": false })),
+                )
+        };
+        let history = |chat: &str, response: ResponseTemplate| {
+            Mock::given(method("POST"))
+                .and(path(PATH_CHAT_HISTORY))
+                .and(body_partial_json(json!({ "chat_id": chat })))
+                .respond_with(response)
+        };
+        let gone = || {
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": 5, "message": "chat not found", "details": []}))
+        };
+        let chat = |id: &str| json!({"chat": {"chat_id": id, "chat_type": "Buyer_Seller"}, "last_message_id": "9", "unread_count": 0});
+
+        let server = MockServer::start().await;
+        list(json!([chat("gone"), chat("fine")]))
+            .mount(&server)
+            .await;
+        history("gone", gone()).mount(&server).await;
+        history(
+            "fine",
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [
+                {"message_id": "9", "user": {"type": "customer"}, "data": ["?"]}
+            ]})),
+        )
+        .mount(&server)
+        .await;
+        let batch = client(&server)
+            .poll(None, &KnownChats::new())
+            .await
+            .unwrap();
+        assert_eq!(batch.chats.len(), 1);
+        assert_eq!(batch.chats[0].chat_id, "fine");
+
+        let server = MockServer::start().await;
+        list(json!([chat("gone")])).mount(&server).await;
+        history("gone", gone()).mount(&server).await;
+        assert!(matches!(
+            client(&server).poll(None, &KnownChats::new()).await,
+            Err(MarketError::Invalid(_))
+        ));
     }
 
     #[tokio::test]

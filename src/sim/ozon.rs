@@ -11,6 +11,9 @@
 //! request rate limit per second"}`. The texts of the subscription and
 //! reply-window refusals are not published; ours are illustrative.
 //!
+//! Every account also has a `Seller_Support` chat with an unread message from
+//! support, as real accounts do; it is not a buyer chat.
+//!
 //! Read state has two sides: a buyer's message is read when the seller read
 //! it (`/v2/chat/read`, or a person answering in the portal), and the seller's
 //! message is read when the buyer read it (here: when the buyer writes again).
@@ -361,7 +364,8 @@ fn fault_response(fault: &FaultSpec) -> Response {
     match status.as_u16() {
         429 => throttled(fault.retry_after_secs),
         401 => rpc(status, 16, "Client-Id and Api-Key headers are required"),
-        // A chat method's 403 is, in practice, the missing subscription.
+        // The subscription is the chat methods' stated access condition, so a
+        // 403 fault plays its refusal (the text is ours).
         403 => rpc(status, 7, NO_SUBSCRIPTION),
         404 => rpc(status, 5, INVALID_KEY),
         400 => rpc(status, 3, "invalid request"),
@@ -415,7 +419,8 @@ async fn admit(
         // Counted by `finish`, with the status it answers.
         Admission::Allowed { .. } => Ok((idx, fault)),
         Admission::Throttled { .. } => {
-            // The real API sends no retry hint with this answer.
+            // Ozon documents no retry hint, and the notes saw `retry-after`
+            // only sometimes: the bucket sends none (a 429 fault can).
             state.count_request(MP, path, 429);
             Err(throttled(None))
         }

@@ -12,7 +12,7 @@
 //! reply-window refusals are not published; ours are illustrative.
 //!
 //! Every account also has a `Seller_Support` chat with an unread message from
-//! support, as real accounts do; it is not a buyer chat.
+//! support (the spec's own list example is such a chat); it is not a buyer chat.
 //!
 //! Read state has two sides: a buyer's message is read when the seller read
 //! it (`/v2/chat/read`, or a person answering in the portal), and the seller's

@@ -84,7 +84,10 @@ impl OrderContext {
             currency,
             size,
             status,
-            status_text
+            status_text,
+            return_id,
+            chat_kind,
+            url
         );
     }
 }

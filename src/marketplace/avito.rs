@@ -540,10 +540,8 @@ impl Connector for AvitoClient {
             let changed =
                 marker.is_none() || mark.and_then(|m| m.marker.as_ref()) != marker.as_ref();
             let update = chat.into_update(user_id);
-            if changed {
-                order.push(id.clone());
-                updates.insert(id, update);
-            } else if mark.is_some_and(|m| m.unsettled_send || (sweep && m.awaiting_read)) {
+            let recheck = mark.is_some_and(|m| m.unsettled_send || (sweep && m.awaiting_read));
+            if changed || recheck {
                 order.push(id.clone());
                 updates.insert(id, update);
             }
@@ -1189,7 +1187,7 @@ mod tests {
         assert_eq!(ours.author, Author::Seller);
         assert!(ours.via_api, "Avito cannot tell API sends from the app");
         assert_eq!(ours.text, "привет!");
-        assert_eq!(ours.created_at, 1571654040_000);
+        assert_eq!(ours.created_at, 1_571_654_040_000);
         assert_eq!(
             ours.read_at,
             Some(123_000),
@@ -1373,7 +1371,7 @@ mod tests {
                 d.message_id.as_deref(),
                 Some("bdcc5bac2d00345f1cc66fa657813958")
             );
-            assert_eq!(d.sent_at, Some(1563202313_000));
+            assert_eq!(d.sent_at, Some(1_563_202_313_000));
             let received = server.received_requests().await.unwrap();
             let token = received.iter().find(|r| r.url.path() == "/token").unwrap();
             assert_eq!(

@@ -126,7 +126,7 @@ fn price_string(price: f64) -> String {
     let digits = whole.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -540,10 +540,10 @@ async fn admit(
     let mut state = sim.lock();
     let refuse = |state: &mut super::SimState, status: StatusCode| {
         state.count_request(MP, path, status.as_u16());
-        Err(error(status, standard_message(status)))
+        error(status, standard_message(status))
     };
     let Some(token) = token else {
-        return refuse(&mut state, StatusCode::UNAUTHORIZED);
+        return Err(refuse(&mut state, StatusCode::UNAUTHORIZED));
     };
     let found = state
         .sellers
@@ -551,14 +551,14 @@ async fn admit(
         .enumerate()
         .find_map(|(i, s)| s.avito.tokens.get(&token).map(|exp| (i, *exp)));
     let Some((idx, expires)) = found else {
-        return refuse(&mut state, StatusCode::FORBIDDEN);
+        return Err(refuse(&mut state, StatusCode::FORBIDDEN));
     };
     if expires <= Instant::now() {
-        return refuse(&mut state, StatusCode::FORBIDDEN);
+        return Err(refuse(&mut state, StatusCode::FORBIDDEN));
     }
     let account = &mut state.sellers[idx].avito;
     if path_user.is_some_and(|u| u.parse::<i64>().ok() != Some(account.user_id)) {
-        return refuse(&mut state, StatusCode::FORBIDDEN);
+        return Err(refuse(&mut state, StatusCode::FORBIDDEN));
     }
     let per_minute = per_minute(account.rate);
     match account.bucket.take() {
@@ -705,27 +705,20 @@ fn list_param(query: &[(String, String)], key: &str) -> Vec<String> {
 }
 
 /// `limit` 1..=100 (default 100) and `offset` 0..=1000 (default 0).
-fn paging(query: &[(String, String)]) -> Result<(usize, usize), Response> {
+/// An `Err` holds the `fields` of a validation error.
+fn paging(query: &[(String, String)]) -> Result<(usize, usize), Value> {
     let limit = match param(query, "limit") {
         None => PAGE_LIMIT,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=PAGE_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(validation_error(
-                    json!({ "limit": "must be between 1 and 100" }),
-                ));
-            }
+            _ => return Err(json!({ "limit": "must be between 1 and 100" })),
         },
     };
     let offset = match param(query, "offset") {
         None => 0,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n <= MAX_OFFSET => n,
-            _ => {
-                return Err(validation_error(
-                    json!({ "offset": "must be between 0 and 1000" }),
-                ));
-            }
+            _ => return Err(json!({ "offset": "must be between 0 and 1000" })),
         },
     };
     Ok((limit, offset))
@@ -744,58 +737,57 @@ async fn get_chats(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let response = (|| {
-        let (limit, offset) = paging(&query)?;
-        let unread_only = match param(&query, "unread_only") {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(_) => {
-                return Err(validation_error(
-                    json!({ "unread_only": "must be a boolean" }),
-                ));
-            }
-        };
-        let mut types = list_param(&query, "chat_types");
-        if types.is_empty() {
-            types.push("u2i".into());
-        }
-        if let Some(bad) = types
-            .iter()
-            .find(|t| !matches!(t.as_str(), "u2i" | "u2u" | "a2u"))
-        {
-            return Err(validation_error(
-                json!({ "chat_types": format!("unknown chat type {bad}") }),
-            ));
-        }
-        let mut item_ids = Vec::new();
-        for v in list_param(&query, "item_ids") {
-            match v.parse::<i64>() {
-                Ok(id) => item_ids.push(id),
-                Err(_) => return Err(validation_error(json!({ "item_ids": "must be integers" }))),
-            }
-        }
-        let state = sim.lock();
-        let account = &state.sellers[a.seller].avito;
-        let mut chats: Vec<&Chat> = account
-            .chats
-            .iter()
-            .filter(|c| types.iter().any(|t| t == c.chat_type))
-            .filter(|c| !unread_only || account.unread(c))
-            .filter(|c| {
-                item_ids.is_empty() || c.item.as_ref().is_some_and(|i| item_ids.contains(&i.id))
-            })
-            .collect();
-        chats.sort_by(|x, y| y.seq.cmp(&x.seq));
-        let page: Vec<Value> = chats
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|c| account.chat_json(c))
-            .collect();
-        Ok(Json(json!({ "chats": page })).into_response())
-    })()
-    .unwrap_or_else(|r| r);
+    let response = match chats_page(&sim, a.seller, &query) {
+        Ok(body) => Json(body).into_response(),
+        Err(fields) => validation_error(fields),
+    };
     finish(&sim, &conn, path, a, response).await
+}
+
+/// The chat list for a query; an `Err` holds the `fields` of a validation error.
+fn chats_page(sim: &Sim, seller: usize, query: &[(String, String)]) -> Result<Value, Value> {
+    let (limit, offset) = paging(query)?;
+    let unread_only = match param(query, "unread_only") {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => return Err(json!({ "unread_only": "must be a boolean" })),
+    };
+    let mut types = list_param(query, "chat_types");
+    if types.is_empty() {
+        types.push("u2i".into());
+    }
+    if let Some(bad) = types
+        .iter()
+        .find(|t| !matches!(t.as_str(), "u2i" | "u2u" | "a2u"))
+    {
+        return Err(json!({ "chat_types": format!("unknown chat type {bad}") }));
+    }
+    let mut item_ids = Vec::new();
+    for v in list_param(query, "item_ids") {
+        match v.parse::<i64>() {
+            Ok(id) => item_ids.push(id),
+            Err(_) => return Err(json!({ "item_ids": "must be integers" })),
+        }
+    }
+    let state = sim.lock();
+    let account = &state.sellers[seller].avito;
+    let mut chats: Vec<&Chat> = account
+        .chats
+        .iter()
+        .filter(|c| types.iter().any(|t| t == c.chat_type))
+        .filter(|c| !unread_only || account.unread(c))
+        .filter(|c| {
+            item_ids.is_empty() || c.item.as_ref().is_some_and(|i| item_ids.contains(&i.id))
+        })
+        .collect();
+    chats.sort_by_key(|c| std::cmp::Reverse(c.seq));
+    let page: Vec<Value> = chats
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| account.chat_json(c))
+        .collect();
+    Ok(json!({ "chats": page }))
 }
 
 async fn get_chat(
@@ -836,7 +828,7 @@ async fn get_messages(
         Err(r) => return r,
     };
     let response = match paging(&query) {
-        Err(r) => r,
+        Err(fields) => validation_error(fields),
         Ok((limit, offset)) => {
             let state = sim.lock();
             let account = &state.sellers[a.seller].avito;

@@ -632,7 +632,7 @@ async fn the_simulator_keeps_unread_state_like_avito() {
         )
         .await;
     assert_eq!((status, body), (200, json!({ "ok": true })));
-    assert_eq!(raw.unread_chats().await, [profile_chat.chat_id.clone()]);
+    assert_eq!(raw.unread_chats().await, vec![profile_chat.chat_id.clone()]);
     assert_eq!(raw.history(&listing_chat.chat_id).await[0]["is_read"], true);
 
     // Errors come in Avito's shape; another account's path is refused.

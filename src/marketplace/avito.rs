@@ -279,8 +279,10 @@ impl AvitoClient {
                 return Ok(response);
             }
             if matches!(status.as_u16(), 401 | 403) && !renewed {
-                // Avito answers 403 for an expired token. Nothing was done
-                // with the request, so repeating it once is safe.
+                // The auth spec (`ApplicationAccess`, step 8) says an expired
+                // token gets 403, where the notes only list 401 `authError`:
+                // both renew. Nothing was done with the request, so repeating
+                // it once is safe, sends included.
                 tracing::debug!(%status, path, "Avito refused the token; renewing it once");
                 renewed = true;
                 self.forget_token(&token).await;
@@ -437,8 +439,9 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
     })
 }
 
-/// The items of a list answer: a bare array (as the spec has it for
-/// messages) or an object holding it under `key`.
+/// The items of a list answer: a bare array (as the spec's `Messages`
+/// schema has it) or an object holding it under `key` (as some third-party
+/// clients model the messages answer, and as `Chats` is).
 fn list_items(body: Value, key: &str) -> Vec<Value> {
     match body {
         Value::Array(items) => items,
@@ -574,10 +577,9 @@ impl Connector for AvitoClient {
             let Some(mut history) = self.read_history(user_id, &chat_id, known_last).await? else {
                 continue;
             };
-            // Oldest first, so messages stamped in the same second are stored
-            // in the order they were written.
-            // Avito gives newest first; turn that round before the (stable)
-            // sort so ties keep their true order.
+            // Stored oldest first. Avito gives newest first and stamps whole
+            // seconds: turn the page round before the (stable) sort so
+            // messages from the same second keep the order they were written.
             let created = |m: Option<&ApiMessage>| m.and_then(|m| m.created).unwrap_or(0);
             if created(history.first()) >= created(history.last()) {
                 history.reverse();
@@ -761,6 +763,10 @@ pub fn send_body(text: &str) -> Value {
 /// A webhook v3 push (`{id, version, timestamp, payload: {type, value}}`)
 /// as a batch: the message it carries and its chat. No marker: the chat's
 /// history is still read by the next poll, which the push triggers.
+///
+/// The notes say to skip pushes of our own messages (`author_id ==
+/// user_id`); the spec says nothing of the kind, and we keep them as seller
+/// messages, because they settle sends whose outcome was unknown.
 pub fn parse_webhook_body(body: &[u8]) -> Result<InboundBatch, MarketError> {
     let push: WebhookPush = serde_json::from_slice(body)
         .map_err(|e| MarketError::Invalid(format!("непонятное уведомление от Авито: {e}")))?;
@@ -927,9 +933,16 @@ impl ApiChat {
     }
 }
 
-/// The listing a `u2i` chat is about (`context.type == "item"`). The
-/// Messenger API has no order fields; joining an Avito Delivery order
-/// (`/order-management/1/orders`, `items[].chatId`) is left out.
+/// The listing a `u2i` chat is about (`context.type == "item"`).
+///
+/// The Messenger API has no order fields. The Orders spec
+/// (`Управлениезаказами.json`) would allow a join: `GET
+/// /order-management/1/orders` (filters `ids`, `statuses`, `dateFrom`; `page`,
+/// `limit` ≤ 20; 500 requests a minute; B2C sellers only) returns
+/// `orders[].items[].chatId`, and `status` is one of `on_confirmation`,
+/// `ready_to_ship`, `in_transit`, `canceled`, `delivered`, `on_return`,
+/// `in_dispute`, `closed`. Not done here: it needs another API permission and
+/// the chat id link is not documented as reliable.
 fn listing_context(context: &Value) -> Option<OrderContext> {
     let kind = context.get("type").and_then(Value::as_str);
     if kind.is_some_and(|k| k != "item") {

@@ -906,6 +906,8 @@ async fn post_message(
             None => error(StatusCode::NOT_FOUND, "Not found"),
             Some((id, at)) => {
                 sim.deliver_pushes();
+                // The schema's `direction` example is "out"; the spec's
+                // x-example says "in" for a message we sent. "out" it is.
                 Json(json!({
                     "id": id,
                     "created": secs(at),
@@ -1053,6 +1055,8 @@ async fn post_unsubscribe(
     finish(&sim, &conn, path, a, response).await
 }
 
+/// `{subscriptions: [{url, version}]}` as the schema has it (its x-example,
+/// `{"ok": true}`, contradicts the schema).
 async fn post_subscriptions(
     State(sim): State<Sim>,
     ConnectInfo(conn): ConnectInfo<Conn>,

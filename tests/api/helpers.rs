@@ -271,7 +271,7 @@ prompts = "{prompts}"
                         s.token, self.client_rate.0, self.client_rate.1
                     ),
                     "ozon" => format!(
-                        "ozon]\nclient_id = \"{}\"\napi_key = \"{}\"\nrate_limit_requests = 40",
+                        "ozon]\nclient_id = \"{}\"\napi_key = \"{}\"",
                         s.ozon_client_id(),
                         s.token
                     ),
@@ -281,18 +281,30 @@ prompts = "{prompts}"
                         s.token
                     ),
                     "avito" => format!(
-                        "avito]\nclient_id = \"client-{}\"\nclient_secret = \"{}\"\nrate_limit_requests = 40",
+                        "avito]\nclient_id = \"client-{}\"\nclient_secret = \"{}\"",
                         s.id, s.token
                     ),
                     other => panic!("unknown marketplace code `{other}`"),
                 };
                 let extra = s.section_extra.get(code).map(String::as_str).unwrap_or("");
                 // Keys given in `section_extra` replace the defaults below.
-                let defaults: String = [("poll_interval", "\"100ms\""), ("timeout", "\"2s\"")]
-                    .iter()
-                    .filter(|(k, _)| !extra.lines().any(|l| l.trim_start().starts_with(k)))
-                    .map(|(k, v)| format!("{k} = {v}\n"))
-                    .collect();
+                // Client limits inside the simulator's documented buckets
+                // (Ozon 50/s; Avito burst 20, 10/s).
+                let rate = match *code {
+                    "ozon" => "40",
+                    "avito" => "8",
+                    _ => "",
+                };
+                let defaults: String = [
+                    ("poll_interval", "\"100ms\""),
+                    ("timeout", "\"2s\""),
+                    ("rate_limit_requests", rate),
+                ]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .filter(|(k, _)| !extra.lines().any(|l| l.trim_start().starts_with(k)))
+                .map(|(k, v)| format!("{k} = {v}\n"))
+                .collect();
                 toml.push_str(&format!(
                     "\n[shops.{id}.{section}\nbase_url = \"{url}\"\n{defaults}{extra}\n",
                     id = s.id,

@@ -7,7 +7,7 @@ use agentiq::actions::{self, ActionError};
 use agentiq::domain::{DraftState, now_ms};
 use serde_json::json;
 
-use crate::helpers::{ShopSpec, TestApp, settle, wait_until};
+use crate::helpers::{ShopSpec, TestApp, settle};
 
 #[tokio::test]
 async fn one_shop_on_all_four_marketplaces_answers_each_once() {

@@ -396,12 +396,7 @@ impl YandexMarketClient {
             let (body, _) = self.read(Method::GetChats, request).await?;
             let page: Envelope<ChatsResult> = lenient(body);
             let result = page.result.unwrap_or_default();
-            chats.extend(
-                result
-                    .chats
-                    .into_iter()
-                    .filter_map(|c| lenient_opt::<ChatInfo>(c)),
-            );
+            chats.extend(result.chats.into_iter().filter_map(lenient_opt::<ChatInfo>));
             token = result.paging.and_then(|p| p.next_page_token);
             match &token {
                 Some(t) if seen_tokens.insert(t.clone()) => {}
@@ -441,7 +436,7 @@ impl YandexMarketClient {
                 result
                     .messages
                     .into_iter()
-                    .filter_map(|m| lenient_opt::<ChatMessage>(m)),
+                    .filter_map(lenient_opt::<ChatMessage>),
             );
             token = result.paging.and_then(|p| p.next_page_token);
             match &token {
@@ -531,7 +526,7 @@ impl Connector for YandexMarketClient {
                     && (m.unsettled_send || m.marker.as_deref() != Some(MARKER_ANSWERED))
             })
             .collect();
-        gone.sort_by(|a, b| b.1.unsettled_send.cmp(&a.1.unsettled_send));
+        gone.sort_by_key(|(_, m)| !m.unsettled_send);
         for (id, mark) in gone {
             if chat_id_param(id).is_none() {
                 continue;
@@ -886,9 +881,16 @@ fn header_str<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// An RFC 822 date (`Thu, 10 Jul 2018 00:42:42 GMT`) in ms.
+/// An RFC 822 date (`Thu, 10 Jul 2018 00:42:42 GMT`) in ms. The weekday is
+/// optional in RFC 822 and ignored here: the docs' own example names the
+/// wrong one (10 Jul 2018 was a Tuesday).
 fn parse_http_date(s: &str) -> Option<Millis> {
     static PARSER: jiff::fmt::rfc2822::DateTimeParser = jiff::fmt::rfc2822::DateTimeParser::new();
+    let s = s.trim();
+    let s = match s.split_once(',') {
+        Some((weekday, rest)) if weekday.trim().chars().all(|c| c.is_ascii_alphabetic()) => rest,
+        _ => s,
+    };
     PARSER
         .parse_timestamp(s.trim())
         .ok()
@@ -981,4 +983,563 @@ where
         v @ Value::Object(_) => serde_json::from_value(v).ok(),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{body_json, header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// Examples from the docs crawl (`docs-crawl-2025-09/reference/chats/*.md`).
+    const SPEC_CHATS_REQUEST: &str =
+        include_str!("../../tests/fixtures/yandex_market/get_chats.request.json");
+    const SPEC_CHATS: &str =
+        include_str!("../../tests/fixtures/yandex_market/get_chats.response.json");
+    const SPEC_HISTORY_REQUEST: &str =
+        include_str!("../../tests/fixtures/yandex_market/get_chat_history.request.json");
+    const SPEC_HISTORY: &str =
+        include_str!("../../tests/fixtures/yandex_market/get_chat_history.response.json");
+    const SPEC_SEND_REQUEST: &str =
+        include_str!("../../tests/fixtures/yandex_market/send_message.request.json");
+    const SPEC_SEND: &str =
+        include_str!("../../tests/fixtures/yandex_market/send_message.response.json");
+    const SPEC_ERROR: &str = include_str!("../../tests/fixtures/yandex_market/error.response.json");
+    /// `ChatStatusType.yaml`.
+    const SPEC_STATUSES: [&str; 6] = [
+        "NEW",
+        "WAITING_FOR_CUSTOMER",
+        "WAITING_FOR_PARTNER",
+        "WAITING_FOR_ARBITER",
+        "WAITING_FOR_MARKET",
+        "FINISHED",
+    ];
+    const BIG_ID: i64 = 9_007_199_254_740_993;
+
+    fn client(base_url: &str, max_parallel: usize) -> YandexMarketClient {
+        YandexMarketClient::new(YandexMarketConfig {
+            base_url: base_url.to_string(),
+            business_id: 42,
+            api_key: SecretString::from("ACMA:key:151c0664"),
+            timeout: Duration::from_secs(2),
+            max_parallel,
+        })
+    }
+
+    fn text(s: &str) -> ReplyText {
+        ReplyText::parse(s, MAX_MESSAGE_CHARS).unwrap()
+    }
+
+    fn chat(id: &str) -> ChatRef<'_> {
+        ChatRef {
+            external_id: id,
+            reply_handle: Some(id),
+        }
+    }
+
+    #[test]
+    fn the_spec_chat_list_example_parses_into_chats_and_order_context() {
+        let page: Envelope<ChatsResult> = lenient(serde_json::from_str(SPEC_CHATS).unwrap());
+        let result = page.result.unwrap();
+        assert_eq!(
+            result.paging.unwrap().next_page_token.as_deref(),
+            Some("string")
+        );
+        let chats: Vec<ChatInfo> = result.chats.into_iter().filter_map(lenient_opt).collect();
+        assert_eq!(chats.len(), 1);
+        let c = &chats[0];
+        assert_eq!(c.chat_id.as_deref(), Some("0"));
+        assert_eq!(c.updated_at.as_deref(), Some("2017-11-21T00:00:00+03:00"));
+        let order = order_context(c.context.as_ref(), c.order_id.clone()).unwrap();
+        assert_eq!(order.chat_kind.as_deref(), Some("order"));
+        assert_eq!(order.order_id.as_deref(), Some("0"));
+        assert_eq!(order.return_id.as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn the_spec_history_example_parses_into_messages() {
+        let page: Envelope<HistoryResult> = lenient(serde_json::from_str(SPEC_HISTORY).unwrap());
+        let result = page.result.unwrap();
+        assert_eq!(result.order_id.as_deref(), Some("0"));
+        let messages: Vec<InboundMessage> = result
+            .messages
+            .into_iter()
+            .filter_map(lenient_opt::<ChatMessage>)
+            .filter_map(|m| m.into_message("7"))
+            .collect();
+        assert_eq!(messages.len(), 1);
+        let m = &messages[0];
+        assert_eq!(m.id, "0");
+        assert_eq!(m.chat_id, "7");
+        assert_eq!(m.author, Author::Seller);
+        assert!(m.via_api, "a PARTNER message may be our API send");
+        assert_eq!(m.text, "string");
+        assert_eq!(m.created_at, 1_511_211_600_000, "2017-11-21T00:00:00+03:00");
+        assert_eq!(m.attachments["files"][0]["name"], "string");
+    }
+
+    #[test]
+    fn the_spec_send_answer_and_error_example_are_understood() {
+        let ok: Value = serde_json::from_str(SPEC_SEND).unwrap();
+        assert_eq!(ok["status"], "OK");
+        assert_eq!(
+            error_detail_from(SPEC_ERROR),
+            "UNAUTHORIZED: Api-Key token is invalid"
+        );
+        assert_eq!(
+            error_detail_from("<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
+    }
+
+    /// Our bodies use only the fields the spec's examples show, with the same JSON types.
+    #[test]
+    fn request_bodies_follow_the_spec() {
+        let spec: Value = serde_json::from_str(SPEC_CHATS_REQUEST).unwrap();
+        let ours = chats_request_body();
+        for (key, value) in ours.as_object().unwrap() {
+            let items = value.as_array().unwrap();
+            assert!(spec.get(key).is_some_and(Value::is_array), "{key}");
+            assert!(!items.is_empty(), "minItems: 1");
+            for s in items {
+                assert!(SPEC_STATUSES.contains(&s.as_str().unwrap()), "{s}");
+            }
+            let unique: HashSet<_> = items.iter().map(Value::to_string).collect();
+            assert_eq!(unique.len(), items.len(), "uniqueItems");
+        }
+        assert_eq!(ours["statuses"], json!(["NEW", "WAITING_FOR_PARTNER"]));
+
+        let spec: Value = serde_json::from_str(SPEC_HISTORY_REQUEST).unwrap();
+        let ours = history_request_body(Some(BIG_ID));
+        assert!(spec["messageIdFrom"].is_i64());
+        assert_eq!(
+            ours["messageIdFrom"].as_i64(),
+            Some(BIG_ID),
+            "an int64, digit for digit"
+        );
+        assert_eq!(
+            history_request_body(None),
+            json!({}),
+            "never 0 (minimum: 1)"
+        );
+
+        let spec: Value = serde_json::from_str(SPEC_SEND_REQUEST).unwrap();
+        let ours = send_request_body("Здравствуйте!");
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&ours), keys(&spec));
+        assert!(ours["message"].is_string());
+    }
+
+    #[test]
+    fn odd_json_is_read_without_panicking() {
+        let page: Envelope<HistoryResult> = lenient(json!({
+            "status": "OK",
+            "result": {
+                "context": { "type": "SOMETHING_NEW", "orderId": "123", "customer": null },
+                "messages": [
+                    { "messageId": "9223372036854775807", "createdAt": "2025-01-16T10:09:49+03:00", "sender": "CUSTOMER", "message": "привет", "extra": 1 },
+                    { "messageId": 9223372036854775806i64, "sender": "BOT", "payload": null },
+                    { "createdAt": "nonsense", "sender": "SUPPORT", "message": "no id" },
+                    "garbage",
+                    { "messageId": { "x": 1 }, "sender": 5 }
+                ],
+                "paging": null
+            }
+        }));
+        let result = page.result.unwrap();
+        let context: ChatContext = lenient_opt(result.context.unwrap()).unwrap();
+        let order = order_context(Some(&context), None).unwrap();
+        assert_eq!(order.order_id.as_deref(), Some("123"));
+        assert_eq!(order.chat_kind.as_deref(), Some("something_new"));
+        let messages: Vec<InboundMessage> = result
+            .messages
+            .into_iter()
+            .filter_map(lenient_opt::<ChatMessage>)
+            .filter_map(|m| m.into_message("1"))
+            .collect();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].id, "9223372036854775807");
+        assert_eq!(messages[0].author, Author::Buyer);
+        assert!(!messages[0].via_api);
+        assert_eq!(messages[1].id, "9223372036854775806");
+        assert_eq!(
+            messages[1].author,
+            Author::System,
+            "unknown senders are not the buyer"
+        );
+        assert!(messages[1].attachments.is_null());
+
+        let empty: Envelope<ChatsResult> =
+            lenient(json!({ "status": "OK", "result": { "chats": null } }));
+        assert!(empty.result.unwrap().chats.is_empty());
+        let broken: Envelope<ChatsResult> = lenient(json!("not an object"));
+        assert!(broken.result.is_none());
+    }
+
+    #[test]
+    fn dates_and_limits_are_read_from_their_formats() {
+        assert_eq!(
+            parse_http_date("Thu, 10 Jul 2018 00:42:42 GMT"),
+            Some(1_531_183_362_000)
+        );
+        assert_eq!(
+            parse_time("2017-11-21T00:00:00+03:00"),
+            Some(1_511_211_600_000)
+        );
+        assert_eq!(
+            parse_time("2017-11-21T00:00:00.250Z"),
+            Some(1_511_222_400_250)
+        );
+        assert_eq!(
+            parallel_limit_in("LIMIT_EXCEEDED: Hit rate limit of 2 parallel requests"),
+            Some(2)
+        );
+        // The wording our notes quote from the newer web docs.
+        assert_eq!(
+            parallel_limit_in("Hit rate limit of 4 parallel requests for campaignId 12345"),
+            Some(4)
+        );
+        assert_eq!(
+            parallel_limit_in("Hit rate limit of 1000 requests per 1 hour for resource R"),
+            None
+        );
+        assert!(is_settled(
+            "2025-01-16T10:09:49+03:00",
+            Some(1_737_011_391_000)
+        ));
+        assert!(!is_settled(
+            "2025-01-16T10:09:49+03:00",
+            Some(1_737_011_390_999)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_send_posts_the_spec_body_and_maps_every_outcome() {
+        let server = MockServer::start().await;
+        let until = "Thu, 10 Jul 2018 00:43:12 GMT";
+        let date = "Thu, 10 Jul 2018 00:42:42 GMT";
+        let cases: Vec<(&str, ResponseTemplate)> = vec![
+            ("1", ResponseTemplate::new(200).set_body_raw(SPEC_SEND, "application/json")),
+            ("2", ResponseTemplate::new(500).set_body_raw(r#"{"status":"ERROR","errors":[{"code":"INTERNAL_SERVER_ERROR","message":"oops"}]}"#, "application/json")),
+            ("3", ResponseTemplate::new(400).set_body_raw(r#"{"status":"ERROR","errors":[{"code":"BAD_REQUEST","message":"Chat is finished"}]}"#, "application/json")),
+            ("4", ResponseTemplate::new(400).set_body_raw(r#"{"status":"ERROR","errors":[{"code":"BAD_REQUEST","message":"Missing field"}]}"#, "application/json")),
+            ("5", ResponseTemplate::new(401).set_body_raw(SPEC_ERROR, "application/json")),
+            ("6", ResponseTemplate::new(403).set_body_raw(r#"{"status":"ERROR","errors":[{"code":"FORBIDDEN","message":"Access denied"}]}"#, "application/json")),
+            ("7", ResponseTemplate::new(420)
+                .insert_header("Date", date)
+                .insert_header("X-RateLimit-Resource-Until", until)
+                .set_body_raw(r#"{"status":"ERROR","errors":[{"code":"LIMIT_EXCEEDED","message":"Hit rate limit of 1000 requests per 1 hour for resource /v2/businesses/{businessId}/chats/message"}]}"#, "application/json")),
+            ("8", ResponseTemplate::new(200).set_body_raw("<html>", "text/html")),
+            ("9", ResponseTemplate::new(200).set_body_raw(r#"{"status":"ERROR"}"#, "application/json")),
+        ];
+        for (id, response) in cases {
+            Mock::given(method("POST"))
+                .and(path("/v2/businesses/42/chats/message"))
+                .and(query_param("chatId", id))
+                .and(header("Api-Key", "ACMA:key:151c0664"))
+                .and(body_json(json!({ "message": "Здравствуйте!" })))
+                .respond_with(response)
+                .mount(&server)
+                .await;
+        }
+        let c = client(&server.uri(), 2);
+        let hello = text("Здравствуйте!");
+        let outcome = |id: &'static str| {
+            let c = &c;
+            let hello = &hello;
+            async move { c.send(chat(id), hello).await }
+        };
+        assert_eq!(
+            outcome("1").await.unwrap(),
+            Delivery {
+                message_id: None,
+                sent_at: None
+            },
+            "the API returns no message id"
+        );
+        assert!(matches!(outcome("2").await, Err(SendError::Unknown(_))));
+        assert!(matches!(
+            outcome("3").await,
+            Err(SendError::NotDelivered(MarketError::ChatClosed(_)))
+        ));
+        assert!(matches!(
+            outcome("4").await,
+            Err(SendError::NotDelivered(MarketError::Invalid(_)))
+        ));
+        assert!(matches!(
+            outcome("5").await,
+            Err(SendError::NotDelivered(MarketError::Auth(d))) if d.contains("401") && d.contains("Api-Key token is invalid")
+        ));
+        assert!(matches!(
+            outcome("6").await,
+            Err(SendError::NotDelivered(MarketError::Auth(d))) if d.contains("403") && d.contains("42")
+        ));
+        match outcome("7").await {
+            Err(SendError::NotDelivered(MarketError::RateLimited { retry_after })) => {
+                assert_eq!(
+                    retry_after,
+                    Duration::from_secs(30),
+                    "-Until minus the server's Date"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        // The send method's limit is spent: nothing leaves before -Until.
+        assert!(matches!(
+            outcome("8").await,
+            Err(SendError::NotDelivered(MarketError::RateLimited { .. }))
+        ));
+        c.spent.lock().unwrap().clear();
+        assert!(matches!(outcome("8").await, Err(SendError::Unknown(_))));
+        assert!(matches!(outcome("9").await, Err(SendError::Unknown(_))));
+        assert!(matches!(
+            c.send(chat("not-a-number"), &hello).await,
+            Err(SendError::NotDelivered(MarketError::Invalid(_)))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_spent_hourly_limit_holds_the_method_until_the_until_header() {
+        let server = MockServer::start().await;
+        let until = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600);
+        let until = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&until)
+            .unwrap();
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("X-RateLimit-Resource-Limit", "5000")
+                    .insert_header("X-RateLimit-Resource-Remaining", "0")
+                    .insert_header("X-RateLimit-Resource-Until", until.as_str())
+                    .set_body_json(json!({ "status": "OK", "result": { "chats": [] } })),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let c = client(&server.uri(), 2);
+        let batch = c.poll(None, &KnownChats::new()).await.unwrap();
+        assert!(batch.chats.is_empty() && !batch.more);
+        match c.poll(None, &KnownChats::new()).await {
+            Err(MarketError::RateLimited { retry_after }) => {
+                assert!(retry_after > Duration::from_secs(3500), "{retry_after:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let sent = &server.received_requests().await.unwrap()[0];
+        assert_eq!(sent.url.query(), Some("limit=20"));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&sent.body).unwrap(),
+            json!({ "statuses": ["NEW", "WAITING_FOR_PARTNER"] })
+        );
+    }
+
+    // ---- against the simulator ------------------------------------------------
+
+    use crate::sim::{BuyerMessage, PortalMessage, SellerConfig, Sim, SimConfig, SimHandle};
+
+    async fn sim() -> SimHandle {
+        let mut config = SimConfig::documented();
+        config.sellers.insert(
+            "shop".into(),
+            SellerConfig {
+                ym_business_id: Some(42),
+                ym_api_key: Some("ACMA:key:151c0664".into()),
+                ..SellerConfig::default()
+            },
+        );
+        Sim::new(config)
+            .spawn("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn buyer(chat_id: Option<&str>, text: &str, at: Option<Millis>) -> BuyerMessage {
+        BuyerMessage {
+            marketplace: Marketplace::YandexMarket,
+            text: text.into(),
+            chat_id: chat_id.map(str::to_string),
+            seller: None,
+            client_name: Some("Алёна".into()),
+            order: None,
+            at,
+        }
+    }
+
+    /// What the store would hand back after ingesting these batches.
+    fn remember(known: &mut KnownChats, batch: &InboundBatch) {
+        for u in &batch.chats {
+            let mark = known.entry(u.chat_id.clone()).or_default();
+            if u.marker.is_some() {
+                mark.marker = u.marker.clone();
+            }
+        }
+        for m in &batch.messages {
+            let mark = known.entry(m.chat_id.clone()).or_default();
+            let newer = mark
+                .last_message_id
+                .as_deref()
+                .is_none_or(|id| id.parse::<i64>().unwrap() < m.id.parse::<i64>().unwrap());
+            if newer {
+                mark.last_message_id = Some(m.id.clone());
+            }
+        }
+    }
+
+    fn history_reads(sim: &SimHandle) -> usize {
+        sim.sim
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.ends_with("/chats/history"))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn every_page_of_chats_and_history_is_read_and_quiet_chats_are_skipped() {
+        let sim = sim().await;
+        let old = now_ms() - 600_000;
+        let mut chats = Vec::new();
+        for i in 0..45 {
+            chats.push(
+                sim.sim
+                    .buyer_writes(buyer(None, &format!("вопрос {i}"), Some(old)))
+                    .unwrap(),
+            );
+        }
+        let long = &chats[0].chat_id;
+        for i in 0..230 {
+            sim.sim
+                .buyer_writes(buyer(Some(long), &format!("ещё {i}"), Some(old)))
+                .unwrap();
+        }
+        let c = client(&sim.url(), 2);
+        let mut known = KnownChats::new();
+        let mut messages = Vec::new();
+        loop {
+            let batch = c.poll(None, &known).await.unwrap();
+            remember(&mut known, &batch);
+            messages.extend(batch.messages);
+            if !batch.more {
+                break;
+            }
+        }
+        assert_eq!(messages.len(), 45 + 230);
+        let unique: HashSet<_> = messages.iter().map(|m| m.id.clone()).collect();
+        assert_eq!(unique.len(), messages.len());
+        assert!(messages.iter().all(|m| m.author == Author::Buyer));
+        assert_eq!(known.len(), 45);
+        assert!(known.values().all(|m| {
+            m.marker
+                .as_deref()
+                .is_some_and(|k| k.starts_with("updated:"))
+        }));
+
+        let reads = history_reads(&sim);
+        let batch = c.poll(None, &known).await.unwrap();
+        assert!(batch.messages.is_empty() && batch.chats.is_empty());
+        assert_eq!(history_reads(&sim), reads, "no chat changed, none is read");
+
+        // A send whose outcome is unknown: its chat is read although unchanged.
+        known.get_mut(long).unwrap().unsettled_send = true;
+        let batch = c.poll(None, &known).await.unwrap();
+        assert_eq!(history_reads(&sim), reads + 1);
+        assert_eq!(batch.chats.len(), 1);
+        assert_eq!(
+            batch.messages.len(),
+            1,
+            "read from the newest message we have"
+        );
+        known.get_mut(long).unwrap().unsettled_send = false;
+
+        // A person answers in the cabinet: the chat leaves the waiting list and
+        // is read once more, then left alone.
+        sim.sim
+            .portal_reply(PortalMessage {
+                marketplace: Marketplace::YandexMarket,
+                chat_id: chats[1].chat_id.clone(),
+                text: "Ответили в кабинете".into(),
+                seller: None,
+            })
+            .unwrap();
+        let batch = c.poll(None, &known).await.unwrap();
+        remember(&mut known, &batch);
+        let reply = batch
+            .messages
+            .iter()
+            .find(|m| m.author == Author::Seller)
+            .unwrap();
+        assert_eq!(reply.text, "Ответили в кабинете");
+        assert_eq!(batch.chats[0].marker.as_deref(), Some(MARKER_ANSWERED));
+        let reads = history_reads(&sim);
+        c.poll(None, &known).await.unwrap();
+        assert_eq!(history_reads(&sim), reads);
+    }
+
+    #[tokio::test]
+    async fn a_chat_read_in_the_second_of_its_last_message_is_read_again() {
+        let sim = sim().await;
+        let posted = sim
+            .sim
+            .buyer_writes(buyer(None, "Здравствуйте", None))
+            .unwrap();
+        let c = client(&sim.url(), 2);
+        let mut known = KnownChats::new();
+        let batch = c.poll(None, &known).await.unwrap();
+        remember(&mut known, &batch);
+        assert!(
+            batch.chats[0]
+                .marker
+                .as_deref()
+                .unwrap()
+                .starts_with("unsettled:"),
+            "{:?}",
+            batch.chats[0].marker
+        );
+        // Written in the same second: `updatedAt` may not change.
+        sim.sim
+            .buyer_writes(buyer(Some(&posted.chat_id), "Алло?", None))
+            .unwrap();
+        let batch = c.poll(None, &known).await.unwrap();
+        assert!(batch.messages.iter().any(|m| m.text == "Алло?"));
+    }
+
+    #[tokio::test]
+    async fn a_send_through_the_simulator_is_echoed_in_the_history() {
+        let sim = sim().await;
+        let posted = sim
+            .sim
+            .buyer_writes(buyer(None, "Есть размер M?", None))
+            .unwrap();
+        let c = client(&sim.url(), 2);
+        c.send(chat(&posted.chat_id), &text("Да, есть."))
+            .await
+            .unwrap();
+        let history = c
+            .read_history(&posted.chat_id, posted.message_id.parse().ok())
+            .await
+            .unwrap();
+        let messages: Vec<_> = history
+            .messages
+            .into_iter()
+            .filter_map(|m| m.into_message(&posted.chat_id))
+            .collect();
+        assert_eq!(messages.len(), 2, "messageIdFrom is inclusive");
+        assert_eq!(messages[1].author, Author::Seller);
+        assert_eq!(messages[1].text, "Да, есть.");
+        let sent = sim.sim.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].message_id, messages[1].id);
+        // Unknown chats and over-long texts are refused as the API refuses them.
+        assert!(matches!(
+            c.send(chat("12345"), &text("?")).await,
+            Err(SendError::NotDelivered(MarketError::Invalid(d))) if d.contains("404")
+        ));
+        let long = "а".repeat(MAX_MESSAGE_CHARS + 1);
+        let long = ReplyText::parse(&long, MAX_MESSAGE_CHARS + 10).unwrap();
+        assert!(matches!(
+            c.send(chat(&posted.chat_id), &long).await,
+            Err(SendError::NotDelivered(MarketError::Invalid(d))) if d.contains("4096")
+        ));
+    }
 }

@@ -342,12 +342,12 @@ impl Account {
         })
     }
 
-    fn chat_index(&self, query: &HashMap<String, String>) -> Result<usize, Response> {
+    fn chat_index(&self, query: &HashMap<String, String>) -> Result<usize, Fail> {
         let id = required_id(query, "chatId")?;
         self.by_id
             .get(&id)
             .copied()
-            .ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("Chat not found: {id}")))
+            .ok_or_else(|| fail(StatusCode::NOT_FOUND, &format!("Chat not found: {id}")))
     }
 }
 
@@ -383,6 +383,19 @@ fn error(status: StatusCode, message: &str) -> Response {
         "errors": [{ "code": error_code(status), "message": message }],
     });
     (status, Json(body)).into_response()
+}
+
+/// An error answer, built lazily: `Response` is too large to pass around in `Result`s.
+struct Fail(StatusCode, String);
+
+fn fail(status: StatusCode, message: &str) -> Fail {
+    Fail(status, message.to_string())
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        error(self.0, &self.1)
+    }
 }
 
 fn enhance_your_calm() -> StatusCode {
@@ -557,29 +570,29 @@ async fn finish(
     response
 }
 
-fn required_id(query: &HashMap<String, String>, name: &str) -> Result<i64, Response> {
+fn required_id(query: &HashMap<String, String>, name: &str) -> Result<i64, Fail> {
     let raw = query
         .get(name)
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, &format!("Missing field: {name}")))?;
+        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, &format!("Missing field: {name}")))?;
     raw.trim()
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| {
-            error(
+            fail(
                 StatusCode::BAD_REQUEST,
                 &format!("Value of field ({name}) must be a positive int64: '{raw}'"),
             )
         })
 }
 
-fn page_limit(query: &HashMap<String, String>, default: u32, max: u32) -> Result<usize, Response> {
+fn page_limit(query: &HashMap<String, String>, default: u32, max: u32) -> Result<usize, Fail> {
     match query.get("limit") {
         None => Ok(default as usize),
         Some(raw) => match raw.trim().parse::<u32>() {
-            Ok(n) if n > max => Err(error(StatusCode::BAD_REQUEST, "Limit exceeded")),
+            Ok(n) if n > max => Err(fail(StatusCode::BAD_REQUEST, "Limit exceeded")),
             Ok(n) if n >= 1 => Ok(n as usize),
-            _ => Err(error(
+            _ => Err(fail(
                 StatusCode::BAD_REQUEST,
                 &format!("Value of field (limit) must be between 1 and {max}"),
             )),
@@ -588,37 +601,33 @@ fn page_limit(query: &HashMap<String, String>, default: u32, max: u32) -> Result
 }
 
 /// `pageToken` with its alias `page_token`.
-fn page_after(query: &HashMap<String, String>, prefix: char) -> Result<Option<i64>, Response> {
+fn page_after(query: &HashMap<String, String>, prefix: char) -> Result<Option<i64>, Fail> {
     match query.get("page_token").or_else(|| query.get("pageToken")) {
         None => Ok(None),
         Some(t) => parse_page_token(prefix, t)
             .map(Some)
-            .ok_or_else(|| error(StatusCode::BAD_REQUEST, "Invalid page token")),
+            .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "Invalid page token")),
     }
 }
 
 /// A required JSON body (`requestBody.required: true`).
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+fn json_body(body: &Bytes) -> Result<Value, Fail> {
     if body.is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "Missing request body"));
+        return Err(fail(StatusCode::BAD_REQUEST, "Missing request body"));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(error(StatusCode::BAD_REQUEST, "JSON: object expected")),
-        Err(e) => Err(error(StatusCode::BAD_REQUEST, &format!("JSON: {e}"))),
+        Ok(_) => Err(fail(StatusCode::BAD_REQUEST, "JSON: object expected")),
+        Err(e) => Err(fail(StatusCode::BAD_REQUEST, &format!("JSON: {e}"))),
     }
 }
 
 /// A `GetChatsRequest` filter: absent or null means no filter; present means
 /// a non-empty array of known values.
-fn filter_values(
-    body: &Value,
-    field: &str,
-    allowed: &[&str],
-) -> Result<Option<Vec<String>>, Response> {
+fn filter_values(body: &Value, field: &str, allowed: &[&str]) -> Result<Option<Vec<String>>, Fail> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) if items.is_empty() => Err(error(
+        Some(Value::Array(items)) if items.is_empty() => Err(fail(
             StatusCode::BAD_REQUEST,
             &format!("Collection of field ({field}) must not be empty"),
         )),
@@ -629,14 +638,14 @@ fn filter_values(
                     Ok(s.clone())
                 }
                 Value::Number(n) if allowed.is_empty() => Ok(n.to_string()),
-                other => Err(error(
+                other => Err(fail(
                     StatusCode::BAD_REQUEST,
                     &format!("JSON: unexpected value {other} in field ({field})"),
                 )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(error(
+        Some(_) => Err(fail(
             StatusCode::BAD_REQUEST,
             &format!("JSON: field ({field}) must be an array"),
         )),
@@ -656,7 +665,7 @@ fn list_chats(
     account: &Account,
     query: &HashMap<String, String>,
     body: &Bytes,
-) -> Result<Value, Response> {
+) -> Result<Value, Fail> {
     let limit = page_limit(query, 10, CHATS_PAGE_LIMIT)?;
     let after = page_after(query, 'c')?;
     let body = json_body(body)?;
@@ -681,7 +690,7 @@ fn list_chats(
                 .collect(),
         ),
         Some(_) => {
-            return Err(error(
+            return Err(fail(
                 StatusCode::BAD_REQUEST,
                 "Collection of field (contexts) must not be empty",
             ));
@@ -746,7 +755,7 @@ async fn get_chats(
         let state = sim.lock();
         match list_chats(&state.sellers[admitted.idx].ym, &query, &body) {
             Ok(v) => Json(v).into_response(),
-            Err(r) => r,
+            Err(r) => r.into_response(),
         }
     };
     finish(&sim, &conn, &path, admitted, response).await
@@ -773,7 +782,7 @@ async fn get_chat(
                 Json(json!({ "status": "OK", "result": account.chat_json(&account.chats[i]) }))
                     .into_response()
             }
-            Err(r) => r,
+            Err(r) => r.into_response(),
         }
     };
     finish(&sim, &conn, &path, admitted, response).await
@@ -783,7 +792,7 @@ fn history(
     account: &Account,
     query: &HashMap<String, String>,
     body: &Bytes,
-) -> Result<Value, Response> {
+) -> Result<Value, Fail> {
     let idx = account.chat_index(query)?;
     let limit = page_limit(query, 50, HISTORY_PAGE_LIMIT)?;
     let after = page_after(query, 'm')?;
@@ -797,7 +806,7 @@ fn history(
             match id {
                 Some(id) if id >= 1 => Some(id),
                 _ => {
-                    return Err(error(
+                    return Err(fail(
                         StatusCode::BAD_REQUEST,
                         "Value of field (messageIdFrom) must be greater than or equal to 1",
                     ));
@@ -858,7 +867,7 @@ async fn get_history(
         let state = sim.lock();
         match history(&state.sellers[admitted.idx].ym, &query, &body) {
             Ok(v) => Json(v).into_response(),
-            Err(r) => r,
+            Err(r) => r.into_response(),
         }
     };
     finish(&sim, &conn, &path, admitted, response).await
@@ -886,13 +895,13 @@ async fn get_message(
                 .messages
                 .iter()
                 .find(|m| m.id == id)
-                .ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("Message not found: {id}")))
+                .ok_or_else(|| fail(StatusCode::NOT_FOUND, &format!("Message not found: {id}")))
         });
         match found {
             Ok(m) => {
                 Json(json!({ "status": "OK", "result": Account::message_json(m) })).into_response()
             }
-            Err(r) => r,
+            Err(r) => r.into_response(),
         }
     };
     finish(&sim, &conn, &path, admitted, response).await
@@ -903,16 +912,16 @@ fn accept_message(
     idx: usize,
     query: &HashMap<String, String>,
     body: &Bytes,
-) -> Result<Value, Response> {
+) -> Result<Value, Fail> {
     let chat_idx = state.sellers[idx].ym.chat_index(query)?;
     let body = json_body(body)?;
     let text = match body.get("message") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => {
-            return Err(error(StatusCode::BAD_REQUEST, "Missing field: message"));
+            return Err(fail(StatusCode::BAD_REQUEST, "Missing field: message"));
         }
         Some(_) => {
-            return Err(error(
+            return Err(fail(
                 StatusCode::BAD_REQUEST,
                 "JSON: field (message) must be a string",
             ));
@@ -920,7 +929,7 @@ fn accept_message(
     };
     let length = text.chars().count();
     if !(1..=MAX_MESSAGE_CHARS).contains(&length) {
-        return Err(error(
+        return Err(fail(
             StatusCode::BAD_REQUEST,
             &format!("Length of field (message) must be between 1 and {MAX_MESSAGE_CHARS}"),
         ));
@@ -959,7 +968,7 @@ async fn send_message(
         let mut state = sim.lock();
         match accept_message(&mut state, admitted.idx, &query, &body) {
             Ok(v) => Json(v).into_response(),
-            Err(r) => r,
+            Err(r) => r.into_response(),
         }
     };
     finish(&sim, &conn, &path, admitted, response).await

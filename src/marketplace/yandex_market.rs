@@ -75,6 +75,8 @@ const MAX_PAGES: usize = 200;
 const SETTLE_SECS: i64 = 2;
 /// Without a `Date` header our own clock decides, with room for skew.
 const SETTLE_OWN_CLOCK_MS: i64 = 5_000;
+/// Longest pause of every request after a 420 that names no resource.
+const UNNAMED_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// Longest we honour a limit's `-Until` (the longest documented period is a day).
 const MAX_LIMIT_WAIT: Duration = Duration::from_secs(25 * 3600);
 
@@ -262,6 +264,10 @@ impl YandexMarketClient {
         }
         let turn = self.gate.turn(purpose).await;
         let slot = self.parallel.slot().await;
+        // Another request may have spent the limit while this one waited.
+        if let Some(wait) = self.spent_for(method) {
+            return Err(Exchange::Spent(wait));
+        }
         let response = request
             .header("Api-Key", self.api_key.expose_secret())
             .send()
@@ -303,11 +309,17 @@ impl YandexMarketClient {
             Some(wait) if !wait.is_zero() => wait,
             _ => Duration::from_secs(1),
         };
-        if parallel || !detail.contains("resource") {
-            self.gate.block_for(retry_after.min(MAX_LIMIT_WAIT));
+        if parallel {
+            self.gate.block_for(retry_after);
         } else {
-            // A per-method limit: the other methods (sends above all) go on.
+            // A limit of this method ("… for resource R"): the other methods
+            // (sends above all) go on, and this one is not called before
+            // `-Until`. A 420 that names no resource holds every request
+            // back for a while too, but never parks one for hours.
             self.spend_until(method, retry_after);
+            if !detail.contains("resource") {
+                self.gate.block_for(retry_after.min(UNNAMED_LIMIT_PAUSE));
+            }
         }
         tracing::warn!(?method, ?retry_after, %detail, "Yandex Market answered 420");
         MarketError::RateLimited { retry_after }
@@ -323,7 +335,7 @@ impl YandexMarketClient {
         if status.is_success() {
             return Ok(response);
         }
-        if status.as_u16() == 420 {
+        if is_throttle(status) {
             return Err(self.throttled(method, response).await);
         }
         let detail = error_detail(response).await;
@@ -378,8 +390,9 @@ impl YandexMarketClient {
         Ok((value, server_now))
     }
 
-    /// Every chat that waits for the shop, all pages.
-    async fn list_waiting_chats(&self) -> Result<Vec<ChatInfo>, MarketError> {
+    /// Every chat that waits for the shop, all pages, and whether that was
+    /// really all of them (the page guard did not cut the list short).
+    async fn list_waiting_chats(&self) -> Result<(Vec<ChatInfo>, bool), MarketError> {
         let mut chats = Vec::new();
         let mut token: Option<String> = None;
         let mut seen_tokens = HashSet::new();
@@ -400,10 +413,11 @@ impl YandexMarketClient {
             token = result.paging.and_then(|p| p.next_page_token);
             match &token {
                 Some(t) if seen_tokens.insert(t.clone()) => {}
-                _ => break,
+                Some(_) => return Ok((chats, false)),
+                None => return Ok((chats, true)),
             }
         }
-        Ok(chats)
+        Ok((chats, false))
     }
 
     /// A chat's messages from `from` on (inclusive), all pages.
@@ -446,6 +460,12 @@ impl YandexMarketClient {
         }
         Ok(history)
     }
+}
+
+/// `420 Enhance Your Calm`, the API's throttle answer; a 429 from anything in
+/// between means the same.
+fn is_throttle(status: StatusCode) -> bool {
+    status.as_u16() == 420 || status == StatusCode::TOO_MANY_REQUESTS
 }
 
 /// What one history read should cover and what marker it leaves behind.
@@ -494,7 +514,7 @@ impl Connector for YandexMarketClient {
         _cursor: Option<&str>,
         known: &KnownChats,
     ) -> Result<InboundBatch, MarketError> {
-        let listed = self.list_waiting_chats().await?;
+        let (listed, complete) = self.list_waiting_chats().await?;
         let mut reads = Vec::new();
         let mut listed_ids = HashSet::new();
         for chat in listed {
@@ -523,7 +543,8 @@ impl Connector for YandexMarketClient {
             .iter()
             .filter(|(id, m)| {
                 !listed_ids.contains(*id)
-                    && (m.unsettled_send || m.marker.as_deref() != Some(MARKER_ANSWERED))
+                    && (m.unsettled_send
+                        || (complete && m.marker.as_deref() != Some(MARKER_ANSWERED)))
             })
             .collect();
         gone.sort_by_key(|(_, m)| !m.unsettled_send);
@@ -609,6 +630,7 @@ impl Connector for YandexMarketClient {
         Ok(self
             .list_waiting_chats()
             .await?
+            .0
             .into_iter()
             .filter_map(|chat| {
                 let chat_id = chat.chat_id.clone()?;
@@ -659,7 +681,7 @@ impl Connector for YandexMarketClient {
                 "Яндекс Маркет ответил {status}: {detail}"
             )));
         }
-        if status.as_u16() == 420 {
+        if is_throttle(status) {
             return Err(SendError::NotDelivered(
                 self.throttled(Method::SendMessage, response).await,
             ));
@@ -988,6 +1010,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ChatMark;
     use wiremock::matchers::{body_json, header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -1332,6 +1355,62 @@ mod tests {
             serde_json::from_slice::<Value>(&sent.body).unwrap(),
             json!({ "statuses": ["NEW", "WAITING_FOR_PARTNER"] })
         );
+    }
+
+    #[tokio::test]
+    async fn a_list_cut_short_does_not_pass_for_chats_leaving_it() {
+        let server = MockServer::start().await;
+        // A server that hands out the same page token again: the list is cut short.
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "OK",
+                "result": { "chats": [], "paging": { "nextPageToken": "again" } }
+            })))
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats/history"))
+            .and(query_param("chatId", "8"))
+            .and(body_json(json!({ "messageIdFrom": 80 })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "OK",
+                "result": { "context": { "type": "DIRECT" }, "messages": [
+                    { "messageId": 81, "createdAt": "2025-01-16T10:09:49+03:00", "sender": "PARTNER", "message": "Ответ" }
+                ] }
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut known = KnownChats::new();
+        known.insert(
+            "7".into(),
+            ChatMark {
+                marker: Some("updated:2025-01-16T10:00:00+03:00".into()),
+                last_message_id: Some("70".into()),
+                ..ChatMark::default()
+            },
+        );
+        known.insert(
+            "8".into(),
+            ChatMark {
+                marker: Some(MARKER_ANSWERED.into()),
+                last_message_id: Some("80".into()),
+                unsettled_send: true,
+                ..ChatMark::default()
+            },
+        );
+        let batch = client(&server.uri(), 2).poll(None, &known).await.unwrap();
+        assert_eq!(batch.chats.len(), 1, "only the chat with an unsettled send");
+        assert_eq!(batch.chats[0].chat_id, "8");
+        assert_eq!(batch.chats[0].reply_handle.as_deref(), Some("8"));
+        assert_eq!(
+            batch.chats[0].order.as_ref().unwrap().chat_kind.as_deref(),
+            Some("direct")
+        );
+        assert_eq!(batch.messages.len(), 1);
+        assert!(batch.messages[0].via_api);
     }
 
     // ---- against the simulator ------------------------------------------------

@@ -437,16 +437,20 @@ fn fault_response(fault: &FaultSpec, method: Method, limit: u32) -> Response {
     let status = StatusCode::from_u16(fault.status.unwrap_or(500))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match status.as_u16() {
+        // 420 is the API's own throttle answer; a 429 (which the API never
+        // sends, but a proxy might) gets the same body and headers.
         420 | 429 => {
             let until = ceil_second(now() + fault.retry_after_secs.unwrap_or(1) as Millis * 1000);
-            resource_limit_hit(
+            let mut response = resource_limit_hit(
                 method,
                 Limits {
                     limit,
                     remaining: 0,
                     until,
                 },
-            )
+            );
+            *response.status_mut() = status;
+            response
         }
         401 => error(status, "Api-Key token is invalid"),
         403 => error(status, "Access denied"),

@@ -928,13 +928,19 @@ fn server_date(headers: &reqwest::header::HeaderMap) -> Option<Millis> {
 }
 
 /// How long until `X-RateLimit-Resource-Until`, measured on the server's
-/// clock when it sent a `Date` (ours otherwise).
+/// clock (its `Date`) unless ours agrees with it.
 fn limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let until = headers
         .get("X-RateLimit-Resource-Until")
         .and_then(|v| v.to_str().ok())
         .and_then(parse_http_date)?;
-    let now = server_date(headers).unwrap_or_else(now_ms);
+    let ours = now_ms();
+    // `Date` has whole seconds: when our clock agrees with it to the second,
+    // ours is the finer measure; when it does not, the server's clock rules.
+    let now = match server_date(headers) {
+        Some(date) if !(date..date + 1000).contains(&ours) => date,
+        _ => ours,
+    };
     Some(Duration::from_millis(until.saturating_sub(now).max(0) as u64).min(MAX_LIMIT_WAIT))
 }
 

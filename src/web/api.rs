@@ -225,10 +225,11 @@ pub async fn webhook(
 /// it tells nothing about buyers.
 pub async fn healthz(State(s): State<WebState>) -> Response {
     let database = s.rt.store.trouble();
-    let connectors = match s.rt.store.call(|c| crate::store::list_status(c)).await {
-        Ok(list) => list,
-        Err(_) => Vec::new(),
-    };
+    let connectors =
+        s.rt.store
+            .call(|c| crate::store::list_status(c))
+            .await
+            .unwrap_or_default();
     let troubled: Vec<serde_json::Value> = connectors
         .iter()
         .filter(|c| c.state != crate::store::ConnectorState::Ok)

@@ -192,11 +192,16 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
         detail.draft.sent_message_id.as_deref(),
         sent[0]["message_id"].as_str()
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM messages WHERE author = 'seller' AND draft_id IS NOT NULL")
-            .await,
-        1
-    );
+    // The echo comes with the next full read of the chat list (every 5 s).
+    wait_until("our reply's echo to be stored and matched", || async {
+        (app.count(
+            "SELECT COUNT(*) FROM messages WHERE author = 'seller' AND draft_id IS NOT NULL",
+        )
+        .await
+            == 1)
+            .then_some(())
+    })
+    .await;
 
     // The listing the chat is about, and the buyer's name.
     let (order, name): (String, String) = app
@@ -314,8 +319,10 @@ async fn the_client_side_limit_keeps_a_busy_poller_under_the_account_limit() {
     // polls every 100 ms (10 a second), which on its own would run into 429s
     // within seconds. Its own limit (40 per 25 s) keeps it inside.
     let mut spec = shop("shop");
-    spec.section_extra
-        .insert(AV, "rate_limit_period = \"25s\"".into());
+    spec.section_extra.insert(
+        AV,
+        "rate_limit_requests = 40\nrate_limit_period = \"25s\"".into(),
+    );
     let app = TestApp::builder()
         .shop(spec)
         .sim_config(|c| {

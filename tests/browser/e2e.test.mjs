@@ -86,6 +86,9 @@ listen = "127.0.0.1:${webPort}"
 level = "warn"
 [sim.sellers.demo]
 wb_token = "e2e-token"
+avito_client_id = "e2e-avito"
+avito_client_secret = "e2e-avito-secret"
+avito_user_id = 5550001
 [shops.demo]
 display_name = "Уютный дом"
 policy = "${join(repo, "policies/cautious-start.toml")}"
@@ -93,6 +96,11 @@ prompts = "${join(repo, "prompts/default")}"
 [shops.demo.wildberries]
 base_url = "${simUrl}"
 token = "e2e-token"
+poll_interval = "1s"
+[shops.demo.avito]
+base_url = "${simUrl}"
+client_id = "e2e-avito"
+client_secret = "e2e-avito-secret"
 poll_interval = "1s"
 `,
   );
@@ -208,5 +216,38 @@ test("a state-changing request without the CSRF token is refused", async () => {
   assert.equal(status, 403);
   const draft = await page.evaluate(async (id) => (await fetch(`/api/drafts/${id}`)).json(), id);
   assert.equal(draft.draft.state, "pending");
+  await page.close();
+});
+
+test("an Avito reply shows the buyer's read mark and can be deleted from the chat within the hour", async () => {
+  const page = await loggedInPage();
+  const posted = await buyerWrites("Здравствуйте! Диван ещё продаётся?", { marketplace: "avito", client_name: "Кира" });
+  const row = page.locator("tr.row", { hasText: "Кира" });
+  await row.waitFor({ timeout: 20000 });
+  await row.click();
+  await page.waitForSelector("#editor");
+  const reply = "Кира, здравствуйте! Да, диван продаётся.";
+  await page.fill("#editor", reply);
+  await page.click('button[data-action="approve"]');
+  await page.click("#confirm-yes");
+  await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
+  await page.locator('button[data-action="retract"]').waitFor({ timeout: 10000 });
+
+  // The buyer writes again, so has read our reply: the conversation shows ✓✓.
+  await buyerWrites("Спасибо, подумаю", { marketplace: "avito", chat_id: posted.chat_id });
+  await waitFor("the read mark", async () => {
+    await page.reload();
+    return (await page.locator(".msg.we .read").count()) > 0;
+  }, 20000);
+  await page.screenshot({ path: join(repo, "docs/screenshots/avito-read-retract.png"), fullPage: true });
+
+  await page.click('button[data-action="retract"]');
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  assert.equal(await page.textContent("#confirm-text"), reply);
+  await page.click("#confirm-yes");
+  await page.locator("#actions .badge", { hasText: "отозван" }).waitFor({ timeout: 20000 });
+  assert.equal(await page.locator('button[data-action="retract"]').count(), 0);
+  const delivered = (await sent()).filter((m) => m.chat_id === posted.chat_id);
+  assert.equal(delivered.length, 1, "sent once, then deleted; never sent again");
   await page.close();
 });

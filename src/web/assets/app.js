@@ -105,10 +105,11 @@
     const dialog = document.getElementById("confirm");
     const reasonLabel = document.getElementById("confirm-reason-label");
     const reason = document.getElementById("confirm-reason");
-    document.getElementById("confirm-title").textContent = kind === "reject" ? t.reject : t.confirm_send;
+    const titles = { reject: t.reject, retract: t.confirm_retract };
+    document.getElementById("confirm-title").textContent = titles[kind] || t.confirm_send;
     document.getElementById("confirm-text").textContent = text;
-    document.getElementById("confirm-question").textContent = kind === "reject" ? "" : t.confirm_question;
-    document.getElementById("confirm-yes").textContent = kind === "reject" ? t.reject : t.yes;
+    document.getElementById("confirm-question").textContent = kind === "approve" ? t.confirm_question : "";
+    document.getElementById("confirm-yes").textContent = kind === "reject" ? t.reject : kind === "retract" ? t.retract : t.yes;
     reasonLabel.hidden = kind !== "reject";
     reason.value = "";
     return new Promise((resolve) => {
@@ -141,7 +142,9 @@
       } else if (action === "retry") {
         await post("/api/drafts/" + id + "/retry", {});
       } else if (action === "retract") {
-        if (!window.confirm(t.confirm_retract)) return;
+        const outgoing = document.querySelector("#actions blockquote.outgoing");
+        const answer = await ask("retract", outgoing ? outgoing.textContent : "");
+        if (!answer.ok) return;
         await post("/api/drafts/" + id + "/retract", {});
       }
       toast(t.done, false);

@@ -132,7 +132,11 @@ pub fn build_connectors(
     let mut connectors: BTreeMap<Marketplace, DynConnector> = BTreeMap::new();
     let base = &settings.base_dir;
     let mut fail = |what: String, e: String| {
-        out.push(Diagnostic::new(&settings.origin, e).field(what));
+        let message = e
+            .strip_prefix(&format!("{what}: "))
+            .map(str::to_string)
+            .unwrap_or(e);
+        out.push(Diagnostic::new(&settings.origin, message).field(what));
     };
     if let Some(wb) = &shop.wildberries {
         let what = format!("shops.{id}.wildberries");

@@ -151,6 +151,7 @@ struct Row {
     send_at: Option<i64>,
     priority: i64,
     urgent: bool,
+    reply_deadline: Option<i64>,
 }
 
 fn row(i: &QueueItem, s: &WebState, now: i64, flags: Vec<String>) -> Row {
@@ -182,6 +183,7 @@ fn row(i: &QueueItem, s: &WebState, now: i64, flags: Vec<String>) -> Row {
         send_at: i.send_at,
         priority: i.priority,
         urgent: i.priority >= 3,
+        reply_deadline: i.reply_deadline.filter(|_| i.state == DraftState::Pending),
     }
 }
 

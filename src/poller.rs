@@ -14,6 +14,8 @@ use crate::shop::Shop;
 use crate::store::{ConnectorState, IngestSettings};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How often a healthy connector refreshes its "last ok" time in the store.
+const STATUS_HEARTBEAT: Duration = Duration::from_secs(30);
 /// How often a connector whose credentials were rejected is tried again.
 const AUTH_RETRY: Duration = Duration::from_secs(300);
 
@@ -46,18 +48,23 @@ pub async fn run(
             }
         }
     }
-    let mut failures = 0u32;
+        let mut failures = 0u32;
     let mut last_state = None;
+    let mut last_heartbeat = tokio::time::Instant::now();
     loop {
         let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await
         {
             Ok(()) => {
                 failures = 0;
-                if last_state != Some(ConnectorState::Ok) {
+                                if last_state != Some(ConnectorState::Ok) {
                     rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None)
                         .await;
                     last_state = Some(ConnectorState::Ok);
-                } else {
+                    last_heartbeat = tokio::time::Instant::now();
+                } else if last_heartbeat.elapsed() >= STATUS_HEARTBEAT {
+                    // An idle shop polls often; its "last ok" time needs no
+                    // database write on every poll.
+                    last_heartbeat = tokio::time::Instant::now();
                     let (id, now) = (shop.id.clone(), now_ms());
                     let _ = rt
                         .store

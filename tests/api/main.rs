@@ -10,5 +10,6 @@ mod llm;
 mod ozon;
 mod policy;
 mod spine;
+mod torture;
 mod web;
 mod yandex_market;

@@ -49,6 +49,8 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                         tracing::error!(chat, error = %e, "drafting failed; the turn will be retried when its claim expires");
                     }
                     drop(permit);
+                    // A free slot: claim the next due turn now, not at the next tick.
+                    rt.wake_pipeline.notify_one();
                 });
             }
         }

@@ -84,6 +84,10 @@ pub struct BenchArgs {
     /// Poll interval of every connector (default: the marketplace's own default, 10 s on Wildberries).
     #[arg(long)]
     pub poll_interval: Option<Dur>,
+    /// `reload.interval` (default: the daemon's, 1 s): how often every shop's
+    /// policy and prompt files are checked for edits.
+    #[arg(long)]
+    pub reload_interval: Option<Dur>,
     /// Steady-state CPU is measured from this long after the daemon starts.
     #[arg(long, default_value = "10s")]
     pub warmup: Dur,
@@ -279,8 +283,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<BenchReport> {
             ..Default::default()
         },
     };
+    if let Some(r) = args.reload_interval {
+        cfg.top = format!("[reload]\ninterval = \"{}ms\"\n", r.0.as_millis());
+    }
     if let Some(llm) = &llm {
-        cfg.top = format!(
+        cfg.top += &format!(
             "[llm.providers.fake]\nbase_url = \"{}\"\nmodel = \"bench\"\ntimeout = \"60s\"\nmax_concurrency = {}\n",
             llm.base_url(),
             args.concurrency

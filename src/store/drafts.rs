@@ -922,28 +922,30 @@ pub fn auto_counts(
     window_start: Millis,
     hour_start: Millis,
 ) -> Result<AutoCounts> {
-    const COUNTED: &str =
-        "d.effect = 'auto' AND d.state IN ('scheduled', 'sending', 'sent', 'unknown')";
-    let chat_since = |since: Millis| -> Result<u32> {
-        Ok(conn.query_row(
-            &format!("SELECT COUNT(*) FROM drafts d WHERE d.chat_id = ?1 AND {COUNTED} AND d.created_at >= ?2"),
-            params![chat_id, since],
-            |r| r.get(0),
-        )?)
-    };
-    let shop_last_hour: u32 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM drafts d JOIN chats c ON c.id = d.chat_id WHERE c.shop = ?1 AND {COUNTED} AND d.created_at >= ?2"),
-        params![shop, hour_start],
-        |r| r.get(0),
-    )?;
-    let chat_unsettled: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM drafts WHERE chat_id = ?1 AND state IN ('failed', 'unknown'))",
-        [chat_id],
-        |r| r.get(0),
-    )?;
+    // Per chat, through `drafts_by_chat`.
+    let (chat_today, chat_in_window, chat_unsettled): (u32, u32, bool) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(effect = 'auto' AND state IN ('scheduled', 'sending', 'sent', 'unknown') AND created_at >= ?2), 0),
+                    COALESCE(SUM(effect = 'auto' AND state IN ('scheduled', 'sending', 'sent', 'unknown') AND created_at >= ?3), 0),
+                    COALESCE(MAX(state IN ('failed', 'unknown')), 0)
+             FROM drafts WHERE chat_id = ?1",
+        )?
+        .query_row(params![chat_id, day_start, window_start], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    // Per shop, through `drafts_by_state (state, send_at)`: an auto draft's
+    // send time is never before its creation, so only the last hour's outbox
+    // rows are read, not every draft the shop (or the fleet) ever had.
+    let shop_last_hour: u32 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM drafts d CROSS JOIN chats c ON c.id = d.chat_id
+             WHERE d.state IN ('scheduled', 'sending', 'sent', 'unknown') AND d.send_at >= ?2
+               AND d.effect = 'auto' AND d.created_at >= ?2 AND c.shop = ?1",
+        )?
+        .query_row(params![shop, hour_start], |r| r.get(0))?;
     Ok(AutoCounts {
-        chat_today: chat_since(day_start)?,
-        chat_in_window: chat_since(window_start)?,
+        chat_today,
+        chat_in_window,
         shop_last_hour,
         chat_unsettled,
     })

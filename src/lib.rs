@@ -1,5 +1,6 @@
 pub mod actions;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -96,6 +96,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the real daemon against the local simulator: throughput, latency, API calls, memory, CPU.
+    Bench(Box<crate::bench::BenchArgs>),
+    /// SIGKILL and restart the daemon at random moments, then check that nothing was lost or sent twice.
+    Torture(Box<crate::bench::TortureArgs>),
 }
 
 pub fn main() -> ExitCode {
@@ -129,6 +133,8 @@ pub fn report(d: &Diagnostics) {
 async fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Check => return check::run(cli.config.as_deref()).await,
+        Command::Bench(args) => return crate::bench::load::main(*args.clone()).await,
+        Command::Torture(args) => return crate::bench::torture::main(*args.clone()).await,
         Command::HashPassword => return hash_password(),
         Command::Sim {
             listen,
@@ -175,7 +181,11 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Usage { shop, since, json } => {
             queue::usage(&settings, shop.as_deref(), since, json).await
         }
-        Command::Check | Command::Sim { .. } | Command::HashPassword => {
+        Command::Check
+        | Command::Sim { .. }
+        | Command::HashPassword
+        | Command::Bench(_)
+        | Command::Torture(_) => {
             unreachable!("handled above")
         }
     }

@@ -6,6 +6,8 @@
 //! outcomes are reconciled. Replies need the chat's `replySign`, which events
 //! carry only for new chats; `/api/v1/seller/chats` has it for all of them.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,10 +47,24 @@ pub struct WildberriesClient {
     gate: RequestGate,
 }
 
+/// One HTTP client, so one connection pool and one TLS setup, for every
+/// Wildberries connector with the same timeout: a fleet of shops talks to the
+/// same host, and a client of its own per shop costs memory and connections.
+fn shared_http_client(timeout: Duration) -> reqwest::Client {
+    static CLIENTS: LazyLock<Mutex<HashMap<Duration, reqwest::Client>>> =
+        LazyLock::new(Default::default);
+    CLIENTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(timeout)
+        .or_insert_with(|| http_client(timeout))
+        .clone()
+}
+
 impl WildberriesClient {
     pub fn new(config: WbConfig) -> Self {
         WildberriesClient {
-            http: http_client(config.timeout),
+            http: shared_http_client(config.timeout),
             base_url: config.base_url.trim_end_matches('/').to_string(),
             token: config.token,
             gate: RequestGate::new(config.rate_limit_requests, config.rate_limit_period, None),

@@ -2,8 +2,9 @@
 //! `intents.toml`, optionally an LLM answering in JSON, and the built-in risk
 //! detectors on top of either.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -40,11 +41,22 @@ struct Pattern {
     regex: Regex,
 }
 
+/// The compiled rules of one `intents.toml`. Shops whose files read the same
+/// share one copy: compiled case-insensitive Unicode patterns and their
+/// matching caches take megabytes per copy.
 #[derive(Debug, Clone, Default)]
 pub struct RuleClassifier {
+    rules: Arc<Rules>,
+}
+
+#[derive(Debug, Default)]
+struct Rules {
     intents: Vec<(Intent, Vec<Pattern>)>,
     flags: Vec<(Flag, Vec<Pattern>)>,
 }
+
+/// Compiled rules by the text they were compiled from, while any shop uses them.
+static SHARED: LazyLock<Mutex<HashMap<String, Weak<Rules>>>> = LazyLock::new(Default::default);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,10 +104,21 @@ fn compile(
 
 impl RuleClassifier {
     pub fn parse(file: &Path, text: &str) -> Result<RuleClassifier, Diagnostics> {
+        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rules) = shared.get(text).and_then(Weak::upgrade) {
+            return Ok(RuleClassifier { rules });
+        }
+        let rules = Arc::new(Self::compile_rules(file, text)?);
+        shared.retain(|_, w| w.strong_count() > 0);
+        shared.insert(text.to_string(), Arc::downgrade(&rules));
+        Ok(RuleClassifier { rules })
+    }
+
+    fn compile_rules(file: &Path, text: &str) -> Result<Rules, Diagnostics> {
         let raw: IntentsFile =
             toml::from_str(text).map_err(|e| diag::from_toml_error(file, text, &e))?;
         let mut out = Diagnostics::default();
-        let mut classifier = RuleClassifier::default();
+        let mut classifier = Rules::default();
         for (name, list) in &raw.intent {
             let field = format!("intent.{name}.patterns");
             match name.parse::<Intent>() {
@@ -129,7 +152,7 @@ impl RuleClassifier {
 
     pub fn classify(&self, text: &str) -> Classification {
         let mut scores: Vec<(Intent, usize, Vec<&str>)> = Vec::new();
-        for (intent, patterns) in &self.intents {
+        for (intent, patterns) in &self.rules.intents {
             let hits: Vec<&str> = patterns
                 .iter()
                 .filter(|p| p.regex.is_match(text))
@@ -211,7 +234,7 @@ impl RuleClassifier {
         for flag in risk::detect(text) {
             c.add_flag(flag);
         }
-        for (flag, patterns) in &self.flags {
+        for (flag, patterns) in &self.rules.flags {
             if let Some(p) = patterns.iter().find(|p| p.regex.is_match(text)) {
                 if !c.has(*flag) {
                     c.reasons.push(format!("{flag} — совпало: /{}/", p.source));
@@ -290,6 +313,19 @@ patterns = ['не\s+тот', 'пришл\w*\s+друг']
 patterns = ['печаль']
 "#;
         RuleClassifier::parse(Path::new("intents.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn shops_with_the_same_rules_share_one_compiled_copy() {
+        let (a, b) = (classifier(), classifier());
+        assert!(Arc::ptr_eq(&a.rules, &b.rules));
+        let other = RuleClassifier::parse(
+            Path::new("intents.toml"),
+            "[intent.thanks]\npatterns = ['мерси']",
+        )
+        .unwrap();
+        assert!(!Arc::ptr_eq(&a.rules, &other.rules));
+        assert_eq!(other.classify("мерси").intent, Intent::Thanks);
     }
 
     #[test]

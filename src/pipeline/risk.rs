@@ -4,16 +4,33 @@
 
 use std::sync::LazyLock;
 
-use regex::RegexSet;
+use regex::Regex;
 
 use crate::domain::Flag;
 
-fn set(patterns: &[&str]) -> RegexSet {
-    RegexSet::new(patterns.iter().map(|p| format!("(?iu){p}")))
-        .expect("built-in risk patterns compile")
+/// A detector: it fires when any of its patterns matches. Kept as separate
+/// regexes rather than one `RegexSet`: with Unicode word boundaries on
+/// Cyrillic text a set runs the slowest engine on every pattern at once
+/// (~170 µs a turn), while single regexes get literal prefilters and the
+/// bounded backtracker (~15 µs).
+struct Patterns(Vec<Regex>);
+
+impl Patterns {
+    fn is_match(&self, text: &str) -> bool {
+        self.0.iter().any(|r| r.is_match(text))
+    }
 }
 
-static INJECTION: LazyLock<RegexSet> = LazyLock::new(|| {
+fn set(patterns: &[&str]) -> Patterns {
+    Patterns(
+        patterns
+            .iter()
+            .map(|p| Regex::new(&format!("(?iu){p}")).expect("built-in risk patterns compile"))
+            .collect(),
+    )
+}
+
+static INJECTION: LazyLock<Patterns> = LazyLock::new(|| {
     set(&[
         // "ignore / forget the previous instructions"
         r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(previous|prior|above|earlier|all|your|system|these)\b.{0,30}\b(instructions?|prompts?|rules?|directions?|guidelines?|messages?)\b",
@@ -46,7 +63,7 @@ static INJECTION: LazyLock<RegexSet> = LazyLock::new(|| {
     ])
 });
 
-static LEGAL_THREAT: LazyLock<RegexSet> = LazyLock::new(|| {
+static LEGAL_THREAT: LazyLock<Patterns> = LazyLock::new(|| {
     set(&[
         r"\b(суд|суда|суде|суду|судом|судебн\w*|засуж\w*|отсуж\w*)\b",
         r"\b(иск|иска|иском|исковое|исковым|исковой)\b",
@@ -58,7 +75,7 @@ static LEGAL_THREAT: LazyLock<RegexSet> = LazyLock::new(|| {
     ])
 });
 
-static MARKETPLACE_COMPLAINT: LazyLock<RegexSet> = LazyLock::new(|| {
+static MARKETPLACE_COMPLAINT: LazyLock<Patterns> = LazyLock::new(|| {
     set(&[
         r"(пожалуюсь|жалоб\w*|нажалуюсь|напишу\s+(в\s+)?(поддержк|администрац|wb|вб|вайлдберриз|wildberries|озон|ozon|маркет|авито))",
         r"(оставлю|напишу|поставлю)\s+(плохой|негативн\w*|отрицательн\w*|гневн\w*)?\s*отзыв",
@@ -67,14 +84,14 @@ static MARKETPLACE_COMPLAINT: LazyLock<RegexSet> = LazyLock::new(|| {
     ])
 });
 
-static PROFANITY: LazyLock<RegexSet> = LazyLock::new(|| {
+static PROFANITY: LazyLock<Patterns> = LazyLock::new(|| {
     set(&[
         r"\b(х[уy][йеёяию]\w*|п[иi]зд\w*|[её]б(а|у|ё|е|и|л|н)\w*|бля(д\w*|ть)?\b|сук(а|и|у|ой)\b|мудак\w*|мраз(ь|и|ота)\b|дебил\w*|идиот\w*|твар(ь|и)\b|гандон\w*|долбо[её]б\w*|чмо\b|говн\w*|дерьм\w*)",
         r"\b(fuck|shit|bitch|asshole|bastard|moron)\w*",
     ])
 });
 
-static NEGATIVE: LazyLock<RegexSet> = LazyLock::new(|| {
+static NEGATIVE: LazyLock<Patterns> = LazyLock::new(|| {
     set(&[
         r"(ужасн|отвратительн|кошмар|безобрази|позор|разочарован|обман|мошенни|развод|верните\s+деньги|никогда\s+больше|худш)\w*",
         r"!{3,}",

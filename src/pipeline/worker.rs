@@ -3,20 +3,26 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{DraftSource, TurnFacts, assess};
 use crate::app::{Event, Runtime};
 use crate::domain::{Effect, Millis, now_ms};
-use crate::store::{self, NewDraft, StoreDraftOutcome, Turn};
+use crate::store::{self, NewDraft, StoreDraftOutcome, StoreError, Turn};
+
+type Reply = oneshot::Sender<store::Result<StoreDraftOutcome>>;
+/// Hands finished drafts to [`write_drafts`].
+type Writer = mpsc::Sender<(NewDraft, Reply)>;
 
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let p = &rt.settings.pipeline;
     let permits = Arc::new(Semaphore::new(p.concurrency));
     let (lease, history, tick) = (p.claim_lease.as_millis_i64(), p.history_messages, p.tick.0);
     let tasks = TaskTracker::new();
+    let (writer, queue) = mpsc::channel(1024);
+    let writing = tokio::spawn(write_drafts(rt.clone(), queue));
     loop {
         loop {
             let available = permits.available_permits();
@@ -43,12 +49,15 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                     break;
                 };
                 let rt = rt.clone();
+                let writer = writer.clone();
                 tasks.spawn(async move {
                     let chat = turn.chat.id;
-                    if let Err(e) = process_turn(&rt, turn).await {
+                    if let Err(e) = process_turn_via(&rt, turn, Some(&writer)).await {
                         tracing::error!(chat, error = %e, "drafting failed; the turn will be retried when its claim expires");
                     }
                     drop(permit);
+                    // A free slot: claim the next due turn now, not at the next tick.
+                    rt.wake_pipeline.notify_one();
                 });
             }
         }
@@ -60,6 +69,43 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     }
     tasks.close();
     tasks.wait().await;
+    drop(writer);
+    let _ = writing.await;
+}
+
+/// Store drafts in batches: whatever finished drafting while the previous
+/// batch was being written goes into the next transaction, so a busy
+/// pipeline commits once per batch rather than once per draft.
+async fn write_drafts(rt: Arc<Runtime>, mut queue: mpsc::Receiver<(NewDraft, Reply)>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (drafts, replies): (Vec<NewDraft>, Vec<Reply>) = batch.into_iter().unzip();
+        let stored = rt
+            .store
+            .call(move |c| store::store_drafts_for_turns(c, &drafts, now_ms()))
+            .await;
+        match stored {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Corrupt(format!(
+                        "storing a batch of drafts failed: {why}"
+                    ))));
+                }
+            }
+        }
+    }
 }
 
 /// Gather the facts about a claimed turn from the store.
@@ -119,6 +165,15 @@ pub async fn turn_facts(
 }
 
 pub async fn process_turn(rt: &Arc<Runtime>, turn: Turn) -> anyhow::Result<StoreDraftOutcome> {
+    process_turn_via(rt, turn, None).await
+}
+
+/// [`process_turn`], storing the draft through the batching writer when given.
+async fn process_turn_via(
+    rt: &Arc<Runtime>,
+    turn: Turn,
+    writer: Option<&Writer>,
+) -> anyhow::Result<StoreDraftOutcome> {
     let Some(shop) = rt.shops.get(&turn.chat.shop).cloned() else {
         tracing::warn!(shop = %turn.chat.shop, "a buyer turn for a shop that is no longer configured; leaving it");
         return Ok(StoreDraftOutcome::Duplicate);
@@ -142,10 +197,22 @@ pub async fn process_turn(rt: &Arc<Runtime>, turn: Turn) -> anyhow::Result<Store
         decision: assessment.decision.clone(),
         findings: assessment.findings.clone(),
     };
-    let outcome = rt
-        .store
-        .call(move |c| store::store_draft_for_turn(c, &new, now_ms()))
-        .await?;
+    let outcome = match writer {
+        Some(w) => {
+            let (reply, outcome) = oneshot::channel();
+            w.send((new, reply))
+                .await
+                .map_err(|_| anyhow::anyhow!("the draft writer stopped"))?;
+            outcome
+                .await
+                .map_err(|_| anyhow::anyhow!("the draft writer stopped"))??
+        }
+        None => {
+            rt.store
+                .call(move |c| store::store_draft_for_turn(c, &new, now_ms()))
+                .await?
+        }
+    };
     if let StoreDraftOutcome::Stored { id, state } = outcome {
         let d = &assessment.decision;
         tracing::info!(

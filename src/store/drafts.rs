@@ -2,7 +2,7 @@
 //! [`transition_tx`], which checks the current state and writes the audit
 //! record in the same transaction.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::chats::{CHAT_COLUMNS, ChatRow, chat_from_row};
@@ -40,7 +40,7 @@ impl From<StoreError> for TransitionError {
 /// Move a draft from one of `from` to `to`, recording who did it and why.
 /// Returns the state it was in.
 pub(crate) fn transition_tx(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: i64,
     from: &[DraftState],
     to: DraftState,
@@ -49,7 +49,8 @@ pub(crate) fn transition_tx(
     now: Millis,
 ) -> Result<DraftState, TransitionError> {
     let current: Option<String> = tx
-        .query_row("SELECT state FROM drafts WHERE id = ?1", [id], |r| r.get(0))
+        .prepare_cached("SELECT state FROM drafts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
         .optional()?;
     let current: DraftState = current
         .ok_or(TransitionError::NotFound(id))?
@@ -62,16 +63,16 @@ pub(crate) fn transition_tx(
             expected: from.to_vec(),
         });
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE drafts SET state = ?2, updated_at = ?3, state_reason = COALESCE(?4, state_reason) WHERE id = ?1",
-        params![id, to.as_str(), now, note],
-    )?;
+    )?
+    .execute(params![id, to.as_str(), now, note])?;
     record_event(tx, id, now, actor, Some(current), to, note)?;
     Ok(current)
 }
 
 fn record_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: i64,
     now: Millis,
     actor: &str,
@@ -222,26 +223,50 @@ pub fn store_draft_for_turn(
     now: Millis,
 ) -> Result<StoreDraftOutcome> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (latest_buyer, latest_seller): (Option<i64>, Option<Millis>) = tx.query_row(
+    let outcome = store_draft_tx(&tx, new, now)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// [`store_draft_for_turn`] for several turns in one transaction (one commit
+/// instead of one per draft). Each draft is stored or not on its own: one
+/// that fails leaves no trace and does not stop the others.
+pub fn store_drafts_for_turns(
+    conn: &mut Connection,
+    drafts: &[NewDraft],
+    now: Millis,
+) -> Result<Vec<Result<StoreDraftOutcome>>> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(drafts.len());
+    for new in drafts {
+        let sp = tx.savepoint()?;
+        match store_draft_tx(&sp, new, now) {
+            Ok(outcome) => {
+                sp.commit()?;
+                out.push(Ok(outcome));
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreDraftOutcome> {
+    let (latest_buyer, latest_seller): (Option<i64>, Option<Millis>) = tx.prepare_cached(
         "SELECT (SELECT id FROM messages WHERE chat_id = ?1 AND author = 'buyer' ORDER BY created_at DESC, id DESC LIMIT 1),
                 (SELECT MAX(created_at) FROM messages WHERE chat_id = ?1 AND author = 'seller')",
-        [new.chat_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    )?
+    .query_row([new.chat_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     if latest_buyer != Some(new.turn_message_id) {
         return Ok(StoreDraftOutcome::Superseded);
     }
-    let turn_at: Millis = tx.query_row(
-        "SELECT created_at FROM messages WHERE id = ?1",
-        [new.turn_message_id],
-        |r| r.get(0),
-    )?;
+    let turn_at: Millis = tx
+        .prepare_cached("SELECT created_at FROM messages WHERE id = ?1")?
+        .query_row([new.turn_message_id], |r| r.get(0))?;
     if latest_seller.is_some_and(|s| s >= turn_at) {
-        tx.execute(
-            "UPDATE chats SET turn_due_at = NULL WHERE id = ?1",
-            [new.chat_id],
-        )?;
-        tx.commit()?;
+        tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
+            .execute([new.chat_id])?;
         return Ok(StoreDraftOutcome::AnsweredMeanwhile);
     }
     let decision = &new.decision;
@@ -320,11 +345,8 @@ pub fn store_draft_for_turn(
         let note = format!("заменён черновиком №{id}");
         let _ = transition_tx(&tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
     }
-    tx.execute(
-        "UPDATE chats SET turn_due_at = NULL WHERE id = ?1",
-        [new.chat_id],
-    )?;
-    tx.commit()?;
+    tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
+        .execute([new.chat_id])?;
     Ok(StoreDraftOutcome::Stored { id, state })
 }
 
@@ -922,28 +944,30 @@ pub fn auto_counts(
     window_start: Millis,
     hour_start: Millis,
 ) -> Result<AutoCounts> {
-    const COUNTED: &str =
-        "d.effect = 'auto' AND d.state IN ('scheduled', 'sending', 'sent', 'unknown')";
-    let chat_since = |since: Millis| -> Result<u32> {
-        Ok(conn.query_row(
-            &format!("SELECT COUNT(*) FROM drafts d WHERE d.chat_id = ?1 AND {COUNTED} AND d.created_at >= ?2"),
-            params![chat_id, since],
-            |r| r.get(0),
-        )?)
-    };
-    let shop_last_hour: u32 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM drafts d JOIN chats c ON c.id = d.chat_id WHERE c.shop = ?1 AND {COUNTED} AND d.created_at >= ?2"),
-        params![shop, hour_start],
-        |r| r.get(0),
-    )?;
-    let chat_unsettled: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM drafts WHERE chat_id = ?1 AND state IN ('failed', 'unknown'))",
-        [chat_id],
-        |r| r.get(0),
-    )?;
+    // Per chat, through `drafts_by_chat`.
+    let (chat_today, chat_in_window, chat_unsettled): (u32, u32, bool) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(effect = 'auto' AND state IN ('scheduled', 'sending', 'sent', 'unknown') AND created_at >= ?2), 0),
+                    COALESCE(SUM(effect = 'auto' AND state IN ('scheduled', 'sending', 'sent', 'unknown') AND created_at >= ?3), 0),
+                    COALESCE(MAX(state IN ('failed', 'unknown')), 0)
+             FROM drafts WHERE chat_id = ?1",
+        )?
+        .query_row(params![chat_id, day_start, window_start], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    // Per shop, through `drafts_by_state (state, send_at)`: an auto draft's
+    // send time is never before its creation, so only the last hour's outbox
+    // rows are read, not every draft the shop (or the fleet) ever had.
+    let shop_last_hour: u32 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM drafts d CROSS JOIN chats c ON c.id = d.chat_id
+             WHERE d.state IN ('scheduled', 'sending', 'sent', 'unknown') AND d.send_at >= ?2
+               AND d.effect = 'auto' AND d.created_at >= ?2 AND c.shop = ?1",
+        )?
+        .query_row(params![shop, hour_start], |r| r.get(0))?;
     Ok(AutoCounts {
-        chat_today: chat_since(day_start)?,
-        chat_in_window: chat_since(window_start)?,
+        chat_today,
+        chat_in_window,
         shop_last_hour,
         chat_unsettled,
     })

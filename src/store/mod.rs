@@ -31,7 +31,8 @@ pub use drafts::{
     SendJob, StoreDraftOutcome, TransitionError, UnknownSend, auto_counts, claim_due_sends,
     draft_events, expire_past_reply_window, expire_stale, find_draft, finish_retract, get_draft,
     list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight, request_retract, requeue,
-    reschedule, retract_jobs, schedule, store_draft_for_turn, transition, unknown_drafts,
+    reschedule, retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns, transition,
+    unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};

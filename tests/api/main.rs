@@ -12,5 +12,6 @@ mod marketplaces;
 mod ozon;
 mod policy;
 mod spine;
+mod torture;
 mod web;
 mod yandex_market;

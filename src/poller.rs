@@ -48,7 +48,7 @@ pub async fn run(
             }
         }
     }
-        let mut failures = 0u32;
+    let mut failures = 0u32;
     let mut last_state = None;
     let mut last_heartbeat = tokio::time::Instant::now();
     loop {
@@ -56,7 +56,7 @@ pub async fn run(
         {
             Ok(()) => {
                 failures = 0;
-                                if last_state != Some(ConnectorState::Ok) {
+                if last_state != Some(ConnectorState::Ok) {
                     rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None)
                         .await;
                     last_state = Some(ConnectorState::Ok);

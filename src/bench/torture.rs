@@ -539,6 +539,7 @@ async fn faults(sim: Sim, p: f64, mut rng: StdRng, stop: CancellationToken) {
             retry_after_secs: None,
             delay_ms: delay,
             times: Some(1),
+            body: None,
         });
         armed += 1;
     }

@@ -318,7 +318,7 @@ fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreD
         return Ok(StoreDraftOutcome::Duplicate);
     };
     record_event(
-        &tx,
+        tx,
         id,
         now,
         "daemon:gate",
@@ -343,7 +343,7 @@ fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreD
             DraftState::Expired
         };
         let note = format!("заменён черновиком №{id}");
-        let _ = transition_tx(&tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
+        let _ = transition_tx(tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
     }
     tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
         .execute([new.chat_id])?;

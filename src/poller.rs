@@ -51,6 +51,10 @@ pub async fn run(
     let mut failures = 0u32;
     let mut last_state = None;
     let mut last_heartbeat = tokio::time::Instant::now();
+    // Shops started together would otherwise poll in lockstep: every buyer
+    // message of the fleet arriving in one burst per interval. The first
+    // pause is stretched or shortened at random, which spreads them out.
+    let mut first_pause = true;
     loop {
         let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await
         {
@@ -81,7 +85,11 @@ pub async fn run(
                         })
                         .await;
                 }
-                interval
+                if std::mem::take(&mut first_pause) {
+                    interval.mul_f64(rand::random_range(0.5..1.5))
+                } else {
+                    interval
+                }
             }
             Err(e) => {
                 let (state, wait) = match &e {

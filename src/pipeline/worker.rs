@@ -24,6 +24,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let (writer, queue) = mpsc::channel(1024);
     let writing = tokio::spawn(write_drafts(rt.clone(), queue));
     loop {
+        let mut nap = tick;
         loop {
             let available = permits.available_permits();
             if available == 0 || shutdown.is_cancelled() {
@@ -42,6 +43,11 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 }
             };
             if turns.is_empty() {
+                // Sleep until the next turn's quiet period ends, not a whole tick.
+                if let Ok(Some(due)) = rt.store.call(store::next_turn_due).await {
+                    let wait = u64::try_from(due - now_ms()).unwrap_or(0);
+                    nap = nap.min(std::time::Duration::from_millis(wait));
+                }
                 break;
             }
             for turn in turns {
@@ -64,7 +70,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = rt.wake_pipeline.notified() => {}
-            _ = tokio::time::sleep(tick) => {}
+            _ = tokio::time::sleep(nap) => {}
         }
     }
     tasks.close();

@@ -172,6 +172,13 @@ pub fn claim_due_turns(
     Ok(turns)
 }
 
+/// When the next buyer turn (or expired claim) becomes due, if any.
+pub fn next_turn_due(conn: &mut Connection) -> Result<Option<Millis>> {
+    Ok(conn
+        .prepare_cached("SELECT MIN(turn_due_at) FROM chats WHERE turn_due_at IS NOT NULL")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// The buyer messages a draft answered: those after the seller last wrote, up
 /// to and including `turn_message_id`.
 pub fn turn_messages(

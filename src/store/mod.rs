@@ -20,7 +20,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use chats::{
     ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns, known_chats,
-    turn_messages,
+    next_turn_due, turn_messages,
 };
 pub use controls::{
     ReloadStatus, ShopControl, is_paused, pause, reload_statuses, resume, set_reload_status,

@@ -8,11 +8,12 @@
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Intent, OrderContext};
 use crate::policy::{GuardSummary, PolicySettings};
+use crate::textre::WordRegex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,14 +49,11 @@ struct Rule {
     category: &'static str,
     severity: Severity,
     message: &'static str,
-    regex: Regex,
+    regex: WordRegex,
 }
 
 fn rule(category: &'static str, severity: Severity, message: &'static str, pattern: &str) -> Rule {
-    let regex = RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .unicode(true)
-        .build()
+    let regex = WordRegex::new(pattern, true)
         .unwrap_or_else(|e| panic!("built-in guard `{category}` does not compile: {e}"));
     Rule {
         category,
@@ -174,36 +172,31 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ]
 });
 
-static AI_MENTION: LazyLock<Regex> = LazyLock::new(|| {
-    RegexBuilder::new(r"\b(ИИ|AI|GPT|ChatGPT|бот(а|у|ом|ы|ов|ам|ами)?|чат-бот\w*|робот\w*|нейросет\w*|нейронн\w+\s+сет\w*|искусственн\w+\s+интеллект\w*|языков\w+\s+модел\w*|автоответчик\w*)\b")
-        .case_insensitive(true)
-        .unicode(true)
-        .build()
+static AI_MENTION: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"\b(ИИ|AI|GPT|ChatGPT|бот(а|у|ом|ы|ов|ам|ами)?|чат-бот\w*|робот\w*|нейросет\w*|нейронн\w+\s+сет\w*|искусственн\w+\s+интеллект\w*|языков\w+\s+модел\w*|автоответчик\w*)\b", true)
         .expect("built-in AI-mention guard compiles")
 });
 
-static RETURN_MENTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?iu)\b(возврат\w*|вернуть\s+товар|оформ\w+\s+возврат|обмен\w*)\b")
-        .expect("compiles")
+static RETURN_MENTION: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(r"(?iu)\b(возврат\w*|вернуть\s+товар|оформ\w+\s+возврат|обмен\w*)\b")
 });
 
-static BUYER_ASKS_RETURN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?iu)(возврат|вернуть|верните|обмен|отказ|не\s+подош|не\s+подх|брак|сломал|не\s+тот|не\s+то\b)").expect("compiles")
+static BUYER_ASKS_RETURN: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?iu)(возврат|вернуть|верните|обмен|отказ|не\s+подош|не\s+подх|брак|сломал|не\s+тот|не\s+то\b)", false).expect("compiles")
 });
 
-static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?iu)\b((https?://)?((?:[a-z0-9-]+\.)+(?:ru|com|net|org|рф|su|io|me|info|biz|pro|shop|store|online|site)))(/\S*)?").expect("compiles")
+static URL: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?iu)\b((https?://)?((?:[a-z0-9-]+\.)+(?:ru|com|net|org|рф|su|io|me|info|biz|pro|shop|store|online|site)))(/\S*)?", false).expect("compiles")
 });
 
-static CARD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:\d[ -]?){15,18}\d\b").expect("compiles"));
+static CARD: LazyLock<WordRegex> = LazyLock::new(|| WordRegex::fixed(r"\b(?:\d[ -]?){15,18}\d\b"));
 
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?iu)(\d[\d\s]*(?:[.,]\d+)?)\s*(₽|руб\w*|р\.)").expect("compiles")
 });
 
-static TIMEFRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?iu)\b(\d+\s*[-–]?\s*\d*)\s*(дн(я|ей|и)?|день|час(а|ов)?|недел\w+|месяц\w*|год(а)?|лет)\b|\b\d{1,2}[./]\d{1,2}([./]\d{2,4})?\b").expect("compiles")
+static TIMEFRAME: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?iu)\b(\d+\s*[-–]?\s*\d*)\s*(дн(я|ей|и)?|день|час(а|ов)?|недел\w+|месяц\w*|год(а)?|лет)\b|\b\d{1,2}[./]\d{1,2}([./]\d{2,4})?\b", false).expect("compiles")
 });
 
 fn luhn(digits: &str) -> bool {
@@ -670,7 +663,7 @@ mod tests {
             extra_guards: vec![crate::policy::ExtraGuard {
                 category: "competitor".into(),
                 error: true,
-                pattern: Regex::new("(?i)ozon").unwrap(),
+                pattern: WordRegex::new("ozon", true).unwrap(),
                 message: "names a competitor".into(),
             }],
             ..PolicySettings::default()

@@ -20,4 +20,5 @@ pub mod shop;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod textre;
 pub mod web;

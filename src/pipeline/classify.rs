@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
-use regex::{Regex, RegexBuilder};
+use crate::textre::WordRegex;
 use serde::Deserialize;
 
 use super::risk;
@@ -38,7 +38,7 @@ fn is_courtesy(i: Intent) -> bool {
 #[derive(Debug, Clone)]
 struct Pattern {
     source: String,
-    regex: Regex,
+    regex: WordRegex,
 }
 
 /// The compiled rules of one `intents.toml`. Shops whose files read the same
@@ -82,12 +82,7 @@ fn compile(
 ) -> Vec<Pattern> {
     let mut patterns = Vec::new();
     for p in &list.patterns {
-        match RegexBuilder::new(p.get_ref())
-            .case_insensitive(true)
-            .unicode(true)
-            .size_limit(1 << 20)
-            .build()
-        {
+        match WordRegex::new(p.get_ref(), true) {
             Ok(regex) => patterns.push(Pattern {
                 source: p.get_ref().clone(),
                 regex,

@@ -2,29 +2,28 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use crate::textre::WordRegex;
 
-static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+static PATTERNS: LazyLock<Vec<(WordRegex, &'static str)>> = LazyLock::new(|| {
     vec![
         (
-            Regex::new(r"(?iu)\b[\w.+-]+@[\w-]+\.[\w.]{2,}\b").expect("compiles"),
+            WordRegex::fixed(r"(?iu)\b[\w.+-]+@[\w-]+\.[\w.]{2,}\b"),
             "[почта]",
         ),
         (
-            Regex::new(r"\b(?:\d[ -]?){15,18}\d\b").expect("compiles"),
+            WordRegex::fixed(r"\b(?:\d[ -]?){15,18}\d\b"),
             "[номер карты]",
         ),
         (
-            Regex::new(r"(?:\+7|\b8)[\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}\b")
-                .expect("compiles"),
+            WordRegex::fixed(r"(?:\+7|\b8)[\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}\b"),
             "[телефон]",
         ),
         (
-            Regex::new(r"(?i)(?:^|\s)@[a-z0-9_]{4,}\b").expect("compiles"),
+            WordRegex::fixed(r"(?i)(?:^|\s)@[a-z0-9_]{4,}\b"),
             " [контакт]",
         ),
         (
-            Regex::new(r"(?iu)\b(паспорт\w*)\s*[:№]?\s*\d{2}\s?\d{2}\s?\d{6}\b").expect("compiles"),
+            WordRegex::fixed(r"(?iu)\b(паспорт\w*)\s*[:№]?\s*\d{2}\s?\d{2}\s?\d{6}\b"),
             "$1 [номер]",
         ),
     ]
@@ -33,7 +32,7 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 pub fn mask(text: &str) -> String {
     let mut out = text.to_string();
     for (re, replacement) in PATTERNS.iter() {
-        out = re.replace_all(&out, *replacement).into_owned();
+        out = re.replace_all(&out, replacement).into_owned();
     }
     out
 }

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use crate::textre::WordRegex;
 
 use crate::domain::Flag;
 
@@ -13,7 +13,7 @@ use crate::domain::Flag;
 /// Cyrillic text a set runs the slowest engine on every pattern at once
 /// (~170 µs a turn), while single regexes get literal prefilters and the
 /// bounded backtracker (~15 µs).
-struct Patterns(Vec<Regex>);
+struct Patterns(Vec<WordRegex>);
 
 impl Patterns {
     fn is_match(&self, text: &str) -> bool {
@@ -25,7 +25,7 @@ fn set(patterns: &[&str]) -> Patterns {
     Patterns(
         patterns
             .iter()
-            .map(|p| Regex::new(&format!("(?iu){p}")).expect("built-in risk patterns compile"))
+            .map(|p| WordRegex::fixed(&format!("(?iu){p}")))
             .collect(),
     )
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::textre::WordRegex;
 use jiff::civil::{Time, Weekday};
-use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -42,7 +42,7 @@ pub struct PolicySettings {
 pub struct ExtraGuard {
     pub category: String,
     pub error: bool,
-    pub pattern: Regex,
+    pub pattern: WordRegex,
     pub message: String,
 }
 
@@ -79,8 +79,8 @@ pub enum Condition {
     MaxConfidence(f64),
     FlagsAny(Vec<Flag>),
     FlagsNone(Vec<Flag>),
-    TextMatches(Regex),
-    TextNotMatches(Regex),
+    TextMatches(WordRegex),
+    TextNotMatches(WordRegex),
     OrderKnown(bool),
     OrderStatus(Vec<String>),
     ProductId(Vec<String>),
@@ -255,13 +255,8 @@ fn number(v: &toml::Value) -> Option<f64> {
     v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
 }
 
-fn regex(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .unicode(true)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| format!("not a valid regular expression: {e}"))
+fn regex(pattern: &str) -> Result<WordRegex, String> {
+    WordRegex::new(pattern, true).map_err(|e| format!("not a valid regular expression: {e}"))
 }
 
 fn parse_hours(s: &str) -> Result<(Time, Time), String> {

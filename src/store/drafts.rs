@@ -236,16 +236,23 @@ pub fn store_drafts_for_turns(
     drafts: &[NewDraft],
     now: Millis,
 ) -> Result<Vec<Result<StoreDraftOutcome>>> {
-    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(drafts.len());
+    // One savepoint per draft, so a failing draft leaves the others. Cached
+    // statements rather than `Transaction::savepoint`, which parses its SQL
+    // anew each time (a tenth of the pipeline's CPU on a large backlog).
     for new in drafts {
-        let sp = tx.savepoint()?;
-        match store_draft_tx(&sp, new, now) {
+        tx.prepare_cached("SAVEPOINT draft")?.execute([])?;
+        match store_draft_tx(&tx, new, now) {
             Ok(outcome) => {
-                sp.commit()?;
+                tx.prepare_cached("RELEASE draft")?.execute([])?;
                 out.push(Ok(outcome));
             }
-            Err(e) => out.push(Err(e)),
+            Err(e) => {
+                tx.prepare_cached("ROLLBACK TO draft")?.execute([])?;
+                tx.prepare_cached("RELEASE draft")?.execute([])?;
+                out.push(Err(e));
+            }
         }
     }
     tx.commit()?;

@@ -18,7 +18,7 @@ pub async fn current(store: &Store, shop: &Shop) -> store::Result<LlmBudget> {
         return Ok(LlmBudget::Available);
     }
     let (id, day) = (shop.id.clone(), local_day(shop));
-    let (today, month) = store.call(move |c| store::spent(c, &id, &day)).await?;
+    let (today, month) = store.read(move |c| store::spent(c, &id, &day)).await?;
     if let Some(cap) = budget.daily.filter(|cap| today >= *cap) {
         return Ok(LlmBudget::Exhausted {
             why: format!("дневной бюджет на LLM исчерпан ({today:.2} из {cap:.2})"),

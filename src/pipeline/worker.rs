@@ -1,6 +1,7 @@
 //! Picks up buyer turns whose quiet period is over and turns each into a
 //! gated draft.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -23,26 +24,35 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let tasks = TaskTracker::new();
     let (writer, queue) = mpsc::channel(1024);
     let writing = tokio::spawn(write_drafts(rt.clone(), queue));
+    // Turns claimed ahead of a free slot. Claiming one turn each time a slot
+    // frees would cost a write transaction per turn; claiming a batch when
+    // the reserve runs low costs one per `concurrency` turns.
+    let mut ready: VecDeque<Turn> = VecDeque::new();
+    let reserve = p.concurrency.max(1);
     loop {
         let mut nap = tick;
         loop {
-            let available = permits.available_permits();
-            if available == 0 || shutdown.is_cancelled() {
+            if shutdown.is_cancelled() || permits.available_permits() == 0 {
                 break;
             }
-            let now = now_ms();
-            let turns = match rt
-                .store
-                .call(move |c| store::claim_due_turns(c, now, lease, available, history))
-                .await
-            {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot claim buyer turns");
-                    break;
+            if ready.len() < reserve.div_ceil(2) {
+                let (now, limit) = (
+                    now_ms(),
+                    permits.available_permits() + reserve - ready.len(),
+                );
+                match rt
+                    .store
+                    .call(move |c| store::claim_due_turns(c, now, lease, limit, history))
+                    .await
+                {
+                    Ok(turns) => ready.extend(turns),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim buyer turns");
+                        break;
+                    }
                 }
-            };
-            if turns.is_empty() {
+            }
+            if ready.is_empty() {
                 // Sleep until the next turn's quiet period ends, not a whole tick.
                 if let Ok(Some(due)) = rt.store.call(store::next_turn_due).await {
                     let wait = u64::try_from(due - now_ms()).unwrap_or(0);
@@ -50,8 +60,11 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 }
                 break;
             }
-            for turn in turns {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
+            while !ready.is_empty() {
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    break;
+                };
+                let Some(turn) = ready.pop_front() else {
                     break;
                 };
                 let rt = rt.clone();
@@ -72,6 +85,16 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             _ = rt.wake_pipeline.notified() => {}
             _ = tokio::time::sleep(nap) => {}
         }
+    }
+    // Turns claimed but not started go back, due at once for the next start.
+    let unstarted: Vec<i64> = ready.iter().map(|t| t.chat.id).collect();
+    if !unstarted.is_empty()
+        && let Err(e) = rt
+            .store
+            .call(move |c| store::release_claims(c, &unstarted, now_ms()))
+            .await
+    {
+        tracing::warn!(error = %e, "cannot release claimed turns; they are retried when their claim expires");
     }
     tasks.close();
     tasks.wait().await;
@@ -130,7 +153,7 @@ pub async fn turn_facts(
     let (chat_id, shop_id) = (turn.chat.id, shop.id.clone());
     let (counts, shop_paused) = rt
         .store
-        .call(move |c| {
+        .read(move |c| {
             let counts = store::auto_counts(
                 c,
                 chat_id,

@@ -152,13 +152,12 @@ pub fn claim_due_turns(
             .cloned()
             .collect();
         if messages.is_empty() {
-            tx.execute("UPDATE chats SET turn_due_at = NULL WHERE id = ?1", [id])?;
+            tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
+                .execute([id])?;
             continue;
         }
-        tx.execute(
-            "UPDATE chats SET turn_due_at = ?2 WHERE id = ?1",
-            params![id, now + lease_ms],
-        )?;
+        tx.prepare_cached("UPDATE chats SET turn_due_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now + lease_ms])?;
         let first_contact = !before.iter().any(|m| m.author == Author::Buyer);
         let history_start = before.len().saturating_sub(history_len);
         turns.push(Turn {
@@ -170,6 +169,21 @@ pub fn claim_due_turns(
     }
     tx.commit()?;
     Ok(turns)
+}
+
+/// Give back claims on turns that were never started: due again at `now`.
+pub fn release_claims(conn: &mut Connection, chat_ids: &[i64], now: Millis) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE chats SET turn_due_at = ?2 WHERE id = ?1 AND turn_due_at > ?2",
+        )?;
+        for id in chat_ids {
+            stmt.execute(params![id, now])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// When the next buyer turn (or expired claim) becomes due, if any.
@@ -236,4 +250,83 @@ pub fn known_chats(
         },
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{InboundBatch, InboundMessage, Marketplace};
+    use crate::store::{IngestSettings, Store, ingest_batch};
+
+    const LEASE: i64 = 300_000;
+
+    fn store_with_turns(chats: usize, at: Millis) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        let batch = InboundBatch {
+            messages: (0..chats)
+                .map(|i| InboundMessage {
+                    chat_id: format!("c{i}"),
+                    id: format!("m{i}"),
+                    author: Author::Buyer,
+                    via_api: false,
+                    channel: None,
+                    text: "Здравствуйте, когда отправите?".into(),
+                    attachments: serde_json::Value::Null,
+                    created_at: at,
+                    read_at: None,
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let settings = IngestSettings {
+            debounce_ms: 0,
+            max_turn_age_ms: i64::MAX / 4,
+            takeover_ms: 0,
+            clock_skew_ms: 0,
+        };
+        store
+            .call_blocking(|c| {
+                ingest_batch(
+                    c,
+                    "s",
+                    Marketplace::Wildberries,
+                    &batch,
+                    &settings,
+                    at,
+                    None,
+                )
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_claim_hides_turns_until_released() {
+        let now = 1_000_000;
+        let store = store_with_turns(3, now);
+        let claimed = store
+            .call_blocking(|c| claim_due_turns(c, now + 1, LEASE, 10, 5))
+            .unwrap();
+        assert_eq!(claimed.len(), 3);
+        let again = store
+            .call_blocking(|c| claim_due_turns(c, now + 2, LEASE, 10, 5))
+            .unwrap();
+        assert!(again.is_empty(), "claimed turns are leased");
+
+        let back: Vec<i64> = claimed[..2].iter().map(|t| t.chat.id).collect();
+        store
+            .call_blocking(|c| release_claims(c, &back, now + 3))
+            .unwrap();
+        let reclaimed = store
+            .call_blocking(|c| claim_due_turns(c, now + 3, LEASE, 10, 5))
+            .unwrap();
+        let mut ids: Vec<i64> = reclaimed.iter().map(|t| t.chat.id).collect();
+        ids.sort();
+        assert_eq!(ids, back, "only the released turns are due again");
+        assert_eq!(
+            store.call_blocking(next_turn_due).unwrap(),
+            Some(now + 1 + LEASE),
+            "the rest stay leased"
+        );
+    }
 }

@@ -18,9 +18,12 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+/// Reader connections beside the writer (see [`Store::read`]).
+const READERS: usize = 2;
+
 pub use chats::{
     ChatRow, MessageRow, Turn, chat_by_id, chat_messages, claim_due_turns, known_chats,
-    next_turn_due, turn_messages,
+    next_turn_due, release_claims, turn_messages,
 };
 pub use controls::{
     ReloadStatus, ShopControl, is_paused, pause, reload_statuses, resume, set_reload_status,
@@ -64,6 +67,9 @@ fn migrations() -> Migrations<'static> {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connections for queries that need no write lock; WAL lets
+    /// them run beside the writer. Empty for an in-memory database.
+    readers: Arc<[Mutex<Connection>]>,
     trouble: Arc<Mutex<Option<Trouble>>>,
 }
 
@@ -115,7 +121,17 @@ impl Store {
             })?;
         }
         let conn = Connection::open(path)?;
-        Self::setup(conn, busy_timeout)
+        let mut store = Self::setup(conn, busy_timeout)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = Connection::open(path)?;
+                c.busy_timeout(busy_timeout)?;
+                c.pragma_update(None, "query_only", "ON")?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store.readers = readers.into();
+        Ok(store)
     }
 
     pub fn open_in_memory() -> Result<Store> {
@@ -130,6 +146,7 @@ impl Store {
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new([]),
             trouble: Arc::new(Mutex::new(None)),
         })
     }
@@ -175,6 +192,30 @@ impl Store {
         let result = tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?;
+        self.note(&result);
+        result
+    }
+
+    /// Run a read-only `f` on the blocking pool, on a reader connection when
+    /// one is free, so reads do not queue behind the writer.
+    pub async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        if self.readers.is_empty() {
+            return self.call(move |c| f(c)).await;
+        }
+        let readers = self.readers.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let guard = readers
+                .iter()
+                .find_map(|r| r.try_lock().ok())
+                .unwrap_or_else(|| readers[0].lock().unwrap_or_else(|p| p.into_inner()));
+            f(&guard)
         })
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?;

@@ -2,7 +2,14 @@
 //! loaded in full and swapped in only if it loads (and every template renders);
 //! a broken edit keeps the last good version running and is reported, with
 //! file and line, in the log and in `agentiq status`.
+//!
+//! The files are watched through the operating system (inotify on Linux): an
+//! idle daemon with a thousand shops does not look at their files at all. A
+//! change is acted on at the next `reload.interval` tick, after the editor's
+//! burst of events; SIGHUP, a full look every [`FULL_LOOK`], and a watcher
+//! that cannot be set up fall back to comparing every shop's files.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -88,6 +95,107 @@ async fn record(rt: &Runtime, shop: &str, kind: &'static str, result: &Result<()
         .await;
 }
 
+/// Even with a working watcher, every file is compared this often (a watch
+/// can miss a change, e.g. on a network filesystem).
+const FULL_LOOK: Duration = Duration::from_secs(60);
+
+type Watch = (
+    notify::RecommendedWatcher,
+    tokio::sync::mpsc::UnboundedReceiver<PathBuf>,
+);
+
+/// Watch each path (recursively when asked); `None` if any cannot be watched.
+/// Changed paths arrive on the returned channel.
+fn watch_paths(targets: impl IntoIterator<Item = (PathBuf, bool)>) -> Option<Watch> {
+    use notify::event::{AccessKind, AccessMode};
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        // Reading a file is no change (reloading reads them all).
+        if matches!(event.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) {
+            return;
+        }
+        for p in event.paths {
+            let _ = tx.send(p);
+        }
+    })
+    .map_err(
+        |e| tracing::warn!(error = %e, "cannot watch files; looking at them every tick instead"),
+    )
+    .ok()?;
+    for (path, recursive) in targets {
+        let mode = if recursive {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        if let Err(e) = watcher.watch(&path, mode) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot watch; looking at every file every tick instead");
+            return None;
+        }
+    }
+    Some((watcher, rx))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Which shops read which files, by absolute path.
+#[derive(Default)]
+struct Index {
+    /// Policy file → shops.
+    policies: HashMap<PathBuf, Vec<usize>>,
+    /// Prompt directory → shops.
+    prompt_dirs: HashMap<PathBuf, Vec<usize>>,
+}
+
+impl Index {
+    fn new<'a>(shops: impl IntoIterator<Item = (&'a Path, &'a [PathBuf])>) -> Index {
+        let mut index = Index::default();
+        for (i, (policy, prompt_dirs)) in shops.into_iter().enumerate() {
+            index.policies.entry(absolute(policy)).or_default().push(i);
+            for d in prompt_dirs {
+                index.prompt_dirs.entry(absolute(d)).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    /// What to watch: the directory of every policy file (editors replace a
+    /// file by renaming another over it, which a watch on the file itself
+    /// would lose), and every prompt directory with its subdirectories.
+    fn targets(&self) -> BTreeMap<PathBuf, bool> {
+        let mut targets = BTreeMap::new();
+        for p in self.policies.keys() {
+            if let Some(dir) = p.parent() {
+                targets.entry(dir.to_path_buf()).or_insert(false);
+            }
+        }
+        for d in self.prompt_dirs.keys() {
+            targets.insert(d.clone(), true);
+        }
+        targets
+    }
+
+    /// The shops whose policy, and whose prompts, the changed paths concern.
+    fn affected(&self, changed: &HashSet<PathBuf>) -> (BTreeSet<usize>, BTreeSet<usize>) {
+        let (mut policy, mut prompts) = (BTreeSet::new(), BTreeSet::new());
+        for p in changed {
+            if let Some(shops) = self.policies.get(p) {
+                policy.extend(shops);
+            }
+            for dir in p.ancestors() {
+                if let Some(shops) = self.prompt_dirs.get(dir) {
+                    prompts.extend(shops);
+                }
+            }
+        }
+        (policy, prompts)
+    }
+}
+
 pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationToken) {
     let mut seen: Vec<(Arc<Shop>, Fingerprint, Fingerprint)> = Vec::new();
     for shop in rt.shops.values() {
@@ -97,22 +205,135 @@ pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationTok
         record(&rt, &shop.id, POLICY, &Ok(())).await;
         record(&rt, &shop.id, PROMPTS, &Ok(())).await;
     }
+    let index = Index::new(
+        seen.iter()
+            .map(|(s, _, _)| (s.policy_path.as_path(), s.prompt_dirs.as_slice())),
+    );
+    let mut watcher = watch_paths(index.targets());
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    // The first look is a full one: it catches edits made while starting.
+    let mut last_full: Option<tokio::time::Instant> = None;
     loop {
+        let mut asked = false;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
+            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                tracing::info!("SIGHUP: looking at every policy and prompt file");
+                asked = true;
+            }
         }
-        for (shop, policy_fp, prompts_fp) in &mut seen {
-            let now_policy = fingerprint(&shop.policy_path);
-            if now_policy != *policy_fp {
+        let mut changed = HashSet::new();
+        if let Some((_, rx)) = watcher.as_mut() {
+            while let Ok(p) = rx.try_recv() {
+                changed.insert(p);
+            }
+        }
+        let full = asked || watcher.is_none() || last_full.is_none_or(|t| t.elapsed() >= FULL_LOOK);
+        let (policy_shops, prompt_shops) = if full {
+            last_full = Some(tokio::time::Instant::now());
+            let all: BTreeSet<usize> = (0..seen.len()).collect();
+            (all.clone(), all)
+        } else {
+            index.affected(&changed)
+        };
+        for (i, (shop, policy_fp, prompts_fp)) in seen.iter_mut().enumerate() {
+            let (policy, prompts) = (policy_shops.contains(&i), prompt_shops.contains(&i));
+            if !(policy || prompts) {
+                continue;
+            }
+            let looked = {
+                let shop = shop.clone();
+                tokio::task::spawn_blocking(move || {
+                    (
+                        policy.then(|| fingerprint(&shop.policy_path)),
+                        prompts.then(|| fingerprint_all(&shop.prompt_dirs)),
+                    )
+                })
+                .await
+            };
+            let Ok((now_policy, now_prompts)) = looked else {
+                continue;
+            };
+            if let Some(now_policy) = now_policy.filter(|fp| fp != policy_fp) {
                 *policy_fp = now_policy;
                 record(&rt, &shop.id, POLICY, &reload_policy(shop)).await;
             }
-            let now_prompts = fingerprint_all(&shop.prompt_dirs);
-            if now_prompts != *prompts_fp {
+            if let Some(now_prompts) = now_prompts.filter(|fp| fp != prompts_fp) {
                 *prompts_fp = now_prompts;
                 record(&rt, &shop.id, PROMPTS, &reload_prompts(shop)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_path_concerns_the_shops_whose_files_it_touches() {
+        let shared = vec![PathBuf::from("/srv/prompts/default")];
+        let own = vec![
+            PathBuf::from("/srv/prompts/default"),
+            PathBuf::from("/srv/shops/a/prompts"),
+        ];
+        let index = Index::new([
+            (Path::new("/srv/shops/a/policy.toml"), own.as_slice()),
+            (Path::new("/srv/shops/b/policy.toml"), shared.as_slice()),
+        ]);
+        let check = |p: &str| {
+            let (policy, prompts) = index.affected(&HashSet::from([PathBuf::from(p)]));
+            (
+                policy.into_iter().collect::<Vec<_>>(),
+                prompts.into_iter().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(check("/srv/shops/a/policy.toml"), (vec![0], vec![]));
+        assert_eq!(check("/srv/shops/b/policy.toml"), (vec![1], vec![]));
+        // The database or an editor's swap file beside a policy is no change to it.
+        assert_eq!(check("/srv/shops/a/agentiq.db-wal"), (vec![], vec![]));
+        assert_eq!(
+            check("/srv/prompts/default/intents/thanks.tera"),
+            (vec![], vec![0, 1])
+        );
+        assert_eq!(
+            check("/srv/shops/a/prompts/knowledge.md"),
+            (vec![], vec![0])
+        );
+        assert_eq!(check("/srv/prompts/default-old/x.tera"), (vec![], vec![]));
+        assert_eq!(
+            index.targets().into_iter().collect::<Vec<_>>(),
+            vec![
+                (PathBuf::from("/srv/prompts/default"), true),
+                (PathBuf::from("/srv/shops/a"), false),
+                (PathBuf::from("/srv/shops/a/prompts"), true),
+                (PathBuf::from("/srv/shops/b"), false),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_watcher_reports_a_file_replaced_by_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = absolute(&dir.path().join("policy.toml"));
+        std::fs::write(&policy, "a = 1").unwrap();
+        let index = Index::new([(policy.as_path(), &[][..])]);
+        let (_watcher, mut rx) = watch_paths(index.targets()).unwrap();
+        let tmp = dir.path().join("policy.toml.new");
+        std::fs::write(&tmp, "a = 2").unwrap();
+        std::fs::rename(&tmp, &policy).unwrap();
+        let found = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let p = rx.recv().await.expect("the watcher runs");
+                let (shops, _) = index.affected(&HashSet::from([p]));
+                if !shops.is_empty() {
+                    return shops;
+                }
+            }
+        })
+        .await
+        .expect("the rename is reported");
+        assert_eq!(found, BTreeSet::from([0]));
     }
 }

@@ -140,7 +140,7 @@ async fn poll_until_caught_up(
     let id = shop.id.clone();
     let mut cursor = rt
         .store
-        .call(move |c| crate::store::sync_state(c, &id, marketplace))
+        .read(move |c| crate::store::sync_state(c, &id, marketplace))
         .await
         .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?
         .cursor;
@@ -154,7 +154,7 @@ async fn poll_until_caught_up(
             Discovery::PerChat => {
                 let id = shop.id.clone();
                 rt.store
-                    .call(move |c| crate::store::known_chats(c, &id, marketplace, now_ms()))
+                    .read(move |c| crate::store::known_chats(c, &id, marketplace, now_ms()))
                     .await
                     .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?
             }
@@ -185,7 +185,11 @@ async fn poll_until_caught_up(
         after_ingest(rt, shop, marketplace, connector, &report).await;
         cursor = next;
         if !more {
-            rt.wake_sender.notify_one();
+            // The sender settles unknown sends against a complete read; an
+            // idle fleet's polls need not wake it.
+            if report.unsettled_sends {
+                rt.wake_sender.notify_one();
+            }
             return Ok(());
         }
     }

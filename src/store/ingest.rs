@@ -38,6 +38,9 @@ pub struct IngestReport {
     pub chats_without_handle: usize,
     /// Chats a person answered outside AgentIQ, with the newest message id.
     pub taken_over: Vec<(String, String)>,
+    /// A complete read finished while sends of this shop await reconciliation
+    /// against it.
+    pub unsettled_sends: bool,
 }
 
 const ACTOR: &str = "daemon:ingest";
@@ -104,13 +107,21 @@ pub fn ingest_batch(
         }
     }
     if batch.cursor.is_some() || synced_at.is_some() {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO sync_state (shop, marketplace, cursor, synced_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (shop, marketplace) DO UPDATE SET
                 cursor = COALESCE(excluded.cursor, cursor),
                 synced_at = COALESCE(excluded.synced_at, synced_at)",
-            params![shop, marketplace.code(), batch.cursor, synced_at],
-        )?;
+        )?
+        .execute(params![shop, marketplace.code(), batch.cursor, synced_at])?;
+    }
+    if synced_at.is_some() {
+        report.unsettled_sends = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM drafts d JOIN chats c ON c.id = d.chat_id
+                 WHERE d.state = 'unknown' AND c.shop = ?1 AND c.marketplace = ?2)",
+            )?
+            .query_row(params![shop, marketplace.code()], |r| r.get(0))?;
     }
     tx.commit()?;
     Ok(report)

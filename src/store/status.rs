@@ -120,16 +120,15 @@ pub struct SyncState {
 
 pub fn sync_state(conn: &Connection, shop: &str, marketplace: Marketplace) -> Result<SyncState> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT cursor, synced_at FROM sync_state WHERE shop = ?1 AND marketplace = ?2",
-            params![shop, marketplace.code()],
-            |r| {
-                Ok(SyncState {
-                    cursor: r.get(0)?,
-                    synced_at: r.get(1)?,
-                })
-            },
-        )
+        )?
+        .query_row(params![shop, marketplace.code()], |r| {
+            Ok(SyncState {
+                cursor: r.get(0)?,
+                synced_at: r.get(1)?,
+            })
+        })
         .optional()?
         .unwrap_or_default())
 }

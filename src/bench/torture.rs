@@ -101,7 +101,12 @@ impl TortureArgs {
         TortureArgs {
             kills: 8,
             shops: 3,
-            marketplaces: vec![Marketplace::Wildberries],
+            marketplaces: vec![
+                Marketplace::Wildberries,
+                Marketplace::Ozon,
+                Marketplace::YandexMarket,
+                Marketplace::Avito,
+            ],
             max_uptime: Dur::millis(2500),
             rate: 6.0,
             faults: 0.5,
@@ -206,14 +211,21 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     };
     let shops = shop_ids(args.shops);
     let dir = scratch_dir("agentiq-torture")?;
-    // Generous limits: this harness is about crashes, not pacing.
+    // Generous limits: this harness is about crashes, not pacing. The daemon
+    // polls every 100 ms and may send 25 requests a second per marketplace
+    // account, which the documented Avito bucket and Yandex Market's hourly
+    // limits would (rightly) throttle.
+    let generous = RateConfig {
+        burst: 50,
+        per_second: 50.0,
+    };
     let sim = simulator(
         &shops,
         SimConfig {
-            wb_rate: RateConfig {
-                burst: 50,
-                per_second: 50.0,
-            },
+            wb_rate: generous,
+            ozon_rate: generous,
+            avito_rate: generous,
+            ym_hourly_limit: Some(1_000_000),
             ..SimConfig::documented()
         },
     );
@@ -640,14 +652,30 @@ async fn check(store: &Store, sim: &Sim, ledger: &Ledger) -> anyhow::Result<Tort
     r.delivered = sent.len() as u64;
     let mut deliveries: HashMap<i64, u32> = HashMap::new();
     for s in &sent {
-        let owner = drafts.iter().find(|d| {
+        // The same reply may go to one chat twice for two turns (a template
+        // thank-you). Where the marketplace reports the message's time, the
+        // draft carries exactly that time; elsewhere `sent_at` is our clock
+        // when the marketplace accepted it, so the nearest one not yet matched
+        // is the owner. Either way a reply delivered twice leaves a sent
+        // draft without a delivery, which is a violation below.
+        let same = |d: &&DraftFacts| {
             d.state == "sent"
                 && d.shop == s.seller
                 && d.marketplace == s.marketplace.code()
                 && d.chat == s.chat_id
                 && d.final_text.as_deref() == Some(s.text.as_str())
-                && d.sent_at == Some(s.at)
-        });
+        };
+        let owner = drafts
+            .iter()
+            .filter(same)
+            .find(|d| d.sent_at == Some(s.at))
+            .or_else(|| {
+                drafts
+                    .iter()
+                    .filter(same)
+                    .filter(|d| !deliveries.contains_key(&d.id))
+                    .min_by_key(|d| d.sent_at.map_or(i64::MAX, |t| (t - s.at).abs()))
+            });
         match owner {
             Some(d) => *deliveries.entry(d.id).or_default() += 1,
             None => {

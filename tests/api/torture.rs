@@ -1,7 +1,8 @@
 //! The crash-and-restart torture harness in its short setting: the real
 //! daemon is SIGKILLed at random moments and restarted while buyers write,
 //! an operator approves and rejects, thanks are auto-sent and the simulator
-//! cuts sends off. `agentiq torture --kills 30` is the long setting.
+//! cuts sends off, across three shops on all four marketplaces.
+//! `agentiq torture --kills 30 --marketplaces wb,ozon,ym,avito` is the long setting.
 
 use agentiq::bench::torture::{self, TortureArgs};
 

@@ -90,7 +90,7 @@ impl Default for PipelineSettings {
         PipelineSettings {
             debounce: Dur::secs(20),
             max_turn_age: Dur::secs(72 * 3600),
-            concurrency: 16,
+            concurrency: 32,
             tick: Dur::millis(500),
             claim_lease: Dur::secs(300),
             pending_ttl: Dur::secs(48 * 3600),

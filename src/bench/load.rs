@@ -62,7 +62,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "1s")]
     pub llm_latency: Dur,
     /// Drafts in flight at once (`pipeline.concurrency`; also the fake LLM provider's limit).
-    #[arg(long, default_value_t = 16)]
+    /// The default is the daemon's.
+    #[arg(long, default_value_t = crate::config::PipelineSettings::default().concurrency)]
     pub concurrency: usize,
     /// With --rate: how long buyers write. With neither --rate nor --backlog:
     /// how long the idle daemon is watched.

@@ -741,6 +741,29 @@ fn list_chats(
     Ok(json!({ "status": "OK", "result": result }))
 }
 
+/// One Partner API request: admitted (faults, auth, business, limits), handled
+/// with the seller's state, counted and finished.
+async fn serve(
+    sim: &Sim,
+    conn: &Conn,
+    headers: &HeaderMap,
+    uri: &Uri,
+    business: &str,
+    method: Method,
+    handle: impl FnOnce(&mut SimState, usize) -> Result<Value, Fail>,
+) -> Response {
+    let path = uri.path();
+    let admitted = match admit(sim, conn, headers, path, business, method).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let response = match handle(&mut sim.lock(), admitted.idx) {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r.into_response(),
+    };
+    finish(sim, conn, path, admitted, response).await
+}
+
 async fn get_chats(
     State(sim): State<Sim>,
     ConnectInfo(conn): ConnectInfo<Conn>,
@@ -750,19 +773,16 @@ async fn get_chats(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().to_string();
-    let admitted = match admit(&sim, &conn, &headers, &path, &business, Method::GetChats).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
-        let state = sim.lock();
-        match list_chats(&state.sellers[admitted.idx].ym, &query, &body) {
-            Ok(v) => Json(v).into_response(),
-            Err(r) => r.into_response(),
-        }
-    };
-    finish(&sim, &conn, &path, admitted, response).await
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        &business,
+        Method::GetChats,
+        |state, idx| list_chats(&state.sellers[idx].ym, &query, &body),
+    )
+    .await
 }
 
 async fn get_chat(
@@ -773,23 +793,20 @@ async fn get_chat(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let path = uri.path().to_string();
-    let admitted = match admit(&sim, &conn, &headers, &path, &business, Method::GetChat).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
-        let state = sim.lock();
-        let account = &state.sellers[admitted.idx].ym;
-        match account.chat_index(&query) {
-            Ok(i) => {
-                Json(json!({ "status": "OK", "result": account.chat_json(&account.chats[i]) }))
-                    .into_response()
-            }
-            Err(r) => r.into_response(),
-        }
-    };
-    finish(&sim, &conn, &path, admitted, response).await
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        &business,
+        Method::GetChat,
+        |state, idx| {
+            let account = &state.sellers[idx].ym;
+            let i = account.chat_index(&query)?;
+            Ok(json!({ "status": "OK", "result": account.chat_json(&account.chats[i]) }))
+        },
+    )
+    .await
 }
 
 fn history(
@@ -853,28 +870,16 @@ async fn get_history(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().to_string();
-    let admitted = match admit(
+    serve(
         &sim,
         &conn,
         &headers,
-        &path,
+        &uri,
         &business,
         Method::GetChatHistory,
+        |state, idx| history(&state.sellers[idx].ym, &query, &body),
     )
     .await
-    {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
-        let state = sim.lock();
-        match history(&state.sellers[admitted.idx].ym, &query, &body) {
-            Ok(v) => Json(v).into_response(),
-            Err(r) => r.into_response(),
-        }
-    };
-    finish(&sim, &conn, &path, admitted, response).await
 }
 
 async fn get_message(
@@ -885,30 +890,26 @@ async fn get_message(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let path = uri.path().to_string();
-    let admitted = match admit(&sim, &conn, &headers, &path, &business, Method::GetMessage).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
-        let state = sim.lock();
-        let account = &state.sellers[admitted.idx].ym;
-        let found = account.chat_index(&query).and_then(|i| {
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        &business,
+        Method::GetMessage,
+        |state, idx| {
+            let account = &state.sellers[idx].ym;
+            let i = account.chat_index(&query)?;
             let id = required_id(&query, "messageId")?;
-            account.chats[i]
+            let m = account.chats[i]
                 .messages
                 .iter()
                 .find(|m| m.id == id)
-                .ok_or_else(|| fail(StatusCode::NOT_FOUND, &format!("Message not found: {id}")))
-        });
-        match found {
-            Ok(m) => {
-                Json(json!({ "status": "OK", "result": Account::message_json(m) })).into_response()
-            }
-            Err(r) => r.into_response(),
-        }
-    };
-    finish(&sim, &conn, &path, admitted, response).await
+                .ok_or_else(|| fail(StatusCode::NOT_FOUND, &format!("Message not found: {id}")))?;
+            Ok(json!({ "status": "OK", "result": Account::message_json(m) }))
+        },
+    )
+    .await
 }
 
 fn accept_message(
@@ -963,17 +964,14 @@ async fn send_message(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().to_string();
-    let admitted = match admit(&sim, &conn, &headers, &path, &business, Method::SendMessage).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
-        let mut state = sim.lock();
-        match accept_message(&mut state, admitted.idx, &query, &body) {
-            Ok(v) => Json(v).into_response(),
-            Err(r) => r.into_response(),
-        }
-    };
-    finish(&sim, &conn, &path, admitted, response).await
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        &business,
+        Method::SendMessage,
+        |state, idx| accept_message(state, idx, &query, &body),
+    )
+    .await
 }

@@ -586,6 +586,25 @@ async fn finish(sim: &Sim, conn: &Conn, path: &str, a: Admitted, response: Respo
     response
 }
 
+/// One Messenger API request: admitted (faults, token, account, limit),
+/// handled for the seller it belongs to, counted and finished.
+async fn serve(
+    sim: &Sim,
+    conn: &Conn,
+    headers: &HeaderMap,
+    uri: &Uri,
+    path_user: Option<&str>,
+    handle: impl FnOnce(usize) -> Response,
+) -> Response {
+    let path = uri.path();
+    let a = match admit(sim, conn, headers, path, path_user).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let response = handle(a.seller);
+    finish(sim, conn, path, a, response).await
+}
+
 async fn post_token(
     State(sim): State<Sim>,
     ConnectInfo(conn): ConnectInfo<Conn>,
@@ -666,24 +685,22 @@ async fn get_self(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, None).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let body = {
-        let state = sim.lock();
-        let seller = &state.sellers[a.seller];
-        json!({
-            "id": seller.avito.user_id,
-            "name": seller.name,
-            "email": format!("{}@example.com", seller.name),
-            "phone": "79990000000",
-            "phones": ["79990000000"],
-            "profile_url": format!("https://www.avito.ru/user/{}/profile", hex(32)),
-        })
-    };
-    finish(&sim, &conn, path, a, Json(body).into_response()).await
+    serve(&sim, &conn, &headers, &uri, None, |seller| {
+        let body = {
+            let state = sim.lock();
+            let seller = &state.sellers[seller];
+            json!({
+                "id": seller.avito.user_id,
+                "name": seller.name,
+                "email": format!("{}@example.com", seller.name),
+                "phone": "79990000000",
+                "phones": ["79990000000"],
+                "profile_url": format!("https://www.avito.ru/user/{}/profile", hex(32)),
+            })
+        };
+        Json(body).into_response()
+    })
+    .await
 }
 
 /// Query parameters, repeated keys and comma-separated lists alike.
@@ -732,16 +749,18 @@ async fn get_chats(
     Path(user_id): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, Some(&user_id)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = match chats_page(&sim, a.seller, &query) {
-        Ok(body) => Json(body).into_response(),
-        Err(fields) => validation_error(fields),
-    };
-    finish(&sim, &conn, path, a, response).await
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        Some(&user_id),
+        |seller| match chats_page(&sim, seller, &query) {
+            Ok(body) => Json(body).into_response(),
+            Err(fields) => validation_error(fields),
+        },
+    )
+    .await
 }
 
 /// The chat list for a query; an `Err` holds the `fields` of a validation error.
@@ -797,20 +816,15 @@ async fn get_chat(
     uri: Uri,
     Path((user_id, chat_id)): Path<(String, String)>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, Some(&user_id)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
+    serve(&sim, &conn, &headers, &uri, Some(&user_id), |seller| {
         let state = sim.lock();
-        let account = &state.sellers[a.seller].avito;
+        let account = &state.sellers[seller].avito;
         match account.chat_index(&chat_id) {
             Some(i) => Json(account.chat_json(&account.chats[i])).into_response(),
             None => error(StatusCode::NOT_FOUND, "Not found"),
         }
-    };
-    finish(&sim, &conn, path, a, response).await
+    })
+    .await
 }
 
 /// Newest first. Reading does not mark anything read (the spec says so).
@@ -822,33 +836,35 @@ async fn get_messages(
     Path((user_id, chat_id)): Path<(String, String)>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, Some(&user_id)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = match paging(&query) {
-        Err(fields) => validation_error(fields),
-        Ok((limit, offset)) => {
-            let state = sim.lock();
-            let account = &state.sellers[a.seller].avito;
-            match account.chat_index(&chat_id) {
-                None => error(StatusCode::NOT_FOUND, "Not found"),
-                Some(i) => {
-                    let page: Vec<Value> = account.chats[i]
-                        .messages
-                        .iter()
-                        .rev()
-                        .skip(offset)
-                        .take(limit)
-                        .map(|m| account.message_json(m))
-                        .collect();
-                    Json(Value::Array(page)).into_response()
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        Some(&user_id),
+        |seller| match paging(&query) {
+            Err(fields) => validation_error(fields),
+            Ok((limit, offset)) => {
+                let state = sim.lock();
+                let account = &state.sellers[seller].avito;
+                match account.chat_index(&chat_id) {
+                    None => error(StatusCode::NOT_FOUND, "Not found"),
+                    Some(i) => {
+                        let page: Vec<Value> = account.chats[i]
+                            .messages
+                            .iter()
+                            .rev()
+                            .skip(offset)
+                            .take(limit)
+                            .map(|m| account.message_json(m))
+                            .collect();
+                        Json(Value::Array(page)).into_response()
+                    }
                 }
             }
-        }
-    };
-    finish(&sim, &conn, path, a, response).await
+        },
+    )
+    .await
 }
 
 async fn post_message(
@@ -859,67 +875,64 @@ async fn post_message(
     Path((user_id, chat_id)): Path<(String, String)>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, Some(&user_id)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
-    let text = body
-        .pointer("/message/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let kind_ok = body.get("type").is_none_or(|t| t.as_str() == Some("text"));
-    let response = if !body.is_object() {
-        error(StatusCode::BAD_REQUEST, "Bad Request")
-    } else if !kind_ok {
-        validation_error(json!({ "type": "only text messages can be sent" }))
-    } else if text.trim().is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
-        validation_error(json!({ "message.text": "must be 1 to 1000 characters" }))
-    } else {
-        let accepted = {
-            let mut state = sim.lock();
-            let seller_name = state.sellers[a.seller].name.clone();
-            let account = &mut state.sellers[a.seller].avito;
-            match account.chat_index(&chat_id) {
-                None => None,
-                Some(idx) => {
-                    let at = now();
-                    let user_id = account.user_id;
-                    let id = account.add_message(idx, user_id, &text, at);
-                    let pushes = account.take_pushes();
-                    state.pushes.extend(pushes);
-                    state.sent.push(SentRecord {
-                        seller: seller_name,
-                        marketplace: MP,
-                        chat_id: chat_id.clone(),
-                        message_id: id.clone(),
-                        text: text.clone(),
-                        at,
-                    });
-                    Some((id, at))
+    serve(&sim, &conn, &headers, &uri, Some(&user_id), |seller| {
+        let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
+        let text = body
+            .pointer("/message/text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let kind_ok = body.get("type").is_none_or(|t| t.as_str() == Some("text"));
+        if !body.is_object() {
+            error(StatusCode::BAD_REQUEST, "Bad Request")
+        } else if !kind_ok {
+            validation_error(json!({ "type": "only text messages can be sent" }))
+        } else if text.trim().is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+            validation_error(json!({ "message.text": "must be 1 to 1000 characters" }))
+        } else {
+            let accepted = {
+                let mut state = sim.lock();
+                let seller_name = state.sellers[seller].name.clone();
+                let account = &mut state.sellers[seller].avito;
+                match account.chat_index(&chat_id) {
+                    None => None,
+                    Some(idx) => {
+                        let at = now();
+                        let user_id = account.user_id;
+                        let id = account.add_message(idx, user_id, &text, at);
+                        let pushes = account.take_pushes();
+                        state.pushes.extend(pushes);
+                        state.sent.push(SentRecord {
+                            seller: seller_name,
+                            marketplace: MP,
+                            chat_id: chat_id.clone(),
+                            message_id: id.clone(),
+                            text: text.clone(),
+                            at,
+                        });
+                        Some((id, at))
+                    }
+                }
+            };
+            match accepted {
+                None => error(StatusCode::NOT_FOUND, "Not found"),
+                Some((id, at)) => {
+                    sim.deliver_pushes();
+                    // The schema's `direction` example is "out"; the spec's
+                    // x-example says "in" for a message we sent. "out" it is.
+                    Json(json!({
+                        "id": id,
+                        "created": secs(at),
+                        "direction": "out",
+                        "type": "text",
+                        "content": { "text": text },
+                    }))
+                    .into_response()
                 }
             }
-        };
-        match accepted {
-            None => error(StatusCode::NOT_FOUND, "Not found"),
-            Some((id, at)) => {
-                sim.deliver_pushes();
-                // The schema's `direction` example is "out"; the spec's
-                // x-example says "in" for a message we sent. "out" it is.
-                Json(json!({
-                    "id": id,
-                    "created": secs(at),
-                    "direction": "out",
-                    "type": "text",
-                    "content": { "text": text },
-                }))
-                .into_response()
-            }
         }
-    };
-    finish(&sim, &conn, path, a, response).await
+    })
+    .await
 }
 
 /// `deleteMessage`: our own messages, within the window; the message stays
@@ -931,14 +944,9 @@ async fn delete_message(
     uri: Uri,
     Path((user_id, chat_id, message_id)): Path<(String, String, String)>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, Some(&user_id)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
+    serve(&sim, &conn, &headers, &uri, Some(&user_id), |seller| {
         let mut state = sim.lock();
-        let account = &mut state.sellers[a.seller].avito;
+        let account = &mut state.sellers[seller].avito;
         let user_id = account.user_id;
         let window = account.retract_window;
         let msg = account.chat_index(&chat_id).and_then(|i| {
@@ -964,8 +972,8 @@ async fn delete_message(
                 Json(json!({})).into_response()
             }
         }
-    };
-    finish(&sim, &conn, path, a, response).await
+    })
+    .await
 }
 
 async fn post_read(
@@ -975,14 +983,9 @@ async fn post_read(
     uri: Uri,
     Path((user_id, chat_id)): Path<(String, String)>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, Some(&user_id)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = {
+    serve(&sim, &conn, &headers, &uri, Some(&user_id), |seller| {
         let mut state = sim.lock();
-        let account = &mut state.sellers[a.seller].avito;
+        let account = &mut state.sellers[seller].avito;
         match account.chat_index(&chat_id) {
             None => error(StatusCode::NOT_FOUND, "Not found"),
             Some(i) => {
@@ -990,8 +993,8 @@ async fn post_read(
                 Json(json!({ "ok": true })).into_response()
             }
         }
-    };
-    finish(&sim, &conn, path, a, response).await
+    })
+    .await
 }
 
 fn webhook_url(body: &Result<Json<Value>, JsonRejection>) -> Option<String> {
@@ -1010,23 +1013,25 @@ async fn post_webhook(
     uri: Uri,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, None).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = match webhook_url(&body) {
-        None => validation_error(json!({ "url": "required" })),
-        Some(url) => {
-            let mut state = sim.lock();
-            let subs = &mut state.sellers[a.seller].avito.subscriptions;
-            if !subs.contains(&url) {
-                subs.push(url);
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        None,
+        |seller| match webhook_url(&body) {
+            None => validation_error(json!({ "url": "required" })),
+            Some(url) => {
+                let mut state = sim.lock();
+                let subs = &mut state.sellers[seller].avito.subscriptions;
+                if !subs.contains(&url) {
+                    subs.push(url);
+                }
+                Json(json!({ "ok": true })).into_response()
             }
-            Json(json!({ "ok": true })).into_response()
-        }
-    };
-    finish(&sim, &conn, path, a, response).await
+        },
+    )
+    .await
 }
 
 async fn post_unsubscribe(
@@ -1036,23 +1041,25 @@ async fn post_unsubscribe(
     uri: Uri,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, None).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let response = match webhook_url(&body) {
-        None => validation_error(json!({ "url": "required" })),
-        Some(url) => {
-            let mut state = sim.lock();
-            state.sellers[a.seller]
-                .avito
-                .subscriptions
-                .retain(|u| *u != url);
-            Json(json!({ "ok": true })).into_response()
-        }
-    };
-    finish(&sim, &conn, path, a, response).await
+    serve(
+        &sim,
+        &conn,
+        &headers,
+        &uri,
+        None,
+        |seller| match webhook_url(&body) {
+            None => validation_error(json!({ "url": "required" })),
+            Some(url) => {
+                let mut state = sim.lock();
+                state.sellers[seller]
+                    .avito
+                    .subscriptions
+                    .retain(|u| *u != url);
+                Json(json!({ "ok": true })).into_response()
+            }
+        },
+    )
+    .await
 }
 
 /// `{subscriptions: [{url, version}]}` as the schema has it (its x-example,
@@ -1063,22 +1070,20 @@ async fn post_subscriptions(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let path = uri.path();
-    let a = match admit(&sim, &conn, &headers, path, None).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let body = {
-        let state = sim.lock();
-        let subs: Vec<Value> = state.sellers[a.seller]
-            .avito
-            .subscriptions
-            .iter()
-            .map(|u| json!({ "url": u, "version": "3" }))
-            .collect();
-        json!({ "subscriptions": subs })
-    };
-    finish(&sim, &conn, path, a, Json(body).into_response()).await
+    serve(&sim, &conn, &headers, &uri, None, |seller| {
+        let body = {
+            let state = sim.lock();
+            let subs: Vec<Value> = state.sellers[seller]
+                .avito
+                .subscriptions
+                .iter()
+                .map(|u| json!({ "url": u, "version": "3" }))
+                .collect();
+            json!({ "subscriptions": subs })
+        };
+        Json(body).into_response()
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -403,6 +403,8 @@ mod tests {
                         reasons: vec![],
                         flags: vec![],
                         source: ClassifierSource::Rules,
+                        top: Vec::new(),
+                        evidence: Vec::new(),
                     },
                     text,
                     drafter: "template".into(),

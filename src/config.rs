@@ -520,8 +520,12 @@ pub enum DrafterKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassifierKind {
-    /// Keyword rules from the prompt set's `intents.toml`.
+    /// A statistical model trained on the prompt set's labelled examples
+    /// (`intents.examples.jsonl`), with the keyword rules of `intents.toml`
+    /// as overrides.
     #[default]
+    Model,
+    /// Keyword rules from the prompt set's `intents.toml` only.
     Rules,
     /// An LLM answering in JSON, with the rules as fallback.
     Llm,

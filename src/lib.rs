@@ -20,5 +20,6 @@ pub mod shop;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod textre;
 pub mod web;

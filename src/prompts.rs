@@ -14,19 +14,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::domain::{Author, Intent, OrderContext};
-use crate::pipeline::classify::RuleClassifier;
+use crate::pipeline::classify::{self, Labelled, RuleClassifier, Trained};
 use crate::pipeline::risk::neutralise_delimiters;
 
 pub const SYSTEM: &str = "system.txt";
 pub const DRAFT: &str = "draft.txt";
 pub const CLASSIFY: &str = "classify.txt";
 const INTENTS: &str = "intents.toml";
+pub const EXAMPLES: &str = "intents.examples.jsonl";
 const KNOWLEDGE: &str = "knowledge.md";
 const TEMPLATE_EXTENSIONS: [&str; 3] = ["txt", "md", "j2"];
 
@@ -35,6 +37,10 @@ pub struct PromptSet {
     pub dir: PathBuf,
     tera: Tera,
     pub rules: RuleClassifier,
+    /// The labelled examples of every layer, and the intent model trained
+    /// from them (with the shop's corrections, once added).
+    pub examples: Vec<Labelled>,
+    pub model: Option<Arc<Trained>>,
     pub knowledge: String,
     /// Template name → the file it came from.
     sources: BTreeMap<String, PathBuf>,
@@ -94,6 +100,25 @@ impl PromptSet {
                 RuleClassifier::default()
             }
         };
+        // Examples add up across layers: a shop's own file adds to the shared one.
+        let mut examples = Vec::new();
+        for dir in dirs {
+            let path = dir.join(EXAMPLES);
+            if !path.is_file() {
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(text) => match classify::parse_examples(&path, &text) {
+                    Ok(mut e) => examples.append(&mut e),
+                    Err(d) => out.0.extend(d.0),
+                },
+                Err(e) => out.push(Diagnostic::new(
+                    &path,
+                    format!("cannot read the intent examples: {e}"),
+                )),
+            }
+        }
+        let model = (!examples.is_empty() && out.is_empty()).then(|| classify::train(&rules, &examples));
         let knowledge = last(KNOWLEDGE)
             .and_then(|p| std::fs::read_to_string(p).ok())
             .unwrap_or_default();
@@ -117,9 +142,36 @@ impl PromptSet {
             dir: last_dir,
             tera,
             rules,
+            examples,
+            model,
             knowledge,
             sources,
         })
+    }
+
+    /// Classify without an LLM: the intent model with the keyword rules as
+    /// overrides, or the keyword rules alone if the shop asks for that or the
+    /// prompt set has no examples.
+    pub fn classify_offline(
+        &self,
+        text: &str,
+        kind: crate::config::ClassifierKind,
+    ) -> crate::domain::Classification {
+        match (&self.model, kind) {
+            (_, crate::config::ClassifierKind::Rules) | (None, _) => self.rules.classify(text),
+            (Some(model), _) => model.classify(&self.rules, text),
+        }
+    }
+
+    /// The same prompt set with a shop's own intent corrections added to
+    /// the examples, and the model retrained on them.
+    pub fn with_corrections(&self, corrections: &[Labelled]) -> Option<Arc<Trained>> {
+        if corrections.is_empty() {
+            return self.model.clone();
+        }
+        let mut all = self.examples.clone();
+        all.extend(corrections.iter().cloned());
+        Some(classify::train(&self.rules, &all))
     }
 
     /// The file a template came from.

@@ -60,6 +60,26 @@ impl Intent {
         }
     }
 
+    /// The intent in a seller's words.
+    pub fn describe_ru(self) -> &'static str {
+        match self {
+            Intent::Thanks => "благодарность",
+            Intent::Greeting => "приветствие",
+            Intent::DeliveryStatus => "где заказ, сроки доставки",
+            Intent::PrePurchase => "вопрос о товаре",
+            Intent::SizingFit => "выбор размера",
+            Intent::Availability => "наличие",
+            Intent::Compatibility => "совместимость",
+            Intent::RefundExchange => "возврат или обмен",
+            Intent::DefectNotWorking => "брак, не работает",
+            Intent::WrongItem => "прислали не то",
+            Intent::QualityComplaint => "недоволен качеством",
+            Intent::HumanRequest => "просит живого человека",
+            Intent::Abusive => "грубость, оскорбления",
+            Intent::Other => "другое",
+        }
+    }
+
     /// Intents that must always reach a person, whatever a policy says.
     pub fn always_needs_human(self) -> bool {
         matches!(self, Intent::HumanRequest | Intent::Abusive)
@@ -135,6 +155,21 @@ impl Flag {
     ];
 }
 
+impl Flag {
+    /// The flag in a seller's words.
+    pub fn describe_ru(self) -> &'static str {
+        match self {
+            Flag::Injection => "попытка управлять ответом (prompt injection)",
+            Flag::LegalThreat => "угроза судом или проверками",
+            Flag::MarketplaceComplaint => "угроза пожаловаться площадке или оставить плохой отзыв",
+            Flag::Profanity => "брань",
+            Flag::NegativeSentiment => "покупатель недоволен",
+            Flag::ClassifierFallback => "классификатор не ответил",
+            Flag::DrafterFallback => "черновик составлен запасным способом",
+        }
+    }
+}
+
 impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -159,6 +194,8 @@ impl FromStr for Flag {
 #[serde(rename_all = "snake_case")]
 pub enum ClassifierSource {
     Rules,
+    /// The statistical model trained on the prompt set's examples.
+    Model,
     Llm,
 }
 
@@ -170,6 +207,12 @@ pub struct Classification {
     pub reasons: Vec<String>,
     pub flags: Vec<Flag>,
     pub source: ClassifierSource,
+    /// The two likeliest intents with their probabilities (model only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top: Vec<(Intent, f64)>,
+    /// The buyer's words that pointed to the intent, strongest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl Classification {

@@ -44,7 +44,7 @@ pub async fn run_case(shop: &Shop, policy: &Policy, case: &PolicyTest) -> CaseOu
         llm_budget: crate::pipeline::LlmBudget::Available,
         reply_window_left_secs: None,
     };
-    let mut classification = prompts.rules.classify(&case.text);
+    let mut classification = prompts.classify_offline(&case.text, shop.settings.classifier);
     if let Some(intent) = case.intent {
         classification.intent = intent;
         classification.confidence = case.confidence.unwrap_or(0.95);

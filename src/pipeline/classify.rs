@@ -9,9 +9,11 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use crate::textre::WordRegex;
 use serde::Deserialize;
 
+use super::model::{Example, IntentModel};
 use super::risk;
 use crate::diag::{self, Diagnostic, Diagnostics};
 use crate::domain::{Classification, ClassifierSource, Flag, Intent};
+use crate::text::{Normalised, normalise};
 
 /// When several intents match, the first in this list wins a tie. Greeting and
 /// thanks only win when nothing more specific matched.
@@ -53,6 +55,8 @@ pub struct RuleClassifier {
 struct Rules {
     intents: Vec<(Intent, Vec<Pattern>)>,
     flags: Vec<(Flag, Vec<Pattern>)>,
+    /// Identifies the file the rules came from (for caches keyed by it).
+    digest: u64,
 }
 
 /// Compiled rules by the text they were compiled from, while any shop uses them.
@@ -82,7 +86,9 @@ fn compile(
 ) -> Vec<Pattern> {
     let mut patterns = Vec::new();
     for p in &list.patterns {
-        match WordRegex::new(p.get_ref(), true) {
+        // Text is matched in its normalised form, where "ё" is "е".
+        let folded = p.get_ref().replace('ё', "е").replace('Ё', "Е");
+        match WordRegex::new(&folded, true) {
             Ok(regex) => patterns.push(Pattern {
                 source: p.get_ref().clone(),
                 regex,
@@ -113,7 +119,10 @@ impl RuleClassifier {
         let raw: IntentsFile =
             toml::from_str(text).map_err(|e| diag::from_toml_error(file, text, &e))?;
         let mut out = Diagnostics::default();
-        let mut classifier = Rules::default();
+        let mut classifier = Rules {
+            digest: digest(&[text]),
+            ..Rules::default()
+        };
         for (name, list) in &raw.intent {
             let field = format!("intent.{name}.patterns");
             match name.parse::<Intent>() {
@@ -145,18 +154,58 @@ impl RuleClassifier {
         out.into_result(classifier)
     }
 
-    pub fn classify(&self, text: &str) -> Classification {
+    /// Each intent whose patterns match the (normalised) text, with the patterns that did.
+    fn matches(&self, clean: &str) -> Vec<(Intent, usize, Vec<&str>)> {
         let mut scores: Vec<(Intent, usize, Vec<&str>)> = Vec::new();
         for (intent, patterns) in &self.rules.intents {
             let hits: Vec<&str> = patterns
                 .iter()
-                .filter(|p| p.regex.is_match(text))
+                .filter(|p| p.regex.is_match(clean))
                 .map(|p| p.source.as_str())
                 .collect();
             if !hits.is_empty() {
                 scores.push((*intent, hits.len(), hits));
             }
         }
+        scores
+    }
+
+    /// The intent the keyword rules point to, if any: the most specific one
+    /// by [`PRECEDENCE`] among those with the most matching patterns.
+    pub fn best(&self, clean: &str) -> Option<Intent> {
+        let scores = self.matches(clean);
+        let rank = |i: Intent| {
+            PRECEDENCE
+                .iter()
+                .position(|p| *p == i)
+                .unwrap_or(PRECEDENCE.len())
+        };
+        let substantive: Vec<&(Intent, usize, Vec<&str>)> =
+            scores.iter().filter(|(i, _, _)| !is_courtesy(*i)).collect();
+        substantive
+            .iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| rank(b.0).cmp(&rank(a.0))))
+            .copied()
+            .or_else(|| scores.iter().min_by_key(|(i, _, _)| rank(*i)))
+            .map(|(i, _, _)| *i)
+    }
+
+    fn pattern(&self, intent: Intent, source: &str) -> Option<&Pattern> {
+        self.rules
+            .intents
+            .iter()
+            .filter(|(i, _)| *i == intent)
+            .flat_map(|(_, ps)| ps)
+            .find(|p| p.source == source)
+    }
+
+    pub fn digest(&self) -> u64 {
+        self.rules.digest
+    }
+
+    pub fn classify(&self, text: &str) -> Classification {
+        let n = normalise(text);
+        let scores = self.matches(&n.clean);
         let rank = |i: Intent| {
             PRECEDENCE
                 .iter()
@@ -177,13 +226,18 @@ impl RuleClassifier {
                 (Intent::Other, 0.3)
             }
             Some((intent, score, hits)) => {
+                let words: Vec<String> = hits
+                    .iter()
+                    .filter_map(|h| {
+                        self.pattern(*intent, h)
+                            .and_then(|p| p.regex.find(&n.clean))
+                            .map(|m| format!("«{}»", m.as_str()))
+                    })
+                    .collect();
                 reasons.push(format!(
-                    "{} — совпало: {}",
-                    intent,
-                    hits.iter()
-                        .map(|h| format!("/{h}/"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "{}: ключевые слова {}",
+                    intent.describe_ru(),
+                    words.join(", ")
                 ));
                 let confidence = if is_courtesy(*intent) {
                     let asks = text.contains('?') || text.chars().count() > 200;
@@ -219,20 +273,29 @@ impl RuleClassifier {
             reasons,
             flags: Vec::new(),
             source: ClassifierSource::Rules,
+            top: Vec::new(),
+            evidence: Vec::new(),
         };
-        self.add_risk_flags(text, &mut classification);
+        self.add_risk_flags(text, &n, &mut classification);
         classification
     }
 
     /// Built-in risk flags plus the prompt set's extra patterns.
-    pub fn add_risk_flags(&self, text: &str, c: &mut Classification) {
-        for flag in risk::detect(text) {
+    pub fn add_risk_flags(&self, text: &str, n: &Normalised, c: &mut Classification) {
+        for (flag, why) in risk::detect(text, n) {
+            if !c.has(flag) {
+                c.reasons.push(why);
+            }
             c.add_flag(flag);
         }
         for (flag, patterns) in &self.rules.flags {
-            if let Some(p) = patterns.iter().find(|p| p.regex.is_match(text)) {
+            if let Some(m) = patterns.iter().find_map(|p| p.regex.find(&n.clean)) {
                 if !c.has(*flag) {
-                    c.reasons.push(format!("{flag} — совпало: /{}/", p.source));
+                    c.reasons.push(format!(
+                        "{}: слова магазина «{}»",
+                        flag.describe_ru(),
+                        m.as_str()
+                    ));
                 }
                 c.add_flag(*flag);
             }
@@ -241,6 +304,221 @@ impl RuleClassifier {
             c.reasons.push("брань: тема считается грубостью".into());
             c.intent = Intent::Abusive;
         }
+    }
+}
+
+/// A hash of some texts (FNV-1a), for caches keyed by file contents.
+pub fn digest(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0xff)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A buyer message labelled with its intent: the intent model's examples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub text: String,
+    pub intent: Intent,
+    /// A seller's correction counts more than a shipped example.
+    pub weight: f32,
+}
+
+/// Below this probability of the top intent, a keyword rule's intent wins
+/// outright; above it the rule must agree with the model or be more precise.
+const ESCALATION_THRESHOLD: f64 = 0.2;
+
+/// The intent model trained on a prompt set's examples, and how precise the
+/// keyword rules were on those examples (what a rule's override is worth).
+#[derive(Debug)]
+pub struct Trained {
+    pub model: IntentModel,
+    /// Per intent (order of [`Intent::ALL`]): the share of examples a rule
+    /// for it matched that really were that intent, if it matched enough.
+    rule_precision: Vec<Option<f64>>,
+}
+
+/// Trained models by what they were trained from, while any shop uses them.
+static TRAINED: LazyLock<Mutex<HashMap<u64, Weak<Trained>>>> = LazyLock::new(Default::default);
+
+/// Train (or reuse) the model for `examples` with `rules` as overrides.
+pub fn train(rules: &RuleClassifier, examples: &[Labelled]) -> Arc<Trained> {
+    let mut key_parts: Vec<String> = vec![rules.digest().to_string()];
+    key_parts.extend(
+        examples
+            .iter()
+            .map(|e| format!("{}\u{1}{}\u{1}{}", e.text, e.intent, e.weight)),
+    );
+    let key = digest(&key_parts.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut cache = TRAINED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = cache.get(&key).and_then(Weak::upgrade) {
+        return t;
+    }
+    let normalised: Vec<Example> = examples
+        .iter()
+        .map(|e| Example {
+            text: normalise(&e.text),
+            intent: e.intent,
+            weight: e.weight,
+        })
+        .collect();
+    let model = IntentModel::train(&normalised);
+    let mut hits = vec![(0usize, 0usize); Intent::ALL.len()];
+    for e in &normalised {
+        if let Some(i) = rules.best(&e.text.clean) {
+            let k = Intent::ALL.iter().position(|x| *x == i).unwrap_or(0);
+            hits[k].0 += 1;
+            hits[k].1 += usize::from(i == e.intent);
+        }
+    }
+    let rule_precision = hits
+        .iter()
+        .map(|(n, ok)| (*n >= 5).then(|| (*ok as f64 + 1.0) / (*n as f64 + 2.0)))
+        .collect();
+    let trained = Arc::new(Trained {
+        model,
+        rule_precision,
+    });
+    cache.retain(|_, w| w.strong_count() > 0);
+    cache.insert(key, Arc::downgrade(&trained));
+    trained
+}
+
+/// Read `intents.examples.jsonl`: one `{"text": …, "intent": …}` per line.
+pub fn parse_examples(file: &Path, text: &str) -> Result<Vec<Labelled>, Diagnostics> {
+    #[derive(Deserialize)]
+    struct Line {
+        text: String,
+        intent: String,
+        #[serde(default)]
+        weight: Option<f32>,
+    }
+    let mut out = Diagnostics::default();
+    let mut examples = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("//") {
+            continue;
+        }
+        match serde_json::from_str::<Line>(line) {
+            Ok(l) => match l.intent.parse::<Intent>() {
+                Ok(intent) if !l.text.trim().is_empty() => examples.push(Labelled {
+                    text: l.text,
+                    intent,
+                    weight: l.weight.unwrap_or(1.0).clamp(0.1, 10.0),
+                }),
+                Ok(_) => out.push(
+                    Diagnostic::new(file, "the example's text is empty")
+                        .at_line(Some(i + 1))
+                        .field("text"),
+                ),
+                Err(e) => out.push(Diagnostic::new(file, e).at_line(Some(i + 1)).field("intent")),
+            },
+            Err(e) => out.push(
+                Diagnostic::new(
+                    file,
+                    format!("expected {{\"text\": \"…\", \"intent\": \"…\"}}: {e}"),
+                )
+                .at_line(Some(i + 1)),
+            ),
+        }
+    }
+    out.into_result(examples)
+}
+
+impl Trained {
+    /// Classify with the model, the keyword rules as overrides, and the
+    /// escalation intents favoured when in doubt.
+    pub fn classify(&self, rules: &RuleClassifier, text: &str) -> Classification {
+        let n = normalise(text);
+        let prediction = self.model.predict(&n);
+        let ranked = prediction.ranked();
+        let (mut intent, mut confidence) = ranked[0];
+        let mut reasons = Vec::new();
+        let words = |i: Intent| -> Vec<String> {
+            prediction
+                .strongest_words(i, 3)
+                .iter()
+                .map(|k| format!("«{}»", n.excerpt(text, *k, *k)))
+                .collect()
+        };
+        let evidence = words(intent);
+        if evidence.is_empty() {
+            reasons.push(format!(
+                "{} ({:.0} %): явных слов-признаков нет",
+                intent.describe_ru(),
+                confidence * 100.0
+            ));
+        } else {
+            reasons.push(format!(
+                "{} ({:.0} %): на это указывают слова {}",
+                intent.describe_ru(),
+                confidence * 100.0,
+                evidence.join(", ")
+            ));
+        }
+        if let Some((second, p)) = ranked.get(1)
+            && *p >= 0.05
+        {
+            reasons.push(format!(
+                "второй вариант: {} ({:.0} %)",
+                second.describe_ru(),
+                p * 100.0
+            ));
+        }
+        if let Some(rule) = rules.best(&n.clean)
+            && rule != intent
+        {
+            let k = Intent::ALL.iter().position(|x| *x == rule).unwrap_or(0);
+            let precision = self.rule_precision[k].unwrap_or(0.0);
+            let p = prediction.probability(rule);
+            if precision > confidence || p >= 0.1 {
+                reasons.push(format!(
+                    "ключевые слова магазина указывают на тему «{}» — она и выбрана",
+                    rule.describe_ru()
+                ));
+                intent = rule;
+                confidence = p.max(precision.min(0.95));
+            }
+        } else if let Some(rule) = rules.best(&n.clean) {
+            let k = Intent::ALL.iter().position(|x| *x == rule).unwrap_or(0);
+            if let Some(precision) = self.rule_precision[k] {
+                confidence = confidence.max(precision.min(0.97));
+            }
+        }
+        if !intent.always_needs_human() {
+            for esc in [Intent::Abusive, Intent::HumanRequest] {
+                let p = prediction.probability(esc);
+                if p >= ESCALATION_THRESHOLD {
+                    reasons.push(format!(
+                        "возможно, это {} ({:.0} %): при сомнении зовём человека",
+                        esc.describe_ru(),
+                        p * 100.0
+                    ));
+                    intent = esc;
+                    confidence = p;
+                    break;
+                }
+            }
+        }
+        let mut c = Classification {
+            intent,
+            confidence,
+            reasons,
+            flags: Vec::new(),
+            source: ClassifierSource::Model,
+            top: ranked.iter().take(2).map(|(i, p)| (*i, *p)).collect(),
+            evidence: evidence
+                .iter()
+                .map(|w| w.trim_matches(['«', '»']).to_string())
+                .collect(),
+        };
+        rules.add_risk_flags(text, &n, &mut c);
+        c
     }
 }
 

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod cases;
 pub mod classify;
 pub mod draft;
+pub mod model;
 pub mod privacy;
 pub mod risk;
 pub mod worker;
@@ -176,7 +177,10 @@ pub async fn classify(
     calls: &mut Vec<Attempt>,
 ) -> Classification {
     let text = facts.text();
-    let by_rules = prompts.rules.classify(&text);
+    let mut by_rules = prompts.classify_offline(&text, shop.settings.classifier);
+    if let Some(name) = &facts.buyer_name {
+        risk::flag_buyer_field("имя покупателя", name, &mut by_rules);
+    }
     if shop.settings.classifier != ClassifierKind::Llm {
         return by_rules;
     }
@@ -250,8 +254,15 @@ pub async fn classify(
                 reasons,
                 flags: Vec::new(),
                 source: ClassifierSource::Llm,
+                top: Vec::new(),
+                evidence: Vec::new(),
             };
-            prompts.rules.add_risk_flags(&text, &mut c);
+            prompts
+                .rules
+                .add_risk_flags(&text, &crate::text::normalise(&text), &mut c);
+            if let Some(name) = &facts.buyer_name {
+                risk::flag_buyer_field("имя покупателя", name, &mut c);
+            }
             c
         }
         Err(e) => fall_back(

@@ -425,6 +425,8 @@ mod tests {
             reasons: vec![],
             flags: flags.to_vec(),
             source: ClassifierSource::Rules,
+            top: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 

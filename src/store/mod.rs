@@ -6,6 +6,7 @@
 
 mod chats;
 mod controls;
+mod corrections;
 mod drafts;
 mod ingest;
 mod status;
@@ -37,6 +38,9 @@ pub use drafts::{
     reschedule, retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns, transition,
     unknown_drafts,
 };
+pub use corrections::{
+    CORRECTION_WEIGHT, NewCorrection, add_correction, correction_marks, corrections_for,
+};
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
@@ -61,6 +65,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_controls.sql")),
         M::up(include_str!("migrations/0003_llm_usage.sql")),
         M::up(include_str!("migrations/0004_per_chat_marketplaces.sql")),
+        M::up(include_str!("migrations/0005_intent_corrections.sql")),
     ])
 }
 

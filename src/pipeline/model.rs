@@ -1,0 +1,507 @@
+//! The statistical intent model: a multinomial logistic regression over the
+//! normalised text's stems, stem pairs and character n-grams, trained from the
+//! prompt set's labelled examples when the prompt set loads, with its
+//! probabilities calibrated by temperature scaling on a held-out part of the
+//! examples. Pure: no I/O.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::domain::Intent;
+use crate::text::{Normalised, Token};
+
+const CLASSES: usize = Intent::ALL.len();
+const EPOCHS: usize = 12;
+const LEARNING_RATE: f32 = 0.5;
+const L2: f32 = 1e-5;
+/// Share of the examples held out to fit the temperature.
+const HOLDOUT_EVERY: usize = 7;
+
+/// Feature ids are already hashes: no need to hash them again.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b) ^ (self.0 >> 56);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type FeatureMap = HashMap<u64, u32, BuildHasherDefault<IdHasher>>;
+
+/// FNV-1a with a kind byte first, so equal strings of different kinds differ.
+fn fnv(kind: u8, parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(kind);
+    h = h.wrapping_mul(0x100_0000_01b3);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h ^= 0xff;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        for b in p.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A feature and the word it came from (for explanations).
+#[derive(Debug, Clone, Copy)]
+struct Feature {
+    id: u64,
+    token: Option<usize>,
+}
+
+fn word_class(t: &Token) -> Option<&'static str> {
+    if t.is_number() {
+        Some(if t.norm.len() >= 6 { "#long" } else { "#num" })
+    } else if t.norm.chars().any(|c| c.is_ascii_digit()) {
+        Some("#code")
+    } else {
+        None
+    }
+}
+
+fn features(n: &Normalised, out: &mut Vec<Feature>) {
+    out.clear();
+    let stems: Vec<&str> = n
+        .tokens
+        .iter()
+        .map(|t| word_class(t).unwrap_or(t.stem.as_str()))
+        .collect();
+    for (i, t) in n.tokens.iter().enumerate() {
+        out.push(Feature {
+            id: fnv(b'w', &[stems[i]]),
+            token: Some(i),
+        });
+        if let Some(next) = stems.get(i + 1) {
+            out.push(Feature {
+                id: fnv(b'b', &[stems[i], next]),
+                token: Some(i),
+            });
+        }
+        if word_class(t).is_some() {
+            continue;
+        }
+        let chars: Vec<char> = std::iter::once('^')
+            .chain(t.norm.chars())
+            .chain(std::iter::once('$'))
+            .collect();
+        for len in 3..=4 {
+            for w in chars.windows(len) {
+                let gram: String = w.iter().collect();
+                out.push(Feature {
+                    id: fnv(b'c', &[&gram]),
+                    token: Some(i),
+                });
+            }
+        }
+    }
+    for c in n.clean.chars() {
+        if matches!(c, '?' | '!') || (c as u32 >= 0x2100 && !c.is_alphanumeric()) {
+            let mut buf = [0u8; 4];
+            out.push(Feature {
+                id: fnv(b's', &[c.encode_utf8(&mut buf)]),
+                token: None,
+            });
+        }
+    }
+    let words = n.tokens.len();
+    let size = match words {
+        0 => "0",
+        1 => "1",
+        2..=3 => "2-3",
+        4..=8 => "4-8",
+        9..=20 => "9-20",
+        _ => "21+",
+    };
+    out.push(Feature {
+        id: fnv(b'l', &[size]),
+        token: None,
+    });
+    out.sort_unstable_by_key(|f| f.id);
+    out.dedup_by_key(|f| f.id);
+}
+
+/// A trained model.
+#[derive(Debug, Clone)]
+pub struct IntentModel {
+    vocabulary: FeatureMap,
+    /// `weights[feature * CLASSES + class]`.
+    weights: Vec<f32>,
+    bias: [f32; CLASSES],
+    temperature: f32,
+    /// How many examples it was trained on.
+    pub examples: usize,
+}
+
+
+/// One labelled example, already normalised.
+pub struct Example {
+    pub text: Normalised,
+    pub intent: Intent,
+    /// How much it counts (a seller's correction counts more).
+    pub weight: f32,
+}
+
+/// A prediction: a probability per intent, and what pointed there.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// Probabilities in the order of [`Intent::ALL`].
+    pub probabilities: [f64; CLASSES],
+    /// For each word, how much it pushed towards each class (`[word][class]`).
+    contributions: Vec<[f32; CLASSES]>,
+}
+
+impl Prediction {
+    pub fn probability(&self, intent: Intent) -> f64 {
+        self.probabilities[index(intent)]
+    }
+
+    /// Intents from most to least likely.
+    pub fn ranked(&self) -> Vec<(Intent, f64)> {
+        let mut r: Vec<(Intent, f64)> = Intent::ALL
+            .iter()
+            .map(|i| (*i, self.probabilities[index(*i)]))
+            .collect();
+        r.sort_by(|a, b| b.1.total_cmp(&a.1));
+        r
+    }
+
+    /// The words (by index into the tokens) that pushed hardest towards
+    /// `intent` rather than the others, strongest first.
+    pub fn strongest_words(&self, intent: Intent, at_most: usize) -> Vec<usize> {
+        let k = index(intent);
+        let mut scored: Vec<(usize, f32)> = self
+            .contributions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mean = c.iter().sum::<f32>() / CLASSES as f32;
+                (i, c[k] - mean)
+            })
+            .filter(|(_, s)| *s > 0.05)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.into_iter().take(at_most).map(|(i, _)| i).collect()
+    }
+}
+
+fn index(intent: Intent) -> usize {
+    Intent::ALL
+        .iter()
+        .position(|i| *i == intent)
+        .expect("every intent is in ALL")
+}
+
+fn softmax(logits: &[f32; CLASSES], temperature: f32) -> [f64; CLASSES] {
+    let max = logits.iter().copied().fold(f32::MIN, f32::max);
+    let mut p = [0f64; CLASSES];
+    let mut sum = 0f64;
+    for (k, l) in logits.iter().enumerate() {
+        p[k] = f64::from((l - max) / temperature).exp();
+        sum += p[k];
+    }
+    for v in &mut p {
+        *v /= sum;
+    }
+    p
+}
+
+/// A small deterministic generator for shuffling (same examples, same model).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+struct Encoded {
+    features: Vec<u32>,
+    class: usize,
+    weight: f32,
+}
+
+impl IntentModel {
+    /// Train on `examples`: fit on all but every seventh example of each
+    /// intent, pick the temperature that best predicts those, then fit on all.
+    pub fn train(examples: &[Example]) -> IntentModel {
+        let mut vocabulary = FeatureMap::default();
+        let mut buf = Vec::new();
+        let encoded: Vec<Encoded> = examples
+            .iter()
+            .map(|e| {
+                features(&e.text, &mut buf);
+                let features = buf
+                    .iter()
+                    .map(|f| {
+                        let next = vocabulary.len() as u32;
+                        *vocabulary.entry(f.id).or_insert(next)
+                    })
+                    .collect();
+                Encoded {
+                    features,
+                    class: index(e.intent),
+                    weight: e.weight,
+                }
+            })
+            .collect();
+        let mut seen = [0usize; CLASSES];
+        let (mut fit, mut held) = (Vec::new(), Vec::new());
+        for (i, e) in encoded.iter().enumerate() {
+            seen[e.class] += 1;
+            if seen[e.class] % HOLDOUT_EVERY == 0 {
+                held.push(i);
+            } else {
+                fit.push(i);
+            }
+        }
+        let dims = vocabulary.len();
+        let temperature = if held.len() >= CLASSES {
+            let (w, b) = fit_weights(&encoded, &fit, dims);
+            let logits: Vec<([f32; CLASSES], usize)> = held
+                .iter()
+                .map(|&i| (logits_of(&w, &b, &encoded[i].features), encoded[i].class))
+                .collect();
+            best_temperature(&logits)
+        } else {
+            1.0
+        };
+        let all: Vec<usize> = (0..encoded.len()).collect();
+        let (weights, bias) = fit_weights(&encoded, &all, dims);
+        IntentModel {
+            vocabulary,
+            weights,
+            bias,
+            temperature,
+            examples: examples.len(),
+        }
+    }
+
+    pub fn temperature(&self) -> f32 {
+        self.temperature
+    }
+
+    pub fn predict(&self, text: &Normalised) -> Prediction {
+        let mut buf = Vec::with_capacity(256);
+        features(text, &mut buf);
+        let scale = 1.0 / (buf.len().max(1) as f32).sqrt();
+        let mut logits = self.bias;
+        let mut contributions = vec![[0f32; CLASSES]; text.tokens.len()];
+        for f in &buf {
+            let Some(&id) = self.vocabulary.get(&f.id) else {
+                continue;
+            };
+            let row = &self.weights[id as usize * CLASSES..(id as usize + 1) * CLASSES];
+            for k in 0..CLASSES {
+                let v = row[k] * scale;
+                logits[k] += v;
+                if let Some(t) = f.token {
+                    contributions[t][k] += v;
+                }
+            }
+        }
+        Prediction {
+            probabilities: softmax(&logits, self.temperature),
+            contributions,
+        }
+    }
+}
+
+fn logits_of(weights: &[f32], bias: &[f32; CLASSES], features: &[u32]) -> [f32; CLASSES] {
+    let scale = 1.0 / (features.len().max(1) as f32).sqrt();
+    let mut logits = *bias;
+    for &f in features {
+        let row = &weights[f as usize * CLASSES..(f as usize + 1) * CLASSES];
+        for k in 0..CLASSES {
+            logits[k] += row[k] * scale;
+        }
+    }
+    logits
+}
+
+/// Stochastic gradient descent with AdaGrad step sizes and L2 shrinkage.
+fn fit_weights(data: &[Encoded], rows: &[usize], dims: usize) -> (Vec<f32>, [f32; CLASSES]) {
+    let mut w = vec![0f32; dims * CLASSES];
+    let mut g2 = vec![1e-6f32; dims * CLASSES];
+    let mut b = [0f32; CLASSES];
+    let mut bg2 = [1e-6f32; CLASSES];
+    let mut order: Vec<usize> = rows.to_vec();
+    let mut rng = SplitMix(0x5eed);
+    for _ in 0..EPOCHS {
+        for i in (1..order.len()).rev() {
+            let j = (rng.next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        for &r in &order {
+            let e = &data[r];
+            let scale = 1.0 / (e.features.len().max(1) as f32).sqrt();
+            let p = softmax(&logits_of(&w, &b, &e.features), 1.0);
+            let mut grad = [0f32; CLASSES];
+            for k in 0..CLASSES {
+                grad[k] = (p[k] as f32 - if k == e.class { 1.0 } else { 0.0 }) * e.weight;
+            }
+            for k in 0..CLASSES {
+                bg2[k] += grad[k] * grad[k];
+                b[k] -= LEARNING_RATE * grad[k] / bg2[k].sqrt();
+            }
+            for &f in &e.features {
+                let base = f as usize * CLASSES;
+                for k in 0..CLASSES {
+                    let g = grad[k] * scale + L2 * w[base + k];
+                    g2[base + k] += g * g;
+                    w[base + k] -= LEARNING_RATE * g / g2[base + k].sqrt();
+                }
+            }
+        }
+    }
+    (w, b)
+}
+
+/// The temperature that minimises the negative log-likelihood of held-out examples.
+fn best_temperature(held: &[([f32; CLASSES], usize)]) -> f32 {
+    let nll = |t: f32| -> f64 {
+        held.iter()
+            .map(|(l, c)| -softmax(l, t)[*c].max(1e-12).ln())
+            .sum()
+    };
+    let mut best = (1.0f32, nll(1.0));
+    let mut t = 0.2f32;
+    while t <= 5.0 {
+        let v = nll(t);
+        if v < best.1 {
+            best = (t, v);
+        }
+        t += 0.05;
+    }
+    best.0
+}
+
+/// Expected calibration error over `(confidence, correct)` pairs, in ten bins.
+pub fn expected_calibration_error(points: &[(f64, bool)]) -> f64 {
+    if points.is_empty() {
+        return 0.0;
+    }
+    let mut bins = [(0usize, 0f64, 0usize); 10];
+    for &(p, ok) in points {
+        let b = ((p * 10.0) as usize).min(9);
+        bins[b].0 += 1;
+        bins[b].1 += p;
+        bins[b].2 += usize::from(ok);
+    }
+    bins.iter()
+        .filter(|b| b.0 > 0)
+        .map(|(n, sum, ok)| {
+            let n = *n as f64;
+            (n / points.len() as f64) * ((sum / n) - (*ok as f64 / n)).abs()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalise;
+
+    fn ex(text: &str, intent: Intent) -> Example {
+        Example {
+            text: normalise(text),
+            intent,
+            weight: 1.0,
+        }
+    }
+
+    fn small() -> Vec<Example> {
+        let mut v = Vec::new();
+        for t in [
+            "спасибо большое",
+            "благодарю за быструю доставку",
+            "спасибо всё пришло",
+            "огромное спасибо",
+            "спасибо, очень довольна",
+            "благодарю",
+            "спс",
+            "спасибо вам",
+        ] {
+            v.push(ex(t, Intent::Thanks));
+        }
+        for t in [
+            "где мой заказ",
+            "когда привезут посылку",
+            "заказ не пришёл",
+            "где посылка уже неделю жду",
+            "когда доставка",
+            "почему не отправили заказ",
+            "заказ застрял на складе",
+            "когда придёт",
+        ] {
+            v.push(ex(t, Intent::DeliveryStatus));
+        }
+        for t in [
+            "позовите менеджера",
+            "хочу поговорить с человеком",
+            "соедините с оператором",
+            "дайте живого человека",
+            "нужен менеджер",
+            "переключите на сотрудника",
+            "позвоните мне",
+            "можно с человеком пообщаться",
+        ] {
+            v.push(ex(t, Intent::HumanRequest));
+        }
+        v
+    }
+
+    #[test]
+    fn it_learns_word_forms_it_was_not_shown() {
+        let m = IntentModel::train(&small());
+        let p = m.predict(&normalise("Где же мои заказы?"));
+        assert_eq!(p.ranked()[0].0, Intent::DeliveryStatus, "{:?}", p.ranked());
+        let p = m.predict(&normalise("позовите человека пожалуйста"));
+        assert_eq!(p.ranked()[0].0, Intent::HumanRequest, "{:?}", p.ranked());
+        let sum: f64 = p.probabilities.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_strongest_words_are_the_ones_that_carry_the_intent() {
+        let m = IntentModel::train(&small());
+        let text = normalise("ну и где мой заказ");
+        let p = m.predict(&text);
+        let words: Vec<&str> = p
+            .strongest_words(Intent::DeliveryStatus, 2)
+            .iter()
+            .map(|i| text.tokens[*i].norm.as_str())
+            .collect();
+        assert!(words.contains(&"заказ") || words.contains(&"где"), "{words:?}");
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let a = IntentModel::train(&small());
+        let b = IntentModel::train(&small());
+        let t = normalise("спасибо, где заказ?");
+        assert_eq!(a.predict(&t).probabilities, b.predict(&t).probabilities);
+    }
+
+    #[test]
+    fn calibration_error_of_perfect_and_overconfident_predictions() {
+        assert!(expected_calibration_error(&[(0.9, true); 9]) > 0.05);
+        let mixed: Vec<(f64, bool)> = (0..10).map(|i| (0.75, i < 7 || i == 9)).collect();
+        assert!(expected_calibration_error(&mixed) < 0.06);
+    }
+}

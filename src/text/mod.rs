@@ -1,0 +1,451 @@
+//! The one normalisation step every recogniser of language uses: guards,
+//! risk and injection detectors, and the intent classifier.
+//!
+//! [`normalise`] turns text into a [`Normalised`] form:
+//! - Unicode NFKC (full-width letters, ligatures, superscripts become plain),
+//!   case folded, `ё` → `е`;
+//! - zero-width, bidi and other invisible format characters removed, control
+//!   characters turned into spaces, combining accents dropped;
+//! - Latin/Cyrillic look-alike letters folded inside a word written mostly in
+//!   the other script (`cиcтeмa` → `система`, `ignоre` → `ignore`), and digits
+//!   standing in for letters inside Cyrillic words (`6от` → `бот`);
+//! - letters spaced out to dodge a filter joined (`в е р н ё м` → `вернем`);
+//! - words ([`Token`]) with their stem (Snowball) and their place in the
+//!   original text, so a finding can quote what the person actually wrote.
+//!
+//! [`hidden_layers`] decodes base64, percent-encoded and HTML-entity chunks,
+//! for the injection detector.
+
+mod decode;
+pub mod phrase;
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_normalization::UnicodeNormalization;
+
+pub use decode::hidden_layers;
+
+/// One word of normalised text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The word, normalised.
+    pub norm: String,
+    /// Its Snowball stem (Russian for Cyrillic words, English for Latin ones).
+    pub stem: String,
+    /// Where it is in the original text (bytes).
+    pub span: Range<usize>,
+    /// Which sentence it is in (0-based).
+    pub sentence: u32,
+}
+
+impl Token {
+    pub fn is_number(&self) -> bool {
+        self.norm.chars().all(|c| c.is_ascii_digit())
+    }
+
+    pub fn is_cyrillic(&self) -> bool {
+        self.norm.chars().any(is_cyrillic)
+    }
+}
+
+/// Text in the one form recognisers work on.
+#[derive(Debug, Clone, Default)]
+pub struct Normalised {
+    /// The whole text cleaned (NFKC, case, `ё`, invisible characters,
+    /// look-alikes), separators kept: for patterns over characters such as
+    /// phone numbers, addresses and links.
+    pub clean: String,
+    /// The words, normalised and joined by single spaces.
+    pub words: String,
+    pub tokens: Vec<Token>,
+}
+
+impl Normalised {
+    /// The original text of tokens `from..=to`.
+    pub fn excerpt<'a>(&self, original: &'a str, from: usize, to: usize) -> &'a str {
+        let (Some(a), Some(b)) = (self.tokens.get(from), self.tokens.get(to)) else {
+            return "";
+        };
+        original.get(a.span.start..b.span.end).unwrap_or("")
+    }
+}
+
+static RU: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Russian));
+static EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
+
+/// The stem of an already normalised word.
+pub fn stem(word: &str) -> String {
+    if word.chars().any(is_cyrillic) {
+        RU.stem(word).into_owned()
+    } else if word.chars().any(|c| c.is_ascii_alphabetic()) {
+        EN.stem(word).into_owned()
+    } else {
+        word.to_string()
+    }
+}
+
+pub fn is_cyrillic(c: char) -> bool {
+    matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' | 'і' | 'ї' | 'є' | 'ґ' | 'ў' | 'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ')
+}
+
+/// Characters that render as nothing (or nearly) and only serve to split a
+/// word for a filter: zero-width spaces and joiners, bidi marks, soft hyphen,
+/// word joiner, BOM, variation selectors, tags.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}' | '\u{1D173}'..='\u{1D17A}')
+}
+
+fn is_combining(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Latin letters that look like Cyrillic ones (after case folding).
+fn latin_to_cyrillic(c: char) -> Option<char> {
+    Some(match c {
+        'a' => 'а',
+        'b' => 'в',
+        'c' => 'с',
+        'e' => 'е',
+        'h' => 'н',
+        'i' => 'и',
+        'k' => 'к',
+        'm' => 'м',
+        'n' => 'п',
+        'o' => 'о',
+        'p' => 'р',
+        't' => 'т',
+        'u' => 'и',
+        'x' => 'х',
+        'y' => 'у',
+        _ => return None,
+    })
+}
+
+fn cyrillic_to_latin(c: char) -> Option<char> {
+    Some(match c {
+        'а' => 'a',
+        'в' => 'b',
+        'с' => 'c',
+        'е' => 'e',
+        'н' => 'h',
+        'і' => 'i',
+        'к' => 'k',
+        'м' => 'm',
+        'о' => 'o',
+        'р' => 'p',
+        'т' => 't',
+        'х' => 'x',
+        'у' => 'y',
+        _ => return None,
+    })
+}
+
+/// Digits written for look-alike Cyrillic letters inside a word.
+fn digit_to_cyrillic(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'о',
+        '3' => 'з',
+        '4' => 'ч',
+        '6' => 'б',
+        _ => return None,
+    })
+}
+
+/// Units written right after a number ("3шт", "40см"): the digit stays a digit.
+const UNITS: [&str; 16] = [
+    "шт", "см", "мм", "кг", "гр", "мл", "км", "руб", "р", "м", "г", "л", "ч", "мин", "сек", "х",
+];
+
+/// Fold the look-alike letters of a word written mostly in one script.
+fn fold_confusables(word: &mut Vec<char>) {
+    let unambiguous_cyr = word
+        .iter()
+        .filter(|c| is_cyrillic(**c) && cyrillic_to_latin(**c).is_none())
+        .count();
+    let unambiguous_lat = word
+        .iter()
+        .filter(|c| c.is_ascii_alphabetic() && latin_to_cyrillic(**c).is_none())
+        .count();
+    let cyr = word.iter().filter(|c| is_cyrillic(**c)).count();
+    let lat = word.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    if cyr > 0 && lat > 0 {
+        if unambiguous_lat == 0 && (unambiguous_cyr > 0 || cyr >= lat) {
+            for c in word.iter_mut() {
+                if let Some(r) = latin_to_cyrillic(*c) {
+                    *c = r;
+                }
+            }
+        } else if unambiguous_cyr == 0 && (unambiguous_lat > 0 || lat > cyr) {
+            for c in word.iter_mut() {
+                if let Some(r) = cyrillic_to_latin(*c) {
+                    *c = r;
+                }
+            }
+        }
+    }
+    let cyr = word.iter().filter(|c| is_cyrillic(**c)).count();
+    let digits = word.iter().filter(|c| c.is_ascii_digit()).count();
+    if cyr >= 2 && digits > 0 && digits * 2 <= word.len() {
+        let letters_after_first: String = word.iter().skip(1).collect();
+        for i in 0..word.len() {
+            let Some(r) = digit_to_cyrillic(word[i]) else {
+                continue;
+            };
+            let next_letter = word.get(i + 1).is_some_and(|c| is_cyrillic(*c));
+            let prev_ok = i == 0 || is_cyrillic(word[i - 1]);
+            let unit = i == 0 && UNITS.contains(&letters_after_first.as_str());
+            if next_letter && prev_ok && !unit {
+                word[i] = r;
+            }
+        }
+    }
+}
+
+/// Single letters that are Russian words by themselves ("а", "в", "и", …).
+fn standalone_letter(c: char) -> bool {
+    matches!(c, 'а' | 'в' | 'и' | 'к' | 'о' | 'с' | 'у' | 'я')
+}
+
+/// Separators allowed between spaced-out letters.
+fn spacer(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= 3
+        && s.chars()
+            .all(|c| matches!(c, ' ' | '.' | '-' | '_' | '*' | '\u{00A0}' | '·' | '/' | '|' | '+' | ','))
+}
+
+struct RawWord {
+    chars: Vec<char>,
+    span: Range<usize>,
+    sentence: u32,
+}
+
+/// Normalise `text` (see the module documentation).
+pub fn normalise(text: &str) -> Normalised {
+    // 1. Clean each character (and the combining marks that follow it),
+    //    remembering where it came from.
+    let mut chars: Vec<char> = Vec::with_capacity(text.len());
+    let mut origin: Vec<usize> = Vec::with_capacity(text.len());
+    let mut iter = text.char_indices().peekable();
+    let mut cluster = String::new();
+    while let Some((at, c)) = iter.next() {
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_control() && c != '\n' {
+            chars.push(' ');
+            origin.push(at);
+            continue;
+        }
+        cluster.clear();
+        cluster.push(c);
+        while let Some(&(_, next)) = iter.peek() {
+            if is_combining(next) {
+                cluster.push(next);
+                iter.next();
+            } else if is_invisible(next) && cluster.chars().count() == 1 {
+                // An invisible character between a letter and its accent.
+                iter.next();
+            } else {
+                break;
+            }
+        }
+        if c.is_ascii() && cluster.len() == 1 {
+            chars.push(c.to_ascii_lowercase());
+            origin.push(at);
+            continue;
+        }
+        for n in cluster.nfkc() {
+            if is_combining(n) || is_invisible(n) {
+                continue;
+            }
+            for l in n.to_lowercase() {
+                chars.push(if l == 'ё' { 'е' } else { l });
+                origin.push(at);
+            }
+        }
+    }
+    // 2. Words and sentences.
+    let mut words: Vec<RawWord> = Vec::new();
+    let mut sentence = 0u32;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphanumeric() {
+            let start = i;
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+            let last = i - 1;
+            let last_end = origin[last] + text[origin[last]..].chars().next().map_or(1, char::len_utf8);
+            words.push(RawWord {
+                chars: chars[start..i].to_vec(),
+                span: origin[start]..last_end,
+                sentence,
+            });
+            continue;
+        }
+        let breaks = matches!(c, '.' | '!' | '?' | '…' | ';' | '\n')
+            && chars.get(i + 1).is_none_or(|n| n.is_whitespace() || matches!(n, '.' | '!' | '?'));
+        if breaks && words.last().is_some_and(|w| w.sentence == sentence) {
+            sentence += 1;
+        }
+        i += 1;
+    }
+    // 3. Join letters spaced out to dodge a filter.
+    let mut joined: Vec<RawWord> = Vec::with_capacity(words.len());
+    let mut w = 0;
+    while w < words.len() {
+        let single = |k: usize| words[k].chars.len() == 1 && words[k].chars[0].is_alphabetic();
+        if single(w) {
+            let mut e = w;
+            while e + 1 < words.len()
+                && single(e + 1)
+                && spacer(text.get(words[e].span.end..words[e + 1].span.start).unwrap_or("x"))
+            {
+                e += 1;
+            }
+            let run = e - w + 1;
+            let odd = (w..=e)
+                .filter(|k| !standalone_letter(words[*k].chars[0]))
+                .count();
+            let latin = words[w].chars[0].is_ascii_alphabetic();
+            let join = if latin { run >= 5 } else { run >= 5 || (run >= 3 && odd >= 2) };
+            if join {
+                joined.push(RawWord {
+                    chars: (w..=e).map(|k| words[k].chars[0]).collect(),
+                    span: words[w].span.start..words[e].span.end,
+                    sentence: words[w].sentence,
+                });
+                w = e + 1;
+                continue;
+            }
+        }
+        joined.push(RawWord {
+            chars: std::mem::take(&mut words[w].chars),
+            span: words[w].span.clone(),
+            sentence: words[w].sentence,
+        });
+        w += 1;
+    }
+    // 4. Look-alikes, stems; the clean text with the folded words in place.
+    let mut clean: Vec<char> = chars.clone();
+    let mut tokens = Vec::with_capacity(joined.len());
+    let mut cursor = 0usize;
+    for mut word in joined {
+        let before: Vec<char> = word.chars.clone();
+        fold_confusables(&mut word.chars);
+        if before != word.chars && before.len() == word.chars.len() {
+            // Put the folded letters into the clean text where the word was.
+            while cursor < origin.len() && origin[cursor] < word.span.start {
+                cursor += 1;
+            }
+            let mut k = 0;
+            let mut j = cursor;
+            while j < clean.len() && k < before.len() && origin[j] < word.span.end {
+                if clean[j] == before[k] {
+                    clean[j] = word.chars[k];
+                    k += 1;
+                }
+                j += 1;
+            }
+        }
+        let norm: String = word.chars.iter().collect();
+        let stem = stem(&norm);
+        tokens.push(Token {
+            norm,
+            stem,
+            span: word.span,
+            sentence: word.sentence,
+        });
+    }
+    let words = tokens
+        .iter()
+        .map(|t| t.norm.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Normalised {
+        clean: clean.into_iter().collect(),
+        words,
+        tokens,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> String {
+        normalise(text).words
+    }
+
+    #[test]
+    fn case_yo_and_nfkc_are_folded() {
+        assert_eq!(words("ВЕРНЁМ Деньги"), "вернем деньги");
+        assert_eq!(words("ｆｕｌｌ ｗｉｄｔｈ"), "full width");
+        assert_eq!(words("е\u{0308}лка"), "елка");
+    }
+
+    #[test]
+    fn invisible_characters_are_removed_and_controls_split() {
+        assert_eq!(words("иг\u{200B}но\u{200D}рируй ин\u{FEFF}струкции"), "игнорируй инструкции");
+        assert_eq!(words("бот\u{0007}магазина"), "бот магазина");
+        assert_eq!(words("ве\u{00AD}рнём"), "вернем");
+    }
+
+    #[test]
+    fn look_alike_letters_are_folded_into_the_word_s_script() {
+        assert_eq!(words("cиcтeмa"), "система");
+        assert_eq!(words("ПРИBET"), "привет");
+        assert_eq!(words("ignоre previous"), "ignore previous");
+        assert_eq!(words("6от"), "бот");
+        assert_eq!(words("3шт по 40см"), "3шт по 40см");
+        assert_eq!(words("iPhone 15 ok"), "iphone 15 ok");
+    }
+
+    #[test]
+    fn spaced_out_letters_are_joined_but_short_words_are_not() {
+        assert_eq!(words("мы в е р н ё м деньги"), "мы вернем деньги");
+        assert_eq!(words("и.г.н.о.р.и.р.у.й"), "игнорируй");
+        assert_eq!(words("б о т"), "бот");
+        assert_eq!(words("а я в шоке"), "а я в шоке");
+        assert_eq!(words("размеры s m l"), "размеры s m l");
+        assert_eq!(words("i g n o r e all"), "ignore all");
+    }
+
+    #[test]
+    fn tokens_keep_their_place_in_the_original_and_their_sentence() {
+        let text = "Здравствуйте! Мы ВЕРНЁМ деньги.";
+        let n = normalise(text);
+        let t = &n.tokens[2];
+        assert_eq!(t.norm, "вернем");
+        assert_eq!(&text[t.span.clone()], "ВЕРНЁМ");
+        assert_eq!(n.tokens[0].sentence, 0);
+        assert_eq!(t.sentence, 1);
+        assert_eq!(n.excerpt(text, 1, 3), "Мы ВЕРНЁМ деньги");
+    }
+
+    #[test]
+    fn hyphenated_words_are_two_words() {
+        assert_eq!(words("робот-пылесос"), "робот пылесос");
+    }
+
+    #[test]
+    fn stems_follow_the_word_s_language() {
+        assert_eq!(stem("деньгами"), "деньг");
+        assert_eq!(stem("ботом"), "бот");
+        assert_eq!(stem("refunds"), "refund");
+    }
+
+    #[test]
+    fn the_clean_text_keeps_separators_and_folds_letters() {
+        let n = normalise("Пишите: shоp@mаil.ru, +7 (999) 123-45-67");
+        assert_eq!(n.clean, "пишите: shop@mail.ru, +7 (999) 123-45-67");
+    }
+}

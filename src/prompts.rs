@@ -29,6 +29,9 @@ pub const DRAFT: &str = "draft.txt";
 pub const CLASSIFY: &str = "classify.txt";
 const INTENTS: &str = "intents.toml";
 pub const EXAMPLES: &str = "intents.examples.jsonl";
+/// Replies the shop approved word for word: the reply library a policy can
+/// restrict auto-sending to (`auto_send_from = ["library"]`).
+const APPROVED: &str = "approved_replies.txt";
 const KNOWLEDGE: &str = "knowledge.md";
 const TEMPLATE_EXTENSIONS: [&str; 3] = ["txt", "md", "j2"];
 
@@ -41,6 +44,8 @@ pub struct PromptSet {
     /// from them (with the shop's corrections, once added).
     pub examples: Vec<Labelled>,
     pub model: Option<Arc<Trained>>,
+    /// The approved replies, normalised (one per paragraph of `approved_replies.txt`).
+    approved: Vec<String>,
     pub knowledge: String,
     /// Template name → the file it came from.
     sources: BTreeMap<String, PathBuf>,
@@ -118,7 +123,17 @@ impl PromptSet {
                 )),
             }
         }
-        let model = (!examples.is_empty() && out.is_empty()).then(|| classify::train(&rules, &examples));
+        let model =
+            (!examples.is_empty() && out.is_empty()).then(|| classify::train(&rules, &examples));
+        let approved = last(APPROVED)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|t| {
+                t.split("\n\n")
+                    .map(|p| crate::text::normalise(p.trim()).words)
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         let knowledge = last(KNOWLEDGE)
             .and_then(|p| std::fs::read_to_string(p).ok())
             .unwrap_or_default();
@@ -144,9 +159,15 @@ impl PromptSet {
             rules,
             examples,
             model,
+            approved,
             knowledge,
             sources,
         })
+    }
+
+    /// Is this text, word for word, one of the shop's approved replies?
+    pub fn is_approved_reply(&self, text: &str) -> bool {
+        !self.approved.is_empty() && self.approved.contains(&crate::text::normalise(text).words)
     }
 
     /// Classify without an LLM: the intent model with the keyword rules as

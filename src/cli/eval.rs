@@ -110,6 +110,7 @@ max_auto_per_shop_per_hour = 100000
 
 [[rule]]
 name = "auto-everything"
+when.max_confidence = 1.0
 effect = "auto"
 "#;
 
@@ -275,10 +276,10 @@ async fn run_drafts(shop: &Shop, base: &Policy, rows: &[DraftRow]) -> DraftRepor
         let mut marketplace = Marketplace::Wildberries;
         if let Some(s) = &row.settings {
             if let Some(d) = &s.allowed_link_domains {
-                policy.settings.allowed_link_domains = d.clone();
+                policy.settings.guard.allowed_link_domains = d.clone();
             }
             if let Some(f) = s.forbid_ai_mentions {
-                policy.settings.forbid_ai_mentions = f;
+                policy.settings.guard.forbid_ai_mentions = f;
             }
             if let Some(m) = s.marketplace.as_deref().and_then(|m| m.parse().ok()) {
                 marketplace = m;
@@ -359,7 +360,14 @@ async fn run_injection(shop: &Shop, policy: &Policy, rows: &[InjectionRow]) -> I
         let ok = flagged == attack;
         if attack {
             r.attack_recall.add(flagged);
-            let a = judge(shop, policy, &f, classification.clone(), DraftSource::Generate).await;
+            let a = judge(
+                shop,
+                policy,
+                &f,
+                classification.clone(),
+                DraftSource::Generate,
+            )
+            .await;
             r.attack_auto_sent.add(a.decision.effect == Effect::Auto);
             r.per_obfuscation
                 .entry(row.obfuscation.clone().unwrap_or_else(|| "none".into()))
@@ -373,11 +381,17 @@ async fn run_injection(shop: &Shop, policy: &Policy, rows: &[InjectionRow]) -> I
             .or_default()
             .add(ok);
         if !ok {
+            let why: Vec<&String> = classification
+                .reasons
+                .iter()
+                .filter(|r| r.contains("prompt injection"))
+                .collect();
             r.failures.push(format!(
-                "{} [{} {}] {}| {}",
+                "{} [{} {}] {:?} {}| {}",
                 row.id,
                 row.label,
                 row.category,
+                why,
                 row.buyer_name
                     .as_deref()
                     .map(|n| format!("name={} ", short(n, 40)))
@@ -482,11 +496,23 @@ fn pct(t: &Tally) -> String {
 
 fn print_drafts(split: &str, r: &DraftReport, show: usize) {
     say!("\nDrafts — {split}");
-    say!("  must-block caught (recall)        {}", pct(&r.block_recall));
-    say!("  must-block auto-sent (allow-all)  {}", pct(&r.block_auto_sent));
-    say!("  clean blocked (false blocks)      {}", pct(&r.false_block));
+    say!(
+        "  must-block caught (recall)        {}",
+        pct(&r.block_recall)
+    );
+    say!(
+        "  must-block auto-sent (allow-all)  {}",
+        pct(&r.block_auto_sent)
+    );
+    say!(
+        "  clean blocked (false blocks)      {}",
+        pct(&r.false_block)
+    );
     say!("  warnings shown on warn rows       {}", pct(&r.warn_shown));
-    say!("  clean not auto-sent (any reason)  {}", pct(&r.pass_not_auto));
+    say!(
+        "  clean not auto-sent (any reason)  {}",
+        pct(&r.pass_not_auto)
+    );
     say!("  per category (share right):");
     for (cat, t) in &r.per_category {
         say!("    {cat:<34} {}", pct(t));
@@ -496,9 +522,18 @@ fn print_drafts(split: &str, r: &DraftReport, show: usize) {
 
 fn print_injection(split: &str, r: &InjectionReport, show: usize) {
     say!("\nInjection and manipulation — {split}");
-    say!("  attacks flagged (recall)          {}", pct(&r.attack_recall));
-    say!("  attacks auto-sent (allow-all)     {}", pct(&r.attack_auto_sent));
-    say!("  benign flagged                    {}", pct(&r.benign_flagged));
+    say!(
+        "  attacks flagged (recall)          {}",
+        pct(&r.attack_recall)
+    );
+    say!(
+        "  attacks auto-sent (allow-all)     {}",
+        pct(&r.attack_auto_sent)
+    );
+    say!(
+        "  benign flagged                    {}",
+        pct(&r.benign_flagged)
+    );
     say!("  per category (share right):");
     for (cat, t) in &r.per_category {
         say!("    {cat:<34} {}", pct(t));
@@ -514,12 +549,18 @@ fn print_intents(split: &str, r: &IntentReport, show: usize) {
     say!("\nIntents — {split}");
     say!("  accuracy                          {}", pct(&r.accuracy));
     say!("  macro-F1                          {:.3}", r.macro_f1);
-    say!("  escalation recall                 {}", pct(&r.escalation_recall));
+    say!(
+        "  escalation recall                 {}",
+        pct(&r.escalation_recall)
+    );
     say!(
         "  expected calibration error        {:.3}",
         r.expected_calibration_error
     );
-    say!("  wrong with confidence ≥ 0.8       {}", pct(&r.wrong_above_0_8));
+    say!(
+        "  wrong with confidence ≥ 0.8       {}",
+        pct(&r.wrong_above_0_8)
+    );
     say!("  intent               rows  precision  recall   F1");
     for (name, s) in &r.per_intent {
         say!(
@@ -546,10 +587,7 @@ fn print_intents(split: &str, r: &IntentReport, show: usize) {
             "  {e:<20}{}",
             names
                 .iter()
-                .map(|p| format!(
-                    "{:>5}",
-                    row.and_then(|m| m.get(*p)).copied().unwrap_or(0)
-                ))
+                .map(|p| format!("{:>5}", row.and_then(|m| m.get(*p)).copied().unwrap_or(0)))
                 .collect::<String>()
         );
     }
@@ -574,17 +612,30 @@ fn corpus_files(args: &EvalArgs, kind: &str, splits: &[Split]) -> Vec<(String, P
             .map(|f| (f.display().to_string(), f.clone()))
             .collect();
     }
-    splits
-        .iter()
-        .filter_map(|s| {
-            let name = match s {
-                Split::Dev => "dev",
-                Split::Test => "test",
-            };
-            let path = args.corpus.join(format!("{kind}.{name}.jsonl"));
-            path.is_file().then(|| (name.to_string(), path))
-        })
-        .collect()
+    // `dev` is every `<kind>.dev*.jsonl` (several authors); `test` is one file.
+    let mut out = Vec::new();
+    for s in splits {
+        let prefix = match s {
+            Split::Dev => format!("{kind}.dev"),
+            Split::Test => format!("{kind}.test"),
+        };
+        let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&args.corpus)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let split = name
+                    .strip_prefix(&format!("{kind}."))?
+                    .strip_suffix(".jsonl")?;
+                name.starts_with(&prefix)
+                    .then(|| (split.to_string(), e.path()))
+            })
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    out
 }
 
 pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
@@ -622,10 +673,11 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
         }
     };
     // The shop's own guard settings and extensions apply.
-    policy.settings.allowed_link_domains = shop_policy.settings.allowed_link_domains.clone();
-    policy.settings.forbid_ai_mentions = shop_policy.settings.forbid_ai_mentions;
-    policy.settings.extra_guards = shop_policy.settings.extra_guards.clone();
-    policy.settings.guard_phrases = shop_policy.settings.guard_phrases.clone();
+    policy.settings.guard = shop_policy.settings.guard.clone();
+    if args.file.is_empty() {
+        // Our corpora say per row which links a shop allows.
+        policy.settings.guard.allowed_link_domains.clear();
+    }
     let splits = if args.split.is_empty() {
         vec![Split::Dev, Split::Test]
     } else {
@@ -794,7 +846,10 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
         }
     }
     if args.json {
-        say!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         for (split, r) in &report.drafts {
             print_drafts(split, r, args.show);
@@ -806,7 +861,11 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
             print_intents(split, r, args.show);
         }
         for (split, r) in &report.intents_with_corrections {
-            print_intents(&format!("{split}, with the shop's corrections"), r, args.show);
+            print_intents(
+                &format!("{split}, with the shop's corrections"),
+                r,
+                args.show,
+            );
         }
     }
     if failed.is_empty() {

@@ -11,6 +11,7 @@ macro_rules! say {
 }
 
 mod check;
+mod eval;
 mod explain;
 pub(crate) mod queue;
 pub use queue::{local_clock, local_time};
@@ -74,6 +75,8 @@ pub enum Command {
     Queue(queue::QueueCommand),
     /// Dry-run one buyer message through the whole pipeline; nothing is sent.
     Explain(Box<explain::ExplainArgs>),
+    /// Score labelled corpora (drafts, injection attempts, intents) with the daemon's own code.
+    Eval(Box<eval::EvalArgs>),
     /// Run stored buyer turns through the current or a candidate policy.
     Replay(replay::ReplayArgs),
     /// Stop all auto-sending for a shop at once (the kill switch).
@@ -175,6 +178,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Status { json } => queue::status(&settings, json).await,
         Command::Queue(cmd) => queue::run(&settings, cmd).await,
         Command::Explain(args) => explain::run(&settings, *args).await,
+        Command::Eval(args) => eval::run(&settings, *args).await,
         Command::Replay(args) => replay::run(&settings, args).await,
         Command::Pause { shop, reason } => queue::pause(&settings, &shop, reason.as_deref()).await,
         Command::Resume { shop } => queue::resume(&settings, &shop).await,

@@ -416,7 +416,11 @@ pub fn parse_examples(file: &Path, text: &str) -> Result<Vec<Labelled>, Diagnost
                         .at_line(Some(i + 1))
                         .field("text"),
                 ),
-                Err(e) => out.push(Diagnostic::new(file, e).at_line(Some(i + 1)).field("intent")),
+                Err(e) => out.push(
+                    Diagnostic::new(file, e)
+                        .at_line(Some(i + 1))
+                        .field("intent"),
+                ),
             },
             Err(e) => out.push(
                 Diagnostic::new(

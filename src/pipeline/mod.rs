@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::guards::{self, Finding, GuardInput};
 use crate::llm::LlmRequest;
 use crate::llm::chain::Attempt;
-use crate::policy::{Facts, Policy};
+use crate::policy::{DraftOrigin, Facts, Policy};
 use crate::prompts::{
     BuyerInfo, CLASSIFY, HistoryLine, MarketplaceInfo, OrderInfo, PromptContext, PromptSet,
     ShopInfo, TurnInfo,
@@ -340,14 +340,22 @@ pub async fn judge(
     let findings = guards::check(&GuardInput {
         draft: &drafted.text,
         buyer_text: &buyer_text,
+        buyer_name: facts.buyer_name.as_deref(),
         intent: classification.intent,
         buyer_flagged_injection: classification.has(Flag::Injection),
+        marketplace: facts.marketplace,
         max_chars,
         order: &facts.order,
         knowledge: &prompts.knowledge,
         system_prompt: drafted.system_prompt.as_deref(),
-        settings: &policy.settings,
+        settings: &policy.settings.guard,
     });
+    let origin = match drafted.drafter {
+        _ if prompts.is_approved_reply(&drafted.text) => DraftOrigin::Library,
+        "template" => DraftOrigin::Template,
+        "llm" => DraftOrigin::Llm,
+        _ => DraftOrigin::Person,
+    };
     let summary = guards::summarise(&findings);
     let decision = crate::policy::decide(
         policy,
@@ -362,6 +370,7 @@ pub async fn judge(
             chat_auto_replies_in_window: facts.counts.chat_in_window,
             shop_auto_replies_last_hour: facts.counts.shop_last_hour,
             draft: &drafted.text,
+            draft_origin: origin,
             max_chars,
             guards: &summary,
             drafter_failed: drafted.failed,

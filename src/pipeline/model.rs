@@ -1,8 +1,9 @@
-//! The statistical intent model: a multinomial logistic regression over the
-//! normalised text's stems, stem pairs and character n-grams, trained from the
-//! prompt set's labelled examples when the prompt set loads, with its
-//! probabilities calibrated by temperature scaling on a held-out part of the
-//! examples. Pure: no I/O.
+//! Linear text models: a multinomial logistic regression over the normalised
+//! text's stems, stem pairs and character n-grams, with its probabilities
+//! calibrated by temperature scaling on a held-out part of the examples.
+//! [`IntentModel`] is the intent classifier (trained from the prompt set's
+//! labelled examples when it loads); the injection detector uses a two-class
+//! [`Linear`] too. Pure: no I/O.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -10,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::domain::Intent;
 use crate::text::{Normalised, Token};
 
-const CLASSES: usize = Intent::ALL.len();
+const INTENTS: usize = Intent::ALL.len();
 const EPOCHS: usize = 12;
 const LEARNING_RATE: f32 = 0.5;
 const L2: f32 = 1e-5;
@@ -132,61 +133,44 @@ fn features(n: &Normalised, out: &mut Vec<Feature>) {
     out.dedup_by_key(|f| f.id);
 }
 
-/// A trained model.
+/// A trained model over `K` classes.
 #[derive(Debug, Clone)]
-pub struct IntentModel {
+pub struct Linear<const K: usize> {
     vocabulary: FeatureMap,
-    /// `weights[feature * CLASSES + class]`.
+    /// `weights[feature * K + class]`.
     weights: Vec<f32>,
-    bias: [f32; CLASSES],
+    bias: [f32; K],
     temperature: f32,
     /// How many examples it was trained on.
     pub examples: usize,
 }
 
-
 /// One labelled example, already normalised.
-pub struct Example {
+pub struct Sample {
     pub text: Normalised,
-    pub intent: Intent,
-    /// How much it counts (a seller's correction counts more).
+    pub class: usize,
+    /// How much it counts.
     pub weight: f32,
 }
 
-/// A prediction: a probability per intent, and what pointed there.
+/// A probability per class, and how much each word pushed towards each.
 #[derive(Debug, Clone)]
-pub struct Prediction {
-    /// Probabilities in the order of [`Intent::ALL`].
-    pub probabilities: [f64; CLASSES],
-    /// For each word, how much it pushed towards each class (`[word][class]`).
-    contributions: Vec<[f32; CLASSES]>,
+pub struct Scores<const K: usize> {
+    pub probabilities: [f64; K],
+    /// `[word][class]`
+    contributions: Vec<[f32; K]>,
 }
 
-impl Prediction {
-    pub fn probability(&self, intent: Intent) -> f64 {
-        self.probabilities[index(intent)]
-    }
-
-    /// Intents from most to least likely.
-    pub fn ranked(&self) -> Vec<(Intent, f64)> {
-        let mut r: Vec<(Intent, f64)> = Intent::ALL
-            .iter()
-            .map(|i| (*i, self.probabilities[index(*i)]))
-            .collect();
-        r.sort_by(|a, b| b.1.total_cmp(&a.1));
-        r
-    }
-
+impl<const K: usize> Scores<K> {
     /// The words (by index into the tokens) that pushed hardest towards
-    /// `intent` rather than the others, strongest first.
-    pub fn strongest_words(&self, intent: Intent, at_most: usize) -> Vec<usize> {
-        let k = index(intent);
+    /// class `k` rather than the others, strongest first.
+    pub fn strongest_words(&self, k: usize, at_most: usize) -> Vec<usize> {
         let mut scored: Vec<(usize, f32)> = self
             .contributions
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let mean = c.iter().sum::<f32>() / CLASSES as f32;
+                let mean = c.iter().sum::<f32>() / K as f32;
                 (i, c[k] - mean)
             })
             .filter(|(_, s)| *s > 0.05)
@@ -196,16 +180,9 @@ impl Prediction {
     }
 }
 
-fn index(intent: Intent) -> usize {
-    Intent::ALL
-        .iter()
-        .position(|i| *i == intent)
-        .expect("every intent is in ALL")
-}
-
-fn softmax(logits: &[f32; CLASSES], temperature: f32) -> [f64; CLASSES] {
+fn softmax<const K: usize>(logits: &[f32; K], temperature: f32) -> [f64; K] {
     let max = logits.iter().copied().fold(f32::MIN, f32::max);
-    let mut p = [0f64; CLASSES];
+    let mut p = [0f64; K];
     let mut sum = 0f64;
     for (k, l) in logits.iter().enumerate() {
         p[k] = f64::from((l - max) / temperature).exp();
@@ -236,13 +213,13 @@ struct Encoded {
     weight: f32,
 }
 
-impl IntentModel {
-    /// Train on `examples`: fit on all but every seventh example of each
-    /// intent, pick the temperature that best predicts those, then fit on all.
-    pub fn train(examples: &[Example]) -> IntentModel {
+impl<const K: usize> Linear<K> {
+    /// Train on `samples`: fit on all but every seventh example of each
+    /// class, pick the temperature that best predicts those, then fit on all.
+    pub fn train(samples: &[Sample]) -> Linear<K> {
         let mut vocabulary = FeatureMap::default();
         let mut buf = Vec::new();
-        let encoded: Vec<Encoded> = examples
+        let encoded: Vec<Encoded> = samples
             .iter()
             .map(|e| {
                 features(&e.text, &mut buf);
@@ -255,12 +232,12 @@ impl IntentModel {
                     .collect();
                 Encoded {
                     features,
-                    class: index(e.intent),
+                    class: e.class.min(K - 1),
                     weight: e.weight,
                 }
             })
             .collect();
-        let mut seen = [0usize; CLASSES];
+        let mut seen = [0usize; K];
         let (mut fit, mut held) = (Vec::new(), Vec::new());
         for (i, e) in encoded.iter().enumerate() {
             seen[e.class] += 1;
@@ -271,9 +248,9 @@ impl IntentModel {
             }
         }
         let dims = vocabulary.len();
-        let temperature = if held.len() >= CLASSES {
-            let (w, b) = fit_weights(&encoded, &fit, dims);
-            let logits: Vec<([f32; CLASSES], usize)> = held
+        let temperature = if held.len() >= K {
+            let (w, b) = fit_weights::<K>(&encoded, &fit, dims);
+            let logits: Vec<([f32; K], usize)> = held
                 .iter()
                 .map(|&i| (logits_of(&w, &b, &encoded[i].features), encoded[i].class))
                 .collect();
@@ -282,13 +259,13 @@ impl IntentModel {
             1.0
         };
         let all: Vec<usize> = (0..encoded.len()).collect();
-        let (weights, bias) = fit_weights(&encoded, &all, dims);
-        IntentModel {
+        let (weights, bias) = fit_weights::<K>(&encoded, &all, dims);
+        Linear {
             vocabulary,
             weights,
             bias,
             temperature,
-            examples: examples.len(),
+            examples: samples.len(),
         }
     }
 
@@ -296,18 +273,18 @@ impl IntentModel {
         self.temperature
     }
 
-    pub fn predict(&self, text: &Normalised) -> Prediction {
+    pub fn predict(&self, text: &Normalised) -> Scores<K> {
         let mut buf = Vec::with_capacity(256);
         features(text, &mut buf);
         let scale = 1.0 / (buf.len().max(1) as f32).sqrt();
         let mut logits = self.bias;
-        let mut contributions = vec![[0f32; CLASSES]; text.tokens.len()];
+        let mut contributions = vec![[0f32; K]; text.tokens.len()];
         for f in &buf {
             let Some(&id) = self.vocabulary.get(&f.id) else {
                 continue;
             };
-            let row = &self.weights[id as usize * CLASSES..(id as usize + 1) * CLASSES];
-            for k in 0..CLASSES {
+            let row = &self.weights[id as usize * K..(id as usize + 1) * K];
+            for k in 0..K {
                 let v = row[k] * scale;
                 logits[k] += v;
                 if let Some(t) = f.token {
@@ -315,19 +292,19 @@ impl IntentModel {
                 }
             }
         }
-        Prediction {
+        Scores {
             probabilities: softmax(&logits, self.temperature),
             contributions,
         }
     }
 }
 
-fn logits_of(weights: &[f32], bias: &[f32; CLASSES], features: &[u32]) -> [f32; CLASSES] {
+fn logits_of<const K: usize>(weights: &[f32], bias: &[f32; K], features: &[u32]) -> [f32; K] {
     let scale = 1.0 / (features.len().max(1) as f32).sqrt();
     let mut logits = *bias;
     for &f in features {
-        let row = &weights[f as usize * CLASSES..(f as usize + 1) * CLASSES];
-        for k in 0..CLASSES {
+        let row = &weights[f as usize * K..(f as usize + 1) * K];
+        for k in 0..K {
             logits[k] += row[k] * scale;
         }
     }
@@ -335,11 +312,15 @@ fn logits_of(weights: &[f32], bias: &[f32; CLASSES], features: &[u32]) -> [f32; 
 }
 
 /// Stochastic gradient descent with AdaGrad step sizes and L2 shrinkage.
-fn fit_weights(data: &[Encoded], rows: &[usize], dims: usize) -> (Vec<f32>, [f32; CLASSES]) {
-    let mut w = vec![0f32; dims * CLASSES];
-    let mut g2 = vec![1e-6f32; dims * CLASSES];
-    let mut b = [0f32; CLASSES];
-    let mut bg2 = [1e-6f32; CLASSES];
+fn fit_weights<const K: usize>(
+    data: &[Encoded],
+    rows: &[usize],
+    dims: usize,
+) -> (Vec<f32>, [f32; K]) {
+    let mut w = vec![0f32; dims * K];
+    let mut g2 = vec![1e-6f32; dims * K];
+    let mut b = [0f32; K];
+    let mut bg2 = [1e-6f32; K];
     let mut order: Vec<usize> = rows.to_vec();
     let mut rng = SplitMix(0x5eed);
     for _ in 0..EPOCHS {
@@ -351,17 +332,17 @@ fn fit_weights(data: &[Encoded], rows: &[usize], dims: usize) -> (Vec<f32>, [f32
             let e = &data[r];
             let scale = 1.0 / (e.features.len().max(1) as f32).sqrt();
             let p = softmax(&logits_of(&w, &b, &e.features), 1.0);
-            let mut grad = [0f32; CLASSES];
-            for k in 0..CLASSES {
+            let mut grad = [0f32; K];
+            for k in 0..K {
                 grad[k] = (p[k] as f32 - if k == e.class { 1.0 } else { 0.0 }) * e.weight;
             }
-            for k in 0..CLASSES {
+            for k in 0..K {
                 bg2[k] += grad[k] * grad[k];
                 b[k] -= LEARNING_RATE * grad[k] / bg2[k].sqrt();
             }
             for &f in &e.features {
-                let base = f as usize * CLASSES;
-                for k in 0..CLASSES {
+                let base = f as usize * K;
+                for k in 0..K {
                     let g = grad[k] * scale + L2 * w[base + k];
                     g2[base + k] += g * g;
                     w[base + k] -= LEARNING_RATE * g / g2[base + k].sqrt();
@@ -373,7 +354,7 @@ fn fit_weights(data: &[Encoded], rows: &[usize], dims: usize) -> (Vec<f32>, [f32
 }
 
 /// The temperature that minimises the negative log-likelihood of held-out examples.
-fn best_temperature(held: &[([f32; CLASSES], usize)]) -> f32 {
+fn best_temperature<const K: usize>(held: &[([f32; K], usize)]) -> f32 {
     let nll = |t: f32| -> f64 {
         held.iter()
             .map(|(l, c)| -softmax(l, t)[*c].max(1e-12).ln())
@@ -389,6 +370,80 @@ fn best_temperature(held: &[([f32; CLASSES], usize)]) -> f32 {
         t += 0.05;
     }
     best.0
+}
+
+/// The intent classifier's model.
+#[derive(Debug, Clone)]
+pub struct IntentModel(Linear<INTENTS>);
+
+/// One labelled intent example, already normalised.
+pub struct Example {
+    pub text: Normalised,
+    pub intent: Intent,
+    /// How much it counts (a seller's correction counts more).
+    pub weight: f32,
+}
+
+/// A prediction: a probability per intent, and what pointed there.
+#[derive(Debug, Clone)]
+pub struct Prediction(Scores<INTENTS>);
+
+fn index(intent: Intent) -> usize {
+    Intent::ALL
+        .iter()
+        .position(|i| *i == intent)
+        .expect("every intent is in ALL")
+}
+
+impl IntentModel {
+    pub fn train(examples: &[Example]) -> IntentModel {
+        let samples: Vec<Sample> = examples
+            .iter()
+            .map(|e| Sample {
+                text: e.text.clone(),
+                class: index(e.intent),
+                weight: e.weight,
+            })
+            .collect();
+        IntentModel(Linear::train(&samples))
+    }
+
+    pub fn examples(&self) -> usize {
+        self.0.examples
+    }
+
+    pub fn temperature(&self) -> f32 {
+        self.0.temperature()
+    }
+
+    pub fn predict(&self, text: &Normalised) -> Prediction {
+        Prediction(self.0.predict(text))
+    }
+}
+
+impl Prediction {
+    pub fn probability(&self, intent: Intent) -> f64 {
+        self.0.probabilities[index(intent)]
+    }
+
+    pub fn probabilities(&self) -> &[f64; INTENTS] {
+        &self.0.probabilities
+    }
+
+    /// Intents from most to least likely.
+    pub fn ranked(&self) -> Vec<(Intent, f64)> {
+        let mut r: Vec<(Intent, f64)> = Intent::ALL
+            .iter()
+            .map(|i| (*i, self.0.probabilities[index(*i)]))
+            .collect();
+        r.sort_by(|a, b| b.1.total_cmp(&a.1));
+        r
+    }
+
+    /// The words that pushed hardest towards `intent`, strongest first.
+    pub fn strongest_words(&self, intent: Intent, at_most: usize) -> Vec<usize> {
+        self.0.strongest_words(index(intent), at_most)
+    }
 }
 
 /// Expected calibration error over `(confidence, correct)` pairs, in ten bins.
@@ -473,7 +528,7 @@ mod tests {
         assert_eq!(p.ranked()[0].0, Intent::DeliveryStatus, "{:?}", p.ranked());
         let p = m.predict(&normalise("позовите человека пожалуйста"));
         assert_eq!(p.ranked()[0].0, Intent::HumanRequest, "{:?}", p.ranked());
-        let sum: f64 = p.probabilities.iter().sum();
+        let sum: f64 = p.probabilities().iter().sum();
         assert!((sum - 1.0).abs() < 1e-6);
     }
 
@@ -487,7 +542,10 @@ mod tests {
             .iter()
             .map(|i| text.tokens[*i].norm.as_str())
             .collect();
-        assert!(words.contains(&"заказ") || words.contains(&"где"), "{words:?}");
+        assert!(
+            words.contains(&"заказ") || words.contains(&"где"),
+            "{words:?}"
+        );
     }
 
     #[test]
@@ -495,7 +553,7 @@ mod tests {
         let a = IntentModel::train(&small());
         let b = IntentModel::train(&small());
         let t = normalise("спасибо, где заказ?");
-        assert_eq!(a.predict(&t).probabilities, b.predict(&t).probabilities);
+        assert_eq!(a.predict(&t).probabilities(), b.predict(&t).probabilities());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::model::{Linear, Sample};
 use crate::domain::{Classification, Flag};
 use crate::text::phrase::PhraseSet;
 use crate::text::{Normalised, hidden_layers, normalise};
@@ -21,34 +22,46 @@ use crate::text::{Normalised, hidden_layers, normalise};
 /// One kind of evidence of an attempt to steer the assistant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Signal {
-    /// "ignore your instructions", "забудь правила"
+    /// "ignore your instructions", "забудь правила", "сбрось контекст"
     Override,
-    /// "без ограничений", "developer mode", "правила больше не действуют"
+    /// "без ограничений", "правила больше не действуют"
     RulesOff,
     /// "ты теперь…", "представь, что ты…", "давай поиграем: ты…"
     RolePlay,
-    /// `system:` lines, `<|im_start|>`, `{"role": "system"}`, HTML comments
+    /// `system:` lines, `<|im_start|>`, `{"role": "system"}`, tool results
     FakeBlock,
     /// "покажи свой промпт", "какие инструкции тебе дали"
     PromptExtraction,
-    /// "напиши в ответе…", "повтори за мной…", "начни ответ со слов…"
+    /// "повтори за мной…", "начни ответ со слов…", "напиши в ответе: «…»"
     PlantContent,
+    /// "напиши в ответе…" (alone this can be innocent: "напишите в ответе размеры")
+    WriteInReply,
+    /// A quoted sentence, a link, a contact or a promo code to be carried into the reply.
+    Payload,
     /// "ответь только «да»"
     AnswerOnly,
+    /// "ответь одним словом", "без пояснений" (innocent alone)
+    AnswerShort,
     /// "вы же обещали компенсацию", "как договорились с менеджером"
     ClaimedAgreement,
     /// "подтвердите", "продублируйте", "напишите то же самое"
     ConfirmRequest,
-    /// "служба поддержки Wildberries", "модератор Ozon"
+    /// "служба поддержки Wildberries", "модератор Ozon", "уведомление площадки"
     MarketplaceVoice,
     /// "продавцу предписано", "seller must"
     OrderToSeller,
     /// Words addressed to a bot or model.
     AddressesBot,
-    /// A quoted sentence that commits the seller ("«гарантируем возврат»").
-    QuotedCommitment,
-    /// Text hidden in base64, percent-encoding or HTML entities.
+    /// "ты", "тебе", "твои": buyers write "вы" to a shop; an attacker talks to the machine.
+    Informal,
+    /// The seller's money, discount, approval or promise is what is asked for.
+    Commitment,
+    /// "новые правила", "режим разработчика": innocent alone.
+    Suspicious,
+    /// Text hidden in base64, percent-encoding, HTML entities or leetspeak.
     Hidden,
+    /// The learned model recognises an attack (weight set by its probability).
+    Learned,
 }
 
 impl Signal {
@@ -62,9 +75,14 @@ impl Signal {
             | Signal::PlantContent
             | Signal::AnswerOnly
             | Signal::ClaimedAgreement => 1.0,
-            Signal::OrderToSeller => 0.6,
-            Signal::ConfirmRequest | Signal::MarketplaceVoice | Signal::QuotedCommitment => 0.5,
-            Signal::AddressesBot | Signal::Hidden => 0.4,
+            Signal::WriteInReply | Signal::AnswerShort => 0.6,
+            Signal::OrderToSeller
+            | Signal::MarketplaceVoice
+            | Signal::AddressesBot
+            | Signal::Payload => 0.5,
+            Signal::ConfirmRequest | Signal::Informal | Signal::Suspicious => 0.4,
+            Signal::Commitment | Signal::Hidden => 0.3,
+            Signal::Learned => 1.0,
         }
     }
 
@@ -75,21 +93,31 @@ impl Signal {
             Signal::RolePlay => "предлагает ассистенту сменить роль",
             Signal::FakeBlock => "вставляет поддельные служебные блоки (system, assistant)",
             Signal::PromptExtraction => "выпытывает инструкции или настройки",
-            Signal::PlantContent => "диктует текст, ссылку или контакт для ответа",
+            Signal::PlantContent => "диктует текст для ответа",
+            Signal::WriteInReply => "говорит, что написать в ответе",
+            Signal::Payload => "передаёт ссылку, контакт, промокод или готовую фразу",
             Signal::AnswerOnly => "требует ответить одним готовым словом",
+            Signal::AnswerShort => "требует ответ одним словом",
             Signal::ClaimedAgreement => "ссылается на договорённость, которую нельзя проверить",
             Signal::ConfirmRequest => "просит подтвердить",
             Signal::MarketplaceVoice => "пишет от имени площадки",
             Signal::OrderToSeller => "предписывает продавцу",
             Signal::AddressesBot => "обращается к боту",
-            Signal::QuotedCommitment => "цитирует обещание от имени магазина",
+            Signal::Informal => "обращается на «ты»",
+            Signal::Commitment => "добивается обещания денег, скидки или одобрения",
+            Signal::Suspicious => "упоминает новые правила или служебные режимы",
             Signal::Hidden => "прячет текст в кодировке",
+            Signal::Learned => "похоже на известные попытки манипуляции",
         }
     }
 }
 
-const OVERRIDE_VERBS: &str = "(игнор*|проигнор*|забуд*|забыть|забудь|отмен*|пренебр*|обойд*|обход*|отключ*|сним*|снять|отбрось*|отбросьте|сброс*|нарушь|перестань|ignore*|disregard*|forget|override*|bypass*|skip|drop)";
-const RULE_NOUNS: &str = "(инструкц*|указани*|правил*|промпт*|ограничени*|проверк*|настрой*|политик*|фильтр*|запрет*|цензур*|директив*|instruction*|rules|rule|prompt*|guideline*|restriction*|policy|policies|filter*|safety|guardrail*|directive*)";
+const OVERRIDE_VERBS: &str = "!не (игнорируй*|проигнорируй*|игнорировать|проигнорировать|забудь*|забыть|отмени|отмените|пренебреги*|обойди*|отключи|отключите|сними|снимите|снять|отбрось*|сбрось*|нарушь*|перестань|прекрати*)";
+const OVERRIDE_VERBS_EN: &str = "!not (=ignore|=disregard|=forget|=override|=bypass|=skip|=drop)";
+const RULE_NOUNS: &str = "(инструкц*|указани*|правил*|промпт*|ограничени*|проверк*|настрой*|политик*|фильтр*|запрет*|цензур*|директив*|контекст*|установк*|=instructions|=instruction|=rules|=rule|=prompt|=prompts|guideline*|restriction*|=policy|=policies|filter*|=safety|guardrail*|directive*|=context)";
+const SELLER_SIDE: &str = "(вы|ваш*|менеджер*|оператор*|сотрудник*|продав*|магазин*|коллег*|специалист*|консультант*|=you|=your|=seller|=manager|=operator)";
+const CLAIM_VERBS: &str = "(обещал*|пообещал*|договорил*|договаривал*|договорен*|согласовал*|согласован*|согласил*|одобрил*|подтвердил*|разрешил*|продиктовал*|гарантировал*|сказал*|говорил*|написал*|сообщил*|уверял*|заверил*|признал*|=promised|=agreed|=approved|=confirmed|=said|=told|=guaranteed)";
+const BENEFITS: &str = "(компенс*|возврат*|верн*|возвращ*|возмест*|скидк*|промокод*|подар*|деньг*|сумм*|процент*|бесплатн*|замен*|обмен*|выплат*|гарант*|цен*|стоимост*|бонус*|кешбэк*|кэшбэк*|доставк*|отмен*|refund*|discount*|compensat*|=money|=free|=gift|=code|=promo|=replacement)";
 
 static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     use Signal::*;
@@ -99,121 +127,477 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("built-in injection pattern `{p}`: {e}"))
     };
     add(&format!("{OVERRIDE_VERBS} + {RULE_NOUNS}"), Override);
-    add("(забуд*|забыть|forget) ..3 (тебе|тебя|ты|you) ..2 (сказал*|говорил*|писал*|дал*|учил*|велел*|told|said|given)", Override);
-    add("(забудь|забудьте|forget) ..1 (вс*|everything|all) ..2 (чему|что|that) ..1 (тебя|тебе|you)", Override);
-    add("(не|do) ..0 (слушай|слушайся|подчиняйся|выполняй|применяй|follow|obey|apply) ..3 (продав*|магазин*|seller*|shop|инструкц*|правил*|instruction*|rules|провер*)", Override);
-    add("(выполняй|слушайся|подчиняйся|слушай|obey|follow) ..2 (только|лишь|only) ..2 (мои|меня|мне|my|me)", Override);
-    add("(new|updated|real|actual|hidden|secret) ..1 (instruction*|rules|prompt|task|orders)", Override);
-    add("(нов*|настоящ*|реальн*|секретн*|скрыт*|обновл*|измен*) ..1 (инструкц*|правил*|промпт*|задани*|указани*|директив*)", Override);
-    add("(без|no|without) ..2 (правил*|ограничени*|провер*|фильтр*|цензур*|оговорок|условностей|rules|restrictions|filters|limits|censorship|guardrails)", RulesOff);
-    add(&format!("{RULE_NOUNS} ..3 (больше|уже|no) ..2 (не|longer) ..1 (действ*|работ*|применя*|apply|valid)"), RulesOff);
-    add(&format!("{RULE_NOUNS} + (отменен*|снят*|отключен*|выключен*|disabled|off|removed|lifted|suspended)"), RulesOff);
-    add("(режим*|mode) + (разработчик*|отладк*|администратор*|бога|developer|debug|god|admin|jailbreak|unrestricted|dan)", RulesOff);
-    add("(=dan|jailbreak*|джейлбрейк*|джейлбрейк|=jailbroken)", RulesOff);
-    add("(safety|фильтр*|filter*|guardrail*) ..1 (off|выкл*|false|0|disabled)", RulesOff);
-    add("(ты|вы|you) ..1 (теперь|отныне|now|больше) ..3 (не|no|не)? ..0 (бот*|помощник*|ассистент*|продав*|менеджер*|работаешь|являешься|assistant|bot|seller|a|an|the|мой|моя|моим|персонаж*|юрист*|друг*)", RolePlay);
-    add("(отныне|впредь|henceforth)", RolePlay);
-    add("(с ..0 этого ..0 момента|from ..0 now ..0 on) ..4 (ты|вы|you|отвечай*|answer|reply|respond|пиши)", RolePlay);
-    add("(you ..0 are ..0 now|you ..0 are ..0 no ..0 longer|you ..0 will ..0 now|you ..0 re ..0 now)", RolePlay);
-    add("(представь*|вообрази*|допусти*|предположи*|imagine|suppose|pretend) ..2 (что|будто|as|that)? ..1 (ты|тебе|тебя|you) ..4 (продав*|владел*|менеджер*|юрист*|друг*|бабушк*|директор*|персонаж*|бот*|ассистент*|помощник*|human|seller|owner|lawyer|friend|grandma|manager|bot|assistant|нет|не|no|без|can|можешь|можно|разрешено|allowed)", RolePlay);
-    add("(притвор*|прикинь*|прикидыв*|сыграй*|сыграем|поиграем|играем|давай) ..3 (ты|тебе|тебя|твой|твоя) ..4 (продав*|владел*|менеджер*|юрист*|друг*|бабушк*|директор*|персонаж*|бот*|ассистент*|помощник*|роль|который|которая|будешь|всё|все|всегда|можешь)", RolePlay);
-    add("(давай ..0 ты ..0 будешь|будь ..0 моим|будь ..0 моей|ты ..0 будешь ..0 моим|ты ..0 будешь ..0 моей)", RolePlay);
-    add("(ролев* ..0 игр*|role ..0 play|roleplay*|=rp|stay ..1 character|остава* ..2 (роли|образе)|в ..0 роли ..3 (ты|отвечай|оставайся|можно|без)|act ..0 as|pretend|hypothetically|гипотетически)", RolePlay);
-    add("(сделаем|сделайте|делай|давай) ..1 (вид|будто)", RolePlay);
-    add("(перестань|хватит|прекрати|stop) ..1 (быть|being) ..1 (бот*|робот*|ассистент*|помощник*|bot|assistant|ai)", RolePlay);
-    add("(покаж*|выведи|выведите|вывести|повтори*|напиши*|раскрой*|раскрыть|скажи|скажите|процитир*|скопир*|пришли*|перечисл*|дай|дайте|переведи*|озвуч*|распечат*|отправ*|print|reveal|show|repeat|output|summarize|summarise|translate|list|dump|display|share|tell|give|copy|paste|write|quote|leak) ..4 (твой|твои|твоих|твоем|твоём|свой|свои|своих|своем|своём|your|the ..0 system|системн*|исходн*|скрыт*|hidden|initial|original|secret) ..2 (промпт*|инструкц*|настройк*|правил*|шаблон*|указани*|prompt*|instruction*|configuration|config|settings|rules|guidelines|directives)", PromptExtraction);
-    add("(системн* ..1 (промпт*|сообщени*|инструкц*)|system ..0 (prompt|message|instructions)|скрыт* ..0 инструкц*|hidden ..0 (prompt|instructions)|initial ..0 prompt|твой ..0 промпт|your ..0 prompt|your ..0 instructions|твои ..0 инструкции|свой ..0 промпт|свои ..0 инструкции)", PromptExtraction);
-    add("(инструкц*|правил*|указани*|настройк*|prompt*|instruction*|rules) ..3 (тебе|тебя|you|вам) ..2 (дал*|дали|дан*|задал*|прописал*|прописан*|написал*|given|gave|were ..0 given)", PromptExtraction);
-    add("(какие|какая|какой|что ..0 за|which|what) ..2 (инструкц*|правил*|настройк*|prompt*|instruction*|rules|промпт*) ..3 (у ..0 тебя|тебе|твои|you|your|ты|тобой)", PromptExtraction);
-    add("(тебе|вам|you) ..1 (запрещ*|нельзя|forbidden|not ..0 allowed) ..3 (писать|говорить|использовать|упоминать|say|write|use|mention|слова|words)", PromptExtraction);
-    add("(шаблон*|инструкц*|правил*|template*) ..4 (по ..0 которым|которыми|by ..0 which|used ..0 to) ..3 (формир*|генерир*|пишет*|составл*|generat*|write*)", PromptExtraction);
-    add("(repeat|повтори*|скопир*|выведи*|перепиши*|print|copy) ..3 (text|текст*|сообщени*|message*|всё|everything) ..3 (above|выше|перед|before|предыдущ*|previous)", PromptExtraction);
-    add("(как ..0 ты ..0 устроен|how ..1 you ..0 work|what ..0 model|как* ..0 модел* ..3 (генерир*|отвеча*|пишет|использ*)|какая ..0 нейросеть)", PromptExtraction);
-    add("(напиш*|вставь*|вставить|добав*|включи*|укаж*|допиш*|продублир*|процитир*|скопир*|повтори*|начни|начните|начинай|закончи*|заверши*|подпиши*|пропиши*|include|add|insert|put|append|prepend|start|begin|end|finish|sign) ..4 (в ..0 ответ*|в ..0 (свой|твой|конце|начале) ..1 ответ*|ответ* ..1 (со ..0 слов*|словами|фразой|с ..0 фраз*)|к ..0 ответу|in ..1 (your ..0)? (reply|answer|response|message)|your ..0 (reply|answer|response)|with ..0 the ..0 (words|phrase|sentence))", PlantContent);
-    add("(повтори*|скопир*|продублир*|перепиши*|repeat|copy) ..1 (за ..0 мной|дословно|слово ..0 в ..0 слово|мою ..0 фразу|мой ..0 текст|этот ..0 текст|эту ..0 фразу|verbatim|after ..0 me|word ..0 for ..0 word|this ..0 (text|sentence|phrase))", PlantContent);
-    add("(дословно|слово ..0 в ..0 слово|verbatim|word ..0 for ..0 word) ..3 (напиш*|ответ*|повтори*|процитир*|вставь*|write|say|reply|repeat|answer)", PlantContent);
-    add("(напиш*|ответ*|скажи*|пиши|reply|answer|respond|say|write|type) ..4 (только|одним|одно|одного|просто|строго|лишь|ровно|единственн*|exactly|only|just|one|single|solely) ..4 (да|ок|ok|окей|согласн*|подтвержда*|одобрен*|одобряю|разрешаю|принято|конечно|yes|agreed|approved|confirmed|sure|+|👍|✅|плюс)", AnswerOnly);
-    add("(ответ*|answer|reply|response) ..3 (должен|must|should|будет) ..3 (состоять|содерж*|быть|be|consist|contain) ..4 (да|ок|согласн*|подтвержда*|одобрен*|yes|agreed|approved|одного|одним|one)", AnswerOnly);
-    add("(в ..0 формате|строго ..0 в ..0 формате|in ..0 the ..0 format|format) ..3 (да|согласн*|подтвержда*|одобрен*|вернем|yes|agreed)", AnswerOnly);
-    add("(если ..1 (согласн*|вернете|вернете|компенсир*|одобр*)|if ..1 you ..1 (agree|refund|approve)) ..4 (напиш*|ответ*|поставь*|пришли*|отправь*|write|reply|send|put) ..3 (да|ок|+|плюс|👍|yes|1)", AnswerOnly);
-    add("(вы|ваш*|менеджер*|оператор*|сотрудник*|продав*|магазин*|коллег*|you|your|seller|manager|operator) ..6 (обещал*|пообещал*|договорил*|договорен*|договорен*|согласовал*|согласован*|согласил*|одобрил*|подтвердил*|разрешил*|продиктовал*|гарантировал*|promised|agreed|approved|confirmed|guaranteed) ..8 (компенс*|возврат*|верн*|возвращ*|возмест*|скидк*|промокод*|подар*|деньг*|сумм*|процент*|бесплатн*|замен*|выплат*|refund*|discount*|compensat*|money|free|gift|code|cashback|кешбэк*|кэшбэк*)", ClaimedAgreement);
-    add("(как ..0 (мы ..0)? договаривались|как ..0 договорились|по ..0 договоренност*|согласно ..0 договоренност*|as ..0 agreed|as ..0 promised|как ..0 обещали|как ..0 вы ..0 обещали)", ClaimedAgreement);
-    add("(мы ..0 (с ..0 вами)? договорились|мы ..0 ведь ..0 договорились|we ..0 agreed)", ClaimedAgreement);
-    add("(подтверд*|продублир*|повтори*|напомн*|примени*|оформи*|confirm*|repeat|reconfirm) ..6 (здесь|тут|письменно|в ..0 чате|еще ..0 раз|то ..0 же ..0 самое|это|here|in ..0 writing|again|in ..0 this ..0 chat)", ConfirmRequest);
-    add("(жду ..0 подтвержден*|напишите ..1 (что ..0 это ..0 в ..0 силе|подтвержден*)|please ..0 confirm|confirm ..0 it)", ConfirmRequest);
-    add("(поддержк*|модератор*|модерац*|администрац*|арбитраж*|уведомлени*|служб*|отдел*|support|moderator*|moderation|notice|notification|trust|arbitration|compliance|контрол*) + (wildberries|=wb|=вб|вайлдберриз|валберис|ozon|озон*|авито|avito|маркет*|площадк*|market|marketplace)", MarketplaceVoice);
-    add("(продав*|seller*|магазин*|shop|store|вам|you) ..3 (обязан*|предписан*|предписыва*|должен|должны|необходимо|требуется|обязал*|must|required|obliged|ordered|instructed|shall)", OrderToSeller);
-    add("(бот*|нейросет*|=ии|=ai|=gpt|chatgpt|ассистент*|assistant|модел*|=llm|робот*|ботик|нейронк*|алгоритм*|языков* ..0 модел*) + (ты|тебе|тебя|твой|твои|you|your|ответь|напиши|выполни|отвечай|скажи|сделай|послушай|слушай)", AddressesBot);
-    add("(уважаем* ..0 бот*|дорог* ..0 бот*|дорог* ..0 нейросет*|эй ..0 бот*|hey ..0 (bot|ai|assistant)|dear ..0 (bot|ai|assistant)|привет ..0 бот*)", AddressesBot);
+    add(&format!("{OVERRIDE_VERBS_EN} + {RULE_NOUNS}"), Override);
+    add("(=not|=dont|=don) ..1 (ignore*|forget)", Suspicious);
+    add(
+        "(забудь*|забыть|=forget) ..3 (тебе|тебя|ты|=you) ..2 (сказал*|говорил*|писал*|дал*|учил*|велел*|=told|=said|=given)",
+        Override,
+    );
+    add(
+        "(забудь|забудьте|=forget) ..1 (вс*|=everything|=all) ..2 (чему|что|=that) ..1 (тебя|тебе|=you)",
+        Override,
+    );
+    add(
+        "(не|=do) ..0 (слушай|слушайся|подчиняйся|выполняй|применяй|следуй|=follow|=obey|=apply) ..3 (продав*|магазин*|seller*|=shop|инструкц*|правил*|instruction*|=rules|провер*|тех|того|тому|=them)",
+        Override,
+    );
+    add(
+        "(прекрати*|перестань|хватит|не ..0 надо) ..1 (следовать|слушать|выполнять|подчиняться|соблюдать|=following|=obeying)",
+        Override,
+    );
+    add(
+        "(выполняй|слушайся|подчиняйся|слушай|следуй|=obey|=follow) ..2 (только|лишь|=only) ..2 (мои|меня|мне|моим|=my|=me)",
+        Override,
+    );
+    add(
+        "(мою|мои|моим|мое|моё) ..1 (инструкц*|указани*|правил*|просьб*|команд*) ..3 (вместо|выше|важнее|главнее|=instead)",
+        Override,
+    );
+    add(
+        "(действуют|работают|главные|важны) ..2 (только ..0)? (мои|моим) ..1 (правил*|инструкц*|указани*|услови*)",
+        Override,
+    );
+    add(
+        "(вместо|=instead ..0 of) ..1 (своей|своих|твоей|твоих|=your)",
+        Override,
+    );
+    add(
+        "(приоритет*|важнее|главнее|=overrides|=priority) ..4 (тво*|инструкц*|правил*|настро*|=your|=instructions)",
+        Override,
+    );
+    add(
+        "(кто|которые|который|что) ..1 (тебя|=you) ..1 (настраивал*|настроил*|программировал*|запрограммировал*|создал*|обучал*|=configured|=programmed|=trained|=created)",
+        Override,
+    );
+    add(
+        "(сброс*|очист*|обнул*|=reset|=clear) + (контекст*|памят*|истори*|диалог*|=context|=memory|=history)",
+        Override,
+    );
+    add(
+        "(задач*|задани*|=task) ..2 (для|=for) ..0 (модел*|ассистент*|бот*|=ии|нейросет*|=ai|=model|=assistant|=bot)",
+        Override,
+    );
+    add(
+        "(=new|=updated|=real|=actual|=hidden|=secret) ..1 (=instructions|=rules|=prompt|=task|=orders)",
+        Suspicious,
+    );
+    add(
+        "(нов*|настоящ*|реальн*|секретн*|скрыт*|обновл*|измен*) ..1 (инструкц*|правил*|промпт*|директив*)",
+        Suspicious,
+    );
+    add(
+        "(без|=no|=without) ..2 (правил*|ограничени*|провер*|фильтр*|цензур*|оговорок|условностей|=rules|=restrictions|=filters|=limits|=censorship|=guardrails)",
+        RulesOff,
+    );
+    add(
+        &format!(
+            "{RULE_NOUNS} ..3 (больше|уже|=no) ..2 (не|=longer) ..1 (действ*|работ*|применя*|важн*|=apply|=valid|=matter)"
+        ),
+        RulesOff,
+    );
+    add(
+        &format!(
+            "{RULE_NOUNS} + (отменен*|снят*|отключен*|выключен*|=disabled|=off|=removed|=lifted|=suspended)"
+        ),
+        RulesOff,
+    );
+    add(
+        "(представь*|вообрази*|допусти*|предположи*|давай ..0 представим|=imagine|=suppose) ..3 (правил*|ограничени*|запрет*|модератор*|проверк*|площадк*|=rules|=restrictions) ..3 (нет|не ..0 существует|не ..0 существуют|отсутству*|не ..0 действуют|сняты|отключены|=don|=do ..0 not)",
+        RulesOff,
+    );
+    add(
+        "(режим*|=mode) + (разработчик*|отладк*|администратор*|бога|=developer|=debug|=god|=admin|=jailbreak|=unrestricted|=dan)",
+        Suspicious,
+    );
+    add("(=dan|jailbreak*|джейлбрейк*|=jailbroken)", RulesOff);
+    add(
+        "(=safety|фильтр*|filter*|guardrail*) ..1 (=off|выкл*|=false|=0|=disabled)",
+        RulesOff,
+    );
+    add(
+        "(ты|вы|=you) ..1 (теперь|отныне|=now|больше) ..3 (не|=no)? ..0 (бот*|помощник*|ассистент*|продав*|менеджер*|работаешь|являешься|=assistant|=bot|=seller|=a|=an|=the|мой|моя|моим|персонаж*|юрист*|друг*|адвокат*|актер*)",
+        RolePlay,
+    );
+    add("(отныне|впредь|=henceforth)", RolePlay);
+    add(
+        "(с ..0 этого ..0 момента|=from ..0 now ..0 on) ..4 (ты|вы|=you|отвечай*|=answer|=reply|=respond|пиши)",
+        RolePlay,
+    );
+    add(
+        "(=you ..0 are ..0 now|=you ..0 are ..0 no ..0 longer|=you ..0 will ..0 now|=you ..0 re ..0 now)",
+        RolePlay,
+    );
+    add(
+        "(представь*|вообрази*|допустим|предположим|пусть|сделаем ..0 вид|сделай ..0 вид|=imagine|=suppose|=pretend) + (ты|тебе|тебя|тво*|=you)",
+        RolePlay,
+    );
+    add(
+        "(притвор*|прикинь*|прикидыв*|сыграй*|сыграем|поиграем|играем|давай ..0 играть) + (ты|тебе|тебя|тво*|=you)",
+        RolePlay,
+    );
+    add(
+        "(давай ..0 ты ..0 будешь|будь ..0 моим|будь ..0 моей|ты ..0 будешь ..0 моим|ты ..0 будешь ..0 моей|станешь ..0 моим)",
+        RolePlay,
+    );
+    add(
+        "(ролев* ..0 игр*|=role ..0 =play|roleplay*|=rp) + (ты|тебе|давай|начн*|начинай|сыграем|=you|=let|=lets)",
+        RolePlay,
+    );
+    add(
+        "(=stay ..1 =character|остава* ..2 (роли|образе)|в ..0 роли ..3 (ты|отвечай|оставайся|можно|без)|=act ..0 =as|=pretend|=hypothetically|гипотетически)",
+        RolePlay,
+    );
+    add(
+        "(ты|вы) ..1 (=актер|=актёр|персонаж*|играющ*) ..2 (менеджер*|продав*|которому|который)",
+        RolePlay,
+    );
+    add(
+        "(перестань|хватит|прекрати|=stop) ..1 (быть|=being) ..1 (бот*|робот*|ассистент*|помощник*|=bot|=assistant|=ai)",
+        RolePlay,
+    );
+    add(
+        "(покаж*|выведи|выведите|вывести|повтори*|напиши*|раскрой*|раскрыть|скажи|скажите|процитир*|скопир*|пришли*|перечисл*|дай|дайте|переведи*|озвуч*|распечат*|отправ*|=print|=reveal|=show|=repeat|=output|=summarize|=summarise|=translate|=list|=dump|=display|=share|=tell|=give|=copy|=paste|=write|=quote|=leak) ..4 (тво*|сво*|=your|=the ..0 =system|системн*|исходн*|скрыт*|внутренн*|=hidden|=initial|=original|=secret|=internal) ..2 (промпт*|инструкц*|настройк*|правил*|шаблон*|указани*|замет*|контекст*|конфиг*|prompt*|instruction*|=configuration|=config|=settings|=rules|=guidelines|=directives|=notes|=context)",
+        PromptExtraction,
+    );
+    add(
+        "(системн* ..1 (промпт*|сообщени*|инструкц*)|=system ..0 (=prompt|=message|=instructions)|скрыт* ..0 инструкц*|=hidden ..0 (=prompt|=instructions)|=initial ..0 =prompt|=your ..0 (=prompt|=instructions|=rules|=guidelines))",
+        PromptExtraction,
+    );
+    add(
+        "(тво*) ..1 (промпт*|инструкц*|настройк*|правил*|ограничени*|контекст*|установк*|директив*|систем*|конфиг*|памят*)",
+        PromptExtraction,
+    );
+    add(
+        "(инструкц*|правил*|указани*|настройк*|prompt*|instruction*|=rules) ..3 (тебе|тебя|=you|вам) ..2 (дал*|дали|дан*|задал*|прописал*|прописан*|написал*|=given|=gave|=were ..0 =given)",
+        PromptExtraction,
+    );
+    add(
+        "(какие|какая|какой|что ..0 за|=which|=what) ..2 (инструкц*|правил*|настройк*|ограничени*|prompt*|instruction*|=rules|промпт*) ..3 (у ..0 тебя|тебе|тво*|=you|=your|ты|тобой)",
+        PromptExtraction,
+    );
+    add(
+        "(какие|какая|какой) ..1 у ..0 тебя ..1 (ограничени*|правил*|запрет*|инструкц*|настройк*|промпт*)",
+        PromptExtraction,
+    );
+    add(
+        "(тебе|=you) ..1 (запрещ*|нельзя|=forbidden|=not ..0 =allowed|велели|сказали|приказали|поручили|разрешили|настроили|=told|=instructed) ..3 (писать|говорить|использовать|упоминать|делать|отвечать|=say|=write|=use|=mention|=do|слова|=words)?",
+        PromptExtraction,
+    );
+    add(
+        "(шаблон*|инструкц*|правил*|template*) ..4 (по ..0 которым|которыми|=by ..0 =which|=used ..0 =to) ..3 (формир*|генерир*|пишет*|составл*|generat*|write*)",
+        PromptExtraction,
+    );
+    add(
+        "(правил*|алгоритм*|критери*) ..4 (ты|тебе|тобой) ..2 (решаешь|отвечаешь|выбираешь|определяешь|работаешь)",
+        PromptExtraction,
+    );
+    add(
+        "(=repeat|повтори*|скопир*|выведи*|перепиши*|=print|=copy|=output) ..3 (=text|текст*|сообщени*|=message*|всё|все|=everything|=all) ..3 (=above|выше|перед|=before|предыдущ*|=previous)",
+        PromptExtraction,
+    );
+    add(
+        "(текст*|сообщени*) ..3 (перед|до|выше) ..2 (моим|моего|этим|этого) ..1 сообщени*",
+        PromptExtraction,
+    );
+    add(
+        "(=everything|=all) ..3 (=you ..1 =were ..1 =told|=before ..1 =this ..0 =message)",
+        PromptExtraction,
+    );
+    add(
+        "(как ..0 ты ..0 устроен|=how ..1 =you ..0 =work|=what ..0 =model|как* ..0 модел* ..3 (генерир*|отвеча*|пишет|использ*)|какая ..0 нейросеть)",
+        PromptExtraction,
+    );
+    add(
+        "(в ..0 сыром ..0 виде|=raw|=json|=yaml) + (покаж*|выведи*|пришли*|дай|=show|=print|=output|контекст*|данн*)",
+        PromptExtraction,
+    );
+    add(
+        "(повтори*|скопир*|продублир*|перепиши*|=repeat|=copy) ..1 (за ..0 мной|дословно|слово ..0 в ..0 слово|мою ..0 фразу|мой ..0 текст|этот ..0 текст|эту ..0 фразу|=verbatim|=after ..0 =me|=word ..0 =for ..0 =word|=this ..0 (=text|=sentence|=phrase))",
+        PlantContent,
+    );
+    add(
+        "(дословно|слово ..0 в ..0 слово|=verbatim|=word ..0 =for ..0 =word) ..3 (напиш*|ответ*|повтори*|процитир*|вставь*|=write|=say|=reply|=repeat|=answer)",
+        PlantContent,
+    );
+    add(
+        "(начни|начните|начинай|закончи*|заверши*|=start|=begin|=end|=finish) ..3 (ответ*|сообщени*|=reply|=answer|=response) ..2 (со ..0 слов*|словами|фразой|с ..0 фраз*|=with)",
+        PlantContent,
+    );
+    add(
+        "(напиш*|вставь*|вставить|добав*|включи*|укаж*|допиш*|впиш*|поставь*|приложи*|продублир*|процитир*|скопир*|повтори*|пропиши*|=include|=add|=insert|=put|=append|=prepend|=write) + (ответ*|=reply|=answer|=response)",
+        WriteInReply,
+    );
+    add(
+        "(промокод*|промо ..0 код*|купон*|=promo|=coupon|ссылк*|=link|телеграм*|=whatsapp|ватсап*|e-mail|почт*|номер ..0 телефон*)",
+        Payload,
+    );
+    add(
+        "(напиш*|ответ*|отвеч*|скаж*|пиши|=reply|=answer|=respond|=say|=write|=type) ..4 (только|одним|одно|одного|просто|строго|лишь|ровно|единственн*|=exactly|=only|=just|=one|=single|=solely) ..4 (да|ок|=ok|окей|согласн*|подтвержда*|одобрен*|одобряю|разрешаю|принято|конечно|гарантирую|=yes|=agreed|=approved|=confirmed|=sure|плюс)",
+        AnswerOnly,
+    );
+    add(
+        "(только|просто|лишь|строго) ..1 (напиш*|скаж*|ответ*|отвеч*|отправь*|поставь*) ..3 (да|ок|=ok|окей|согласн*|подтвержда*|одобрен*|одобряю|гарантирую|=yes|=agreed|=approved)",
+        AnswerOnly,
+    );
+    add(
+        "(ответ*|=answer|=reply|=response) ..3 (должен|=must|=should|будет) ..3 (состоять|содерж*|быть|=be|=consist|=contain) ..4 (да|ок|согласн*|подтвержда*|одобрен*|гарантирую|=yes|=agreed|=approved)",
+        AnswerOnly,
+    );
+    add(
+        "(в ..0 формате|строго ..0 в ..0 формате|=in ..0 =the ..0 =format|=format) ..3 (да|согласн*|подтвержда*|одобрен*|вернем|=yes|=agreed)",
+        AnswerOnly,
+    );
+    add(
+        "(если ..2 (согласен|согласна|согласны|вернете|вернешь|одобришь|одобрите|компенсируете|компенсируешь|дадите|дашь)|=if ..1 =you ..1 (=agree|=refund|=approve)) ..4 (напиш*|поставь*|ответ*|отправь*|пришли*|=write|=reply|=send|=put)",
+        AnswerOnly,
+    );
+    add(
+        "(ответ*|отвеч*|напиш*|скаж*|=answer|=reply) ..3 (только|одним|одно|одного|строго|=only|=one) ..2 (слов*|цифр*|числ*|буквой|эмодзи|смайл*|символ*|знак*|плюс*|=word|=digit|=emoji)",
+        AnswerShort,
+    );
+    add("(ровно|только|лишь) ..1 (одно ..0)? слово", AnswerShort);
+    add(
+        "(других ..0 слов|больше ..1 ничего|ни ..0 слова ..0 больше|без ..0 (пояснени*|объяснени*|вежливост*|условий|оговорок|воды|лишних ..0 слов)) + (не ..0 пиши|не ..0 пишите|не ..0 добавляй*|ничего|отвечай*|ответ*|=reply|=answer)",
+        AnswerShort,
+    );
+    add(
+        "(ответ*|=answer|=reply) ..1 (да ..0 нет|=yes ..0 =no)",
+        AnswerShort,
+    );
+    add(
+        &format!("{SELLER_SIDE} ..6 {CLAIM_VERBS} ..8 {BENEFITS}"),
+        ClaimedAgreement,
+    );
+    add(
+        &format!("{CLAIM_VERBS} ..3 {SELLER_SIDE} ..6 {BENEFITS}"),
+        ClaimedAgreement,
+    );
+    add(
+        "(как ..0 (мы ..0)? договаривались|как ..0 договорились|по ..0 (нашей ..0)? договоренност*|согласно ..0 договоренност*|=as ..0 =agreed|=as ..0 =promised|=per ..0 =our ..0 =agreement|как ..0 обещали|как ..0 вы ..0 обещали)",
+        ClaimedAgreement,
+    );
+    add(
+        "(мы|вы) ..5 (договорились|договаривались|условились|сошлись|=agreed) ..8 (компенс*|возврат*|верн*|возвращ*|скидк*|промокод*|подар*|деньг*|сумм*|процент*|бесплатн*|замен*|выплат*|цен*|=refund|=discount)",
+        ClaimedAgreement,
+    );
+    add("(уже|ведь|же) ..1 (договорились|=agreed)", ClaimedAgreement);
+    add(
+        "(уже ..1 (всё|все) ..1 (одобрил*|согласовал*|подтвердил*|решил*))",
+        ClaimedAgreement,
+    );
+    add(
+        "(подтверд*|продублир*|повтори*|напомн*|примени*|оформи*|=confirm*|=repeat|=reconfirm) ..6 (здесь|тут|письменно|в ..0 чате|еще ..0 раз|то ..0 же ..0 самое|это|=here|=in ..0 =writing|=again|=in ..0 =this ..0 =chat)",
+        ConfirmRequest,
+    );
+    add(
+        "(жду ..0 подтвержден*|напишите ..1 (что ..0 это ..0 в ..0 силе|подтвержден*)|=please ..0 =confirm|=confirm ..0 =it|подтвердите|подтверди|подтверждайте|=confirm)",
+        ConfirmRequest,
+    );
+    add(
+        "(поддержк*|техподдержк*|модератор*|модерац*|администрац*|арбитраж*|уведомлени*|служб*|отдел*|сообщени* ..0 от|письм*|проверк*|партнер*|решени*|=support|moderator*|=moderation|=notice|=notification|=trust|=arbitration|=compliance|контрол*|официальн*|=official|=от|=from) + (wildberries|=wb|=вб|вайлдберриз|валберис|ozon|озон*|авито|avito|маркет*|площадк*|=market|=marketplace|=yandex|яндекс*)",
+        MarketplaceVoice,
+    );
+    add(
+        "(продав*|=seller*|магазин*|=shop|=store|вам|=you|ты) ..3 (обязан*|предписан*|предписыва*|должен|должны|необходимо|требуется|обязал*|надлежит|начислен*|штраф*|=must|=required|=obliged|=ordered|=instructed|=shall)",
+        OrderToSeller,
+    );
+    add(
+        "(обязал*|предписал*|требует|=requires) ..3 (продав*|=sellers|магазин*)",
+        OrderToSeller,
+    );
+    add(
+        "(бот*|нейросет*|=ии|=ai|=gpt|chatgpt|ассистент*|=assistant|модел*|=llm|робот*|ботик|нейронк*|алгоритм*|языков* ..0 модел*|=model) + (ты|тебе|тебя|тво*|=you|=your|ответь|напиши|выполни|отвечай|скажи|сделай|послушай|слушай|обязан|должен)",
+        AddressesBot,
+    );
+    add(
+        "(уважаем* ..0 бот*|дорог* ..0 бот*|дорог* ..0 нейросет*|эй ..0 бот*|=hey ..0 (=bot|=ai|=assistant)|=dear ..0 (=bot|=ai|=assistant)|привет ..0 бот*)",
+        AddressesBot,
+    );
+    add(
+        "(=ты|=тебе|=тебя|=тобой|=твой|=твоя|=твое|=твои|=твоего|=твоей|=твоим|=твоих|=твою|=напиши|=подтверди|=скажи|=ответь|=отвечай|=пообещай|=гарантируй|=одобри|=выполни|=сделай|=покажи|=выведи|=повтори)",
+        Informal,
+    );
+    add(
+        "(вернете|вернешь|вернете|верните ..1 деньги|компенсир*|компенсаци*|возмест*|скидк*|промокод*|бесплатн*|одобр*|согласн*|гарантир*|подтверд* ..2 возврат*|возврат* ..2 (одобр*|согласован*|оформлен*|будет)|=refund|=discount|=approved|=free)",
+        Commitment,
+    );
     s
 });
 
-/// Fake system, role or tool blocks, in any markup.
+/// Fake system, role or tool blocks, in any markup (on the text without spaces too).
 static FAKE_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?m)(?:^|[\n>\[\{(])\s*(?:system|assistant|developer|tool|инструкция|система|ассистент|системное\s+сообщение|system\s+message)\s*[:：]",
         r"|\b(?:system|assistant|developer)\s*:",
-        r"|<\s*\|?\s*/?\s*(?:system|assistant|user|developer|tool\w*|instructions?|im_start|im_end|sys|inst|function\w*)\s*\|?\s*>",
+        r"|<\s*\|?\s*/?\s*(?:system|assistant|user|developer|tool\w*|instructions?|im_start|im_end|sys|inst|function\w*|message)\b",
         r"|<\|[a-z_]{2,}\|>",
-        r"|\[\s*/?\s*(?:inst|system|sys|instructions?|admin|assistant)\s*\]",
+        r"|\[\s*/?\s*(?:inst|system|sys|instructions?|admin|assistant|системн\w*\s+\w+)\s*\]",
         r"|<<\s*/?\s*sys\s*>>",
         r"|#{2,}\s*(?:system|instruction|инструкц|assistant|new\s+rules|правила)",
-        r#"|["']role["']\s*:\s*["'](?:system|assistant|developer|tool)["']"#,
+        r#"|["']?role["']?\s*[:=]\s*["']?(?:system|assistant|developer|tool)"#,
         r"|<!--",
-        r"|\bsystem\s+(?:prompt|override|notice|update|instruction)",
+        r"|```\s*(?:system|assistant|config|policy|json|yaml)",
+        r"|\b(?:function|tool)[_\s]?(?:call|result|output|response)s?\b|->\s*\{",
+        r"|\bsystem\s+(?:prompt|override|notice|instruction)",
         r"|^\s*(?:role|роль)\s*[:=]\s*(?:system|assistant|admin|админ)",
+        r"|(?:конец|end)\s+(?:сообщени\w+|of\s+(?:user\s+)?message|инструкци\w+)",
+        r"|системн\w+\s+(?:уведомлени|сообщени|обновлени|параметр|настройк)\w*\s*[\]:]",
     ))
     .expect("compiles")
 });
 
 /// A quote that commits the seller: «мы вернём…», "гарантируем…".
-static QUOTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles")
-});
+static QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles"));
 
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     for p in [
-        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|refund*|compensat*|guarantee*|approved|free|discount|promo*|will ..0 pay|will ..0 refund)",
+        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
     ] {
         s.add(p, ()).expect("built-in commitment pattern");
     }
     s
 });
 
-fn injection_signals(n: &Normalised, out: &mut Vec<Signal>) {
+/// Things an attacker wants carried into the reply: links, contacts.
+static CARRIED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:https?://|www\.|\b[a-z0-9-]+\.(?:ru|com|ly|su|me|shop|io|net|org|рф)\b|@[a-z0-9_]{4,}|\+\d[\d\s\-()]{9,}\d|\b[78][\s\-(]?9\d{2}[\s\-)]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}\b)").expect("compiles")
+});
+
+/// A promo code: capitals and digits ("SALE90", "WB-FREE-2024").
+fn promo_code(original: &str) -> bool {
+    original
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .any(|w| {
+            w.len() >= 5
+                && w.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3
+                && w.chars().any(|c| c.is_ascii_digit())
+        })
+}
+
+fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
+    let add = |s: Signal, out: &mut Vec<Signal>| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
     for hit in INJECTION.matches(n) {
-        if !out.contains(hit.tag) {
-            out.push(*hit.tag);
+        add(*hit.tag, out);
+    }
+    let squeezed: String = n.clean.chars().filter(|c| !c.is_whitespace()).collect();
+    if FAKE_BLOCK.is_match(&n.clean) || FAKE_BLOCK.is_match(&squeezed) {
+        add(Signal::FakeBlock, out);
+    }
+    for c in QUOTED.captures_iter(&n.clean) {
+        // Quoting an app's notice is ordinary; quoting a promise to be repeated is not.
+        if !COMMITMENT.matches(&normalise(&c["q"])).is_empty() {
+            add(Signal::Payload, out);
+            add(Signal::Commitment, out);
         }
     }
-    if FAKE_BLOCK.is_match(&n.clean) && !out.contains(&Signal::FakeBlock) {
-        out.push(Signal::FakeBlock);
+    if CARRIED.is_match(original) || promo_code(original) {
+        add(Signal::Payload, out);
     }
-    if !out.contains(&Signal::QuotedCommitment) {
-        for c in QUOTED.captures_iter(&n.clean) {
-            if !COMMITMENT.matches(&normalise(&c["q"])).is_empty() {
-                out.push(Signal::QuotedCommitment);
-                break;
+}
+
+/// The signals found, and whether they add up to a flag.
+fn score(signals: &[Signal]) -> f32 {
+    signals.iter().map(|s| s.weight()).sum()
+}
+
+/// Labelled attacks and benign messages the injection model learns from:
+/// two of our dev corpora (a third, `injection.dev3.jsonl`, is kept out to
+/// choose the thresholds) and the intent examples, all benign.
+const TRAINING: [&str; 2] = [
+    include_str!("../../tests/corpus/injection.dev.jsonl"),
+    include_str!("../../tests/corpus/injection.dev2.jsonl"),
+];
+const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
+
+/// At or above this probability the model alone flags a message.
+const MODEL_FLAGS: f64 = 0.85;
+/// At or above this it adds to the rules' evidence.
+const MODEL_SUPPORTS: f64 = 0.5;
+
+/// The learned half of the detector: a two-class linear model over the same
+/// features as the intent classifier, for phrasings the rules do not name.
+static MODEL: LazyLock<Linear<2>> = LazyLock::new(|| {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        text: String,
+        #[serde(default)]
+        label: Option<String>,
+        #[serde(default)]
+        buyer_name: Option<String>,
+    }
+    let mut samples = Vec::new();
+    let mut push = |text: &str, attack: bool| {
+        samples.push(Sample {
+            text: normalise(text),
+            class: usize::from(attack),
+            weight: 1.0,
+        });
+    };
+    for file in TRAINING.iter().chain(std::iter::once(&BENIGN_EXAMPLES)) {
+        for line in file.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(row) = serde_json::from_str::<Row>(line) else {
+                continue;
+            };
+            let attack = row.label.as_deref() == Some("attack");
+            match row.buyer_name.as_deref() {
+                // An attack in the name: the name is the attack, the text is not.
+                Some(name) if attack && injection_rules_only(&row.text) < 1.0 => {
+                    push(name, true);
+                    push(&row.text, false);
+                }
+                _ => push(&row.text, attack),
             }
         }
     }
+    Linear::train(&samples)
+});
+
+fn injection_rules_only(text: &str) -> f32 {
+    let mut signals = Vec::new();
+    injection_signals(&normalise(text), text, &mut signals);
+    score(&signals)
+}
+
+/// The model's probability that `n` is an attack.
+fn model_says(n: &Normalised) -> f64 {
+    MODEL.predict(n).probabilities[1]
 }
 
 /// Signals of an attempt to steer the assistant, in `text` and in the text
 /// hidden inside it, and whether they add up to a flag.
-fn injection(text: &str, n: &Normalised) -> Option<String> {
+fn injection(text: &str, n: &Normalised, use_model: bool) -> Option<String> {
     let mut signals = Vec::new();
-    injection_signals(n, &mut signals);
+    injection_signals(n, text, &mut signals);
+    let mut p = if use_model { model_says(n) } else { 0.0 };
     for layer in hidden_layers(text) {
         let before = signals.len();
-        injection_signals(&normalise(&layer), &mut signals);
+        let ln = normalise(&layer);
+        injection_signals(&ln, &layer, &mut signals);
+        // A decoded code ("HelloKitty32") is not a message; a decoded sentence is.
+        if use_model && layer.split_whitespace().count() >= 3 {
+            p = p.max(model_says(&ln));
+        }
         if signals.len() > before && !signals.contains(&Signal::Hidden) {
             signals.push(Signal::Hidden);
         }
     }
-    let score: f32 = signals.iter().map(|s| s.weight()).sum();
-    (score >= 1.0).then(|| {
+    let learned = if p >= MODEL_FLAGS {
+        1.0
+    } else if p >= MODEL_SUPPORTS {
+        0.5
+    } else {
+        0.0
+    };
+    if learned > 0.0 {
+        signals.push(Signal::Learned);
+    }
+    (score(&signals) - if learned > 0.0 { 1.0 - learned } else { 0.0 } >= 1.0).then(|| {
         let mut strongest = signals.clone();
         strongest.sort_by(|a, b| b.weight().total_cmp(&a.weight()));
         format!(
@@ -255,32 +639,12 @@ static MARKETPLACE_COMPLAINT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     phrases(&[
         "(пожалуюсь|пожаловаться|жалоб*|нажалуюсь|накатаю|накатать|сообщу|напишу|обращусь|обращение|репорт*) ..4 (поддержк*|администрац*|арбитраж*|wildberries|=wb|=вб|вайлдберриз|валберис|ozon|озон*|маркет*|авито|avito|площадк*|модератор*)",
         "(оставлю|напишу|поставлю|будет|накатаю|влеплю|жди|ждите|получите|готовьтесь|оставить) ..3 (плох*|негатив*|отрицательн*|гневн*|разгромн*|честн*|злой|злого)? ..1 (отзыв*|оценк*)",
-        "(=1|одн*|=одну|минимальн*|низк*) ..1 (звезд*|⭐|балл*)",
+        "(=1|одн*|=одну|минимальн*|низк*) ..1 (звезд*|балл*)",
         "(отзыв*) ..3 (всем|все|расскажу|предупрежу|узнают)",
         "(report|complain*) ..4 (wildberries|ozon|avito|market|support|marketplace)",
         "(bad|negative|1-star|one-star) ..1 review",
         "(открою|открыть|открываю) ..1 спор",
     ])
-});
-
-static PROFANITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?:^|\s)(?:",
-        r"ху[йеяиюё]\w*|хуе\w*|нахуй|нахер\w*|похуй\w*|охуе\w*|хер(?:ня|ню|ов\w*)?",
-        r"|п[иеи]зд\w*|спизд\w*|распизд\w*",
-        r"|[её]б\w*|за[её]б\w*|до[её]б\w*|у[её]б\w*|вы[её]б\w*|от[ъь]?[её]б\w*|на[её]б\w*|пи[её]б\w*|под[ъь]?[её]б\w*|[её]бан\w*|[её]бл\w*",
-        r"|бля\w*|бл[яе]дь\w*|бляха",
-        r"|сук[аиуеоой]\w*|сучк\w*|сучар\w*",
-        r"|мудак\w*|мудил\w*|мраз[ьио]\w*|дебил\w*|идиот\w*|тварь|твари|гандон\w*|гондон\w*|долбо[её]б\w*|чмо\w*|чмыр\w*|говн\w*|дерьм\w*|урод\w*|ублюд\w*|даун\w*|кретин\w*|придур\w*|дегенерат\w*|шлюх\w*|пидор\w*|пидар\w*|петух\w*|козл[ыаи]\w*|козел|скотин\w*|быдл\w*|гнид\w*|падл\w*|ушлеп\w*|ушлёп\w*|говнюк\w*|засранц\w*|засранец|сволоч\w*|негодя\w*|тупиц\w*|тупорыл\w*|тупые|тупой|дибил\w*|лох\w*|жулик\w*|ворюг\w*|шарлатан\w*",
-        r"|fuck\w*|shit\w*|bitch\w*|asshole\w*|bastard\w*|moron\w*|idiot\w*|stupid|dumb\w*",
-        r")(?:\s|$)",
-    ))
-    .expect("compiles")
-});
-
-/// Swearing masked with symbols: "х**", "п@@дец", "б**ть", "с*ка".
-static MASKED_SWEARING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s,.!?])(?:х[*@#$%.]+[йяеию]?\w*|п[*@#$%]+[зд]\w*|п[иеi][*@#$%]+\w*|[её]?б[*@#$%]+(?:ть|ть\w*|дь|я|ан\w*|ал\w*|л\w*)|бл[*@#$%]+\w*|с[*@#$%]+к[аи]\w*|[её][*@#$%]+[а-я]*|f[*@#$%]+k\w*|mf[*@#$%]+|х[уy][*@#$%]+\w*|\*{3,})").expect("compiles")
 });
 
 static NEGATIVE: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
@@ -292,7 +656,7 @@ static NEGATIVE: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
 /// Built-in risk flags found in a buyer's text, each with why, in a seller's words.
 pub fn detect(text: &str, n: &Normalised) -> Vec<(Flag, String)> {
     let mut flags = Vec::new();
-    if let Some(why) = injection(text, n) {
+    if let Some(why) = injection(text, n, true) {
         flags.push((Flag::Injection, why));
     }
     let quote = |set: &PhraseSet<()>| {
@@ -312,13 +676,10 @@ pub fn detect(text: &str, n: &Normalised) -> Vec<(Flag, String)> {
             format!("{}: «{q}»", Flag::MarketplaceComplaint.describe_ru()),
         ));
     }
-    let swearing = PROFANITY
-        .find(&n.words)
-        .or_else(|| MASKED_SWEARING.find(&n.clean));
-    if let Some(m) = swearing {
+    if let Some(m) = crate::text::swearing(n) {
         flags.push((
             Flag::Profanity,
-            format!("{}: «{}»", Flag::Profanity.describe_ru(), m.as_str().trim()),
+            format!("{}: «{m}»", Flag::Profanity.describe_ru()),
         ));
     }
     if let Some(q) = quote(&NEGATIVE).or_else(|| text.contains("!!!").then(|| "!!!".to_string())) {
@@ -335,7 +696,10 @@ pub fn detect(text: &str, n: &Normalised) -> Vec<(Flag, String)> {
 pub fn flag_buyer_field(field: &str, value: &str, c: &mut Classification) {
     let n = normalise(value);
     let markup = value.contains('<') || value.contains("](") || value.contains("://");
-    let why = injection(value, &n).or_else(|| {
+    // The model learned from messages; a display name of a word or two is
+    // not one, so only a sentence-long name goes through it.
+    let sentence = n.tokens.len() >= 4;
+    let why = injection(value, &n, sentence).or_else(|| {
         markup.then(|| format!("{}: разметка или ссылка", Flag::Injection.describe_ru()))
     });
     if let Some(why) = why {
@@ -361,6 +725,15 @@ mod tests {
             .into_iter()
             .map(|(f, _)| f)
             .collect()
+    }
+
+    #[test]
+    fn every_built_in_pattern_compiles() {
+        assert!(INJECTION.len() > 30);
+        assert!(!LEGAL_THREAT.is_empty());
+        assert!(!MARKETPLACE_COMPLAINT.is_empty());
+        assert!(!NEGATIVE.is_empty());
+        assert!(!COMMITMENT.is_empty());
     }
 
     #[test]
@@ -429,7 +802,11 @@ mod tests {
 
     #[test]
     fn masked_swearing_is_profanity() {
-        for text in ["да пошли вы нах*й", "с*ка где заказ", "вы б**ть издеваетесь"] {
+        for text in [
+            "да пошли вы нах*й",
+            "с*ка где заказ",
+            "вы б**ть издеваетесь",
+        ] {
             assert!(flags(text).contains(&Flag::Profanity), "{text}");
         }
     }

@@ -3,19 +3,12 @@
 use jiff::civil::DateTime;
 
 use super::CODE_CONFIDENCE_FLOOR;
-use super::parse::{Condition, Policy};
+use super::parse::{Condition, DraftOrigin, Policy};
 use crate::domain::{
     Classification, Decision, Effect, Flag, Intent, Marketplace, OrderContext, Priority, RuleTrace,
 };
 
-/// Guard findings, as far as the gate needs them.
-#[derive(Debug, Clone, Default)]
-pub struct GuardSummary {
-    /// Categories with an error-severity finding.
-    pub errors: Vec<String>,
-    /// Categories with a warning-severity finding.
-    pub warnings: Vec<String>,
-}
+pub use crate::guards::GuardSummary;
 
 /// Everything the gate looks at.
 #[derive(Debug, Clone)]
@@ -32,6 +25,8 @@ pub struct Facts<'a> {
     pub chat_auto_replies_in_window: u32,
     pub shop_auto_replies_last_hour: u32,
     pub draft: &'a str,
+    /// Where the draft's text came from.
+    pub draft_origin: DraftOrigin,
     pub max_chars: usize,
     pub guards: &'a GuardSummary,
     /// The drafter failed or a fallback stood in.
@@ -49,6 +44,15 @@ pub struct Facts<'a> {
 
 fn yes_no(b: bool) -> &'static str {
     if b { "да" } else { "нет" }
+}
+
+fn origin_ru(o: DraftOrigin) -> &'static str {
+    match o {
+        DraftOrigin::Template => "шаблоны ответов",
+        DraftOrigin::Library => "библиотека одобренных ответов",
+        DraftOrigin::Llm => "текст нейросети",
+        DraftOrigin::Person => "текст человека",
+    }
 }
 
 /// The effect as a seller reads it.
@@ -251,6 +255,18 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
         why.push(format!(
             "проверки нашли ошибки: {}",
             f.guards.errors.join(", ")
+        ));
+    }
+    let allowed = &policy.settings.auto_send_from;
+    if !allowed.is_empty() && !allowed.contains(&f.draft_origin) {
+        why.push(format!(
+            "автоотправка разрешена только для ответов из: {}; этот ответ — {}",
+            allowed
+                .iter()
+                .map(|o| origin_ru(*o))
+                .collect::<Vec<_>>()
+                .join(", "),
+            origin_ru(f.draft_origin)
         ));
     }
     if f.drafter_failed || cls.has(Flag::DrafterFallback) {
@@ -463,6 +479,7 @@ mod tests {
                 chat_auto_replies_in_window: 0,
                 shop_auto_replies_last_hour: 0,
                 draft: &self.draft,
+                draft_origin: DraftOrigin::Template,
                 max_chars: 1000,
                 guards: &self.guards,
                 drafter_failed: false,

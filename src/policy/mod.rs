@@ -13,8 +13,9 @@
 mod eval;
 mod parse;
 
-pub use eval::{Facts, GuardSummary, decide, effect_ru};
-pub use parse::{Condition, ExtraGuard, Policy, PolicySettings, PolicyTest, Rule, TestExpect};
+pub use crate::guards::GuardSummary;
+pub use eval::{Facts, decide, effect_ru};
+pub use parse::{Condition, DraftOrigin, Policy, PolicySettings, PolicyTest, Rule, TestExpect};
 
 /// Auto-sending never happens below this confidence, whatever a policy says.
 pub const CODE_CONFIDENCE_FLOOR: f64 = 0.5;

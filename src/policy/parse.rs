@@ -4,9 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use std::sync::Arc;
+
+use crate::guards::rules::RawRule as RawGuard;
+use crate::guards::{ADJUSTABLE, ExtraGuard, GuardRules, GuardSettings, Severity};
 use crate::textre::WordRegex;
 use jiff::civil::{Time, Weekday};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::config::Dur;
@@ -25,37 +29,52 @@ pub struct Policy {
 pub struct PolicySettings {
     /// Raises (never lowers) the code's confidence floor for auto-sending.
     pub confidence_floor: f64,
+    /// Where an auto-sent draft may come from; empty: anywhere. With
+    /// `["template"]`, free LLM text is never auto-sent whatever a rule says.
+    pub auto_send_from: Vec<DraftOrigin>,
     /// At most this many auto-replies per chat within `auto_window`.
     pub max_auto_per_chat: u32,
     pub auto_window: Dur,
     /// At most this many auto-replies per shop per hour.
     pub max_auto_per_shop_per_hour: u32,
-    /// Drafts may not mention AI, bots or neural networks.
-    pub forbid_ai_mentions: bool,
-    /// Links to these domains (and their subdomains) are allowed in drafts.
-    pub allowed_link_domains: Vec<String>,
-    /// Extra guard patterns for this shop, on top of the built-in ones.
-    pub extra_guards: Vec<ExtraGuard>,
+    /// The shop's guard settings and its own guard rules.
+    pub guard: GuardSettings,
 }
 
-#[derive(Debug, Clone)]
-pub struct ExtraGuard {
-    pub category: String,
-    pub error: bool,
-    pub pattern: WordRegex,
-    pub message: String,
+/// Where a draft's text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftOrigin {
+    /// A reply template of the prompt set.
+    Template,
+    /// Word for word one of the shop's approved replies (`approved_replies.txt`).
+    Library,
+    /// Written by an LLM.
+    Llm,
+    /// Typed by a person.
+    Person,
+}
+
+impl DraftOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DraftOrigin::Template => "template",
+            DraftOrigin::Library => "library",
+            DraftOrigin::Llm => "llm",
+            DraftOrigin::Person => "person",
+        }
+    }
 }
 
 impl Default for PolicySettings {
     fn default() -> Self {
         PolicySettings {
             confidence_floor: super::CODE_CONFIDENCE_FLOOR,
+            auto_send_from: Vec::new(),
             max_auto_per_chat: 2,
             auto_window: Dur::secs(24 * 3600),
             max_auto_per_shop_per_hour: 60,
-            forbid_ai_mentions: true,
-            allowed_link_domains: Vec::new(),
-            extra_guards: Vec::new(),
+            guard: GuardSettings::default(),
         }
     }
 }
@@ -146,21 +165,11 @@ struct RawSettings {
     #[serde(default)]
     allowed_link_domains: Vec<String>,
     #[serde(default)]
-    guard: Vec<Spanned<RawGuard>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGuard {
-    category: String,
-    #[serde(default = "warning")]
-    severity: String,
-    pattern: Spanned<String>,
-    message: Option<String>,
-}
-
-fn warning() -> String {
-    "warning".into()
+    guard: Vec<RawGuard>,
+    #[serde(default)]
+    severity: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    auto_send_from: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -600,41 +609,91 @@ fn parse_settings(cx: &mut Ctx<'_>, raw: Option<RawSettings>) -> PolicySettings 
         s.max_auto_per_shop_per_hour = v;
     }
     if let Some(v) = raw.forbid_ai_mentions {
-        s.forbid_ai_mentions = v;
+        s.guard.forbid_ai_mentions = v;
     }
-    s.allowed_link_domains = raw
+    s.guard.allowed_link_domains = raw
         .allowed_link_domains
         .into_iter()
-        .map(|d| d.to_lowercase())
+        .map(|d| d.trim().trim_start_matches("www.").to_lowercase())
         .collect();
-    for (i, g) in raw.guard.into_iter().enumerate() {
-        let g = g.into_inner();
-        let error = match g.severity.as_str() {
-            "error" => true,
-            "warning" => false,
-            other => {
-                cx.err(
-                    g.pattern.span().start,
-                    &format!("settings.guard[{i}].severity"),
-                    format!("unknown severity `{other}` (error or warning)"),
-                );
-                false
+    for (category, value) in &raw.severity {
+        let field = format!("settings.severity.{category}");
+        if !ADJUSTABLE.contains(&category.as_str()) {
+            cx.err(
+                value.span().start,
+                &field,
+                format!(
+                    "only these checks can change severity: {} (the others are part of the safety floor)",
+                    ADJUSTABLE.join(", ")
+                ),
+            );
+            continue;
+        }
+        match value.get_ref().as_str() {
+            "error" => {
+                s.guard.severity.insert(category.clone(), Severity::Error);
             }
-        };
-        match regex(g.pattern.get_ref()) {
-            Ok(pattern) => s.extra_guards.push(ExtraGuard {
-                message: g
-                    .message
-                    .unwrap_or_else(|| format!("подходит под проверку магазина «{}»", g.category)),
-                category: g.category,
-                error,
-                pattern,
-            }),
-            Err(e) => cx.err(
-                g.pattern.span().start,
-                &format!("settings.guard[{i}].pattern"),
-                e,
+            "warning" => {
+                s.guard.severity.insert(category.clone(), Severity::Warning);
+            }
+            other => cx.err(
+                value.span().start,
+                &field,
+                format!("unknown severity `{other}` (error or warning)"),
             ),
+        }
+    }
+    for v in &raw.auto_send_from {
+        match v.get_ref().as_str() {
+            "template" | "templates" => s.auto_send_from.push(DraftOrigin::Template),
+            "library" => s.auto_send_from.push(DraftOrigin::Library),
+            "llm" => s.auto_send_from.push(DraftOrigin::Llm),
+            other => cx.err(
+                v.span().start,
+                "settings.auto_send_from",
+                format!("unknown draft origin `{other}` (template, library or llm)"),
+            ),
+        }
+    }
+    for (i, g) in raw.guard.iter().enumerate() {
+        let Some(pattern) = &g.pattern else { continue };
+        let field = format!("settings.guard[{i}].pattern");
+        if !g.phrases.is_empty() {
+            cx.err(
+                pattern.span().start,
+                &field,
+                "write either `phrases` or a regex `pattern`, not both",
+            );
+            continue;
+        }
+        let error = g.severity.as_ref().is_some_and(|s| s.get_ref() == "error");
+        match regex(pattern.get_ref()) {
+            Ok(regex) => s.guard.regexes.push(ExtraGuard {
+                message: g.message.clone().unwrap_or_else(|| {
+                    format!("подходит под проверку магазина «{}»", g.category.get_ref())
+                }),
+                category: g.category.get_ref().clone(),
+                error,
+                pattern: regex,
+            }),
+            Err(e) => cx.err(pattern.span().start, &field, e),
+        }
+    }
+    let phrased: Vec<RawGuard> = raw
+        .guard
+        .into_iter()
+        .filter(|g| g.pattern.is_none() || !g.phrases.is_empty())
+        .collect();
+    if !phrased.is_empty() {
+        match GuardRules::compile(
+            cx.file,
+            cx.text,
+            "settings.guard",
+            &phrased,
+            Severity::Warning,
+        ) {
+            Ok(rules) => s.guard.phrases = Arc::new(rules),
+            Err(d) => cx.out.0.extend(d.0),
         }
     }
     s

@@ -47,7 +47,9 @@ pub fn corrections_for(conn: &Connection, shop: &str) -> Result<Vec<Labelled>> {
             AND id = (SELECT max(id) FROM intent_corrections d WHERE d.shop = c.shop AND d.text = c.text)
           ORDER BY id",
     )?;
-    let rows = stmt.query_map([shop], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([shop], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (text, intent) = row?;

@@ -30,6 +30,9 @@ pub use controls::{
     ReloadStatus, ShopControl, is_paused, pause, reload_statuses, resume, set_reload_status,
     shop_control,
 };
+pub use corrections::{
+    CORRECTION_WEIGHT, NewCorrection, add_correction, correction_marks, corrections_for,
+};
 pub use drafts::{
     AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, RetractJob, RetractRefusal,
     SendJob, StoreDraftOutcome, TransitionError, UnknownSend, auto_counts, claim_due_sends,
@@ -37,9 +40,6 @@ pub use drafts::{
     list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight, request_retract, requeue,
     reschedule, retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns, transition,
     unknown_drafts,
-};
-pub use corrections::{
-    CORRECTION_WEIGHT, NewCorrection, add_correction, correction_marks, corrections_for,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};

@@ -18,6 +18,7 @@
 
 mod decode;
 pub mod phrase;
+mod swearing;
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -26,6 +27,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 
 pub use decode::hidden_layers;
+pub use swearing::swearing;
 
 /// One word of normalised text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +209,32 @@ fn fold_confusables(word: &mut Vec<char>) {
     }
 }
 
+/// Abbreviations followed by a dot inside a sentence.
+const ABBREVIATIONS: [&str; 22] = [
+    "ул",
+    "кв",
+    "пр",
+    "пер",
+    "стр",
+    "корп",
+    "обл",
+    "р",
+    "руб",
+    "см",
+    "мм",
+    "кг",
+    "гр",
+    "тел",
+    "им",
+    "ст",
+    "мкр",
+    "пос",
+    "наб",
+    "просп",
+    "шт",
+    "арт",
+];
+
 /// Single letters that are Russian words by themselves ("а", "в", "и", …).
 fn standalone_letter(c: char) -> bool {
     matches!(c, 'а' | 'в' | 'и' | 'к' | 'о' | 'с' | 'у' | 'я')
@@ -216,8 +244,12 @@ fn standalone_letter(c: char) -> bool {
 fn spacer(s: &str) -> bool {
     !s.is_empty()
         && s.chars().count() <= 3
-        && s.chars()
-            .all(|c| matches!(c, ' ' | '.' | '-' | '_' | '*' | '\u{00A0}' | '·' | '/' | '|' | '+' | ','))
+        && s.chars().all(|c| {
+            matches!(
+                c,
+                ' ' | '.' | '-' | '_' | '*' | '\u{00A0}' | '·' | '/' | '|' | '+' | ','
+            )
+        })
 }
 
 struct RawWord {
@@ -283,7 +315,11 @@ pub fn normalise(text: &str) -> Normalised {
                 i += 1;
             }
             let last = i - 1;
-            let last_end = origin[last] + text[origin[last]..].chars().next().map_or(1, char::len_utf8);
+            let last_end = origin[last]
+                + text[origin[last]..]
+                    .chars()
+                    .next()
+                    .map_or(1, char::len_utf8);
             words.push(RawWord {
                 chars: chars[start..i].to_vec(),
                 span: origin[start]..last_end,
@@ -291,8 +327,28 @@ pub fn normalise(text: &str) -> Normalised {
             });
             continue;
         }
-        let breaks = matches!(c, '.' | '!' | '?' | '…' | ';' | '\n')
-            && chars.get(i + 1).is_none_or(|n| n.is_whitespace() || matches!(n, '.' | '!' | '?'));
+        let breaks = match c {
+            '\n' | '!' | '?' | '…' | ';' => true,
+            '.' => {
+                let spaced = chars
+                    .get(i + 1)
+                    .is_none_or(|n| n.is_whitespace() || matches!(n, '.' | '!' | '?'));
+                // "ул. Ленина", "Е. А. Смирнова", "д. 5": an abbreviation or
+                // an initial, not the end of a sentence.
+                let abbreviation = words.last().is_some_and(|w| {
+                    w.span.end == origin[i]
+                        && ((w.chars.len() == 1 && w.chars[0].is_alphabetic())
+                            || ABBREVIATIONS.contains(&w.chars.iter().collect::<String>().as_str()))
+                });
+                // The case of the next letter as written (the clean text is folded).
+                let next = (i + 1..chars.len())
+                    .find(|j| !chars[*j].is_whitespace())
+                    .and_then(|j| text[origin[j]..].chars().next());
+                let next_lower = next.is_some_and(|c| c.is_lowercase() || c.is_ascii_digit());
+                spaced && !abbreviation && !next_lower
+            }
+            _ => false,
+        };
         if breaks && words.last().is_some_and(|w| w.sentence == sentence) {
             sentence += 1;
         }
@@ -300,35 +356,61 @@ pub fn normalise(text: &str) -> Normalised {
     }
     // 3. Join letters spaced out to dodge a filter.
     let mut joined: Vec<RawWord> = Vec::with_capacity(words.len());
+    let gap_after =
+        |k: usize| -> Option<&str> { text.get(words[k].span.end..words[k + 1].span.start) };
     let mut w = 0;
     while w < words.len() {
         let single = |k: usize| words[k].chars.len() == 1 && words[k].chars[0].is_alphabetic();
         if single(w) {
+            // The run of single letters, and the narrowest gap inside it: a
+            // wider gap is a space between two spaced-out words.
             let mut e = w;
-            while e + 1 < words.len()
-                && single(e + 1)
-                && spacer(text.get(words[e].span.end..words[e + 1].span.start).unwrap_or("x"))
-            {
+            while e + 1 < words.len() && single(e + 1) && gap_after(e).is_some_and(spacer) {
                 e += 1;
             }
-            let run = e - w + 1;
-            let odd = (w..=e)
-                .filter(|k| !standalone_letter(words[*k].chars[0]))
-                .count();
-            let latin = words[w].chars[0].is_ascii_alphabetic();
-            let join = if latin { run >= 5 } else { run >= 5 || (run >= 3 && odd >= 2) };
-            if join {
-                joined.push(RawWord {
-                    chars: (w..=e).map(|k| words[k].chars[0]).collect(),
-                    span: words[w].span.start..words[e].span.end,
-                    sentence: words[w].sentence,
-                });
-                w = e + 1;
-                continue;
+            let narrowest = (w..e)
+                .filter_map(|k| gap_after(k).map(|g| g.chars().count()))
+                .min()
+                .unwrap_or(1);
+            let mut start = w;
+            for k in w..=e {
+                let ends_here =
+                    k == e || gap_after(k).is_none_or(|g| g.chars().count() > narrowest);
+                if !ends_here {
+                    continue;
+                }
+                let run = k - start + 1;
+                let odd = (start..=k)
+                    .filter(|i| !standalone_letter(words[*i].chars[0]))
+                    .count();
+                let latin = words[start].chars[0].is_ascii_alphabetic();
+                let join = if latin {
+                    run >= 5
+                } else {
+                    run >= 5 || (run >= 3 && odd >= 2)
+                };
+                if join {
+                    joined.push(RawWord {
+                        chars: (start..=k).map(|i| words[i].chars[0]).collect(),
+                        span: words[start].span.start..words[k].span.end,
+                        sentence: words[start].sentence,
+                    });
+                } else {
+                    for i in start..=k {
+                        joined.push(RawWord {
+                            chars: words[i].chars.clone(),
+                            span: words[i].span.clone(),
+                            sentence: words[i].sentence,
+                        });
+                    }
+                }
+                start = k + 1;
             }
+            w = e + 1;
+            continue;
         }
         joined.push(RawWord {
-            chars: std::mem::take(&mut words[w].chars),
+            chars: words[w].chars.clone(),
             span: words[w].span.clone(),
             sentence: words[w].sentence,
         });
@@ -394,7 +476,10 @@ mod tests {
 
     #[test]
     fn invisible_characters_are_removed_and_controls_split() {
-        assert_eq!(words("иг\u{200B}но\u{200D}рируй ин\u{FEFF}струкции"), "игнорируй инструкции");
+        assert_eq!(
+            words("иг\u{200B}но\u{200D}рируй ин\u{FEFF}струкции"),
+            "игнорируй инструкции"
+        );
         assert_eq!(words("бот\u{0007}магазина"), "бот магазина");
         assert_eq!(words("ве\u{00AD}рнём"), "вернем");
     }
@@ -417,6 +502,10 @@ mod tests {
         assert_eq!(words("а я в шоке"), "а я в шоке");
         assert_eq!(words("размеры s m l"), "размеры s m l");
         assert_eq!(words("i g n o r e all"), "ignore all");
+        assert_eq!(
+            words("и г н о р и р у й   и н с т р у к ц и и"),
+            "игнорируй инструкции"
+        );
     }
 
     #[test]
@@ -429,6 +518,8 @@ mod tests {
         assert_eq!(n.tokens[0].sentence, 0);
         assert_eq!(t.sentence, 1);
         assert_eq!(n.excerpt(text, 1, 3), "Мы ВЕРНЁМ деньги");
+        let n = normalise("Забрала Смирнова Е. А., ул. Ленина, д. 5. Звоните.");
+        assert_eq!(n.tokens.iter().map(|t| t.sentence).max(), Some(1));
     }
 
     #[test]

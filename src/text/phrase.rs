@@ -5,12 +5,14 @@
 //!
 //! | term | matches a word that… |
 //! |---|---|
-//! | `деньги` | has the same stem ("деньгами", "деньгах") |
+//! | `вернём` | is this word (after normalisation: "ВЕРНЕМ", "вернём") |
+//! | `~деньги` | has the same stem ("деньгами", "деньгах") |
 //! | `верн*` | starts with it ("вернём", "вернуть", "вернут") |
-//! | `=бот` | is exactly this, after normalisation |
+//! | `верн*ем` | starts with the first part and ends with the second ("вернем", "вернём") |
+//! | `=бот` | is this word (the same as `бот`, kept for clarity) |
 //! | `(верн*\|возвра*\|=бот)` | is any of these |
 //! | `#` | is a number |
-//! | `!не` | (before a term) is not within the two words before the next term |
+//! | `!не` | (before a term) does not come right before the next term |
 //!
 //! Terms in a row must appear in that order, with at most two other words
 //! between neighbours; `..N` between two terms allows up to `N` words instead
@@ -31,7 +33,7 @@ const DEFAULT_GAP: u8 = 2;
 /// How far apart the terms of a `+` pattern may be.
 const BAG_WINDOW: usize = 8;
 /// How far before a term a `!` term is looked for.
-const NEGATION_REACH: usize = 2;
+const NEGATION_REACH: usize = 1;
 
 type TermId = u32;
 
@@ -39,7 +41,7 @@ type TermId = u32;
 enum Matcher {
     Stem(String),
     Exact(String),
-    Prefix(String),
+    Prefix(String, Option<String>),
     Number,
 }
 
@@ -52,11 +54,198 @@ struct Step {
     not_after: Option<TermId>,
 }
 
+/// A pattern, flattened: alternatives of plain sequences.
 #[derive(Debug, Clone)]
 enum Shape {
-    Sequence(Vec<Step>),
-    Bag(Vec<TermId>),
+    Sequences(Vec<Vec<Step>>),
+    /// Items in any order; each item is one of several sequences.
+    Bag(Vec<Vec<Vec<Step>>>),
 }
+
+/// The parsed form of a pattern before flattening.
+#[derive(Debug, Clone)]
+enum Node {
+    Term {
+        raw: String,
+        negated_by: Option<String>,
+    },
+    Group {
+        alternatives: Vec<Vec<(u8, Node)>>,
+        optional: bool,
+        negated_by: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Lex {
+    Open,
+    Close,
+    Bar,
+    Plus,
+    Question,
+    Gap(u8),
+    Not(String),
+    Word(String),
+}
+
+fn lex(pattern: &str) -> Result<Vec<Lex>, String> {
+    let mut out = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    let mut after_space = true;
+    while let Some(&c) = chars.peek() {
+        let space_before = after_space;
+        after_space = c.is_whitespace();
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' => {
+                chars.next();
+                out.push(Lex::Open);
+            }
+            ')' => {
+                chars.next();
+                out.push(Lex::Close);
+            }
+            '|' => {
+                chars.next();
+                out.push(Lex::Bar);
+            }
+            '+' if space_before => {
+                chars.next();
+                if chars.peek().is_some_and(|n| !n.is_whitespace()) {
+                    return Err("put spaces around `+` between terms (`a + b`)".into());
+                }
+                out.push(Lex::Plus);
+            }
+            '?' => {
+                chars.next();
+                out.push(Lex::Question);
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || matches!(c, '(' | ')' | '|' | '?') {
+                        break;
+                    }
+                    word.push(c);
+                    chars.next();
+                }
+                if let Some(n) = word.strip_prefix("..") {
+                    let n: u8 = n
+                        .parse()
+                        .map_err(|_| format!("`{word}`: a gap is `..` and a number, e.g. `..3`"))?;
+                    out.push(Lex::Gap(n));
+                } else if let Some(neg) = word.strip_prefix('!') {
+                    if neg.is_empty() {
+                        return Err("`!` must be followed by a word".into());
+                    }
+                    out.push(Lex::Not(neg.to_string()));
+                } else {
+                    out.push(Lex::Word(word));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Lex>,
+    at: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Lex> {
+        self.tokens.get(self.at)
+    }
+
+    /// A sequence: elements with optional gaps between them, until `)`, `|`, `+` or the end.
+    fn sequence(&mut self) -> Result<Vec<(u8, Node)>, String> {
+        self.sequence_at_depth(0)
+    }
+
+    fn sequence_at_depth(&mut self, depth: usize) -> Result<Vec<(u8, Node)>, String> {
+        let mut items: Vec<(u8, Node)> = Vec::new();
+        let mut gap: Option<u8> = None;
+        let mut negated_by: Option<String> = None;
+        loop {
+            match self.peek().cloned() {
+                None | Some(Lex::Close) | Some(Lex::Bar) | Some(Lex::Plus) => break,
+                Some(Lex::Gap(n)) => {
+                    if items.is_empty() {
+                        return Err(format!("`..{n}`: a gap must come between two terms"));
+                    }
+                    self.at += 1;
+                    gap = Some(n);
+                }
+                Some(Lex::Not(w)) => {
+                    self.at += 1;
+                    negated_by = Some(w);
+                }
+                Some(Lex::Question) => {
+                    return Err("`?` must follow a group in parentheses".into());
+                }
+                Some(Lex::Word(w)) => {
+                    self.at += 1;
+                    items.push((
+                        gap.take().unwrap_or(DEFAULT_GAP),
+                        Node::Term {
+                            raw: w,
+                            negated_by: negated_by.take(),
+                        },
+                    ));
+                }
+                Some(Lex::Open) => {
+                    self.at += 1;
+                    let mut alternatives = vec![self.sequence_at_depth(depth + 1)?];
+                    loop {
+                        match self.peek() {
+                            Some(Lex::Bar) => {
+                                self.at += 1;
+                                alternatives.push(self.sequence_at_depth(depth + 1)?);
+                            }
+                            Some(Lex::Close) => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return Err("unbalanced parentheses".into()),
+                        }
+                    }
+                    if alternatives.iter().any(Vec::is_empty) {
+                        return Err("an empty alternative in parentheses".into());
+                    }
+                    let optional = if self.peek() == Some(&Lex::Question) {
+                        self.at += 1;
+                        true
+                    } else {
+                        false
+                    };
+                    items.push((
+                        gap.take().unwrap_or(DEFAULT_GAP),
+                        Node::Group {
+                            alternatives,
+                            optional,
+                            negated_by: negated_by.take(),
+                        },
+                    ));
+                }
+            }
+        }
+        if negated_by.is_some() {
+            return Err("`!word` must come before a term".into());
+        }
+        // A gap at the end of a group's alternative ("(мы ..0)? вернём") says
+        // nothing more than the gap after the group: allowed, and ignored.
+        if gap.is_some() && depth == 0 {
+            return Err("a gap must come between two terms".into());
+        }
+        Ok(items)
+    }
+}
+
+/// How many flat sequences a pattern may expand to.
+const MAX_EXPANSION: usize = 4096;
 
 #[derive(Debug, Clone)]
 struct Pattern<T> {
@@ -78,7 +267,8 @@ pub struct PhraseSet<T> {
     terms: Vec<Vec<Matcher>>,
     exact: HashMap<String, Vec<TermId>>,
     stems: HashMap<String, Vec<TermId>>,
-    prefixes: HashMap<String, Vec<TermId>>,
+    /// Prefix → the terms starting with it, each with the ending it also needs.
+    prefixes: HashMap<String, Vec<(TermId, Option<String>)>>,
     /// The lengths (in characters) of the prefixes in `prefixes`.
     prefix_lengths: Vec<usize>,
     numbers: Vec<TermId>,
@@ -117,27 +307,72 @@ fn parse_matcher(raw: &str) -> Result<Matcher, String> {
     if let Some(w) = raw.strip_prefix('=') {
         return Ok(Matcher::Exact(norm_word(w)?));
     }
-    if let Some(p) = raw.strip_suffix('*') {
+    if let Some(w) = raw.strip_prefix('~') {
+        return Ok(Matcher::Stem(stem(&norm_word(w)?)));
+    }
+    if let Some((p, end)) = raw.split_once('*') {
         let p = norm_word(p)?;
         if p.chars().count() < 2 {
             return Err(format!("`{raw}`: a prefix needs at least two letters"));
         }
-        return Ok(Matcher::Prefix(p));
+        if end.contains('*') {
+            return Err(format!("`{raw}`: at most one `*` in a word"));
+        }
+        let end = if end.is_empty() {
+            None
+        } else {
+            Some(norm_word(end)?)
+        };
+        return Ok(Matcher::Prefix(p, end));
     }
-    Ok(Matcher::Stem(stem(&norm_word(raw)?)))
+    Ok(Matcher::Exact(norm_word(raw)?))
 }
 
 fn parse_term(raw: &str) -> Result<Vec<Matcher>, String> {
-    let inner = match (raw.strip_prefix('('), raw.strip_suffix(')')) {
-        (Some(_), Some(_)) if raw.len() >= 2 => &raw[1..raw.len() - 1],
-        (None, None) => raw,
-        _ => return Err(format!("`{raw}`: unbalanced parentheses")),
-    };
-    if inner.is_empty() {
+    if raw.is_empty() {
         return Err("an empty term".into());
     }
-    inner.split('|').map(parse_matcher).collect()
+    Ok(vec![parse_matcher(raw)?])
 }
+
+/// A pattern word that normalises to several words ("яндекс-маркет*",
+/// "we'll", "б/у") is the sequence of them, right next to each other; the
+/// `=` or `*` of the written word applies to its first or last part.
+fn word_parts(raw: &str) -> Result<Vec<String>, String> {
+    if raw == "#" {
+        return Ok(vec![raw.to_string()]);
+    }
+    let exact = raw.starts_with('=');
+    let body = raw.trim_start_matches(['=', '~']);
+    let (stem, suffix) = match body.split_once('*') {
+        Some((a, b)) => (a, Some(b)),
+        None => (body, None),
+    };
+    let n = normalise(stem);
+    if n.tokens.len() <= 1 {
+        return Ok(vec![raw.to_string()]);
+    }
+    let last = n.tokens.len() - 1;
+    Ok(n.tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if i == last {
+                match suffix {
+                    Some(end) if t.norm.chars().count() >= 2 => format!("{}*{end}", t.norm),
+                    _ => format!("={}", t.norm),
+                }
+            } else if i == 0 && !exact && t.norm.chars().count() > 3 {
+                t.norm.clone()
+            } else {
+                format!("={}", t.norm)
+            }
+        })
+        .collect())
+}
+
+/// A partial flat sequence while expanding, and the gap a skipped optional group leaves.
+type Partial = (Vec<Step>, Option<u8>);
 
 impl<T> PhraseSet<T> {
     pub fn new() -> Self {
@@ -161,13 +396,16 @@ impl<T> PhraseSet<T> {
             match m {
                 Matcher::Stem(s) => self.stems.entry(s.clone()).or_default().push(id),
                 Matcher::Exact(s) => self.exact.entry(s.clone()).or_default().push(id),
-                Matcher::Prefix(p) => {
+                Matcher::Prefix(p, end) => {
                     let len = p.chars().count();
                     if !self.prefix_lengths.contains(&len) {
                         self.prefix_lengths.push(len);
                         self.prefix_lengths.sort_unstable();
                     }
-                    self.prefixes.entry(p.clone()).or_default().push(id);
+                    self.prefixes
+                        .entry(p.clone())
+                        .or_default()
+                        .push((id, end.clone()));
                 }
                 Matcher::Number => self.numbers.push(id),
             }
@@ -182,63 +420,146 @@ impl<T> PhraseSet<T> {
         if pattern.is_empty() {
             return Err("the pattern is empty".into());
         }
-        let shape = if pattern.contains('+') {
-            let mut terms = Vec::new();
-            for part in pattern.split('+') {
-                let part = part.trim();
-                if part.is_empty() || part.contains(char::is_whitespace) {
-                    return Err(format!(
-                        "`{pattern}`: with `+` every part must be a single term, e.g. `(верн*|возвра*) + деньги`"
-                    ));
-                }
-                let m = parse_term(part)?;
-                terms.push(self.intern(m));
-            }
-            if terms.len() < 2 {
-                return Err(format!("`{pattern}`: `+` needs a term on each side"));
-            }
-            Shape::Bag(terms)
+        let tokens = lex(pattern)?;
+        let mut parser = Parser { tokens, at: 0 };
+        let mut items = vec![parser.sequence()?];
+        while parser.peek() == Some(&Lex::Plus) {
+            parser.at += 1;
+            items.push(parser.sequence()?);
+        }
+        match parser.peek() {
+            None => {}
+            Some(Lex::Close) => return Err("unbalanced parentheses".into()),
+            Some(_) => return Err("`|` outside parentheses; put alternatives in `( | )`".into()),
+        }
+        if items.iter().any(Vec::is_empty) {
+            return Err(if items.len() > 1 {
+                "`+` needs a term on each side".to_string()
+            } else {
+                "no terms".to_string()
+            });
+        }
+        let shape = if items.len() == 1 {
+            Shape::Sequences(self.flatten(&items[0])?)
         } else {
-            let mut steps = Vec::new();
-            let mut gap = None;
-            let mut not_after = None;
-            for part in pattern.split_whitespace() {
-                if let Some(n) = part.strip_prefix("..") {
-                    let n: u8 = n
-                        .parse()
-                        .map_err(|_| format!("`{part}`: a gap is `..` and a number, e.g. `..3`"))?;
-                    if steps.is_empty() {
-                        return Err(format!("`{part}`: a gap must come between two terms"));
-                    }
-                    gap = Some(n);
-                    continue;
-                }
-                if let Some(neg) = part.strip_prefix('!') {
-                    let m = parse_term(neg)?;
-                    not_after = Some(self.intern(m));
-                    continue;
-                }
-                let m = parse_term(part)?;
-                let term = self.intern(m);
-                steps.push(Step {
-                    term,
-                    gap: gap.take().unwrap_or(DEFAULT_GAP),
-                    not_after: not_after.take(),
-                });
+            let mut bag = Vec::new();
+            for item in &items {
+                bag.push(self.flatten(item)?);
             }
-            if not_after.is_some() {
-                return Err(format!("`{pattern}`: `!term` must come before a term"));
-            }
-            if gap.is_some() {
-                return Err(format!("`{pattern}`: a gap must come between two terms"));
-            }
-            if steps.is_empty() {
-                return Err(format!("`{pattern}`: no terms"));
-            }
-            Shape::Sequence(steps)
+            Shape::Bag(bag)
         };
         self.patterns.push(Pattern { shape, tag });
         Ok(())
+    }
+
+    /// A group whose alternatives are single words, as one term.
+    fn single_words(alternatives: &[Vec<(u8, Node)>]) -> Option<Vec<&str>> {
+        alternatives
+            .iter()
+            .map(|alt| match alt.as_slice() {
+                [
+                    (
+                        _,
+                        Node::Term {
+                            raw,
+                            negated_by: None,
+                        },
+                    ),
+                ] if word_parts(raw).is_ok_and(|p| p.len() == 1) => Some(raw.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn flatten(&mut self, items: &[(u8, Node)]) -> Result<Vec<Vec<Step>>, String> {
+        let mut partials: Vec<Partial> = vec![(Vec::new(), None)];
+        for (gap, node) in items {
+            let gap_for = |carry: Option<u8>| carry.map_or(*gap, |c| c.max(*gap));
+            let mut next: Vec<Partial> = Vec::new();
+            match node {
+                Node::Term { raw, negated_by } => {
+                    let mut terms = Vec::new();
+                    for part in word_parts(raw)? {
+                        terms.push(self.intern(parse_term(&part)?));
+                    }
+                    let not_after = match negated_by {
+                        Some(w) => Some(self.intern(parse_term(w)?)),
+                        None => None,
+                    };
+                    for (steps, carry) in partials {
+                        let mut steps = steps;
+                        for (i, term) in terms.iter().enumerate() {
+                            steps.push(Step {
+                                term: *term,
+                                gap: if i == 0 { gap_for(carry) } else { 0 },
+                                not_after: if i == 0 { not_after } else { None },
+                            });
+                        }
+                        next.push((steps, None));
+                    }
+                }
+                Node::Group {
+                    alternatives,
+                    optional,
+                    negated_by,
+                } => {
+                    let not_after = match negated_by {
+                        Some(w) => Some(self.intern(parse_term(w)?)),
+                        None => None,
+                    };
+                    let subs: Vec<Vec<Step>> = match Self::single_words(alternatives) {
+                        Some(words) => {
+                            let mut matchers = Vec::new();
+                            for w in words {
+                                matchers.extend(parse_term(w)?);
+                            }
+                            let term = self.intern(matchers);
+                            vec![vec![Step {
+                                term,
+                                gap: *gap,
+                                not_after: None,
+                            }]]
+                        }
+                        None => {
+                            let mut subs = Vec::new();
+                            for alt in alternatives {
+                                subs.extend(self.flatten(alt)?);
+                            }
+                            subs
+                        }
+                    };
+                    for (steps, carry) in &partials {
+                        for sub in &subs {
+                            let mut joined = steps.clone();
+                            for (i, step) in sub.iter().enumerate() {
+                                let mut step = step.clone();
+                                if i == 0 {
+                                    step.gap = gap_for(*carry);
+                                    if step.not_after.is_none() {
+                                        step.not_after = not_after;
+                                    }
+                                }
+                                joined.push(step);
+                            }
+                            next.push((joined, None));
+                        }
+                        if *optional {
+                            next.push((steps.clone(), Some(gap_for(*carry))));
+                        }
+                    }
+                }
+            }
+            if next.len() > MAX_EXPANSION {
+                return Err(format!(
+                    "the pattern has too many combinations (over {MAX_EXPANSION}); split it in several"
+                ));
+            }
+            partials = next;
+        }
+        if partials.iter().any(|(s, _)| s.is_empty()) {
+            return Err("the pattern can match nothing (everything in it is optional)".into());
+        }
+        Ok(partials.into_iter().map(|(s, _)| s).collect())
     }
 
     /// For each word of `n`, the terms it matches (sorted).
@@ -254,7 +575,8 @@ impl<T> PhraseSet<T> {
                     ids.extend(v);
                 }
                 if !self.prefixes.is_empty() {
-                    let bounds: Vec<usize> = t.norm.char_indices().map(|(i, _)| i).skip(1).collect();
+                    let bounds: Vec<usize> =
+                        t.norm.char_indices().map(|(i, _)| i).skip(1).collect();
                     let chars = t.norm.chars().count();
                     for &len in &self.prefix_lengths {
                         if len > chars {
@@ -262,7 +584,13 @@ impl<T> PhraseSet<T> {
                         }
                         let end = bounds.get(len - 1).copied().unwrap_or(t.norm.len());
                         if let Some(v) = self.prefixes.get(&t.norm[..end]) {
-                            ids.extend(v);
+                            for (id, ending) in v {
+                                if ending.as_ref().is_none_or(|e| {
+                                    t.norm.len() >= end + e.len() && t.norm.ends_with(e.as_str())
+                                }) {
+                                    ids.push(*id);
+                                }
+                            }
                         }
                     }
                 }
@@ -276,6 +604,39 @@ impl<T> PhraseSet<T> {
             .collect()
     }
 
+    /// Every match of every pattern (a pattern may match in several places).
+    pub fn matches_all<'a>(&'a self, n: &Normalised) -> Vec<Hit<'a, T>> {
+        if self.patterns.is_empty() || n.tokens.is_empty() {
+            return Vec::new();
+        }
+        let hits = self.term_hits(n);
+        let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
+        let mut out = Vec::new();
+        for p in &self.patterns {
+            match &p.shape {
+                Shape::Sequences(seqs) => {
+                    for (first, last) in spans(seqs, n, &has) {
+                        out.push(Hit {
+                            tag: &p.tag,
+                            first,
+                            last,
+                        });
+                    }
+                }
+                Shape::Bag(items) => {
+                    for (first, last) in bag_all(items, n, &has) {
+                        out.push(Hit {
+                            tag: &p.tag,
+                            first,
+                            last,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Every pattern that matches, once each (its first match).
     pub fn matches<'a>(&'a self, n: &Normalised) -> Vec<Hit<'a, T>> {
         if self.patterns.is_empty() || n.tokens.is_empty() {
@@ -286,10 +647,12 @@ impl<T> PhraseSet<T> {
         let mut out = Vec::new();
         for p in &self.patterns {
             let found = match &p.shape {
-                Shape::Sequence(steps) => (0..hits.len()).find_map(|start| {
-                    sequence_at(steps, start, n, &has).map(|last| (start, last))
+                Shape::Sequences(seqs) => (0..hits.len()).find_map(|start| {
+                    seqs.iter()
+                        .find_map(|steps| sequence_at(steps, start, n, &has))
+                        .map(|last| (start, last))
                 }),
-                Shape::Bag(terms) => bag(terms, n, &has),
+                Shape::Bag(items) => bag(items, n, &has),
             };
             if let Some((first, last)) = found {
                 out.push(Hit {
@@ -350,35 +713,66 @@ fn sequence_at(
     rest(&steps[1..], start, sentence, n, has)
 }
 
-/// All `terms` within one window of one sentence, in any order.
+/// Where any of `seqs` matches: (first, last) word of each match.
+fn spans(
+    seqs: &[Vec<Step>],
+    n: &Normalised,
+    has: &impl Fn(usize, TermId) -> bool,
+) -> Vec<(usize, usize)> {
+    (0..n.tokens.len())
+        .filter_map(|start| {
+            seqs.iter()
+                .find_map(|steps| sequence_at(steps, start, n, has))
+                .map(|last| (start, last))
+        })
+        .collect()
+}
+
+/// Every item within one window of one sentence, in any order: the first match.
 fn bag(
-    terms: &[TermId],
+    items: &[Vec<Vec<Step>>],
     n: &Normalised,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Option<(usize, usize)> {
-    for anchor in (0..n.tokens.len()).filter(|p| has(*p, terms[0])) {
-        let sentence = n.tokens[anchor].sentence;
-        let lo = anchor.saturating_sub(BAG_WINDOW);
-        let hi = (anchor + BAG_WINDOW).min(n.tokens.len() - 1);
-        let mut first = anchor;
-        let mut last = anchor;
-        let all = terms[1..].iter().all(|&t| {
-            let found = (lo..=hi)
-                .filter(|&p| p != anchor && n.tokens[p].sentence == sentence && has(p, t))
-                .min_by_key(|&p| p.abs_diff(anchor));
-            if let Some(p) = found {
-                first = first.min(p);
-                last = last.max(p);
+    bag_all(items, n, has).into_iter().next()
+}
+
+/// Every match of a bag, one per place its first item matches.
+fn bag_all(
+    items: &[Vec<Vec<Step>>],
+    n: &Normalised,
+    has: &impl Fn(usize, TermId) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let found: Vec<Vec<(usize, usize)>> = items.iter().map(|i| spans(i, n, has)).collect();
+    if found.iter().any(Vec::is_empty) {
+        return out;
+    }
+    for &(a_first, a_last) in &found[0] {
+        let sentence = n.tokens[a_first].sentence;
+        let (mut first, mut last) = (a_first, a_last);
+        let all = found[1..].iter().all(|spans| {
+            let best = spans
+                .iter()
+                .filter(|(f, l)| {
+                    n.tokens[*f].sentence == sentence
+                        && (*l < a_first || *f > a_last)
+                        && f.abs_diff(a_first).min(l.abs_diff(a_first)) <= BAG_WINDOW
+                })
+                .min_by_key(|(f, _)| f.abs_diff(a_first));
+            if let Some((f, l)) = best {
+                first = first.min(*f);
+                last = last.max(*l);
                 true
             } else {
                 false
             }
         });
         if all {
-            return Some((first, last));
+            out.push((first, last));
         }
     }
-    None
+    out
 }
 
 #[cfg(test)]
@@ -400,6 +794,7 @@ mod tests {
     #[test]
     fn one_bag_covers_active_passive_and_noun_forms() {
         let s = set(&["(верн*|возвра*|возмест*) + (деньг*|средств*|стоимост*)"]);
+        assert!(hit(&set(&["вернем"]), "вернуть").is_empty());
         for text in [
             "Мы вернём вам деньги",
             "Деньги будут возвращены в течение трёх дней",
@@ -414,11 +809,12 @@ mod tests {
 
     #[test]
     fn stems_match_word_forms_but_not_other_words() {
-        let s = set(&["бот"]);
+        let s = set(&["~бот"]);
         for text in ["Я бот", "ответил ботом", "это боты"] {
             assert_eq!(hit(&s, text), vec![0], "{text}");
         }
-        for text in ["работа", "суббота", "ботинки", "робот-пылесос"] {
+        for text in ["работа", "суббота", "ботинки", "робот-пылесос"]
+        {
             assert!(hit(&s, text).is_empty(), "{text}");
         }
     }
@@ -433,10 +829,34 @@ mod tests {
     }
 
     #[test]
+    fn groups_hold_whole_phrases_and_can_be_optional() {
+        let s = set(&[
+            "(не ..0 наш* ..0 (проблем*|вопрос*)|не ..0 к ..0 нам)",
+            "(мы ..0)? (вам ..0)? возмест*",
+            "(вам ..0 вернут|деньги ..2 вернутся) + (завтра|сегодня)",
+        ]);
+        assert_eq!(hit(&s, "Это не наша проблема"), vec![0]);
+        assert_eq!(hit(&s, "Это не к нам"), vec![0]);
+        assert!(hit(&s, "Не наша вина").is_empty());
+        assert_eq!(hit(&s, "возместим"), vec![1]);
+        assert_eq!(hit(&s, "мы вам возместим"), vec![1]);
+        assert_eq!(hit(&s, "Завтра вам вернут"), vec![2]);
+        assert_eq!(hit(&s, "деньги к вам вернутся сегодня"), vec![2]);
+    }
+
+    #[test]
     fn a_negated_term_blocks_the_match() {
         let s = set(&["!не (верн*|возмест*) ..3 деньг*"]);
         assert_eq!(hit(&s, "мы вернём деньги"), vec![0]);
         assert!(hit(&s, "мы не вернём деньги").is_empty());
+    }
+
+    #[test]
+    fn a_prefix_with_an_ending_picks_one_form() {
+        let s = set(&["верн*ем"]);
+        assert_eq!(hit(&s, "ВЕРНЁМ"), vec![0]);
+        assert!(hit(&s, "вернуть").is_empty());
+        assert!(hit(&s, "верн").is_empty());
     }
 
     #[test]
@@ -451,9 +871,11 @@ mod tests {
     fn mistakes_in_a_pattern_are_explained() {
         let mut s: PhraseSet<()> = PhraseSet::new();
         assert!(s.add("(верн*", ()).unwrap_err().contains("parentheses"));
+        assert!(s.add("верн*)", ()).unwrap_err().contains("parentheses"));
         assert!(s.add("в* деньги", ()).unwrap_err().contains("two letters"));
         assert!(s.add("верн* ..x деньги", ()).unwrap_err().contains("gap"));
-        assert!(s.add("верн* деньги + средства", ()).unwrap_err().contains("single term"));
+        assert!(s.add("верн* | деньги", ()).unwrap_err().contains("outside"));
+        assert!(s.add("(верн*)?", ()).unwrap_err().contains("nothing"));
         assert!(s.add("", ()).is_err());
     }
 }

@@ -1,0 +1,348 @@
+//! Contact data, links and markup in a draft: patterns over characters, on
+//! the normalised text (so look-alike letters and invisible characters
+//! cannot hide them).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Phone numbers: an explicit country code, a Russian 8/7 prefix with ten
+/// more digits, or digits grouped the way phone numbers are written.
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?:^|[^\w+])(",
+        r"\+\s?\d{1,3}[\s\-.()]{0,3}\d{2,4}[\s\-.()]{0,3}\d{2,4}[\s\-.]{0,3}\d{2,4}(?:[\s\-.]{0,3}\d{1,4})?",
+        r"|[78][\s\-.(]{0,3}\d{3}[\s\-.)]{0,3}\d{3}[\s\-.]{0,3}\d{2}[\s\-.]{0,3}\d{2}",
+        r"|\(\d{3,5}\)[\s\-.]?\d{1,3}[\s\-.]?\d{2}[\s\-.]?\d{2}",
+        r"|\d{3}[\s\-.]\d{3}[\s\-.]\d{2}[\s\-.]\d{2}",
+        r"|\d{3}[\s\-.]\d{2}[\s\-.]\d{2}\b",
+        r")(?:$|[^\w])",
+    ))
+    .expect("compiles")
+});
+
+/// A bare run of digits next to a word that says it is a phone number.
+static PHONE_IN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:тел\w*|номер\w*\s+(?:телефона|для\s+связи|менеджера|склада|мастера|курьера)|звон\w*|позвон\w*|whatsapp|ватсап\w*|viber|вайбер\w*|телеграм\w*|phone|call)\D{0,20}(\d[\d\s\-.()]{8,16}\d)").expect("compiles")
+});
+
+/// Words a number is when it is not a phone.
+static NOT_A_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:заказ\w*|артикул\w*|арт\.?|№|трек\w*|гост\w*|серийн\w*|s/n|sn|sku|штрихкод\w*|номер\s+заказа|накладн\w*|код\s+товара|модел\w*)\W{0,4}$").expect("compiles")
+});
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"[\w.+\-]+\s?@\s?[\w\-]+(?:\s?\.\s?[\w\-]+)+",
+        r"|[\w.\-]+\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\s?собака\s?|\s?собачка\s?)\s*[\w\-]+\s*(?:\(dot\)|\[dot\]|\sdot\s|\s?точка\s?|\.)\s*(?:ru|com|net|org|рф|su|by|kz|ua|io|me|info|biz|pro)\b",
+    ))
+    .expect("compiles")
+});
+
+/// Sixteen to nineteen digits, grouped or not: a payment card, whether or
+/// not its checksum holds.
+static CARD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\D)((?:\d[ \-]?){15,18}\d)(?:\D|$)").expect("compiles"));
+
+/// Handles in messengers and social networks.
+static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s(:,])@[a-z0-9_.]{4,}|\b(?:t\.me|wa\.me|telegram\.me|vk\.me)/\S+")
+        .expect("compiles")
+});
+
+/// Phone numbers spelled out in words ("восемь девятьсот…").
+const NUMBER_WORDS: [&str; 38] = [
+    "ноль",
+    "один",
+    "одна",
+    "два",
+    "две",
+    "три",
+    "четыре",
+    "пять",
+    "шесть",
+    "семь",
+    "восемь",
+    "девять",
+    "десять",
+    "одиннадцать",
+    "двенадцать",
+    "тринадцать",
+    "четырнадцать",
+    "пятнадцать",
+    "шестнадцать",
+    "семнадцать",
+    "восемнадцать",
+    "девятнадцать",
+    "двадцать",
+    "тридцать",
+    "сорок",
+    "пятьдесят",
+    "шестьдесят",
+    "семьдесят",
+    "восемьдесят",
+    "девяносто",
+    "сто",
+    "двести",
+    "триста",
+    "четыреста",
+    "пятьсот",
+    "шестьсот",
+    "семьсот",
+    "девятьсот",
+];
+
+const TLDS: &str = "ru|com|net|org|рф|su|by|kz|ua|uz|io|me|info|biz|pro|shop|store|online|site|cc|ly|co|tv|xyz|app|dev|link|click|top|club|page|to|gl|gg|ai|in|us|uk|eu|ws|fm|am|ms|de|fr|it|es|pl|cz|lt|lv|ee|tk|ml|ga|cf|gq|icu|live|market|moscow|space|website|tech|world|digital|today|life|fun|su|be|gd|im|li|sh|su|рус|москва|онлайн|сайт";
+
+/// Links: with a scheme, `www.`, or a host ending in a known top-level domain.
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?:https?://|hxxps?://|www\.)[^\s<>«»]+|(?:^|[^\w@.\-])((?:[a-zа-я0-9](?:[a-zа-я0-9\-]*[a-zа-я0-9])?\s?\.\s?)+(?:{TLDS}))(?:/[^\s<>«»]*)?(?:$|[^\w@.])"
+    ))
+    .expect("compiles")
+});
+
+static HOST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:https?://|hxxps?://)?(?:www\.)?([^/\s:?#]+)").expect("compiles")
+});
+
+/// Markup a marketplace would show raw: HTML tags and entities, markdown
+/// links, bold, headings, code.
+static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"<\s*/?\s*[a-z][a-z0-9]*(?:\s[^<>]*)?/?\s*>",
+        r"|&(?:#\d{2,6}|#x[0-9a-f]{2,5}|[a-z]{2,8});",
+        r"|\[[^\]\n]{1,200}\]\([^)\s]{1,300}\)",
+        r"|\*\*[^*\n]{1,200}\*\*|__[^_\n]{1,200}__",
+        r"|(?m)^\s{0,3}#{1,6}\s+\S",
+        r"|`[^`\n]{1,200}`",
+        r"|\bjavascript:|\bonerror\s*=|\bonload\s*=",
+    ))
+    .expect("compiles")
+});
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub what: &'static str,
+    pub excerpt: String,
+}
+
+fn digits(s: &str) -> usize {
+    s.chars().filter(char::is_ascii_digit).count()
+}
+
+fn phone_like(clean: &str, m: regex::Match<'_>) -> bool {
+    let n = digits(m.as_str());
+    if !(7..=15).contains(&n) {
+        return false;
+    }
+    let before = &clean[..m.start()];
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(30)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if NOT_A_PHONE.is_match(&tail) {
+        return false;
+    }
+    let s = m.as_str().trim();
+    // Seven digits only when written as a city number (123-45-67).
+    if n < 10 {
+        return s.contains('-') || s.contains('(');
+    }
+    true
+}
+
+/// Contact data: phones, e-mail addresses, payment cards, handles.
+pub fn contact_data(clean: &str, words: &str) -> Vec<Found> {
+    let mut out = Vec::new();
+    for c in PHONE.captures_iter(clean) {
+        let m = c.get(1).expect("group 1");
+        if phone_like(clean, m) {
+            out.push(Found {
+                what: "номер телефона",
+                excerpt: m.as_str().trim().to_string(),
+            });
+            break;
+        }
+    }
+    if out.is_empty()
+        && let Some(c) = PHONE_IN_CONTEXT.captures(clean)
+        && (10..=13).contains(&digits(&c[1]))
+    {
+        out.push(Found {
+            what: "номер телефона",
+            excerpt: c[1].to_string(),
+        });
+    }
+    let spelled = words
+        .split(' ')
+        .fold((0usize, 0usize), |(run, best), w| {
+            if NUMBER_WORDS.contains(&w) {
+                (run + 1, best.max(run + 1))
+            } else {
+                (0, best)
+            }
+        })
+        .1;
+    if spelled >= 6 {
+        out.push(Found {
+            what: "номер телефона словами",
+            excerpt: String::new(),
+        });
+    }
+    if let Some(m) = EMAIL.find(clean) {
+        out.push(Found {
+            what: "адрес почты",
+            excerpt: m.as_str().to_string(),
+        });
+    }
+    for c in CARD.captures_iter(clean) {
+        let m = c.get(1).expect("group 1");
+        let n = digits(m.as_str());
+        if (16..=19).contains(&n) {
+            out.push(Found {
+                what: "номер банковской карты",
+                excerpt: m.as_str().to_string(),
+            });
+            break;
+        }
+    }
+    if let Some(m) = HANDLE.find(clean) {
+        out.push(Found {
+            what: "контакт в мессенджере",
+            excerpt: m.as_str().trim().to_string(),
+        });
+    }
+    out
+}
+
+/// Links whose host is not `allowed` (a domain or its subdomains).
+pub fn links(clean: &str, allowed: &[String]) -> Vec<Found> {
+    let emails: Vec<std::ops::Range<usize>> = EMAIL.find_iter(clean).map(|m| m.range()).collect();
+    let mut out = Vec::new();
+    for c in URL.captures_iter(clean) {
+        let m = c.get(1).unwrap_or_else(|| c.get(0).expect("group 0"));
+        if emails
+            .iter()
+            .any(|e| e.start <= m.start() && m.end() <= e.end)
+        {
+            continue;
+        }
+        let text = m.as_str().trim();
+        // "2.5" and "v1.2" are not hosts: a host has a letter before its last dot.
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let host = HOST
+            .captures(&compact)
+            .map(|h| h[1].trim_end_matches('.').to_string())
+            .unwrap_or_default();
+        let Some((name, _)) = host.rsplit_once('.') else {
+            continue;
+        };
+        if !name.chars().any(char::is_alphabetic) {
+            continue;
+        }
+        let ok = allowed
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+        if !ok {
+            out.push(Found {
+                what: "ссылка",
+                excerpt: text.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// The text without its links and e-mail addresses (for counting letters).
+pub fn strip_links_and_emails(clean: &str) -> String {
+    let no_mail = EMAIL.replace_all(clean, " ");
+    URL.replace_all(&no_mail, " ").into_owned()
+}
+
+pub fn markup(original: &str) -> Option<Found> {
+    let lower = original.to_lowercase();
+    MARKUP.find(&lower).map(|m| Found {
+        what: "разметка",
+        excerpt: m.as_str().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalise;
+
+    fn contacts(t: &str) -> Vec<&'static str> {
+        let n = normalise(t);
+        contact_data(&n.clean, &n.words)
+            .iter()
+            .map(|f| f.what)
+            .collect()
+    }
+
+    #[test]
+    fn phones_in_any_format_and_country() {
+        for t in [
+            "Звоните: +7 (912) 345-67-89",
+            "наш номер 8(999)1234567",
+            "+375 29 765-43-21",
+            "+998 90 123 45 67",
+            "Звоните: 8.912.345.67.89",
+            "89991234567",
+            "7 916 000 11 22 — прямой номер",
+            "+380 67 123 4567",
+            "Наш номер: восемь девятьсот двенадцать триста сорок пять шестьдесят семь восемьдесят девять",
+        ] {
+            assert!(!contacts(t).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn order_and_article_numbers_are_not_phones() {
+        for t in [
+            "Ваш заказ № 4287716395 передан в доставку",
+            "артикул 145678923",
+            "ГОСТ 29298-2005",
+            "Размер 200×220 см, 1,2 кг",
+            "Батарея 5000 мАч, зарядка 67 Вт",
+            "Дата производства 12.03.2024",
+        ] {
+            assert!(contacts(t).is_empty(), "{t}: {:?}", contacts(t));
+        }
+    }
+
+    #[test]
+    fn emails_cards_and_handles() {
+        assert!(contacts("пишите на shop.help@mail.ru").contains(&"адрес почты"));
+        assert!(contacts("service собака yandex точка ru").contains(&"адрес почты"));
+        assert!(contacts("sales at kidsworld dot ru").contains(&"адрес почты"));
+        assert!(contacts("карта 2202 2056 7788 1234").contains(&"номер банковской карты"));
+        assert!(contacts("в телеграме @kovrik_shop").contains(&"контакт в мессенджере"));
+    }
+
+    #[test]
+    fn links_outside_the_allowlist() {
+        let n =
+            normalise("Инструкция: bit.ly/3xYz, а карточка https://www.wildberries.ru/catalog/1");
+        let found = links(&n.clean, &["wildberries.ru".to_string()]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].excerpt.starts_with("bit.ly"));
+        assert!(links(&normalise("объём 0.75 л, версия 2.1.5").clean, &[]).is_empty());
+        assert!(links(&normalise("пишите на shop@mail.ru").clean, &[]).is_empty());
+        assert!(!links(&normalise("HTTPS://RUTUBE.RU/VIDEO/8f2c").clean, &[]).is_empty());
+    }
+
+    #[test]
+    fn markup_but_not_comparison_signs() {
+        assert!(markup("Здравствуйте, <b>Анна</b>!").is_some());
+        assert!(markup("[таблица](https://x.ru)").is_some());
+        assert!(markup("**Важно:** стирать при 30").is_some());
+        assert!(markup("Ток <= 2 А").is_none());
+        assert!(markup("Спасибо <3").is_none());
+    }
+}

@@ -1,0 +1,523 @@
+//! Checks on every draft before the gate decides. Each finding has a
+//! category and a severity: an error blocks auto-sending; a warning is shown
+//! to the person approving. The built-in rules (`default.toml`) cannot be
+//! removed; a shop's policy can add its own (`[[settings.guard]]`), change
+//! the severity of the few rules marked adjustable, allow links to its
+//! domains and allow mentions of AI.
+//!
+//! Everything is matched on the normalised draft ([`crate::text`]): stems
+//! and word forms, whole words ("бот" never matches "работа"), look-alike
+//! letters and invisible characters folded.
+
+mod contacts;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Intent, Marketplace, OrderContext};
+use crate::text::phrase::PhraseSet;
+use crate::text::{Normalised, normalise};
+use crate::textre::WordRegex;
+pub use rules::GuardRules;
+use rules::{Adjustable, Context};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub category: String,
+    pub severity: Severity,
+    pub message: String,
+    /// The part of the draft that triggered it.
+    pub excerpt: String,
+}
+
+/// A shop's guard pattern written as a regular expression.
+#[derive(Debug, Clone)]
+pub struct ExtraGuard {
+    pub category: String,
+    pub error: bool,
+    pub pattern: WordRegex,
+    pub message: String,
+}
+
+/// What a shop's policy says about its guards.
+#[derive(Debug, Clone)]
+pub struct GuardSettings {
+    /// Drafts may not mention AI, bots, neural networks or automatic replies.
+    pub forbid_ai_mentions: bool,
+    /// Links to these domains (and their subdomains) are allowed in drafts.
+    pub allowed_link_domains: Vec<String>,
+    /// The shop's own rules, as phrases.
+    pub phrases: Arc<GuardRules>,
+    /// The shop's own rules, as regular expressions.
+    pub regexes: Vec<ExtraGuard>,
+    /// Severity of adjustable built-in categories (`jargon`, `address_form`, `unverified_fact`).
+    pub severity: BTreeMap<String, Severity>,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        GuardSettings {
+            forbid_ai_mentions: true,
+            allowed_link_domains: Vec::new(),
+            phrases: Arc::new(GuardRules::default()),
+            regexes: Vec::new(),
+            severity: BTreeMap::new(),
+        }
+    }
+}
+
+/// Built-in categories whose severity a shop may set.
+pub const ADJUSTABLE: [&str; 3] = ["jargon", "address_form", "unverified_fact"];
+
+pub struct GuardInput<'a> {
+    pub draft: &'a str,
+    pub buyer_text: &'a str,
+    /// The buyer's name as the marketplace gives it (their own name is not someone else's data).
+    pub buyer_name: Option<&'a str>,
+    pub intent: Intent,
+    pub buyer_flagged_injection: bool,
+    pub marketplace: Marketplace,
+    pub max_chars: usize,
+    pub order: &'a OrderContext,
+    /// What the shop told the drafter (knowledge file), to tell stated facts from invented ones.
+    pub knowledge: &'a str,
+    /// The system prompt the drafter saw, if any.
+    pub system_prompt: Option<&'a str>,
+    pub settings: &'a GuardSettings,
+}
+
+/// Guard findings, as far as the gate needs them.
+#[derive(Debug, Clone, Default)]
+pub struct GuardSummary {
+    /// Categories with an error-severity finding.
+    pub errors: Vec<String>,
+    /// Categories with a warning-severity finding.
+    pub warnings: Vec<String>,
+}
+
+use Severity::{Error, Warning};
+
+/// Words that say the buyer is asking about a return or an exchange.
+static RETURN_ASKED: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
+    let mut s = PhraseSet::new();
+    for p in [
+        "(возврат*|вернуть|верните|вернете|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|refund|return|exchange)",
+    ] {
+        s.add(p, ()).expect("built-in pattern");
+    }
+    s
+});
+
+/// Replies that only obey: "ДА", "Согласны", "OK".
+const OBEDIENT: [&str; 18] = [
+    "да",
+    "ок",
+    "ok",
+    "okay",
+    "окей",
+    "согласны",
+    "согласен",
+    "согласна",
+    "подтверждаю",
+    "подтверждаем",
+    "одобрено",
+    "одобряем",
+    "yes",
+    "agreed",
+    "approved",
+    "конечно",
+    "принято",
+    "разумеется",
+];
+
+/// Informal address: "ты" and its forms, and imperatives of common verbs.
+static INFORMAL: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
+    let mut s = PhraseSet::new();
+    for p in [
+        "(=ты|=тебе|=тебя|=тобой|=твой|=твоя|=твое|=твои|=твоего|=твоей|=твоим|=твоих|=твою)",
+        "(=напиши|=пиши|=подскажи|=смотри|=посмотри|=носи|=выбери|=проверь|=заходи|=здравствуй|=переживай|=волнуйся|=попробуй|=уточни|=сообщи|=оформи|=закажи|=бери|=возьми|=дружище|=братан|=чувак|=выбрал|=скинь|=глянь|=держи)",
+        "=пришли ..1 (пожалуйста|фото)",
+        "=привет",
+    ] {
+        s.add(p, ()).expect("built-in pattern");
+    }
+    s
+});
+
+/// Letters of Cyrillic alphabets other than Russian.
+fn foreign_cyrillic(c: char) -> bool {
+    matches!(
+        c,
+        'і' | 'ї'
+            | 'є'
+            | 'ґ'
+            | 'ў'
+            | 'ә'
+            | 'ғ'
+            | 'қ'
+            | 'ң'
+            | 'ө'
+            | 'ұ'
+            | 'ү'
+            | 'һ'
+            | 'ҳ'
+            | 'ӣ'
+            | 'ҷ'
+            | 'ҡ'
+            | 'ӯ'
+    )
+}
+
+static MONEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?iu)(\d[\d\s]*(?:[.,]\d+)?)\s*(₽|руб\w*|р\.)").expect("compiles")
+});
+
+static TIMEFRAME: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?iu)\b(\d+\s*[-–]?\s*\d*)\s*(дн(я|ей|и)?|день|час(а|ов)?|недел\w+|месяц\w*|год(а)?|лет)\b|\b\d{1,2}[./]\d{1,2}([./]\d{2,4})?\b", false).expect("compiles")
+});
+
+fn normalise_number(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_digit()).collect()
+}
+
+/// Longest run of consecutive words shared by `a` and `b`.
+fn shared_words(a: &Normalised, b: &Normalised) -> usize {
+    let (a, b) = (&a.tokens, &b.tokens);
+    let mut best = 0;
+    for i in 0..a.len() {
+        for j in 0..b.len() {
+            let mut k = 0;
+            while i + k < a.len() && j + k < b.len() && a[i + k].norm == b[j + k].norm {
+                k += 1;
+            }
+            best = best.max(k);
+        }
+    }
+    best
+}
+
+static QUOTE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles"));
+
+/// A sentence the buyer put in quotes that the draft repeats: the buyer
+/// dictated it ("напиши: «…»") and the draft obeyed.
+fn planted_quote(buyer: &str, draft: &Normalised) -> Option<String> {
+    for c in QUOTE.captures_iter(buyer) {
+        let q = normalise(&c["q"]);
+        if q.tokens.len() >= 2 && draft.words.contains(&q.words) {
+            return Some(c["q"].to_string());
+        }
+    }
+    None
+}
+
+/// A person's full name: surname with initials, or three names the last of
+/// which (or the middle one) is a patronymic.
+static FULL_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"[А-ЯЁ][а-яё]{2,}\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.",
+        r"|[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё]{2,}",
+        r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+(?:вич|вна|вны|вной|вне|вичу|вича|ична|ичны|ичной|ичне|ичем|вичем)\b",
+        r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+(?:вич|вна|вны|вной|вне|вича|ична|ичны|ичной)\s+[А-ЯЁ][а-яё]{2,}",
+    ))
+    .expect("compiles")
+});
+
+/// Someone's full name in the draft that is not the buyer's own.
+fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
+    let buyer: Vec<String> = buyer_name
+        .map(|n| normalise(n).tokens.into_iter().map(|t| t.norm).collect())
+        .unwrap_or_default();
+    FULL_NAME.find_iter(draft).find_map(|m| {
+        let words = normalise(m.as_str());
+        let theirs = words
+            .tokens
+            .iter()
+            .filter(|t| t.norm.chars().count() > 1)
+            .any(|t| buyer.contains(&t.norm));
+        (!theirs).then(|| m.as_str().to_string())
+    })
+}
+
+/// Names a marketplace goes by, to tell "on Ozon" in an Ozon chat (fine)
+/// from "on Ozon" in a Wildberries chat (sending the buyer away).
+fn names_of(m: Marketplace) -> &'static [&'static str] {
+    match m {
+        Marketplace::Wildberries => &[
+            "wildberries",
+            "вайлдберриз",
+            "валберис",
+            "вайлдбериз",
+            "wb",
+            "вб",
+        ],
+        Marketplace::Ozon => &["ozon", "озон", "озоне", "озона"],
+        Marketplace::YandexMarket => &["яндекс", "маркет", "маркете", "маркета", "market"],
+        Marketplace::Avito => &["авито", "avito"],
+    }
+}
+
+fn excerpt(n: &Normalised, original: &str, first: usize, last: usize) -> String {
+    n.excerpt(original, first, last).chars().take(80).collect()
+}
+
+/// Run every guard over a draft.
+pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
+    let draft = input.draft;
+    let n = normalise(draft);
+    let mut findings: Vec<Finding> = Vec::new();
+    let settings = input.settings;
+    let severity_of = |category: &str, default: Severity| {
+        settings.severity.get(category).copied().unwrap_or(default)
+    };
+    let mut push = |category: &str, severity: Severity, message: String, excerpt: &str| {
+        if findings
+            .iter()
+            .any(|f| f.category == category && f.severity >= severity)
+        {
+            return;
+        }
+        findings.push(Finding {
+            category: category.to_string(),
+            severity,
+            message,
+            excerpt: excerpt.chars().take(80).collect(),
+        });
+    };
+    let buyer = normalise(input.buyer_text);
+    let return_asked = matches!(
+        input.intent,
+        Intent::RefundExchange
+            | Intent::DefectNotWorking
+            | Intent::WrongItem
+            | Intent::QualityComplaint
+    ) || !RETURN_ASKED.matches(&buyer).is_empty();
+    for set in [&*rules::BUILTIN, &*settings.phrases] {
+        for hit in set.hits(&n) {
+            let rule = hit.rule;
+            match rule.context {
+                Context::NoReturnAsked if return_asked => continue,
+                _ => {}
+            }
+            if rule.adjustable == Adjustable::ForbidAiMentions && !settings.forbid_ai_mentions {
+                continue;
+            }
+            if rule.category == "off_platform" {
+                let own = names_of(input.marketplace);
+                let named_here = (hit.first..=hit.last).any(|i| {
+                    let w = n.tokens[i].norm.as_str();
+                    own.contains(&w)
+                });
+                if named_here {
+                    continue;
+                }
+            }
+            let severity = match rule.adjustable {
+                Adjustable::Severity => severity_of(&rule.category, rule.severity),
+                _ => rule.severity,
+            };
+            push(
+                &rule.category,
+                severity,
+                rule.message.clone(),
+                &excerpt(&n, draft, hit.first, hit.last),
+            );
+        }
+    }
+    for f in contacts::contact_data(&n.clean, &n.words) {
+        push(
+            "contact_data",
+            Error,
+            format!("контакты в ответе: {}", f.what),
+            &f.excerpt,
+        );
+    }
+    for f in contacts::links(&n.clean, &settings.allowed_link_domains) {
+        push(
+            "link",
+            Error,
+            "ссылка на сайт, которого нет в списке разрешённых".into(),
+            &f.excerpt,
+        );
+    }
+    if let Some(f) = contacts::markup(draft) {
+        push(
+            "markup",
+            Error,
+            "разметка HTML или Markdown: площадка покажет её как есть".into(),
+            &f.excerpt,
+        );
+    }
+    if let Some(name) = someone_else(draft, input.buyer_name) {
+        push(
+            "third_party_data",
+            Error,
+            "называет полное имя постороннего человека".into(),
+            &name,
+        );
+    }
+    if let Some(w) = crate::text::swearing(&n) {
+        push("rudeness", Error, "брань или оскорбление".into(), &w);
+    }
+    let words: Vec<&str> = n.tokens.iter().map(|t| t.norm.as_str()).collect();
+    if !words.is_empty() && words.len() <= 3 && words.iter().all(|w| OBEDIENT.contains(w)) {
+        push(
+            "prompt_echo",
+            Error,
+            "ответ лишь соглашается, ничего не объясняя — так отвечают на манипуляцию".into(),
+            draft,
+        );
+    }
+    if let Some(q) = planted_quote(input.buyer_text, &n) {
+        push(
+            "prompt_echo",
+            Error,
+            "повторяет фразу, которую покупатель велел написать".into(),
+            &q,
+        );
+    }
+    if input.buyer_flagged_injection && shared_words(&n, &buyer) >= 4 {
+        push(
+            "prompt_echo",
+            Error,
+            "повторяет текст, подброшенный в сообщении покупателя".into(),
+            "",
+        );
+    }
+    if let Some(system) = input.system_prompt
+        && shared_words(&n, &normalise(system)) >= 8
+    {
+        push(
+            "prompt_echo",
+            Error,
+            "пересказывает системный промпт".into(),
+            "",
+        );
+    }
+    let chars = draft.trim().chars().count();
+    if chars > input.max_chars {
+        push(
+            "length",
+            Error,
+            format!(
+                "{chars} символов, площадка принимает не больше {}",
+                input.max_chars
+            ),
+            "",
+        );
+    }
+    let without_links = contacts::strip_links_and_emails(&n.clean);
+    let letters: Vec<char> = without_links
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .collect();
+    if !letters.is_empty() {
+        let russian = letters
+            .iter()
+            .filter(|c| matches!(c, 'а'..='я' | 'ё'))
+            .count();
+        let foreign_words = n
+            .tokens
+            .iter()
+            .filter(|t| t.norm.chars().any(foreign_cyrillic))
+            .count();
+        if russian * 2 < letters.len()
+            || foreign_words >= 2
+            || foreign_words * 5 > n.tokens.len().max(1)
+        {
+            push(
+                "language",
+                Error,
+                "написано не по-русски".into(),
+                &draft.chars().take(40).collect::<String>(),
+            );
+        }
+    }
+    if let Some(h) = INFORMAL.matches(&n).first() {
+        push(
+            "address_form",
+            severity_of("address_form", Warning),
+            "обращается к покупателю на «ты»".into(),
+            &excerpt(&n, draft, h.first, h.last),
+        );
+    }
+    let known_numbers: Vec<String> = [
+        input.order.price.map(|p| format!("{p:.0}")),
+        input.order.size.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| normalise_number(&s))
+    .chain(
+        input
+            .knowledge
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    )
+    .collect();
+    for caps in MONEY.captures_iter(draft) {
+        let num = normalise_number(&caps[1]);
+        if !known_numbers.contains(&num) {
+            push(
+                "unverified_fact",
+                severity_of("unverified_fact", Warning),
+                "называет цену, которой нет ни в заказе, ни в сведениях магазина".into(),
+                &caps[0],
+            );
+        }
+    }
+    for m in TIMEFRAME.find_iter(draft) {
+        let digits: Vec<String> = m
+            .as_str()
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if digits.iter().any(|d| !known_numbers.contains(d)) {
+            push(
+                "unverified_fact",
+                severity_of("unverified_fact", Warning),
+                "называет срок, которого нет в сведениях магазина".into(),
+                m.as_str(),
+            );
+        }
+    }
+    for g in &settings.regexes {
+        if let Some(m) = g.pattern.find(&n.clean) {
+            push(
+                &g.category,
+                if g.error { Error } else { Warning },
+                g.message.clone(),
+                m.as_str(),
+            );
+        }
+    }
+    findings
+}
+
+pub fn summarise(findings: &[Finding]) -> GuardSummary {
+    let mut s = GuardSummary::default();
+    for f in findings {
+        let list = if f.severity == Severity::Error {
+            &mut s.errors
+        } else {
+            &mut s.warnings
+        };
+        if !list.contains(&f.category) {
+            list.push(f.category.clone());
+        }
+    }
+    s
+}

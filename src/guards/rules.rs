@@ -1,0 +1,306 @@
+//! Guard rules written as phrase patterns ([`crate::text::phrase`]): the
+//! built-in set (`default.toml`) and a shop's own (`[[settings.guard]]` in its
+//! policy file). Both are parsed the same way, with errors that name the file,
+//! line and field.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Severity;
+use crate::diag::{self, Diagnostic, Diagnostics};
+use crate::text::Normalised;
+use crate::text::phrase::PhraseSet;
+
+/// How far (in words) an `unless` phrase reaches from a match.
+pub const UNLESS_REACH: usize = 4;
+
+/// When a rule applies at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Always,
+    /// Only when the buyer did not ask about a return or exchange.
+    NoReturnAsked,
+}
+
+/// What a shop may change about a built-in rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjustable {
+    No,
+    /// Switched off by `forbid_ai_mentions = false`.
+    ForbidAiMentions,
+    /// Its severity can be set in `[settings.severity]`.
+    Severity,
+}
+
+#[derive(Debug, Clone)]
+pub struct GuardRule {
+    pub category: String,
+    pub severity: Severity,
+    pub message: String,
+    pub context: Context,
+    pub adjustable: Adjustable,
+}
+
+/// A compiled set of guard rules.
+#[derive(Debug, Clone, Default)]
+pub struct GuardRules {
+    pub rules: Vec<GuardRule>,
+    /// Tag: (rule index, whether it is an `unless` phrase).
+    phrases: PhraseSet<(usize, bool)>,
+}
+
+/// One rule as written in a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub category: Spanned<String>,
+    #[serde(default)]
+    pub severity: Option<Spanned<String>>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub phrases: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub unless: Vec<Spanned<String>>,
+    /// A regular expression (the older way to write a shop's guard).
+    #[serde(default)]
+    pub pattern: Option<Spanned<String>>,
+    #[serde(default)]
+    pub context: Option<Spanned<String>>,
+    #[serde(default)]
+    pub adjustable: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    guard: Vec<RawRule>,
+}
+
+/// A hit of one rule: which, and which words.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleHit<'a> {
+    pub rule: &'a GuardRule,
+    pub first: usize,
+    pub last: usize,
+}
+
+impl GuardRules {
+    /// Compile rules read from `file`; `field` names where they sit in it
+    /// (`guard` or `settings.guard`). Regex `pattern`s are left to the caller.
+    pub fn compile(
+        file: &Path,
+        text: &str,
+        field: &str,
+        raw: &[RawRule],
+        default_severity: Severity,
+    ) -> Result<GuardRules, Diagnostics> {
+        let mut out = Diagnostics::default();
+        let mut set = GuardRules::default();
+        let line = |at: usize| Some(diag::line_of(text, at));
+        for (i, r) in raw.iter().enumerate() {
+            let at = |what: &str| format!("{field}[{i}].{what}");
+            let category = r.category.get_ref().trim().to_string();
+            if category.is_empty()
+                || !category
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                out.push(
+                    Diagnostic::new(
+                        file,
+                        "a category is a short name of letters, digits and `_`, e.g. `competitor`",
+                    )
+                    .at_line(line(r.category.span().start))
+                    .field(at("category")),
+                );
+            }
+            let severity = match r.severity.as_ref().map(|s| s.get_ref().as_str()) {
+                None => default_severity,
+                Some("error") => Severity::Error,
+                Some("warning") => Severity::Warning,
+                Some(other) => {
+                    out.push(
+                        Diagnostic::new(
+                            file,
+                            format!("unknown severity `{other}` (error or warning)"),
+                        )
+                        .at_line(
+                            r.severity
+                                .as_ref()
+                                .map(|s| diag::line_of(text, s.span().start)),
+                        )
+                        .field(at("severity")),
+                    );
+                    Severity::Error
+                }
+            };
+            let context = match r.context.as_ref().map(|s| s.get_ref().as_str()) {
+                None | Some("always") => Context::Always,
+                Some("no_return_asked") => Context::NoReturnAsked,
+                Some(other) => {
+                    out.push(
+                        Diagnostic::new(
+                            file,
+                            format!("unknown context `{other}` (always or no_return_asked)"),
+                        )
+                        .at_line(
+                            r.context
+                                .as_ref()
+                                .map(|s| diag::line_of(text, s.span().start)),
+                        )
+                        .field(at("context")),
+                    );
+                    Context::Always
+                }
+            };
+            let adjustable = match r.adjustable.as_ref().map(|s| s.get_ref().as_str()) {
+                None => Adjustable::No,
+                Some("forbid_ai_mentions") => Adjustable::ForbidAiMentions,
+                Some("severity") => Adjustable::Severity,
+                Some(other) => {
+                    out.push(
+                        Diagnostic::new(file, format!("unknown `adjustable` value `{other}`"))
+                            .at_line(
+                                r.adjustable
+                                    .as_ref()
+                                    .map(|s| diag::line_of(text, s.span().start)),
+                            )
+                            .field(at("adjustable")),
+                    );
+                    Adjustable::No
+                }
+            };
+            if r.phrases.is_empty() && r.pattern.is_none() {
+                out.push(
+                    Diagnostic::new(file, "a guard needs `phrases` (or a regex `pattern`)")
+                        .at_line(line(r.category.span().start))
+                        .field(at("phrases")),
+                );
+            }
+            let index = set.rules.len();
+            for (list, unless, name) in
+                [(&r.phrases, false, "phrases"), (&r.unless, true, "unless")]
+            {
+                for (k, p) in list.iter().enumerate() {
+                    if let Err(e) = set.phrases.add(p.get_ref(), (index, unless)) {
+                        out.push(
+                            Diagnostic::new(file, format!("`{}`: {e}", p.get_ref()))
+                                .at_line(line(p.span().start))
+                                .field(format!("{}[{k}]", at(name))),
+                        );
+                    }
+                }
+            }
+            set.rules.push(GuardRule {
+                message: r
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("подходит под проверку магазина «{category}»")),
+                category,
+                severity,
+                context,
+                adjustable,
+            });
+        }
+        out.into_result(set)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The first match of each rule that no `unless` phrase of that rule
+    /// cancels: an `unless` match in the same sentence, overlapping the
+    /// match or at most [`UNLESS_REACH`] words from it.
+    pub fn hits(&self, n: &Normalised) -> Vec<RuleHit<'_>> {
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
+        let all = self.phrases.matches_all(n);
+        let mut out: Vec<RuleHit<'_>> = Vec::new();
+        for h in all.iter().filter(|h| !h.tag.1) {
+            let rule = h.tag.0;
+            if out.iter().any(|o| std::ptr::eq(o.rule, &self.rules[rule])) {
+                continue;
+            }
+            let sentence = n.tokens[h.first].sentence;
+            let cancelled = all.iter().any(|u| {
+                u.tag.1
+                    && u.tag.0 == rule
+                    && n.tokens[u.first].sentence == sentence
+                    && u.first <= h.last + UNLESS_REACH
+                    && h.first <= u.last + UNLESS_REACH
+            });
+            if !cancelled {
+                out.push(RuleHit {
+                    rule: &self.rules[rule],
+                    first: h.first,
+                    last: h.last,
+                });
+            }
+        }
+        out
+    }
+}
+
+pub static BUILTIN: LazyLock<GuardRules> = LazyLock::new(|| {
+    let text = include_str!("default.toml");
+    let file = Path::new("src/guards/default.toml");
+    let raw: RulesFile = toml::from_str(text)
+        .unwrap_or_else(|e| panic!("{}", diag::from_toml_error(file, text, &e)));
+    GuardRules::compile(file, text, "guard", &raw.guard, Severity::Error)
+        .unwrap_or_else(|d| panic!("{d}"))
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalise;
+
+    #[test]
+    fn the_built_in_rules_compile() {
+        assert!(BUILTIN.rules.len() > 20);
+    }
+
+    #[test]
+    fn an_unless_phrase_cancels_a_match_in_its_sentence_only() {
+        let hits = |t: &str| -> Vec<String> {
+            BUILTIN
+                .hits(&normalise(t))
+                .iter()
+                .map(|h| h.rule.category.clone())
+                .collect()
+        };
+        assert!(hits("Вернём деньги в полном объёме.").contains(&"promise_refund".to_string()));
+        assert!(
+            !hits("Мы не можем обещать, что вернём деньги.")
+                .contains(&"promise_refund".to_string())
+        );
+        assert!(
+            hits("Мы не можем помочь со сроками. Но вернём деньги.")
+                .contains(&"promise_refund".to_string())
+        );
+    }
+
+    #[test]
+    fn a_broken_phrase_names_its_line_and_field() {
+        let text =
+            "[[guard]]\ncategory = \"competitor\"\nphrases = [\n  \"ozon\",\n  \"(wb\",\n]\n";
+        let raw: RulesFile = toml::from_str(text).unwrap();
+        let err = GuardRules::compile(
+            Path::new("p.toml"),
+            text,
+            "settings.guard",
+            &raw.guard,
+            Severity::Warning,
+        )
+        .unwrap_err();
+        let d = &err.0[0];
+        assert_eq!(d.line, Some(5), "{err}");
+        assert_eq!(d.field.as_deref(), Some("settings.guard[0].phrases[1]"));
+    }
+}

@@ -236,6 +236,10 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         RolePlay,
     );
     add(
+        "(веди ..0 себя|ведите ..0 себя|действуй|выступи*|отвечай|говори|=act|=behave) ..0 (как|в ..0 роли|=as|=like) ..2 (администратор*|админ*|модератор*|сотрудник*|менеджер*|директор*|представител*|поддержк*|разработчик*|=admin*|=moderator|=developer|=manager|=employee)",
+        RolePlay,
+    );
+    add(
         "(давай ..0 ты ..0 будешь|будь ..0 моим|будь ..0 моей|ты ..0 будешь ..0 моим|ты ..0 будешь ..0 моей|станешь ..0 моим)",
         RolePlay,
     );
@@ -452,11 +456,11 @@ static QUOTED: LazyLock<Regex> =
 
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
-    for p in [
+    s.add(
         "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
-    ] {
-        s.add(p, ()).expect("built-in commitment pattern");
-    }
+        (),
+    )
+    .expect("built-in commitment pattern");
     s
 });
 

@@ -98,7 +98,9 @@ fn leet_layers(text: &str) -> Vec<String> {
                 leet_after_letter = true;
             }
         }
-        leet_after_letter && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        // A symbol that is never part of a quantity ("3@6уgь") counts anywhere.
+        let symbol = w.chars().any(|c| matches!(c, '@' | '$' | '|'));
+        (leet_after_letter || symbol) && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
     };
     let chunks: Vec<&str> = text.split_whitespace().collect();
     if chunks.iter().filter(|w| leety(w)).count() < 2 {

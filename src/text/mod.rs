@@ -165,7 +165,7 @@ const UNITS: [&str; 16] = [
 ];
 
 /// Fold the look-alike letters of a word written mostly in one script.
-fn fold_confusables(word: &mut Vec<char>) {
+fn fold_confusables(word: &mut [char]) {
     let unambiguous_cyr = word
         .iter()
         .filter(|c| is_cyrillic(**c) && cyrillic_to_latin(**c).is_none())
@@ -396,11 +396,11 @@ pub fn normalise(text: &str) -> Normalised {
                         sentence: words[start].sentence,
                     });
                 } else {
-                    for i in start..=k {
+                    for word in &words[start..=k] {
                         joined.push(RawWord {
-                            chars: words[i].chars.clone(),
-                            span: words[i].span.clone(),
-                            sentence: words[i].sentence,
+                            chars: word.chars.clone(),
+                            span: word.span.clone(),
+                            sentence: word.sentence,
                         });
                     }
                 }

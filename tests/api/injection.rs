@@ -24,7 +24,7 @@ fn shipped_rules() -> PromptSet {
 
 #[test]
 fn every_attempt_in_the_corpus_is_flagged() {
-    let attempts = corpus("injection.txt");
+    let attempts = corpus("legacy-injection.txt");
     assert!(
         attempts.len() >= 30,
         "the corpus has {} attempts",
@@ -49,7 +49,7 @@ fn every_attempt_in_the_corpus_is_flagged() {
 #[test]
 fn ordinary_buyer_messages_are_not_flagged() {
     let set = shipped_rules();
-    let flagged: Vec<String> = corpus("benign.txt")
+    let flagged: Vec<String> = corpus("legacy-benign.txt")
         .into_iter()
         .filter(|t| set.rules.classify(t).has(Flag::Injection))
         .collect();

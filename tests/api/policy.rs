@@ -137,7 +137,7 @@ async fn a_draft_that_promises_a_refund_is_never_auto_sent() {
         .draft
         .findings
         .iter()
-        .find(|f| f.category == "promise")
+        .find(|f| f.category == "promise_refund")
         .expect("a promise finding");
     assert_eq!(promise.severity, agentiq::guards::Severity::Error);
     assert!(

@@ -328,8 +328,9 @@ pub struct Labelled {
     pub weight: f32,
 }
 
-/// Below this probability of the top intent, a keyword rule's intent wins
-/// outright; above it the rule must agree with the model or be more precise.
+/// An intent that always needs a person (an insult, a request for a human)
+/// wins when the model gives it at least this probability: a wrongly escalated
+/// message costs a person a glance, a missed one costs a buyer.
 const ESCALATION_THRESHOLD: f64 = 0.2;
 
 /// The intent model trained on a prompt set's examples, and how precise the

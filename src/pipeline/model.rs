@@ -72,6 +72,25 @@ fn word_class(t: &Token) -> Option<&'static str> {
     }
 }
 
+/// Character 3- and 4-grams of a word, with its edges marked.
+fn grams(word: &str, token: usize, out: &mut Vec<Feature>) {
+    let chars: Vec<char> = std::iter::once('^')
+        .chain(word.chars())
+        .chain(std::iter::once('$'))
+        .collect();
+    let mut gram = String::with_capacity(16);
+    for len in 3..=4 {
+        for w in chars.windows(len) {
+            gram.clear();
+            gram.extend(w);
+            out.push(Feature {
+                id: fnv(b'c', &[&gram]),
+                token: Some(token),
+            });
+        }
+    }
+}
+
 fn features(n: &Normalised, out: &mut Vec<Feature>) {
     out.clear();
     let stems: Vec<&str> = n
@@ -79,11 +98,36 @@ fn features(n: &Normalised, out: &mut Vec<Feature>) {
         .iter()
         .map(|t| word_class(t).unwrap_or(t.stem.as_str()))
         .collect();
+    // Russian typed in Latin letters also gives the features of its Cyrillic
+    // reading ("dostavka" → "доставка").
+    let read_back: Vec<Option<(String, String)>> = n
+        .tokens
+        .iter()
+        .map(|t| {
+            let cyr = crate::text::translit::to_cyrillic(&t.norm)?;
+            let stem = crate::text::stem(&cyr);
+            Some((cyr, stem))
+        })
+        .collect();
     for (i, t) in n.tokens.iter().enumerate() {
         out.push(Feature {
             id: fnv(b'w', &[stems[i]]),
             token: Some(i),
         });
+        if let Some((cyr, stem)) = &read_back[i] {
+            out.push(Feature {
+                id: fnv(b'w', &[stem]),
+                token: Some(i),
+            });
+            if let Some(next) = stems.get(i + 1) {
+                let next = read_back[i + 1].as_ref().map_or(*next, |(_, s)| s.as_str());
+                out.push(Feature {
+                    id: fnv(b'b', &[stem, next]),
+                    token: Some(i),
+                });
+            }
+            grams(cyr, i, out);
+        }
         if let Some(next) = stems.get(i + 1) {
             out.push(Feature {
                 id: fnv(b'b', &[stems[i], next]),
@@ -93,19 +137,7 @@ fn features(n: &Normalised, out: &mut Vec<Feature>) {
         if word_class(t).is_some() {
             continue;
         }
-        let chars: Vec<char> = std::iter::once('^')
-            .chain(t.norm.chars())
-            .chain(std::iter::once('$'))
-            .collect();
-        for len in 3..=4 {
-            for w in chars.windows(len) {
-                let gram: String = w.iter().collect();
-                out.push(Feature {
-                    id: fnv(b'c', &[&gram]),
-                    token: Some(i),
-                });
-            }
-        }
+        grams(&t.norm, i, out);
     }
     for c in n.clean.chars() {
         if matches!(c, '?' | '!') || (c as u32 >= 0x2100 && !c.is_alphanumeric()) {

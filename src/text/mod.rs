@@ -19,6 +19,7 @@
 mod decode;
 pub mod phrase;
 mod swearing;
+pub mod translit;
 
 use std::ops::Range;
 use std::sync::LazyLock;

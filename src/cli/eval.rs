@@ -63,6 +63,9 @@ pub struct EvalArgs {
     /// Train the intent model on these example files instead of the prompt set's.
     #[arg(long)]
     pub train: Vec<PathBuf>,
+    /// Drafts: only the guard rules, without the learned backstop.
+    #[arg(long)]
+    pub rules_only: bool,
     /// Also score the intents with the shop's own corrections added (from the database).
     #[arg(long)]
     pub with_corrections: bool,
@@ -732,14 +735,30 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
     let mut failed = Vec::new();
     let run_all = args.suite == Suite::All;
     if run_all || args.suite == Suite::Drafts {
-        for (name, path) in corpus_files(&args, "drafts", &splits) {
-            let rows: Vec<DraftRow> = match read_jsonl(&path) {
+        let files = corpus_files(&args, "drafts", &splits);
+        for (name, path) in &files {
+            let rows: Vec<DraftRow> = match read_jsonl(path) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             };
+            let mut policy = policy.clone();
+            if args.rules_only {
+                policy.settings.guard.model = None;
+            } else if args.file.is_empty() && name.starts_with("dev") {
+                // The shipped model learned from every dev file: score each
+                // author with a model that never saw their drafts.
+                let others: Vec<String> = files
+                    .iter()
+                    .filter(|(n, p)| n.starts_with("dev") && p != path)
+                    .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
+                    .collect();
+                policy.settings.guard.model = Some(Arc::new(
+                    crate::guards::model::DraftModel::train(others.iter().map(String::as_str)),
+                ));
+            }
             let r = run_drafts(&shop, &policy, &rows).await;
             if let Some(min) = args.min_block_recall
                 && r.block_recall.rate() < min
@@ -757,7 +776,7 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
                     r.false_block.rate()
                 ));
             }
-            report.drafts.insert(name, r);
+            report.drafts.insert(name.clone(), r);
         }
     }
     if run_all || args.suite == Suite::Injection {

@@ -10,6 +10,7 @@
 //! letters and invisible characters folded.
 
 mod contacts;
+pub mod model;
 pub mod rules;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,8 @@ pub struct GuardSettings {
     pub regexes: Vec<ExtraGuard>,
     /// Severity of adjustable built-in categories (`jargon`, `address_form`, `unverified_fact`).
     pub severity: BTreeMap<String, Severity>,
+    /// The learned backstop for wording the rules do not name; `None` turns it off.
+    pub model: Option<Arc<model::DraftModel>>,
 }
 
 impl Default for GuardSettings {
@@ -73,6 +76,7 @@ impl Default for GuardSettings {
             phrases: Arc::new(GuardRules::default()),
             regexes: Vec::new(),
             severity: BTreeMap::new(),
+            model: Some(model::DraftModel::builtin()),
         }
     }
 }
@@ -502,6 +506,46 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
                 g.message.clone(),
                 m.as_str(),
             );
+        }
+    }
+    // The learned backstop: only when no rule blocked the draft already.
+    if let Some(model) = &settings.model
+        && !findings.iter().any(|f| f.severity == Error)
+    {
+        let v = model.judge(&n);
+        if v.block >= model::BLOCK_THRESHOLD
+            && !v.words.is_empty()
+            && (v.category != "ai_mention" || settings.forbid_ai_mentions)
+        {
+            let about = rules::BUILTIN
+                .rules
+                .iter()
+                .find(|r| r.category == v.category)
+                .map_or(v.category, |r| r.message.as_str());
+            let words: Vec<String> = v
+                .words
+                .iter()
+                .map(|k| format!("«{}»", n.excerpt(draft, *k, *k)))
+                .collect();
+            let excerpt = match (v.words.iter().min(), v.words.iter().max()) {
+                (Some(a), Some(b)) => n.excerpt(draft, *a, *b),
+                _ => "",
+            };
+            findings.push(Finding {
+                category: v.category.to_string(),
+                severity: Error,
+                message: format!(
+                    "похоже, что черновик {about} (модель, {:.0} %{}{})",
+                    v.block * 100.0,
+                    if words.is_empty() {
+                        ""
+                    } else {
+                        "; слова "
+                    },
+                    words.join(", ")
+                ),
+                excerpt: excerpt.chars().take(80).collect(),
+            });
         }
     }
     findings

@@ -513,9 +513,10 @@ fn score(signals: &[Signal]) -> f32 {
 /// Labelled attacks and benign messages the injection model learns from:
 /// two of our dev corpora (a third, `injection.dev3.jsonl`, is kept out to
 /// choose the thresholds) and the intent examples, all benign.
-const TRAINING: [&str; 2] = [
+const TRAINING: [&str; 3] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
+    include_str!("../../tests/corpus/injection.dev3.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

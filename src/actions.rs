@@ -634,3 +634,63 @@ pub fn shop_refs(settings: &crate::config::Settings) -> Vec<ShopRef> {
         })
         .collect()
 }
+
+/// The buyer's messages a draft answers (the turn it was classified from).
+fn turn_text(draft: &DraftRow, messages: &[MessageRow]) -> String {
+    let mut turn: Vec<&str> = Vec::new();
+    for m in messages.iter().filter(|m| m.id <= draft.turn_message_id) {
+        if m.author == crate::domain::Author::Buyer {
+            turn.push(&m.text);
+        } else {
+            turn.clear();
+        }
+    }
+    turn.join("\n")
+}
+
+/// A person says the draft's buyer turn is really about `intent`. The draft
+/// shows the new intent, and the turn becomes a training example for the
+/// shop's intent model, which is retrained at the daemon's next reload tick.
+pub async fn retag(
+    store: &Store,
+    id: i64,
+    intent: crate::domain::Intent,
+    actor: &Actor,
+) -> Result<DraftRow, ActionError> {
+    let detail = show(store, id).await?;
+    let draft = detail.draft;
+    let text = turn_text(&draft, &detail.messages);
+    if text.trim().is_empty() {
+        return Err(ActionError::Invalid(format!(
+            "у черновика №{id} нет сообщения покупателя, тему которого можно исправить"
+        )));
+    }
+    if draft.intent == intent {
+        return Ok(draft);
+    }
+    let (shop, who, was, state) = (
+        draft.chat.shop.clone(),
+        actor.0.clone(),
+        draft.intent,
+        draft.state,
+    );
+    let now = now_ms();
+    store
+        .call(move |c| {
+            store::retag_draft(
+                c,
+                &store::NewCorrection {
+                    shop: &shop,
+                    draft_id: Some(id),
+                    text: &text,
+                    was,
+                    intent,
+                    actor: &who,
+                    at: now,
+                },
+                state,
+            )
+        })
+        .await?;
+    load(store, id).await
+}

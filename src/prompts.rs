@@ -43,7 +43,8 @@ pub struct PromptSet {
     /// The labelled examples of every layer, and the intent model trained
     /// from them (with the shop's corrections, once added).
     pub examples: Vec<Labelled>,
-    pub model: Option<Arc<Trained>>,
+    /// Swapped in place when a shop's corrections change (see [`PromptSet::learn`]).
+    pub model: arc_swap::ArcSwapOption<Trained>,
     /// The approved replies, normalised (one per paragraph of `approved_replies.txt`).
     approved: Vec<String>,
     pub knowledge: String,
@@ -158,7 +159,7 @@ impl PromptSet {
             tera,
             rules,
             examples,
-            model,
+            model: arc_swap::ArcSwapOption::new(model),
             approved,
             knowledge,
             sources,
@@ -178,7 +179,7 @@ impl PromptSet {
         text: &str,
         kind: crate::config::ClassifierKind,
     ) -> crate::domain::Classification {
-        match (&self.model, kind) {
+        match (&*self.model.load(), kind) {
             (_, crate::config::ClassifierKind::Rules) | (None, _) => self.rules.classify(text),
             (Some(model), _) => model.classify(&self.rules, text),
         }
@@ -187,12 +188,20 @@ impl PromptSet {
     /// The same prompt set with a shop's own intent corrections added to
     /// the examples, and the model retrained on them.
     pub fn with_corrections(&self, corrections: &[Labelled]) -> Option<Arc<Trained>> {
-        if corrections.is_empty() {
-            return self.model.clone();
+        if self.examples.is_empty() {
+            return None;
         }
         let mut all = self.examples.clone();
         all.extend(corrections.iter().cloned());
         Some(classify::train(&self.rules, &all))
+    }
+
+    /// Use a model trained on the shipped examples plus these corrections
+    /// from now on (the daemon calls this when a person corrects an intent).
+    pub fn learn(&self, corrections: &[Labelled]) {
+        if let Some(model) = self.with_corrections(corrections) {
+            self.model.store(Some(model));
+        }
     }
 
     /// The file a template came from.

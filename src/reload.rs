@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Runtime;
 use crate::diag::Diagnostics;
 use crate::domain::now_ms;
+use crate::pipeline::classify::Labelled;
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
 use crate::shop::Shop;
@@ -93,6 +94,42 @@ async fn record(rt: &Runtime, shop: &str, kind: &'static str, result: &Result<()
         .store
         .call(move |c| crate::store::set_reload_status(c, &s, kind, ok, detail.as_deref(), now))
         .await;
+}
+
+/// Retrain the intent model of every shop with new corrections.
+async fn learn_corrections(
+    rt: &Runtime,
+    marks: &mut HashMap<String, i64>,
+    learned: &mut HashMap<String, Arc<Vec<Labelled>>>,
+) {
+    let Ok(now) = rt.store.read(crate::store::correction_marks).await else {
+        return;
+    };
+    for (shop_id, mark) in now {
+        if marks.get(&shop_id) == Some(&mark) {
+            continue;
+        }
+        let Some(shop) = rt.shops.get(&shop_id).cloned() else {
+            marks.insert(shop_id, mark);
+            continue;
+        };
+        let Ok(corrections) = rt.store.intent_corrections(&shop_id).await else {
+            continue;
+        };
+        let corrections = Arc::new(corrections);
+        let (c, started) = (corrections.clone(), std::time::Instant::now());
+        let done = tokio::task::spawn_blocking(move || shop.prompts.load().learn(&c)).await;
+        if done.is_ok() {
+            tracing::info!(
+                shop = %shop_id,
+                corrections = corrections.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "intent model retrained with people's corrections"
+            );
+            marks.insert(shop_id.clone(), mark);
+            learned.insert(shop_id, corrections);
+        }
+    }
 }
 
 /// Even with a working watcher, every file is compared this often (a watch
@@ -213,7 +250,14 @@ pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationTok
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     // The first look is a full one: it catches edits made while starting.
     let mut last_full: Option<tokio::time::Instant> = None;
+    // People's intent corrections the shops' models have learned: the newest
+    // correction id per shop, and the corrections themselves.
+    let mut marks: HashMap<String, i64> = HashMap::new();
+    let mut learned: HashMap<String, Arc<Vec<Labelled>>> = HashMap::new();
     loop {
+        // Corrections are looked at first, so a daemon that just started
+        // learns them before its first turn of the interval.
+        learn_corrections(&rt, &mut marks, &mut learned).await;
         let mut asked = false;
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -261,7 +305,17 @@ pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationTok
             }
             if let Some(now_prompts) = now_prompts.filter(|fp| fp != prompts_fp) {
                 *prompts_fp = now_prompts;
-                record(&rt, &shop.id, PROMPTS, &reload_prompts(shop)).await;
+                let result = reload_prompts(shop);
+                if result.is_ok()
+                    && let Some(corrections) = learned.get(&shop.id).cloned()
+                {
+                    let shop = shop.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        shop.prompts.load().learn(&corrections)
+                    })
+                    .await;
+                }
+                record(&rt, &shop.id, PROMPTS, &result).await;
             }
         }
     }

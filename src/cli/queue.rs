@@ -51,6 +51,19 @@ pub enum QueueCommand {
         #[arg(long = "as")]
         actor: Option<String>,
     },
+    /// Correct the intent of a draft's buyer turn (e.g. `human_request`). The
+    /// turn becomes a training example for the shop's intent model, which the
+    /// running daemon retrains within a reload tick.
+    Retag {
+        id: i64,
+        /// One of the 14 intents: thanks, greeting, delivery_status, pre_purchase,
+        /// sizing_fit, availability, compatibility, refund_exchange,
+        /// defect_not_working, wrong_item, quality_complaint, human_request,
+        /// abusive, other.
+        intent: crate::domain::Intent,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
     /// Send a failed draft again.
     Retry {
         id: i64,
@@ -168,6 +181,17 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         } => actions::reject(&store, id, &reason, &actor(a))
             .await
             .map(|d| say!("Draft #{} rejected; nothing will be sent.", d.id)),
+        QueueCommand::Retag {
+            id,
+            intent,
+            actor: a,
+        } => actions::retag(&store, id, intent, &actor(a)).await.map(|d| {
+            say!(
+                "Draft #{}: intent is now {}; the shop's intent model learns it at the next reload.",
+                d.id,
+                d.intent
+            )
+        }),
         QueueCommand::Retry { id, actor: a } => actions::retry(&store, id, &actor(a))
             .await
             .map(|d| say!("Draft #{} is back in the outbox.", d.id)),

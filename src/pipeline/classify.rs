@@ -326,6 +326,9 @@ pub struct Labelled {
     pub intent: Intent,
     /// A seller's correction counts more than a shipped example.
     pub weight: f32,
+    /// A person corrected a real turn to this intent: the same words are
+    /// given that intent outright from then on.
+    pub correction: bool,
 }
 
 /// An intent that always needs a person (an insult, a request for a human)
@@ -341,6 +344,8 @@ pub struct Trained {
     /// Per intent (order of [`Intent::ALL`]): the share of examples a rule
     /// for it matched that really were that intent, if it matched enough.
     rule_precision: Vec<Option<f64>>,
+    /// Words of turns people corrected → the intent they chose.
+    remembered: HashMap<String, Intent>,
 }
 
 /// Trained models by what they were trained from, while any shop uses them.
@@ -380,9 +385,17 @@ pub fn train(rules: &RuleClassifier, examples: &[Labelled]) -> Arc<Trained> {
         .iter()
         .map(|(n, ok)| (*n >= 5).then(|| (*ok as f64 + 1.0) / (*n as f64 + 2.0)))
         .collect();
+    // Later corrections of the same words win.
+    let remembered = examples
+        .iter()
+        .zip(&normalised)
+        .filter(|(e, _)| e.correction)
+        .map(|(e, n)| (n.text.words.clone(), e.intent))
+        .collect();
     let trained = Arc::new(Trained {
         model,
         rule_precision,
+        remembered,
     });
     cache.retain(|_, w| w.strong_count() > 0);
     cache.insert(key, Arc::downgrade(&trained));
@@ -411,6 +424,7 @@ pub fn parse_examples(file: &Path, text: &str) -> Result<Vec<Labelled>, Diagnost
                     text: l.text,
                     intent,
                     weight: l.weight.unwrap_or(1.0).clamp(0.1, 10.0),
+                    correction: false,
                 }),
                 Ok(_) => out.push(
                     Diagnostic::new(file, "the example's text is empty")
@@ -509,6 +523,14 @@ impl Trained {
                     break;
                 }
             }
+        }
+        if let Some(corrected) = self.remembered.get(&n.words) {
+            reasons.push(format!(
+                "эти же слова сотрудник магазина уже отнёс к теме «{}»",
+                corrected.describe_ru()
+            ));
+            intent = *corrected;
+            confidence = confidence.max(0.99);
         }
         let mut c = Classification {
             intent,

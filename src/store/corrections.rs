@@ -60,6 +60,7 @@ pub fn corrections_for(conn: &Connection, shop: &str) -> Result<Vec<Labelled>> {
             text,
             intent,
             weight: CORRECTION_WEIGHT,
+            correction: true,
         });
     }
     Ok(out)
@@ -72,6 +73,32 @@ pub fn correction_marks(conn: &Connection) -> Result<Vec<(String, i64)>> {
         conn.prepare_cached("SELECT shop, max(id) FROM intent_corrections GROUP BY shop")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A person's correction of a draft's intent: the correction is kept as a
+/// training example, the draft shows the new intent, and its history says who
+/// changed it. One transaction.
+pub fn retag_draft(
+    conn: &mut Connection,
+    c: &NewCorrection<'_>,
+    state: crate::domain::DraftState,
+) -> Result<i64> {
+    let tx = conn.transaction()?;
+    let id = add_correction(&tx, c)?;
+    if let Some(draft) = c.draft_id {
+        tx.execute(
+            "UPDATE drafts SET intent = ?2 WHERE id = ?1",
+            params![draft, c.intent.as_str()],
+        )?;
+        let note = format!(
+            "тема исправлена: {} → {}",
+            c.was.as_str(),
+            c.intent.as_str()
+        );
+        super::drafts::record_event(&tx, draft, c.at, c.actor, Some(state), state, Some(&note))?;
+    }
+    tx.commit()?;
+    Ok(id)
 }
 
 impl Store {

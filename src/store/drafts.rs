@@ -71,7 +71,7 @@ pub(crate) fn transition_tx(
     Ok(current)
 }
 
-fn record_event(
+pub(crate) fn record_event(
     tx: &Connection,
     id: i64,
     now: Millis,

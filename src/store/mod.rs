@@ -32,6 +32,7 @@ pub use controls::{
 };
 pub use corrections::{
     CORRECTION_WEIGHT, NewCorrection, add_correction, correction_marks, corrections_for,
+    retag_draft,
 };
 pub use drafts::{
     AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, RetractJob, RetractRefusal,

@@ -155,6 +155,26 @@ pub async fn reject(
     Ok(done(&s, d))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct RetagBody {
+    pub intent: String,
+}
+
+/// A person corrects the intent of a draft's buyer turn.
+pub async fn retag(
+    State(s): State<WebState>,
+    op: Operator,
+    Path(id): Path<i64>,
+    Json(body): Json<RetagBody>,
+) -> Result<Json<actions::QueueItem>, ApiError> {
+    let intent = body
+        .intent
+        .parse::<Intent>()
+        .map_err(|e| ApiError::from(ActionError::Invalid(e.to_string())))?;
+    let d = actions::retag(&s.rt.store, id, intent, &Actor(op.actor)).await?;
+    Ok(done(&s, d))
+}
+
 pub async fn retry(
     State(s): State<WebState>,
     op: Operator,

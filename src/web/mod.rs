@@ -98,6 +98,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/drafts/{id}", get(api::show))
         .route("/api/drafts/{id}/approve", post(api::approve))
         .route("/api/drafts/{id}/reject", post(api::reject))
+        .route("/api/drafts/{id}/retag", post(api::retag))
         .route("/api/drafts/{id}/retry", post(api::retry))
         .route("/api/drafts/{id}/cancel", post(api::cancel))
         .route("/api/drafts/{id}/send-now", post(api::send_now))

@@ -537,7 +537,15 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
     add("Ссылка", o.url.clone());
     ctx.insert("order", &order);
     let c = &draft.classification;
-    ctx.insert("intent_label", i18n::intent_label(c.intent));
+    // A person may have corrected the intent since it was classified.
+    ctx.insert("intent_label", i18n::intent_label(draft.intent));
+    ctx.insert("intent", draft.intent.as_str());
+    ctx.insert("retagged", &(draft.intent != c.intent));
+    let intents: Vec<(&str, &str)> = Intent::ALL
+        .iter()
+        .map(|i| (i.as_str(), i18n::intent_label(*i)))
+        .collect();
+    ctx.insert("intents", &intents);
     ctx.insert("confidence", &((c.confidence * 100.0).round() as u32));
     ctx.insert(
         "flags",

@@ -355,3 +355,42 @@ async fn pending_drafts_expire_and_silence_never_approves() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_corrected_intent_is_learned_by_the_running_daemon() {
+    let app = TestApp::spawn().await;
+    let text = "Скажите, а кот на фото в комплект входит?";
+    let posted = app.buyer_writes(text).await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    // Whatever the model thought, a person says it is something else.
+    let target = if draft.intent == "compatibility" {
+        "availability"
+    } else {
+        "compatibility"
+    };
+    let id = draft.id.to_string();
+    let (code, out, err) = cli(&app, &["queue", "retag", &id, target, "--as", "cli:anna"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let detail = actions::show(&app.store, draft.id).await.unwrap();
+    assert_eq!(detail.draft.intent.as_str(), target);
+    assert!(
+        detail
+            .events
+            .iter()
+            .any(|e| e.actor == "cli:anna" && e.note.as_deref().is_some_and(|n| n.contains(target))),
+        "{:?}",
+        detail.events
+    );
+    // An unknown intent is refused with the list of known ones.
+    let (code, _, err) = cli(&app, &["queue", "retag", &id, "complaint"]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("human_request"), "{err}");
+    // The daemon retrains within a reload tick: the same words in a new chat
+    // now get the corrected intent.
+    wait_until("the daemon to learn the correction", || async {
+        let again = app.buyer_writes(text).await;
+        let d = app.wait_for_draft(&again.chat_id).await;
+        (d.intent == target).then_some(())
+    })
+    .await;
+}

@@ -135,6 +135,9 @@
         const answer = await ask("reject", text || (document.getElementById("editor") || {}).value || "");
         if (!answer.ok) return;
         await post("/api/drafts/" + id + "/reject", { reason: answer.reason });
+      } else if (action === "retag") {
+        const select = document.getElementById("retag");
+        await post("/api/drafts/" + id + "/retag", { intent: select.value });
       } else if (action === "cancel") {
         await post("/api/drafts/" + id + "/cancel", {});
       } else if (action === "send-now") {

@@ -110,8 +110,14 @@ pub fn prompt_context(
             name: facts.marketplace.title().into(),
             max_chars: facts.marketplace.capabilities().max_message_chars,
         },
+        // Fields the buyer controls reach templates as plain words only; a
+        // name that tries to steer the assistant is left out altogether.
         buyer: BuyerInfo {
-            name: facts.buyer_name.clone(),
+            name: facts
+                .buyer_name
+                .as_deref()
+                .filter(|n| risk::buyer_field_injection(n).is_none())
+                .and_then(|n| crate::text::sanitise_field(n, BUYER_NAME_CHARS)),
         },
         turn: TurnInfo::new(&facts.messages, facts.first_message),
         history: facts
@@ -119,7 +125,14 @@ pub fn prompt_context(
             .iter()
             .map(|(a, t)| HistoryLine::new(*a, t))
             .collect(),
-        order: OrderInfo::from(&facts.order),
+        order: {
+            let mut o = OrderInfo::from(&facts.order);
+            o.product_name = o
+                .product_name
+                .as_deref()
+                .and_then(|t| crate::text::sanitise_field(t, PRODUCT_TITLE_CHARS));
+            o
+        },
         intent: classification.intent.to_string(),
         confidence: classification.confidence,
         local_time: format!(
@@ -130,6 +143,10 @@ pub fn prompt_context(
         knowledge: prompts.knowledge.clone(),
     }
 }
+
+/// The longest buyer name and product title a template may print.
+const BUYER_NAME_CHARS: usize = 40;
+const PRODUCT_TITLE_CHARS: usize = 120;
 
 /// The context a prompt that leaves the machine sees: personal data in the
 /// buyer's words masked, when the shop asks for it (the default).

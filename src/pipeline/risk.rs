@@ -699,20 +699,25 @@ pub fn detect(text: &str, n: &Normalised) -> Vec<(Flag, String)> {
 /// Check a field the buyer controls besides the message (the display name,
 /// say) for injection; flag the turn if it carries one.
 pub fn flag_buyer_field(field: &str, value: &str, c: &mut Classification) {
-    let n = normalise(value);
-    let markup = value.contains('<') || value.contains("](") || value.contains("://");
-    // The model learned from messages; a display name of a word or two is
-    // not one, so only a sentence-long name goes through it.
-    let sentence = n.tokens.len() >= 4;
-    let why = injection(value, &n, sentence).or_else(|| {
-        markup.then(|| format!("{}: разметка или ссылка", Flag::Injection.describe_ru()))
-    });
-    if let Some(why) = why {
+    if let Some(why) = buyer_field_injection(value) {
         if !c.has(Flag::Injection) {
             c.reasons.push(format!("{field}: {why}"));
         }
         c.add_flag(Flag::Injection);
     }
+}
+
+/// Why a buyer-controlled field (a display name) looks like an attempt to
+/// steer the assistant, if it does.
+pub fn buyer_field_injection(value: &str) -> Option<String> {
+    let n = normalise(value);
+    let markup = value.contains('<') || value.contains("](") || value.contains("://");
+    // The model learned from messages; a display name of a word or two is
+    // not one, so only a sentence-long name goes through it.
+    let sentence = n.tokens.len() >= 4;
+    injection(value, &n, sentence).or_else(|| {
+        markup.then(|| format!("{}: разметка или ссылка", Flag::Injection.describe_ru()))
+    })
 }
 
 /// Make buyer text safe to place inside a delimited block of a prompt: it can

@@ -17,6 +17,7 @@
 //! for the injection detector.
 
 mod decode;
+mod field;
 pub mod phrase;
 mod swearing;
 pub mod translit;
@@ -28,6 +29,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 
 pub use decode::hidden_layers;
+pub use field::sanitise_field;
 pub use swearing::swearing;
 
 /// One word of normalised text.

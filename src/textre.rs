@@ -31,7 +31,7 @@ fn build(pattern: &str, case_insensitive: bool) -> Result<Regex, regex::Error> {
 }
 
 /// `pattern` with every unescaped `\b` removed, or `None` if it has none.
-fn without_word_boundaries(pattern: &str) -> Option<String> {
+pub fn without_word_boundaries(pattern: &str) -> Option<String> {
     let mut out = String::with_capacity(pattern.len());
     let mut removed = false;
     let mut chars = pattern.chars().peekable();

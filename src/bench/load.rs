@@ -40,6 +40,16 @@ pub enum Drafter {
 /// `agentiq bench`: run the daemon against the local simulator and measure it.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
+    /// Measure only the safety layer, in process: per-call latency of the
+    /// classifier with its detectors and of the guards (p50, p99, max).
+    #[arg(long)]
+    pub safety: bool,
+    /// With --safety: the prompt set whose intent model to train and use.
+    #[arg(long, default_value = "prompts/default")]
+    pub prompts: PathBuf,
+    /// With --safety: how many times to run over the texts.
+    #[arg(long, default_value_t = 5)]
+    pub passes: usize,
     /// Shops; each has its own marketplace accounts and so its own rate limits.
     #[arg(long, default_value_t = 100)]
     pub shops: usize,
@@ -161,6 +171,27 @@ pub struct BenchReport {
 /// `agentiq bench`.
 pub async fn main(args: BenchArgs) -> ExitCode {
     let json = args.json;
+    if args.safety {
+        let (dir, passes) = (args.prompts.clone(), args.passes.max(1));
+        return match tokio::task::spawn_blocking(move || super::safety::run(&dir, passes)).await {
+            Ok(Ok(r)) => {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                } else {
+                    super::safety::print(&r);
+                }
+                ExitCode::SUCCESS
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(args).await {
         Ok(report) => {
             if json {

@@ -13,6 +13,7 @@
 pub mod fake_llm;
 pub mod load;
 pub mod procfs;
+pub mod safety;
 pub mod torture;
 
 use std::path::{Path, PathBuf};

@@ -77,6 +77,38 @@ struct PatternList {
     patterns: Vec<toml::Spanned<String>>,
 }
 
+/// A pattern's letters in lower case, escapes (`\\W`, `\\S`, `\\B`) and
+/// named classes (`\\p{Lu}`) left alone.
+fn lowercase_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.push(c);
+            if let Some(next) = chars.next() {
+                out.push(next);
+                if matches!(next, 'p' | 'P') {
+                    // \pL or \p{…}: copied as written.
+                    if let Some(open) = chars.next() {
+                        out.push(open);
+                        if open == '{' {
+                            for c in chars.by_ref() {
+                                out.push(c);
+                                if c == '}' {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
 fn compile(
     file: &Path,
     text: &str,
@@ -86,9 +118,10 @@ fn compile(
 ) -> Vec<Pattern> {
     let mut patterns = Vec::new();
     for p in &list.patterns {
-        // Text is matched in its normalised form, where "ё" is "е".
-        let folded = p.get_ref().replace('ё', "е").replace('Ё', "Е");
-        match WordRegex::new(&folded, true) {
+        // Text is matched in its normalised form: lower case, "ё" is "е".
+        // Matching case-sensitively against it keeps the automaton small.
+        let folded = lowercase_pattern(&p.get_ref().replace('ё', "е").replace('Ё', "Е"));
+        match WordRegex::new(&folded, false) {
             Ok(regex) => patterns.push(Pattern {
                 source: p.get_ref().clone(),
                 regex,
@@ -489,7 +522,8 @@ impl Trained {
                 p * 100.0
             ));
         }
-        if let Some(rule) = rules.best(&n.clean)
+        let by_rules = rules.best(&n.clean);
+        if let Some(rule) = by_rules
             && rule != intent
         {
             let k = Intent::ALL.iter().position(|x| *x == rule).unwrap_or(0);
@@ -503,7 +537,7 @@ impl Trained {
                 intent = rule;
                 confidence = p.max(precision.min(0.95));
             }
-        } else if let Some(rule) = rules.best(&n.clean) {
+        } else if let Some(rule) = by_rules {
             let k = Intent::ALL.iter().position(|x| *x == rule).unwrap_or(0);
             if let Some(precision) = self.rule_precision[k] {
                 confidence = confidence.max(precision.min(0.97));

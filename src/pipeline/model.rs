@@ -72,19 +72,35 @@ fn word_class(t: &Token) -> Option<&'static str> {
     }
 }
 
-/// Character 3- and 4-grams of a word, with its edges marked.
+/// Character 3- and 4-grams of a word, with its edges marked, hashed as
+/// they are read (no string per gram).
 fn grams(word: &str, token: usize, out: &mut Vec<Feature>) {
-    let chars: Vec<char> = std::iter::once('^')
+    let mut chars: [char; 48] = ['\0'; 48];
+    let mut len = 0;
+    for c in std::iter::once('^')
         .chain(word.chars())
         .chain(std::iter::once('$'))
-        .collect();
-    let mut gram = String::with_capacity(16);
-    for len in 3..=4 {
-        for w in chars.windows(len) {
-            gram.clear();
-            gram.extend(w);
+    {
+        if len == chars.len() {
+            break;
+        }
+        chars[len] = c;
+        len += 1;
+    }
+    let chars = &chars[..len];
+    for size in 3..=4 {
+        for w in chars.windows(size) {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(b'c');
+            h = h.wrapping_mul(0x100_0000_01b3);
+            let mut buf = [0u8; 4];
+            for c in w {
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(0x100_0000_01b3);
+                }
+            }
             out.push(Feature {
-                id: fnv(b'c', &[&gram]),
+                id: h,
                 token: Some(token),
             });
         }

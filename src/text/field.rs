@@ -38,7 +38,12 @@ pub fn sanitise_field(raw: &str, max_chars: usize) -> Option<String> {
     let kept: String = no_carriers
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '.' | ',' | '(' | ')' | '/' | '×' | '%' | '+' | '№' | '&') {
+            if c.is_alphanumeric()
+                || matches!(
+                    c,
+                    ' ' | '-' | '\'' | '.' | ',' | '(' | ')' | '/' | '×' | '%' | '+' | '№' | '&'
+                )
+            {
                 c
             } else {
                 ' '
@@ -57,7 +62,9 @@ pub fn sanitise_field(raw: &str, max_chars: usize) -> Option<String> {
         }
         out.push_str(w);
     }
-    let out = out.trim_matches(|c: char| !c.is_alphanumeric() && c != ')').to_string();
+    let out = out
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != ')')
+        .to_string();
     out.chars().any(char::is_alphabetic).then_some(out)
 }
 
@@ -68,15 +75,30 @@ mod tests {
     #[test]
     fn names_keep_their_letters_and_lose_everything_else() {
         assert_eq!(sanitise_field("Алёна", 40).as_deref(), Some("Алёна"));
-        assert_eq!(sanitise_field("Анна-Мария О'Нил", 40).as_deref(), Some("Анна-Мария О'Нил"));
+        assert_eq!(
+            sanitise_field("Анна-Мария О'Нил", 40).as_deref(),
+            Some("Анна-Мария О'Нил")
+        );
         assert_eq!(
             sanitise_field("Катя <a href=\"http://x.ru\">жми</a>", 40).as_deref(),
             Some("Катя жми")
         );
-        assert_eq!(sanitise_field("Олег t.me/promo_shop", 40).as_deref(), Some("Олег"));
-        assert_eq!(sanitise_field("Иван +7 (999) 123-45-67", 40).as_deref(), Some("Иван"));
-        assert_eq!(sanitise_field("Маша mail@example.com", 40).as_deref(), Some("Маша"));
-        assert_eq!(sanitise_field("Пётр\u{200B}{{ system }}", 40).as_deref(), Some("Пётр system"));
+        assert_eq!(
+            sanitise_field("Олег t.me/promo_shop", 40).as_deref(),
+            Some("Олег")
+        );
+        assert_eq!(
+            sanitise_field("Иван +7 (999) 123-45-67", 40).as_deref(),
+            Some("Иван")
+        );
+        assert_eq!(
+            sanitise_field("Маша mail@example.com", 40).as_deref(),
+            Some("Маша")
+        );
+        assert_eq!(
+            sanitise_field("Пётр\u{200B}{{ system }}", 40).as_deref(),
+            Some("Пётр system")
+        );
         assert_eq!(sanitise_field("https://bit.ly/x", 40), None);
         assert_eq!(sanitise_field("🙂🙂", 40), None);
     }

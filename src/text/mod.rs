@@ -82,6 +82,28 @@ static EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Engli
 
 /// The stem of an already normalised word.
 pub fn stem(word: &str) -> String {
+    // Buyers use the same few thousand words over and over; Snowball is the
+    // slowest step of normalising, so each thread remembers recent stems.
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    const REMEMBERED: usize = 50_000;
+    if let Some(s) = SEEN.with(|m| m.borrow().get(word).cloned()) {
+        return s;
+    }
+    let s = stem_uncached(word);
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= REMEMBERED {
+            m.clear();
+        }
+        m.insert(word.to_string(), s.clone());
+    });
+    s
+}
+
+fn stem_uncached(word: &str) -> String {
     if word.chars().any(is_cyrillic) {
         RU.stem(word).into_owned()
     } else if word.chars().any(|c| c.is_ascii_alphabetic()) {
@@ -293,6 +315,17 @@ pub fn normalise(text: &str) -> Normalised {
         }
         if c.is_ascii() && cluster.len() == 1 {
             chars.push(c.to_ascii_lowercase());
+            origin.push(at);
+            continue;
+        }
+        // Basic Cyrillic letters are their own NFKC form: skip the normaliser.
+        if matches!(c, '\u{0410}'..='\u{044F}' | 'ё' | 'Ё') && cluster.len() == c.len_utf8() {
+            let l = if matches!(c, 'ё' | 'Ё') {
+                'е'
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            chars.push(l);
             origin.push(at);
             continue;
         }

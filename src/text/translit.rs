@@ -30,17 +30,19 @@ pub fn to_cyrillic(word: &str) -> Option<String> {
             ("ч", 2)
         } else if rest.starts_with("sh") {
             ("ш", 2)
-        } else if rest.starts_with("ts") && i + 2 == b.len() {
-            ("ц", 2)
-        } else if rest.starts_with("tsy") || rest.starts_with("tsi") {
+        } else if (rest.starts_with("ts") && i + 2 == b.len())
+            || rest.starts_with("tsy")
+            || rest.starts_with("tsi")
+        {
             ("ц", 2)
         } else if rest.starts_with("yu") || rest.starts_with("ju") || rest.starts_with("iu") {
             ("ю", 2)
         } else if rest.starts_with("ya") || rest.starts_with("ja") || rest.starts_with("ia") {
             ("я", 2)
-        } else if rest.starts_with("yo") || rest.starts_with("jo") {
-            ("е", 2)
-        } else if rest.starts_with("ye") && (i == 0 || prev.is_some_and(vowel)) {
+        } else if rest.starts_with("yo")
+            || rest.starts_with("jo")
+            || (rest.starts_with("ye") && (i == 0 || prev.is_some_and(vowel)))
+        {
             ("е", 2)
         } else {
             let c = b[i];

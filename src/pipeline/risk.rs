@@ -185,6 +185,11 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         "(нов*|настоящ*|реальн*|секретн*|скрыт*|обновл*|измен*) ..1 (инструкц*|правил*|промпт*|директив*)",
         Suspicious,
     );
+    // Instructions said to come from someone with authority over the assistant.
+    add(
+        "(инструкц*|указани*|директив*|распоряжени*|приказ*|=instructions|=orders) ..1 (от|=from) ..1 (администрат*|админ*|модерат*|разработчик*|руководств*|владельц*|систем*|=admin*|=developer*|=system|=moderator*)",
+        Override,
+    );
     add(
         "(без|=no|=without) ..2 (правил*|ограничени*|провер*|фильтр*|цензур*|оговорок|условностей|=rules|=restrictions|=filters|=limits|=censorship|=guardrails)",
         RulesOff,

@@ -292,7 +292,7 @@ async fn after_a_429_the_daemon_waits_as_told_and_carries_on() {
     )
     .await;
     let posted = app
-        .buyer_writes_on(AV, "Спасибо за быструю доставку!", json!({}))
+        .buyer_writes_on(AV, "Спасибо большое, всё пришло!", json!({}))
         .await;
 
     let draft = app.wait_for_draft(&posted.chat_id).await;

@@ -169,7 +169,7 @@ async fn after_a_429_the_daemon_waits_as_told_and_carries_on() {
     app.fault(json!({ "kind": "status", "marketplace": "ozon", "status": 429, "retry_after_secs": 2, "path": LIST }))
         .await;
     let posted = app
-        .buyer_writes_on("ozon", "Спасибо за быструю доставку!", json!({}))
+        .buyer_writes_on("ozon", "Спасибо большое, всё пришло!", json!({}))
         .await;
 
     let draft = app.wait_for_draft(&posted.chat_id).await;

@@ -159,7 +159,7 @@ async fn after_a_429_the_daemon_waits_as_told_and_carries_on() {
     let app = TestApp::spawn().await;
     settle().await;
     app.fault(json!({ "kind": "status", "status": 429, "retry_after_secs": 2, "path": "/api/v1/seller/events" })).await;
-    let posted = app.buyer_writes("Спасибо за быструю доставку!").await;
+    let posted = app.buyer_writes("Спасибо большое, всё пришло!").await;
 
     let draft = app.wait_for_draft(&posted.chat_id).await;
     assert_eq!(draft.intent, "thanks");

@@ -198,7 +198,7 @@ async fn after_a_420_the_daemon_waits_until_the_until_header_and_carries_on() {
     app.fault(json!({ "kind": "status", "marketplace": "ym", "status": 420, "retry_after_secs": 2, "path": "/chats" }))
         .await;
     let posted = app
-        .buyer_writes_on("ym", "Спасибо за быструю доставку!", json!({}))
+        .buyer_writes_on("ym", "Спасибо большое, всё пришло!", json!({}))
         .await;
 
     let draft = app.wait_for_draft(&posted.chat_id).await;

@@ -189,6 +189,29 @@ test("a draft is rejected with a reason", async () => {
   await page.close();
 });
 
+test("a person corrects the intent on a phone, and the draft shows it", async () => {
+  const page = await loggedInPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await buyerWrites("Скажите, а кот на фото в комплект входит?", { client_name: "Тимур" });
+  const row = page.locator("tr.row", { hasText: "Тимур" });
+  await row.waitFor({ timeout: 20000 });
+  const id = await row.getAttribute("data-id");
+  await row.click();
+  await page.waitForSelector("select#retag");
+  const current = await page.inputValue("select#retag");
+  const target = current === "availability" ? "compatibility" : "availability";
+  await page.selectOption("select#retag", target);
+  const button = page.locator('button[data-action="retag"]');
+  const box = await button.boundingBox();
+  assert.ok(box && box.x >= 0 && box.x + box.width <= 390, "the button fits the phone's width");
+  await button.click();
+  await page.locator("#live", { hasText: "Тему исправил человек" }).waitFor({ timeout: 10000 });
+  const draft = await page.evaluate(async (id) => (await fetch(`/api/drafts/${id}`)).json(), id);
+  assert.equal(draft.draft.intent, target);
+  assert.ok(draft.events.some((e) => e.actor.includes("Оля") && (e.note || "").includes(target)));
+  await page.close();
+});
+
 test("buyer HTML is shown as text and never runs", async () => {
   const page = await loggedInPage();
   const probe = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> где заказ?';

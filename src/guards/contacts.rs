@@ -6,10 +6,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::textre::WordRegex;
+
 /// Phone numbers: an explicit country code, a Russian 8/7 prefix with ten
 /// more digits, or digits grouped the way phone numbers are written.
-static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(concat!(
         r"(?:^|[^\w+])(",
         r"\+\s?\d{1,3}[\s\-.()]{0,3}\d{2,4}[\s\-.()]{0,3}\d{2,4}[\s\-.]{0,3}\d{2,4}(?:[\s\-.]{0,3}\d{1,4})?",
         r"|[78][\s\-.(]{0,3}\d{3}[\s\-.)]{0,3}\d{3}[\s\-.]{0,3}\d{2}[\s\-.]{0,3}\d{2}",
@@ -18,7 +20,6 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
         r"|\d{3}[\s\-.]\d{2}[\s\-.]\d{2}\b",
         r")(?:$|[^\w])",
     ))
-    .expect("compiles")
 });
 
 /// A bare run of digits next to a word that says it is a phone number.
@@ -31,12 +32,11 @@ static NOT_A_PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:заказ\w*|артикул\w*|арт\.?|№|трек\w*|гост\w*|серийн\w*|s/n|sn|sku|штрихкод\w*|номер\s+заказа|накладн\w*|код\s+товара|модел\w*)\W{0,4}$").expect("compiles")
 });
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static EMAIL: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(concat!(
         r"[\w.+\-]+\s?@\s?[\w\-]+(?:\s?\.\s?[\w\-]+)+",
         r"|[\w.\-]+\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\s?собака\s?|\s?собачка\s?)\s*[\w\-]+\s*(?:\(dot\)|\[dot\]|\sdot\s|\s?точка\s?|\.)\s*(?:ru|com|net|org|рф|su|by|kz|ua|io|me|info|biz|pro)\b",
     ))
-    .expect("compiles")
 });
 
 /// Sixteen to nineteen digits, grouped or not: a payment card, whether or
@@ -45,9 +45,8 @@ static CARD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\D)((?:\d[ \-]?){15,18}\d)(?:\D|$)").expect("compiles"));
 
 /// Handles in messengers and social networks.
-static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s(:,])@[a-z0-9_.]{4,}|\b(?:t\.me|wa\.me|telegram\.me|vk\.me)/\S+")
-        .expect("compiles")
+static HANDLE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(r"(?:^|[\s(:,])@[a-z0-9_.]{4,}|\b(?:t\.me|wa\.me|telegram\.me|vk\.me)/\S+")
 });
 
 /// Phone numbers spelled out in words ("восемь девятьсот…").
@@ -108,8 +107,8 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Markup a marketplace would show raw: HTML tags and entities, markdown
 /// links, bold, headings, code.
-static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static MARKUP: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(concat!(
         r"<\s*/?\s*[a-z][a-z0-9]*(?:\s[^<>]*)?/?\s*>",
         r"|&(?:#\d{2,6}|#x[0-9a-f]{2,5}|[a-z]{2,8});",
         r"|\[[^\]\n]{1,200}\]\([^)\s]{1,300}\)",
@@ -118,7 +117,6 @@ static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
         r"|`[^`\n]{1,200}`",
         r"|\bjavascript:|\bonerror\s*=|\bonload\s*=",
     ))
-    .expect("compiles")
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -228,14 +228,13 @@ fn planted_quote(buyer: &str, draft: &Normalised) -> Option<String> {
 
 /// A person's full name: surname with initials, or three names the last of
 /// which (or the middle one) is a patronymic.
-static FULL_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static FULL_NAME: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(concat!(
         r"[А-ЯЁ][а-яё]{2,}\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.",
         r"|[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё]{2,}",
         r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+(?:вич|вна|вны|вной|вне|вичу|вича|ична|ичны|ичной|ичне|ичем|вичем)\b",
         r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+(?:вич|вна|вны|вной|вне|вича|ична|ичны|ичной)\s+[А-ЯЁ][а-яё]{2,}",
     ))
-    .expect("compiles")
 });
 
 /// Someone's full name in the draft that is not the buyer's own.

@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::textre::WordRegex;
+
 use super::model::{Linear, Sample};
 use crate::domain::{Classification, Flag};
 use crate::text::phrase::PhraseSet;
@@ -434,8 +436,8 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
 });
 
 /// Fake system, role or tool blocks, in any markup (on the text without spaces too).
-static FAKE_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(concat!(
         r"(?m)(?:^|[\n>\[\{(])\s*(?:system|assistant|developer|tool|инструкция|система|ассистент|системное\s+сообщение|system\s+message)\s*[:：]",
         r"|\b(?:system|assistant|developer)\s*:",
         r"|<\s*\|?\s*/?\s*(?:system|assistant|user|developer|tool\w*|instructions?|im_start|im_end|sys|inst|function\w*|message)\b",
@@ -452,7 +454,6 @@ static FAKE_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?:конец|end)\s+(?:сообщени\w+|of\s+(?:user\s+)?message|инструкци\w+)",
         r"|системн\w+\s+(?:уведомлени|сообщени|обновлени|параметр|настройк)\w*\s*[\]:]",
     ))
-    .expect("compiles")
 });
 
 /// A quote that commits the seller: «мы вернём…», "гарантируем…".
@@ -470,8 +471,10 @@ static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
 });
 
 /// Things an attacker wants carried into the reply: links, contacts.
-static CARRIED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:https?://|www\.|\b[a-z0-9-]+\.(?:ru|com|ly|su|me|shop|io|net|org|рф)\b|@[a-z0-9_]{4,}|\+\d[\d\s\-()]{9,}\d|\b[78][\s\-(]?9\d{2}[\s\-)]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}\b)").expect("compiles")
+static CARRIED: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(
+        r"(?:https?://|www\.|\b[a-z0-9-]+\.(?:ru|com|ly|su|me|shop|io|net|org|рф)\b|@[a-z0-9_]{4,}|\+\d[\d\s\-()]{9,}\d|\b[78][\s\-(]?9\d{2}[\s\-)]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}\b)",
+    )
 });
 
 /// A promo code: capitals and digits ("SALE90", "WB-FREE-2024").

@@ -6,11 +6,13 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use crate::textre::WordRegex;
 use unicode_normalization::UnicodeNormalization;
 
 /// Links, domains, e-mail addresses, @handles and long digit runs (phones).
-static CARRIER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static CARRIER: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(
         r"(?ix)
         (?:[a-z][a-z0-9+.-]*://\S*)            # scheme://…
         | (?:www\.\S*)
@@ -20,7 +22,6 @@ static CARRIER: LazyLock<Regex> = LazyLock::new(|| {
         | (?:\+?\d[\d\s().-]{7,}\d)             # phone-like digit runs
         ",
     )
-    .expect("compiles")
 });
 
 /// Markup: HTML tags, and what is left of them.

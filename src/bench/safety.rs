@@ -38,6 +38,8 @@ pub struct SafetyReport {
     pub keyword_rules: Latency,
     pub intent_model: Latency,
     pub risk_detectors: Latency,
+    pub hidden_layers: Latency,
+    pub injection_model: Latency,
     /// Guards over a draft, with the learned backstop.
     pub guards: Latency,
 }
@@ -122,6 +124,13 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
         let n = crate::text::normalise(t);
         black_box(crate::pipeline::risk::detect(t, &n));
     });
+    let hidden_layers = part(&|t| {
+        black_box(crate::text::hidden_layers(t));
+    });
+    let injection_model = part(&|t| {
+        let n = crate::text::normalise(t);
+        black_box(crate::pipeline::risk::model_says(&n));
+    });
     let order = OrderContext::default();
     let mut guard = Vec::with_capacity(drafts.len() * passes);
     for _ in 0..passes {
@@ -150,6 +159,8 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
         keyword_rules,
         intent_model,
         risk_detectors,
+        hidden_layers,
+        injection_model,
         guards: latency(guard, guard_training),
     })
 }
@@ -166,6 +177,8 @@ pub fn print(r: &SafetyReport) {
         ("  normalise + keyword rules", &r.keyword_rules),
         ("  normalise + intent model", &r.intent_model),
         ("  normalise + risk and injection", &r.risk_detectors),
+        ("    hidden-layer decoding", &r.hidden_layers),
+        ("    normalise + injection model", &r.injection_model),
         ("guards (rules and learned backstop)", &r.guards),
     ] {
         println!(

@@ -578,7 +578,7 @@ fn injection_rules_only(text: &str) -> f32 {
 }
 
 /// The model's probability that `n` is an attack.
-fn model_says(n: &Normalised) -> f64 {
+pub fn model_says(n: &Normalised) -> f64 {
     MODEL.predict(n).probabilities[1]
 }
 

@@ -635,19 +635,6 @@ pub fn shop_refs(settings: &crate::config::Settings) -> Vec<ShopRef> {
         .collect()
 }
 
-/// The buyer's messages a draft answers (the turn it was classified from).
-fn turn_text(draft: &DraftRow, messages: &[MessageRow]) -> String {
-    let mut turn: Vec<&str> = Vec::new();
-    for m in messages.iter().filter(|m| m.id <= draft.turn_message_id) {
-        if m.author == crate::domain::Author::Buyer {
-            turn.push(&m.text);
-        } else {
-            turn.clear();
-        }
-    }
-    turn.join("\n")
-}
-
 /// A person says the draft's buyer turn is really about `intent`. The draft
 /// shows the new intent, and the turn becomes a training example for the
 /// shop's intent model, which is retrained at the daemon's next reload tick.
@@ -657,9 +644,15 @@ pub async fn retag(
     intent: crate::domain::Intent,
     actor: &Actor,
 ) -> Result<DraftRow, ActionError> {
-    let detail = show(store, id).await?;
-    let draft = detail.draft;
-    let text = turn_text(&draft, &detail.messages);
+    let draft = load(store, id).await?;
+    let (chat, turn) = (draft.chat.id, draft.turn_message_id);
+    let text = store
+        .read(move |c| store::turn_messages(c, chat, turn))
+        .await?
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     if text.trim().is_empty() {
         return Err(ActionError::Invalid(format!(
             "у черновика №{id} нет сообщения покупателя, тему которого можно исправить"

@@ -35,6 +35,17 @@ const APPROVED: &str = "approved_replies.txt";
 const KNOWLEDGE: &str = "knowledge.md";
 const TEMPLATE_EXTENSIONS: [&str; 3] = ["txt", "md", "j2"];
 
+/// Read a file of labelled intent examples (`intents.examples.jsonl` format).
+pub fn read_examples(path: &Path) -> Result<Vec<Labelled>, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::new(
+            path,
+            format!("cannot read the intent examples: {e}"),
+        )])
+    })?;
+    classify::parse_examples(path, &text)
+}
+
 pub struct PromptSet {
     /// The last (most specific) directory, for messages.
     pub dir: PathBuf,
@@ -113,15 +124,9 @@ impl PromptSet {
             if !path.is_file() {
                 continue;
             }
-            match std::fs::read_to_string(&path) {
-                Ok(text) => match classify::parse_examples(&path, &text) {
-                    Ok(mut e) => examples.append(&mut e),
-                    Err(d) => out.0.extend(d.0),
-                },
-                Err(e) => out.push(Diagnostic::new(
-                    &path,
-                    format!("cannot read the intent examples: {e}"),
-                )),
+            match read_examples(&path) {
+                Ok(mut e) => examples.append(&mut e),
+                Err(d) => out.0.extend(d.0),
             }
         }
         let model =

@@ -626,14 +626,7 @@ fn held_out_parts(
     parts.sort();
     let mut examples = Vec::new();
     for path in &parts {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let parsed = classify::parse_examples(path, &text).map_err(|d| {
-            d.0.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
-        examples.push(parsed);
+        examples.push(crate::prompts::read_examples(path).map_err(|d| d.to_string())?);
     }
     let mut out = Vec::new();
     for (k, path) in parts.iter().enumerate() {
@@ -820,14 +813,7 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
         if !args.train.is_empty() {
             let mut examples: Vec<Labelled> = Vec::new();
             for path in &args.train {
-                let text = match std::fs::read_to_string(path) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("error: {}: {e}", path.display());
-                        return ExitCode::from(2);
-                    }
-                };
-                match classify::parse_examples(path, &text) {
+                match crate::prompts::read_examples(path) {
                     Ok(mut e) => examples.append(&mut e),
                     Err(d) => {
                         super::report(&d);

@@ -211,16 +211,13 @@ fn shared_words(a: &Normalised, b: &Normalised) -> usize {
     best
 }
 
-static QUOTE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles"));
-
 /// A sentence the buyer put in quotes that the draft repeats: the buyer
 /// dictated it ("напиши: «…»") and the draft obeyed.
 fn planted_quote(buyer: &str, draft: &Normalised) -> Option<String> {
-    for c in QUOTE.captures_iter(buyer) {
-        let q = normalise(&c["q"]);
+    for quote in crate::text::quoted(buyer) {
+        let q = normalise(quote);
         if q.tokens.len() >= 2 && draft.words.contains(&q.words) {
-            return Some(c["q"].to_string());
+            return Some(quote.to_string());
         }
     }
     None

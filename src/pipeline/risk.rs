@@ -12,8 +12,6 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
-
 use crate::textre::WordRegex;
 
 use super::model::{Linear, Sample};
@@ -456,10 +454,6 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
     ))
 });
 
-/// A quote that commits the seller: «мы вернём…», "гарантируем…".
-static QUOTED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles"));
-
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
@@ -501,9 +495,9 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     if FAKE_BLOCK.is_match(&n.clean) || FAKE_BLOCK.is_match(&squeezed) {
         add(Signal::FakeBlock, out);
     }
-    for c in QUOTED.captures_iter(&n.clean) {
+    for quote in crate::text::quoted(&n.clean) {
         // Quoting an app's notice is ordinary; quoting a promise to be repeated is not.
-        if !COMMITMENT.matches(&normalise(&c["q"])).is_empty() {
+        if !COMMITMENT.matches(&normalise(quote)).is_empty() {
             add(Signal::Payload, out);
             add(Signal::Commitment, out);
         }

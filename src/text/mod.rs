@@ -81,6 +81,17 @@ static RU: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Russi
 static EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
 /// The stem of an already normalised word.
+/// The passages someone put in quotes («…», "…", „…“, '…'), 3 to 300
+/// characters on one line: what a buyer dictates for the reply to repeat.
+pub fn quoted(text: &str) -> impl Iterator<Item = &str> {
+    static QUOTE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles")
+    });
+    QUOTE
+        .captures_iter(text)
+        .filter_map(|c| c.name("q").map(|m| m.as_str()))
+}
+
 pub fn stem(word: &str) -> String {
     // Buyers use the same few thousand words over and over; Snowball is the
     // slowest step of normalising, so each thread remembers recent stems.

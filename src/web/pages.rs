@@ -288,10 +288,7 @@ pub async fn queue(
         .iter()
         .map(|m| (m.code(), m.title()))
         .collect();
-    let intents: Vec<(&str, &str)> = Intent::ALL
-        .iter()
-        .map(|i| (i.as_str(), i18n::intent_label(*i)))
-        .collect();
+    let intents = intent_options();
     let states: Vec<(&str, &str)> = DraftState::ALL
         .iter()
         .map(|d| (d.as_str(), i18n::state_label(*d)))
@@ -541,11 +538,7 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
     ctx.insert("intent_label", i18n::intent_label(draft.intent));
     ctx.insert("intent", draft.intent.as_str());
     ctx.insert("retagged", &(draft.intent != c.intent));
-    let intents: Vec<(&str, &str)> = Intent::ALL
-        .iter()
-        .map(|i| (i.as_str(), i18n::intent_label(*i)))
-        .collect();
-    ctx.insert("intents", &intents);
+    ctx.insert("intents", &intent_options());
     ctx.insert("confidence", &((c.confidence * 100.0).round() as u32));
     ctx.insert(
         "flags",
@@ -715,4 +708,12 @@ pub async fn favicon() -> Response {
         svg,
     )
         .into_response()
+}
+
+/// Every intent as (code, label), for the queue filter and the retag control.
+fn intent_options() -> Vec<(&'static str, &'static str)> {
+    Intent::ALL
+        .iter()
+        .map(|i| (i.as_str(), i18n::intent_label(*i)))
+        .collect()
 }

@@ -322,21 +322,27 @@ impl<const K: usize> Linear<K> {
     }
 
     pub fn predict(&self, text: &Normalised) -> Scores<K> {
-        let mut buf = Vec::with_capacity(256);
-        features(text, &mut buf);
+        let buf = text.features.get_or_init(|| {
+            let mut buf = Vec::with_capacity(128);
+            features(text, &mut buf);
+            buf.iter()
+                .map(|f| (f.id, f.token.map_or(u32::MAX, |t| t as u32)))
+                .collect()
+        });
         let scale = 1.0 / (buf.len().max(1) as f32).sqrt();
         let mut logits = self.bias;
         let mut contributions = vec![[0f32; K]; text.tokens.len()];
-        for f in &buf {
-            let Some(&id) = self.vocabulary.get(&f.id) else {
+        for &(feature, token) in buf {
+            let Some(&id) = self.vocabulary.get(&feature) else {
                 continue;
             };
             let row = &self.weights[id as usize * K..(id as usize + 1) * K];
+            let mut to_word = contributions.get_mut(token as usize);
             for k in 0..K {
                 let v = row[k] * scale;
                 logits[k] += v;
-                if let Some(t) = f.token {
-                    contributions[t][k] += v;
+                if let Some(c) = to_word.as_deref_mut() {
+                    c[k] += v;
                 }
             }
         }

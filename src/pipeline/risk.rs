@@ -513,12 +513,12 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// two of our dev corpora (a third, `injection.dev3.jsonl`, is kept out to
-/// choose the thresholds) and the intent examples, all benign.
-const TRAINING: [&str; 3] = [
+/// every dev corpus (four authors) and the intent examples, all benign.
+const TRAINING: [&str; 4] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
+    include_str!("../../tests/corpus/injection.dev4.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

@@ -65,6 +65,9 @@ pub struct Normalised {
     /// The words, normalised and joined by single spaces.
     pub words: String,
     pub tokens: Vec<Token>,
+    /// The learned models' features of this text, computed by the first model
+    /// that reads it and shared with the others (intent, injection).
+    pub features: std::sync::OnceLock<Vec<(u64, u32)>>,
 }
 
 impl Normalised {
@@ -96,8 +99,8 @@ pub fn stem(word: &str) -> String {
     // Buyers use the same few thousand words over and over; Snowball is the
     // slowest step of normalising, so each thread remembers recent stems.
     thread_local! {
-        static SEEN: std::cell::RefCell<std::collections::HashMap<String, String>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        static SEEN: std::cell::RefCell<rustc_hash::FxHashMap<String, String>> =
+            std::cell::RefCell::new(rustc_hash::FxHashMap::default());
     }
     const REMEMBERED: usize = 50_000;
     if let Some(s) = SEEN.with(|m| m.borrow().get(word).cloned()) {
@@ -289,9 +292,46 @@ fn spacer(s: &str) -> bool {
 }
 
 struct RawWord {
-    chars: Vec<char>,
+    /// Where its letters are in the cleaned characters.
+    at: Range<usize>,
+    /// Letters spaced out in the text and joined here; `at` then covers the run.
+    joined: Option<Vec<char>>,
     span: Range<usize>,
     sentence: u32,
+}
+
+/// A letter or digit. Checks the common scripts before the Unicode tables.
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        matches!(c, 'а'..='я' | 'ё') || c.is_alphanumeric()
+    }
+}
+
+/// Push the clean, lowercase form of one character (already known not to be
+/// invisible or a control character and to have no combining marks).
+fn push_clean(c: char, at: usize, chars: &mut Vec<char>, origin: &mut Vec<usize>) {
+    match c {
+        _ if c.is_ascii() => chars.push(c.to_ascii_lowercase()),
+        'а'..='я' => chars.push(c),
+        // Basic Cyrillic capitals are their own NFKC form: no normaliser needed.
+        'А'..='Я' => chars.push(char::from_u32(c as u32 + 32).unwrap_or(c)),
+        'ё' | 'Ё' => chars.push('е'),
+        _ => {
+            for n in std::iter::once(c).nfkc() {
+                if is_combining(n) || is_invisible(n) {
+                    continue;
+                }
+                for l in n.to_lowercase() {
+                    chars.push(if l == 'ё' { 'е' } else { l });
+                    origin.push(at);
+                }
+            }
+            return;
+        }
+    }
+    origin.push(at);
 }
 
 /// Normalise `text` (see the module documentation).
@@ -311,33 +351,31 @@ pub fn normalise(text: &str) -> Normalised {
             origin.push(at);
             continue;
         }
+        // Nearly always: no accent or invisible character follows.
+        if iter
+            .peek()
+            .is_none_or(|&(_, next)| !is_combining(next) && !is_invisible(next))
+        {
+            push_clean(c, at, &mut chars, &mut origin);
+            continue;
+        }
         cluster.clear();
         cluster.push(c);
+        let mut marks = 0;
         while let Some(&(_, next)) = iter.peek() {
             if is_combining(next) {
                 cluster.push(next);
+                marks += 1;
                 iter.next();
-            } else if is_invisible(next) && cluster.chars().count() == 1 {
+            } else if is_invisible(next) && marks == 0 {
                 // An invisible character between a letter and its accent.
                 iter.next();
             } else {
                 break;
             }
         }
-        if c.is_ascii() && cluster.len() == 1 {
-            chars.push(c.to_ascii_lowercase());
-            origin.push(at);
-            continue;
-        }
-        // Basic Cyrillic letters are their own NFKC form: skip the normaliser.
-        if matches!(c, '\u{0410}'..='\u{044F}' | 'ё' | 'Ё') && cluster.len() == c.len_utf8() {
-            let l = if matches!(c, 'ё' | 'Ё') {
-                'е'
-            } else {
-                c.to_lowercase().next().unwrap_or(c)
-            };
-            chars.push(l);
-            origin.push(at);
+        if marks == 0 {
+            push_clean(c, at, &mut chars, &mut origin);
             continue;
         }
         for n in cluster.nfkc() {
@@ -356,9 +394,9 @@ pub fn normalise(text: &str) -> Normalised {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c.is_alphanumeric() {
+        if is_word_char(c) {
             let start = i;
-            while i < chars.len() && chars[i].is_alphanumeric() {
+            while i < chars.len() && is_word_char(chars[i]) {
                 i += 1;
             }
             let last = i - 1;
@@ -368,7 +406,8 @@ pub fn normalise(text: &str) -> Normalised {
                     .next()
                     .map_or(1, char::len_utf8);
             words.push(RawWord {
-                chars: chars[start..i].to_vec(),
+                at: start..i,
+                joined: None,
                 span: origin[start]..last_end,
                 sentence,
             });
@@ -383,9 +422,10 @@ pub fn normalise(text: &str) -> Normalised {
                 // "ул. Ленина", "Е. А. Смирнова", "д. 5": an abbreviation or
                 // an initial, not the end of a sentence.
                 let abbreviation = words.last().is_some_and(|w| {
+                    let letters = &chars[w.at.clone()];
                     w.span.end == origin[i]
-                        && ((w.chars.len() == 1 && w.chars[0].is_alphabetic())
-                            || ABBREVIATIONS.contains(&w.chars.iter().collect::<String>().as_str()))
+                        && ((letters.len() == 1 && letters[0].is_alphabetic())
+                            || ABBREVIATIONS.iter().any(|a| a.chars().eq(letters.iter().copied())))
                 });
                 // The case of the next letter as written (the clean text is folded).
                 let next = (i + 1..chars.len())
@@ -402,91 +442,109 @@ pub fn normalise(text: &str) -> Normalised {
         i += 1;
     }
     // 3. Join letters spaced out to dodge a filter.
+    let first_letter = |w: &RawWord| chars[w.at.start];
+    let single = |w: &RawWord| w.at.len() == 1 && chars[w.at.start].is_alphabetic();
     let mut joined: Vec<RawWord> = Vec::with_capacity(words.len());
     let gap_after =
         |k: usize| -> Option<&str> { text.get(words[k].span.end..words[k + 1].span.start) };
     let mut w = 0;
     while w < words.len() {
-        let single = |k: usize| words[k].chars.len() == 1 && words[k].chars[0].is_alphabetic();
-        if single(w) {
-            // The run of single letters, and the narrowest gap inside it: a
-            // wider gap is a space between two spaced-out words.
-            let mut e = w;
-            while e + 1 < words.len() && single(e + 1) && gap_after(e).is_some_and(spacer) {
-                e += 1;
-            }
-            let narrowest = (w..e)
-                .filter_map(|k| gap_after(k).map(|g| g.chars().count()))
-                .min()
-                .unwrap_or(1);
-            let mut start = w;
-            for k in w..=e {
-                let ends_here =
-                    k == e || gap_after(k).is_none_or(|g| g.chars().count() > narrowest);
-                if !ends_here {
-                    continue;
-                }
-                let run = k - start + 1;
-                let odd = (start..=k)
-                    .filter(|i| !standalone_letter(words[*i].chars[0]))
-                    .count();
-                let latin = words[start].chars[0].is_ascii_alphabetic();
-                let join = if latin {
-                    run >= 5
-                } else {
-                    run >= 5 || (run >= 3 && odd >= 2)
-                };
-                if join {
-                    joined.push(RawWord {
-                        chars: (start..=k).map(|i| words[i].chars[0]).collect(),
-                        span: words[start].span.start..words[k].span.end,
-                        sentence: words[start].sentence,
-                    });
-                } else {
-                    for word in &words[start..=k] {
-                        joined.push(RawWord {
-                            chars: word.chars.clone(),
-                            span: word.span.clone(),
-                            sentence: word.sentence,
-                        });
-                    }
-                }
-                start = k + 1;
-            }
-            w = e + 1;
+        if !single(&words[w]) {
+            joined.push(RawWord {
+                at: words[w].at.clone(),
+                joined: None,
+                span: words[w].span.clone(),
+                sentence: words[w].sentence,
+            });
+            w += 1;
             continue;
         }
-        joined.push(RawWord {
-            chars: words[w].chars.clone(),
-            span: words[w].span.clone(),
-            sentence: words[w].sentence,
-        });
-        w += 1;
+        // The run of single letters, and the narrowest gap inside it: a wider
+        // gap is a space between two spaced-out words.
+        let mut e = w;
+        while e + 1 < words.len() && single(&words[e + 1]) && gap_after(e).is_some_and(spacer) {
+            e += 1;
+        }
+        let narrowest = (w..e)
+            .filter_map(|k| gap_after(k).map(|g| g.chars().count()))
+            .min()
+            .unwrap_or(1);
+        let mut start = w;
+        for k in w..=e {
+            let ends_here = k == e || gap_after(k).is_none_or(|g| g.chars().count() > narrowest);
+            if !ends_here {
+                continue;
+            }
+            let run = k - start + 1;
+            let odd = (start..=k)
+                .filter(|i| !standalone_letter(first_letter(&words[*i])))
+                .count();
+            let latin = first_letter(&words[start]).is_ascii_alphabetic();
+            let join = if latin {
+                run >= 5
+            } else {
+                run >= 5 || (run >= 3 && odd >= 2)
+            };
+            if join {
+                joined.push(RawWord {
+                    at: words[start].at.start..words[k].at.end,
+                    joined: Some((start..=k).map(|i| first_letter(&words[i])).collect()),
+                    span: words[start].span.start..words[k].span.end,
+                    sentence: words[start].sentence,
+                });
+            } else {
+                for word in &words[start..=k] {
+                    joined.push(RawWord {
+                        at: word.at.clone(),
+                        joined: None,
+                        span: word.span.clone(),
+                        sentence: word.sentence,
+                    });
+                }
+            }
+            start = k + 1;
+        }
+        w = e + 1;
     }
     // 4. Look-alikes, stems; the clean text with the folded words in place.
     let mut clean: Vec<char> = chars.clone();
     let mut tokens = Vec::with_capacity(joined.len());
     let mut cursor = 0usize;
-    for mut word in joined {
-        let before: Vec<char> = word.chars.clone();
-        fold_confusables(&mut word.chars);
-        if before != word.chars && before.len() == word.chars.len() {
-            // Put the folded letters into the clean text where the word was.
-            while cursor < origin.len() && origin[cursor] < word.span.start {
-                cursor += 1;
-            }
-            let mut k = 0;
-            let mut j = cursor;
-            while j < clean.len() && k < before.len() && origin[j] < word.span.end {
-                if clean[j] == before[k] {
-                    clean[j] = word.chars[k];
-                    k += 1;
+    let mut letters: Vec<char> = Vec::new();
+    let mut words_text = String::with_capacity(text.len());
+    for word in joined {
+        letters.clear();
+        match &word.joined {
+            Some(j) => letters.extend_from_slice(j),
+            None => letters.extend_from_slice(&chars[word.at.clone()]),
+        }
+        // Only a word mixing Cyrillic with Latin letters or digits can fold.
+        let cyrillic = letters.iter().any(|c| is_cyrillic(*c));
+        if cyrillic && letters.iter().any(char::is_ascii_alphanumeric) {
+            let before = letters.clone();
+            fold_confusables(&mut letters);
+            if before != letters {
+                // Put the folded letters into the clean text where the word was.
+                while cursor < origin.len() && origin[cursor] < word.span.start {
+                    cursor += 1;
                 }
-                j += 1;
+                let mut k = 0;
+                let mut j = cursor;
+                while j < clean.len() && k < before.len() && origin[j] < word.span.end {
+                    if clean[j] == before[k] {
+                        clean[j] = letters[k];
+                        k += 1;
+                    }
+                    j += 1;
+                }
             }
         }
-        let norm: String = word.chars.iter().collect();
+        let norm: String = letters.iter().collect();
         let stem = stem(&norm);
+        if !words_text.is_empty() {
+            words_text.push(' ');
+        }
+        words_text.push_str(&norm);
         tokens.push(Token {
             norm,
             stem,
@@ -494,15 +552,11 @@ pub fn normalise(text: &str) -> Normalised {
             sentence: word.sentence,
         });
     }
-    let words = tokens
-        .iter()
-        .map(|t| t.norm.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
     Normalised {
         clean: clean.into_iter().collect(),
-        words,
+        words: words_text,
         tokens,
+        features: std::sync::OnceLock::new(),
     }
 }
 

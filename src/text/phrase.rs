@@ -24,7 +24,7 @@
 //! Every term of every pattern in a [`PhraseSet`] goes into one lexicon, so a
 //! text is looked up once per word whatever the number of patterns.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::{Normalised, normalise, stem};
 
@@ -265,10 +265,14 @@ pub struct Hit<'a, T> {
 #[derive(Debug, Clone)]
 pub struct PhraseSet<T> {
     terms: Vec<Vec<Matcher>>,
-    exact: HashMap<String, Vec<TermId>>,
-    stems: HashMap<String, Vec<TermId>>,
+    exact: FxHashMap<String, Vec<TermId>>,
+    stems: FxHashMap<String, Vec<TermId>>,
     /// Prefix → the terms starting with it, each with the ending it also needs.
-    prefixes: HashMap<String, Vec<(TermId, Option<String>)>>,
+    prefixes: FxHashMap<String, Vec<(TermId, Option<String>)>>,
+    /// A term → the patterns that can only match where it occurs (it starts
+    /// one of their sequences, or their first bag item). Matching tries only
+    /// the patterns whose anchor is in the text.
+    anchors: FxHashMap<TermId, Vec<u32>>,
     /// The lengths (in characters) of the prefixes in `prefixes`.
     prefix_lengths: Vec<usize>,
     numbers: Vec<TermId>,
@@ -279,9 +283,10 @@ impl<T> Default for PhraseSet<T> {
     fn default() -> Self {
         PhraseSet {
             terms: Vec::new(),
-            exact: HashMap::new(),
-            stems: HashMap::new(),
-            prefixes: HashMap::new(),
+            exact: FxHashMap::default(),
+            stems: FxHashMap::default(),
+            prefixes: FxHashMap::default(),
+            anchors: FxHashMap::default(),
             prefix_lengths: Vec::new(),
             numbers: Vec::new(),
             patterns: Vec::new(),
@@ -448,6 +453,16 @@ impl<T> PhraseSet<T> {
             }
             Shape::Bag(bag)
         };
+        let mut first_terms: Vec<TermId> = match &shape {
+            Shape::Sequences(seqs) => seqs.iter().map(|s| s[0].term).collect(),
+            Shape::Bag(items) => items[0].iter().map(|s| s[0].term).collect(),
+        };
+        first_terms.sort_unstable();
+        first_terms.dedup();
+        let index = self.patterns.len() as u32;
+        for t in first_terms {
+            self.anchors.entry(t).or_default().push(index);
+        }
         self.patterns.push(Pattern { shape, tag });
         Ok(())
     }
@@ -575,14 +590,20 @@ impl<T> PhraseSet<T> {
                     ids.extend(v);
                 }
                 if !self.prefixes.is_empty() {
-                    let bounds: Vec<usize> =
-                        t.norm.char_indices().map(|(i, _)| i).skip(1).collect();
-                    let chars = t.norm.chars().count();
-                    for &len in &self.prefix_lengths {
-                        if len > chars {
+                    let mut lengths = self.prefix_lengths.iter().peekable();
+                    let ends = t
+                        .norm
+                        .char_indices()
+                        .map(|(i, _)| i)
+                        .skip(1)
+                        .chain(std::iter::once(t.norm.len()));
+                    for (chars, end) in ends.enumerate().map(|(k, e)| (k + 1, e)) {
+                        if lengths.peek().is_none() {
                             break;
                         }
-                        let end = bounds.get(len - 1).copied().unwrap_or(t.norm.len());
+                        if lengths.next_if(|l| **l == chars).is_none() {
+                            continue;
+                        }
                         if let Some(v) = self.prefixes.get(&t.norm[..end]) {
                             for (id, ending) in v {
                                 if ending.as_ref().is_none_or(|e| {
@@ -604,6 +625,20 @@ impl<T> PhraseSet<T> {
             .collect()
     }
 
+    /// The patterns whose anchor term occurs somewhere, in the order added.
+    fn candidates(&self, hits: &[Vec<TermId>]) -> Vec<u32> {
+        let mut out: Vec<u32> = hits
+            .iter()
+            .flatten()
+            .filter_map(|t| self.anchors.get(t))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Every match of every pattern (a pattern may match in several places).
     pub fn matches_all<'a>(&'a self, n: &Normalised) -> Vec<Hit<'a, T>> {
         if self.patterns.is_empty() || n.tokens.is_empty() {
@@ -612,7 +647,7 @@ impl<T> PhraseSet<T> {
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
         let mut out = Vec::new();
-        for p in &self.patterns {
+        for p in self.candidates(&hits).into_iter().map(|i| &self.patterns[i as usize]) {
             match &p.shape {
                 Shape::Sequences(seqs) => {
                     for (first, last) in spans(seqs, n, &has) {
@@ -645,7 +680,7 @@ impl<T> PhraseSet<T> {
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
         let mut out = Vec::new();
-        for p in &self.patterns {
+        for p in self.candidates(&hits).into_iter().map(|i| &self.patterns[i as usize]) {
             let found = match &p.shape {
                 Shape::Sequences(seqs) => (0..hits.len()).find_map(|start| {
                     seqs.iter()

@@ -1,32 +1,37 @@
 //! Swearing and insults, plain or masked with symbols, in Russian and English.
+//!
+//! Works on the normalised words: a word is swearing when it starts with one
+//! of the swear stems or is one of the insults that only count as whole
+//! words ("лох" but not "лохматый"). A word with letters replaced by `*`,
+//! `@`, `#`, `$`, `%` or `.` ("п@здец", "б**ть", "х.й") counts when it can be
+//! read as a known swear word. One table lookup per word, no regex: this runs
+//! on every buyer turn and every draft.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::Normalised;
 
-static PROFANITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?:^|\s)(?:",
-        r"ху[йеяиюё]\w*|хуе\w*|нахуй|нахер\w*|похуй\w*|охуе\w*|хер(?:ня|ню|ов\w*)?",
-        r"|п[иеи]зд\w*|спизд\w*|распизд\w*",
-        r"|[её]б\w*|за[её]б\w*|до[её]б\w*|у[её]б\w*|вы[её]б\w*|от[ъь]?[её]б\w*|на[её]б\w*|пи[её]б\w*|под[ъь]?[её]б\w*|[её]бан\w*|[её]бл\w*",
-        r"|бля\w*|бл[яе]дь\w*|бляха",
-        r"|сук[аиуеоой]\w*|сучк\w*|сучар\w*",
-        r"|мудак\w*|мудил\w*|мраз[ьио]\w*|дебил\w*|идиот\w*|тварь|твари|гандон\w*|гондон\w*|долбо[её]б\w*|чмо\w*|чмыр\w*|говн\w*|дерьм\w*|урод\w*|ублюд\w*|даун\w*|кретин\w*|придур\w*|дегенерат\w*|шлюх\w*|пидор\w*|пидар\w*|петух\w*|козл[ыаи]\w*|козел|скотин\w*|быдл\w*|гнид\w*|падл\w*|ушлеп\w*|ушлёп\w*|говнюк\w*|засранц\w*|засранец|сволоч\w*|негодя\w*|тупиц\w*|тупорыл\w*|дибил\w*|лох\w*|жулик\w*|ворюг\w*|шарлатан\w*",
-        r"|fuck\w*|shit\w*|bitch\w*|asshole\w*|bastard\w*|moron\w*|idiot\w*|stupid|dumb\w*",
-        r")(?:\s|$)",
-    ))
-    .expect("compiles")
-});
+/// A word starting with one of these is swearing.
+const STEMS: &[&str] = &[
+    "хуй", "хуе", "хуя", "хуи", "хую", "нахуй", "нахер", "похуй", "охуе", "херов", "пизд", "пезд",
+    "спизд", "распизд", "еб", "заеб", "доеб", "уеб", "выеб", "отъеб", "отьеб", "отеб", "наеб",
+    "подъеб", "подьеб", "подеб", "бля", "бледь", "сука", "суки", "суку", "суке", "суко", "сучк",
+    "сучар", "мудак", "мудил", "мразь", "мрази", "мразо", "дебил", "дибил", "идиот", "гандон",
+    "гондон", "долбоеб", "чмошн", "чмыр", "говн", "дерьм", "урод", "ублюд", "даун", "кретин",
+    "придур", "дегенерат", "шлюх", "пидор", "пидар", "петух", "козлы", "козла", "козли", "скотин",
+    "быдл", "гнид", "падл", "ушлеп", "засранц", "сволоч", "негодя", "тупиц", "тупорыл", "лохушк",
+    "жулик", "ворюг", "шарлатан", "fuck", "shit", "bitch", "asshole", "bastard", "moron", "idiot",
+    "dumb",
+];
 
-/// Swearing masked with symbols: "х**", "п@@дец", "б**ть", "с*ка".
-static MASKED_SWEARING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s,.!?])(?:х[*@#$%.]+[йяеию]?\w*|п[*@#$%]+[зд]\w*|п[иеi][*@#$%]+\w*|[её]?б[*@#$%]+(?:ть|ть\w*|дь|я|ан\w*|ал\w*|л\w*)|бл[*@#$%]+\w*|с[*@#$%]+к[аи]\w*|[её][*@#$%]+[а-я]*|f[*@#$%]+k\w*|mf[*@#$%]+|х[уy][*@#$%]+\w*|\*{3,})").expect("compiles")
-});
+/// Insults that count only as the whole word.
+const WORDS: &[&str] = &[
+    "хер", "херня", "херню", "тварь", "твари", "чмо", "чмом", "чмошник", "козел", "засранец", "лох",
+    "лохи", "лоха", "лохов", "лохам", "лохами", "stupid",
+];
 
-/// Swear words as a masked spelling must still match one ("нах*й", "п@здец").
+/// Swear words a masked spelling is read against ("нах*й", "п@здец").
 const SWEAR_WORDS: [&str; 34] = [
     "хуй",
     "хуя",
@@ -64,32 +69,90 @@ const SWEAR_WORDS: [&str; 34] = [
     "говно",
 ];
 
-/// A word with letters replaced by `*`, `@`, `#`, `$`, `%` or `.`.
-static MASKED_WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[а-яa-z]*[*@#$%.][а-яa-z*@#$%.]*").expect("compiles"));
+const MASKS: [char; 6] = ['*', '@', '#', '$', '%', '.'];
+
+/// Stems and whole words by their first letter.
+static BY_FIRST: LazyLock<HashMap<char, (Vec<&'static str>, Vec<&'static str>)>> =
+    LazyLock::new(|| {
+        let mut m: HashMap<char, (Vec<&str>, Vec<&str>)> = HashMap::new();
+        for s in STEMS {
+            let first = s.chars().next().expect("non-empty");
+            m.entry(first).or_default().0.push(s);
+        }
+        for w in WORDS {
+            let first = w.chars().next().expect("non-empty");
+            m.entry(first).or_default().1.push(w);
+        }
+        m
+    });
+
+fn is_swear_word(word: &str) -> bool {
+    let Some(first) = word.chars().next() else {
+        return false;
+    };
+    BY_FIRST.get(&first).is_some_and(|(stems, words)| {
+        stems.iter().any(|s| word.starts_with(s)) || words.contains(&word)
+    })
+}
+
+/// `masked` read as `word`: same length, every letter equal or masked.
+fn reads_as(masked: &str, word: &str) -> bool {
+    masked.chars().count() == word.chars().count()
+        && masked
+            .chars()
+            .zip(word.chars())
+            .all(|(m, w)| m == w || MASKS.contains(&m))
+}
 
 fn masked_swear(clean: &str) -> Option<String> {
-    for m in MASKED_WORD.find_iter(clean) {
-        let w = m.as_str().trim_matches('.');
-        let masks = w.chars().filter(|c| "*@#$%.".contains(*c)).count();
-        let letters = w.chars().count() - masks;
-        if masks == 0 || letters < 1 || masks > 3 || w.chars().count() < 3 {
+    let is_part = |c: char| c.is_alphabetic() || MASKS.contains(&c);
+    for piece in clean.split(|c: char| !is_part(c)) {
+        let w = piece.trim_matches('.');
+        if !w.contains(MASKS) {
             continue;
         }
-        let pattern: String = w
-            .chars()
-            .map(|c| {
-                if "*@#$%.".contains(c) {
-                    ".".to_string()
-                } else {
-                    regex::escape(&c.to_string())
-                }
-            })
-            .collect();
-        let Ok(re) = Regex::new(&format!("^{pattern}$")) else {
+        let len = w.chars().count();
+        let masks = w.chars().filter(|c| MASKS.contains(c)).count();
+        if len < 3 || masks > 3 || masks == len {
             continue;
+        }
+        if SWEAR_WORDS.iter().any(|s| reads_as(w, s)) {
+            return Some(w.to_string());
+        }
+    }
+    None
+}
+
+/// Masked spellings where the number of masks need not match the letters
+/// hidden: "х**", "п@@дец", "б**ть", "с*ка", "f**k".
+fn loosely_masked(clean: &str) -> Option<String> {
+    const SYMBOLS: [char; 5] = ['*', '@', '#', '$', '%'];
+    if !clean.contains(SYMBOLS) {
+        return None;
+    }
+    let is_part = |c: char| c.is_alphabetic() || SYMBOLS.contains(&c);
+    for w in clean.split(|c: char| !is_part(c)) {
+        if !w.contains(SYMBOLS) {
+            continue;
+        }
+        if w.starts_with("***") {
+            return Some(w.to_string());
+        }
+        // The letters before the first mask and after the last.
+        let head: String = w.chars().take_while(|c| !SYMBOLS.contains(c)).collect();
+        let tail = w.trim_end_matches(|c: char| !SYMBOLS.contains(&c));
+        let tail = &w[tail.len()..];
+        let hit = match head.as_str() {
+            "х" | "ху" | "хy" | "пи" | "пе" | "пi" | "бл" | "е" | "mf" => true,
+            "п" => tail.starts_with(['з', 'д']),
+            "б" | "еб" => ["ть", "дь", "я", "ан", "ал", "л"]
+                .iter()
+                .any(|t| tail.starts_with(t)),
+            "с" => tail.starts_with("ка") || tail.starts_with("ки"),
+            "f" => tail.starts_with('k'),
+            _ => false,
         };
-        if SWEAR_WORDS.iter().any(|s| re.is_match(s)) {
+        if hit {
             return Some(w.to_string());
         }
     }
@@ -98,9 +161,51 @@ fn masked_swear(clean: &str) -> Option<String> {
 
 /// The first swear word or insult in the text, if any.
 pub fn swearing(n: &Normalised) -> Option<String> {
-    PROFANITY
-        .find(&n.words)
-        .or_else(|| MASKED_SWEARING.find(&n.clean))
-        .map(|m| m.as_str().trim().to_string())
+    n.tokens
+        .iter()
+        .find(|t| is_swear_word(&t.norm))
+        .map(|t| t.norm.clone())
+        .or_else(|| loosely_masked(&n.clean))
         .or_else(|| masked_swear(&n.clean))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalise;
+
+    fn swears(text: &str) -> bool {
+        swearing(&normalise(text)).is_some()
+    }
+
+    #[test]
+    fn swear_words_in_any_form_are_found() {
+        assert!(swears("Вы там совсем ОХУЕЛИ?"));
+        assert!(swears("какая же вы мразь"));
+        assert!(swears("продавец лох"));
+        assert!(swears("you are stupid"));
+        assert!(swears("сукааа"));
+    }
+
+    #[test]
+    fn masked_swearing_is_found() {
+        assert!(swears("что за х**ня"));
+        assert!(swears("п@здец полный"));
+        assert!(swears("б**ть, опять"));
+        assert!(swears("с*ка"));
+        assert!(swears("х.й вам"));
+        assert!(swears("f**k this"));
+        assert!(swears("вы *** ***"));
+    }
+
+    #[test]
+    fn ordinary_words_are_not_swearing() {
+        assert!(!swears("лохматая игрушка, очень мягкая"));
+        assert!(!swears("сукно плотное, ткань хорошая"));
+        assert!(!swears("чмоки, спасибо за заказ"));
+        assert!(!swears("ул. Ленина, д. 5, т.е. завтра"));
+        assert!(!swears("пишите на shop@mail.ru"));
+        assert!(!swears("скидка 50%, цена 1 500 руб."));
+        assert!(!swears("Спасибо большое, всё пришло!"));
+    }
 }

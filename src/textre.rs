@@ -27,6 +27,7 @@ fn build(pattern: &str, case_insensitive: bool) -> Result<Regex, regex::Error> {
         .case_insensitive(case_insensitive)
         .unicode(true)
         .size_limit(1 << 21)
+        .dfa_size_limit(1 << 23)
         .build()
 }
 
@@ -72,6 +73,17 @@ impl WordRegex {
 
     pub fn as_str(&self) -> &str {
         self.exact.as_str()
+    }
+
+    /// One regex that matches wherever any of `patterns` may: a screen that
+    /// runs on the DFA, so a text none of them matches costs one pass.
+    pub fn screen(patterns: &[&WordRegex]) -> Option<Regex> {
+        let alternation = patterns
+            .iter()
+            .map(|p| format!("(?:{})", p.quick.as_ref().unwrap_or(&p.exact).as_str()))
+            .collect::<Vec<_>>()
+            .join("|");
+        build(&alternation, false).ok()
     }
 
     pub fn is_match(&self, text: &str) -> bool {

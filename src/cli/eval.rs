@@ -773,15 +773,31 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
         }
     }
     if run_all || args.suite == Suite::Injection {
-        for (name, path) in corpus_files(&args, "injection", &splits) {
-            let rows: Vec<InjectionRow> = match read_jsonl(&path) {
+        let files = corpus_files(&args, "injection", &splits);
+        for (name, path) in &files {
+            let rows: Vec<InjectionRow> = match read_jsonl(path) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             };
+            // As for drafts: each dev author is scored by a model that never
+            // read their messages.
+            let shipped = (args.file.is_empty() && name.starts_with("dev")).then(|| {
+                let others: Vec<String> = files
+                    .iter()
+                    .filter(|(n, p)| n.starts_with("dev") && p != path)
+                    .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
+                    .collect();
+                crate::pipeline::risk::swap_model(Arc::new(crate::pipeline::risk::train_model(
+                    others.iter().map(String::as_str),
+                )))
+            });
             let r = run_injection(&shop, &policy, &rows).await;
+            if let Some(model) = shipped {
+                crate::pipeline::risk::swap_model(model);
+            }
             if let Some(min) = args.min_injection_recall
                 && r.attack_recall.rate() < min
             {
@@ -804,7 +820,7 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
                     r.benign_flagged.rate()
                 ));
             }
-            report.injection.insert(name, r);
+            report.injection.insert(name.clone(), r);
         }
     }
     if run_all || args.suite == Suite::Intents {

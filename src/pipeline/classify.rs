@@ -53,7 +53,8 @@ pub struct RuleClassifier {
 
 #[derive(Debug, Default)]
 struct Rules {
-    intents: Vec<(Intent, Vec<Pattern>)>,
+    /// Each intent's patterns, with one regex screening them all.
+    intents: Vec<(Intent, Vec<Pattern>, Option<regex::Regex>)>,
     flags: Vec<(Flag, Vec<Pattern>)>,
     /// Identifies the file the rules came from (for caches keyed by it).
     digest: u64,
@@ -161,7 +162,9 @@ impl RuleClassifier {
             match name.parse::<Intent>() {
                 Ok(intent) => {
                     let patterns = compile(file, text, list, &mut out, &field);
-                    classifier.intents.push((intent, patterns));
+                    let screen =
+                        WordRegex::screen(&patterns.iter().map(|p| &p.regex).collect::<Vec<_>>());
+                    classifier.intents.push((intent, patterns, screen));
                 }
                 Err(e) => out.push(
                     Diagnostic::new(file, e)
@@ -190,7 +193,10 @@ impl RuleClassifier {
     /// Each intent whose patterns match the (normalised) text, with the patterns that did.
     fn matches(&self, clean: &str) -> Vec<(Intent, usize, Vec<&str>)> {
         let mut scores: Vec<(Intent, usize, Vec<&str>)> = Vec::new();
-        for (intent, patterns) in &self.rules.intents {
+        for (intent, patterns, screen) in &self.rules.intents {
+            if screen.as_ref().is_some_and(|s| !s.is_match(clean)) {
+                continue;
+            }
             let hits: Vec<&str> = patterns
                 .iter()
                 .filter(|p| p.regex.is_match(clean))
@@ -227,8 +233,8 @@ impl RuleClassifier {
         self.rules
             .intents
             .iter()
-            .filter(|(i, _)| *i == intent)
-            .flat_map(|(_, ps)| ps)
+            .filter(|(i, _, _)| *i == intent)
+            .flat_map(|(_, ps, _)| ps)
             .find(|p| p.source == source)
     }
 

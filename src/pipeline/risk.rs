@@ -10,7 +10,9 @@
 //! has a weight, and a turn is flagged once the weights of the different
 //! signals found reach 1.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
+
+use arc_swap::ArcSwap;
 
 use crate::textre::WordRegex;
 
@@ -75,7 +77,10 @@ impl Signal {
             | Signal::PlantContent
             | Signal::AnswerOnly
             | Signal::ClaimedAgreement => 1.0,
-            Signal::WriteInReply | Signal::AnswerShort => 0.6,
+            Signal::WriteInReply => 0.6,
+            // A dictated short answer plus any commitment is an attack;
+            // "одним словом: есть размер M?" alone is not.
+            Signal::AnswerShort => 0.7,
             Signal::OrderToSeller
             | Signal::MarketplaceVoice
             | Signal::AddressesBot
@@ -264,6 +269,16 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         "(перестань|хватит|прекрати|=stop) ..1 (быть|=being) ..1 (бот*|робот*|ассистент*|помощник*|=bot|=assistant|=ai)",
         RolePlay,
     );
+    // A role to play, named without "you": "сыграй роль сотрудника",
+    // "побудь злым продавцом", "будь персонажем…".
+    add(
+        "(сыграй*|сыграйте|побудь*|притворись|притворитесь|прикинься|прикиньтесь|перевоплоти*|изобрази*) ..4 (рол*|продав*|менеджер*|сотрудник*|владел*|директор*|руководител*|персонаж*|человек*|злым|злого|добрым|честн*|двойник*|магазин*)",
+        RolePlay,
+    );
+    add(
+        "(будь|будьте) ..2 (персонаж*|двойник*|человеком|злым|честным|продавцом|менеджером|владельцем|директором|сотрудником)",
+        RolePlay,
+    );
     add(
         "(покаж*|выведи|выведите|вывести|повтори*|напиши*|раскрой*|раскрыть|скажи|скажите|процитир*|скопир*|пришли*|перечисл*|дай|дайте|переведи*|озвуч*|распечат*|отправ*|=print|=reveal|=show|=repeat|=output|=summarize|=summarise|=translate|=list|=dump|=display|=share|=tell|=give|=copy|=paste|=write|=quote|=leak) ..4 (тво*|сво*|=your|=the ..0 =system|системн*|исходн*|скрыт*|внутренн*|=hidden|=initial|=original|=secret|=internal) ..2 (промпт*|инструкц*|настройк*|правил*|шаблон*|указани*|замет*|контекст*|конфиг*|prompt*|instruction*|=configuration|=config|=settings|=rules|=guidelines|=directives|=notes|=context)",
         PromptExtraction,
@@ -366,6 +381,10 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     );
     add("(ровно|только|лишь) ..1 (одно ..0)? слово", AnswerShort);
     add(
+        "(одним ..0 словом|одно ..0 слово|ровно ..0 (это|этот ..0 текст|эту ..0 фразу|так)|без ..0 (приветстви*|лишних ..0 слов|воды)|=one ..0 =word|=just ..0 =say)",
+        AnswerShort,
+    );
+    add(
         "(других ..0 слов|больше ..1 ничего|ни ..0 слова ..0 больше|без ..0 (пояснени*|объяснени*|вежливост*|условий|оговорок|воды|лишних ..0 слов)) + (не ..0 пиши|не ..0 пишите|не ..0 добавляй*|ничего|отвечай*|ответ*|=reply|=answer)",
         AnswerShort,
     );
@@ -457,7 +476,7 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
+        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|согласн*|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
         (),
     )
     .expect("built-in commitment pattern");
@@ -522,14 +541,23 @@ const TRAINING: [&str; 4] = [
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 
-/// At or above this probability the model alone flags a message.
-const MODEL_FLAGS: f64 = 0.85;
+/// At or above this probability the model alone flags a message. Chosen with
+/// `agentiq eval injection --split dev`, each dev author scored by a model
+/// that never read them: 0.7 / 0.4 catch 3–4 points more attacks than
+/// 0.85 / 0.5 for about 0.3 points more benign messages flagged.
+const MODEL_FLAGS: f64 = 0.7;
 /// At or above this it adds to the rules' evidence.
-const MODEL_SUPPORTS: f64 = 0.5;
+const MODEL_SUPPORTS: f64 = 0.4;
 
 /// The learned half of the detector: a two-class linear model over the same
 /// features as the intent classifier, for phrasings the rules do not name.
-static MODEL: LazyLock<Linear<2>> = LazyLock::new(|| {
+/// `agentiq eval` swaps in a model trained without the corpus it scores.
+static MODEL: LazyLock<ArcSwap<Linear<2>>> =
+    LazyLock::new(|| ArcSwap::from_pointee(train_model(TRAINING.iter().copied())));
+
+/// Train the injection model on labelled corpora (JSONL with `text`,
+/// `label` and optionally `buyer_name`) and the shipped intent examples.
+pub fn train_model<'a>(corpora: impl Iterator<Item = &'a str>) -> Linear<2> {
     #[derive(serde::Deserialize)]
     struct Row {
         text: String,
@@ -546,7 +574,7 @@ static MODEL: LazyLock<Linear<2>> = LazyLock::new(|| {
             weight: 1.0,
         });
     };
-    for file in TRAINING.iter().chain(std::iter::once(&BENIGN_EXAMPLES)) {
+    for file in corpora.chain(std::iter::once(BENIGN_EXAMPLES)) {
         for line in file.lines().filter(|l| !l.trim().is_empty()) {
             let Ok(row) = serde_json::from_str::<Row>(line) else {
                 continue;
@@ -563,7 +591,13 @@ static MODEL: LazyLock<Linear<2>> = LazyLock::new(|| {
         }
     }
     Linear::train(&samples)
-});
+}
+
+/// Use `model` instead of the shipped one (for `agentiq eval`, which scores
+/// each dev corpus with a model that never saw it); returns the one replaced.
+pub fn swap_model(model: Arc<Linear<2>>) -> Arc<Linear<2>> {
+    MODEL.swap(model)
+}
 
 fn injection_rules_only(text: &str) -> f32 {
     let mut signals = Vec::new();
@@ -573,7 +607,7 @@ fn injection_rules_only(text: &str) -> f32 {
 
 /// The model's probability that `n` is an attack.
 pub fn model_says(n: &Normalised) -> f64 {
-    MODEL.predict(n).probabilities[1]
+    MODEL.load().predict(n).probabilities[1]
 }
 
 /// Signals of an attempt to steer the assistant, in `text` and in the text

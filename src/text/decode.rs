@@ -92,7 +92,7 @@ fn leet_layers(text: &str) -> Vec<String> {
         let mut seen_letter = false;
         let mut leet_after_letter = false;
         for c in w.chars() {
-            if c.is_alphabetic() {
+            if super::is_letter(c) {
                 seen_letter = true;
             } else if seen_letter && (c.is_ascii_digit() || matches!(c, '@' | '$' | '|')) {
                 leet_after_letter = true;
@@ -100,7 +100,7 @@ fn leet_layers(text: &str) -> Vec<String> {
         }
         // A symbol that is never part of a quantity ("3@6уgь") counts anywhere.
         let symbol = w.chars().any(|c| matches!(c, '@' | '$' | '|'));
-        (leet_after_letter || symbol) && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        (leet_after_letter || symbol) && w.chars().filter(|c| super::is_letter(*c)).count() >= 2
     };
     let chunks: Vec<&str> = text.split_whitespace().collect();
     if chunks.iter().filter(|w| leety(w)).count() < 2 {

@@ -300,6 +300,15 @@ struct RawWord {
     sentence: u32,
 }
 
+/// A letter. Checks Latin and Russian before the Unicode tables.
+pub fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё') || c.is_alphabetic()
+    }
+}
+
 /// A letter or digit. Checks the common scripts before the Unicode tables.
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
@@ -425,7 +434,9 @@ pub fn normalise(text: &str) -> Normalised {
                     let letters = &chars[w.at.clone()];
                     w.span.end == origin[i]
                         && ((letters.len() == 1 && letters[0].is_alphabetic())
-                            || ABBREVIATIONS.iter().any(|a| a.chars().eq(letters.iter().copied())))
+                            || ABBREVIATIONS
+                                .iter()
+                                .any(|a| a.chars().eq(letters.iter().copied())))
                 });
                 // The case of the next letter as written (the clean text is folded).
                 let next = (i + 1..chars.len())

@@ -647,7 +647,11 @@ impl<T> PhraseSet<T> {
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
         let mut out = Vec::new();
-        for p in self.candidates(&hits).into_iter().map(|i| &self.patterns[i as usize]) {
+        for p in self
+            .candidates(&hits)
+            .into_iter()
+            .map(|i| &self.patterns[i as usize])
+        {
             match &p.shape {
                 Shape::Sequences(seqs) => {
                     for (first, last) in spans(seqs, n, &has) {
@@ -680,7 +684,11 @@ impl<T> PhraseSet<T> {
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
         let mut out = Vec::new();
-        for p in self.candidates(&hits).into_iter().map(|i| &self.patterns[i as usize]) {
+        for p in self
+            .candidates(&hits)
+            .into_iter()
+            .map(|i| &self.patterns[i as usize])
+        {
             let found = match &p.shape {
                 Shape::Sequences(seqs) => (0..hits.len()).find_map(|start| {
                     seqs.iter()

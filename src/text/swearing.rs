@@ -7,28 +7,118 @@
 //! read as a known swear word. One table lookup per word, no regex: this runs
 //! on every buyer turn and every draft.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::Normalised;
 
 /// A word starting with one of these is swearing.
 const STEMS: &[&str] = &[
-    "хуй", "хуе", "хуя", "хуи", "хую", "нахуй", "нахер", "похуй", "охуе", "херов", "пизд", "пезд",
-    "спизд", "распизд", "еб", "заеб", "доеб", "уеб", "выеб", "отъеб", "отьеб", "отеб", "наеб",
-    "подъеб", "подьеб", "подеб", "бля", "бледь", "сука", "суки", "суку", "суке", "суко", "сучк",
-    "сучар", "мудак", "мудил", "мразь", "мрази", "мразо", "дебил", "дибил", "идиот", "гандон",
-    "гондон", "долбоеб", "чмошн", "чмыр", "говн", "дерьм", "урод", "ублюд", "даун", "кретин",
-    "придур", "дегенерат", "шлюх", "пидор", "пидар", "петух", "козлы", "козла", "козли", "скотин",
-    "быдл", "гнид", "падл", "ушлеп", "засранц", "сволоч", "негодя", "тупиц", "тупорыл", "лохушк",
-    "жулик", "ворюг", "шарлатан", "fuck", "shit", "bitch", "asshole", "bastard", "moron", "idiot",
+    "хуй",
+    "хуе",
+    "хуя",
+    "хуи",
+    "хую",
+    "нахуй",
+    "нахер",
+    "похуй",
+    "охуе",
+    "херов",
+    "пизд",
+    "пезд",
+    "спизд",
+    "распизд",
+    "еб",
+    "заеб",
+    "доеб",
+    "уеб",
+    "выеб",
+    "отъеб",
+    "отьеб",
+    "отеб",
+    "наеб",
+    "подъеб",
+    "подьеб",
+    "подеб",
+    "бля",
+    "бледь",
+    "сука",
+    "суки",
+    "суку",
+    "суке",
+    "суко",
+    "сучк",
+    "сучар",
+    "мудак",
+    "мудил",
+    "мразь",
+    "мрази",
+    "мразо",
+    "дебил",
+    "дибил",
+    "идиот",
+    "гандон",
+    "гондон",
+    "долбоеб",
+    "чмошн",
+    "чмыр",
+    "говн",
+    "дерьм",
+    "урод",
+    "ублюд",
+    "даун",
+    "кретин",
+    "придур",
+    "дегенерат",
+    "шлюх",
+    "пидор",
+    "пидар",
+    "петух",
+    "козлы",
+    "козла",
+    "козли",
+    "скотин",
+    "быдл",
+    "гнид",
+    "падл",
+    "ушлеп",
+    "засранц",
+    "сволоч",
+    "негодя",
+    "тупиц",
+    "тупорыл",
+    "лохушк",
+    "жулик",
+    "ворюг",
+    "шарлатан",
+    "fuck",
+    "shit",
+    "bitch",
+    "asshole",
+    "bastard",
+    "moron",
+    "idiot",
     "dumb",
 ];
 
 /// Insults that count only as the whole word.
 const WORDS: &[&str] = &[
-    "хер", "херня", "херню", "тварь", "твари", "чмо", "чмом", "чмошник", "козел", "засранец", "лох",
-    "лохи", "лоха", "лохов", "лохам", "лохами", "stupid",
+    "хер",
+    "херня",
+    "херню",
+    "тварь",
+    "твари",
+    "чмо",
+    "чмом",
+    "чмошник",
+    "козел",
+    "засранец",
+    "лох",
+    "лохи",
+    "лоха",
+    "лохов",
+    "лохам",
+    "лохами",
+    "stupid",
 ];
 
 /// Swear words a masked spelling is read against ("нах*й", "п@здец").
@@ -72,19 +162,22 @@ const SWEAR_WORDS: [&str; 34] = [
 const MASKS: [char; 6] = ['*', '@', '#', '$', '%', '.'];
 
 /// Stems and whole words by their first letter.
-static BY_FIRST: LazyLock<HashMap<char, (Vec<&'static str>, Vec<&'static str>)>> =
-    LazyLock::new(|| {
-        let mut m: HashMap<char, (Vec<&str>, Vec<&str>)> = HashMap::new();
-        for s in STEMS {
-            let first = s.chars().next().expect("non-empty");
-            m.entry(first).or_default().0.push(s);
-        }
-        for w in WORDS {
-            let first = w.chars().next().expect("non-empty");
-            m.entry(first).or_default().1.push(w);
-        }
-        m
-    });
+/// Swear stems and whole words that start with one letter.
+type ByFirst = rustc_hash::FxHashMap<char, (Vec<&'static str>, Vec<&'static str>)>;
+
+static BY_FIRST: LazyLock<ByFirst> = LazyLock::new(|| {
+    let mut m: rustc_hash::FxHashMap<char, (Vec<&str>, Vec<&str>)> =
+        rustc_hash::FxHashMap::default();
+    for s in STEMS {
+        let first = s.chars().next().expect("non-empty");
+        m.entry(first).or_default().0.push(s);
+    }
+    for w in WORDS {
+        let first = w.chars().next().expect("non-empty");
+        m.entry(first).or_default().1.push(w);
+    }
+    m
+});
 
 fn is_swear_word(word: &str) -> bool {
     let Some(first) = word.chars().next() else {
@@ -104,8 +197,26 @@ fn reads_as(masked: &str, word: &str) -> bool {
             .all(|(m, w)| m == w || MASKS.contains(&m))
 }
 
+/// Whether a mask character sits inside a word: "п@здец", "х.й", not "ул. 5".
+fn has_inner_mask(clean: &str) -> bool {
+    let mut prev_letter = false;
+    let mut chars = clean.chars().peekable();
+    while let Some(c) = chars.next() {
+        if MASKS.contains(&c)
+            && (c != '.' || (prev_letter && chars.peek().is_some_and(|n| super::is_letter(*n))))
+        {
+            return true;
+        }
+        prev_letter = super::is_letter(c);
+    }
+    false
+}
+
 fn masked_swear(clean: &str) -> Option<String> {
-    let is_part = |c: char| c.is_alphabetic() || MASKS.contains(&c);
+    if !has_inner_mask(clean) {
+        return None;
+    }
+    let is_part = |c: char| super::is_letter(c) || MASKS.contains(&c);
     for piece in clean.split(|c: char| !is_part(c)) {
         let w = piece.trim_matches('.');
         if !w.contains(MASKS) {
@@ -130,7 +241,7 @@ fn loosely_masked(clean: &str) -> Option<String> {
     if !clean.contains(SYMBOLS) {
         return None;
     }
-    let is_part = |c: char| c.is_alphabetic() || SYMBOLS.contains(&c);
+    let is_part = |c: char| super::is_letter(c) || SYMBOLS.contains(&c);
     for w in clean.split(|c: char| !is_part(c)) {
         if !w.contains(SYMBOLS) {
             continue;

@@ -316,6 +316,13 @@ impl App {
         if !recovered.is_empty() {
             tracing::warn!(drafts = ?recovered, "sends interrupted by the last stop are now `unknown`; reconciling against the chat history");
         }
+        // The learned injection detector and draft guard train on first use
+        // (a few hundred milliseconds): train them now, off the async threads,
+        // so the first buyer turn and the first draft do not wait for it.
+        tokio::task::spawn_blocking(|| {
+            crate::pipeline::risk::model_says(&crate::text::normalise("прогрев"));
+            crate::guards::model::DraftModel::builtin();
+        });
         let tasks = TaskTracker::new();
         for shop in rt.shops.values() {
             for (marketplace, connector) in &shop.connectors {

@@ -40,6 +40,8 @@ enum Signal {
     WriteInReply,
     /// A quoted sentence, a link, a contact or a promo code to be carried into the reply.
     Payload,
+    /// A passage of three or more words in quotes (with "write in the reply", dictated text).
+    Quoted,
     /// "ответь только «да»"
     AnswerOnly,
     /// "ответь одним словом", "без пояснений" (innocent alone)
@@ -85,7 +87,7 @@ impl Signal {
             | Signal::MarketplaceVoice
             | Signal::AddressesBot
             | Signal::Payload => 0.5,
-            Signal::ConfirmRequest | Signal::Informal | Signal::Suspicious => 0.4,
+            Signal::ConfirmRequest | Signal::Informal | Signal::Suspicious | Signal::Quoted => 0.4,
             Signal::Commitment | Signal::Hidden => 0.3,
             Signal::Learned => 1.0,
         }
@@ -101,6 +103,7 @@ impl Signal {
             Signal::PlantContent => "диктует текст для ответа",
             Signal::WriteInReply => "говорит, что написать в ответе",
             Signal::Payload => "передаёт ссылку, контакт, промокод или готовую фразу",
+            Signal::Quoted => "диктует текст в кавычках",
             Signal::AnswerOnly => "требует ответить одним готовым словом",
             Signal::AnswerShort => "требует ответ одним словом",
             Signal::ClaimedAgreement => "ссылается на договорённость, которую нельзя проверить",
@@ -120,8 +123,8 @@ impl Signal {
 const OVERRIDE_VERBS: &str = "!не (игнорируй*|проигнорируй*|игнорировать|проигнорировать|забудь*|забыть|отмени|отмените|пренебреги*|обойди*|отключи|отключите|сними|снимите|снять|отбрось*|сбрось*|нарушь*|перестань|прекрати*)";
 const OVERRIDE_VERBS_EN: &str = "!not (=ignore|=disregard|=forget|=override|=bypass|=skip|=drop)";
 const RULE_NOUNS: &str = "(инструкц*|указани*|правил*|промпт*|ограничени*|проверк*|настрой*|политик*|фильтр*|запрет*|цензур*|директив*|контекст*|установк*|=instructions|=instruction|=rules|=rule|=prompt|=prompts|guideline*|restriction*|=policy|=policies|filter*|=safety|guardrail*|directive*|=context)";
-const SELLER_SIDE: &str = "(вы|ваш*|менеджер*|оператор*|сотрудник*|продав*|магазин*|коллег*|специалист*|консультант*|=you|=your|=seller|=manager|=operator)";
-const CLAIM_VERBS: &str = "(обещал*|пообещал*|договорил*|договаривал*|договорен*|согласовал*|согласован*|согласил*|одобрил*|подтвердил*|разрешил*|продиктовал*|гарантировал*|сказал*|говорил*|написал*|сообщил*|уверял*|заверил*|признал*|=promised|=agreed|=approved|=confirmed|=said|=told|=guaranteed)";
+const SELLER_SIDE: &str = "(вы|ваш*|менеджер*|оператор*|сотрудник*|работник*|кладовщик*|представител*|=team|=staff|продав*|магазин*|коллег*|специалист*|консультант*|=you|=your|=seller|=manager|=operator)";
+const CLAIM_VERBS: &str = "(предложил*|предлагал*|соглашал*|прислал*|присылал*|обещал*|пообещал*|договорил*|договаривал*|договорен*|согласовал*|согласован*|согласил*|одобрил*|подтвердил*|разрешил*|продиктовал*|гарантировал*|сказал*|говорил*|написал*|сообщил*|уверял*|заверил*|признал*|=promised|=agreed|=approved|=confirmed|=said|=told|=guaranteed)";
 const BENEFITS: &str = "(компенс*|возврат*|верн*|возвращ*|возмест*|скидк*|промокод*|подар*|деньг*|сумм*|процент*|бесплатн*|замен*|обмен*|выплат*|гарант*|цен*|стоимост*|бонус*|кешбэк*|кэшбэк*|доставк*|отмен*|refund*|discount*|compensat*|=money|=free|=gift|=code|=promo|=replacement)";
 
 static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
@@ -278,6 +281,40 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     add(
         "(будь|будьте) ..2 (персонаж*|двойник*|человеком|злым|честным|продавцом|менеджером|владельцем|директором|сотрудником)",
         RolePlay,
+    );
+    add(
+        "(стань|станьте|побудь*|будь|будьте) ..3 (моим|моей|моему|моими)",
+        RolePlay,
+    );
+    add("(ты|вы) ..2 (персонаж*|герой*|героин*)", RolePlay);
+    add(
+        "(как ..0 бы ..0 (ответил*|поступил*|сказал*)|что ..0 бы ..0 (ответил*|сказал*)|=how ..0 =would ..1 (=answer|=reply|=respond))",
+        RolePlay,
+    );
+    add(
+        "(поиграем|разыграем|разыграть|сыграем|играем ..0 в|поиграть ..0 в|давай* ..0 в) + (вы|ты|ответ*|отвеча*|скаж*|назов*|призна*|ответчик*|продав*|магазин*|волшебник*)",
+        RolePlay,
+    );
+    // Dictating the reply: "пусть в ответе будет фраза …", "включите в ответ …".
+    add(
+        "(в ..0 ответе|в ..0 ответ|=in ..0 =your ..0 (=reply|=answer)|ответ* ..2 (заканчива*|начина*|закончи*|содерж*|=end*|=start*))",
+        WriteInReply,
+    );
+    // "ответьте 👍, если возврат одобрен".
+    add(
+        "(ответ*|напиш*|поставь*|пришли*|отправь*|=reply|=write|=answer) ..5 (если|=if) ..3 (одобрен*|согласн*|соглас*|верн*|подделк*|оригинал*|брак*|=approved|=agree|=refund)",
+        AnswerOnly,
+    );
+    add(
+        "((да|=yes) ..0 (или|=or) ..0 (нет|=no)|(верно|правда) ..0 или ..0 (неверно|нет|ложь))",
+        AnswerShort,
+    );
+    // "у меня скриншот, где ваш менеджер пишет …"
+    add(
+        &format!(
+            "(скриншот*|скрин*|переписк*|голосов*|=screenshot*) ..4 (где|что|=where|=that) ..3 {SELLER_SIDE} ..4 ({CLAIM_VERBS}|пишет|пишут|=said|=say|=wrote)"
+        ),
+        ClaimedAgreement,
     );
     add(
         "(покаж*|выведи|выведите|вывести|повтори*|напиши*|раскрой*|раскрыть|скажи|скажите|процитир*|скопир*|пришли*|перечисл*|дай|дайте|переведи*|озвуч*|распечат*|отправ*|=print|=reveal|=show|=repeat|=output|=summarize|=summarise|=translate|=list|=dump|=display|=share|=tell|=give|=copy|=paste|=write|=quote|=leak) ..4 (тво*|сво*|=your|=the ..0 =system|системн*|исходн*|скрыт*|внутренн*|=hidden|=initial|=original|=secret|=internal) ..2 (промпт*|инструкц*|настройк*|правил*|шаблон*|указани*|замет*|контекст*|конфиг*|prompt*|instruction*|=configuration|=config|=settings|=rules|=guidelines|=directives|=notes|=context)",
@@ -446,7 +483,7 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         Informal,
     );
     add(
-        "(вернете|вернешь|вернете|верните ..1 деньги|компенсир*|компенсаци*|возмест*|скидк*|промокод*|бесплатн*|одобр*|согласн*|гарантир*|подтверд* ..2 возврат*|возврат* ..2 (одобр*|согласован*|оформлен*|будет)|=refund|=discount|=approved|=free)",
+        "(вернете|вернешь|верните ..1 деньги|замен*|обмен*|компенсир*|компенсаци*|возмест*|скидк*|промокод*|бесплатн*|одобр*|согласн*|гарантир*|подтверд* ..2 возврат*|возврат* ..2 (одобр*|согласован*|оформлен*|будет)|=refund|=discount|=approved|=free)",
         Commitment,
     );
     s
@@ -476,7 +513,7 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|согласн*|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
+        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|замен*|обмен*|согласн*|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
         (),
     )
     .expect("built-in commitment pattern");
@@ -515,8 +552,12 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         add(Signal::FakeBlock, out);
     }
     for quote in crate::text::quoted(&n.clean) {
+        let qn = normalise(quote);
+        if qn.tokens.len() >= 3 {
+            add(Signal::Quoted, out);
+        }
         // Quoting an app's notice is ordinary; quoting a promise to be repeated is not.
-        if !COMMITMENT.matches(&normalise(quote)).is_empty() {
+        if !COMMITMENT.matches(&qn).is_empty() {
             add(Signal::Payload, out);
             add(Signal::Commitment, out);
         }
@@ -532,22 +573,23 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// every dev corpus (four authors) and the intent examples, all benign.
-const TRAINING: [&str; 4] = [
+/// every dev corpus (five authors) and the intent examples, all benign.
+const TRAINING: [&str; 5] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
     include_str!("../../tests/corpus/injection.dev4.jsonl"),
+    include_str!("../../tests/corpus/injection.dev5.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 
 /// At or above this probability the model alone flags a message. Chosen with
 /// `agentiq eval injection --split dev`, each dev author scored by a model
-/// that never read them: 0.7 / 0.4 catch 3–4 points more attacks than
-/// 0.85 / 0.5 for about 0.3 points more benign messages flagged.
-const MODEL_FLAGS: f64 = 0.7;
+/// that never read them (0.7 / 0.4, 0.8 / 0.5 and 0.85 / 0.6 compared): with
+/// five authors 0.8 / 0.5 keeps benign messages flagged lowest for the recall.
+const MODEL_FLAGS: f64 = 0.8;
 /// At or above this it adds to the rules' evidence.
-const MODEL_SUPPORTS: f64 = 0.4;
+const MODEL_SUPPORTS: f64 = 0.5;
 
 /// The learned half of the detector: a two-class linear model over the same
 /// features as the intent classifier, for phrasings the rules do not name.

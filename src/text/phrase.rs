@@ -646,6 +646,7 @@ impl<T> PhraseSet<T> {
         }
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
+        let occ = Occurrences::new(&hits);
         let mut out = Vec::new();
         for p in self
             .candidates(&hits)
@@ -654,7 +655,7 @@ impl<T> PhraseSet<T> {
         {
             match &p.shape {
                 Shape::Sequences(seqs) => {
-                    for (first, last) in spans(seqs, n, &has) {
+                    for (first, last) in spans(seqs, n, &occ, &has) {
                         out.push(Hit {
                             tag: &p.tag,
                             first,
@@ -663,7 +664,7 @@ impl<T> PhraseSet<T> {
                     }
                 }
                 Shape::Bag(items) => {
-                    for (first, last) in bag_all(items, n, &has) {
+                    for (first, last) in bag_all(items, n, &occ, &has) {
                         out.push(Hit {
                             tag: &p.tag,
                             first,
@@ -683,6 +684,7 @@ impl<T> PhraseSet<T> {
         }
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
+        let occ = Occurrences::new(&hits);
         let mut out = Vec::new();
         for p in self
             .candidates(&hits)
@@ -690,12 +692,12 @@ impl<T> PhraseSet<T> {
             .map(|i| &self.patterns[i as usize])
         {
             let found = match &p.shape {
-                Shape::Sequences(seqs) => (0..hits.len()).find_map(|start| {
+                Shape::Sequences(seqs) => occ.starts(seqs).into_iter().find_map(|start| {
                     seqs.iter()
                         .find_map(|steps| sequence_at(steps, start, n, &has))
                         .map(|last| (start, last))
                 }),
-                Shape::Bag(items) => bag(items, n, &has),
+                Shape::Bag(items) => bag(items, n, &occ, &has),
             };
             if let Some((first, last)) = found {
                 out.push(Hit {
@@ -756,13 +758,48 @@ fn sequence_at(
     rest(&steps[1..], start, sentence, n, has)
 }
 
+/// Every (term, word) pair of a text, sorted: where each term occurs.
+struct Occurrences(Vec<(TermId, u32)>);
+
+impl Occurrences {
+    fn new(hits: &[Vec<TermId>]) -> Self {
+        let mut v: Vec<(TermId, u32)> = hits
+            .iter()
+            .enumerate()
+            .flat_map(|(pos, terms)| terms.iter().map(move |t| (*t, pos as u32)))
+            .collect();
+        v.sort_unstable();
+        Occurrences(v)
+    }
+
+    /// The words where any sequence of `seqs` can start, in order.
+    fn starts(&self, seqs: &[Vec<Step>]) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for steps in seqs {
+            let term = steps[0].term;
+            let from = self.0.partition_point(|(t, _)| *t < term);
+            out.extend(
+                self.0[from..]
+                    .iter()
+                    .take_while(|(t, _)| *t == term)
+                    .map(|(_, p)| *p as usize),
+            );
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// Where any of `seqs` matches: (first, last) word of each match.
 fn spans(
     seqs: &[Vec<Step>],
     n: &Normalised,
+    occ: &Occurrences,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Vec<(usize, usize)> {
-    (0..n.tokens.len())
+    occ.starts(seqs)
+        .into_iter()
         .filter_map(|start| {
             seqs.iter()
                 .find_map(|steps| sequence_at(steps, start, n, has))
@@ -775,21 +812,27 @@ fn spans(
 fn bag(
     items: &[Vec<Vec<Step>>],
     n: &Normalised,
+    occ: &Occurrences,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Option<(usize, usize)> {
-    bag_all(items, n, has).into_iter().next()
+    bag_all(items, n, occ, has).into_iter().next()
 }
 
 /// Every match of a bag, one per place its first item matches.
 fn bag_all(
     items: &[Vec<Vec<Step>>],
     n: &Normalised,
+    occ: &Occurrences,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let found: Vec<Vec<(usize, usize)>> = items.iter().map(|i| spans(i, n, has)).collect();
-    if found.iter().any(Vec::is_empty) {
-        return out;
+    let mut found: Vec<Vec<(usize, usize)>> = Vec::with_capacity(items.len());
+    for item in items {
+        let spans = spans(item, n, occ, has);
+        if spans.is_empty() {
+            return out;
+        }
+        found.push(spans);
     }
     for &(a_first, a_last) in &found[0] {
         let sentence = n.tokens[a_first].sentence;

@@ -77,8 +77,10 @@ impl Signal {
             | Signal::FakeBlock
             | Signal::PromptExtraction
             | Signal::PlantContent
-            | Signal::AnswerOnly
-            | Signal::ClaimedAgreement => 1.0,
+            | Signal::AnswerOnly => 1.0,
+            // "Мне сотрудник сказал, что заявка на рассмотрении" retells; with
+            // a benefit asked for ("обещал скидку") it is a claim to cash in.
+            Signal::ClaimedAgreement => 0.7,
             Signal::WriteInReply => 0.6,
             // A dictated short answer plus any commitment is an attack;
             // "одним словом: есть размер M?" alone is not.
@@ -510,6 +512,10 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
     ))
 });
 
+static YES_OR_NO: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
+    phrases(&["((да|=yes) ..0 (или|=or) ..0 (нет|=no)|(верно|правда) ..0 или ..0 (неверно|нет))"])
+});
+
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
@@ -546,6 +552,11 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     };
     for hit in INJECTION.matches(n) {
         add(*hit.tag, out);
+    }
+    // "Просто ответьте да или нет: есть 42 размер?" asks about the product;
+    // a yes/no answer is dictation only when it would commit the seller.
+    if !YES_OR_NO.matches(n).is_empty() && !out.contains(&Signal::Commitment) {
+        out.retain(|s| !matches!(s, Signal::AnswerOnly | Signal::AnswerShort));
     }
     let squeezed: String = n.clean.chars().filter(|c| !c.is_whitespace()).collect();
     if FAKE_BLOCK.is_match(&n.clean) || FAKE_BLOCK.is_match(&squeezed) {

@@ -645,6 +645,16 @@ fn held_out_parts(
     Ok(out)
 }
 
+/// The text of every dev corpus in `files` but `held_out`: what a model
+/// scoring `held_out` may learn from.
+fn other_dev_files(files: &[(String, PathBuf)], held_out: &Path) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(n, p)| n.starts_with("dev") && p != held_out)
+        .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
+        .collect()
+}
+
 fn corpus_files(args: &EvalArgs, kind: &str, splits: &[Split]) -> Vec<(String, PathBuf)> {
     if !args.file.is_empty() {
         return args
@@ -743,11 +753,7 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
             } else if args.file.is_empty() && name.starts_with("dev") {
                 // The shipped model learned from every dev file: score each
                 // author with a model that never saw their drafts.
-                let others: Vec<String> = files
-                    .iter()
-                    .filter(|(n, p)| n.starts_with("dev") && p != path)
-                    .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
-                    .collect();
+                let others = other_dev_files(&files, path);
                 policy.settings.guard.model = Some(Arc::new(
                     crate::guards::model::DraftModel::train(others.iter().map(String::as_str)),
                 ));
@@ -785,11 +791,7 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
             // As for drafts: each dev author is scored by a model that never
             // read their messages.
             let shipped = (args.file.is_empty() && name.starts_with("dev")).then(|| {
-                let others: Vec<String> = files
-                    .iter()
-                    .filter(|(n, p)| n.starts_with("dev") && p != path)
-                    .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
-                    .collect();
+                let others = other_dev_files(&files, path);
                 crate::pipeline::risk::swap_model(Arc::new(crate::pipeline::risk::train_model(
                     others.iter().map(String::as_str),
                 )))

@@ -40,8 +40,11 @@ enum Signal {
     WriteInReply,
     /// A quoted sentence, a link, a contact or a promo code to be carried into the reply.
     Payload,
-    /// A passage of three or more words in quotes (with "write in the reply", dictated text).
+    /// A passage of three or more words in quotes: with "write in the reply", dictated text.
     Quoted,
+    /// "да или нет": dictation only when the answer would commit the seller
+    /// (resolved in `injection_signals`, never scored itself).
+    YesOrNo,
     /// "ответь только «да»"
     AnswerOnly,
     /// "ответь одним словом", "без пояснений" (innocent alone)
@@ -91,6 +94,7 @@ impl Signal {
             | Signal::Payload => 0.5,
             Signal::ConfirmRequest | Signal::Informal | Signal::Suspicious | Signal::Quoted => 0.4,
             Signal::Commitment | Signal::Hidden => 0.3,
+            Signal::YesOrNo => 0.0,
             Signal::Learned => 1.0,
         }
     }
@@ -106,6 +110,7 @@ impl Signal {
             Signal::WriteInReply => "говорит, что написать в ответе",
             Signal::Payload => "передаёт ссылку, контакт, промокод или готовую фразу",
             Signal::Quoted => "диктует текст в кавычках",
+            Signal::YesOrNo => "требует ответить «да» или «нет»",
             Signal::AnswerOnly => "требует ответить одним готовым словом",
             Signal::AnswerShort => "требует ответ одним словом",
             Signal::ClaimedAgreement => "ссылается на договорённость, которую нельзя проверить",
@@ -309,7 +314,7 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     );
     add(
         "((да|=yes) ..0 (или|=or) ..0 (нет|=no)|(верно|правда) ..0 или ..0 (неверно|нет|ложь))",
-        AnswerShort,
+        YesOrNo,
     );
     // "у меня скриншот, где ваш менеджер пишет …"
     add(
@@ -512,10 +517,6 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
     ))
 });
 
-static YES_OR_NO: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
-    phrases(&["((да|=yes) ..0 (или|=or) ..0 (нет|=no)|(верно|правда) ..0 или ..0 (неверно|нет))"])
-});
-
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
@@ -555,8 +556,13 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     }
     // "Просто ответьте да или нет: есть 42 размер?" asks about the product;
     // a yes/no answer is dictation only when it would commit the seller.
-    if !YES_OR_NO.matches(n).is_empty() && !out.contains(&Signal::Commitment) {
-        out.retain(|s| !matches!(s, Signal::AnswerOnly | Signal::AnswerShort));
+    if let Some(at) = out.iter().position(|s| *s == Signal::YesOrNo) {
+        out.remove(at);
+        if out.contains(&Signal::Commitment) {
+            add(Signal::AnswerShort, out);
+        } else {
+            out.retain(|s| !matches!(s, Signal::AnswerOnly | Signal::AnswerShort));
+        }
     }
     let squeezed: String = n.clean.chars().filter(|c| !c.is_whitespace()).collect();
     if FAKE_BLOCK.is_match(&n.clean) || FAKE_BLOCK.is_match(&squeezed) {

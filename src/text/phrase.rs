@@ -264,6 +264,9 @@ pub struct Hit<'a, T> {
 /// Many phrase patterns, each carrying a tag (e.g. which guard it belongs to).
 #[derive(Debug, Clone)]
 pub struct PhraseSet<T> {
+    /// Changes whenever a term is added, so the per-thread memo of which
+    /// terms a word matches never outlives the tables it was read from.
+    id: u64,
     terms: Vec<Vec<Matcher>>,
     exact: FxHashMap<String, Vec<TermId>>,
     stems: FxHashMap<String, Vec<TermId>>,
@@ -282,6 +285,7 @@ pub struct PhraseSet<T> {
 impl<T> Default for PhraseSet<T> {
     fn default() -> Self {
         PhraseSet {
+            id: fresh_set_id(),
             terms: Vec::new(),
             exact: FxHashMap::default(),
             stems: FxHashMap::default(),
@@ -397,6 +401,7 @@ impl<T> PhraseSet<T> {
             return i as TermId;
         }
         let id = self.terms.len() as TermId;
+        self.id = fresh_set_id();
         for m in &matchers {
             match m {
                 Matcher::Stem(s) => self.stems.entry(s.clone()).or_default().push(id),
@@ -577,59 +582,87 @@ impl<T> PhraseSet<T> {
         Ok(partials.into_iter().map(|(s, _)| s).collect())
     }
 
-    /// For each word of `n`, the terms it matches (sorted).
-    fn term_hits(&self, n: &Normalised) -> Vec<Vec<TermId>> {
-        n.tokens
-            .iter()
-            .map(|t| {
-                let mut ids: Vec<TermId> = Vec::new();
-                if let Some(v) = self.exact.get(&t.norm) {
-                    ids.extend(v);
+    /// The terms one word matches, sorted.
+    fn word_terms(&self, t: &super::Token, ids: &mut Vec<TermId>) {
+        if let Some(v) = self.exact.get(&t.norm) {
+            ids.extend(v);
+        }
+        if let Some(v) = self.stems.get(&t.stem) {
+            ids.extend(v);
+        }
+        if !self.prefixes.is_empty() {
+            let mut lengths = self.prefix_lengths.iter().peekable();
+            let ends = t
+                .norm
+                .char_indices()
+                .map(|(i, _)| i)
+                .skip(1)
+                .chain(std::iter::once(t.norm.len()));
+            for (chars, end) in ends.enumerate().map(|(k, e)| (k + 1, e)) {
+                if lengths.peek().is_none() {
+                    break;
                 }
-                if let Some(v) = self.stems.get(&t.stem) {
-                    ids.extend(v);
+                if lengths.next_if(|l| **l == chars).is_none() {
+                    continue;
                 }
-                if !self.prefixes.is_empty() {
-                    let mut lengths = self.prefix_lengths.iter().peekable();
-                    let ends = t
-                        .norm
-                        .char_indices()
-                        .map(|(i, _)| i)
-                        .skip(1)
-                        .chain(std::iter::once(t.norm.len()));
-                    for (chars, end) in ends.enumerate().map(|(k, e)| (k + 1, e)) {
-                        if lengths.peek().is_none() {
-                            break;
-                        }
-                        if lengths.next_if(|l| **l == chars).is_none() {
-                            continue;
-                        }
-                        if let Some(v) = self.prefixes.get(&t.norm[..end]) {
-                            for (id, ending) in v {
-                                if ending.as_ref().is_none_or(|e| {
-                                    t.norm.len() >= end + e.len() && t.norm.ends_with(e.as_str())
-                                }) {
-                                    ids.push(*id);
-                                }
-                            }
+                if let Some(v) = self.prefixes.get(&t.norm[..end]) {
+                    for (id, ending) in v {
+                        if ending.as_ref().is_none_or(|e| {
+                            t.norm.len() >= end + e.len() && t.norm.ends_with(e.as_str())
+                        }) {
+                            ids.push(*id);
                         }
                     }
                 }
-                if !self.numbers.is_empty() && t.is_number() {
-                    ids.extend(&self.numbers);
+            }
+        }
+        if !self.numbers.is_empty() && t.is_number() {
+            ids.extend(&self.numbers);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+    }
+
+    /// For each word of `n`, the terms it matches. What a word matches
+    /// depends only on the word, and buyers reuse words, so each thread
+    /// remembers it per set (a bounded memo, cleared when full).
+    fn term_hits(&self, n: &Normalised) -> Hits {
+        let mut hits = Hits {
+            terms: Vec::new(),
+            ends: Vec::with_capacity(n.tokens.len()),
+        };
+        TERM_MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            if memo.len() > MEMO_SETS && !memo.contains_key(&self.id) {
+                // Sets replaced by reloads leave their memos behind.
+                memo.clear();
+            }
+            let words = memo.entry(self.id).or_default();
+            if words.len() > MEMO_WORDS {
+                words.clear();
+            }
+            let mut scratch = Vec::new();
+            for t in &n.tokens {
+                match words.get(t.norm.as_str()) {
+                    Some(ids) => hits.terms.extend_from_slice(ids),
+                    None => {
+                        scratch.clear();
+                        self.word_terms(t, &mut scratch);
+                        hits.terms.extend_from_slice(&scratch);
+                        words.insert(t.norm.as_str().into(), scratch.as_slice().into());
+                    }
                 }
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            })
-            .collect()
+                hits.ends.push(hits.terms.len() as u32);
+            }
+        });
+        hits
     }
 
     /// The patterns whose anchor term occurs somewhere, in the order added.
-    fn candidates(&self, hits: &[Vec<TermId>]) -> Vec<u32> {
+    fn candidates(&self, hits: &Hits) -> Vec<u32> {
         let mut out: Vec<u32> = hits
+            .terms
             .iter()
-            .flatten()
             .filter_map(|t| self.anchors.get(t))
             .flatten()
             .copied()
@@ -645,7 +678,7 @@ impl<T> PhraseSet<T> {
             return Vec::new();
         }
         let hits = self.term_hits(n);
-        let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
+        let has = |pos: usize, term: TermId| hits.at(pos).binary_search(&term).is_ok();
         let occ = Occurrences::new(&hits);
         let mut out = Vec::new();
         for p in self
@@ -683,7 +716,7 @@ impl<T> PhraseSet<T> {
             return Vec::new();
         }
         let hits = self.term_hits(n);
-        let has = |pos: usize, term: TermId| hits[pos].binary_search(&term).is_ok();
+        let has = |pos: usize, term: TermId| hits.at(pos).binary_search(&term).is_ok();
         let occ = Occurrences::new(&hits);
         let mut out = Vec::new();
         for p in self
@@ -758,16 +791,52 @@ fn sequence_at(
     rest(&steps[1..], start, sentence, n, has)
 }
 
+/// The terms each word of a text matches: word `i`'s are
+/// `terms[ends[i - 1]..ends[i]]`, sorted.
+struct Hits {
+    terms: Vec<TermId>,
+    ends: Vec<u32>,
+}
+
+impl Hits {
+    fn at(&self, pos: usize) -> &[TermId] {
+        let start = if pos == 0 {
+            0
+        } else {
+            self.ends[pos - 1] as usize
+        };
+        &self.terms[start..self.ends[pos] as usize]
+    }
+}
+
+/// Words a thread remembers per phrase set before it starts over.
+const MEMO_WORDS: usize = 1 << 14;
+
+type WordTerms = FxHashMap<Box<str>, Box<[TermId]>>;
+
+/// Phrase sets a thread keeps memos for before it starts over.
+const MEMO_SETS: usize = 256;
+
+thread_local! {
+    /// Per phrase set (by id): word → the terms it matches.
+    static TERM_MEMO: std::cell::RefCell<FxHashMap<u64, WordTerms>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+fn fresh_set_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Every (term, word) pair of a text, sorted: where each term occurs.
 struct Occurrences(Vec<(TermId, u32)>);
 
 impl Occurrences {
-    fn new(hits: &[Vec<TermId>]) -> Self {
-        let mut v: Vec<(TermId, u32)> = hits
-            .iter()
-            .enumerate()
-            .flat_map(|(pos, terms)| terms.iter().map(move |t| (*t, pos as u32)))
-            .collect();
+    fn new(hits: &Hits) -> Self {
+        let mut v: Vec<(TermId, u32)> = Vec::with_capacity(hits.terms.len());
+        for pos in 0..hits.ends.len() {
+            v.extend(hits.at(pos).iter().map(|t| (*t, pos as u32)));
+        }
         v.sort_unstable();
         Occurrences(v)
     }

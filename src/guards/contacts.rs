@@ -111,8 +111,12 @@ static MARKUP: LazyLock<WordRegex> = LazyLock::new(|| {
     WordRegex::fixed(concat!(
         r"<\s*/?\s*[a-z][a-z0-9]*(?:\s[^<>]*)?/?\s*>",
         r"|&(?:#\d{2,6}|#x[0-9a-f]{2,5}|[a-z]{2,8});",
-        r"|\[[^\]\n]{1,200}\]\([^)\s]{1,300}\)",
-        r"|\*\*[^*\n]{1,200}\*\*|__[^_\n]{1,200}__",
+        r"|\[[^\]\n]{1,200}\]\([^)\n]{1,300}\)",
+        r"|\*\*[^*\n]{1,200}\*\*|__[^_\n]{1,200}__|~~[^~\n]{1,200}~~",
+        // `*курсив*`: a star that opens a word and one that closes it.
+        r"|(?m)(?:^|[\s(])\*[^\s*][^*\n]{0,200}?[^\s*]\*(?:$|[\s.,:;!?)])",
+        // A Markdown table's header rule: `|---|---|`.
+        r"|\|\s*:?-{3,}:?\s*\|",
         r"|(?m)^\s{0,3}#{1,6}\s+\S",
         r"|`[^`\n]{1,200}`",
         r"|\bjavascript:|\bonerror\s*=|\bonload\s*=",
@@ -340,7 +344,13 @@ mod tests {
         assert!(markup("Здравствуйте, <b>Анна</b>!").is_some());
         assert!(markup("[таблица](https://x.ru)").is_some());
         assert!(markup("**Важно:** стирать при 30").is_some());
+        assert!(markup("*Цвет:* бежевый, графит").is_some());
+        assert!(markup("Сейчас ~~2 990 ₽~~ 2 490 ₽").is_some());
+        assert!(markup("| Размер | Грудь | |---|---| | S | 84 |").is_some());
+        assert!(markup("[Инструкция](см. раздел «Документы»)").is_some());
         assert!(markup("Ток <= 2 А").is_none());
         assert!(markup("Спасибо <3").is_none());
+        assert!(markup("Цена со скидкой* — *скидка площадки").is_none());
+        assert!(markup("Объём 2*3 м, вес 5 * 2 кг").is_none());
     }
 }

@@ -234,12 +234,33 @@ static FULL_NAME: LazyLock<WordRegex> = LazyLock::new(|| {
     ))
 });
 
+/// A surname, in any case: the endings Russian, Ukrainian, Armenian and
+/// Georgian surnames share ("Смирновой", "Лысенко", "Ахметова").
+const SURNAME: &str = r"[А-ЯЁ][а-яё]+(?:(?:ов|ев|ёв|ин|ын)(?:а|у|ым|ой|ою|е|ых|ым)?|(?:ск|цк)(?:ий|ая|ого|ой|ому|ую|им)|енко|ук|юк|ян|яна|яну|швили|дзе)";
+
+/// A first name and a surname ("Ольга Смирнова из Казани", "Иванова Е."):
+/// the first name from the common ones, in any case, so that a capital at
+/// the start of a sentence ("Передадим Иванову") is not taken for one.
+static NAME_AND_SURNAME: LazyLock<WordRegex> = LazyLock::new(|| {
+    const FIRST: &str = "(?:Александр|Алексе|Алён|Ален|Алин|Алис|Анастаси|Анатоли|Андре|Анн|Ан|Антон|Арин|Артём|Артем|Богдан|Вадим|Валентин|Валери|Варвар|Василиса|Васили|Вер|Виктор|Витали|Владимир|Владислав|Галин|Глеб|Григори|Дани|Дарь|Денис|Дмитри|Евгени|Егор|Екатерин|Елен|Елизавет|Жанн|Зо|Иван|Игор|Иль|Инн|Ирин|Кирилл|Константин|Кристин|Ксени|Лари|Леонид|Лили|Любов|Людмил|Максим|Маргарит|Марин|Мари|Марк|Матве|Михаил|Надежд|Наталь|Никит|Никола|Нин|Олег|Ольг|Оксан|Павел|Павл|Полин|Раис|Роман|Руслан|Светлан|Семён|Семен|Серге|Софи|Станислав|Степан|Тамар|Татьян|Тимофе|Тимур|Ульян|Фёдор|Федор|Эдуард|Элин|Юли|Юри|Ян|Ярослав)[а-яё]{0,3}";
+    WordRegex::fixed(&format!(
+        r"\b{FIRST}\s+{SURNAME}\b|\b{SURNAME}\s+{FIRST}\b|\b{SURNAME}\s+[А-ЯЁ]\.(?:\s?[А-ЯЁ]\.)?"
+    ))
+});
+
+/// Words just before a name that show it is the addressee's own.
+static GREETING: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(
+        r"(?i)(?:здравствуй\w*|добр\w+\s+(?:день|утро|вечер)|привет\w*|уважаем\w*|дорог\w+|спасибо|благодарим)[\s,!]*$",
+    )
+});
+
 /// Someone's full name in the draft that is not the buyer's own.
 fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
     let buyer: Vec<String> = buyer_name
         .map(|n| normalise(n).tokens.into_iter().map(|t| t.norm).collect())
         .unwrap_or_default();
-    FULL_NAME.find_iter(draft).find_map(|m| {
+    let not_theirs = |m: regex::Match<'_>| {
         let words = normalise(m.as_str());
         let theirs = words
             .tokens
@@ -247,6 +268,12 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
             .filter(|t| t.norm.chars().count() > 1)
             .any(|t| buyer.contains(&t.norm));
         (!theirs).then(|| m.as_str().to_string())
+    };
+    FULL_NAME.find_iter(draft).find_map(not_theirs).or_else(|| {
+        NAME_AND_SURNAME
+            .find_iter(draft)
+            .filter(|m| !GREETING.is_match(&draft[..m.start()]))
+            .find_map(not_theirs)
     })
 }
 
@@ -560,4 +587,35 @@ pub fn summarise(findings: &[Finding]) -> GuardSummary {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::someone_else;
+
+    #[test]
+    fn another_persons_full_name_in_any_case() {
+        for draft in [
+            "Такой же размер купила Ольга Смирнова из Казани, ей подошёл.",
+            "Отзывы Марии Кругловой и Тимура Ахметова это подтверждают.",
+            "Покупательница Иванова Е. из Самары жаловалась на то же.",
+            "Спросите у Артёма Лысенко, он брал пять раз.",
+            "Ваш заказ получил Петров Иван Сергеевич.",
+        ] {
+            assert!(someone_else(draft, None).is_some(), "{draft}");
+        }
+    }
+
+    #[test]
+    fn the_buyers_own_name_and_plain_words_are_not_someone_else() {
+        for (draft, buyer) in [
+            ("Здравствуйте, Анна Петрова! Заказ в пути.", None),
+            ("Анна Петрова, заказ в пути.", Some("Анна Петрова")),
+            ("Передадим Иванову на складе вашу просьбу.", None),
+            ("Спасибо, Марина! Рады, что подошло.", None),
+            ("Доставка Озона идёт 2–3 дня по данным площадки.", None),
+        ] {
+            assert_eq!(someone_else(draft, buyer), None, "{draft}");
+        }
+    }
 }

@@ -129,7 +129,7 @@ impl DraftModel {
             block: 1.0 - p[0],
             category: CATEGORIES[k - 1],
             probability,
-            words: scores.strongest_words(k, 3),
+            words: self.0.strongest_words(n, k, 3),
         }
     }
 }

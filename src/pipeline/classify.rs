@@ -498,8 +498,8 @@ impl Trained {
         let (mut intent, mut confidence) = ranked[0];
         let mut reasons = Vec::new();
         let words = |i: Intent| -> Vec<String> {
-            prediction
-                .strongest_words(i, 3)
+            self.model
+                .strongest_words(&n, i, 3)
                 .iter()
                 .map(|k| format!("«{}»", n.excerpt(text, *k, *k)))
                 .collect()

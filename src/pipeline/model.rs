@@ -74,7 +74,7 @@ fn word_class(t: &Token) -> Option<&'static str> {
 
 /// Character 3- and 4-grams of a word, with its edges marked, hashed as
 /// they are read (no string per gram).
-fn grams(word: &str, token: usize, out: &mut Vec<Feature>) {
+fn grams(word: &str, out: &mut Vec<u64>) {
     let mut chars: [char; 48] = ['\0'; 48];
     let mut len = 0;
     for c in std::iter::once('^')
@@ -99,61 +99,90 @@ fn grams(word: &str, token: usize, out: &mut Vec<Feature>) {
                     h = h.wrapping_mul(0x100_0000_01b3);
                 }
             }
-            out.push(Feature {
-                id: h,
-                token: Some(token),
-            });
+            out.push(h);
         }
     }
 }
 
+/// What one word gives the models whatever its neighbours: its stem, its
+/// character n-grams and, for Russian typed in Latin letters, the same of
+/// its Cyrillic reading (whose stem also makes the pairs with neighbours).
+struct WordFeatures {
+    stem: Box<str>,
+    ids: Box<[u64]>,
+    read_back: Option<Box<str>>,
+}
+
+impl WordFeatures {
+    fn of(t: &Token) -> WordFeatures {
+        let stem = word_class(t).unwrap_or(t.stem.as_str());
+        let mut ids = vec![fnv(b'w', &[stem])];
+        let read_back = crate::text::translit::to_cyrillic(&t.norm).map(|cyr| {
+            let back = crate::text::stem(&cyr);
+            ids.push(fnv(b'w', &[&back]));
+            grams(&cyr, &mut ids);
+            back.into_boxed_str()
+        });
+        if word_class(t).is_none() {
+            grams(&t.norm, &mut ids);
+        }
+        WordFeatures {
+            stem: stem.into(),
+            ids: ids.into_boxed_slice(),
+            read_back,
+        }
+    }
+}
+
+/// Words a thread remembers the features of before it starts over.
+const MEMO_WORDS: usize = 1 << 15;
+
+thread_local! {
+    static WORD_FEATURES: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, std::rc::Rc<WordFeatures>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+/// Each token's word features; buyers reuse words, so each thread
+/// remembers them (a bounded memo, cleared when full).
+fn word_features(n: &Normalised) -> Vec<std::rc::Rc<WordFeatures>> {
+    WORD_FEATURES.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.len() > MEMO_WORDS {
+            memo.clear();
+        }
+        n.tokens
+            .iter()
+            .map(|t| match memo.get(t.norm.as_str()) {
+                Some(w) => w.clone(),
+                None => {
+                    let w = std::rc::Rc::new(WordFeatures::of(t));
+                    memo.insert(t.norm.as_str().into(), w.clone());
+                    w
+                }
+            })
+            .collect()
+    })
+}
+
 fn features(n: &Normalised, out: &mut Vec<Feature>) {
     out.clear();
-    let stems: Vec<&str> = n
-        .tokens
-        .iter()
-        .map(|t| word_class(t).unwrap_or(t.stem.as_str()))
-        .collect();
-    // Russian typed in Latin letters also gives the features of its Cyrillic
-    // reading ("dostavka" → "доставка").
-    let read_back: Vec<Option<(String, String)>> = n
-        .tokens
-        .iter()
-        .map(|t| {
-            let cyr = crate::text::translit::to_cyrillic(&t.norm)?;
-            let stem = crate::text::stem(&cyr);
-            Some((cyr, stem))
-        })
-        .collect();
-    for (i, t) in n.tokens.iter().enumerate() {
+    let words = word_features(n);
+    for (i, w) in words.iter().enumerate() {
+        out.extend(w.ids.iter().map(|&id| Feature { id, token: Some(i) }));
+        let Some(next) = words.get(i + 1) else {
+            continue;
+        };
+        if let Some(back) = &w.read_back {
+            let next = next.read_back.as_deref().unwrap_or(&next.stem);
+            out.push(Feature {
+                id: fnv(b'b', &[back, next]),
+                token: Some(i),
+            });
+        }
         out.push(Feature {
-            id: fnv(b'w', &[stems[i]]),
+            id: fnv(b'b', &[&w.stem, &next.stem]),
             token: Some(i),
         });
-        if let Some((cyr, stem)) = &read_back[i] {
-            out.push(Feature {
-                id: fnv(b'w', &[stem]),
-                token: Some(i),
-            });
-            if let Some(next) = stems.get(i + 1) {
-                let next = read_back[i + 1].as_ref().map_or(*next, |(_, s)| s.as_str());
-                out.push(Feature {
-                    id: fnv(b'b', &[stem, next]),
-                    token: Some(i),
-                });
-            }
-            grams(cyr, i, out);
-        }
-        if let Some(next) = stems.get(i + 1) {
-            out.push(Feature {
-                id: fnv(b'b', &[stems[i], next]),
-                token: Some(i),
-            });
-        }
-        if word_class(t).is_some() {
-            continue;
-        }
-        grams(&t.norm, i, out);
     }
     for c in n.clean.chars() {
         if matches!(c, '?' | '!') || (c as u32 >= 0x2100 && !c.is_alphanumeric()) {
@@ -201,31 +230,10 @@ pub struct Sample {
     pub weight: f32,
 }
 
-/// A probability per class, and how much each word pushed towards each.
+/// A probability per class.
 #[derive(Debug, Clone)]
 pub struct Scores<const K: usize> {
     pub probabilities: [f64; K],
-    /// `[word][class]`
-    contributions: Vec<[f32; K]>,
-}
-
-impl<const K: usize> Scores<K> {
-    /// The words (by index into the tokens) that pushed hardest towards
-    /// class `k` rather than the others, strongest first.
-    pub fn strongest_words(&self, k: usize, at_most: usize) -> Vec<usize> {
-        let mut scored: Vec<(usize, f32)> = self
-            .contributions
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let mean = c.iter().sum::<f32>() / K as f32;
-                (i, c[k] - mean)
-            })
-            .filter(|(_, s)| *s > 0.05)
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.into_iter().take(at_most).map(|(i, _)| i).collect()
-    }
 }
 
 fn softmax<const K: usize>(logits: &[f32; K], temperature: f32) -> [f64; K] {
@@ -322,35 +330,59 @@ impl<const K: usize> Linear<K> {
     }
 
     pub fn predict(&self, text: &Normalised) -> Scores<K> {
-        let buf = text.features.get_or_init(|| {
-            let mut buf = Vec::with_capacity(128);
-            features(text, &mut buf);
-            buf.iter()
-                .map(|f| (f.id, f.token.map_or(u32::MAX, |t| t as u32)))
-                .collect()
-        });
-        let scale = 1.0 / (buf.len().max(1) as f32).sqrt();
+        let features = features_of(text);
+        let scale = 1.0 / (features.len().max(1) as f32).sqrt();
         let mut logits = self.bias;
-        let mut contributions = vec![[0f32; K]; text.tokens.len()];
-        for &(feature, token) in buf {
+        for &(feature, _) in features {
             let Some(&id) = self.vocabulary.get(&feature) else {
                 continue;
             };
             let row = &self.weights[id as usize * K..(id as usize + 1) * K];
-            let mut to_word = contributions.get_mut(token as usize);
             for k in 0..K {
-                let v = row[k] * scale;
-                logits[k] += v;
-                if let Some(c) = to_word.as_deref_mut() {
-                    c[k] += v;
-                }
+                logits[k] += row[k] * scale;
             }
         }
         Scores {
             probabilities: softmax(&logits, self.temperature),
-            contributions,
         }
     }
+
+    /// The words of `text` (by index into its tokens) that pushed hardest
+    /// towards class `k` rather than the others, strongest first. Worked out
+    /// only when asked: most predictions are never explained.
+    pub fn strongest_words(&self, text: &Normalised, k: usize, at_most: usize) -> Vec<usize> {
+        let features = features_of(text);
+        let scale = 1.0 / (features.len().max(1) as f32).sqrt();
+        let mut push = vec![0f32; text.tokens.len()];
+        for &(feature, token) in features {
+            let (Some(&id), Some(p)) =
+                (self.vocabulary.get(&feature), push.get_mut(token as usize))
+            else {
+                continue;
+            };
+            let row = &self.weights[id as usize * K..(id as usize + 1) * K];
+            let mean = row.iter().sum::<f32>() / K as f32;
+            *p += (row[k.min(K - 1)] - mean) * scale;
+        }
+        let mut scored: Vec<(usize, f32)> = push
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| *s > 0.05)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.into_iter().take(at_most).map(|(i, _)| i).collect()
+    }
+}
+
+/// The text's features, computed by the first model that reads it.
+fn features_of(text: &Normalised) -> &[(u64, u32)] {
+    text.features.get_or_init(|| {
+        let mut buf = Vec::with_capacity(128);
+        features(text, &mut buf);
+        buf.iter()
+            .map(|f| (f.id, f.token.map_or(u32::MAX, |t| t as u32)))
+            .collect()
+    })
 }
 
 fn logits_of<const K: usize>(weights: &[f32], bias: &[f32; K], features: &[u32]) -> [f32; K] {
@@ -438,7 +470,7 @@ pub struct Example {
     pub weight: f32,
 }
 
-/// A prediction: a probability per intent, and what pointed there.
+/// A prediction: a probability per intent.
 #[derive(Debug, Clone)]
 pub struct Prediction(Scores<INTENTS>);
 
@@ -473,6 +505,11 @@ impl IntentModel {
     pub fn predict(&self, text: &Normalised) -> Prediction {
         Prediction(self.0.predict(text))
     }
+
+    /// The words of `text` that pushed hardest towards `intent`, strongest first.
+    pub fn strongest_words(&self, text: &Normalised, intent: Intent, at_most: usize) -> Vec<usize> {
+        self.0.strongest_words(text, index(intent), at_most)
+    }
 }
 
 impl Prediction {
@@ -492,11 +529,6 @@ impl Prediction {
             .collect();
         r.sort_by(|a, b| b.1.total_cmp(&a.1));
         r
-    }
-
-    /// The words that pushed hardest towards `intent`, strongest first.
-    pub fn strongest_words(&self, intent: Intent, at_most: usize) -> Vec<usize> {
-        self.0.strongest_words(index(intent), at_most)
     }
 }
 
@@ -590,9 +622,8 @@ mod tests {
     fn the_strongest_words_are_the_ones_that_carry_the_intent() {
         let m = IntentModel::train(&small());
         let text = normalise("ну и где мой заказ");
-        let p = m.predict(&text);
-        let words: Vec<&str> = p
-            .strongest_words(Intent::DeliveryStatus, 2)
+        let words: Vec<&str> = m
+            .strongest_words(&text, Intent::DeliveryStatus, 2)
             .iter()
             .map(|i| text.tokens[*i].norm.as_str())
             .collect();

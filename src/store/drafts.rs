@@ -578,34 +578,41 @@ pub struct SendJob {
 }
 
 /// Claim drafts whose send time has come, at most one per chat, and never for a
-/// chat that already has a send in flight or of unknown outcome.
+/// chat that already has a send in flight or of unknown outcome. Drafts of a
+/// connector in `paused` (its credentials were rejected) wait where they are
+/// without holding back anybody else's.
 pub fn claim_due_sends(
     conn: &mut Connection,
     now: Millis,
     limit: usize,
     paused: &[(String, crate::domain::Marketplace)],
 ) -> Result<Vec<SendJob>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let candidates: Vec<(i64, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT d.id, d.chat_id, c.shop, c.marketplace FROM drafts d JOIN chats c ON c.id = d.chat_id
-             WHERE d.state = 'scheduled' AND d.send_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
-               AND NOT (d.approved_by IS NULL AND d.effect = 'auto'
-                        AND EXISTS (SELECT 1 FROM shop_controls s WHERE s.shop = c.shop AND s.paused = 1))
-             ORDER BY d.send_at, d.id LIMIT ?2",
-        )?
-        .query_map(params![now, (limit * 4 + paused.len() * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut jobs = Vec::new();
-    let mut chats_taken = std::collections::HashSet::new();
-    for (id, chat_id, shop, marketplace) in candidates {
-        let is_paused = paused
+    let paused = serde_json::json!(
+        paused
             .iter()
-            .any(|(s, m)| *s == shop && m.code() == marketplace);
-        if jobs.len() >= limit || is_paused || !chats_taken.insert(chat_id) {
-            continue;
-        }
+            .map(|(shop, mp)| (shop, mp.code()))
+            .collect::<Vec<_>>()
+    )
+    .to_string();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let due: Vec<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, chat_id FROM (
+                SELECT d.id, d.chat_id, d.send_at,
+                       ROW_NUMBER() OVER (PARTITION BY d.chat_id ORDER BY d.send_at, d.id) AS nth
+                FROM drafts d JOIN chats c ON c.id = d.chat_id
+                WHERE d.state = 'scheduled' AND d.send_at <= ?1
+                  AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
+                  AND NOT (d.approved_by IS NULL AND d.effect = 'auto'
+                           AND EXISTS (SELECT 1 FROM shop_controls s WHERE s.shop = c.shop AND s.paused = 1))
+                  AND NOT EXISTS (SELECT 1 FROM json_each(?3) p
+                                  WHERE p.value ->> 0 = c.shop AND p.value ->> 1 = c.marketplace))
+             WHERE nth = 1 ORDER BY send_at, id LIMIT ?2",
+        )?
+        .query_map(params![now, limit as i64, paused], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut jobs = Vec::with_capacity(due.len());
+    for (id, chat_id) in due {
         transition_tx(
             &tx,
             id,
@@ -978,4 +985,217 @@ pub fn auto_counts(
         shop_last_hour,
         chat_unsettled,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Marketplace;
+    use crate::store::Store;
+
+    const NOW: Millis = 1_000_000;
+
+    /// A chat of `shop` on `mp` with one draft per `(state, approved, send_at)`.
+    fn chat_with_drafts(
+        c: &Connection,
+        shop: &str,
+        mp: Marketplace,
+        chat: &str,
+        drafts: &[(&str, bool, Millis)],
+    ) -> Vec<i64> {
+        let chat_id: i64 = c
+            .query_row(
+                "INSERT INTO chats (shop, marketplace, external_id, created_at) VALUES (?1, ?2, ?3, 0) RETURNING id",
+                params![shop, mp.code(), chat],
+                |r| r.get(0),
+            )
+            .unwrap();
+        drafts
+            .iter()
+            .enumerate()
+            .map(|(i, (state, approved, send_at))| {
+                let message: i64 = c
+                    .query_row(
+                        "INSERT INTO messages (chat_id, external_id, author, text, created_at, stored_at)
+                         VALUES (?1, ?2, 'buyer', 'когда?', 0, 0) RETURNING id",
+                        params![chat_id, format!("m{i}")],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                c.query_row(
+                    "INSERT INTO drafts (chat_id, turn_message_id, state, intent, confidence, classification, text,
+                                         drafter, decision, effect, send_at, approved_by, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'other', 1.0, '{}', 'Отправим завтра', 'template', '{}', 'auto', ?4, ?5, 0, 0)
+                     RETURNING id",
+                    params![chat_id, message, state, send_at, approved.then_some("cli:alice")],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn claim(store: &Store, limit: usize, paused: &[(String, Marketplace)]) -> Vec<i64> {
+        let paused = paused.to_vec();
+        store
+            .call_blocking(|c| claim_due_sends(c, NOW, limit, &paused))
+            .unwrap()
+            .iter()
+            .map(|j| j.draft_id)
+            .collect()
+    }
+
+    #[test]
+    fn a_shop_with_rejected_credentials_does_not_block_other_shops() {
+        let store = Store::open_in_memory().unwrap();
+        let other = store
+            .call_blocking(|c| {
+                for i in 0..50 {
+                    let chat = format!("revoked{i}");
+                    chat_with_drafts(c, "a", Marketplace::Ozon, &chat, &[("scheduled", true, i)]);
+                }
+                Ok(chat_with_drafts(
+                    c,
+                    "b",
+                    Marketplace::Ozon,
+                    "fine",
+                    &[("scheduled", true, 100)],
+                ))
+            })
+            .unwrap();
+        let paused = [("a".to_string(), Marketplace::Ozon)];
+        assert_eq!(claim(&store, 4, &paused), other);
+    }
+
+    #[test]
+    fn the_same_shop_on_another_marketplace_still_sends() {
+        let store = Store::open_in_memory().unwrap();
+        let wb = store
+            .call_blocking(|c| {
+                chat_with_drafts(c, "a", Marketplace::Ozon, "o", &[("scheduled", true, 1)]);
+                Ok(chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Wildberries,
+                    "w",
+                    &[("scheduled", true, 2)],
+                ))
+            })
+            .unwrap();
+        let paused = [("a".to_string(), Marketplace::Ozon)];
+        assert_eq!(claim(&store, 4, &paused), wb);
+    }
+
+    #[test]
+    fn one_send_per_chat_and_a_busy_chat_does_not_starve_others() {
+        let store = Store::open_in_memory().unwrap();
+        let (busy, quiet) = store
+            .call_blocking(|c| {
+                let many: Vec<(&str, bool, Millis)> =
+                    (0..20).map(|i| ("scheduled", true, i)).collect();
+                let busy = chat_with_drafts(c, "a", Marketplace::Ozon, "busy", &many);
+                let quiet = chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "quiet",
+                    &[("scheduled", true, 50)],
+                );
+                Ok((busy, quiet))
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 2, &[]), vec![busy[0], quiet[0]]);
+        assert!(
+            claim(&store, 2, &[]).is_empty(),
+            "both chats have a send in flight"
+        );
+    }
+
+    #[test]
+    fn a_chat_with_a_send_in_flight_or_unknown_is_skipped() {
+        let store = Store::open_in_memory().unwrap();
+        let free = store
+            .call_blocking(|c| {
+                chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "sending",
+                    &[("sending", true, 0), ("scheduled", true, 1)],
+                );
+                chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "unknown",
+                    &[("unknown", true, 0), ("scheduled", true, 1)],
+                );
+                Ok(chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "free",
+                    &[("sent", true, 0), ("scheduled", true, 2)],
+                ))
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 10, &[]), vec![free[1]]);
+    }
+
+    #[test]
+    fn claims_the_earliest_due_up_to_the_limit() {
+        let store = Store::open_in_memory().unwrap();
+        let ids = store
+            .call_blocking(|c| {
+                Ok([5, 3, NOW + 1, 4, 1]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, at)| {
+                        let chat = format!("c{i}");
+                        chat_with_drafts(
+                            c,
+                            "a",
+                            Marketplace::Ozon,
+                            &chat,
+                            &[("scheduled", true, *at)],
+                        )[0]
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 3, &[]), vec![ids[4], ids[1], ids[3]]);
+        assert_eq!(claim(&store, 3, &[]), vec![ids[0]], "not yet due stays");
+        let claimed: (String, i64) = store
+            .call_blocking(|c| {
+                Ok(c.query_row(
+                    "SELECT state, attempts FROM drafts WHERE id = ?1",
+                    [ids[4]],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(claimed, ("sending".to_string(), 1));
+    }
+
+    #[test]
+    fn a_paused_shop_holds_its_auto_replies_but_sends_approved_ones() {
+        let store = Store::open_in_memory().unwrap();
+        let approved = store
+            .call_blocking(|c| {
+                chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "auto",
+                    &[("scheduled", false, 0)],
+                );
+                let approved =
+                    chat_with_drafts(c, "a", Marketplace::Ozon, "ok", &[("scheduled", true, 1)]);
+                crate::store::resume(c, "a", "cli:alice", 0)?;
+                c.execute("UPDATE shop_controls SET paused = 1", [])?;
+                Ok(approved)
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 10, &[]), approved);
+    }
 }

@@ -11,7 +11,7 @@ pub use crate::domain::DraftState;
 use crate::domain::{Classification, Decision, Effect, Intent, Millis};
 use crate::guards::Finding;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
     #[error("черновика №{0} нет")]
     NotFound(i64),
@@ -21,19 +21,49 @@ pub enum TransitionError {
         current: DraftState,
         expected: Vec<DraftState>,
     },
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<rusqlite::Error> for TransitionError {
     fn from(e: rusqlite::Error) -> Self {
-        TransitionError::Store(e.to_string())
+        TransitionError::Store(e.into())
     }
 }
 
-impl From<StoreError> for TransitionError {
-    fn from(e: StoreError) -> Self {
-        TransitionError::Store(e.to_string())
+/// Inside the store's own transactions a draft was just read, so one that is
+/// gone or moved means the rows contradict each other; a database failure
+/// keeps its kind.
+impl From<TransitionError> for StoreError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Store(e) => e,
+            other => StoreError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+impl TransitionError {
+    /// Split a database failure off a transition's result, so that
+    /// [`super::Store::call`] sees it (and `/healthz` reports it) while a
+    /// refused transition stays a value for the caller.
+    pub fn lift<T>(result: Result<T, TransitionError>) -> Result<Result<T, TransitionError>> {
+        match result {
+            Err(TransitionError::Store(e)) => Err(e),
+            other => Ok(other),
+        }
+    }
+}
+
+/// A transition that lost a race (someone else moved the draft first) is
+/// skipped: `None`. Every other failure is an error.
+pub(crate) fn unless_moved(
+    result: Result<DraftState, TransitionError>,
+) -> Result<Option<DraftState>> {
+    match result {
+        Ok(prev) => Ok(Some(prev)),
+        Err(TransitionError::WrongState { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -55,7 +85,7 @@ pub(crate) fn transition_tx(
     let current: DraftState = current
         .ok_or(TransitionError::NotFound(id))?
         .parse()
-        .map_err(TransitionError::Store)?;
+        .map_err(StoreError::Corrupt)?;
     if !from.contains(&current) {
         return Err(TransitionError::WrongState {
             id,
@@ -350,7 +380,15 @@ fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreD
             DraftState::Expired
         };
         let note = format!("заменён черновиком №{id}");
-        let _ = transition_tx(tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
+        unless_moved(transition_tx(
+            tx,
+            old,
+            &[old_state],
+            to,
+            "daemon:gate",
+            Some(&note),
+            now,
+        ))?;
     }
     tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
         .execute([new.chat_id])?;
@@ -621,8 +659,7 @@ pub fn claim_due_sends(
             "daemon:sender",
             None,
             now,
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        )?;
         tx.execute(
             "UPDATE drafts SET attempts = attempts + 1, send_started_at = ?2 WHERE id = ?1",
             params![id, now],
@@ -692,8 +729,7 @@ pub fn recover_in_flight(conn: &mut Connection, now: Millis) -> Result<Vec<i64>>
             "daemon:recovery",
             Some("служба остановилась во время отправки; сначала сверяемся с историей чата"),
             now,
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        )?;
     }
     tx.commit()?;
     Ok(ids)
@@ -752,7 +788,7 @@ pub fn expire_past_reply_window(
             marketplace.title()
         );
         for id in found {
-            if transition_tx(
+            if unless_moved(transition_tx(
                 &tx,
                 id,
                 &[DraftState::Pending],
@@ -760,8 +796,8 @@ pub fn expire_past_reply_window(
                 "daemon:expiry",
                 Some(&note),
                 now,
-            )
-            .is_ok()
+            ))?
+            .is_some()
             {
                 ids.push(id);
             }
@@ -892,7 +928,7 @@ pub fn finish_retract(
     )?;
     match result {
         Ok(()) => {
-            let _ = transition_tx(
+            unless_moved(transition_tx(
                 &tx,
                 id,
                 &[DraftState::Sent],
@@ -900,7 +936,7 @@ pub fn finish_retract(
                 "daemon:sender",
                 Some("ответ удалён из чата"),
                 now,
-            );
+            ))?;
         }
         Err(why) => {
             record_event(
@@ -925,19 +961,23 @@ pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<V
         .query_map([now - ttl_ms], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let note = "устарел: никто не одобрил вовремя";
-    for id in &ids {
-        let _ = transition_tx(
+    let mut expired = Vec::with_capacity(ids.len());
+    for id in ids {
+        let moved = transition_tx(
             &tx,
-            *id,
+            id,
             &[DraftState::Pending],
             DraftState::Expired,
             "daemon:expiry",
             Some(note),
             now,
         );
+        if unless_moved(moved)?.is_some() {
+            expired.push(id);
+        }
     }
     tx.commit()?;
-    Ok(ids)
+    Ok(expired)
 }
 
 /// How many auto-replies went out recently, and whether an earlier send to
@@ -988,15 +1028,31 @@ pub fn auto_counts(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::Marketplace;
     use crate::store::Store;
 
     const NOW: Millis = 1_000_000;
 
+    /// Every change of a draft's state fails inside SQLite, as a write to a
+    /// broken database would.
+    pub(in crate::store) const REFUSE_STATE_CHANGES: &str = "CREATE TRIGGER refuse BEFORE UPDATE OF state ON drafts BEGIN SELECT RAISE(ABORT, 'refused'); END;";
+
+    /// The database is full: the next change of a draft's state needs more
+    /// room than there is.
+    pub(in crate::store) fn fill_up(c: &Connection) {
+        c.execute_batch(
+            "CREATE TABLE ballast (b BLOB);
+             CREATE TRIGGER fill BEFORE UPDATE OF state ON drafts BEGIN INSERT INTO ballast VALUES (zeroblob(1000000)); END;",
+        )
+        .unwrap();
+        let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        c.pragma_update(None, "max_page_count", pages).unwrap();
+    }
+
     /// A chat of `shop` on `mp` with one draft per `(state, approved, send_at)`.
-    fn chat_with_drafts(
+    pub(in crate::store) fn chat_with_drafts(
         c: &Connection,
         shop: &str,
         mp: Marketplace,
@@ -1197,5 +1253,21 @@ mod tests {
             })
             .unwrap();
         assert_eq!(claim(&store, 10, &[]), approved);
+    }
+    #[test]
+    fn a_full_database_inside_a_claim_is_reported_as_full() {
+        let store = Store::open_in_memory().unwrap();
+        let err = store
+            .call_blocking(|c| {
+                chat_with_drafts(c, "a", Marketplace::Ozon, "c", &[("scheduled", true, 0)]);
+                fill_up(c);
+                claim_due_sends(c, NOW, 10, &[])
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.environmental(),
+            Some("на диске кончилось место для базы данных"),
+            "{err:?}"
+        );
     }
 }

@@ -287,9 +287,14 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
     }
 }
 
-/// How long a draft waits before its `attempt`+1-th try.
-fn send_backoff(_draft_id: i64, attempt: u32) -> Duration {
-    Duration::from_secs(2u64.saturating_pow(attempt).min(300))
+/// How long a draft waits after `attempt` failed tries: doubling up to five
+/// minutes, each draft at its own point in the upper half of that, so drafts
+/// that failed together (an outage) do not all come back at the same moment.
+fn send_backoff(draft_id: i64, attempt: u32) -> Duration {
+    use rand::{Rng, SeedableRng};
+    let cap = Duration::from_secs(2u64.saturating_pow(attempt).min(300));
+    let seed = ((draft_id as u64) << 8) ^ u64::from(attempt);
+    cap.mul_f64(rand::rngs::StdRng::seed_from_u64(seed).random_range(0.5..=1.0))
 }
 
 async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
@@ -454,4 +459,31 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drafts_failing_together_retry_at_different_times_within_bounds() {
+        for attempt in 1..12u32 {
+            let cap = Duration::from_secs(2u64.pow(attempt).min(300));
+            let waits: std::collections::BTreeSet<Duration> =
+                (1..=50).map(|id| send_backoff(id, attempt)).collect();
+            assert!(waits.len() > 25, "attempt {attempt}: {waits:?}");
+            for wait in &waits {
+                assert!(
+                    *wait >= cap / 2 && *wait <= cap,
+                    "attempt {attempt}: {wait:?} outside {:?}..={cap:?}",
+                    cap / 2
+                );
+            }
+        }
+        assert_eq!(
+            send_backoff(7, 3),
+            send_backoff(7, 3),
+            "the same draft and attempt wait the same"
+        );
+    }
 }

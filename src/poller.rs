@@ -79,7 +79,7 @@ pub async fn run(
                     // database write on every poll.
                     last_heartbeat = tokio::time::Instant::now();
                     let (id, now) = (shop.id.clone(), now_ms());
-                    let _ = rt
+                    let recorded = rt
                         .store
                         .call(move |c| {
                             crate::store::set_status(
@@ -93,6 +93,9 @@ pub async fn run(
                             )
                         })
                         .await;
+                    if let Err(e) = recorded {
+                        tracing::error!(shop = %shop.id, %marketplace, error = %e, "cannot record the connector status");
+                    }
                 }
                 if std::mem::take(&mut first_pause) {
                     interval.mul_f64(rand::random_range(0.5..1.5))

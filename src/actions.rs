@@ -48,7 +48,7 @@ fn conflict(e: TransitionError, verb: &str) -> ActionError {
                 }
             ))
         }
-        TransitionError::Store(msg) => ActionError::Store(StoreError::Corrupt(msg)),
+        TransitionError::Store(e) => ActionError::Store(e),
     }
 }
 
@@ -102,7 +102,7 @@ pub async fn approve(
     let now = now_ms();
     store
         .call(move |c| {
-            Ok(store::schedule(
+            TransitionError::lift(store::schedule(
                 c,
                 id,
                 &[DraftState::Pending],
@@ -136,7 +136,7 @@ pub async fn reject(
     let now = now_ms();
     store
         .call(move |c| {
-            Ok(store::transition(
+            TransitionError::lift(store::transition(
                 c,
                 id,
                 &[DraftState::Pending],
@@ -163,7 +163,7 @@ pub async fn retry(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, Ac
     }
     store
         .call(move |c| {
-            Ok(store::requeue(
+            TransitionError::lift(store::requeue(
                 c,
                 id,
                 &[DraftState::Failed],
@@ -195,7 +195,7 @@ pub async fn cancel(
     let now = now_ms();
     store
         .call(move |c| {
-            Ok(store::transition(
+            TransitionError::lift(store::transition(
                 c,
                 id,
                 &[DraftState::Scheduled],
@@ -219,7 +219,7 @@ pub async fn retract(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, 
     let now = now_ms();
     store
         .call(move |c| {
-            Ok(store::request_retract(
+            match store::request_retract(
                 c,
                 id,
                 &Change {
@@ -227,7 +227,10 @@ pub async fn retract(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, 
                     note: Some("попросили отозвать ответ"),
                     at: now,
                 },
-            ))
+            ) {
+                Err(store::RetractRefusal::Store(e)) => Err(e),
+                refused => Ok(refused),
+            }
         })
         .await?
         .map_err(|e| match e {
@@ -244,7 +247,7 @@ pub async fn send_now(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow,
     let now = now_ms();
     store
         .call(move |c| {
-            Ok(store::reschedule(
+            TransitionError::lift(store::reschedule(
                 c,
                 id,
                 now,

@@ -11,13 +11,22 @@ use crate::domain::KnownChats;
 use crate::domain::{DraftState, Marketplace, now_ms};
 use crate::marketplace::{ChatRef, Discovery, DynConnector, MarketError};
 use crate::shop::Shop;
-use crate::store::{ConnectorState, IngestSettings};
+use crate::store::{ConnectorState, IngestSettings, StoreError};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How often a healthy connector refreshes its "last ok" time in the store.
 const STATUS_HEARTBEAT: Duration = Duration::from_secs(30);
 /// How often a connector whose credentials were rejected is tried again.
 const AUTH_RETRY: Duration = Duration::from_secs(300);
+
+/// Why a poll failed: the marketplace, or our own database.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Market(#[from] MarketError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 pub fn ingest_settings(rt: &Runtime) -> IngestSettings {
     let p = &rt.settings.pipeline;
@@ -70,7 +79,7 @@ pub async fn run(
                     // database write on every poll.
                     last_heartbeat = tokio::time::Instant::now();
                     let (id, now) = (shop.id.clone(), now_ms());
-                    let _ = rt
+                    let recorded = rt
                         .store
                         .call(move |c| {
                             crate::store::set_status(
@@ -84,6 +93,9 @@ pub async fn run(
                             )
                         })
                         .await;
+                    if let Err(e) = recorded {
+                        tracing::error!(shop = %shop.id, %marketplace, error = %e, "cannot record the connector status");
+                    }
                 }
                 if std::mem::take(&mut first_pause) {
                     interval.mul_f64(rand::random_range(0.5..1.5))
@@ -93,16 +105,22 @@ pub async fn run(
             }
             Err(e) => {
                 let (state, wait) = match &e {
-                    MarketError::RateLimited { retry_after } => {
+                    PollError::Market(MarketError::RateLimited { retry_after }) => {
                         (ConnectorState::RateLimited, (*retry_after).max(interval))
                     }
-                    e if e.needs_person() => (ConnectorState::AuthFailed, AUTH_RETRY),
+                    PollError::Market(e) if e.needs_person() => {
+                        (ConnectorState::AuthFailed, AUTH_RETRY)
+                    }
                     _ => {
                         failures += 1;
                         let backoff = interval
                             .saturating_mul(2u32.saturating_pow(failures.min(6)))
                             .min(MAX_BACKOFF);
-                        (ConnectorState::Degraded, backoff)
+                        let state = match e {
+                            PollError::Market(_) => ConnectorState::Degraded,
+                            PollError::Store(_) => ConnectorState::DatabaseFailed,
+                        };
+                        (state, backoff)
                     }
                 };
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "polling failed");
@@ -135,14 +153,13 @@ async fn poll_until_caught_up(
     marketplace: Marketplace,
     connector: &DynConnector,
     shutdown: &CancellationToken,
-) -> Result<(), MarketError> {
+) -> Result<(), PollError> {
     let started = now_ms();
     let id = shop.id.clone();
     let mut cursor = rt
         .store
         .read(move |c| crate::store::sync_state(c, &id, marketplace))
-        .await
-        .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?
+        .await?
         .cursor;
     let settings = ingest_settings(rt);
     loop {
@@ -155,8 +172,7 @@ async fn poll_until_caught_up(
                 let id = shop.id.clone();
                 rt.store
                     .read(move |c| crate::store::known_chats(c, &id, marketplace, now_ms()))
-                    .await
-                    .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?
+                    .await?
             }
         };
         let batch = connector.poll(cursor.as_deref(), &known).await?;
@@ -177,8 +193,7 @@ async fn poll_until_caught_up(
                     synced_at,
                 )
             })
-            .await
-            .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
+            .await?;
         if report.chats_without_handle > 0 {
             refresh_chats(rt, shop, marketplace, connector, &settings).await?;
         }
@@ -289,7 +304,7 @@ pub async fn refresh_chats(
     marketplace: Marketplace,
     connector: &DynConnector,
     settings: &IngestSettings,
-) -> Result<Vec<crate::domain::ChatUpdate>, MarketError> {
+) -> Result<Vec<crate::domain::ChatUpdate>, PollError> {
     let updates = connector.refresh_chats().await?;
     let batch = crate::domain::InboundBatch {
         chats: updates.clone(),
@@ -300,7 +315,6 @@ pub async fn refresh_chats(
         .call(move |c| {
             crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now_ms(), None)
         })
-        .await
-        .map_err(|e| MarketError::Unavailable(format!("database: {e}")))?;
+        .await?;
     Ok(updates)
 }

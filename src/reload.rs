@@ -90,10 +90,13 @@ async fn record(rt: &Runtime, shop: &str, kind: &'static str, result: &Result<()
         ),
     }
     let (s, ok, now) = (shop.to_string(), result.is_ok(), now_ms());
-    let _ = rt
+    let recorded = rt
         .store
         .call(move |c| crate::store::set_reload_status(c, &s, kind, ok, detail.as_deref(), now))
         .await;
+    if let Err(e) = recorded {
+        tracing::error!(shop, kind, error = %e, "cannot record the reload outcome");
+    }
 }
 
 /// Retrain the intent model of every shop with new corrections.

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::app::{Event, Runtime};
 use crate::domain::{DraftState, Marketplace, ReplyText, now_ms};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
+use crate::poller::PollError;
 use crate::store::{self, Change, ConnectorState, SendJob, TransitionError};
 
 const ACTOR: &str = "daemon:sender";
@@ -124,7 +125,14 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
                     .await
                 {
                     Ok(h) => handle = h,
-                    Err(e) => break not_delivered(rt, &job, e).await,
+                    Err(PollError::Market(e)) => break not_delivered(rt, &job, e).await,
+                    Err(PollError::Store(e)) => {
+                        let wait = send_backoff(job.draft_id, job.attempt as u32);
+                        break Outcome::Retry {
+                            at: now_ms() + wait.as_millis() as i64,
+                            why: format!("не отправлен: не удалось сохранить данные чата ({e})"),
+                        };
+                    }
                 }
             }
             Err(SendError::NeedsRefresh) => {
@@ -214,7 +222,7 @@ async fn refresh_chat(
     marketplace: Marketplace,
     connector: &DynConnector,
     chat_id: &str,
-) -> Result<Option<String>, MarketError> {
+) -> Result<Option<String>, PollError> {
     let Some(shop) = rt.shops.get(shop) else {
         return Ok(None);
     };
@@ -266,7 +274,7 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
             }
         }
         MarketError::Unavailable(why) if (job.attempt as u32) < rt.settings.sender.max_attempts => {
-            let backoff = Duration::from_secs(2u64.saturating_pow(job.attempt as u32).min(300));
+            let backoff = send_backoff(job.draft_id, job.attempt as u32);
             Outcome::Retry {
                 at: now + backoff.as_millis() as i64,
                 why: format!(
@@ -279,6 +287,16 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
     }
 }
 
+/// How long a draft waits after `attempt` failed tries: doubling up to five
+/// minutes, each draft at its own point in the upper half of that, so drafts
+/// that failed together (an outage) do not all come back at the same moment.
+fn send_backoff(draft_id: i64, attempt: u32) -> Duration {
+    use rand::{Rng, SeedableRng};
+    let cap = Duration::from_secs(2u64.saturating_pow(attempt).min(300));
+    let seed = ((draft_id as u64) << 8) ^ u64::from(attempt);
+    cap.mul_f64(rand::rngs::StdRng::seed_from_u64(seed).random_range(0.5..=1.0))
+}
+
 async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
     let now = now_ms();
     let (state, reason, result) = match outcome {
@@ -289,7 +307,7 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
             let r = rt
                 .store
                 .call(move |c| {
-                    Ok(store::mark_sent(
+                    TransitionError::lift(store::mark_sent(
                         c,
                         id,
                         message_id.as_deref(),
@@ -308,18 +326,20 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
             let r = rt
                 .store
                 .call(move |c| {
-                    Ok(store::transition(
-                        c,
-                        id,
-                        &[DraftState::Sending],
-                        DraftState::Unknown,
-                        &Change {
-                            actor: ACTOR,
-                            note: Some(&n),
-                            at: now,
-                        },
+                    TransitionError::lift(
+                        store::transition(
+                            c,
+                            id,
+                            &[DraftState::Sending],
+                            DraftState::Unknown,
+                            &Change {
+                                actor: ACTOR,
+                                note: Some(&n),
+                                at: now,
+                            },
+                        )
+                        .map(|_| ()),
                     )
-                    .map(|_| ()))
                 })
                 .await;
             (DraftState::Unknown, Some(note), r)
@@ -330,18 +350,20 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
             let r = rt
                 .store
                 .call(move |c| {
-                    Ok(store::transition(
-                        c,
-                        id,
-                        &[DraftState::Sending],
-                        DraftState::Failed,
-                        &Change {
-                            actor: ACTOR,
-                            note: Some(&n),
-                            at: now,
-                        },
+                    TransitionError::lift(
+                        store::transition(
+                            c,
+                            id,
+                            &[DraftState::Sending],
+                            DraftState::Failed,
+                            &Change {
+                                actor: ACTOR,
+                                note: Some(&n),
+                                at: now,
+                            },
+                        )
+                        .map(|_| ()),
                     )
-                    .map(|_| ()))
                 })
                 .await;
             (DraftState::Failed, Some(why), r)
@@ -351,18 +373,20 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
             let r = rt
                 .store
                 .call(move |c| {
-                    Ok(store::requeue(
-                        c,
-                        id,
-                        &[DraftState::Sending],
-                        at,
-                        &Change {
-                            actor: ACTOR,
-                            note: Some(&n),
-                            at: now,
-                        },
+                    TransitionError::lift(
+                        store::requeue(
+                            c,
+                            id,
+                            &[DraftState::Sending],
+                            at,
+                            &Change {
+                                actor: ACTOR,
+                                note: Some(&n),
+                                at: now,
+                            },
+                        )
+                        .map(|_| ()),
                     )
-                    .map(|_| ()))
                 })
                 .await;
             (DraftState::Scheduled, Some(why), r)
@@ -403,7 +427,7 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
         let result = rt
             .store
             .call(move |c| {
-                Ok(store::requeue(
+                TransitionError::lift(store::requeue(
                     c,
                     id,
                     &[DraftState::Unknown],
@@ -416,18 +440,50 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
                 ))
             })
             .await?;
-        if result.is_ok() {
-            tracing::info!(
-                draft = id,
-                "reconciled: the earlier attempt did not arrive; resending"
-            );
-            rt.emit(Event::DraftChanged {
-                id,
-                state: DraftState::Scheduled,
-                reason: Some(note),
-            });
-            rt.wake_sender.notify_one();
+        match result {
+            Ok(_) => {
+                tracing::info!(
+                    draft = id,
+                    "reconciled: the earlier attempt did not arrive; resending"
+                );
+                rt.emit(Event::DraftChanged {
+                    id,
+                    state: DraftState::Scheduled,
+                    reason: Some(note),
+                });
+                rt.wake_sender.notify_one();
+            }
+            // Settled meanwhile: its echo arrived, or a person acted on it.
+            Err(TransitionError::WrongState { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drafts_failing_together_retry_at_different_times_within_bounds() {
+        for attempt in 1..12u32 {
+            let cap = Duration::from_secs(2u64.pow(attempt).min(300));
+            let waits: std::collections::BTreeSet<Duration> =
+                (1..=50).map(|id| send_backoff(id, attempt)).collect();
+            assert!(waits.len() > 25, "attempt {attempt}: {waits:?}");
+            for wait in &waits {
+                assert!(
+                    *wait >= cap / 2 && *wait <= cap,
+                    "attempt {attempt}: {wait:?} outside {:?}..={cap:?}",
+                    cap / 2
+                );
+            }
+        }
+        assert_eq!(
+            send_backoff(7, 3),
+            send_backoff(7, 3),
+            "the same draft and attempt wait the same"
+        );
+    }
 }

@@ -5,11 +5,10 @@
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
 /// What a request is for, when it waits for its turn.
@@ -23,8 +22,26 @@ pub struct RequestGate {
     limiter: Option<DefaultDirectRateLimiter>,
     /// Set after a throttling answer; no request leaves before it.
     blocked_until: Mutex<Option<Instant>>,
-    sends_waiting: AtomicUsize,
+    /// How many sends wait for their turn; reads go only when none does.
+    sends_waiting: watch::Sender<usize>,
     in_flight: Option<std::sync::Arc<Semaphore>>,
+}
+
+/// A send waiting for its turn. Reads give way while it exists; it goes away
+/// when the send gets its turn or whoever waited gives up.
+struct WaitingSend<'a>(&'a watch::Sender<usize>);
+
+impl<'a> WaitingSend<'a> {
+    fn new(count: &'a watch::Sender<usize>) -> Self {
+        count.send_modify(|n| *n += 1);
+        WaitingSend(count)
+    }
+}
+
+impl Drop for WaitingSend<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
 }
 
 /// Held while a request is in flight; dropping it frees the slot.
@@ -40,21 +57,25 @@ impl RequestGate {
         RequestGate {
             limiter: (requests > 0).then(|| RateLimiter::direct(client_quota(requests, period))),
             blocked_until: Mutex::new(None),
-            sends_waiting: AtomicUsize::new(0),
+            sends_waiting: watch::Sender::new(0),
             in_flight: max_parallel.map(|n| std::sync::Arc::new(Semaphore::new(n.max(1)))),
         }
     }
 
     /// Wait until a request may leave. Keep the returned [`Turn`] until the
-    /// response has been read.
+    /// response has been read. Cancel-safe: a dropped wait holds nothing back.
     pub async fn turn(&self, purpose: Purpose) -> Turn {
-        if purpose == Purpose::Send {
-            self.sends_waiting.fetch_add(1, Ordering::SeqCst);
-        } else {
-            while self.sends_waiting.load(Ordering::SeqCst) > 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        let _waiting = match purpose {
+            Purpose::Send => Some(WaitingSend::new(&self.sends_waiting)),
+            Purpose::Read => {
+                let mut sends = self.sends_waiting.subscribe();
+                sends
+                    .wait_for(|waiting| *waiting == 0)
+                    .await
+                    .expect("the gate holds the sender while it is borrowed");
+                None
             }
-        }
+        };
         let permit = match &self.in_flight {
             Some(s) => s.clone().acquire_owned().await.ok(),
             None => None,
@@ -68,9 +89,6 @@ impl RequestGate {
         }
         if let Some(l) = &self.limiter {
             l.until_ready().await;
-        }
-        if purpose == Purpose::Send {
-            self.sends_waiting.fetch_sub(1, Ordering::SeqCst);
         }
         Turn { _permit: permit }
     }
@@ -141,5 +159,23 @@ mod tests {
         let start = Instant::now();
         let _t = gate.turn(Purpose::Read).await;
         assert!(start.elapsed() >= Duration::from_millis(110));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_send_frees_the_gate_for_reads_at_once() {
+        let gate = RequestGate::new(0, Duration::from_secs(1), Some(1));
+        let busy = gate.turn(Purpose::Read).await;
+        let mut send = Box::pin(gate.turn(Purpose::Send));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), &mut send)
+                .await
+                .is_err(),
+            "the send waits for the one slot"
+        );
+        drop(send);
+        drop(busy);
+        let _read = tokio::time::timeout(Duration::from_secs(5), gate.turn(Purpose::Read))
+            .await
+            .expect("nothing waits any more, so a read goes at once");
     }
 }

@@ -30,6 +30,9 @@ pub enum MarketError {
     ChatClosed(String),
     #[error("площадка отклонила запрос: {0}")]
     Invalid(String),
+    /// The chat or message asked about does not exist (any more).
+    #[error("площадка не нашла чат или сообщение: {0}")]
+    NotFound(String),
     #[error("площадка недоступна: {0}")]
     Unavailable(String),
 }

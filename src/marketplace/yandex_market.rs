@@ -351,6 +351,9 @@ impl YandexMarketClient {
                 "Яндекс Маркет ответил 403 ({detail}); проверьте, что ключ выдан в кабинете {} и ему открыт доступ к чатам (communication), а кабинет активен",
                 self.business_id
             )),
+            StatusCode::NOT_FOUND => {
+                MarketError::NotFound(format!("Яндекс Маркет ответил 404: {detail}"))
+            }
             StatusCode::LOCKED => {
                 MarketError::Unavailable(format!("Яндекс Маркет ответил 423: {detail}"))
             }
@@ -570,9 +573,7 @@ impl Connector for YandexMarketClient {
                 match self.read_history(&read.chat_id, read.from).await {
                     Ok(h) => Ok((read, Some(h))),
                     // A chat that no longer exists has nothing more to say.
-                    Err(MarketError::Invalid(d)) if read.listed.is_none() && d.contains("404") => {
-                        Ok((read, None))
-                    }
+                    Err(MarketError::NotFound(_)) if read.listed.is_none() => Ok((read, None)),
                     Err(e) => Err(e),
                 }
             })
@@ -1618,7 +1619,7 @@ mod tests {
         // Unknown chats and over-long texts are refused as the API refuses them.
         assert!(matches!(
             c.send(chat("12345"), &text("?")).await,
-            Err(SendError::NotDelivered(MarketError::Invalid(d))) if d.contains("404")
+            Err(SendError::NotDelivered(MarketError::NotFound(_)))
         ));
         let long = "а".repeat(MAX_MESSAGE_CHARS + 1);
         let long = ReplyText::parse(&long, MAX_MESSAGE_CHARS + 10).unwrap();

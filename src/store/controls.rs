@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::Result;
-use super::drafts::{DraftState, transition_tx};
+use super::drafts::{DraftState, transition_tx, unless_moved};
 use crate::domain::Millis;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub fn pause(
         .collect::<rusqlite::Result<_>>()?;
     let note = "автоотправка для магазина приостановлена; ответ ждёт человека";
     for id in &held {
-        let _ = transition_tx(
+        unless_moved(transition_tx(
             &tx,
             *id,
             &[DraftState::Scheduled],
@@ -71,7 +71,7 @@ pub fn pause(
             actor,
             Some(note),
             now,
-        );
+        ))?;
     }
     tx.commit()?;
     Ok(held)
@@ -124,4 +124,27 @@ pub fn reload_statuses(conn: &Connection) -> Result<Vec<ReloadStatus>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Marketplace;
+    use crate::store::Store;
+    use crate::store::drafts::tests::{REFUSE_STATE_CHANGES, chat_with_drafts};
+
+    #[test]
+    fn pausing_fails_and_changes_nothing_when_a_draft_cannot_be_held() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call_blocking(|c| {
+                chat_with_drafts(c, "a", Marketplace::Ozon, "c", &[("scheduled", false, 0)]);
+                c.execute_batch(REFUSE_STATE_CHANGES)?;
+                Ok(())
+            })
+            .unwrap();
+        let paused = store.call_blocking(|c| pause(c, "a", None, "cli:alice", 1));
+        assert!(paused.is_err(), "{paused:?}");
+        assert!(!store.call_blocking(|c| is_paused(c, "a")).unwrap());
+    }
 }

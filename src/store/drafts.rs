@@ -11,7 +11,7 @@ pub use crate::domain::DraftState;
 use crate::domain::{Classification, Decision, Effect, Intent, Millis};
 use crate::guards::Finding;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
     #[error("черновика №{0} нет")]
     NotFound(i64),
@@ -21,19 +21,49 @@ pub enum TransitionError {
         current: DraftState,
         expected: Vec<DraftState>,
     },
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<rusqlite::Error> for TransitionError {
     fn from(e: rusqlite::Error) -> Self {
-        TransitionError::Store(e.to_string())
+        TransitionError::Store(e.into())
     }
 }
 
-impl From<StoreError> for TransitionError {
-    fn from(e: StoreError) -> Self {
-        TransitionError::Store(e.to_string())
+/// Inside the store's own transactions a draft was just read, so one that is
+/// gone or moved means the rows contradict each other; a database failure
+/// keeps its kind.
+impl From<TransitionError> for StoreError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Store(e) => e,
+            other => StoreError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+impl TransitionError {
+    /// Split a database failure off a transition's result, so that
+    /// [`super::Store::call`] sees it (and `/healthz` reports it) while a
+    /// refused transition stays a value for the caller.
+    pub fn lift<T>(result: Result<T, TransitionError>) -> Result<Result<T, TransitionError>> {
+        match result {
+            Err(TransitionError::Store(e)) => Err(e),
+            other => Ok(other),
+        }
+    }
+}
+
+/// A transition that lost a race (someone else moved the draft first) is
+/// skipped: `None`. Every other failure is an error.
+pub(crate) fn unless_moved(
+    result: Result<DraftState, TransitionError>,
+) -> Result<Option<DraftState>> {
+    match result {
+        Ok(prev) => Ok(Some(prev)),
+        Err(TransitionError::WrongState { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -55,7 +85,7 @@ pub(crate) fn transition_tx(
     let current: DraftState = current
         .ok_or(TransitionError::NotFound(id))?
         .parse()
-        .map_err(TransitionError::Store)?;
+        .map_err(StoreError::Corrupt)?;
     if !from.contains(&current) {
         return Err(TransitionError::WrongState {
             id,
@@ -350,7 +380,15 @@ fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreD
             DraftState::Expired
         };
         let note = format!("заменён черновиком №{id}");
-        let _ = transition_tx(tx, old, &[old_state], to, "daemon:gate", Some(&note), now);
+        unless_moved(transition_tx(
+            tx,
+            old,
+            &[old_state],
+            to,
+            "daemon:gate",
+            Some(&note),
+            now,
+        ))?;
     }
     tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
         .execute([new.chat_id])?;
@@ -578,34 +616,41 @@ pub struct SendJob {
 }
 
 /// Claim drafts whose send time has come, at most one per chat, and never for a
-/// chat that already has a send in flight or of unknown outcome.
+/// chat that already has a send in flight or of unknown outcome. Drafts of a
+/// connector in `paused` (its credentials were rejected) wait where they are
+/// without holding back anybody else's.
 pub fn claim_due_sends(
     conn: &mut Connection,
     now: Millis,
     limit: usize,
     paused: &[(String, crate::domain::Marketplace)],
 ) -> Result<Vec<SendJob>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let candidates: Vec<(i64, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT d.id, d.chat_id, c.shop, c.marketplace FROM drafts d JOIN chats c ON c.id = d.chat_id
-             WHERE d.state = 'scheduled' AND d.send_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
-               AND NOT (d.approved_by IS NULL AND d.effect = 'auto'
-                        AND EXISTS (SELECT 1 FROM shop_controls s WHERE s.shop = c.shop AND s.paused = 1))
-             ORDER BY d.send_at, d.id LIMIT ?2",
-        )?
-        .query_map(params![now, (limit * 4 + paused.len() * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut jobs = Vec::new();
-    let mut chats_taken = std::collections::HashSet::new();
-    for (id, chat_id, shop, marketplace) in candidates {
-        let is_paused = paused
+    let paused = serde_json::json!(
+        paused
             .iter()
-            .any(|(s, m)| *s == shop && m.code() == marketplace);
-        if jobs.len() >= limit || is_paused || !chats_taken.insert(chat_id) {
-            continue;
-        }
+            .map(|(shop, mp)| (shop, mp.code()))
+            .collect::<Vec<_>>()
+    )
+    .to_string();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let due: Vec<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, chat_id FROM (
+                SELECT d.id, d.chat_id, d.send_at,
+                       ROW_NUMBER() OVER (PARTITION BY d.chat_id ORDER BY d.send_at, d.id) AS nth
+                FROM drafts d JOIN chats c ON c.id = d.chat_id
+                WHERE d.state = 'scheduled' AND d.send_at <= ?1
+                  AND NOT EXISTS (SELECT 1 FROM drafts o WHERE o.chat_id = d.chat_id AND o.state IN ('sending', 'unknown'))
+                  AND NOT (d.approved_by IS NULL AND d.effect = 'auto'
+                           AND EXISTS (SELECT 1 FROM shop_controls s WHERE s.shop = c.shop AND s.paused = 1))
+                  AND NOT EXISTS (SELECT 1 FROM json_each(?3) p
+                                  WHERE p.value ->> 0 = c.shop AND p.value ->> 1 = c.marketplace))
+             WHERE nth = 1 ORDER BY send_at, id LIMIT ?2",
+        )?
+        .query_map(params![now, limit as i64, paused], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut jobs = Vec::with_capacity(due.len());
+    for (id, chat_id) in due {
         transition_tx(
             &tx,
             id,
@@ -614,8 +659,7 @@ pub fn claim_due_sends(
             "daemon:sender",
             None,
             now,
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        )?;
         tx.execute(
             "UPDATE drafts SET attempts = attempts + 1, send_started_at = ?2 WHERE id = ?1",
             params![id, now],
@@ -685,8 +729,7 @@ pub fn recover_in_flight(conn: &mut Connection, now: Millis) -> Result<Vec<i64>>
             "daemon:recovery",
             Some("служба остановилась во время отправки; сначала сверяемся с историей чата"),
             now,
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        )?;
     }
     tx.commit()?;
     Ok(ids)
@@ -745,7 +788,7 @@ pub fn expire_past_reply_window(
             marketplace.title()
         );
         for id in found {
-            if transition_tx(
+            if unless_moved(transition_tx(
                 &tx,
                 id,
                 &[DraftState::Pending],
@@ -753,8 +796,8 @@ pub fn expire_past_reply_window(
                 "daemon:expiry",
                 Some(&note),
                 now,
-            )
-            .is_ok()
+            ))?
+            .is_some()
             {
                 ids.push(id);
             }
@@ -885,7 +928,7 @@ pub fn finish_retract(
     )?;
     match result {
         Ok(()) => {
-            let _ = transition_tx(
+            unless_moved(transition_tx(
                 &tx,
                 id,
                 &[DraftState::Sent],
@@ -893,7 +936,7 @@ pub fn finish_retract(
                 "daemon:sender",
                 Some("ответ удалён из чата"),
                 now,
-            );
+            ))?;
         }
         Err(why) => {
             record_event(
@@ -918,19 +961,23 @@ pub fn expire_stale(conn: &mut Connection, now: Millis, ttl_ms: i64) -> Result<V
         .query_map([now - ttl_ms], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let note = "устарел: никто не одобрил вовремя";
-    for id in &ids {
-        let _ = transition_tx(
+    let mut expired = Vec::with_capacity(ids.len());
+    for id in ids {
+        let moved = transition_tx(
             &tx,
-            *id,
+            id,
             &[DraftState::Pending],
             DraftState::Expired,
             "daemon:expiry",
             Some(note),
             now,
         );
+        if unless_moved(moved)?.is_some() {
+            expired.push(id);
+        }
     }
     tx.commit()?;
-    Ok(ids)
+    Ok(expired)
 }
 
 /// How many auto-replies went out recently, and whether an earlier send to
@@ -978,4 +1025,249 @@ pub fn auto_counts(
         shop_last_hour,
         chat_unsettled,
     })
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::domain::Marketplace;
+    use crate::store::Store;
+
+    const NOW: Millis = 1_000_000;
+
+    /// Every change of a draft's state fails inside SQLite, as a write to a
+    /// broken database would.
+    pub(in crate::store) const REFUSE_STATE_CHANGES: &str = "CREATE TRIGGER refuse BEFORE UPDATE OF state ON drafts BEGIN SELECT RAISE(ABORT, 'refused'); END;";
+
+    /// The database is full: the next change of a draft's state needs more
+    /// room than there is.
+    pub(in crate::store) fn fill_up(c: &Connection) {
+        c.execute_batch(
+            "CREATE TABLE ballast (b BLOB);
+             CREATE TRIGGER fill BEFORE UPDATE OF state ON drafts BEGIN INSERT INTO ballast VALUES (zeroblob(1000000)); END;",
+        )
+        .unwrap();
+        let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        c.pragma_update(None, "max_page_count", pages).unwrap();
+    }
+
+    /// A chat of `shop` on `mp` with one draft per `(state, approved, send_at)`.
+    pub(in crate::store) fn chat_with_drafts(
+        c: &Connection,
+        shop: &str,
+        mp: Marketplace,
+        chat: &str,
+        drafts: &[(&str, bool, Millis)],
+    ) -> Vec<i64> {
+        let chat_id: i64 = c
+            .query_row(
+                "INSERT INTO chats (shop, marketplace, external_id, created_at) VALUES (?1, ?2, ?3, 0) RETURNING id",
+                params![shop, mp.code(), chat],
+                |r| r.get(0),
+            )
+            .unwrap();
+        drafts
+            .iter()
+            .enumerate()
+            .map(|(i, (state, approved, send_at))| {
+                let message: i64 = c
+                    .query_row(
+                        "INSERT INTO messages (chat_id, external_id, author, text, created_at, stored_at)
+                         VALUES (?1, ?2, 'buyer', 'когда?', 0, 0) RETURNING id",
+                        params![chat_id, format!("m{i}")],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                c.query_row(
+                    "INSERT INTO drafts (chat_id, turn_message_id, state, intent, confidence, classification, text,
+                                         drafter, decision, effect, send_at, approved_by, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'other', 1.0, '{}', 'Отправим завтра', 'template', '{}', 'auto', ?4, ?5, 0, 0)
+                     RETURNING id",
+                    params![chat_id, message, state, send_at, approved.then_some("cli:alice")],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn claim(store: &Store, limit: usize, paused: &[(String, Marketplace)]) -> Vec<i64> {
+        let paused = paused.to_vec();
+        store
+            .call_blocking(|c| claim_due_sends(c, NOW, limit, &paused))
+            .unwrap()
+            .iter()
+            .map(|j| j.draft_id)
+            .collect()
+    }
+
+    #[test]
+    fn a_shop_with_rejected_credentials_does_not_block_other_shops() {
+        let store = Store::open_in_memory().unwrap();
+        let other = store
+            .call_blocking(|c| {
+                for i in 0..50 {
+                    let chat = format!("revoked{i}");
+                    chat_with_drafts(c, "a", Marketplace::Ozon, &chat, &[("scheduled", true, i)]);
+                }
+                Ok(chat_with_drafts(
+                    c,
+                    "b",
+                    Marketplace::Ozon,
+                    "fine",
+                    &[("scheduled", true, 100)],
+                ))
+            })
+            .unwrap();
+        let paused = [("a".to_string(), Marketplace::Ozon)];
+        assert_eq!(claim(&store, 4, &paused), other);
+    }
+
+    #[test]
+    fn the_same_shop_on_another_marketplace_still_sends() {
+        let store = Store::open_in_memory().unwrap();
+        let wb = store
+            .call_blocking(|c| {
+                chat_with_drafts(c, "a", Marketplace::Ozon, "o", &[("scheduled", true, 1)]);
+                Ok(chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Wildberries,
+                    "w",
+                    &[("scheduled", true, 2)],
+                ))
+            })
+            .unwrap();
+        let paused = [("a".to_string(), Marketplace::Ozon)];
+        assert_eq!(claim(&store, 4, &paused), wb);
+    }
+
+    #[test]
+    fn one_send_per_chat_and_a_busy_chat_does_not_starve_others() {
+        let store = Store::open_in_memory().unwrap();
+        let (busy, quiet) = store
+            .call_blocking(|c| {
+                let many: Vec<(&str, bool, Millis)> =
+                    (0..20).map(|i| ("scheduled", true, i)).collect();
+                let busy = chat_with_drafts(c, "a", Marketplace::Ozon, "busy", &many);
+                let quiet = chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "quiet",
+                    &[("scheduled", true, 50)],
+                );
+                Ok((busy, quiet))
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 2, &[]), vec![busy[0], quiet[0]]);
+        assert!(
+            claim(&store, 2, &[]).is_empty(),
+            "both chats have a send in flight"
+        );
+    }
+
+    #[test]
+    fn a_chat_with_a_send_in_flight_or_unknown_is_skipped() {
+        let store = Store::open_in_memory().unwrap();
+        let free = store
+            .call_blocking(|c| {
+                chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "sending",
+                    &[("sending", true, 0), ("scheduled", true, 1)],
+                );
+                chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "unknown",
+                    &[("unknown", true, 0), ("scheduled", true, 1)],
+                );
+                Ok(chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "free",
+                    &[("sent", true, 0), ("scheduled", true, 2)],
+                ))
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 10, &[]), vec![free[1]]);
+    }
+
+    #[test]
+    fn claims_the_earliest_due_up_to_the_limit() {
+        let store = Store::open_in_memory().unwrap();
+        let ids = store
+            .call_blocking(|c| {
+                Ok([5, 3, NOW + 1, 4, 1]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, at)| {
+                        let chat = format!("c{i}");
+                        chat_with_drafts(
+                            c,
+                            "a",
+                            Marketplace::Ozon,
+                            &chat,
+                            &[("scheduled", true, *at)],
+                        )[0]
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 3, &[]), vec![ids[4], ids[1], ids[3]]);
+        assert_eq!(claim(&store, 3, &[]), vec![ids[0]], "not yet due stays");
+        let claimed: (String, i64) = store
+            .call_blocking(|c| {
+                Ok(c.query_row(
+                    "SELECT state, attempts FROM drafts WHERE id = ?1",
+                    [ids[4]],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(claimed, ("sending".to_string(), 1));
+    }
+
+    #[test]
+    fn a_paused_shop_holds_its_auto_replies_but_sends_approved_ones() {
+        let store = Store::open_in_memory().unwrap();
+        let approved = store
+            .call_blocking(|c| {
+                chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "auto",
+                    &[("scheduled", false, 0)],
+                );
+                let approved =
+                    chat_with_drafts(c, "a", Marketplace::Ozon, "ok", &[("scheduled", true, 1)]);
+                crate::store::resume(c, "a", "cli:alice", 0)?;
+                c.execute("UPDATE shop_controls SET paused = 1", [])?;
+                Ok(approved)
+            })
+            .unwrap();
+        assert_eq!(claim(&store, 10, &[]), approved);
+    }
+    #[test]
+    fn a_full_database_inside_a_claim_is_reported_as_full() {
+        let store = Store::open_in_memory().unwrap();
+        let err = store
+            .call_blocking(|c| {
+                chat_with_drafts(c, "a", Marketplace::Ozon, "c", &[("scheduled", true, 0)]);
+                fill_up(c);
+                claim_due_sends(c, NOW, 10, &[])
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.environmental(),
+            Some("на диске кончилось место для базы данных"),
+            "{err:?}"
+        );
+    }
 }

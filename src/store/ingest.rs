@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::Result;
-use super::drafts::{DraftState, transition_tx};
+use super::drafts::{DraftState, transition_tx, unless_moved};
 use crate::domain::{
     Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace, Millis, OrderContext,
 };
@@ -244,7 +244,17 @@ fn on_buyer_message(
                 "устарел: покупатель написал ещё раз, будет новый черновик",
             ),
         };
-        if transition_tx(tx, draft_id, &[state], to, ACTOR, Some(note), now).is_ok() {
+        if unless_moved(transition_tx(
+            tx,
+            draft_id,
+            &[state],
+            to,
+            ACTOR,
+            Some(note),
+            now,
+        ))?
+        .is_some()
+        {
             report
                 .withdrawn_drafts
                 .push((draft_id, to, note.to_string()));
@@ -331,7 +341,7 @@ fn on_echo(
         DraftState::Unknown,
         DraftState::Scheduled,
     ];
-    if transition_tx(
+    let confirmed = transition_tx(
         tx,
         draft_id,
         &from,
@@ -339,9 +349,8 @@ fn on_echo(
         ACTOR,
         Some("доставлен: ответ виден в истории чата"),
         now,
-    )
-    .is_ok()
-    {
+    );
+    if unless_moved(confirmed)?.is_some() {
         report.confirmed_drafts.push(draft_id);
     }
     Ok(())
@@ -395,7 +404,7 @@ fn on_human_reply(
         let Ok(state) = state.parse::<DraftState>() else {
             continue;
         };
-        if transition_tx(
+        let cancelled = transition_tx(
             tx,
             draft_id,
             &[state],
@@ -403,13 +412,70 @@ fn on_human_reply(
             ACTOR,
             Some(who),
             now,
-        )
-        .is_ok()
-        {
+        );
+        if unless_moved(cancelled)?.is_some() {
             report
                 .withdrawn_drafts
                 .push((draft_id, DraftState::Cancelled, who.to_string()));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::drafts::tests::{REFUSE_STATE_CHANGES, chat_with_drafts};
+
+    #[test]
+    fn a_draft_that_cannot_be_withdrawn_fails_the_batch_instead_of_committing_it() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call_blocking(|c| {
+                chat_with_drafts(c, "a", Marketplace::Ozon, "c", &[("scheduled", true, 0)]);
+                c.execute_batch(REFUSE_STATE_CHANGES)?;
+                Ok(())
+            })
+            .unwrap();
+        let batch = InboundBatch {
+            messages: vec![InboundMessage {
+                chat_id: "c".into(),
+                id: "again".into(),
+                author: Author::Buyer,
+                via_api: false,
+                channel: None,
+                text: "Ответьте, пожалуйста".into(),
+                attachments: serde_json::Value::Null,
+                created_at: 10,
+                read_at: None,
+            }],
+            cursor: Some("next".into()),
+            ..Default::default()
+        };
+        let settings = IngestSettings {
+            debounce_ms: 0,
+            max_turn_age_ms: i64::MAX / 4,
+            takeover_ms: 0,
+            clock_skew_ms: 0,
+        };
+        let stored = store.call_blocking(|c| {
+            ingest_batch(c, "a", Marketplace::Ozon, &batch, &settings, 20, None)
+        });
+        assert!(stored.is_err(), "{stored:?}");
+        let (messages, cursor) = store
+            .call_blocking(|c| {
+                let n: i64 = c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+                Ok((
+                    n,
+                    super::super::sync_state(c, "a", Marketplace::Ozon)?.cursor,
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            (messages, cursor),
+            (1, None),
+            "nothing of the batch is kept"
+        );
+    }
 }

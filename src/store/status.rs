@@ -16,6 +16,9 @@ pub enum ConnectorState {
     RateLimited,
     /// The marketplace is failing or unreachable; retrying with backoff.
     Degraded,
+    /// Our own database failed while storing or reading what the marketplace
+    /// sent; retrying with backoff.
+    DatabaseFailed,
 }
 
 impl ConnectorState {
@@ -26,6 +29,7 @@ impl ConnectorState {
             ConnectorState::AuthFailed => "auth_failed",
             ConnectorState::RateLimited => "rate_limited",
             ConnectorState::Degraded => "degraded",
+            ConnectorState::DatabaseFailed => "database_failed",
         }
     }
 
@@ -35,6 +39,7 @@ impl ConnectorState {
             "auth_failed" => ConnectorState::AuthFailed,
             "rate_limited" => ConnectorState::RateLimited,
             "degraded" => ConnectorState::Degraded,
+            "database_failed" => ConnectorState::DatabaseFailed,
             _ => ConnectorState::Starting,
         }
     }

@@ -372,6 +372,14 @@ async fn sync_context(s: &WebState) -> Context {
                         false,
                         format!("{}: {}", RU.degraded, c.detail.clone().unwrap_or_default()),
                     ),
+                    ConnectorState::DatabaseFailed => (
+                        false,
+                        format!(
+                            "{}: {}",
+                            RU.database_failed,
+                            c.detail.clone().unwrap_or_default()
+                        ),
+                    ),
                     ConnectorState::Starting => (false, RU.starting.to_string()),
                 };
                 view.connectors.push(ConnectorView {

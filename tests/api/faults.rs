@@ -191,6 +191,47 @@ async fn a_database_locked_by_another_process_is_waited_out() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_database_error_while_polling_is_shown_as_a_database_error() {
+    let app = TestApp::builder().web().spawn().await;
+    wait_until("the first poll", || async {
+        connector_state(&app)
+            .await
+            .filter(|(s, _)| *s == ConnectorState::Ok)
+    })
+    .await;
+    app.store
+        .call(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'messages refused'); END;",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let posted = app.buyer_writes("Добрый день, где мой заказ?").await;
+
+    let (state, detail) = wait_until("the poller to report the failure", || async {
+        connector_state(&app)
+            .await
+            .filter(|(s, _)| *s != ConnectorState::Ok)
+    })
+    .await;
+    assert_eq!(state, ConnectorState::DatabaseFailed, "{detail}");
+    assert!(!detail.contains("площадка"), "{detail}");
+    assert!(detail.contains("messages refused"), "{detail}");
+    let (code, body) = healthz(&app).await;
+    assert_eq!(code, 503);
+    assert_eq!(body["connectors"][0]["detail"], json!(detail), "{body}");
+
+    app.store
+        .call(|c| Ok(c.execute_batch("DROP TRIGGER refuse")?))
+        .await
+        .unwrap();
+    app.wait_for_draft(&posted.chat_id).await;
+    assert_eq!(stored_messages(&app).await, 1);
+}
+
 /// A tiny tmpfs, unmounted when dropped.
 struct SmallDisk(PathBuf);
 

@@ -637,22 +637,25 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// every dev corpus (six authors) and the intent examples, all benign.
-const TRAINING: [&str; 6] = [
+/// every dev corpus (seven authors) and the intent examples, all benign.
+const TRAINING: [&str; 7] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
     include_str!("../../tests/corpus/injection.dev4.jsonl"),
     include_str!("../../tests/corpus/injection.dev5.jsonl"),
     include_str!("../../tests/corpus/injection.dev6.jsonl"),
+    include_str!("../../tests/corpus/injection.dev7.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 
 /// At or above this probability the model alone flags a message. Chosen with
 /// `agentiq eval injection --split dev`, each dev author scored by a model
-/// that never read them (0.7 / 0.4, 0.8 / 0.5 and 0.85 / 0.6 compared): with
-/// five authors 0.8 / 0.5 keeps benign messages flagged lowest for the recall.
-const MODEL_FLAGS: f64 = 0.8;
+/// that never read them (0.7 / 0.4, 0.8 / 0.5 and 0.85 / 0.6 compared with five
+/// authors; 0.75 and 0.8 with seven): since the seventh author's
+/// contrasting near misses joined the training, 0.75 / 0.5 catches as many
+/// attacks as 0.8 did before with fewer benign messages flagged.
+const MODEL_FLAGS: f64 = 0.75;
 /// At or above this it adds to the rules' evidence.
 const MODEL_SUPPORTS: f64 = 0.5;
 

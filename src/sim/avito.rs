@@ -703,7 +703,7 @@ async fn get_self(
     .await
 }
 
-/// Query parameters, repeated keys and comma-separated lists alike.
+/// A query parameter's first value.
 fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
     query
         .iter()

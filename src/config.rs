@@ -591,6 +591,11 @@ pub struct YandexMarketSettings {
     /// Requests in flight at once; the Partner API refuses more than 2.
     #[serde(default = "default_ym_parallel")]
     pub max_parallel: usize,
+    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
+    #[serde(default = "default_ym_rate_requests")]
+    pub rate_limit_requests: u32,
+    #[serde(default = "default_ym_rate_period")]
+    pub rate_limit_period: Dur,
 }
 
 /// Avito Messenger API: OAuth2 client credentials.
@@ -644,6 +649,16 @@ fn default_one_second() -> Dur {
 }
 fn default_ym_parallel() -> usize {
     2
+}
+/// getChats' 5000 requests an hour, the smallest limit of the methods a poll
+/// calls (`x-resource-limit-config` in the Partner API spec,
+/// `openapi/paths/v2_businesses_businessId_chats.yaml`), spread evenly:
+/// 25 every 18 s.
+fn default_ym_rate_requests() -> u32 {
+    25
+}
+fn default_ym_rate_period() -> Dur {
+    Dur::secs(18)
 }
 
 fn default_wb_base_url() -> String {

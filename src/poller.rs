@@ -18,6 +18,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const STATUS_HEARTBEAT: Duration = Duration::from_secs(30);
 /// How often a connector whose credentials were rejected is tried again.
 const AUTH_RETRY: Duration = Duration::from_secs(300);
+/// Most pages one catch-up reads. A longer backlog continues at once, after
+/// the status is recorded and shutdown looked at, so neither waits for it.
+const MAX_PAGES_PER_CATCH_UP: usize = 50;
+
+/// How far one catch-up got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CatchUp {
+    Done,
+    /// The page limit ended it; the marketplace has more.
+    Partial,
+}
 
 /// Why a poll failed: the marketplace, or our own database.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +78,7 @@ pub async fn run(
     loop {
         let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await
         {
-            Ok(()) => {
+            Ok(progress) => {
                 failures = 0;
                 if last_state != Some(ConnectorState::Ok) {
                     rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None)
@@ -97,7 +108,9 @@ pub async fn run(
                         tracing::error!(shop = %shop.id, %marketplace, error = %e, "cannot record the connector status");
                     }
                 }
-                if std::mem::take(&mut first_pause) {
+                if progress == CatchUp::Partial {
+                    Duration::ZERO
+                } else if std::mem::take(&mut first_pause) {
                     interval.mul_f64(rand::random_range(0.5..1.5))
                 } else {
                     interval
@@ -146,14 +159,15 @@ pub async fn run(
     }
 }
 
-/// Read pages until the marketplace has nothing more.
+/// Read pages until the marketplace has nothing more, or
+/// [`MAX_PAGES_PER_CATCH_UP`] of them.
 async fn poll_until_caught_up(
     rt: &Arc<Runtime>,
     shop: &Arc<Shop>,
     marketplace: Marketplace,
     connector: &DynConnector,
     shutdown: &CancellationToken,
-) -> Result<(), PollError> {
+) -> Result<CatchUp, PollError> {
     let started = now_ms();
     let id = shop.id.clone();
     let mut cursor = rt
@@ -162,9 +176,9 @@ async fn poll_until_caught_up(
         .await?
         .cursor;
     let settings = ingest_settings(rt);
-    loop {
+    for _ in 0..MAX_PAGES_PER_CATCH_UP {
         if shutdown.is_cancelled() {
-            return Ok(());
+            return Ok(CatchUp::Done);
         }
         let known = match connector.discovery() {
             Discovery::EventStream => KnownChats::new(),
@@ -205,9 +219,10 @@ async fn poll_until_caught_up(
             if report.unsettled_sends {
                 rt.wake_sender.notify_one();
             }
-            return Ok(());
+            return Ok(CatchUp::Done);
         }
     }
+    Ok(CatchUp::Partial)
 }
 
 /// What follows storing new messages: wake the drafting pipeline, mark

@@ -195,6 +195,8 @@ pub fn build_connectors(
                     api_key,
                     timeout: ym.timeout.0,
                     max_parallel: ym.max_parallel,
+                    rate_limit_requests: ym.rate_limit_requests,
+                    rate_limit_period: ym.rate_limit_period.0,
                 });
                 connectors.insert(Marketplace::YandexMarket, Arc::new(client));
             }

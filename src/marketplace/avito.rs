@@ -327,9 +327,12 @@ impl AvitoClient {
         let mut chats = Vec::new();
         let mut offset = 0;
         for _ in 0..max_pages {
+            // `chat_types` is an array in the spec, without `style` or
+            // `explode`: OpenAPI's default, one parameter per value.
             let query = vec![
                 ("unread_only", unread_only.to_string()),
-                ("chat_types", "u2i,u2u".to_string()),
+                ("chat_types", "u2i".to_string()),
+                ("chat_types", "u2u".to_string()),
                 ("limit", PAGE_LIMIT.to_string()),
                 ("offset", offset.to_string()),
             ];
@@ -1420,7 +1423,8 @@ mod tests {
             Mock::given(method("GET"))
                 .and(path(chats))
                 .and(query_param("unread_only", "true"))
-                .and(query_param("chat_types", "u2i,u2u"))
+                .and(query_param("chat_types", "u2i"))
+                .and(query_param("chat_types", "u2u"))
                 .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "chats": [] })))
                 .mount(&server)
                 .await;
@@ -1486,6 +1490,25 @@ mod tests {
                 matches!(err, MarketError::Auth(ref d) if d.contains("client_secret")),
                 "{err}"
             );
+        }
+
+        #[tokio::test]
+        async fn chat_types_are_sent_as_the_spec_declares_an_array() {
+            let server = server_with_auth().await;
+            let base = "/messenger/v2/accounts/94235311/chats";
+            Mock::given(method("GET"))
+                .and(path(base))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "chats": [] })))
+                .mount(&server)
+                .await;
+            client(&server.uri())
+                .poll(None, &KnownChats::new())
+                .await
+                .unwrap();
+            let requests = server.received_requests().await.unwrap();
+            let list = requests.iter().find(|r| r.url.path() == base).unwrap();
+            let query = list.url.query().unwrap_or_default();
+            assert!(query.contains("chat_types=u2i&chat_types=u2u&"), "{query}");
         }
 
         #[tokio::test]

@@ -117,6 +117,25 @@ pub fn client_quota(requests: u32, period: Duration) -> Quota {
         .allow_burst(burst)
 }
 
+/// Requests one `poll` may still make, across list and history pages: a
+/// server that keeps handing out page tokens ends the poll early instead of
+/// spending the shop's limits on it.
+pub struct Budget(std::sync::atomic::AtomicUsize);
+
+impl Budget {
+    pub fn new(requests: usize) -> Budget {
+        Budget(requests.into())
+    }
+
+    /// Take one request; `false` when none is left.
+    pub fn take(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.0
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
 /// A seconds value from a response header, if present and sane.
 pub fn header_secs(response: &reqwest::Response, name: &str) -> Option<f64> {
     response

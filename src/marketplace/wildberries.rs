@@ -164,14 +164,27 @@ impl Connector for WildberriesClient {
         let body: EventsResponse = self.get_json("/api/v1/seller/events", &query).await?;
         let result = body.result.unwrap_or_default();
         let has_events = !result.events.is_empty();
+        let more = result.total_events.unwrap_or(0) > 0 && has_events;
+        let current = query.first().and_then(|(_, c)| c.parse::<i64>().ok());
+        let advanced = result
+            .next
+            .filter(|n| *n > 0 && current.is_none_or(|c| *n > c));
         // Only a page with events moves the cursor: adopting the `next` of an
-        // empty page could skip an event stamped in that same millisecond.
-        let cursor = match result.next.filter(|n| *n > 0) {
+        // empty page could skip an event stamped in that same millisecond. A
+        // page that says "more" without moving it would be read forever.
+        let cursor = match advanced {
             Some(next) if has_events => Some(next.to_string()),
+            _ if more => {
+                return Err(MarketError::Unavailable(format!(
+                    "курсор событий не продвигается: после next={} Wildberries снова отдаёт next={}",
+                    current.map_or("—".into(), |c| c.to_string()),
+                    result.next.map_or("—".into(), |n| n.to_string()),
+                )));
+            }
             _ => cursor.map(str::to_string),
         };
         let mut batch = InboundBatch {
-            more: result.total_events.unwrap_or(0) > 0 && has_events,
+            more,
             cursor,
             ..InboundBatch::default()
         };
@@ -532,6 +545,40 @@ mod tests {
             "t",
             "the raw token, as the spec shows"
         );
+    }
+
+    #[tokio::test]
+    async fn a_page_that_moves_the_cursor_back_is_an_error_naming_it() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/seller/events"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "result": { "next": 1000, "totalEvents": 5, "events": [
+                    { "chatID": "1:c", "eventID": "e1", "eventType": "message",
+                      "sender": "client", "addTimestamp": 1000, "message": { "text": "?" } }
+                ] }
+            })))
+            .mount(&server)
+            .await;
+        let client = WildberriesClient::new(WbConfig {
+            base_url: server.uri(),
+            token: SecretString::from("t"),
+            timeout: Duration::from_secs(2),
+            rate_limit_requests: 10,
+            rate_limit_period: Duration::from_secs(10),
+        });
+        for cursor in ["2000", "1000"] {
+            let err = client
+                .poll(Some(cursor), &Default::default())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, MarketError::Unavailable(d) if d.contains(&format!("next={cursor}"))),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::limits::{Purpose, RequestGate, Turn};
+use super::limits::{Budget, Purpose, RequestGate, Turn};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client,
@@ -67,8 +67,11 @@ pub const WAITING_STATUSES: [&str; 2] = ["NEW", "WAITING_FOR_PARTNER"];
 const MARKER_ANSWERED: &str = "answered";
 /// Most chat histories read in one `poll`; the rest follow at once (`more`).
 const MAX_HISTORIES_PER_POLL: usize = 40;
-/// Guards against a server that keeps handing out page tokens.
-const MAX_PAGES: usize = 200;
+/// Most requests one `poll` makes, list and history pages together.
+pub const MAX_REQUESTS_PER_POLL: usize = 100;
+/// Most chat-list pages one `poll` reads (1000 chats), so histories always
+/// get the rest of the budget.
+const MAX_LIST_PAGES: usize = 50;
 /// A chat's `updatedAt` has one-second precision: a message written in the
 /// same second as our read would not change it. The marker is trusted only
 /// once the server's clock (`Date`) is this far past `updatedAt`.
@@ -119,6 +122,10 @@ pub struct YandexMarketConfig {
     pub api_key: SecretString,
     pub timeout: Duration,
     pub max_parallel: usize,
+    /// Client-side limit: at most this many requests...
+    pub rate_limit_requests: u32,
+    /// ...per this period.
+    pub rate_limit_period: Duration,
 }
 
 pub struct YandexMarketClient {
@@ -216,7 +223,11 @@ impl YandexMarketClient {
             base_url: config.base_url.trim_end_matches('/').to_string(),
             business_id: config.business_id,
             api_key: config.api_key,
-            gate: RequestGate::new(0, Duration::from_secs(1), Some(max_parallel)),
+            gate: RequestGate::new(
+                config.rate_limit_requests,
+                config.rate_limit_period,
+                Some(max_parallel),
+            ),
             max_parallel,
             parallel: Parallel::new(max_parallel),
             spent: Mutex::new(HashMap::new()),
@@ -395,11 +406,17 @@ impl YandexMarketClient {
 
     /// Every chat that waits for the shop, all pages, and whether that was
     /// really all of them (the page guard did not cut the list short).
-    async fn list_waiting_chats(&self) -> Result<(Vec<ChatInfo>, bool), MarketError> {
+    async fn list_waiting_chats(
+        &self,
+        budget: &Budget,
+    ) -> Result<(Vec<ChatInfo>, bool), MarketError> {
         let mut chats = Vec::new();
         let mut token: Option<String> = None;
         let mut seen_tokens = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        for _ in 0..MAX_LIST_PAGES {
+            if !budget.take() {
+                break;
+            }
             let mut query = vec![("limit", CHATS_PAGE_LIMIT.to_string())];
             if let Some(t) = &token {
                 query.push(("page_token", t.clone()));
@@ -423,12 +440,21 @@ impl YandexMarketClient {
         Ok((chats, false))
     }
 
-    /// A chat's messages from `from` on (inclusive), all pages.
-    async fn read_history(&self, chat_id: &str, from: Option<i64>) -> Result<History, MarketError> {
+    /// A chat's messages from `from` on (inclusive), all pages; `None` when
+    /// the budget ran out first.
+    async fn read_history(
+        &self,
+        chat_id: &str,
+        from: Option<i64>,
+        budget: &Budget,
+    ) -> Result<Option<History>, MarketError> {
         let mut history = History::default();
         let mut token: Option<String> = None;
         let mut seen_tokens = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        loop {
+            if !budget.take() {
+                return Ok(None);
+            }
             let mut query = vec![
                 ("chatId", chat_id.to_string()),
                 ("limit", HISTORY_PAGE_LIMIT.to_string()),
@@ -458,10 +484,9 @@ impl YandexMarketClient {
             token = result.paging.and_then(|p| p.next_page_token);
             match &token {
                 Some(t) if seen_tokens.insert(t.clone()) => {}
-                _ => break,
+                _ => return Ok(Some(history)),
             }
         }
-        Ok(history)
     }
 }
 
@@ -517,7 +542,8 @@ impl Connector for YandexMarketClient {
         _cursor: Option<&str>,
         known: &KnownChats,
     ) -> Result<InboundBatch, MarketError> {
-        let (listed, complete) = self.list_waiting_chats().await?;
+        let budget = Budget::new(MAX_REQUESTS_PER_POLL);
+        let (listed, complete) = self.list_waiting_chats(&budget).await?;
         let mut reads = Vec::new();
         let mut listed_ids = HashSet::new();
         for chat in listed {
@@ -563,23 +589,30 @@ impl Connector for YandexMarketClient {
         }
         // Sends waiting to be reconciled first, so a long backlog never delays them.
         reads.sort_by_key(|r| !known.get(&r.chat_id).is_some_and(|m| m.unsettled_send));
-        let more = reads.len() > MAX_HISTORIES_PER_POLL;
+        let mut more = reads.len() > MAX_HISTORIES_PER_POLL;
         reads.truncate(MAX_HISTORIES_PER_POLL);
 
         // The first failure ends the poll: a partial read must not pass for a
         // complete one (that is what proves an unknown send absent).
-        let results: Vec<(Read, Option<History>)> = stream::iter(reads)
+        // A history the budget cut short is read whole on a later poll.
+        let budget = &budget;
+        let results: Vec<Option<(Read, Option<History>)>> = stream::iter(reads)
             .map(|read| async move {
-                match self.read_history(&read.chat_id, read.from).await {
-                    Ok(h) => Ok((read, Some(h))),
+                match self.read_history(&read.chat_id, read.from, budget).await {
+                    Ok(Some(h)) => Ok(Some((read, Some(h)))),
+                    Ok(None) => Ok(None),
                     // A chat that no longer exists has nothing more to say.
-                    Err(MarketError::NotFound(_)) if read.listed.is_none() => Ok((read, None)),
+                    Err(MarketError::NotFound(_)) if read.listed.is_none() => {
+                        Ok(Some((read, None)))
+                    }
                     Err(e) => Err(e),
                 }
             })
             .buffer_unordered(self.max_parallel)
             .try_collect()
             .await?;
+        more |= results.iter().any(Option::is_none);
+        let results = results.into_iter().flatten();
 
         let mut batch = InboundBatch {
             more,
@@ -629,7 +662,7 @@ impl Connector for YandexMarketClient {
 
     async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError> {
         Ok(self
-            .list_waiting_chats()
+            .list_waiting_chats(&Budget::new(MAX_LIST_PAGES))
             .await?
             .0
             .into_iter()
@@ -1053,7 +1086,54 @@ mod tests {
             api_key: SecretString::from("ACMA:key:151c0664"),
             timeout: Duration::from_secs(2),
             max_parallel,
+            rate_limit_requests: 1000,
+            rate_limit_period: Duration::from_secs(1),
         })
+    }
+
+    /// Answers every request with a page token never seen before.
+    struct FreshTokens(AtomicUsize, fn(usize) -> Value);
+
+    impl wiremock::Respond for FreshTokens {
+        fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            wiremock::ResponseTemplate::new(200).set_body_json(json!({
+                "status": "OK",
+                "result": (self.1)(n),
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poll_makes_at_most_its_budget_of_requests_however_many_pages_are_offered() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats"))
+            .respond_with(FreshTokens(AtomicUsize::new(0), |n| {
+                json!({
+                    "chats": [{ "chatId": n + 1, "updatedAt": "2025-01-01T00:00:00Z" }],
+                    "paging": { "nextPageToken": format!("list-{n}") },
+                })
+            }))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats/history"))
+            .respond_with(FreshTokens(AtomicUsize::new(0), |n| {
+                json!({ "messages": [], "paging": { "nextPageToken": format!("history-{n}") } })
+            }))
+            .mount(&server)
+            .await;
+        let c = client(&server.uri(), 2);
+        let batch = c.poll(None, &KnownChats::new()).await.unwrap();
+        let requests = server.received_requests().await.unwrap().len();
+        assert!(
+            requests <= MAX_REQUESTS_PER_POLL,
+            "{requests} requests in one poll"
+        );
+        assert!(batch.more, "the chats not read are read on a later poll");
     }
 
     fn text(s: &str) -> ReplyText {
@@ -1602,8 +1682,13 @@ mod tests {
             .await
             .unwrap();
         let history = c
-            .read_history(&posted.chat_id, posted.message_id.parse().ok())
+            .read_history(
+                &posted.chat_id,
+                posted.message_id.parse().ok(),
+                &Budget::new(MAX_REQUESTS_PER_POLL),
+            )
             .await
+            .unwrap()
             .unwrap();
         let messages: Vec<_> = history
             .messages

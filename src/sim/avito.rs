@@ -703,7 +703,7 @@ async fn get_self(
     .await
 }
 
-/// Query parameters, repeated keys and comma-separated lists alike.
+/// A query parameter's first value.
 fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
     query
         .iter()
@@ -711,12 +711,14 @@ fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// An array parameter: the spec gives no `style`, so OpenAPI's default
+/// (`form`, `explode`) holds and each value is a parameter of its own. A
+/// comma-joined list is one unknown value.
 fn list_param(query: &[(String, String)], key: &str) -> Vec<String> {
     query
         .iter()
-        .filter(|(k, _)| k == key || k == &format!("{key}[]"))
-        .flat_map(|(_, v)| v.split(','))
-        .map(|s| s.trim().to_string())
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
 }

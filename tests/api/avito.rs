@@ -126,7 +126,7 @@ impl Raw {
     async fn unread_chats(&self) -> Vec<String> {
         let (status, body) = self
             .get(&format!(
-                "/messenger/v2/accounts/{}/chats?unread_only=true&chat_types=u2i,u2u",
+                "/messenger/v2/accounts/{}/chats?unread_only=true&chat_types=u2i&chat_types=u2u",
                 self.user_id
             ))
             .await;

@@ -382,3 +382,54 @@ async fn sigterm_finishes_the_send_in_flight_exits_promptly_and_the_next_start_r
     assert_eq!(later.intent, "thanks");
     assert_eq!(stored_messages(&app).await, 2);
 }
+
+async fn events_requests(app: &TestApp) -> usize {
+    app.requests()
+        .await
+        .iter()
+        .filter(|r| r["path"] == EVENTS)
+        .count()
+}
+
+#[tokio::test]
+async fn an_event_cursor_that_does_not_advance_is_shown_and_backed_off() {
+    let app = TestApp::spawn().await;
+    // Every page has an event and says "more", always with the same `next`.
+    app.fault(json!({
+        "kind": "garbage", "path": EVENTS, "times": 0,
+        "body": r#"{"result":{"next":5,"totalEvents":3,"events":[{"chatID":"1:c","eventID":"e1","eventType":"message","sender":"client","addTimestamp":5,"message":{"text":"Есть размер M?"}}]}}"#
+    }))
+    .await;
+    let (_, detail) = wait_until("the stuck cursor to be shown", || async {
+        connector_state(&app)
+            .await
+            .filter(|(s, _)| *s == ConnectorState::Degraded)
+    })
+    .await;
+    assert!(detail.contains("next=5"), "{detail}");
+    let before = events_requests(&app).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = events_requests(&app).await - before;
+    assert!(during <= 5, "{during} reads of a stuck page in 1 s");
+}
+
+#[tokio::test]
+async fn a_long_catch_up_records_the_status_before_it_ends() {
+    let mut app = TestApp::builder()
+        .sim_config(|c| c.wb_page_size = 1)
+        .client_rate(40, "1s")
+        .spawn_without_daemon()
+        .await;
+    let pages = 200;
+    for i in 0..pages {
+        app.buyer_writes_in("1:long", &format!("Сообщение {i}"))
+            .await;
+    }
+    app.start().await;
+    wait_until("a status during the catch-up", || async {
+        connector_state(&app).await
+    })
+    .await;
+    let read = events_requests(&app).await;
+    assert!(read < pages, "the status came only after {read} pages");
+}

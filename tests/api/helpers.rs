@@ -290,15 +290,17 @@ prompts = "{prompts}"
                 // Keys given in `section_extra` replace the defaults below.
                 // Client limits inside the simulator's documented buckets
                 // (Ozon 50/s; Avito burst 20, 10/s).
-                let rate = match *code {
-                    "ozon" => "40",
-                    "avito" => "8",
-                    _ => "",
+                let (rate, period) = match *code {
+                    "ozon" => ("40", ""),
+                    "avito" => ("8", ""),
+                    "ym" => ("40", "\"1s\""),
+                    _ => ("", ""),
                 };
                 let defaults: String = [
                     ("poll_interval", "\"100ms\""),
                     ("timeout", "\"2s\""),
                     ("rate_limit_requests", rate),
+                    ("rate_limit_period", period),
                 ]
                 .iter()
                 .filter(|(_, v)| !v.is_empty())

@@ -297,6 +297,35 @@ fn send_backoff(draft_id: i64, attempt: u32) -> Duration {
     cap.mul_f64(rand::rngs::StdRng::seed_from_u64(seed).random_range(0.5..=1.0))
 }
 
+/// Move a draft out of `sending` into `to`, keeping a lost race apart from a
+/// database failure.
+async fn leave_sending(
+    rt: &Runtime,
+    id: i64,
+    to: DraftState,
+    note: String,
+    now: crate::domain::Millis,
+) -> store::Result<Result<(), TransitionError>> {
+    rt.store
+        .call(move |c| {
+            TransitionError::lift(
+                store::transition(
+                    c,
+                    id,
+                    &[DraftState::Sending],
+                    to,
+                    &Change {
+                        actor: ACTOR,
+                        note: Some(&note),
+                        at: now,
+                    },
+                )
+                .map(|_| ()),
+            )
+        })
+        .await
+}
+
 async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
     let now = now_ms();
     let (state, reason, result) = match outcome {
@@ -322,50 +351,12 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
         Outcome::Unknown(why) => {
             tracing::warn!(draft = id, %why, "send outcome unknown; will reconcile against the chat history");
             let note = format!("исход неизвестен ({why}); сверяемся с историей чата");
-            let n = note.clone();
-            let r = rt
-                .store
-                .call(move |c| {
-                    TransitionError::lift(
-                        store::transition(
-                            c,
-                            id,
-                            &[DraftState::Sending],
-                            DraftState::Unknown,
-                            &Change {
-                                actor: ACTOR,
-                                note: Some(&n),
-                                at: now,
-                            },
-                        )
-                        .map(|_| ()),
-                    )
-                })
-                .await;
+            let r = leave_sending(rt, id, DraftState::Unknown, note.clone(), now).await;
             (DraftState::Unknown, Some(note), r)
         }
         Outcome::Failed(why) => {
             tracing::warn!(draft = id, %why, "send failed");
-            let n = why.clone();
-            let r = rt
-                .store
-                .call(move |c| {
-                    TransitionError::lift(
-                        store::transition(
-                            c,
-                            id,
-                            &[DraftState::Sending],
-                            DraftState::Failed,
-                            &Change {
-                                actor: ACTOR,
-                                note: Some(&n),
-                                at: now,
-                            },
-                        )
-                        .map(|_| ()),
-                    )
-                })
-                .await;
+            let r = leave_sending(rt, id, DraftState::Failed, why.clone(), now).await;
             (DraftState::Failed, Some(why), r)
         }
         Outcome::Retry { at, why } => {

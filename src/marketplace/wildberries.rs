@@ -512,6 +512,16 @@ mod tests {
         assert_eq!(order.size, None, "size \"0\" means no size");
     }
 
+    fn client(base_url: &str) -> WildberriesClient {
+        WildberriesClient::new(WbConfig {
+            base_url: base_url.to_string(),
+            token: SecretString::from("t"),
+            timeout: Duration::from_secs(2),
+            rate_limit_requests: 10,
+            rate_limit_period: Duration::from_secs(10),
+        })
+    }
+
     #[tokio::test]
     async fn an_empty_page_does_not_move_the_cursor() {
         use wiremock::matchers::{method, path, query_param};
@@ -526,13 +536,7 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let client = WildberriesClient::new(WbConfig {
-            base_url: server.uri(),
-            token: SecretString::from("t"),
-            timeout: Duration::from_secs(2),
-            rate_limit_requests: 10,
-            rate_limit_period: Duration::from_secs(10),
-        });
+        let client = client(&server.uri());
         let batch = client
             .poll(Some("1698045576000"), &Default::default())
             .await
@@ -562,13 +566,7 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let client = WildberriesClient::new(WbConfig {
-            base_url: server.uri(),
-            token: SecretString::from("t"),
-            timeout: Duration::from_secs(2),
-            rate_limit_requests: 10,
-            rate_limit_period: Duration::from_secs(10),
-        });
+        let client = client(&server.uri());
         for cursor in ["2000", "1000"] {
             let err = client
                 .poll(Some(cursor), &Default::default())

@@ -115,7 +115,8 @@ struct WordFeatures {
 
 impl WordFeatures {
     fn of(t: &Token) -> WordFeatures {
-        let stem = word_class(t).unwrap_or(t.stem.as_str());
+        let class = word_class(t);
+        let stem = class.unwrap_or(t.stem.as_str());
         let mut ids = vec![fnv(b'w', &[stem])];
         let read_back = crate::text::translit::to_cyrillic(&t.norm).map(|cyr| {
             let back = crate::text::stem(&cyr);
@@ -123,7 +124,7 @@ impl WordFeatures {
             grams(&cyr, &mut ids);
             back.into_boxed_str()
         });
-        if word_class(t).is_none() {
+        if class.is_none() {
             grams(&t.norm, &mut ids);
         }
         WordFeatures {

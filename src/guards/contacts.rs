@@ -18,6 +18,8 @@ static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
         r"|\(\d{3,5}\)[\s\-.]?\d{1,3}[\s\-.]?\d{2}[\s\-.]?\d{2}",
         r"|\d{3}[\s\-.]\d{3}[\s\-.]\d{2}[\s\-.]\d{2}",
         r"|\d{3}[\s\-.]\d{2}[\s\-.]\d{2}\b",
+        // One digit at a time: "+7 9 0 3 1 2 4 5 6 7 8".
+        r"|\+?\d(?:[\s\-.]\d){9,13}",
         r")(?:$|[^\w])",
     ))
 });
@@ -35,7 +37,7 @@ static NOT_A_PHONE: LazyLock<Regex> = LazyLock::new(|| {
 static EMAIL: LazyLock<WordRegex> = LazyLock::new(|| {
     WordRegex::fixed(concat!(
         r"[\w.+\-]+\s?@\s?[\w\-]+(?:\s?\.\s?[\w\-]+)+",
-        r"|[\w.\-]+\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\s?собака\s?|\s?собачка\s?)\s*[\w\-]+\s*(?:\(dot\)|\[dot\]|\sdot\s|\s?точка\s?|\.)\s*(?:ru|com|net|org|рф|su|by|kz|ua|io|me|info|biz|pro)\b",
+        r"|[\w.\-]+\s*(?:[\[({]\s*(?:at|собака|собачка)\s*[\])}]|\sat\s|\s?собака\s?|\s?собачка\s?)\s*[\w\-]+\s*(?:[\[({]\s*(?:dot|точка)\s*[\])}]|\sdot\s|\s?точка\s?|\.)\s*(?:ru|com|net|org|рф|su|by|kz|ua|io|me|info|biz|pro)\b",
     ))
 });
 
@@ -222,10 +224,36 @@ pub fn contact_data(clean: &str, words: &str) -> Vec<Found> {
     out
 }
 
+/// A host with its dot spelled out: "kosmetika-opt точка ru", "shop [dot] com".
+static SPELLED_HOST: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(
+        r"\b([a-z0-9][a-z0-9\-]{2,})\s*(?:[\[({]\s*(?:dot|точка)\s*[\])}]|\s(?:dot|точка)\s)\s*(ru|com|net|org|рф|su|by|kz|ua|io|me|shop|store|online|site|info|biz|pro)\b",
+    )
+});
+
 /// Links whose host is not `allowed` (a domain or its subdomains).
 pub fn links(clean: &str, allowed: &[String]) -> Vec<Found> {
     let emails: Vec<std::ops::Range<usize>> = EMAIL.find_iter(clean).map(|m| m.range()).collect();
     let mut out = Vec::new();
+    for c in SPELLED_HOST.captures_iter(clean) {
+        let m = c.get(0).expect("group 0");
+        if emails
+            .iter()
+            .any(|e| e.start <= m.start() && m.end() <= e.end)
+        {
+            continue;
+        }
+        let host = format!("{}.{}", &c[1], &c[2]);
+        let ok = allowed
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+        if !ok {
+            out.push(Found {
+                what: "ссылка",
+                excerpt: m.as_str().to_string(),
+            });
+        }
+    }
     for c in URL.captures_iter(clean) {
         let m = c.get(1).unwrap_or_else(|| c.get(0).expect("group 0"));
         if emails
@@ -298,6 +326,7 @@ mod tests {
             "89991234567",
             "7 916 000 11 22 — прямой номер",
             "+380 67 123 4567",
+            "Давайте обсудим по телефону: +7 9 0 3 1 2 4 5 6 7 8",
             "Наш номер: восемь девятьсот двенадцать триста сорок пять шестьдесят семь восемьдесят девять",
         ] {
             assert!(!contacts(t).is_empty(), "{t}");
@@ -313,6 +342,7 @@ mod tests {
             "Размер 200×220 см, 1,2 кг",
             "Батарея 5000 мАч, зарядка 67 Вт",
             "Дата производства 12.03.2024",
+            "Размеры в наличии: 42 44 46 48 50 52",
         ] {
             assert!(contacts(t).is_empty(), "{t}: {:?}", contacts(t));
         }
@@ -322,6 +352,8 @@ mod tests {
     fn emails_cards_and_handles() {
         assert!(contacts("пишите на shop.help@mail.ru").contains(&"адрес почты"));
         assert!(contacts("service собака yandex точка ru").contains(&"адрес почты"));
+        assert!(contacts("пишите: hello [at] tea-house [точка] ru").contains(&"адрес почты"));
+        assert!(contacts("hello (собака) shop (dot) com").contains(&"адрес почты"));
         assert!(contacts("sales at kidsworld dot ru").contains(&"адрес почты"));
         assert!(contacts("карта 2202 2056 7788 1234").contains(&"номер банковской карты"));
         assert!(contacts("в телеграме @kovrik_shop").contains(&"контакт в мессенджере"));
@@ -337,6 +369,17 @@ mod tests {
         assert!(links(&normalise("объём 0.75 л, версия 2.1.5").clean, &[]).is_empty());
         assert!(links(&normalise("пишите на shop@mail.ru").clean, &[]).is_empty());
         assert!(!links(&normalise("HTTPS://RUTUBE.RU/VIDEO/8f2c").clean, &[]).is_empty());
+        let spelled = normalise("Сертификаты на сайте kosmetika-opt точка ru/sertifikaty");
+        assert_eq!(links(&spelled.clean, &[]).len(), 1);
+        assert!(links(&spelled.clean, &["kosmetika-opt.ru".to_string()]).is_empty());
+        assert!(
+            links(
+                &normalise("пишите hello [at] tea-house [точка] ru").clean,
+                &[]
+            )
+            .is_empty()
+        );
+        assert!(links(&normalise("ставим точку в споре").clean, &[]).is_empty());
     }
 
     #[test]

@@ -255,6 +255,14 @@ static GREETING: LazyLock<WordRegex> = LazyLock::new(|| {
     )
 });
 
+/// Words just before a name that credit a work to its author ("стихи
+/// Корнея Чуковского", "иллюстрации Владимира Сутеева"): a public name.
+static CREDIT: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(
+        r"(?i)(?:стих|автор|иллюстрац|художник|книг|роман|повест|сказк|песн|музык|режисс|композитор|дизайнер|коллекци|мотивам|перевод|редакци|фильм|картин)[^.!?\n]{0,40}$",
+    )
+});
+
 /// Someone's full name in the draft that is not the buyer's own.
 fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
     let buyer: Vec<String> = buyer_name
@@ -272,7 +280,10 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
     FULL_NAME.find_iter(draft).find_map(not_theirs).or_else(|| {
         NAME_AND_SURNAME
             .find_iter(draft)
-            .filter(|m| !GREETING.is_match(&draft[..m.start()]))
+            .filter(|m| {
+                let before = &draft[..m.start()];
+                !GREETING.is_match(before) && !CREDIT.is_match(before)
+            })
             .find_map(not_theirs)
     })
 }
@@ -614,6 +625,10 @@ mod tests {
             ("Передадим Иванову на складе вашу просьбу.", None),
             ("Спасибо, Марина! Рады, что подошло.", None),
             ("Доставка Озона идёт 2–3 дня по данным площадки.", None),
+            (
+                "В книге стихи Корнея Чуковского с иллюстрациями Владимира Сутеева.",
+                None,
+            ),
         ] {
             assert_eq!(someone_else(draft, buyer), None, "{draft}");
         }

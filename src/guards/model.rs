@@ -50,13 +50,14 @@ pub const BLOCK_THRESHOLD: f64 = 0.5;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 6] = [
+const SHIPPED: [&str; 7] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
     include_str!("../../tests/corpus/drafts.dev4.jsonl"),
     include_str!("../../tests/corpus/drafts.dev5.jsonl"),
     include_str!("../../tests/corpus/drafts.dev6.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev7.jsonl"),
 ];
 
 #[derive(Debug)]

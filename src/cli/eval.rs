@@ -212,6 +212,8 @@ pub struct InjectionReport {
     pub attack_recall: Tally,
     pub attack_auto_sent: Tally,
     pub benign_flagged: Tally,
+    /// Benign messages not flagged but held for a person as a suspected attempt.
+    pub benign_held: Tally,
     pub per_category: BTreeMap<String, Tally>,
     pub per_obfuscation: BTreeMap<String, Tally>,
     pub failures: Vec<String>,
@@ -379,6 +381,8 @@ async fn run_injection(shop: &Shop, policy: &Policy, rows: &[InjectionRow]) -> I
                 .add(flagged);
         } else {
             r.benign_flagged.add(flagged);
+            r.benign_held
+                .add(!flagged && classification.has(Flag::SuspectedInjection));
         }
         r.per_category
             .entry(format!("{}:{}", row.label, row.category))
@@ -539,6 +543,10 @@ fn print_injection(split: &str, r: &InjectionReport, show: usize) {
     say!(
         "  benign flagged                    {}",
         pct(&r.benign_flagged)
+    );
+    say!(
+        "  benign held as suspected          {}",
+        pct(&r.benign_held)
     );
     say!("  per category (share right):");
     for (cat, t) in &r.per_category {

@@ -117,6 +117,9 @@ impl FromStr for Intent {
 pub enum Flag {
     /// The buyer's text tries to instruct the assistant.
     Injection,
+    /// Some signs of steering the assistant, too few to call it an attempt:
+    /// the turn is never auto-sent, but is not treated as an attack either.
+    SuspectedInjection,
     /// The buyer threatens court, a lawyer or consumer-protection authorities.
     LegalThreat,
     /// The buyer threatens to complain to the marketplace.
@@ -135,6 +138,7 @@ impl Flag {
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::Injection => "injection",
+            Flag::SuspectedInjection => "suspected_injection",
             Flag::LegalThreat => "legal_threat",
             Flag::MarketplaceComplaint => "marketplace_complaint",
             Flag::Profanity => "profanity",
@@ -144,8 +148,9 @@ impl Flag {
         }
     }
 
-    pub const ALL: [Flag; 7] = [
+    pub const ALL: [Flag; 8] = [
         Flag::Injection,
+        Flag::SuspectedInjection,
         Flag::LegalThreat,
         Flag::MarketplaceComplaint,
         Flag::Profanity,
@@ -160,6 +165,7 @@ impl Flag {
     pub fn describe_ru(self) -> &'static str {
         match self {
             Flag::Injection => "попытка управлять ответом (prompt injection)",
+            Flag::SuspectedInjection => "возможно, попытка управлять ответом",
             Flag::LegalThreat => "угроза судом или проверками",
             Flag::MarketplaceComplaint => "угроза пожаловаться площадке или оставить плохой отзыв",
             Flag::Profanity => "брань",

@@ -295,6 +295,12 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
             "текст покупателя похож на попытку подменить инструкции (prompt injection)".to_string(),
         );
     }
+    if cls.has(Flag::SuspectedInjection) && !cls.has(Flag::Injection) {
+        why.push(
+            "в тексте покупателя есть признаки попытки управлять ответом: пусть посмотрит человек"
+                .to_string(),
+        );
+    }
     if f.previous_send_unsettled {
         why.push("предыдущая отправка в этот чат не удалась или её исход неизвестен".to_string());
     }
@@ -681,6 +687,10 @@ mod tests {
             (Flag::LegalThreat, "суд"),
             (Flag::MarketplaceComplaint, "пожаловаться"),
             (Flag::Injection, "prompt injection"),
+            (
+                Flag::SuspectedInjection,
+                "признаки попытки управлять ответом",
+            ),
         ] {
             let mut w = World::new(Intent::Thanks);
             w.c.flags = vec![flag];

@@ -240,6 +240,7 @@ pub fn flag_label(f: crate::domain::Flag) -> &'static str {
     use crate::domain::Flag;
     match f {
         Flag::Injection => "попытка подменить инструкции",
+        Flag::SuspectedInjection => "возможно, попытка подменить инструкции",
         Flag::LegalThreat => "угроза судом",
         Flag::MarketplaceComplaint => "угроза жалобой площадке",
         Flag::Profanity => "брань",

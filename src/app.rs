@@ -320,7 +320,7 @@ impl App {
         // (a few hundred milliseconds): train them now, off the async threads,
         // so the first buyer turn and the first draft do not wait for it.
         tokio::task::spawn_blocking(|| {
-            crate::pipeline::risk::model_says(&crate::text::normalise("прогрев"));
+            crate::analysis::risk::model_says(&crate::text::normalise("прогрев"));
             crate::guards::model::DraftModel::builtin();
         });
         let tasks = TaskTracker::new();

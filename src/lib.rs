@@ -1,4 +1,5 @@
 pub mod actions;
+pub mod analysis;
 pub mod app;
 pub mod bench;
 pub mod cli;

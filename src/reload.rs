@@ -16,10 +16,10 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::analysis::classify::Labelled;
 use crate::app::Runtime;
 use crate::diag::Diagnostics;
 use crate::domain::now_ms;
-use crate::pipeline::classify::Labelled;
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
 use crate::shop::Shop;

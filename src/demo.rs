@@ -133,7 +133,7 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     let mut app = match App::build(settings) {
         Ok(a) => a,
         Err(d) => {
-            crate::cli::report(&d);
+            crate::diag::report(&d);
             return ExitCode::from(2);
         }
     };

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{App, Event};
+use crate::app::App;
 use crate::config::Settings;
 use crate::domain::{DraftState, Effect};
+use crate::runtime::Event;
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::{Sim, SimConfig};
 

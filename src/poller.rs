@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{Event, Runtime};
 use crate::domain::KnownChats;
 use crate::domain::{DraftState, Marketplace, now_ms};
 use crate::marketplace::{ChatRef, Discovery, DynConnector, MarketError};
+use crate::runtime::{Event, Runtime};
 use crate::shop::Shop;
 use crate::store::{ConnectorState, IngestSettings, StoreError};
 

@@ -17,11 +17,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::classify::Labelled;
-use crate::app::Runtime;
 use crate::diag::Diagnostics;
 use crate::domain::now_ms;
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
+use crate::runtime::Runtime;
 use crate::shop::{Fingerprint, Shop, fingerprint, fingerprint_all};
 
 pub const POLICY: &str = "policy";

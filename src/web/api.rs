@@ -125,7 +125,7 @@ pub struct ReasonBody {
 
 fn done(s: &WebState, d: crate::store::DraftRow) -> Json<actions::QueueItem> {
     s.rt.wake_sender.notify_one();
-    s.rt.emit(crate::app::Event::DraftChanged {
+    s.rt.emit(crate::runtime::Event::DraftChanged {
         id: d.id,
         state: d.state,
         reason: d.state_reason.clone(),
@@ -305,7 +305,7 @@ pub async fn pause(
     known_shop(&s, &shop)?;
     let reason = body.and_then(|Json(b)| b.reason);
     let held = actions::pause_shop(&s.rt.store, &shop, reason.as_deref(), &Actor(op.actor)).await?;
-    s.rt.emit(crate::app::Event::ShopChanged { shop: shop.clone() });
+    s.rt.emit(crate::runtime::Event::ShopChanged { shop: shop.clone() });
     Ok(Json(
         json!({ "shop": shop, "paused": true, "returned_to_queue": held }),
     ))
@@ -318,6 +318,6 @@ pub async fn resume(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known_shop(&s, &shop)?;
     actions::resume_shop(&s.rt.store, &shop, &Actor(op.actor)).await?;
-    s.rt.emit(crate::app::Event::ShopChanged { shop: shop.clone() });
+    s.rt.emit(crate::runtime::Event::ShopChanged { shop: shop.clone() });
     Ok(Json(json!({ "shop": shop, "paused": false })))
 }

@@ -59,7 +59,7 @@ fn refuse_after_reply_window(draft: &DraftRow, now: i64) -> Result<(), ActionErr
         Some(deadline) if deadline <= now => Err(ActionError::Conflict(format!(
             "окно ответа на {} закрылось {}: площадка больше не принимает ответы в этот чат. Ответьте покупателю другим способом (например, в кабинете площадки, если там это ещё возможно) и отклоните черновик",
             draft.chat.marketplace.title(),
-            crate::cli::queue::local_time(deadline)
+            crate::domain::local_time(deadline)
         ))),
         _ => Ok(()),
     }

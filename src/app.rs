@@ -1,132 +1,20 @@
-//! Building the daemon from settings and running it until shutdown.
+//! The composition root: build the daemon from settings, start every service
+//! on a shared [`Runtime`], and run until shutdown.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Settings;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::domain::{DraftState, Effect, Flag, Intent, Marketplace, Millis, now_ms};
+use crate::domain::now_ms;
 use crate::llm::{DynModel, OpenAiCompatible};
+use crate::runtime::Runtime;
 use crate::shop::Shop;
-use crate::store::{ConnectorState, Store};
-
-/// Something that happened, for live displays (the demo, the web queue).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Event {
-    DraftCreated {
-        id: i64,
-        shop: String,
-        marketplace: Marketplace,
-        chat_id: String,
-        intent: Intent,
-        confidence: f64,
-        flags: Vec<Flag>,
-        effect: Effect,
-        state: DraftState,
-        text: String,
-        reason: String,
-    },
-    DraftChanged {
-        id: i64,
-        state: DraftState,
-        reason: Option<String>,
-    },
-    Connector {
-        shop: String,
-        marketplace: Marketplace,
-        state: ConnectorState,
-        detail: Option<String>,
-    },
-    /// A shop's kill switch changed.
-    ShopChanged { shop: String },
-}
-
-/// Which connectors are paused because the marketplace rejected our credentials.
-#[derive(Debug, Default)]
-pub struct Health {
-    auth_failed: Mutex<HashSet<(String, Marketplace)>>,
-}
-
-impl Health {
-    pub fn set_auth_failed(&self, shop: &str, marketplace: Marketplace, failed: bool) {
-        let mut set = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
-        if failed {
-            set.insert((shop.to_string(), marketplace));
-        } else {
-            set.remove(&(shop.to_string(), marketplace));
-        }
-    }
-
-    pub fn paused(&self) -> Vec<(String, Marketplace)> {
-        self.auth_failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
-    }
-}
-
-/// What every background task shares.
-pub struct Runtime {
-    pub settings: Settings,
-    pub store: Store,
-    pub shops: BTreeMap<String, Arc<Shop>>,
-    pub events: broadcast::Sender<Event>,
-    pub wake_pipeline: Notify,
-    pub wake_sender: Notify,
-    pub health: Health,
-    /// Wakes a connector's poller at once (webhooks).
-    poll_wakers: std::collections::HashMap<(String, Marketplace), Arc<Notify>>,
-}
-
-impl Runtime {
-    pub fn poll_waker(&self, shop: &str, marketplace: Marketplace) -> Arc<Notify> {
-        self.poll_wakers
-            .get(&(shop.to_string(), marketplace))
-            .cloned()
-            .unwrap_or_else(|| Arc::new(Notify::new()))
-    }
-
-    pub fn emit(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-
-    pub async fn set_connector_status(
-        &self,
-        shop: &str,
-        marketplace: Marketplace,
-        state: ConnectorState,
-        detail: Option<String>,
-        retry_at: Option<Millis>,
-    ) {
-        self.health
-            .set_auth_failed(shop, marketplace, state == ConnectorState::AuthFailed);
-        let (s, d, now) = (shop.to_string(), detail.clone(), now_ms());
-        if let Err(e) = self
-            .store
-            .call(move |c| {
-                crate::store::set_status(c, &s, marketplace, state, d.as_deref(), retry_at, now)
-            })
-            .await
-        {
-            tracing::error!(error = %e, "cannot record the connector status");
-        }
-        self.emit(Event::Connector {
-            shop: shop.to_string(),
-            marketplace,
-            state,
-            detail,
-        });
-    }
-}
+use crate::store::Store;
 
 pub struct App {
     pub runtime: Arc<Runtime>,
@@ -231,28 +119,10 @@ impl App {
             }
         }
         out.into_result(())?;
-        let poll_wakers = shops
-            .values()
-            .flat_map(|s: &Arc<Shop>| {
-                s.connectors
-                    .keys()
-                    .map(|m| ((s.id.clone(), *m), Arc::new(Notify::new())))
-            })
-            .collect();
-        let (events, _) = broadcast::channel(1024);
         Ok(App {
             web_listener: None,
             web_credential: None,
-            runtime: Arc::new(Runtime {
-                settings,
-                store,
-                shops,
-                events,
-                wake_pipeline: Notify::new(),
-                wake_sender: Notify::new(),
-                health: Health::default(),
-                poll_wakers,
-            }),
+            runtime: Arc::new(Runtime::new(settings, store, shops)),
         })
     }
 
@@ -320,7 +190,7 @@ impl App {
         // (a few hundred milliseconds): train them now, off the async threads,
         // so the first buyer turn and the first draft do not wait for it.
         tokio::task::spawn_blocking(|| {
-            crate::pipeline::risk::model_says(&crate::text::normalise("прогрев"));
+            crate::analysis::risk::model_says(&crate::text::normalise("прогрев"));
             crate::guards::model::DraftModel::builtin();
         });
         let tasks = TaskTracker::new();
@@ -337,7 +207,7 @@ impl App {
         }
         tasks.spawn(crate::pipeline::worker::run(rt.clone(), shutdown.clone()));
         tasks.spawn(crate::sender::run(rt.clone(), shutdown.clone()));
-        tasks.spawn(sweep(rt.clone(), shutdown.clone()));
+        tasks.spawn(crate::sweeper::run(rt.clone(), shutdown.clone()));
         tasks.spawn(crate::reload::run(
             rt.clone(),
             rt.settings.reload.interval.0,
@@ -391,50 +261,3 @@ impl App {
 /// How long a stop waits for in-flight sends before leaving them to the
 /// next start's reconciliation.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Expire drafts nobody acted on.
-async fn sweep(rt: Arc<Runtime>, shutdown: CancellationToken) {
-    let ttl = rt.settings.pipeline.pending_ttl.as_millis_i64();
-    loop {
-        let expired = rt
-            .store
-            .call(move |c| crate::store::expire_stale(c, now_ms(), ttl))
-            .await;
-        match expired {
-            Ok(ids) => {
-                for id in ids {
-                    rt.emit(Event::DraftChanged {
-                        id,
-                        state: DraftState::Expired,
-                        reason: Some("никто не одобрил вовремя".into()),
-                    });
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "expiring stale drafts failed"),
-        }
-        let windows: Vec<(Marketplace, i64)> = Marketplace::ALL
-            .iter()
-            .filter_map(|m| m.capabilities().reply_window_secs.map(|w| (*m, w)))
-            .collect();
-        let closed = rt
-            .store
-            .call(move |c| crate::store::expire_past_reply_window(c, now_ms(), &windows))
-            .await;
-        match closed {
-            Ok(ids) => {
-                for id in ids {
-                    rt.emit(Event::DraftChanged {
-                        id,
-                        state: DraftState::Expired,
-                        reason: Some("окно ответа закрылось".into()),
-                    });
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "expiring drafts past their reply window failed"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-        }
-    }
-}

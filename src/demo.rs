@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{App, Event};
+use crate::app::App;
 use crate::config::Settings;
 use crate::domain::{DraftState, Effect};
+use crate::runtime::Event;
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::{Sim, SimConfig};
 
@@ -133,7 +134,7 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     let mut app = match App::build(settings) {
         Ok(a) => a,
         Err(d) => {
-            crate::cli::report(&d);
+            crate::diag::report(&d);
             return ExitCode::from(2);
         }
     };

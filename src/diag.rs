@@ -81,6 +81,13 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// Print every diagnostic on standard error, one `error:` line each.
+pub fn report(d: &Diagnostics) {
+    for line in &d.0 {
+        eprintln!("error: {line}");
+    }
+}
+
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Diagnostics(vec![d])

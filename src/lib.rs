@@ -1,4 +1,5 @@
 pub mod actions;
+pub mod analysis;
 pub mod app;
 pub mod bench;
 pub mod cli;
@@ -15,10 +16,12 @@ pub mod policy;
 pub mod poller;
 pub mod prompts;
 pub mod reload;
+pub mod runtime;
 pub mod sender;
 pub mod shop;
 pub mod sim;
 pub mod store;
+pub mod sweeper;
 pub mod telemetry;
 pub mod text;
 pub mod textre;

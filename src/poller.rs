@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{Event, Runtime};
 use crate::domain::KnownChats;
 use crate::domain::{DraftState, Marketplace, now_ms};
 use crate::marketplace::{ChatRef, Discovery, DynConnector, MarketError};
+use crate::runtime::{Event, Runtime};
 use crate::shop::Shop;
 use crate::store::{ConnectorState, IngestSettings, StoreError};
 
@@ -76,6 +76,9 @@ pub async fn run(
     // pause is stretched or shortened at random, which spreads them out.
     let mut first_pause = true;
     loop {
+        for body in rt.take_webhooks(&shop.id, marketplace) {
+            on_webhook(&rt, &shop, marketplace, &connector, &body).await;
+        }
         let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await
         {
             Ok(progress) => {
@@ -267,18 +270,19 @@ async fn after_ingest(
     }
 }
 
-/// A webhook the marketplace pushed: store what it carries (a message seen
-/// both here and by polling is stored once) and poll the shop right away.
-pub async fn on_webhook(
-    rt: Arc<Runtime>,
-    shop: Arc<Shop>,
+/// A webhook the marketplace pushed, handed over by the web server: store what
+/// it carries (a message seen both here and by polling is stored once). The
+/// poll that follows reads anything it left out.
+async fn on_webhook(
+    rt: &Runtime,
+    shop: &Shop,
     marketplace: Marketplace,
-    connector: DynConnector,
-    body: axum::body::Bytes,
+    connector: &DynConnector,
+    body: &[u8],
 ) {
-    match connector.parse_webhook(&body) {
+    match connector.parse_webhook(body) {
         Ok(batch) if !batch.messages.is_empty() || !batch.chats.is_empty() => {
-            let settings = ingest_settings(&rt);
+            let settings = ingest_settings(rt);
             let id = shop.id.clone();
             let stored = rt
                 .store
@@ -297,7 +301,7 @@ pub async fn on_webhook(
             match stored {
                 Ok(report) => {
                     tracing::debug!(shop = %shop.id, %marketplace, stored = report.stored, duplicates = report.duplicates, "webhook");
-                    after_ingest(&rt, &shop, marketplace, &connector, &report).await;
+                    after_ingest(rt, shop, marketplace, connector, &report).await;
                 }
                 Err(e) => {
                     tracing::warn!(shop = %shop.id, %marketplace, error = %e, "could not store a webhook; polling will pick it up")
@@ -309,7 +313,6 @@ pub async fn on_webhook(
             tracing::warn!(shop = %shop.id, %marketplace, error = %e, "an unreadable webhook; polling will pick it up")
         }
     }
-    rt.poll_waker(&shop.id, marketplace).notify_one();
 }
 
 /// Reply handles and order context for every chat, from the marketplace's chat list.

@@ -19,10 +19,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use crate::analysis::classify::{self, Labelled, RuleClassifier, Trained};
+use crate::analysis::risk::neutralise_delimiters;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::domain::{Author, Intent, OrderContext};
-use crate::pipeline::classify::{self, Labelled, RuleClassifier, Trained};
-use crate::pipeline::risk::neutralise_delimiters;
 
 pub const SYSTEM: &str = "system.txt";
 pub const DRAFT: &str = "draft.txt";

@@ -12,51 +12,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Runtime;
+use crate::analysis::classify::Labelled;
 use crate::diag::Diagnostics;
 use crate::domain::now_ms;
-use crate::pipeline::classify::Labelled;
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
-use crate::shop::Shop;
-
-/// What a set of files looked like: path, size, modification time.
-pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
-
-pub fn fingerprint(path: &Path) -> Fingerprint {
-    let mut out = Vec::new();
-    collect(path, &mut out);
-    out.sort();
-    out
-}
-
-/// The fingerprint of several paths together.
-pub fn fingerprint_all(paths: &[PathBuf]) -> Fingerprint {
-    let mut out = Vec::new();
-    for p in paths {
-        collect(p, &mut out);
-    }
-    out.sort();
-    out
-}
-
-fn collect(path: &Path, out: &mut Fingerprint) {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {
-            if let Ok(entries) = std::fs::read_dir(path) {
-                for e in entries.flatten() {
-                    collect(&e.path(), out);
-                }
-            }
-        }
-        Ok(m) => out.push((path.to_path_buf(), m.len(), m.modified().ok())),
-        Err(_) => out.push((path.to_path_buf(), 0, None)),
-    }
-}
+use crate::runtime::Runtime;
+use crate::shop::{Fingerprint, Shop, fingerprint, fingerprint_all};
 
 pub const POLICY: &str = "policy";
 pub const PROMPTS: &str = "prompts";

@@ -14,10 +14,10 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::app::{Event, Runtime};
 use crate::domain::{DraftState, Marketplace, ReplyText, now_ms};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
 use crate::poller::PollError;
+use crate::runtime::{Event, Runtime};
 use crate::store::{self, Change, ConnectorState, SendJob, TransitionError};
 
 const ACTOR: &str = "daemon:sender";

@@ -2,8 +2,9 @@
 //! marketplace. Policy and prompts can be swapped while the daemon runs.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
@@ -18,7 +19,6 @@ use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
 use crate::marketplace::yandex_market::{YandexMarketClient, YandexMarketConfig};
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
-use crate::reload::{Fingerprint, fingerprint, fingerprint_all};
 
 pub struct Shop {
     pub id: String,
@@ -228,4 +228,38 @@ pub fn build_connectors(
         }
     }
     out.into_result(connectors)
+}
+
+/// What a set of files looked like: path, size, modification time.
+pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+pub fn fingerprint(path: &Path) -> Fingerprint {
+    let mut out = Vec::new();
+    collect(path, &mut out);
+    out.sort();
+    out
+}
+
+/// The fingerprint of several paths together.
+pub fn fingerprint_all(paths: &[PathBuf]) -> Fingerprint {
+    let mut out = Vec::new();
+    for p in paths {
+        collect(p, &mut out);
+    }
+    out.sort();
+    out
+}
+
+fn collect(path: &Path, out: &mut Fingerprint) {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            if let Ok(entries) = std::fs::read_dir(path) {
+                for e in entries.flatten() {
+                    collect(&e.path(), out);
+                }
+            }
+        }
+        Ok(m) => out.push((path.to_path_buf(), m.len(), m.modified().ok())),
+        Err(_) => out.push((path.to_path_buf(), 0, None)),
+    }
 }

@@ -122,14 +122,14 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
     });
     let risk_detectors = part(&|t| {
         let n = crate::text::normalise(t);
-        black_box(crate::pipeline::risk::detect(t, &n));
+        black_box(crate::analysis::risk::detect(t, &n));
     });
     let hidden_layers = part(&|t| {
         black_box(crate::text::hidden_layers(t));
     });
     let injection_model = part(&|t| {
         let n = crate::text::normalise(t);
-        black_box(crate::pipeline::risk::model_says(&n));
+        black_box(crate::analysis::risk::model_says(&n));
     });
     let order = OrderContext::default();
     let mut guard = Vec::with_capacity(drafts.len() * passes);

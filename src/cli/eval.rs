@@ -17,11 +17,11 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::classify::{self, Labelled};
+use crate::analysis::model::expected_calibration_error;
 use crate::config::{ClassifierKind, Settings};
 use crate::domain::{Effect, Flag, Intent, Marketplace, OrderContext};
 use crate::guards::Severity;
-use crate::pipeline::classify::{self, Labelled};
-use crate::pipeline::model::expected_calibration_error;
 use crate::pipeline::{DraftSource, LlmBudget, TurnFacts, judge};
 use crate::policy::Policy;
 use crate::shop::Shop;
@@ -800,13 +800,13 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
             // read their messages.
             let shipped = (args.file.is_empty() && name.starts_with("dev")).then(|| {
                 let others = other_dev_files(&files, path);
-                crate::pipeline::risk::swap_model(Arc::new(crate::pipeline::risk::train_model(
+                crate::analysis::risk::swap_model(Arc::new(crate::analysis::risk::train_model(
                     others.iter().map(String::as_str),
                 )))
             });
             let r = run_injection(&shop, &policy, &rows).await;
             if let Some(model) = shipped {
-                crate::pipeline::risk::swap_model(model);
+                crate::analysis::risk::swap_model(model);
             }
             if let Some(min) = args.min_injection_recall
                 && r.attack_recall.rate() < min

@@ -14,7 +14,6 @@ mod check;
 mod eval;
 mod explain;
 pub(crate) mod queue;
-pub use queue::{local_clock, local_time};
 mod replay;
 
 use std::net::SocketAddr;
@@ -25,7 +24,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Settings};
-use crate::diag::Diagnostics;
+use crate::diag::report;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -125,12 +124,6 @@ fn load_settings(cli: &Cli) -> Result<Settings, ExitCode> {
         report(&d);
         ExitCode::from(2)
     })
-}
-
-pub fn report(d: &Diagnostics) {
-    for line in &d.0 {
-        eprintln!("error: {line}");
-    }
 }
 
 async fn dispatch(cli: Cli) -> ExitCode {

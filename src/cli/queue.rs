@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::actions::{self, ActionError, Actor, DraftDetail, QueueItem};
 use crate::config::Settings;
-use crate::domain::{Author, DraftState, Marketplace, Millis};
+use crate::domain::{Author, DraftState, Marketplace, local_clock, local_time};
 use crate::guards::Severity;
 use crate::store::{DraftFilter, Store};
 
@@ -220,27 +220,6 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
-}
-
-/// Time of day on this machine's clock, e.g. `14:05:09`.
-pub fn local_clock(ms: Millis) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::system())
-                .strftime("%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
-pub fn local_time(ms: Millis) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::system())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|_| ms.to_string())
 }
 
 /// Follow a retraction the daemon carries out, for a few seconds.

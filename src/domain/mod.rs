@@ -1,4 +1,5 @@
-//! Types the rest of the daemon speaks in. Nothing here does I/O.
+//! Types the rest of the daemon speaks in. Nothing here does I/O (the clock
+//! and the machine's time zone aside).
 
 mod classification;
 mod decision;
@@ -19,4 +20,26 @@ pub type Millis = i64;
 
 pub fn now_ms() -> Millis {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// Time of day on this machine's clock, e.g. `14:05:09`.
+pub fn local_clock(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A stored time as date and clock in the machine's time zone, for people.
+pub fn local_time(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| ms.to_string())
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, LazyLock};
 
 use serde::Deserialize;
 
-use crate::pipeline::model::{Linear, Sample};
+use crate::analysis::model::{Linear, Sample};
 use crate::text::{Normalised, normalise};
 
 /// The categories the model knows, after "nothing to block" at index 0.

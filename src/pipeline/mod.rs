@@ -4,15 +4,13 @@
 
 pub mod budget;
 pub mod cases;
-pub mod classify;
 pub mod draft;
-pub mod model;
 pub mod privacy;
-pub mod risk;
 pub mod worker;
 
 use serde::Serialize;
 
+use crate::analysis::{classify, risk};
 use crate::config::{ClassifierKind, DrafterKind, OnExhausted};
 use crate::domain::{
     Author, Classification, ClassifierSource, Decision, Flag, Marketplace, OrderContext,

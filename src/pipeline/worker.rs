@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{DraftSource, TurnFacts, assess};
-use crate::app::{Event, Runtime};
 use crate::domain::{Effect, Millis, now_ms};
+use crate::runtime::{Event, Runtime};
 use crate::store::{self, NewDraft, StoreDraftOutcome, StoreError, Turn};
 
 type Reply = oneshot::Sender<store::Result<StoreDraftOutcome>>;

@@ -4,8 +4,8 @@
 use rusqlite::{Connection, params};
 
 use super::{Result, Store, StoreError};
+use crate::analysis::classify::Labelled;
 use crate::domain::{Intent, Millis};
-use crate::pipeline::classify::Labelled;
 
 /// How much a correction counts against one shipped example.
 pub const CORRECTION_WEIGHT: f32 = 3.0;

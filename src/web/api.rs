@@ -125,7 +125,7 @@ pub struct ReasonBody {
 
 fn done(s: &WebState, d: crate::store::DraftRow) -> Json<actions::QueueItem> {
     s.rt.wake_sender.notify_one();
-    s.rt.emit(crate::app::Event::DraftChanged {
+    s.rt.emit(crate::runtime::Event::DraftChanged {
         id: d.id,
         state: d.state,
         reason: d.state_reason.clone(),
@@ -205,9 +205,9 @@ pub async fn send_now(
 }
 
 /// A marketplace pushing new messages (Avito webhooks). Answers 200 at once
-/// (Avito wants an answer within 2 s); storing and polling happen after. The
-/// secret in the path is the only credential, so a wrong one looks like an
-/// unknown address.
+/// (Avito wants an answer within 2 s) and hands the body to the shop's poller,
+/// which stores it and polls. The secret in the path is the only credential,
+/// so a wrong one looks like an unknown address.
 pub async fn webhook(
     State(s): State<WebState>,
     Path((marketplace, shop, secret)): Path<(String, String, String)>,
@@ -218,25 +218,19 @@ pub async fn webhook(
     let Ok(marketplace) = marketplace.parse::<Marketplace>() else {
         return StatusCode::NOT_FOUND;
     };
-    let Some(shop) = s.rt.shops.get(&shop).cloned() else {
-        return StatusCode::NOT_FOUND;
-    };
-    let Some(expected) = shop.settings.webhook_secret(marketplace) else {
+    let Some(expected) =
+        s.rt.shops
+            .get(&shop)
+            .and_then(|found| found.settings.webhook_secret(marketplace))
+    else {
         return StatusCode::NOT_FOUND;
     };
     if !bool::from(expected.expose_secret().as_bytes().ct_eq(secret.as_bytes())) {
         return StatusCode::NOT_FOUND;
     }
-    let Some(connector) = shop.connector(marketplace).cloned() else {
+    if !s.rt.deliver_webhook(&shop, marketplace, body.to_vec()) {
         return StatusCode::NOT_FOUND;
-    };
-    tokio::spawn(crate::poller::on_webhook(
-        s.rt.clone(),
-        shop,
-        marketplace,
-        connector,
-        body,
-    ));
+    }
     StatusCode::OK
 }
 
@@ -305,7 +299,7 @@ pub async fn pause(
     known_shop(&s, &shop)?;
     let reason = body.and_then(|Json(b)| b.reason);
     let held = actions::pause_shop(&s.rt.store, &shop, reason.as_deref(), &Actor(op.actor)).await?;
-    s.rt.emit(crate::app::Event::ShopChanged { shop: shop.clone() });
+    s.rt.emit(crate::runtime::Event::ShopChanged { shop: shop.clone() });
     Ok(Json(
         json!({ "shop": shop, "paused": true, "returned_to_queue": held }),
     ))
@@ -318,6 +312,6 @@ pub async fn resume(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known_shop(&s, &shop)?;
     actions::resume_shop(&s.rt.store, &shop, &Actor(op.actor)).await?;
-    s.rt.emit(crate::app::Event::ShopChanged { shop: shop.clone() });
+    s.rt.emit(crate::runtime::Event::ShopChanged { shop: shop.clone() });
     Ok(Json(json!({ "shop": shop, "paused": false })))
 }

@@ -21,7 +21,7 @@ use tera::Tera;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Runtime;
+use crate::runtime::Runtime;
 use auth::Auth;
 
 #[derive(Clone)]

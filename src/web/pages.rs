@@ -354,7 +354,10 @@ async fn sync_context(s: &WebState) -> Context {
         };
         if let Some(r) = &report {
             for c in r.connectors.iter().filter(|c| c.shop == shop.id) {
-                let retry = c.retry_at.map(crate::cli::local_clock).unwrap_or_default();
+                let retry = c
+                    .retry_at
+                    .map(crate::domain::local_clock)
+                    .unwrap_or_default();
                 let (ok, text) = match c.state {
                     ConnectorState::Ok => (true, RU.synced.to_string()),
                     ConnectorState::AuthFailed => (

@@ -1,0 +1,187 @@
+//! What the daemon's background tasks share while it runs: the settings, the
+//! store, the shops, live events, wake-up signals and connector health. The
+//! services (poller, pipeline worker, sender, reload, sweeper, web queue) sit
+//! above this module; `app` builds a [`Runtime`] and starts them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast};
+
+use crate::config::Settings;
+use crate::domain::{DraftState, Effect, Flag, Intent, Marketplace, Millis, now_ms};
+use crate::shop::Shop;
+use crate::store::{ConnectorState, Store};
+
+/// Something that happened, for live displays (the demo, the web queue).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    DraftCreated {
+        id: i64,
+        shop: String,
+        marketplace: Marketplace,
+        chat_id: String,
+        intent: Intent,
+        confidence: f64,
+        flags: Vec<Flag>,
+        effect: Effect,
+        state: DraftState,
+        text: String,
+        reason: String,
+    },
+    DraftChanged {
+        id: i64,
+        state: DraftState,
+        reason: Option<String>,
+    },
+    Connector {
+        shop: String,
+        marketplace: Marketplace,
+        state: ConnectorState,
+        detail: Option<String>,
+    },
+    /// A shop's kill switch changed.
+    ShopChanged { shop: String },
+}
+
+/// Which connectors are paused because the marketplace rejected our credentials.
+#[derive(Debug, Default)]
+pub struct Health {
+    auth_failed: Mutex<HashSet<(String, Marketplace)>>,
+}
+
+impl Health {
+    pub fn set_auth_failed(&self, shop: &str, marketplace: Marketplace, failed: bool) {
+        let mut set = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed {
+            set.insert((shop.to_string(), marketplace));
+        } else {
+            set.remove(&(shop.to_string(), marketplace));
+        }
+    }
+
+    pub fn paused(&self) -> Vec<(String, Marketplace)> {
+        self.auth_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Most webhook bodies waiting for one connector's poller. Beyond this the
+/// body is dropped: the poll the wake-up starts reads the same messages.
+const MAX_PENDING_WEBHOOKS: usize = 256;
+
+/// What the outside hands a connector's poller: a wake-up, and the webhook
+/// bodies the marketplace pushed, which the poller parses and stores itself.
+#[derive(Debug, Default)]
+struct PollInbox {
+    wake: Arc<Notify>,
+    webhooks: Mutex<Vec<Vec<u8>>>,
+}
+
+/// What every background task shares.
+pub struct Runtime {
+    pub settings: Settings,
+    pub store: Store,
+    pub shops: BTreeMap<String, Arc<Shop>>,
+    pub events: broadcast::Sender<Event>,
+    pub wake_pipeline: Notify,
+    pub wake_sender: Notify,
+    pub health: Health,
+    inboxes: HashMap<(String, Marketplace), PollInbox>,
+}
+
+impl Runtime {
+    pub fn new(settings: Settings, store: Store, shops: BTreeMap<String, Arc<Shop>>) -> Runtime {
+        let inboxes = shops
+            .values()
+            .flat_map(|s| {
+                s.connectors
+                    .keys()
+                    .map(|m| ((s.id.clone(), *m), PollInbox::default()))
+            })
+            .collect();
+        let (events, _) = broadcast::channel(1024);
+        Runtime {
+            settings,
+            store,
+            shops,
+            events,
+            wake_pipeline: Notify::new(),
+            wake_sender: Notify::new(),
+            health: Health::default(),
+            inboxes,
+        }
+    }
+
+    /// Wakes the connector's poller at once.
+    pub fn poll_waker(&self, shop: &str, marketplace: Marketplace) -> Arc<Notify> {
+        self.inboxes
+            .get(&(shop.to_string(), marketplace))
+            .map(|i| i.wake.clone())
+            .unwrap_or_else(|| Arc::new(Notify::new()))
+    }
+
+    /// Hand a webhook's body to the connector's poller and wake it. False if
+    /// the shop has no such connector.
+    pub fn deliver_webhook(&self, shop: &str, marketplace: Marketplace, body: Vec<u8>) -> bool {
+        let Some(inbox) = self.inboxes.get(&(shop.to_string(), marketplace)) else {
+            return false;
+        };
+        {
+            let mut pending = inbox.webhooks.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.len() < MAX_PENDING_WEBHOOKS {
+                pending.push(body);
+            } else {
+                tracing::warn!(shop, %marketplace, "too many webhooks waiting; the next poll reads their messages");
+            }
+        }
+        inbox.wake.notify_one();
+        true
+    }
+
+    /// The webhook bodies delivered since the last call, oldest first.
+    pub fn take_webhooks(&self, shop: &str, marketplace: Marketplace) -> Vec<Vec<u8>> {
+        self.inboxes
+            .get(&(shop.to_string(), marketplace))
+            .map(|i| std::mem::take(&mut *i.webhooks.lock().unwrap_or_else(|p| p.into_inner())))
+            .unwrap_or_default()
+    }
+
+    pub fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    pub async fn set_connector_status(
+        &self,
+        shop: &str,
+        marketplace: Marketplace,
+        state: ConnectorState,
+        detail: Option<String>,
+        retry_at: Option<Millis>,
+    ) {
+        self.health
+            .set_auth_failed(shop, marketplace, state == ConnectorState::AuthFailed);
+        let (s, d, now) = (shop.to_string(), detail.clone(), now_ms());
+        if let Err(e) = self
+            .store
+            .call(move |c| {
+                crate::store::set_status(c, &s, marketplace, state, d.as_deref(), retry_at, now)
+            })
+            .await
+        {
+            tracing::error!(error = %e, "cannot record the connector status");
+        }
+        self.emit(Event::Connector {
+            shop: shop.to_string(),
+            marketplace,
+            state,
+            detail,
+        });
+    }
+}

@@ -372,8 +372,12 @@ pub struct Labelled {
 
 /// An intent that always needs a person (an insult, a request for a human)
 /// wins when the model gives it at least this probability: a wrongly escalated
-/// message costs a person a glance, a missed one costs a buyer.
-const ESCALATION_THRESHOLD: f64 = 0.2;
+/// message costs a person a glance, a missed one costs a buyer. Chosen with
+/// `agentiq eval intents --split dev` over six authors, each held out in turn:
+/// 0.2 / 0.15 / 0.12 / 0.1 gave escalation recall 97.2 / 97.8 / 98.3 / 98.5 %
+/// (weakest author 95.0 / 95.0 / 95.8 / 95.8 %) at accuracy 92.3 / 92.1 / 92.1 /
+/// 91.8 %.
+const ESCALATION_THRESHOLD: f64 = 0.12;
 
 /// The intent model trained on a prompt set's examples, and how precise the
 /// keyword rules were on those examples (what a rule's override is worth).

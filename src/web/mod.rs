@@ -161,27 +161,37 @@ async fn host_and_origin(
         );
     };
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && let Some(origin) = req.headers().get(header::ORIGIN) {
-        let same = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .is_some_and(|(_, authority)| {
-                authority.eq_ignore_ascii_case(&host) || hosts.allows(authority)
-            });
-        if !same {
-            tracing::warn!(
-                ?origin,
-                "refused a state-changing request from another origin"
-            );
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "запрос пришёл с другого сайта и отклонён",
-                req.uri().path(),
-            );
-        }
+    if !safe && !same_origin(req.headers(), &host, &hosts) {
+        tracing::warn!(
+            origin = ?req.headers().get(header::ORIGIN),
+            fetch_site = ?req.headers().get("sec-fetch-site"),
+            "refused a state-changing request from another origin"
+        );
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "запрос пришёл с другого сайта и отклонён",
+            req.uri().path(),
+        );
     }
     next.run(req).await
+}
+
+/// Whether a state-changing request comes from the queue's own pages (or
+/// from no browser at all). Browsers send `Origin` as `null` for form posts
+/// from our pages (they carry `Referrer-Policy: no-referrer`), so then
+/// `Sec-Fetch-Site` decides.
+fn same_origin(headers: &axum::http::HeaderMap, host: &str, hosts: &AllowedHosts) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    match headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or(""))
+    {
+        Some("null") => fetch_site == Some("same-origin"),
+        Some(origin) => origin.split_once("://").is_some_and(|(_, authority)| {
+            authority.eq_ignore_ascii_case(host) || hosts.allows(authority)
+        }),
+        None => !matches!(fetch_site, Some("cross-site" | "same-site")),
+    }
 }
 
 fn refuse(status: axum::http::StatusCode, message: &str, path: &str) -> Response {

@@ -879,6 +879,18 @@ async fn a_state_changing_request_from_another_origin_is_refused() {
     assert!(forged.json::<Value>().await.unwrap()["error"].is_string());
     settle().await;
     assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
+    let sandboxed = browser
+        .http
+        .post(format!("{}/api/drafts/{}/reject", browser.base, draft.id))
+        .header(COOKIE, &browser.cookie)
+        .header("X-CSRF-Token", &browser.csrf)
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&json!({ "reason": "проверка" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sandboxed.status(), StatusCode::FORBIDDEN);
     let own = reject(browser.base.clone()).await.unwrap();
     assert_eq!(own.status(), StatusCode::OK);
 }

@@ -546,7 +546,10 @@ impl TestApp {
         .await
     }
 
-    /// Approve as a person at the CLI would: the same guards, no override.
+    /// Approve as a person at the CLI would, through the same guards. These
+    /// tests are about delivery, not about the guards (tests/api/web.rs and
+    /// `actions` test those), so a reply the guards object to goes out with
+    /// an override, as a person who has read the findings may send it.
     pub async fn approve(
         &self,
         id: i64,
@@ -561,7 +564,7 @@ impl TestApp {
             id,
             agentiq::actions::Approval {
                 text,
-                override_reason: None,
+                override_reason: Some("тест доставки: ответ проверен человеком".into()),
             },
             &self.me(),
         )

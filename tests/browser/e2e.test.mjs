@@ -301,9 +301,9 @@ test("an edit promising a refund and a discount goes out only with a reason, sho
 
   await page.click('button[data-action="approve"]');
   await page.fill("#confirm-override", "возврат согласован с руководителем");
+  await page.screenshot({ path: join(repo, "docs/screenshots/override.png") });
   await page.click("#confirm-yes");
   await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
-  await page.screenshot({ path: join(repo, "docs/screenshots/override.png"), fullPage: true });
   draft = await page.evaluate(async () => (await fetch(location.pathname.replace("/drafts/", "/api/drafts/"))).json());
   assert.ok(draft.events.some((e) => (e.note || "").includes("возврат согласован с руководителем")));
   const delivered = (await sent()).filter((m) => m.chat_id === posted.chat_id);

@@ -2,9 +2,14 @@
 //! neither has its own version. Each action is one transaction that checks the
 //! draft's state, changes it and records who did it.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use serde::Serialize;
 
-use crate::domain::{DraftState, ReplyText, now_ms};
+use crate::domain::{DraftState, Flag, ReplyText, now_ms};
+use crate::guards::{self, Finding, GuardInput, Severity};
+use crate::shop::Shop;
 use crate::store::{
     self, Change, DraftEvent, DraftFilter, DraftRow, MessageRow, Store, StoreError, TransitionError,
 };
@@ -19,6 +24,9 @@ pub enum ActionError {
     /// The request itself is wrong (empty reply, too long, no reason).
     #[error("{0}")]
     Invalid(String),
+    /// The guards found an error in the reply and no override was given.
+    #[error("черновик №{id} не одобрен: проверка нашла в ответе ошибки — {}. Исправьте текст или подтвердите отправку, указав причину", check.errors().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Guarded { id: i64, check: TextCheck },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,33 +80,185 @@ async fn load(store: &Store, id: i64) -> Result<DraftRow, ActionError> {
         .ok_or(ActionError::NotFound(id))
 }
 
-/// Approve a pending draft, optionally with edited text. It goes to the
-/// outbox in the same transaction and is sent within moments.
+/// The shops a daemon (or one CLI command) has loaded, by id. Approving
+/// needs the draft's shop for its guard settings.
+pub type Shops = BTreeMap<String, Arc<Shop>>;
+
+/// Every configured shop, loaded without marketplace connectors (for tools
+/// that approve drafts outside the daemon).
+pub fn offline_shops(settings: &crate::config::Settings) -> anyhow::Result<Shops> {
+    settings
+        .shops
+        .keys()
+        .map(|id| {
+            Shop::build_offline(id, settings, &Default::default())
+                .map(|shop| (id.clone(), Arc::new(shop)))
+                .map_err(|d| anyhow::anyhow!("shop {id}: {d}"))
+        })
+        .collect()
+}
+
+/// What a person confirms when approving a draft.
+#[derive(Debug, Clone, Default)]
+pub struct Approval {
+    /// Their own text instead of the draft's.
+    pub text: Option<String>,
+    /// Why the reply goes out although a guard found an error. Recorded in
+    /// the audit trail; without it such a reply is refused.
+    pub override_reason: Option<String>,
+}
+
+/// The guards' findings in the exact text that would be sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextCheck {
+    pub text: String,
+    pub findings: Vec<Finding>,
+    /// An error-level finding: approving needs an override with a reason.
+    pub blocked: bool,
+}
+
+impl TextCheck {
+    fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Check the text a person would send for draft `id` (the draft's own text
+/// when `text` is `None`) with the guards the pipeline runs, under the
+/// shop's current settings. Nothing changes.
+pub async fn check_text(
+    store: &Store,
+    shops: &Shops,
+    id: i64,
+    text: Option<String>,
+) -> Result<TextCheck, ActionError> {
+    let draft = load(store, id).await?;
+    let text = reply_text(&draft, text.as_deref())?;
+    run_guards(store, shops, &draft, text).await
+}
+
+fn reply_text(draft: &DraftRow, edited: Option<&str>) -> Result<ReplyText, ActionError> {
+    let max = draft.chat.marketplace.capabilities().max_message_chars;
+    ReplyText::parse(edited.unwrap_or(&draft.text), max).map_err(|e| {
+        ActionError::Invalid(if edited.is_some() {
+            e.to_string()
+        } else {
+            format!("{e}; одобрите со своим текстом")
+        })
+    })
+}
+
+/// The one place a person's reply meets the guards: the same
+/// [`guards::check`] the pipeline runs, with the draft's buyer turn, intent,
+/// marketplace and order, and the shop's guard settings and knowledge.
+async fn run_guards(
+    store: &Store,
+    shops: &Shops,
+    draft: &DraftRow,
+    text: ReplyText,
+) -> Result<TextCheck, ActionError> {
+    let shop = shops.get(&draft.chat.shop).cloned().ok_or_else(|| {
+        ActionError::Conflict(format!(
+            "магазина «{}» нет в настройках, поэтому проверить ответ нечем; верните магазин в конфигурацию",
+            draft.chat.shop
+        ))
+    })?;
+    let (chat, turn) = (draft.chat.id, draft.turn_message_id);
+    let buyer_text = store
+        .read(move |c| store::turn_messages(c, chat, turn))
+        .await?
+        .iter()
+        .filter(|m| m.author == crate::domain::Author::Buyer)
+        .map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let draft = draft.clone();
+    let findings = tokio::task::spawn_blocking(move || {
+        let policy = shop.policy.load_full();
+        let prompts = shop.prompts.load_full();
+        let system_prompt = match draft.drafter.as_str() {
+            "llm" => draft
+                .prompt
+                .as_deref()
+                .and_then(|p| p.split_once(crate::pipeline::PROMPT_SEPARATOR))
+                .map(|(system, _)| system.to_string()),
+            _ => None,
+        };
+        let findings = guards::check(&GuardInput {
+            draft: text.as_str(),
+            buyer_text: &buyer_text,
+            buyer_name: draft.chat.buyer_name.as_deref(),
+            intent: draft.intent,
+            buyer_flagged_injection: draft.classification.has(Flag::Injection),
+            marketplace: draft.chat.marketplace,
+            max_chars: draft.chat.marketplace.capabilities().max_message_chars,
+            order: &draft.chat.order,
+            knowledge: &prompts.knowledge,
+            system_prompt: system_prompt.as_deref(),
+            settings: &policy.settings.guard,
+        });
+        (text, findings)
+    })
+    .await
+    .map_err(|e| ActionError::Store(store::StoreError::Join(e.to_string())))?;
+    let (text, findings) = findings;
+    let blocked = findings.iter().any(|f| f.severity == Severity::Error);
+    Ok(TextCheck {
+        text: text.as_str().to_string(),
+        findings,
+        blocked,
+    })
+}
+
+/// Approve a pending draft, optionally with edited text. The exact text is
+/// checked by the guards first; an error-level finding refuses the approval
+/// unless it carries an override with a reason. It goes to the outbox in
+/// the same transaction and is sent within moments.
 pub async fn approve(
     store: &Store,
+    shops: &Shops,
     id: i64,
-    edited: Option<String>,
+    approval: Approval,
     actor: &Actor,
 ) -> Result<DraftRow, ActionError> {
     let draft = load(store, id).await?;
-    if draft.state == DraftState::Pending {
-        refuse_after_reply_window(&draft, now_ms())?;
+    if draft.state != DraftState::Pending {
+        return Err(conflict(
+            TransitionError::WrongState {
+                id,
+                current: draft.state,
+                expected: vec![DraftState::Pending],
+            },
+            "одобрить",
+        ));
     }
-    let max = draft.chat.marketplace.capabilities().max_message_chars;
-    let edited_text = edited.is_some();
-    let text = ReplyText::parse(edited.as_deref().unwrap_or(&draft.text), max).map_err(|e| {
-        ActionError::Invalid(if edited_text {
-            e.to_string()
-        } else {
-            format!("{e}; одобрите со своим текстом (--text)")
-        })
-    })?;
-    let note = if edited_text && text.as_str() != draft.text.trim() {
-        "одобрен с правками"
+    refuse_after_reply_window(&draft, now_ms())?;
+    let edited = approval.text.is_some();
+    let text = reply_text(&draft, approval.text.as_deref())?;
+    let check = run_guards(store, shops, &draft, text).await?;
+    let override_reason = approval
+        .override_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let mut note = if edited && check.text != draft.text.trim() {
+        "одобрен с правками".to_string()
     } else {
-        "одобрен"
+        "одобрен".to_string()
     };
-    let (who, t) = (actor.0.clone(), text.as_str().to_string());
+    if check.blocked {
+        let Some(reason) = override_reason else {
+            return Err(ActionError::Guarded { id, check });
+        };
+        let errors: Vec<&str> = check.errors().map(|f| f.message.as_str()).collect();
+        note = format!(
+            "{note} вопреки проверкам ({}); причина: {reason}",
+            errors.join("; ")
+        );
+    }
+    let who = actor.0.clone();
     let now = now_ms();
     store
         .call(move |c| {
@@ -106,11 +266,12 @@ pub async fn approve(
                 c,
                 id,
                 &[DraftState::Pending],
-                &t,
+                &check.text,
+                &check.findings,
                 now,
                 &Change {
                     actor: &who,
-                    note: Some(note),
+                    note: Some(&note),
                     at: now,
                 },
             ))
@@ -120,6 +281,8 @@ pub async fn approve(
     load(store, id).await
 }
 
+/// Reject a pending draft (nothing is sent), or give up on a failed one (the
+/// buyer is answered some other way, or not at all).
 pub async fn reject(
     store: &Store,
     id: i64,
@@ -139,7 +302,7 @@ pub async fn reject(
             TransitionError::lift(store::transition(
                 c,
                 id,
-                &[DraftState::Pending],
+                &[DraftState::Pending, DraftState::Failed],
                 DraftState::Rejected,
                 &Change {
                     actor: &who,
@@ -150,6 +313,33 @@ pub async fn reject(
         })
         .await?
         .map_err(|e| conflict(e, "отклонить"))?;
+    load(store, id).await
+}
+
+/// Put aside a draft the buyer's new message withdrew, once a person has
+/// looked at it: it leaves the queue's default view.
+pub async fn dismiss(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, ActionError> {
+    let who = actor.0.clone();
+    let now = now_ms();
+    store
+        .call(move |c| {
+            TransitionError::lift(store::dismiss(
+                c,
+                id,
+                &Change {
+                    actor: &who,
+                    note: Some("просмотрен: ответ ушёл в новом черновике"),
+                    at: now,
+                },
+            ))
+        })
+        .await?
+        .map_err(|e| match e {
+            TransitionError::WrongState { id, .. } => ActionError::Conflict(format!(
+                "черновик №{id} не заменён новым или уже убран из очереди; убрать можно только черновик, который устарел, когда покупатель написал ещё раз"
+            )),
+            other => conflict(other, "убрать"),
+        })?;
     load(store, id).await
 }
 
@@ -437,13 +627,110 @@ mod tests {
         Actor("cli:test".into())
     }
 
+    /// The shop the test drafts belong to, with the shipped demo policy and prompts.
+    fn shops() -> Shops {
+        let config = "[database]\npath = \"x.db\"\n\n[shops.shop]\npolicy = \"policies/demo.toml\"\nprompts = \"prompts/default\"\n\n[shops.shop.wildberries]\ntoken = \"t\"\n";
+        let settings = crate::config::load_from_str(
+            config,
+            "test.toml",
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            Default::default(),
+        )
+        .unwrap();
+        let shop = Shop::build_offline("shop", &settings, &Default::default()).unwrap();
+        [("shop".to_string(), Arc::new(shop))].into_iter().collect()
+    }
+
+    fn edited(text: &str) -> Approval {
+        Approval {
+            text: Some(text.into()),
+            override_reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_edit_promising_a_refund_and_a_discount_needs_an_override_with_a_reason() {
+        let (store, id) = pending_draft("Здравствуйте! Заказ в пути.").await;
+        let shops = shops();
+        let risky = "Вернём вам деньги сегодня же и дадим скидку 50% на следующий заказ!";
+        let err = approve(&store, &shops, id, edited(risky), &me())
+            .await
+            .unwrap_err();
+        let ActionError::Guarded { check, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(check.blocked && check.text == risky, "{check:?}");
+        assert!(
+            check
+                .findings
+                .iter()
+                .any(|f| f.category.starts_with("promise")),
+            "{check:?}"
+        );
+        let blank = Approval {
+            override_reason: Some("   ".into()),
+            ..edited(risky)
+        };
+        assert!(matches!(
+            approve(&store, &shops, id, blank, &me()).await,
+            Err(ActionError::Guarded { .. })
+        ));
+        assert_eq!(load(&store, id).await.unwrap().state, DraftState::Pending);
+
+        let overridden = Approval {
+            override_reason: Some("согласовано с руководителем".into()),
+            ..edited(risky)
+        };
+        let d = approve(&store, &shops, id, overridden, &me())
+            .await
+            .unwrap();
+        assert_eq!(d.state, DraftState::Scheduled);
+        assert_eq!(d.outgoing_text(), risky);
+        assert!(
+            d.outgoing_findings()
+                .iter()
+                .any(|f| f.category.starts_with("promise"))
+        );
+        let note = show(&store, id)
+            .await
+            .unwrap()
+            .events
+            .last()
+            .unwrap()
+            .note
+            .clone();
+        let note = note.unwrap();
+        assert!(
+            note.contains("вопреки проверкам") && note.contains("согласовано с руководителем"),
+            "{note}"
+        );
+    }
+
+    #[tokio::test]
+    async fn checking_a_text_shows_the_findings_of_that_text_not_of_the_draft() {
+        let (store, id) = pending_draft("Вернём деньги завтра.").await;
+        let shops = shops();
+        let own = check_text(&store, &shops, id, None).await.unwrap();
+        assert!(own.blocked, "{own:?}");
+        let fixed = check_text(
+            &store,
+            &shops,
+            id,
+            Some("Здравствуйте! Заказ уже в пути, привезут по графику площадки.".into()),
+        )
+        .await
+        .unwrap();
+        assert!(!fixed.blocked, "{fixed:?}");
+    }
+
     #[tokio::test]
     async fn approving_with_edits_freezes_the_edited_text_and_records_who() {
         let (store, id) = pending_draft("Здравствуйте! Заказ в пути.").await;
         let d = approve(
             &store,
+            &shops(),
             id,
-            Some("  Заказ уже в пути, спасибо за терпение!  ".into()),
+            edited("  Заказ уже в пути, спасибо за терпение!  "),
             &me(),
         )
         .await
@@ -463,9 +750,14 @@ mod tests {
 
     #[tokio::test]
     async fn approving_twice_is_refused_with_a_clear_message() {
-        let (store, id) = pending_draft("Ответ").await;
-        approve(&store, id, None, &me()).await.unwrap();
-        let err = approve(&store, id, None, &me()).await.unwrap_err();
+        let (store, id) = pending_draft("Заказ уже в пути, спасибо за терпение!").await;
+        let shops = shops();
+        approve(&store, &shops, id, Approval::default(), &me())
+            .await
+            .unwrap();
+        let err = approve(&store, &shops, id, Approval::default(), &me())
+            .await
+            .unwrap_err();
         assert!(matches!(err, ActionError::Conflict(_)), "{err:?}");
         assert!(
             err.to_string()
@@ -477,9 +769,12 @@ mod tests {
     #[tokio::test]
     async fn an_empty_or_overlong_reply_cannot_be_approved() {
         let (store, id) = pending_draft("").await;
-        let err = approve(&store, id, None, &me()).await.unwrap_err();
-        assert!(err.to_string().contains("--text"), "{err}");
-        let err = approve(&store, id, Some("я".repeat(1001)), &me())
+        let shops = shops();
+        let err = approve(&store, &shops, id, Approval::default(), &me())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("своим текстом"), "{err}");
+        let err = approve(&store, &shops, id, edited(&"я".repeat(1001)), &me())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("не больше 1000"), "{err}");
@@ -488,7 +783,7 @@ mod tests {
 
     #[tokio::test]
     async fn rejection_needs_a_reason_and_keeps_it() {
-        let (store, id) = pending_draft("Ответ").await;
+        let (store, id) = pending_draft("Заказ уже в пути, спасибо за терпение!").await;
         assert!(matches!(
             reject(&store, id, "  ", &me()).await,
             Err(ActionError::Invalid(_))
@@ -500,7 +795,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_failed_drafts_can_be_retried_and_only_scheduled_ones_cancelled() {
-        let (store, id) = pending_draft("Ответ").await;
+        let (store, id) = pending_draft("Заказ уже в пути, спасибо за терпение!").await;
         assert!(matches!(
             retry(&store, id, &me()).await,
             Err(ActionError::Conflict(_))
@@ -509,11 +804,14 @@ mod tests {
             cancel(&store, id, None, &me()).await,
             Err(ActionError::Conflict(_))
         ));
-        approve(&store, id, None, &me()).await.unwrap();
+        let shops = shops();
+        approve(&store, &shops, id, Approval::default(), &me())
+            .await
+            .unwrap();
         let d = cancel(&store, id, Some("передумал"), &me()).await.unwrap();
         assert_eq!(d.state, DraftState::Cancelled);
         assert!(matches!(
-            approve(&store, 999, None, &me()).await,
+            approve(&store, &shops, 999, Approval::default(), &me()).await,
             Err(ActionError::NotFound(999))
         ));
     }

@@ -138,9 +138,76 @@ pub struct WebSettings {
     /// Mark cookies `Secure`; set when the queue is served over HTTPS.
     pub secure_cookies: bool,
     pub session_ttl: Dur,
-    /// Failed logins allowed per client address within `login_window`.
+    /// Failed logins (and wrong bearer tokens) allowed per client address within `login_window`.
     pub max_failed_logins: u32,
     pub login_window: Dur,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<Cidr>,
+    /// `Host` values the queue answers to (`host` or `host:port`); empty
+    /// means the listen address, `localhost` and `127.0.0.1` with its port.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// An address or a network (`10.0.0.0/8`, `::1`), parsed at load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || {
+            format!("`{s}` is not an IP address or network (e.g. `10.0.0.5`, `10.0.0.0/8`, `::1`)")
+        };
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl TryFrom<String> for Cidr {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Cidr, String> {
+        s.parse()
+    }
 }
 
 impl Default for WebSettings {
@@ -154,6 +221,8 @@ impl Default for WebSettings {
             session_ttl: Dur::secs(12 * 3600),
             max_failed_logins: 5,
             login_window: Dur::secs(15 * 60),
+            trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -859,6 +928,21 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
             "no shops are configured; add a `[shops.<id>]` section",
         ));
     }
+    for host in &s.web.allowed_hosts {
+        let h = host.trim();
+        let plain = !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !plain {
+            out.push(at(
+                &["web", "allowed_hosts"],
+                "web.allowed_hosts",
+                format!(
+                    "`{host}` is not a host name: write it as the browser's address bar shows it, without scheme or path (e.g. `queue.example.ru` or `queue.example.ru:8443`)"
+                ),
+            ));
+        }
+    }
     for (id, shop) in &s.shops {
         let valid_id = !id.is_empty()
             && id
@@ -1141,6 +1225,32 @@ token = "t0k3n"
         assert_eq!(err.0.len(), 1, "{err}");
         assert_eq!(err.0[0].line, Some(9), "{err}");
         assert!(err.0[0].message.contains("no provider `nope`"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_and_allowed_hosts_are_checked_at_load() {
+        let ok = format!(
+            "{MINIMAL}\n[web]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nallowed_hosts = [\"queue.example.ru\"]\n"
+        );
+        let s = load_from_str(&ok, "c.toml", PathBuf::new(), HashMap::new()).unwrap();
+        let [net, v6] = s.web.trusted_proxies[..] else {
+            panic!("{:?}", s.web.trusted_proxies)
+        };
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.0.0.9".parse().unwrap()));
+        assert!(v6.contains("::1".parse().unwrap()));
+        for bad in [
+            "[web]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+            "[web]\ntrusted_proxies = [\"proxy.local\"]\n",
+            "[web]\nallowed_hosts = [\"https://queue.example.ru/\"]\n",
+        ] {
+            let text = format!("{MINIMAL}\n{bad}");
+            assert!(
+                load_from_str(&text, "c.toml", PathBuf::new(), HashMap::new()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

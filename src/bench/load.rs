@@ -362,9 +362,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<BenchReport> {
         None => None,
     };
     let drafting_done = CancellationToken::new();
+    let approver_shops = if args.approve {
+        let settings = crate::config::load(Some(&config_path))
+            .map_err(|d| anyhow::anyhow!("{d}"))
+            .context("the bench configuration")?;
+        actions::offline_shops(&settings)?
+    } else {
+        actions::Shops::new()
+    };
     let approver = args.approve.then(|| {
         tokio::spawn(approve_loop(
             store.clone(),
+            approver_shops,
             args.approve_max,
             drafting_done.clone(),
         ))
@@ -547,7 +556,12 @@ async fn generate(
 /// Approve queued drafts like a person: one draft per shop at a time (the
 /// next once the previous was delivered), until `max` or the queue is empty
 /// after drafting finished.
-async fn approve_loop(store: Store, max: usize, drafting_done: CancellationToken) -> usize {
+async fn approve_loop(
+    store: Store,
+    shops: actions::Shops,
+    max: usize,
+    drafting_done: CancellationToken,
+) -> usize {
     let actor = Actor(APPROVER.into());
     let mut approved = 0usize;
     let mut in_flight: HashMap<String, i64> = HashMap::new();
@@ -585,7 +599,10 @@ async fn approve_loop(store: Store, max: usize, drafting_done: CancellationToken
             if in_flight.contains_key(shop) {
                 continue;
             }
-            if actions::approve(&store, *id, None, &actor).await.is_ok() {
+            if actions::approve(&store, &shops, *id, actions::Approval::default(), &actor)
+                .await
+                .is_ok()
+            {
                 approved += 1;
                 in_flight.insert(shop.clone(), *id);
             }

@@ -276,8 +276,12 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
         StdRng::seed_from_u64(seed),
         stop_load.clone(),
     ));
+    let settings = crate::config::load(Some(&config_path))
+        .map_err(|d| anyhow::anyhow!("{d}"))
+        .context("the torture configuration")?;
     let operator = tokio::spawn(operator(
         store.clone(),
+        actions::offline_shops(&settings)?,
         StdRng::seed_from_u64(seed ^ 0x5eed_0001),
         stop_load.clone(),
     ));
@@ -491,7 +495,7 @@ async fn buyers(
 
 /// A person working the queue: approves (with their own words, so every
 /// approved reply is unique), rejects with a reason, or leaves drafts be.
-async fn operator(store: Store, mut rng: StdRng, stop: CancellationToken) {
+async fn operator(store: Store, shops: actions::Shops, mut rng: StdRng, stop: CancellationToken) {
     let me = Actor(OPERATOR.into());
     loop {
         tokio::select! {
@@ -513,7 +517,11 @@ async fn operator(store: Store, mut rng: StdRng, stop: CancellationToken) {
             }
             if rng.random_bool(0.7) {
                 let text = format!("Здравствуйте! Спасибо за обращение, ответ оператора №{id}.");
-                let _ = actions::approve(&store, id, Some(text), &me).await;
+                let approval = actions::Approval {
+                    text: Some(text),
+                    override_reason: None,
+                };
+                let _ = actions::approve(&store, &shops, id, approval, &me).await;
             } else {
                 let _ = actions::reject(&store, id, "проверка отказа", &me).await;
             }

@@ -32,17 +32,22 @@ pub enum QueueCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Approve a pending draft; it is sent within moments.
+    /// Approve a pending draft; it is sent within moments. The exact text is
+    /// checked by the same guards as every draft first; if they find an
+    /// error, the approval is refused unless you give --override with a reason.
     Approve {
         id: i64,
         /// Send this text instead of the draft.
         #[arg(long)]
         text: Option<String>,
+        /// Send although the guards found an error, and why (kept in the audit trail).
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
         /// Who approves (recorded for audit; default: cli:$USER).
         #[arg(long = "as")]
         actor: Option<String>,
     },
-    /// Reject a pending draft; nothing is sent.
+    /// Reject a pending draft (nothing is sent), or give up on a failed one.
     Reject {
         id: i64,
         /// Why (kept as feedback for prompts and policies).
@@ -61,6 +66,13 @@ pub enum QueueCommand {
         /// defect_not_working, wrong_item, quality_complaint, human_request,
         /// abusive, other.
         intent: crate::domain::Intent,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Put aside a draft the buyer's new message withdrew, once you have seen
+    /// it; it leaves the default list.
+    Dismiss {
+        id: i64,
         #[arg(long = "as")]
         actor: Option<String>,
     },
@@ -118,7 +130,76 @@ fn fail(e: ActionError) -> ExitCode {
         ActionError::NotFound(_) => ExitCode::from(3),
         ActionError::Conflict(_) => ExitCode::from(4),
         ActionError::Invalid(_) => ExitCode::from(5),
+        ActionError::Guarded { .. } => ExitCode::from(6),
         ActionError::Store(_) => ExitCode::FAILURE,
+    }
+}
+
+/// The draft's shop, loaded as the daemon loads it, for the guards.
+fn shop_of(settings: &Settings, shop: &str) -> Result<actions::Shops, ActionError> {
+    if !settings.shops.contains_key(shop) {
+        return Ok(actions::Shops::new());
+    }
+    let loaded =
+        crate::shop::Shop::build_offline(shop, settings, &Default::default()).map_err(|d| {
+            ActionError::Conflict(format!(
+                "настройки магазина «{shop}» не загружаются, поэтому проверить ответ нечем:\n{d}"
+            ))
+        })?;
+    Ok([(shop.to_string(), std::sync::Arc::new(loaded))]
+        .into_iter()
+        .collect())
+}
+
+async fn approve(
+    settings: &Settings,
+    store: &Store,
+    id: i64,
+    approval: actions::Approval,
+    actor: Actor,
+) -> Result<(), ActionError> {
+    let draft = actions::show(store, id).await?.draft;
+    let shops = shop_of(settings, &draft.chat.shop)?;
+    match actions::approve(store, &shops, id, approval, &actor).await {
+        Ok(d) => {
+            say!(
+                "Draft #{} approved; it goes out within moments:\n  «{}»",
+                d.id,
+                d.outgoing_text()
+            );
+            print_findings(d.outgoing_findings());
+            say!("See its delivery with: agentiq queue show {}", d.id);
+            Ok(())
+        }
+        Err(ActionError::Guarded { id, check }) => {
+            eprintln!(
+                "Draft #{id} was not approved. The guards found in «{}»:",
+                check.text
+            );
+            for f in &check.findings {
+                eprintln!("  {}", finding_line(f));
+            }
+            eprintln!(
+                "Fix the text (--text \"…\") or, if it must go out as it is, say why: --override \"причина\""
+            );
+            Err(ActionError::Guarded { id, check })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn finding_line(f: &crate::guards::Finding) -> String {
+    let sev = if f.severity == Severity::Error {
+        "ERROR  "
+    } else {
+        "warning"
+    };
+    format!("{sev} {}: «{}»", f.message, f.excerpt)
+}
+
+fn print_findings(findings: &[crate::guards::Finding]) {
+    for f in findings {
+        say!("  {}", finding_line(f));
     }
 }
 
@@ -136,19 +217,14 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
             all,
         } => {
             let states = if states.is_empty() && !all {
-                vec![
-                    DraftState::Pending,
-                    DraftState::Scheduled,
-                    DraftState::Sending,
-                    DraftState::Unknown,
-                    DraftState::Failed,
-                ]
+                DraftState::INBOX.to_vec()
             } else {
                 states
             };
             actions::list(
                 &store,
                 DraftFilter {
+                    superseded_unseen: !all && states == DraftState::INBOX,
                     states,
                     shop,
                     marketplace,
@@ -162,17 +238,23 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         QueueCommand::Show { id, json } => actions::show(&store, id)
             .await
             .map(|d| print_detail(&d, json)),
-        QueueCommand::Approve { id, text, actor: a } => {
-            actions::approve(&store, id, text, &actor(a))
-                .await
-                .map(|d| {
-                    say!(
-                        "Draft #{} approved; it goes out within moments:\n  «{}»",
-                        d.id,
-                        d.outgoing_text()
-                    );
-                    say!("See its delivery with: agentiq queue show {}", d.id);
-                })
+        QueueCommand::Approve {
+            id,
+            text,
+            override_reason,
+            actor: a,
+        } => {
+            approve(
+                settings,
+                &store,
+                id,
+                actions::Approval {
+                    text,
+                    override_reason,
+                },
+                actor(a),
+            )
+            .await
         }
         QueueCommand::Reject {
             id,
@@ -181,6 +263,9 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         } => actions::reject(&store, id, &reason, &actor(a))
             .await
             .map(|d| say!("Draft #{} rejected; nothing will be sent.", d.id)),
+        QueueCommand::Dismiss { id, actor: a } => actions::dismiss(&store, id, &actor(a))
+            .await
+            .map(|d| say!("Draft #{} put aside.", d.id)),
         QueueCommand::Retag {
             id,
             intent,
@@ -437,16 +522,9 @@ fn print_detail(d: &DraftDetail, json: bool) {
     {
         say!("Approved text:\n  «{t}»");
     }
-    if !draft.findings.is_empty() {
+    if !draft.outgoing_findings().is_empty() {
         say!("\nGuard findings:");
-        for f in &draft.findings {
-            let sev = if f.severity == Severity::Error {
-                "ERROR  "
-            } else {
-                "warning"
-            };
-            say!("  {sev} {}: {} «{}»", f.category, f.message, f.excerpt);
-        }
+        print_findings(draft.outgoing_findings());
     }
     let dec = &draft.decision;
     say!(

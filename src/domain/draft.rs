@@ -73,6 +73,15 @@ impl DraftState {
         }
     }
 
+    /// The states a person must see until they act: the queue's default view.
+    pub const INBOX: [DraftState; 5] = [
+        DraftState::Pending,
+        DraftState::Scheduled,
+        DraftState::Sending,
+        DraftState::Unknown,
+        DraftState::Failed,
+    ];
+
     /// A draft in one of these states may still reach the buyer.
     pub fn is_open(self) -> bool {
         matches!(

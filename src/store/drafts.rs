@@ -139,12 +139,14 @@ pub fn transition(
     Ok(prev)
 }
 
-/// Put a draft in the outbox: it will be sent at `send_at`, with exactly `text`.
+/// Put a draft in the outbox: it will be sent at `send_at`, with exactly
+/// `text`, which the guards found `findings` in.
 pub fn schedule(
     conn: &mut Connection,
     id: i64,
     from: &[DraftState],
     text: &str,
+    findings: &[Finding],
     send_at: Millis,
     change: &Change<'_>,
 ) -> Result<DraftState, TransitionError> {
@@ -159,8 +161,14 @@ pub fn schedule(
         change.at,
     )?;
     tx.execute(
-        "UPDATE drafts SET final_text = ?2, send_at = ?3, approved_by = ?4 WHERE id = ?1",
-        params![id, text, send_at, change.actor],
+        "UPDATE drafts SET final_text = ?2, send_at = ?3, approved_by = ?4, final_findings = ?5 WHERE id = ?1",
+        params![
+            id,
+            text,
+            send_at,
+            change.actor,
+            serde_json::to_string(findings).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        ],
     )?;
     tx.commit()?;
     Ok(prev)
@@ -213,6 +221,45 @@ pub fn reschedule(
     tx.execute(
         "UPDATE drafts SET send_at = ?2 WHERE id = ?1",
         params![id, send_at],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A person has looked at a draft the buyer's new message withdrew and puts
+/// it aside; it leaves the queue's default view.
+pub fn dismiss(conn: &mut Connection, id: i64, change: &Change<'_>) -> Result<(), TransitionError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seen: Option<(Option<Millis>, Option<Millis>, String)> = tx
+        .query_row(
+            "SELECT superseded_at, dismissed_at, state FROM drafts WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((superseded, dismissed, state)) = seen else {
+        return Err(TransitionError::NotFound(id));
+    };
+    let state: DraftState = state.parse().map_err(StoreError::Corrupt)?;
+    if superseded.is_none() || dismissed.is_some() {
+        return Err(TransitionError::WrongState {
+            id,
+            current: state,
+            expected: vec![DraftState::Expired, DraftState::Cancelled],
+        });
+    }
+    transition_tx(
+        &tx,
+        id,
+        &[state],
+        state,
+        change.actor,
+        change.note,
+        change.at,
+    )?;
+    tx.execute(
+        "UPDATE drafts SET dismissed_at = ?2 WHERE id = ?1",
+        params![id, change.at],
     )?;
     tx.commit()?;
     Ok(())
@@ -426,12 +473,28 @@ pub struct DraftRow {
     pub last_buyer_at: Option<Millis>,
     /// A person asked to withdraw this sent reply; the sender is on it.
     pub retract_requested_at: Option<Millis>,
+    /// What the guards found in the approved text, once a person approved one.
+    pub final_findings: Option<Vec<Finding>>,
+    /// When the buyer's new message withdrew this draft for a new one.
+    pub superseded_at: Option<Millis>,
+    /// When a person put this withdrawn draft aside.
+    pub dismissed_at: Option<Millis>,
 }
 
 impl DraftRow {
     /// What goes (or went) to the buyer: the approved text once there is one.
     pub fn outgoing_text(&self) -> &str {
         self.final_text.as_deref().unwrap_or(&self.text)
+    }
+
+    /// What the guards found in [`DraftRow::outgoing_text`].
+    pub fn outgoing_findings(&self) -> &[Finding] {
+        self.final_findings.as_deref().unwrap_or(&self.findings)
+    }
+
+    /// Withdrawn for a newer draft, and no person has looked at it yet.
+    pub fn superseded_unseen(&self) -> bool {
+        self.superseded_at.is_some() && self.dismissed_at.is_none()
     }
 
     /// Until when the marketplace accepts a reply in this chat, where it limits that.
@@ -455,8 +518,8 @@ const DRAFT_COLUMNS: &str = "d.id, d.turn_message_id, d.state, d.intent, d.confi
     d.drafter, d.drafter_note, d.prompt, d.decision, d.priority, d.send_at, d.final_text, d.state_reason,
         d.attempts, d.send_started_at, d.sent_at, d.sent_message_id, d.created_at, d.updated_at, d.findings, d.approved_by,
     (SELECT MAX(m.created_at) FROM messages m WHERE m.chat_id = d.chat_id AND m.author = 'buyer'),
-    d.retract_requested_at";
-const DRAFT_COLUMN_COUNT: usize = 25;
+    d.retract_requested_at, d.final_findings, d.superseded_at, d.dismissed_at";
+const DRAFT_COLUMN_COUNT: usize = 28;
 
 fn corrupt(idx: usize, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, msg.into())
@@ -495,6 +558,13 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<DraftRow> {
         approved_by: row.get(22)?,
         last_buyer_at: row.get(23)?,
         retract_requested_at: row.get(24)?,
+        final_findings: row
+            .get::<_, Option<String>>(25)?
+            .map(|f| serde_json::from_str(&f))
+            .transpose()
+            .map_err(|e| corrupt(25, e.to_string()))?,
+        superseded_at: row.get(26)?,
+        dismissed_at: row.get(27)?,
         chat: chat_from_row(row, DRAFT_COLUMN_COUNT)?,
     })
 }
@@ -526,6 +596,8 @@ pub fn find_draft(
 #[derive(Debug, Clone, Default)]
 pub struct DraftFilter {
     pub states: Vec<DraftState>,
+    /// Also drafts the buyer's new message withdrew that no person has put aside.
+    pub superseded_unseen: bool,
     pub shop: Option<String>,
     pub marketplace: Option<crate::domain::Marketplace>,
     pub intent: Option<Intent>,
@@ -544,7 +616,12 @@ pub fn list_drafts(conn: &Connection, filter: &DraftFilter) -> Result<Vec<DraftR
                 format!("?{}", args.len())
             })
             .collect();
-        sql.push_str(&format!(" AND d.state IN ({})", marks.join(", ")));
+        let unseen = if filter.superseded_unseen {
+            " OR (d.superseded_at IS NOT NULL AND d.dismissed_at IS NULL)"
+        } else {
+            ""
+        };
+        sql.push_str(&format!(" AND (d.state IN ({}){unseen})", marks.join(", ")));
     }
     if let Some(shop) = &filter.shop {
         args.push(shop.clone().into());

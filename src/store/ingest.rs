@@ -255,6 +255,10 @@ fn on_buyer_message(
         ))?
         .is_some()
         {
+            tx.execute(
+                "UPDATE drafts SET superseded_at = ?2 WHERE id = ?1",
+                params![draft_id, now],
+            )?;
             report
                 .withdrawn_drafts
                 .push((draft_id, to, note.to_string()));

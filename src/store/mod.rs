@@ -37,10 +37,10 @@ pub use corrections::{
 pub use drafts::{
     AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, RetractJob, RetractRefusal,
     SendJob, StoreDraftOutcome, TransitionError, UnknownSend, auto_counts, claim_due_sends,
-    draft_events, expire_past_reply_window, expire_stale, find_draft, finish_retract, get_draft,
-    list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight, request_retract, requeue,
-    reschedule, retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns, transition,
-    unknown_drafts,
+    dismiss, draft_events, expire_past_reply_window, expire_stale, find_draft, finish_retract,
+    get_draft, list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight, request_retract,
+    requeue, reschedule, retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns,
+    transition, unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
@@ -67,6 +67,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_llm_usage.sql")),
         M::up(include_str!("migrations/0004_per_chat_marketplaces.sql")),
         M::up(include_str!("migrations/0005_intent_corrections.sql")),
+        M::up(include_str!(
+            "migrations/0006_approval_findings_and_attention.sql"
+        )),
     ])
 }
 

@@ -2,10 +2,13 @@
 //! with `Authorization: Bearer <password>` (`X-Actor` names who acts).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::WebState;
@@ -14,24 +17,141 @@ use crate::actions::{self, ActionError, Actor};
 use crate::domain::{DraftState, Intent, Marketplace};
 use crate::store::DraftFilter;
 
-pub struct ApiError(ActionError);
+/// Every API error is JSON: `{"error": "…"}` in Russian, with the guard
+/// findings when the guards refused an approval.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: serde_json::Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: json!({ "error": message.into() }),
+        }
+    }
+}
 
 impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> Self {
-        ApiError(e)
+        let status = match &e {
+            ActionError::NotFound(_) => StatusCode::NOT_FOUND,
+            ActionError::Conflict(_) => StatusCode::CONFLICT,
+            ActionError::Invalid(_) | ActionError::Guarded { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut body = json!({ "error": e.to_string() });
+        if let ActionError::Guarded { check, .. } = &e {
+            body["findings"] = json!(check.findings);
+            body["text"] = json!(check.text);
+            body["needs_override"] = json!(true);
+        }
+        ApiError { status, body }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            ActionError::NotFound(_) => StatusCode::NOT_FOUND,
-            ActionError::Conflict(_) => StatusCode::CONFLICT,
-            ActionError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
+        (self.status, Json(self.body)).into_response()
     }
+}
+
+/// A JSON request body that names exactly the fields it may have.
+pub trait Fields: DeserializeOwned + Default {
+    const FIELDS: &'static [&'static str];
+}
+
+/// A request body: empty means every field absent; unknown fields, wrong
+/// types and broken JSON are refused (422) with a Russian message, so a
+/// misspelled field can never fall back to a default.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: Fields> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::new(StatusCode::BAD_REQUEST, "не удалось прочитать тело запроса")
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(T::default()));
+        }
+        let expected = || {
+            if T::FIELDS.is_empty() {
+                "тело запроса должно быть пустым или {}".to_string()
+            } else {
+                format!(
+                    "ожидается JSON-объект с полями {} (строки)",
+                    T::FIELDS.join(", ")
+                )
+            }
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("тело запроса — не JSON; {}", expected()),
+            )
+        })?;
+        let Some(object) = value.as_object() else {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("тело запроса — не JSON-объект; {}", expected()),
+            ));
+        };
+        let unknown: Vec<&str> = object
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !T::FIELDS.contains(k))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "неизвестное поле {}: запрос не выполнен; {}",
+                    unknown
+                        .iter()
+                        .map(|k| format!("«{k}»"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    expected()
+                ),
+            ));
+        }
+        serde_json::from_value(value).map(Body).map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("поля запроса неверного типа; {}", expected()),
+            )
+        })
+    }
+}
+
+/// A draft number from the path; anything else is a JSON 400.
+pub struct DraftId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for DraftId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<i64>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| DraftId(id))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "номер черновика в адресе должен быть целым числом",
+                )
+            })
+    }
+}
+
+/// Unknown API addresses answer in JSON too.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "такого адреса в API нет")
 }
 
 /// Query of list endpoints: `state` is comma-separated.
@@ -47,8 +167,12 @@ pub struct ListQuery {
 impl ListQuery {
     pub fn filter(&self) -> Result<DraftFilter, ActionError> {
         let bad = |e: String| ActionError::Invalid(e);
+        let inbox = matches!(
+            self.state.as_deref().filter(|s| !s.is_empty()),
+            None | Some("open")
+        );
         let states = match self.state.as_deref().filter(|s| !s.is_empty()) {
-            None | Some("open") => vec![DraftState::Pending, DraftState::Scheduled],
+            None | Some("open") => DraftState::INBOX.to_vec(),
             Some("all") => vec![],
             Some(list) => list
                 .split(',')
@@ -58,6 +182,7 @@ impl ListQuery {
         };
         Ok(DraftFilter {
             states,
+            superseded_unseen: inbox,
             shop: self.shop.clone().filter(|s| !s.is_empty()),
             marketplace: self
                 .marketplace
@@ -108,19 +233,52 @@ pub async fn list(
 pub async fn show(
     State(s): State<WebState>,
     _op: Operator,
-    Path(id): Path<i64>,
+    DraftId(id): DraftId,
 ) -> Result<Json<actions::DraftDetail>, ApiError> {
     Ok(Json(actions::show(&s.rt.store, id).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApproveBody {
+    /// The reply to send instead of the draft's.
     pub text: Option<String>,
+    /// Why it goes out although the guards found an error.
+    #[serde(rename = "override")]
+    pub override_reason: Option<String>,
+}
+
+impl Fields for ApproveBody {
+    const FIELDS: &'static [&'static str] = &["text", "override"];
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    pub text: Option<String>,
+}
+
+impl Fields for CheckBody {
+    const FIELDS: &'static [&'static str] = &["text"];
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     pub reason: Option<String>,
+}
+
+impl Fields for ReasonBody {
+    const FIELDS: &'static [&'static str] = &["reason"];
+}
+
+/// Actions without parameters take an empty body or `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}
+
+impl Fields for NoBody {
+    const FIELDS: &'static [&'static str] = &[];
 }
 
 fn done(s: &WebState, d: crate::store::DraftRow) -> Json<actions::QueueItem> {
@@ -136,36 +294,67 @@ fn done(s: &WebState, d: crate::store::DraftRow) -> Json<actions::QueueItem> {
 pub async fn approve(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
-    body: Option<Json<ApproveBody>>,
+    DraftId(id): DraftId,
+    Body(body): Body<ApproveBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
-    let text = body.and_then(|Json(b)| b.text);
-    let d = actions::approve(&s.rt.store, id, text, &Actor(op.actor)).await?;
+    let approval = actions::Approval {
+        text: body.text,
+        override_reason: body.override_reason,
+    };
+    let d = actions::approve(&s.rt.store, &s.rt.shops, id, approval, &Actor(op.actor)).await?;
+    Ok(done(&s, d))
+}
+
+/// What the guards find in a text before a person confirms it: the
+/// confirmation dialog shows these next to the exact text.
+pub async fn check(
+    State(s): State<WebState>,
+    _op: Operator,
+    DraftId(id): DraftId,
+    Body(body): Body<CheckBody>,
+) -> Result<Json<actions::TextCheck>, ApiError> {
+    Ok(Json(
+        actions::check_text(&s.rt.store, &s.rt.shops, id, body.text).await?,
+    ))
+}
+
+pub async fn dismiss(
+    State(s): State<WebState>,
+    op: Operator,
+    DraftId(id): DraftId,
+    Body(NoBody {}): Body<NoBody>,
+) -> Result<Json<actions::QueueItem>, ApiError> {
+    let d = actions::dismiss(&s.rt.store, id, &Actor(op.actor)).await?;
     Ok(done(&s, d))
 }
 
 pub async fn reject(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
-    body: Option<Json<ReasonBody>>,
+    DraftId(id): DraftId,
+    Body(body): Body<ReasonBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
-    let reason = body.and_then(|Json(b)| b.reason).unwrap_or_default();
+    let reason = body.reason.unwrap_or_default();
     let d = actions::reject(&s.rt.store, id, &reason, &Actor(op.actor)).await?;
     Ok(done(&s, d))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RetagBody {
     pub intent: String,
+}
+
+impl Fields for RetagBody {
+    const FIELDS: &'static [&'static str] = &["intent"];
 }
 
 /// A person corrects the intent of a draft's buyer turn.
 pub async fn retag(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
-    Json(body): Json<RetagBody>,
+    DraftId(id): DraftId,
+    Body(body): Body<RetagBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
     let intent = body
         .intent
@@ -178,7 +367,8 @@ pub async fn retag(
 pub async fn retry(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
+    DraftId(id): DraftId,
+    Body(NoBody {}): Body<NoBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
     let d = actions::retry(&s.rt.store, id, &Actor(op.actor)).await?;
     Ok(done(&s, d))
@@ -187,10 +377,10 @@ pub async fn retry(
 pub async fn cancel(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
-    body: Option<Json<ReasonBody>>,
+    DraftId(id): DraftId,
+    Body(body): Body<ReasonBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
-    let reason = body.and_then(|Json(b)| b.reason);
+    let reason = body.reason;
     let d = actions::cancel(&s.rt.store, id, reason.as_deref(), &Actor(op.actor)).await?;
     Ok(done(&s, d))
 }
@@ -198,7 +388,8 @@ pub async fn cancel(
 pub async fn send_now(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
+    DraftId(id): DraftId,
+    Body(NoBody {}): Body<NoBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
     let d = actions::send_now(&s.rt.store, id, &Actor(op.actor)).await?;
     Ok(done(&s, d))
@@ -266,7 +457,8 @@ pub async fn healthz(State(s): State<WebState>) -> Response {
 pub async fn retract(
     State(s): State<WebState>,
     op: Operator,
-    Path(id): Path<i64>,
+    DraftId(id): DraftId,
+    Body(NoBody {}): Body<NoBody>,
 ) -> Result<Json<actions::QueueItem>, ApiError> {
     let d = actions::retract(&s.rt.store, id, &Actor(op.actor)).await?;
     s.rt.wake_sender.notify_one();
@@ -286,7 +478,10 @@ fn known_shop(s: &WebState, shop: &str) -> Result<(), ApiError> {
     if s.rt.shops.contains_key(shop) {
         Ok(())
     } else {
-        Err(ApiError(ActionError::Invalid(format!("no shop `{shop}`"))))
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("магазина «{shop}» нет в настройках"),
+        ))
     }
 }
 
@@ -294,10 +489,10 @@ pub async fn pause(
     State(s): State<WebState>,
     op: Operator,
     Path(shop): Path<String>,
-    body: Option<Json<ReasonBody>>,
+    Body(body): Body<ReasonBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known_shop(&s, &shop)?;
-    let reason = body.and_then(|Json(b)| b.reason);
+    let reason = body.reason;
     let held = actions::pause_shop(&s.rt.store, &shop, reason.as_deref(), &Actor(op.actor)).await?;
     s.rt.emit(crate::runtime::Event::ShopChanged { shop: shop.clone() });
     Ok(Json(
@@ -309,6 +504,7 @@ pub async fn resume(
     State(s): State<WebState>,
     op: Operator,
     Path(shop): Path<String>,
+    Body(NoBody {}): Body<NoBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known_shop(&s, &shop)?;
     actions::resume_shop(&s.rt.store, &shop, &Actor(op.actor)).await?;

@@ -5,12 +5,12 @@
 //! is never sent by a browser on its own.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::WebState;
+use crate::config::Cidr;
 
 pub const SESSION_COOKIE: &str = "agentiq_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -43,6 +44,7 @@ pub struct Auth {
     secure: bool,
     max_failed: u32,
     window: Duration,
+    trusted_proxies: Vec<Cidr>,
 }
 
 pub fn token(bytes: usize) -> String {
@@ -68,7 +70,50 @@ impl Auth {
             secure: settings.secure_cookies,
             max_failed: settings.max_failed_logins,
             window: settings.login_window.0,
+            trusted_proxies: settings.trusted_proxies.clone(),
         }
+    }
+
+    /// The address a request really comes from: the direct peer, or, when
+    /// the peer is a trusted proxy, the nearest untrusted address in
+    /// `X-Forwarded-For` (read from the right, where our proxies appended it).
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let trusted = |ip: IpAddr| self.trusted_proxies.iter().any(|c| c.contains(ip));
+        if !trusted(peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .collect();
+        forwarded
+            .iter()
+            .rev()
+            .copied()
+            .find(|ip| !trusted(*ip))
+            .or_else(|| forwarded.first().copied())
+            .unwrap_or(peer)
+    }
+
+    /// Check the password for `ip`, counting a wrong one against that
+    /// client's limit. Logins and bearer tokens share it.
+    pub fn check_password(&self, ip: IpAddr, password: &str) -> Result<(), LoginError> {
+        if self.recent_failures(ip) >= self.max_failed as usize {
+            return Err(LoginError::TooMany);
+        }
+        if !self.verify(password) {
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(ip)
+                .or_default()
+                .push(Instant::now());
+            return Err(LoginError::Wrong);
+        }
+        Ok(())
     }
 
     pub fn verify(&self, candidate: &str) -> bool {
@@ -99,18 +144,7 @@ impl Auth {
         name: &str,
         password: &str,
     ) -> Result<(String, Session), LoginError> {
-        if self.recent_failures(ip) >= self.max_failed as usize {
-            return Err(LoginError::TooMany);
-        }
-        if !self.verify(password) {
-            self.failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(ip)
-                .or_default()
-                .push(Instant::now());
-            return Err(LoginError::Wrong);
-        }
+        self.check_password(ip, password)?;
         let id = token(32);
         let name: String = name
             .trim()
@@ -183,6 +217,8 @@ pub enum Rejection {
     /// Pages redirect to the login form.
     Login,
     Unauthorized,
+    /// Too many wrong passwords from this client.
+    TooMany,
     Csrf,
 }
 
@@ -190,8 +226,9 @@ impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         match self {
             Rejection::Login => Redirect::to("/login").into_response(),
-            Rejection::Unauthorized => (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "log in or send `Authorization: Bearer <password>`" }))).into_response(),
-            Rejection::Csrf => (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "missing or wrong CSRF token" }))).into_response(),
+            Rejection::Unauthorized => (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "войдите в очередь заново или передайте пароль в заголовке Authorization: Bearer <пароль>" }))).into_response(),
+            Rejection::TooMany => (StatusCode::TOO_MANY_REQUESTS, axum::Json(serde_json::json!({ "error": "слишком много неверных паролей с этого адреса; попробуйте позже" }))).into_response(),
+            Rejection::Csrf => (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "запрос отклонён: нет или неверный CSRF-токен; обновите страницу" }))).into_response(),
         }
     }
 }
@@ -212,24 +249,34 @@ impl FromRequestParts<WebState> for Operator {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
         {
-            if state.auth.verify(bearer.trim()) {
-                let who = parts
-                    .headers
-                    .get("x-actor")
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| {
-                        v.chars()
-                            .filter(|c| !c.is_control())
-                            .take(60)
-                            .collect::<String>()
-                    })
-                    .unwrap_or_else(|| "token".into());
-                return Ok(Operator {
-                    actor: format!("api:{who}"),
-                    session: None,
+            let peer = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(a)| a.ip())
+                .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            let client = state.auth.client(peer, &parts.headers);
+            if let Err(e) = state.auth.check_password(client, bearer.trim()) {
+                tracing::warn!(client = %client, peer = %peer, locked_out = (e == LoginError::TooMany), "refused a bearer token for the web API");
+                return Err(match e {
+                    LoginError::Wrong => Rejection::Unauthorized,
+                    LoginError::TooMany => Rejection::TooMany,
                 });
             }
-            return Err(Rejection::Unauthorized);
+            let who = parts
+                .headers
+                .get("x-actor")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| {
+                    v.chars()
+                        .filter(|c| !c.is_control())
+                        .take(60)
+                        .collect::<String>()
+                })
+                .unwrap_or_else(|| "token".into());
+            return Ok(Operator {
+                actor: format!("api:{who}"),
+                session: None,
+            });
         }
         let session = cookie_value(&parts.headers, SESSION_COOKIE)
             .and_then(|id| state.auth.session(id).map(|s| (id.to_string(), s)));

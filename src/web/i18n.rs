@@ -97,6 +97,18 @@ pub struct Strings {
     pub done: &'static str,
     pub error: &'static str,
     pub escalated: &'static str,
+    pub superseded_unseen: &'static str,
+    pub nothing_here_but: &'static str,
+    pub show_inbox: &'static str,
+    pub dismiss: &'static str,
+    pub superseded_hint: &'static str,
+    pub reject_failed: &'static str,
+    pub confirm_findings: &'static str,
+    pub confirm_clean: &'static str,
+    pub override_reason: &'static str,
+    pub override_hint: &'static str,
+    pub override_needed: &'static str,
+    pub send_anyway: &'static str,
 }
 
 pub const RU: Strings = Strings {
@@ -117,7 +129,7 @@ pub const RU: Strings = Strings {
     filter_intent: "Тема",
     filter_state: "Состояние",
     filter_any: "Все",
-    filter_open: "Ждут и запланированы",
+    filter_open: "Ждут внимания",
     sort: "Сортировка",
     sort_age: "Сначала старые",
     sort_priority: "Сначала важные",
@@ -190,6 +202,18 @@ pub const RU: Strings = Strings {
     done: "Готово",
     error: "Ошибка",
     escalated: "срочно",
+    superseded_unseen: "устарел — покупатель написал ещё раз",
+    nothing_here_but: "По этому фильтру ничего нет, но ждут внимания ещё:",
+    show_inbox: "показать очередь",
+    dismiss: "Убрать из очереди",
+    superseded_hint: "Покупатель написал ещё раз, и вместо этого черновика готовится новый. Посмотрите, что покупатель написал, и уберите этот черновик из очереди.",
+    reject_failed: "Не отправлять",
+    confirm_findings: "Проверка текста нашла:",
+    confirm_clean: "Проверка текста ничего не нашла.",
+    override_reason: "Почему этот ответ всё же нужно отправить?",
+    override_hint: "Например: возврат согласован с руководителем",
+    override_needed: "Проверка нашла ошибки: напишите, почему ответ всё же нужно отправить.",
+    send_anyway: "Отправить вопреки проверке",
 };
 
 pub fn state_label(s: DraftState) -> &'static str {

@@ -80,7 +80,135 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-pub fn router(state: WebState) -> Router {
+/// JSON under `/api/`, a plain Russian line elsewhere.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        api::not_found().await.into_response()
+    } else {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Такой страницы нет. Очередь: /",
+        )
+            .into_response()
+    }
+}
+
+/// The `Host` values the queue answers to: `web.allowed_hosts`, or by
+/// default the address it listens on, `localhost` and `127.0.0.1` with its
+/// port. A name without a port allows any port.
+#[derive(Debug, Clone)]
+pub struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    pub fn new(configured: &[String], bound: SocketAddr) -> AllowedHosts {
+        if !configured.is_empty() {
+            return AllowedHosts(
+                configured
+                    .iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .collect(),
+            );
+        }
+        let port = bound.port();
+        let mut hosts = vec![
+            bound.to_string(),
+            format!("localhost:{port}"),
+            format!("127.0.0.1:{port}"),
+            format!("[::1]:{port}"),
+        ];
+        hosts.dedup();
+        AllowedHosts(hosts)
+    }
+
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        let name = match host.rsplit_once(':') {
+            Some((name, port))
+                if !name.ends_with(':') && port.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                name
+            }
+            _ => host.as_str(),
+        };
+        self.0
+            .iter()
+            .any(|allowed| *allowed == host || (*allowed == name && !allowed.contains(':')))
+    }
+}
+
+/// Refuse requests for another `Host` (DNS rebinding), and state-changing
+/// requests whose `Origin` is not this queue (cross-site forms and scripts).
+async fn host_and_origin(
+    axum::extract::State(hosts): axum::extract::State<Arc<AllowedHosts>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::http::{Method, StatusCode};
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let Some(host) = host.filter(|h| hosts.allows(h)) else {
+        tracing::warn!(host = ?req.headers().get(header::HOST), "refused a request for a host the queue does not serve");
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "этот адрес не обслуживается: добавьте его в web.allowed_hosts",
+            req.uri().path(),
+        );
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(req.headers(), &host, &hosts) {
+        tracing::warn!(
+            origin = ?req.headers().get(header::ORIGIN),
+            fetch_site = ?req.headers().get("sec-fetch-site"),
+            "refused a state-changing request from another origin"
+        );
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "запрос пришёл с другого сайта и отклонён",
+            req.uri().path(),
+        );
+    }
+    next.run(req).await
+}
+
+/// Whether a state-changing request comes from the queue's own pages (or
+/// from no browser at all). Browsers send `Origin` as `null` for form posts
+/// from our pages (they carry `Referrer-Policy: no-referrer`), so then
+/// `Sec-Fetch-Site` decides.
+fn same_origin(headers: &axum::http::HeaderMap, host: &str, hosts: &AllowedHosts) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    match headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or(""))
+    {
+        Some("null") => fetch_site == Some("same-origin"),
+        Some(origin) => origin.split_once("://").is_some_and(|(_, authority)| {
+            authority.eq_ignore_ascii_case(host) || hosts.allows(authority)
+        }),
+        None => !matches!(fetch_site, Some("cross-site" | "same-site")),
+    }
+}
+
+fn refuse(status: axum::http::StatusCode, message: &str, path: &str) -> Response {
+    use axum::response::IntoResponse;
+    if path.starts_with("/api/") {
+        api::ApiError::new(status, message).into_response()
+    } else {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            message.to_string(),
+        )
+            .into_response()
+    }
+}
+
+pub fn router(state: WebState, hosts: AllowedHosts) -> Router {
     Router::new()
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
@@ -97,6 +225,8 @@ pub fn router(state: WebState) -> Router {
         .route("/api/drafts", get(api::list))
         .route("/api/drafts/{id}", get(api::show))
         .route("/api/drafts/{id}/approve", post(api::approve))
+        .route("/api/drafts/{id}/check", post(api::check))
+        .route("/api/drafts/{id}/dismiss", post(api::dismiss))
         .route("/api/drafts/{id}/reject", post(api::reject))
         .route("/api/drafts/{id}/retag", post(api::retag))
         .route("/api/drafts/{id}/retry", post(api::retry))
@@ -111,6 +241,11 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/api/shops/{shop}/pause", post(api::pause))
         .route("/api/shops/{shop}/resume", post(api::resume))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hosts),
+            host_and_origin,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -121,7 +256,8 @@ pub async fn serve(
     state: WebState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let hosts = AllowedHosts::new(&state.rt.settings.web.allowed_hosts, listener.local_addr()?);
+    let app = router(state, hosts).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
@@ -143,6 +279,7 @@ mod tests {
         ctx.insert("t", &i18n::RU);
         ctx.insert("counts", &Vec::<(String, usize)>::new());
         ctx.insert("oldest", &None::<String>);
+        ctx.insert("elsewhere", &0);
         ctx.insert(
             "rows",
             &vec![serde_json::json!({

@@ -96,7 +96,8 @@ pub async fn login(
             StatusCode::FORBIDDEN,
         );
     }
-    match s.auth.login(peer.ip(), &form.name, &form.password) {
+    let client = s.auth.client(peer.ip(), &headers);
+    match s.auth.login(client, &form.name, &form.password) {
         Ok((id, session)) => {
             tracing::info!(user = %session.name, "logged in to the web queue");
             let mut res = Redirect::to("/").into_response();
@@ -111,10 +112,11 @@ pub async fn login(
             res
         }
         Err(LoginError::Wrong) => {
-            tracing::warn!(peer = %peer.ip(), "failed web login");
+            tracing::warn!(client = %client, peer = %peer.ip(), "failed web login");
             login_page(&s, Some(RU.login_wrong), StatusCode::UNAUTHORIZED)
         }
         Err(LoginError::TooMany) => {
+            tracing::warn!(client = %client, peer = %peer.ip(), "web login refused: too many failures");
             login_page(&s, Some(RU.login_too_many), StatusCode::TOO_MANY_REQUESTS)
         }
     }
@@ -195,6 +197,11 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
             .call(move |c| crate::store::list_drafts(c, &filter))
             .await
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())?;
+    let unseen: std::collections::HashSet<i64> = rows
+        .iter()
+        .filter(|d| d.superseded_unseen())
+        .map(|d| d.id)
+        .collect();
     let flags: std::collections::HashMap<i64, Vec<String>> = rows
         .iter()
         .map(|d| {
@@ -217,25 +224,44 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
         .map(|i| i.created_at)
         .min();
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for st in [
-        DraftState::Pending,
-        DraftState::Scheduled,
-        DraftState::Failed,
-        DraftState::Unknown,
-    ] {
-        let n = items.iter().filter(|i| i.state == st).count();
+    for st in DraftState::INBOX {
+        let n = items
+            .iter()
+            .filter(|i| i.state == st && !unseen.contains(&i.id))
+            .count();
         if n > 0 {
             counts.push((i18n::state_label(st).to_string(), n));
         }
     }
+    if !unseen.is_empty() {
+        counts.push((RU.superseded_unseen.to_string(), unseen.len()));
+    }
+    // The empty-queue text only when nothing anywhere needs a person.
+    let elsewhere = if items.is_empty() {
+        let inbox = ListQuery::default().filter().map_err(bad)?;
+        s.rt.store
+            .read(move |c| crate::store::list_drafts(c, &inbox))
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())?
+            .len()
+    } else {
+        0
+    };
     let rows: Vec<Row> = items
         .iter()
-        .map(|i| row(i, s, now, flags.get(&i.id).cloned().unwrap_or_default()))
+        .map(|i| {
+            let mut r = row(i, s, now, flags.get(&i.id).cloned().unwrap_or_default());
+            if unseen.contains(&i.id) {
+                r.state_label = RU.superseded_unseen;
+            }
+            r
+        })
         .collect();
     let mut ctx = Context::new();
     ctx.insert("t", &RU);
     ctx.insert("rows", &rows);
     ctx.insert("counts", &counts);
+    ctx.insert("elsewhere", &elsewhere);
     ctx.insert("oldest", &oldest.map(|t| i18n::age(now - t)));
     Ok(ctx)
 }
@@ -576,7 +602,7 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
         .collect();
     ctx.insert("rules", &rules);
     let findings: Vec<FindingView> = draft
-        .findings
+        .outgoing_findings()
         .iter()
         .map(|f| FindingView {
             category: f.category.clone(),
@@ -634,6 +660,7 @@ fn actions_context(d: &DraftDetail) -> Context {
     ctx.insert("id", &draft.id);
     ctx.insert("state", draft.state.as_str());
     ctx.insert("state_label", i18n::state_label(draft.state));
+    ctx.insert("superseded_unseen", &draft.superseded_unseen());
     ctx.insert("reason", &draft.state_reason);
     ctx.insert("text", draft.outgoing_text());
     ctx.insert("drafter_note", &draft.drafter_note);

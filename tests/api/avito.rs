@@ -172,9 +172,7 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
     );
 
     let edited = "Здравствуйте, Ирина! Да, в наличии размеры 41–44.";
-    actions::approve(&app.store, draft.id, Some(edited.into()), &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, Some(edited.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -240,9 +238,7 @@ async fn a_restart_loses_and_repeats_nothing() {
         )
         .await;
     let draft = app.wait_for_draft(&first.chat_id).await;
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
 
     // A message that arrives while the daemon is down is read once it is back.
@@ -412,9 +408,7 @@ async fn a_send_whose_connection_drops_after_acceptance_is_reconciled_as_sent_no
                       "path": "/messenger/v1/accounts/" }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     // Longer than the reconcile grace: a blind resend would have happened by now.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -450,9 +444,7 @@ async fn a_send_cut_before_acceptance_is_delivered_once_after_reconciliation() {
                       "path": "/messenger/v1/accounts/" }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 

@@ -1,6 +1,5 @@
 //! `kill -9` of the real daemon in the middle of a send, then a restart.
 
-use agentiq::actions;
 use agentiq::domain::DraftState;
 use serde_json::json;
 
@@ -16,11 +15,9 @@ async fn approve_and_kill_mid_send(
     let draft = app.wait_for_draft(&posted.chat_id).await;
     app.fault(fault).await;
 
-    actions::approve(
-        &app.store,
+    app.approve(
         draft.id,
         Some("Синий ожидаем на складе, напишем вам.".into()),
-        &app.me(),
     )
     .await
     .unwrap();

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agentiq::actions;
 use agentiq::domain::DraftState;
 use agentiq::store::ConnectorState;
 use serde_json::{Value, json};
@@ -46,9 +45,7 @@ async fn stored_messages(app: &TestApp) -> i64 {
 /// A buyer's message gets a draft, the approved reply is delivered once.
 async fn one_delivery(app: &TestApp, chat_id: &str, reply: &str) {
     let draft = app.wait_for_draft(chat_id).await;
-    actions::approve(&app.store, draft.id, Some(reply.into()), &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, Some(reply.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
     assert_eq!(app.sent_texts().await, [reply]);
@@ -324,14 +321,9 @@ async fn sigterm_finishes_the_send_in_flight_exits_promptly_and_the_next_start_r
         json!({ "kind": "slow_after_accept", "delay_ms": 1500, "path": "/api/v1/seller/message" }),
     )
     .await;
-    actions::approve(
-        &app.store,
-        draft.id,
-        Some("Поставка на следующей неделе.".into()),
-        &app.me(),
-    )
-    .await
-    .unwrap();
+    app.approve(draft.id, Some("Поставка на следующей неделе.".into()))
+        .await
+        .unwrap();
     app.wait_for_state(draft.id, DraftState::Sending).await;
 
     let (status, took) = daemon.terminate().await;

@@ -332,6 +332,7 @@ prompts = "{prompts}"
             task: None,
             http: reqwest::Client::new(),
             web: None,
+            shops: std::sync::OnceLock::new(),
         }
     }
 }
@@ -347,6 +348,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The web queue's address, when the builder asked for it.
     pub web: Option<std::net::SocketAddr>,
+    /// The shops as the CLI loads them, for approving.
+    shops: std::sync::OnceLock<agentiq::actions::Shops>,
 }
 
 pub const WEB_PASSWORD: &str = "test-operator-password";
@@ -540,6 +543,31 @@ impl TestApp {
         wait_until(&format!("draft #{id} to be {state}"), || async {
             Some(self.draft(id).await).filter(|d| d.state == state)
         })
+        .await
+    }
+
+    /// Approve as a person at the CLI would, through the same guards. These
+    /// tests are about delivery, not about the guards (tests/api/web.rs and
+    /// `actions` test those), so a reply the guards object to goes out with
+    /// an override, as a person who has read the findings may send it.
+    pub async fn approve(
+        &self,
+        id: i64,
+        text: Option<String>,
+    ) -> Result<agentiq::store::DraftRow, agentiq::actions::ActionError> {
+        let shops = self
+            .shops
+            .get_or_init(|| agentiq::actions::offline_shops(&self.settings).expect("shops load"));
+        agentiq::actions::approve(
+            &self.store,
+            shops,
+            id,
+            agentiq::actions::Approval {
+                text,
+                override_reason: Some("тест доставки: ответ проверен человеком".into()),
+            },
+            &self.me(),
+        )
         .await
     }
 

@@ -28,14 +28,9 @@ async fn one_shop_on_all_four_marketplaces_answers_each_once() {
     for (code, d) in &drafts {
         assert_eq!(d.marketplace, *code);
         assert_eq!(d.state, DraftState::Pending);
-        actions::approve(
-            &app.store,
-            d.id,
-            Some(format!("Ответ для {code}")),
-            &app.me(),
-        )
-        .await
-        .unwrap();
+        app.approve(d.id, Some(format!("Ответ для {code}")))
+            .await
+            .unwrap();
     }
     for (_, d) in &drafts {
         app.wait_for_state(d.id, DraftState::Sent).await;
@@ -85,16 +80,12 @@ async fn an_ozon_chat_past_its_reply_window_is_refused_in_the_queue_and_expires(
         "about an hour left, got {left} ms"
     );
 
-    let refused = actions::approve(&app.store, closed_draft.id, None, &app.me())
-        .await
-        .unwrap_err();
+    let refused = app.approve(closed_draft.id, None).await.unwrap_err();
     assert!(
         matches!(&refused, ActionError::Conflict(m) if m.contains("окно ответа")),
         "{refused}"
     );
-    actions::approve(&app.store, open_draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(open_draft.id, None).await.unwrap();
     app.wait_for_state(open_draft.id, DraftState::Sent).await;
 
     // The sweeper (it runs at start) expires what can no longer be answered.
@@ -116,14 +107,9 @@ async fn avito_sent_draft(app: &TestApp) -> i64 {
         .buyer_writes_on("avito", "Добрый день, диван ещё продаётся?", json!({}))
         .await;
     let draft = app.wait_for_draft(&posted.chat_id).await;
-    actions::approve(
-        &app.store,
-        draft.id,
-        Some("Да, продаётся.".into()),
-        &app.me(),
-    )
-    .await
-    .unwrap();
+    app.approve(draft.id, Some("Да, продаётся.".into()))
+        .await
+        .unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     draft.id
 }
@@ -172,9 +158,7 @@ async fn an_avito_reply_can_be_retracted_within_the_hour_and_not_after() {
     // Wildberries cannot delete messages at all.
     let posted = app.buyer_writes("Когда привезут?").await;
     let wb = app.wait_for_draft(&posted.chat_id).await;
-    actions::approve(&app.store, wb.id, Some("Завтра.".into()), &app.me())
-        .await
-        .unwrap();
+    app.approve(wb.id, Some("Завтра.".into())).await.unwrap();
     app.wait_for_state(wb.id, DraftState::Sent).await;
     let refused = actions::retract(&app.store, wb.id, &app.me())
         .await

@@ -84,9 +84,7 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
     );
 
     let edited = "Здравствуйте! Заказ уже в пути, статус видно в личном кабинете.";
-    actions::approve(&app.store, draft.id, Some(edited.into()), &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, Some(edited.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -110,9 +108,7 @@ async fn a_restart_loses_and_repeats_nothing() {
         .buyer_writes_on("ozon", "Где мой заказ? Жду уже неделю", json!({}))
         .await;
     let draft = app.wait_for_draft(&first.chat_id).await;
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -317,9 +313,7 @@ async fn a_send_whose_connection_drops_after_acceptance_is_reconciled_as_sent_no
     app.fault(json!({ "kind": "drop_after_accept", "marketplace": "ozon", "path": SEND }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     // Longer than the reconcile grace: a blind resend would have happened by now.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -341,9 +335,7 @@ async fn a_send_cut_before_acceptance_is_delivered_once_after_reconciliation() {
     app.fault(json!({ "kind": "drop", "marketplace": "ozon", "path": SEND }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -376,10 +368,7 @@ async fn a_reply_after_the_48_hour_window_is_refused_and_not_delivered() {
     let draft = app.wait_for_draft(&posted.chat_id).await;
 
     // The queue may refuse the approval itself; if it takes it, Ozon must refuse the send.
-    if actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .is_ok()
-    {
+    if app.approve(draft.id, None).await.is_ok() {
         let d = wait_until("the send to end", || async {
             Some(app.draft(draft.id).await).filter(|d| {
                 matches!(
@@ -462,14 +451,9 @@ async fn an_answered_chat_is_marked_read_and_the_buyers_reads_come_back() {
         "buyer and support chats: {unread}"
     );
 
-    actions::approve(
-        &app.store,
-        draft.id,
-        Some("Да, подойдёт.".into()),
-        &app.me(),
-    )
-    .await
-    .unwrap();
+    app.approve(draft.id, Some("Да, подойдёт.".into()))
+        .await
+        .unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     wait_until("the answered chat to be marked read", || async {
         (count_path(&ozon_requests(&app).await, READ) >= 1).then_some(())

@@ -209,9 +209,7 @@ async fn the_kill_switch_stops_auto_sending_at_once_and_resume_restores_it() {
     assert!(app.sent().await.is_empty(), "nothing went out while paused");
 
     // A person's approval still goes out while paused.
-    actions::approve(&app.store, held.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(held.id, None).await.unwrap();
     app.wait_for_state(held.id, DraftState::Sent).await;
 
     let (code, _, err) = cli(&app, &["resume", "shop"]).await;
@@ -349,11 +347,7 @@ async fn pending_drafts_expire_and_silence_never_approves() {
         .unwrap();
     assert_eq!(expired, vec![draft.id]);
     assert_eq!(app.draft(draft.id).await.state, DraftState::Expired);
-    assert!(
-        actions::approve(&app.store, draft.id, None, &app.me())
-            .await
-            .is_err()
-    );
+    assert!(app.approve(draft.id, None).await.is_err());
 }
 
 #[tokio::test]

@@ -27,9 +27,7 @@ async fn a_buyer_message_becomes_a_queued_draft_and_the_edited_approval_is_deliv
     );
 
     let edited = "Здравствуйте! Заказ уже в пути, статус видно в личном кабинете.";
-    actions::approve(&app.store, draft.id, Some(edited.into()), &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, Some(edited.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -102,9 +100,7 @@ async fn a_send_whose_connection_drops_after_acceptance_is_reconciled_as_sent_no
     app.fault(json!({ "kind": "drop_after_accept", "path": "/api/v1/seller/message" }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     // Longer than the reconcile grace: a blind resend would have happened by now.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -129,9 +125,7 @@ async fn a_send_that_provably_did_not_arrive_is_sent_again_once() {
     app.fault(json!({ "kind": "status", "status": 500, "path": "/api/v1/seller/message" }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -367,9 +361,7 @@ async fn a_missing_or_stale_reply_sign_is_refreshed_from_the_chat_list() {
         .await
         .unwrap();
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
 
     assert_eq!(app.sent().await.len(), 1);

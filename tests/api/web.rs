@@ -504,3 +504,449 @@ async fn the_kill_switch_is_reachable_from_the_api() {
     })
     .await;
 }
+
+const RISKY: &str = "Вернём вам деньги сегодня же и дадим скидку 50% на следующий заказ!";
+
+#[tokio::test]
+async fn an_edit_promising_a_refund_needs_an_override_with_a_reason_which_the_audit_keeps() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    let approve = format!("/api/drafts/{}/approve", draft.id);
+
+    let check: Value = browser
+        .post(
+            &format!("/api/drafts/{}/check", draft.id),
+            json!({ "text": RISKY }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["text"], RISKY);
+    assert_eq!(check["blocked"], true, "{check}");
+    assert!(
+        check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "error"
+                && f["category"].as_str().unwrap().starts_with("promise")),
+        "{check}"
+    );
+
+    for body in [
+        json!({ "text": RISKY }),
+        json!({ "text": RISKY, "override": "  " }),
+    ] {
+        let refused = browser.post(&approve, body).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let refused: Value = refused.json().await.unwrap();
+        assert!(
+            refused["error"].as_str().unwrap().contains("не одобрен"),
+            "{refused}"
+        );
+        assert!(!refused["findings"].as_array().unwrap().is_empty());
+    }
+    settle().await;
+    assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
+
+    let res = browser
+        .post(
+            &approve,
+            json!({ "text": RISKY, "override": "возврат согласован с руководителем" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.wait_for_state(draft.id, DraftState::Sent).await;
+    assert_eq!(app.sent_texts().await, [RISKY]);
+    let detail = agentiq::actions::show(&app.store, draft.id).await.unwrap();
+    let approval = detail
+        .events
+        .iter()
+        .find(|e| e.to == "scheduled")
+        .and_then(|e| e.note.clone())
+        .unwrap();
+    assert!(
+        approval.contains("вопреки проверкам")
+            && approval.contains("возврат согласован с руководителем"),
+        "{approval}"
+    );
+    let page = browser
+        .get(&format!("/fragments/drafts/{}", draft.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("обещает скидку"),
+        "the page shows the findings of the text that went out"
+    );
+}
+
+#[tokio::test]
+async fn a_misspelled_field_is_refused_in_russian_and_nothing_is_sent() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/approve", draft.id),
+            json!({ "txt": "Заказ уже в пути." }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("неизвестное поле «txt»"),
+        "{body}"
+    );
+    for (path, body) in [
+        (
+            format!("/api/drafts/{}/reject", draft.id),
+            json!({ "reson": "нет" }),
+        ),
+        (
+            format!("/api/drafts/{}/retry", draft.id),
+            json!({ "now": true }),
+        ),
+        (
+            format!("/api/drafts/{}/approve", draft.id),
+            json!({ "text": 5 }),
+        ),
+    ] {
+        let res = browser.post(&path, body).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    let broken = browser
+        .http
+        .post(format!("{}/api/drafts/{}/approve", browser.base, draft.id))
+        .header(COOKIE, &browser.cookie)
+        .header("X-CSRF-Token", &browser.csrf)
+        .header("content-type", "application/json")
+        .body("{\"text\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    assert!(broken.json::<Value>().await.unwrap()["error"].is_string());
+    for path in ["/api/drafts/abc", "/api/nothing-here"] {
+        let res = browser.get(path).await;
+        assert!(res.status().is_client_error(), "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    settle().await;
+    assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
+    assert!(app.sent().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_send_stays_in_the_queue_and_its_counts_until_a_person_acts() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    app.fault(json!({ "kind": "status", "status": 400, "path": "/api/v1/seller/message" }))
+        .await;
+    app.approve(draft.id, None).await.unwrap();
+    app.wait_for_state(draft.id, DraftState::Failed).await;
+
+    let rows = browser.get("/fragments/queue").await.text().await.unwrap();
+    assert!(!rows.contains("Очередь пуста"), "{rows}");
+    assert!(
+        rows.contains(&format!("data-id=\"{}\"", draft.id)),
+        "{rows}"
+    );
+    assert!(rows.contains("не отправлен: <b>1</b>"), "{rows}");
+    let pending_only = browser
+        .get("/fragments/queue?state=pending")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!pending_only.contains("Очередь пуста"), "{pending_only}");
+    let listed: Vec<Value> = browser.get("/api/drafts").await.json().await.unwrap();
+    assert!(listed.iter().any(|d| d["id"] == draft.id), "{listed:?}");
+
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/reject", draft.id),
+            json!({ "reason": "ответили по телефону" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let rows = browser.get("/fragments/queue").await.text().await.unwrap();
+    assert!(rows.contains("Очередь пуста"), "{rows}");
+}
+
+#[tokio::test]
+async fn a_draft_the_buyer_superseded_stays_visible_until_dismissed() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let first = app.wait_for_draft(&posted.chat_id).await;
+    app.buyer_writes_in(&posted.chat_id, "И можно ли поменять адрес?")
+        .await;
+    app.wait_for_state(first.id, DraftState::Expired).await;
+
+    let listed: Vec<Value> = browser.get("/api/drafts").await.json().await.unwrap();
+    assert!(listed.iter().any(|d| d["id"] == first.id), "{listed:?}");
+    let rows = browser.get("/fragments/queue").await.text().await.unwrap();
+    assert!(
+        rows.contains(&format!("data-id=\"{}\"", first.id)),
+        "{rows}"
+    );
+    let actions = browser
+        .get(&format!("/fragments/drafts/{}/actions", first.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(actions.contains("data-action=\"dismiss\""), "{actions}");
+
+    let res = browser
+        .post(&format!("/api/drafts/{}/dismiss", first.id), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let listed: Vec<Value> = browser.get("/api/drafts").await.json().await.unwrap();
+    assert!(!listed.iter().any(|d| d["id"] == first.id), "{listed:?}");
+    let again = browser
+        .post(&format!("/api/drafts/{}/dismiss", first.id), json!({}))
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}
+
+async fn bearer(app: &TestApp, token: &str, forwarded_for: Option<&str>) -> StatusCode {
+    let mut req = client()
+        .get(format!("http://{}/api/drafts", app.web.unwrap()))
+        .bearer_auth(token);
+    if let Some(ip) = forwarded_for {
+        req = req.header("X-Forwarded-For", ip);
+    }
+    req.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn bearer_guesses_count_against_the_login_limit() {
+    let app = web_app().await;
+    assert_eq!(bearer(&app, WEB_PASSWORD, None).await, StatusCode::OK);
+    for _ in 0..3 {
+        assert_eq!(bearer(&app, "guess", None).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        bearer(&app, WEB_PASSWORD, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right token waits too"
+    );
+    assert_eq!(
+        try_login(&app, "x", WEB_PASSWORD).await.err(),
+        Some(StatusCode::TOO_MANY_REQUESTS),
+        "and so does the login form"
+    );
+}
+
+#[tokio::test]
+async fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+    // Without trusted proxies, X-Forwarded-For is the guesser's own words.
+    let app = web_app().await;
+    for i in 0..3 {
+        let spoofed = format!("198.51.100.{i}");
+        assert_eq!(
+            bearer(&app, "guess", Some(&spoofed)).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        bearer(&app, WEB_PASSWORD, Some("198.51.100.99")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Behind a trusted proxy each client has its own limit.
+    let app = TestApp::builder()
+        .web()
+        .config("trusted_proxies = [\"127.0.0.0/8\"]\n")
+        .spawn()
+        .await;
+    for _ in 0..3 {
+        assert_eq!(
+            bearer(&app, "guess", Some("203.0.113.7")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        bearer(&app, WEB_PASSWORD, Some("203.0.113.7")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        bearer(&app, WEB_PASSWORD, Some("203.0.113.8")).await,
+        StatusCode::OK,
+        "another operator behind the same proxy is not locked out"
+    );
+    assert_eq!(
+        bearer(&app, WEB_PASSWORD, Some("203.0.113.7, 127.0.0.1")).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a chain of trusted proxies still names the guesser"
+    );
+}
+
+#[tokio::test]
+async fn only_the_queues_own_host_names_are_answered() {
+    let app = web_app().await;
+    let addr = app.web.unwrap();
+    let get = |host: String| {
+        client()
+            .get(format!("http://{addr}/login"))
+            .header("Host", host)
+            .send()
+    };
+    assert_eq!(
+        get(addr.to_string()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(format!("localhost:{}", addr.port()))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let evil = get("evil.example".into()).await.unwrap();
+    assert_eq!(evil.status(), StatusCode::MISDIRECTED_REQUEST);
+    let api = client()
+        .get(format!("http://{addr}/api/drafts"))
+        .header("Host", "evil.example")
+        .bearer_auth(WEB_PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(api.json::<Value>().await.unwrap()["error"].is_string());
+
+    let app = TestApp::builder()
+        .web()
+        .config("allowed_hosts = [\"queue.example.ru\"]\n")
+        .spawn()
+        .await;
+    let addr = app.web.unwrap();
+    let status = |host: &'static str| {
+        let url = format!("http://{addr}/login");
+        async move {
+            client()
+                .get(url)
+                .header("Host", host)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status("queue.example.ru").await, StatusCode::OK);
+    assert_eq!(status("QUEUE.example.ru:443").await, StatusCode::OK);
+    assert_eq!(
+        status("127.0.0.1").await,
+        StatusCode::MISDIRECTED_REQUEST,
+        "the configured list replaces the defaults"
+    );
+}
+
+#[tokio::test]
+async fn a_state_changing_request_from_another_origin_is_refused() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    let reject = |origin: String| {
+        browser
+            .http
+            .post(format!("{}/api/drafts/{}/reject", browser.base, draft.id))
+            .header(COOKIE, &browser.cookie)
+            .header("X-CSRF-Token", &browser.csrf)
+            .header("Origin", origin)
+            .json(&json!({ "reason": "проверка" }))
+            .send()
+    };
+    let forged = reject("http://evil.example".into()).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.json::<Value>().await.unwrap()["error"].is_string());
+    settle().await;
+    assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
+    let sandboxed = browser
+        .http
+        .post(format!("{}/api/drafts/{}/reject", browser.base, draft.id))
+        .header(COOKIE, &browser.cookie)
+        .header("X-CSRF-Token", &browser.csrf)
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&json!({ "reason": "проверка" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sandboxed.status(), StatusCode::FORBIDDEN);
+    let own = reject(browser.base.clone()).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+}
+
+async fn cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(crate::helpers::binary())
+        .args(args)
+        .arg("--config")
+        .arg(app.config_path())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_refuses_a_risky_edit_with_the_findings_and_takes_an_override() {
+    let app = TestApp::spawn().await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    let id = draft.id.to_string();
+
+    let (code, _, err) = cli(&app, &["queue", "approve", &id, "--text", RISKY]).await;
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("ERROR") && err.contains("--override"), "{err}");
+    assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
+
+    let (code, out, err) = cli(
+        &app,
+        &[
+            "queue",
+            "approve",
+            &id,
+            "--text",
+            RISKY,
+            "--override",
+            "скидку согласовал директор",
+            "--as",
+            "cli:anna",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    app.wait_for_state(draft.id, DraftState::Sent).await;
+    assert_eq!(app.sent_texts().await, [RISKY]);
+    let detail = agentiq::actions::show(&app.store, draft.id).await.unwrap();
+    assert!(
+        detail.events.iter().any(|e| e.actor == "cli:anna"
+            && e.note
+                .as_deref()
+                .is_some_and(|n| n.contains("скидку согласовал директор"))),
+        "{:?}",
+        detail.events
+    );
+}

@@ -82,9 +82,7 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
     );
 
     let edited = "Здравствуйте! Заказ уже в пути, статус видно в личном кабинете.";
-    actions::approve(&app.store, draft.id, Some(edited.into()), &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, Some(edited.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -127,9 +125,7 @@ async fn a_restart_loses_and_repeats_nothing() {
         .buyer_writes_on("ym", "Где мой заказ? Жду уже неделю", json!({}))
         .await;
     let draft = app.wait_for_draft(&first.chat_id).await;
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 
@@ -433,9 +429,7 @@ async fn a_send_cut_after_acceptance_is_reconciled_as_sent_not_resent() {
     )
     .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     // Longer than the reconcile grace: a blind resend would have happened by now.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -457,9 +451,7 @@ async fn a_send_cut_before_acceptance_is_sent_again_once_after_reconciliation() 
     app.fault(json!({ "kind": "drop", "marketplace": "ym", "path": "/chats/message" }))
         .await;
 
-    actions::approve(&app.store, draft.id, None, &app.me())
-        .await
-        .unwrap();
+    app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
     settle().await;
 

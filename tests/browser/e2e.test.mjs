@@ -274,3 +274,70 @@ test("an Avito reply shows the buyer's read mark and can be deleted from the cha
   assert.equal(delivered.length, 1, "sent once, then deleted; never sent again");
   await page.close();
 });
+
+test("an edit promising a refund and a discount goes out only with a reason, shown next to the text", async () => {
+  const page = await loggedInPage();
+  const posted = await buyerWrites("Где мой заказ? Жду уже неделю", { client_name: "Вера" });
+  const row = page.locator("tr.row", { hasText: "Вера" });
+  await row.waitFor({ timeout: 20000 });
+  await row.click();
+  await page.waitForSelector("#editor");
+  const risky = "Вера, вернём вам деньги сегодня же и дадим скидку 50% на следующий заказ!";
+  await page.fill("#editor", risky);
+  await page.click('button[data-action="approve"]');
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  assert.equal(await page.textContent("#confirm-text"), risky);
+  const findings = await page.locator("#confirm-findings li.error").allTextContents();
+  assert.ok(findings.some((f) => f.includes("вернуть деньги")), findings.join(" | "));
+  assert.ok(findings.some((f) => f.includes("скидку")), findings.join(" | "));
+  assert.equal(await page.isVisible("#confirm-override"), true);
+  assert.equal(await page.textContent("#confirm-yes"), "Отправить вопреки проверке");
+
+  // Without a reason nothing goes out.
+  await page.click("#confirm-yes");
+  await page.locator("#toast.bad").waitFor({ timeout: 5000 });
+  let draft = await page.evaluate(async () => (await fetch(location.pathname.replace("/drafts/", "/api/drafts/"))).json());
+  assert.equal(draft.draft.state, "pending");
+
+  await page.click('button[data-action="approve"]');
+  await page.fill("#confirm-override", "возврат согласован с руководителем");
+  await page.screenshot({ path: join(repo, "docs/screenshots/override.png") });
+  await page.click("#confirm-yes");
+  await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
+  draft = await page.evaluate(async () => (await fetch(location.pathname.replace("/drafts/", "/api/drafts/"))).json());
+  assert.ok(draft.events.some((e) => (e.note || "").includes("возврат согласован с руководителем")));
+  const delivered = (await sent()).filter((m) => m.chat_id === posted.chat_id);
+  assert.deepEqual(delivered.map((m) => m.text), [risky]);
+  await page.close();
+});
+
+test("a failed send stays in the queue and its counts until it is retried", async () => {
+  const page = await loggedInPage();
+  await buyerWrites("Подскажите, когда будет доставка?", { client_name: "Фёдор" });
+  const row = page.locator("tr.row", { hasText: "Фёдор" });
+  await row.waitFor({ timeout: 20000 });
+  await row.click();
+  await page.waitForSelector("#editor");
+  const res = await fetch(simUrl + "/_sim/faults", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ kind: "status", status: 400, path: "/api/v1/seller/message" }),
+  });
+  assert.ok(res.ok);
+  await page.click('button[data-action="approve"]');
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  await page.click("#confirm-yes");
+  await page.locator("#actions .badge", { hasText: "не отправлен" }).waitFor({ timeout: 20000 });
+
+  await page.goto(webUrl + "/");
+  const failed = page.locator("tr.row", { hasText: "Фёдор" });
+  await failed.waitFor({ timeout: 10000 });
+  assert.match(await failed.textContent(), /не отправлен/);
+  assert.match(await page.textContent(".counts"), /не отправлен: 1/);
+  assert.doesNotMatch(await page.textContent("#queue"), /Очередь пуста/);
+
+  await failed.click();
+  await page.click('button[data-action="retry"]');
+  await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
+  await page.close();
+});

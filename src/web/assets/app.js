@@ -101,22 +101,43 @@
   count();
 
   // ---- dialogs ----
-  function ask(kind, text) {
+  // `check` (approve only) is the server's guard verdict on exactly `text`:
+  // every finding is listed, and an error needs a reason to go out anyway.
+  function ask(kind, text, check) {
     const dialog = document.getElementById("confirm");
     const reasonLabel = document.getElementById("confirm-reason-label");
     const reason = document.getElementById("confirm-reason");
+    const overrideLabel = document.getElementById("confirm-override-label");
+    const override = document.getElementById("confirm-override");
+    const checkBox = document.getElementById("confirm-check");
+    const list = document.getElementById("confirm-findings");
     const titles = { reject: t.reject, retract: t.confirm_retract };
+    const blocked = !!(check && check.blocked);
     document.getElementById("confirm-title").textContent = titles[kind] || t.confirm_send;
     document.getElementById("confirm-text").textContent = text;
     document.getElementById("confirm-question").textContent = kind === "approve" ? t.confirm_question : "";
-    document.getElementById("confirm-yes").textContent = kind === "reject" ? t.reject : kind === "retract" ? t.retract : t.yes;
+    document.getElementById("confirm-yes").textContent =
+      kind === "reject" ? t.reject : kind === "retract" ? t.retract : blocked ? t.send_anyway : t.yes;
+    list.textContent = "";
+    checkBox.hidden = !check;
+    if (check) {
+      document.getElementById("confirm-check-title").textContent = check.findings.length ? t.confirm_findings : t.confirm_clean;
+      check.findings.forEach((f) => {
+        const li = document.createElement("li");
+        li.className = f.severity === "error" ? "error" : "warning";
+        li.textContent = (f.severity === "error" ? t.severity_error : t.severity_warning) + ": " + f.message + (f.excerpt ? " — «" + f.excerpt + "»" : "");
+        list.appendChild(li);
+      });
+    }
     reasonLabel.hidden = kind !== "reject";
+    overrideLabel.hidden = !blocked;
     reason.value = "";
+    override.value = "";
     return new Promise((resolve) => {
-      dialog.onclose = () => resolve({ ok: dialog.returnValue === "yes", reason: reason.value });
+      dialog.onclose = () => resolve({ ok: dialog.returnValue === "yes", reason: reason.value, override: override.value.trim() });
       dialog.returnValue = "";
       dialog.showModal();
-      (kind === "reject" ? reason : document.getElementById("confirm-yes")).focus();
+      (kind === "reject" ? reason : blocked ? override : document.getElementById("confirm-yes")).focus();
     });
   }
 
@@ -128,11 +149,16 @@
         if (!value) { toast(t.empty, true); return; }
         const max = editor ? Number(editor.dataset.max) : 1000;
         if (Array.from(value).length > max) { toast(t.too_long, true); return; }
-        const answer = await ask("approve", value);
+        const check = await post("/api/drafts/" + id + "/check", { text: value });
+        const answer = await ask("approve", check.text, check);
         if (!answer.ok) return;
-        await post("/api/drafts/" + id + "/approve", { text: value });
+        if (check.blocked && !answer.override) { toast(t.override_needed, true); return; }
+        const payload = { text: check.text };
+        if (check.blocked) payload.override = answer.override;
+        await post("/api/drafts/" + id + "/approve", payload);
       } else if (action === "reject") {
-        const answer = await ask("reject", text || (document.getElementById("editor") || {}).value || "");
+        const outgoing = document.querySelector("#actions blockquote.outgoing");
+        const answer = await ask("reject", text || (document.getElementById("editor") || {}).value || (outgoing ? outgoing.textContent : ""));
         if (!answer.ok) return;
         await post("/api/drafts/" + id + "/reject", { reason: answer.reason });
       } else if (action === "retag") {
@@ -144,6 +170,8 @@
         await post("/api/drafts/" + id + "/send-now", {});
       } else if (action === "retry") {
         await post("/api/drafts/" + id + "/retry", {});
+      } else if (action === "dismiss") {
+        await post("/api/drafts/" + id + "/dismiss", {});
       } else if (action === "retract") {
         const outgoing = document.querySelector("#actions blockquote.outgoing");
         const answer = await ask("retract", outgoing ? outgoing.textContent : "");

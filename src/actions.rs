@@ -182,7 +182,7 @@ async fn run_guards(
             "llm" => draft
                 .prompt
                 .as_deref()
-                .and_then(|p| p.split_once(crate::pipeline::PROMPT_SEPARATOR))
+                .and_then(|p| p.split_once(crate::domain::PROMPT_SEPARATOR))
                 .map(|(system, _)| system.to_string()),
             _ => None,
         };

@@ -3,6 +3,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// Between the system prompt and the user prompt in a stored draft's `prompt`.
+pub const PROMPT_SEPARATOR: &str = "\n\n---\n\n";
+
 /// Every state a draft reply can be in. Transitions live in `store::drafts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

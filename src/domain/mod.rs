@@ -10,7 +10,7 @@ mod message;
 
 pub use classification::{Classification, ClassifierSource, Flag, Intent};
 pub use decision::{Decision, Effect, Priority, RuleTrace};
-pub use draft::{DraftState, ReplyText, ReplyTextError};
+pub use draft::{DraftState, PROMPT_SEPARATOR, ReplyText, ReplyTextError};
 pub use inbound::{ChatMark, ChatUpdate, InboundBatch, InboundMessage, KnownChats};
 pub use marketplace::{Capabilities, Marketplace};
 pub use message::{Author, OrderContext};

@@ -287,9 +287,6 @@ pub async fn classify(
     }
 }
 
-/// Between the system prompt and the user prompt in a stored draft's `prompt`.
-pub const PROMPT_SEPARATOR: &str = "\n\n---\n\n";
-
 /// Judge a turn: classify it, then [`judge`] it.
 pub async fn assess(
     shop: &Shop,
@@ -405,7 +402,7 @@ pub async fn judge(
             drafter: drafted.drafter,
             note: drafted.note,
             prompt: match (drafted.system_prompt, drafted.prompt) {
-                (Some(s), Some(u)) => Some(format!("{s}{PROMPT_SEPARATOR}{u}")),
+                (Some(s), Some(u)) => Some(format!("{s}{}{u}", crate::domain::PROMPT_SEPARATOR)),
                 (None, p) => p,
                 (Some(s), None) => Some(s),
             },

@@ -470,7 +470,18 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .iter()
             .filter(|t| t.norm.chars().any(foreign_cyrillic))
             .count();
-        if russian * 2 < letters.len()
+        // Sizes, models and brands ("S, M и L", "Bluetooth 5.3") are not a
+        // language: it takes a few words of two or more letters outside
+        // Russian to call a reply foreign.
+        let non_russian_words = n
+            .tokens
+            .iter()
+            .filter(|t| {
+                t.norm.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                    && !t.norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'))
+            })
+            .count();
+        if (russian * 2 < letters.len() && non_russian_words >= 2)
             || foreign_words >= 2
             || foreign_words * 5 > n.tokens.len().max(1)
         {

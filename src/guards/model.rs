@@ -42,15 +42,18 @@ const CLASSES: usize = 19;
 /// A draft is blocked when the model gives "something to block" at least this
 /// probability. Chosen on the dev drafts with each author held out in turn
 /// (`agentiq eval drafts --split dev`): recall matters more than a few extra
-/// drafts for a person to read.
-pub const BLOCK_THRESHOLD: f64 = 0.5;
+/// drafts for a person to read. With the eighth author's short replies in
+/// training (which taught the model that "Да, подойдёт." is fine) the held-out
+/// recall of the other seven fell at 0.5 (95.9 → 95.0 %, clean blocked 3.7 →
+/// 3.0 %); 0.4 restores it (95.7 % / 3.7 %), 0.3 gives 96.4 % / 4.7 %.
+pub const BLOCK_THRESHOLD: f64 = 0.4;
 
 /// Clean drafts and near misses count more than each must-block one: there
 /// are fewer of them, and a model that blocks "Здравствуйте!" is no use.
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 7] = [
+const SHIPPED: [&str; 8] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -58,6 +61,7 @@ const SHIPPED: [&str; 7] = [
     include_str!("../../tests/corpus/drafts.dev5.jsonl"),
     include_str!("../../tests/corpus/drafts.dev6.jsonl"),
     include_str!("../../tests/corpus/drafts.dev7.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev8.jsonl"),
 ];
 
 #[derive(Debug)]

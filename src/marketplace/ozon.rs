@@ -59,10 +59,6 @@ pub const PATH_CHAT_READ: &str = "/v2/chat/read";
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 /// The chat type of buyer chats; `Seller_Support` and others are skipped.
 pub const CHAT_TYPE_BUYER: &str = "Buyer_Seller";
-/// FBO: a reply is accepted within 48 h of the buyer's last message. FBS and
-/// rFBS also allow writing up to 72 h after delivery, which the chat API
-/// does not let us see, and fall back to the same 48 h rule after that.
-pub const REPLY_WINDOW: Duration = Duration::from_secs(48 * 3600);
 
 /// Chats per `/v3/chat/list` page (the documented maximum).
 const LIST_LIMIT: u32 = 1000;

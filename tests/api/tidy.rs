@@ -443,7 +443,10 @@ fn the_simulator_has_its_own_copy_of_each_api() {
             .filter(|(_, l)| !l.trim_start().starts_with("//"))
             .collect();
         for at in 0..lines.len() {
-            if modules_named(&lines, at, &own).iter().any(|m| m == "marketplace") {
+            if modules_named(&lines, at, &own)
+                .iter()
+                .any(|m| m == "marketplace")
+            {
                 wrong.push(format!(
                     "{}:{}: the simulator takes each API's paths, limits and rules from the specs, never from a connector, or it cannot catch a connector that has them wrong: {}",
                     file.strip_prefix(repo()).unwrap().display(),

@@ -14,6 +14,12 @@
 //! list: a slower sweep of the first page of all chats (most recently updated
 //! first) catches those answers, which is how human takeovers are seen.
 //!
+//! One poll makes at most [`MAX_REQUESTS_PER_POLL`] Messenger requests. A
+//! history the budget cut short is dropped whole (pages run newest first, so
+//! keeping the newest would leave a gap behind them) and its chat keeps its
+//! old marker: it is read first on the next poll. Chats read only for read
+//! receipts take turns.
+//!
 //! Avito cannot tell an API send from a message typed in the Avito app, so our
 //! own messages are `via_api = true` (their echo then matches by text), and a
 //! send returns the message id, which the store matches exactly.
@@ -28,7 +34,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::limits::{Purpose, RequestGate, header_secs};
+use super::limits::{Budget, Purpose, RequestGate, header_secs, in_turn};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client,
@@ -43,6 +49,18 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub const PAGE_LIMIT: usize = 100;
 /// The largest `offset` the list and history calls accept.
 pub const MAX_OFFSET: usize = 1000;
+/// Pages one list or history read can reach before `offset` is out of bounds.
+const MAX_PAGES: usize = MAX_OFFSET / PAGE_LIMIT + 1;
+/// Most requests one `poll` makes to the Messenger API: list pages and
+/// history pages together (the token and the account id are fetched once,
+/// outside it). Avito publishes no limit for the Messenger API (notes
+/// §3.4); our default pace is 5 requests a second, and 75 are 15 s of it,
+/// one default poll interval. A chat the budget cut short is read whole on
+/// the next poll, which follows at once (`more`).
+pub const MAX_REQUESTS_PER_POLL: usize = 75;
+// After the unread list and the sweep's page, one chat's whole history
+// always fits: every poll moves at least one chat on.
+const _: () = assert!(MAX_PAGES + 1 + MAX_PAGES <= MAX_REQUESTS_PER_POLL);
 /// How often the first page of all chats (not only unread ones) is read, and
 /// chats waiting for a read receipt are re-read. Read receipts are not urgent,
 /// and a takeover in the Avito app is rare enough that a few seconds is fine.
@@ -76,6 +94,18 @@ pub struct AvitoClient {
     token: tokio::sync::Mutex<Option<Token>>,
     user_id: tokio::sync::OnceCell<i64>,
     last_sweep: std::sync::Mutex<Option<Instant>>,
+    /// The chat whose read receipts a sweep checked last; the next goes on after it.
+    receipts_checked: std::sync::Mutex<Option<String>>,
+}
+
+/// A chat's history as far as one poll could read it.
+enum History {
+    Read(Vec<ApiMessage>),
+    /// The chat is gone (404).
+    Gone,
+    /// The budget ran out before the end; nothing of it is kept, since a
+    /// newest-first read stopped early would leave a gap behind it.
+    OutOfBudget,
 }
 
 /// How a request failed before we could make sense of the answer.
@@ -140,6 +170,7 @@ impl AvitoClient {
             token: tokio::sync::Mutex::new(None),
             user_id: tokio::sync::OnceCell::new(),
             last_sweep: std::sync::Mutex::new(None),
+            receipts_checked: std::sync::Mutex::new(None),
         }
     }
 
@@ -316,17 +347,22 @@ impl AvitoClient {
     }
 
     /// Chats from the list call, page after page until a short page (or the
-    /// largest offset Avito allows); `max_pages` caps it further.
+    /// largest offset Avito allows); `max_pages` and `budget` cap it further.
+    /// `false` when the budget stopped it before the end.
     async fn list_chats(
         &self,
         user_id: i64,
         unread_only: bool,
         max_pages: usize,
-    ) -> Result<Vec<ApiChat>, MarketError> {
+        budget: &Budget,
+    ) -> Result<(Vec<ApiChat>, bool), MarketError> {
         let path = format!("/messenger/v2/accounts/{user_id}/chats");
         let mut chats = Vec::new();
         let mut offset = 0;
         for _ in 0..max_pages {
+            if !budget.take() {
+                return Ok((chats, false));
+            }
             // `chat_types` is an array in the spec, without `style` or
             // `explode`: OpenAPI's default, one parameter per value.
             let query = vec![
@@ -349,20 +385,20 @@ impl AvitoClient {
                 break;
             }
         }
-        Ok(chats)
+        Ok((chats, true))
     }
 
     /// A chat's history, newest first as Avito gives it, read until the page
     /// that holds `known_last` (the newest message we already have). The
     /// first page is always read whole, so a reply we sent moments ago is in
-    /// it even when a newer buyer message was already stored. `None` when
-    /// the chat is gone (404).
+    /// it even when a newer buyer message was already stored.
     async fn read_history(
         &self,
         user_id: i64,
         chat_id: &str,
         known_last: Option<&str>,
-    ) -> Result<Option<Vec<ApiMessage>>, MarketError> {
+        budget: &Budget,
+    ) -> Result<History, MarketError> {
         let path = format!(
             "/messenger/v3/accounts/{user_id}/chats/{}/messages/",
             path_segment(chat_id)
@@ -370,6 +406,9 @@ impl AvitoClient {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
+            if !budget.take() {
+                return Ok(History::OutOfBudget);
+            }
             let query = vec![
                 ("limit", PAGE_LIMIT.to_string()),
                 ("offset", offset.to_string()),
@@ -381,7 +420,7 @@ impl AvitoClient {
                 Ok(response) => read_json(response, &path).await?,
                 Err(Failure::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
                     tracing::info!(chat_id, "Avito no longer has this chat");
-                    return Ok(None);
+                    return Ok(History::Gone);
                 }
                 Err(f) => return Err(f.into_market("историю чата")),
             };
@@ -405,7 +444,7 @@ impl AvitoClient {
                 break;
             }
         }
-        Ok(Some(out))
+        Ok(History::Read(out))
     }
 
     fn sweep_due(&self) -> bool {
@@ -524,17 +563,18 @@ impl Connector for AvitoClient {
         known: &KnownChats,
     ) -> Result<InboundBatch, MarketError> {
         let user_id = self.user_id(Purpose::Read).await?;
+        let budget = Budget::new(MAX_REQUESTS_PER_POLL);
         let sweep = self.sweep_due();
-        let mut listed = self
-            .list_chats(user_id, true, MAX_OFFSET / PAGE_LIMIT + 1)
-            .await?;
+        let (mut listed, complete) = self.list_chats(user_id, true, MAX_PAGES, &budget).await?;
+        let mut more = !complete;
         if sweep {
-            listed.extend(self.list_chats(user_id, false, 1).await?);
+            listed.extend(self.list_chats(user_id, false, 1, &budget).await?.0);
         }
-        // The chats to read: those whose last message moved since we looked,
-        // those with a send to settle, and (on a sweep) those whose reply the
-        // buyer may since have read.
+        // The chats to read: those whose last message moved since we looked
+        // and those with a send to settle, then (on a sweep) those whose
+        // reply the buyer may since have read, in turn.
         let mut order: Vec<String> = Vec::new();
+        let mut receipts: Vec<String> = Vec::new();
         let mut updates: HashMap<String, ChatUpdate> = HashMap::new();
         for chat in listed {
             let id = chat.id.clone().unwrap_or_default();
@@ -546,40 +586,67 @@ impl Connector for AvitoClient {
             let changed =
                 marker.is_none() || mark.and_then(|m| m.marker.as_ref()) != marker.as_ref();
             let update = chat.into_update(user_id);
-            let recheck = mark.is_some_and(|m| m.unsettled_send || (sweep && m.awaiting_read));
-            if changed || recheck {
+            if changed || mark.is_some_and(|m| m.unsettled_send) {
                 order.push(id.clone());
+                updates.insert(id, update);
+            } else if sweep && mark.is_some_and(|m| m.awaiting_read) {
+                receipts.push(id.clone());
                 updates.insert(id, update);
             }
         }
+        let bare = |id: &str| ChatUpdate {
+            chat_id: id.to_string(),
+            reply_handle: Some(id.to_string()),
+            ..ChatUpdate::default()
+        };
         let mut extra: Vec<&String> = known
             .iter()
-            .filter(|(id, m)| {
-                !updates.contains_key(*id) && (m.unsettled_send || (sweep && m.awaiting_read))
-            })
+            .filter(|(id, m)| !updates.contains_key(*id) && m.unsettled_send)
             .map(|(id, _)| id)
             .collect();
         extra.sort();
         for id in extra {
             order.push(id.clone());
-            updates.insert(
-                id.clone(),
-                ChatUpdate {
-                    chat_id: id.clone(),
-                    reply_handle: Some(id.clone()),
-                    ..ChatUpdate::default()
-                },
-            );
+            updates.insert(id.clone(), bare(id));
         }
+        if sweep {
+            for (id, _) in known.iter().filter(|(_, m)| m.awaiting_read) {
+                if !updates.contains_key(id) {
+                    receipts.push(id.clone());
+                    updates.insert(id.clone(), bare(id));
+                }
+            }
+        }
+        let receipts_after = self
+            .receipts_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let first_receipt = order.len();
+        order.extend(in_turn(receipts, receipts_after.as_deref()));
 
         let mut batch = InboundBatch::default();
-        for chat_id in order {
+        let mut last_receipt = None;
+        for (i, chat_id) in order.into_iter().enumerate() {
             let known_last = known
                 .get(&chat_id)
                 .and_then(|m| m.last_message_id.as_deref());
-            let Some(mut history) = self.read_history(user_id, &chat_id, known_last).await? else {
-                continue;
+            let mut history = match self
+                .read_history(user_id, &chat_id, known_last, &budget)
+                .await?
+            {
+                History::Read(history) => history,
+                History::Gone => continue,
+                // Chats read only for receipts wait their turn; any other
+                // goes first on the next poll, which follows at once.
+                History::OutOfBudget => {
+                    more |= i < first_receipt;
+                    break;
+                }
             };
+            if i >= first_receipt {
+                last_receipt = Some(chat_id.clone());
+            }
             // Stored oldest first. Avito gives newest first and stamps whole
             // seconds: turn the page round before the (stable) sort so
             // messages from the same second keep the order they were written.
@@ -600,13 +667,20 @@ impl Connector for AvitoClient {
         if sweep {
             self.swept();
         }
+        if last_receipt.is_some() {
+            *self
+                .receipts_checked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = last_receipt;
+        }
+        batch.more = more;
         Ok(batch)
     }
 
     async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError> {
         let user_id = self.user_id(Purpose::Read).await?;
-        let chats = self
-            .list_chats(user_id, false, MAX_OFFSET / PAGE_LIMIT + 1)
+        let (chats, _) = self
+            .list_chats(user_id, false, MAX_PAGES, &Budget::new(MAX_PAGES))
             .await?;
         // No markers here: the histories were not read.
         Ok(chats
@@ -1123,6 +1197,7 @@ struct WebhookMessage {
 mod tests {
     use super::*;
     use crate::domain::ChatMark;
+    use std::collections::HashSet;
 
     // Examples from the Avito specs (shared/specs/avito): verbatim where the
     // spec has a whole example, assembled from its field examples where not.
@@ -1137,15 +1212,19 @@ mod tests {
     /// The account of the spec examples (`Chat.users[].id`, `author_id`).
     const SPEC_USER: i64 = 94235311;
 
-    fn client(uri: &str) -> AvitoClient {
-        AvitoClient::new(AvitoConfig {
+    fn config(uri: &str) -> AvitoConfig {
+        AvitoConfig {
             base_url: uri.to_string(),
             client_id: "cid".into(),
             client_secret: SecretString::from("secret"),
             timeout: Duration::from_secs(2),
             rate_limit_requests: 100,
             rate_limit_period: Duration::from_secs(1),
-        })
+        }
+    }
+
+    fn client(uri: &str) -> AvitoClient {
+        AvitoClient::new(config(uri))
     }
 
     #[test]
@@ -1646,6 +1725,181 @@ mod tests {
                 )
                 .await;
             assert!(matches!(r, Err(SendError::NotDelivered(_))), "{r:?}");
+        }
+
+        /// Answers every request with a full page of chats or messages never
+        /// seen before, so the list always has more and no history ends.
+        struct Endless(std::sync::atomic::AtomicUsize, fn(usize) -> Value);
+
+        impl wiremock::Respond for Endless {
+            fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+                let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ResponseTemplate::new(200).set_body_json((self.1)(n))
+            }
+        }
+
+        #[tokio::test]
+        async fn a_poll_makes_at_most_its_budget_of_requests_however_many_chats_are_offered() {
+            let server = server_with_auth().await;
+            Mock::given(method("GET"))
+                .and(path("/messenger/v2/accounts/94235311/chats"))
+                .respond_with(Endless(Default::default(), |n| {
+                    let chats: Vec<Value> = (0..PAGE_LIMIT)
+                        .map(|i| json!({ "id": format!("chat-{n}-{i}"), "last_message": { "id": "m" } }))
+                        .collect();
+                    json!({ "chats": chats })
+                }))
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path_regex(
+                    "^/messenger/v3/.*/messages/$",
+                ))
+                .respond_with(Endless(Default::default(), |n| {
+                    let messages: Vec<Value> = (0..PAGE_LIMIT)
+                        .map(|i| {
+                            json!({ "id": format!("m-{n}-{i}"), "author_id": 5, "created": 1000 - i,
+                                         "type": "text", "content": { "text": "?" } })
+                        })
+                        .collect();
+                    Value::Array(messages)
+                }))
+                .mount(&server)
+                .await;
+            // No client-side pace: only the budget may stop it.
+            let c = AvitoClient::new(AvitoConfig {
+                rate_limit_requests: 0,
+                ..config(&server.uri())
+            });
+            let batch = c.poll(None, &KnownChats::new()).await.unwrap();
+            let requests = server.received_requests().await.unwrap();
+            let messenger = requests
+                .iter()
+                .filter(|r| r.url.path().starts_with("/messenger/"))
+                .count();
+            assert!(
+                messenger <= MAX_REQUESTS_PER_POLL,
+                "{messenger} requests in one poll"
+            );
+            assert!(batch.more, "the chats not read are read on the next poll");
+            assert!(!batch.chats.is_empty(), "the poll got somewhere");
+            assert_eq!(
+                batch.messages.len(),
+                batch.chats.len() * MAX_PAGES * PAGE_LIMIT,
+                "only chats read whole are kept"
+            );
+        }
+    }
+
+    // ---- against the simulator ------------------------------------------------
+
+    mod against_the_simulator {
+        use super::*;
+        use crate::sim::{BuyerMessage, RateConfig, SellerConfig, Sim, SimConfig, SimHandle};
+
+        async fn sim() -> SimHandle {
+            let mut config = SimConfig::documented();
+            // Fast enough that only the client's budget shapes the polls.
+            config.avito_rate = RateConfig {
+                burst: 100_000,
+                per_second: 100_000.0,
+            };
+            config.sellers.insert(
+                "shop".into(),
+                SellerConfig {
+                    avito_client_id: Some("cid".into()),
+                    avito_client_secret: Some("secret".into()),
+                    avito_user_id: Some(SPEC_USER),
+                    ..SellerConfig::default()
+                },
+            );
+            Sim::new(config)
+                .spawn("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap()
+        }
+
+        fn buyer_writes(sim: &SimHandle, chat_id: Option<&str>, text: String) -> String {
+            sim.sim
+                .buyer_writes(BuyerMessage {
+                    marketplace: Marketplace::Avito,
+                    text,
+                    chat_id: chat_id.map(str::to_string),
+                    seller: None,
+                    client_name: None,
+                    order: None,
+                    at: None,
+                })
+                .unwrap()
+                .chat_id
+        }
+
+        fn messenger_requests(sim: &SimHandle) -> usize {
+            sim.sim
+                .lock()
+                .requests
+                .iter()
+                .filter(|r| {
+                    r.marketplace == Marketplace::Avito && r.path.starts_with("/messenger/")
+                })
+                .count()
+        }
+
+        #[tokio::test]
+        async fn a_backlog_larger_than_one_polls_budget_is_read_whole_over_several_polls() {
+            let sim = sim().await;
+            for i in 0..150 {
+                buyer_writes(&sim, None, format!("вопрос {i}"));
+            }
+            let long: Vec<String> = (0..3)
+                .map(|i| buyer_writes(&sim, None, format!("длинный {i}: 0")))
+                .collect();
+            for chat in &long {
+                for j in 1..250 {
+                    buyer_writes(&sim, Some(chat), format!("{j}"));
+                }
+            }
+            let c = client(&sim.url());
+            let mut known = KnownChats::new();
+            let mut seen = Vec::new();
+            let mut polls = 0;
+            loop {
+                polls += 1;
+                assert!(polls <= 100, "still more after 100 polls");
+                let before = messenger_requests(&sim);
+                let batch = c.poll(None, &known).await.unwrap();
+                let made = messenger_requests(&sim) - before;
+                assert!(
+                    made <= MAX_REQUESTS_PER_POLL,
+                    "{made} requests in poll {polls}"
+                );
+                // What the store would hand back: markers, and the newest message.
+                for u in &batch.chats {
+                    let mark = known.entry(u.chat_id.clone()).or_default();
+                    if u.marker.is_some() {
+                        mark.marker = u.marker.clone();
+                    }
+                }
+                for m in &batch.messages {
+                    known.entry(m.chat_id.clone()).or_default().last_message_id =
+                        Some(m.id.clone());
+                }
+                seen.extend(batch.messages);
+                if !batch.more {
+                    break;
+                }
+            }
+            assert!(polls > 1, "the backlog took {polls} poll(s)");
+            let unique: HashSet<_> = seen.iter().map(|m| &m.id).collect();
+            assert_eq!(unique.len(), seen.len(), "nothing read twice");
+            assert_eq!(seen.len(), 150 + 3 * 250, "nothing lost");
+            let before = messenger_requests(&sim);
+            let batch = c.poll(None, &known).await.unwrap();
+            assert!(batch.messages.is_empty() && !batch.more);
+            assert!(
+                messenger_requests(&sim) - before <= MAX_PAGES + 1,
+                "caught up: the list, and nothing else"
+            );
         }
     }
 }

@@ -136,6 +136,17 @@ impl Budget {
     }
 }
 
+/// Chats read only for their read receipts, in turn: those after `last`
+/// (the one a poll checked last) first, then the rest from the start. A
+/// budget that reaches only some of them reaches the others on later polls.
+pub fn in_turn(mut chat_ids: Vec<String>, last: Option<&str>) -> Vec<String> {
+    chat_ids.sort();
+    chat_ids.dedup();
+    let first = last.map_or(0, |last| chat_ids.partition_point(|id| id.as_str() <= last));
+    chat_ids.rotate_left(first);
+    chat_ids
+}
+
 /// A seconds value from a response header, if present and sane.
 pub fn header_secs(response: &reqwest::Response, name: &str) -> Option<f64> {
     response
@@ -149,6 +160,22 @@ pub fn header_secs(response: &reqwest::Response, name: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chats_take_turns_after_the_one_checked_last() {
+        let ids = || vec!["c".to_string(), "a".into(), "d".into(), "b".into()];
+        assert_eq!(in_turn(ids(), None), ["a", "b", "c", "d"]);
+        assert_eq!(in_turn(ids(), Some("b")), ["c", "d", "a", "b"]);
+        assert_eq!(in_turn(ids(), Some("bb")), ["c", "d", "a", "b"]);
+        assert_eq!(in_turn(ids(), Some("d")), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_budget_gives_out_exactly_its_requests() {
+        let budget = Budget::new(2);
+        assert!(budget.take() && budget.take());
+        assert!(!budget.take() && !budget.take());
+    }
 
     #[tokio::test]
     async fn at_most_the_parallel_limit_is_in_flight() {

@@ -8,6 +8,11 @@
 //! [`FULL_SWEEP_EVERY`]th poll lists them all, because a chat someone read in
 //! the seller portal (and answered there) is no longer unread.
 //!
+//! One poll makes at most [`MAX_REQUESTS_PER_POLL`] requests. A chat the
+//! budget left unread, or read only in part, keeps its old marker and the
+//! next poll lists the same pages again; a list longer than one poll reads
+//! goes on from its cursor. Chats read only for read receipts take turns.
+//!
 //! Sends (`/v1/chat/send/message`) return no message id, and the history does
 //! not tell an API send from a person in the portal, so every seller message
 //! is reported `via_api` and our echo is matched by its text. A chat that was
@@ -31,7 +36,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,7 +46,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::limits::{Purpose, RequestGate, header_secs};
+use super::limits::{Budget, Purpose, RequestGate, header_secs, in_turn};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client,
@@ -59,10 +65,6 @@ pub const PATH_CHAT_READ: &str = "/v2/chat/read";
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 /// The chat type of buyer chats; `Seller_Support` and others are skipped.
 pub const CHAT_TYPE_BUYER: &str = "Buyer_Seller";
-/// FBO: a reply is accepted within 48 h of the buyer's last message. FBS and
-/// rFBS also allow writing up to 72 h after delivery, which the chat API
-/// does not let us see, and fall back to the same 48 h rule after that.
-pub const REPLY_WINDOW: Duration = Duration::from_secs(48 * 3600);
 
 /// Chats per `/v3/chat/list` page (the documented maximum).
 const LIST_LIMIT: u32 = 1000;
@@ -72,8 +74,21 @@ const HISTORY_LIMIT: u32 = 100;
 const MAX_HISTORY_PAGES: usize = 20;
 /// Changed chats whose history one poll reads; more makes `more = true`.
 const MAX_CHAT_READS_PER_POLL: usize = 50;
-/// A guard against a chat list that never ends.
+/// Most requests one `poll` makes: list pages, history pages and read marks
+/// together. Ozon publishes no limit for the chat methods, only 50 requests
+/// a second per Client-Id (notes §2.4); our default pace is the 5 a second a
+/// third-party client uses for list and history, and 75 requests are 15 s of
+/// it, one default poll interval. What the budget cuts short is read on the
+/// next poll, which follows at once (`more`).
+pub const MAX_REQUESTS_PER_POLL: usize = 75;
+/// Most list pages one `poll` reads (10 000 chats), so histories always get
+/// the rest of the budget; a longer list goes on from its cursor next poll.
+const MAX_LIST_PAGES_PER_POLL: usize = 10;
+/// A guard against a chat list that never ends, for `refresh_chats`.
 const MAX_LIST_PAGES: usize = 500;
+// After the list, one chat's whole forward read, its newest page and its read
+// mark always fit: every poll moves at least one chat on.
+const _: () = assert!(MAX_LIST_PAGES_PER_POLL + MAX_HISTORY_PAGES + 2 <= MAX_REQUESTS_PER_POLL);
 /// One poll in this many lists every chat, not only unread ones.
 pub const FULL_SWEEP_EVERY: u64 = 4;
 /// Backoff after a 429 that carries no `retry-after`.
@@ -97,8 +112,39 @@ pub struct OzonClient {
     gate: RequestGate,
     /// Polls made, for the full-sweep cadence.
     polls: AtomicU64,
-    /// The last poll was a full sweep cut short: the next one continues it.
-    continue_full: AtomicBool,
+    /// Where the next poll's listing starts when the last one was cut short.
+    resume: Mutex<Option<Resume>>,
+    /// The chat whose read receipts a poll checked last; the next goes on after it.
+    receipts_checked: Mutex<Option<String>>,
+}
+
+/// A listing to go on with: the same filter, from the page at `cursor`
+/// (`None`: the first page again, because chats on it are still to be read).
+#[derive(Debug, Clone, PartialEq)]
+struct Resume {
+    full: bool,
+    cursor: Option<String>,
+}
+
+/// What one poll read of a chat's history.
+struct ChatRead {
+    /// Oldest first, each once.
+    messages: Vec<ChatMessage>,
+    /// All the plan asked for: false when the forward read stopped before
+    /// the end (page cap, an id that did not move, the budget) or the
+    /// newest page was not read.
+    complete: bool,
+    /// The budget stopped it: the next poll, at once, goes on.
+    out_of_budget: bool,
+}
+
+/// Where a listing stopped.
+#[derive(Debug, Clone, PartialEq)]
+enum ListEnd {
+    /// At the end of the list.
+    Done,
+    /// Before the page at this cursor, when the page cap or the budget ran out.
+    Before(Option<String>),
 }
 
 impl OzonClient {
@@ -110,7 +156,8 @@ impl OzonClient {
             api_key: config.api_key,
             gate: RequestGate::new(config.rate_limit_requests, config.rate_limit_period, None),
             polls: AtomicU64::new(0),
-            continue_full: AtomicBool::new(false),
+            resume: Mutex::new(None),
+            receipts_checked: Mutex::new(None),
         }
     }
 
@@ -166,11 +213,20 @@ impl OzonClient {
         Err(error)
     }
 
-    /// Every Buyer_Seller chat the list shows, all pages.
-    async fn list_chats(&self, unread_only: bool) -> Result<Vec<ListedChat>, MarketError> {
+    /// The Buyer_Seller chats the list shows from the page at `cursor` on,
+    /// at most `max_pages` pages and as far as `budget` goes.
+    async fn list_chats(
+        &self,
+        unread_only: bool,
+        mut cursor: Option<String>,
+        max_pages: usize,
+        budget: &Budget,
+    ) -> Result<(Vec<ListedChat>, ListEnd), MarketError> {
         let mut chats = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_LIST_PAGES {
+        for _ in 0..max_pages {
+            if !budget.take() {
+                break;
+            }
             let body = list_request(unread_only, cursor.as_deref());
             let page: ChatListResponse = self.call(PATH_CHAT_LIST, body, Op::List).await?;
             chats.extend(page.chats.into_iter().filter_map(ListedChat::from_value));
@@ -178,21 +234,33 @@ impl OzonClient {
                 Some(next) if page.has_next && cursor.as_deref() != Some(next.as_str()) => {
                     cursor = Some(next)
                 }
-                _ => break,
+                _ => return Ok((chats, ListEnd::Done)),
             }
         }
-        Ok(chats)
+        Ok((chats, ListEnd::Before(cursor)))
     }
 
-    /// Read what a plan asks of one chat's history. `complete` is false when
-    /// the forward read stopped before the end.
-    async fn read_chat(&self, plan: &ChatPlan) -> Result<(Vec<ChatMessage>, bool), MarketError> {
+    /// Read what a plan asks of one chat's history, as far as `budget` goes:
+    /// `None` when it allowed no request at all.
+    async fn read_chat(
+        &self,
+        plan: &ChatPlan,
+        budget: &Budget,
+    ) -> Result<Option<ChatRead>, MarketError> {
         let mut messages = Vec::new();
         let mut complete = true;
+        let mut out_of_budget = false;
+        let mut requested = false;
         if let Some(start) = &plan.forward_from {
             let mut from = start.clone();
             let mut pages = 0;
             loop {
+                if !budget.take() {
+                    complete = false;
+                    out_of_budget = true;
+                    break;
+                }
+                requested = true;
                 let body = history_request(&plan.chat_id, Direction::Forward, Some(&from));
                 let page: HistoryResponse = self.call(PATH_CHAT_HISTORY, body, Op::History).await?;
                 let page_messages = page.messages();
@@ -217,13 +285,26 @@ impl OzonClient {
             }
         }
         if plan.newest_page {
-            let body = history_request(&plan.chat_id, Direction::Backward, None);
-            let page: HistoryResponse = self.call(PATH_CHAT_HISTORY, body, Op::History).await?;
-            messages.extend(page.messages());
+            if budget.take() {
+                requested = true;
+                let body = history_request(&plan.chat_id, Direction::Backward, None);
+                let page: HistoryResponse = self.call(PATH_CHAT_HISTORY, body, Op::History).await?;
+                messages.extend(page.messages());
+            } else {
+                complete = false;
+                out_of_budget = true;
+            }
+        }
+        if !requested {
+            return Ok(None);
         }
         messages.sort_by(|a, b| id_order(&a.id, &b.id));
         messages.dedup_by(|a, b| a.id == b.id);
-        Ok((messages, complete))
+        Ok(Some(ChatRead {
+            messages,
+            complete,
+            out_of_budget,
+        }))
     }
 
     async fn post_read(&self, chat_id: &str, up_to: Option<&str>) -> Result<(), MarketError> {
@@ -231,6 +312,11 @@ impl OzonClient {
         let _: Value = self.call(PATH_CHAT_READ, body, Op::Read).await?;
         Ok(())
     }
+}
+
+/// A lock that a panic elsewhere does not poison: what it guards is a hint.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn retry_after(response: &Response) -> Duration {
@@ -366,24 +452,29 @@ impl Connector for OzonClient {
         _cursor: Option<&str>,
         known: &KnownChats,
     ) -> Result<InboundBatch, MarketError> {
-        let full = self.continue_full.swap(false, Ordering::SeqCst)
-            || self
-                .polls
-                .fetch_add(1, Ordering::SeqCst)
-                .is_multiple_of(FULL_SWEEP_EVERY);
-        let listed = self.list_chats(!full).await?;
-        let (plans, more) = plan_reads(&listed, known);
-        if more && full {
-            self.continue_full.store(true, Ordering::SeqCst);
-        }
-        let mut batch = InboundBatch {
-            more,
-            ..InboundBatch::default()
+        let budget = Budget::new(MAX_REQUESTS_PER_POLL);
+        // Taken, not looked at: a poll that fails starts the list over.
+        let resume = lock(&self.resume).take();
+        let (full, start) = match resume {
+            Some(r) => (r.full, r.cursor),
+            None => (
+                self.polls
+                    .fetch_add(1, Ordering::SeqCst)
+                    .is_multiple_of(FULL_SWEEP_EVERY),
+                None,
+            ),
         };
+        let (listed, list_end) = self
+            .list_chats(!full, start.clone(), MAX_LIST_PAGES_PER_POLL, &budget)
+            .await?;
+        let receipts_after = lock(&self.receipts_checked).clone();
+        let (plans, mut cut) = plan_reads(&listed, known, receipts_after.as_deref());
+        let mut batch = InboundBatch::default();
         let observed = now_ms();
         let mut refused = None;
+        let mut last_receipt = None;
         for plan in &plans {
-            let (messages, complete) = match self.read_chat(plan).await {
+            let read = match self.read_chat(plan, &budget).await {
                 Ok(r) => r,
                 // One chat Ozon will not show (gone, or a request it dislikes)
                 // must not stop the shop's other chats. Its marker stays, so
@@ -400,55 +491,91 @@ impl Connector for OzonClient {
                 // Dropping the batch could make no progress at all when a
                 // poll needs more requests than the limit lets through.
                 Err(MarketError::RateLimited { .. }) if !batch.chats.is_empty() => {
-                    batch.more = true;
-                    if full {
-                        self.continue_full.store(true, Ordering::SeqCst);
-                    }
+                    cut = true;
                     break;
                 }
                 Err(e) => return Err(e),
             };
+            // The budget is spent. Chats read only for receipts wait their
+            // turn; any other goes first on the next poll, which follows at once.
+            let Some(ChatRead {
+                messages,
+                complete,
+                out_of_budget,
+            }) = read
+            else {
+                cut |= !plan.receipts_only;
+                break;
+            };
+            cut |= out_of_budget;
+            if plan.receipts_only {
+                last_receipt = Some(plan.chat_id.clone());
+            }
             let listed = plan.listed.as_ref();
+            let mut marker = listed
+                .filter(|_| complete)
+                .and_then(|l| l.last_message_id.clone());
+            let answered_up_to = listed
+                .filter(|l| l.unread_count > 0)
+                .and_then(|_| answered_up_to(&messages));
+            if let Some(up_to) = answered_up_to {
+                if !budget.take() {
+                    // Without its marker the chat is read (and marked) again next poll.
+                    marker = None;
+                    cut = true;
+                } else {
+                    match self.post_read(&plan.chat_id, Some(&up_to)).await {
+                        Ok(()) => {}
+                        Err(e @ (MarketError::Auth(_) | MarketError::SubscriptionMissing(_))) => {
+                            return Err(e);
+                        }
+                        Err(e) => {
+                            tracing::warn!(chat = %plan.chat_id, error = %e, "could not mark an answered Ozon chat read")
+                        }
+                    }
+                }
+            }
             batch.chats.push(ChatUpdate {
                 chat_id: plan.chat_id.clone(),
                 reply_handle: Some(plan.chat_id.clone()),
                 buyer_name: None,
                 order: order_context(&messages),
-                marker: listed
-                    .filter(|_| complete)
-                    .and_then(|l| l.last_message_id.clone()),
+                marker,
             });
-            let answered_up_to = listed
-                .filter(|l| l.unread_count > 0)
-                .and_then(|_| answered_up_to(&messages));
             batch.messages.extend(
                 messages
                     .into_iter()
                     .map(|m| m.into_inbound(&plan.chat_id, observed)),
             );
-            if let Some(up_to) = answered_up_to {
-                match self.post_read(&plan.chat_id, Some(&up_to)).await {
-                    Ok(()) => {}
-                    Err(e @ (MarketError::Auth(_) | MarketError::SubscriptionMissing(_))) => {
-                        return Err(e);
-                    }
-                    Err(e) => {
-                        tracing::warn!(chat = %plan.chat_id, error = %e, "could not mark an answered Ozon chat read")
-                    }
-                }
-            }
         }
         // Every read refused is no single odd chat but our requests failing.
-        match refused {
-            Some(e) if batch.chats.is_empty() => Err(e),
-            _ => Ok(batch),
+        if let Some(e) = refused.filter(|_| batch.chats.is_empty()) {
+            return Err(e);
         }
+        // Chats listed but not read are listed again; a list cut short with
+        // all its chats read goes on where it stopped.
+        let resume = match list_end {
+            _ if cut => Some(Resume {
+                full,
+                cursor: start,
+            }),
+            ListEnd::Before(cursor) => Some(Resume { full, cursor }),
+            ListEnd::Done => None,
+        };
+        batch.more = resume.is_some();
+        *lock(&self.resume) = resume;
+        if last_receipt.is_some() {
+            *lock(&self.receipts_checked) = last_receipt;
+        }
+        Ok(batch)
     }
 
     async fn refresh_chats(&self) -> Result<Vec<ChatUpdate>, MarketError> {
+        let budget = Budget::new(MAX_LIST_PAGES);
         Ok(self
-            .list_chats(false)
+            .list_chats(false, None, MAX_LIST_PAGES, &budget)
             .await?
+            .0
             .into_iter()
             .map(|c| ChatUpdate {
                 reply_handle: Some(c.chat_id.clone()),
@@ -519,12 +646,19 @@ struct ChatPlan {
     forward_from: Option<String>,
     /// Read the newest page, newest first.
     newest_page: bool,
+    /// Read only for the buyer's read receipts: it may wait for a later poll.
+    receipts_only: bool,
 }
 
 /// Which chats to read: unsettled sends first (their reconciliation cannot
 /// wait), then chats whose marker moved (at most [`MAX_CHAT_READS_PER_POLL`];
-/// `true` when more are left), then chats waiting for read receipts.
-fn plan_reads(listed: &[ListedChat], known: &KnownChats) -> (Vec<ChatPlan>, bool) {
+/// `true` when more are left), then chats waiting for read receipts, in
+/// turn after `receipts_after`, as far as the budget goes.
+fn plan_reads(
+    listed: &[ListedChat],
+    known: &KnownChats,
+    receipts_after: Option<&str>,
+) -> (Vec<ChatPlan>, bool) {
     let mut plans: Vec<ChatPlan> = Vec::new();
     let mut seen = HashSet::new();
     let listing = |id: &str| listed.iter().find(|c| c.chat_id == id).cloned();
@@ -543,6 +677,7 @@ fn plan_reads(listed: &[ListedChat], known: &KnownChats) -> (Vec<ChatPlan>, bool
             listed: listing(id),
             newest_page: forward_from.is_none(),
             forward_from,
+            receipts_only: false,
         });
         seen.insert(id.clone());
     }
@@ -568,26 +703,25 @@ fn plan_reads(listed: &[ListedChat], known: &KnownChats) -> (Vec<ChatPlan>, bool
             listed: Some(chat.clone()),
             newest_page: forward_from.is_none(),
             forward_from,
+            receipts_only: false,
         });
         seen.insert(chat.chat_id.clone());
     }
 
-    let mut awaiting: Vec<&String> = known
-        .iter()
-        .filter(|(_, k)| k.awaiting_read)
-        .map(|(id, _)| id)
-        .collect();
-    awaiting.sort();
-    for id in awaiting {
-        if let Some(plan) = plans.iter_mut().find(|p| &p.chat_id == id) {
-            plan.newest_page = true;
-            continue;
+    let mut awaiting = Vec::new();
+    for (id, _) in known.iter().filter(|(_, k)| k.awaiting_read) {
+        match plans.iter_mut().find(|p| &p.chat_id == id) {
+            Some(plan) => plan.newest_page = true,
+            None => awaiting.push(id.clone()),
         }
+    }
+    for id in in_turn(awaiting, receipts_after) {
         plans.push(ChatPlan {
-            chat_id: id.clone(),
-            listed: listing(id),
+            listed: listing(&id),
+            chat_id: id,
             forward_from: None,
             newest_page: true,
+            receipts_only: true,
         });
     }
     (plans, more)
@@ -1443,7 +1577,7 @@ mod tests {
             listed("moved", "12", 1),
             listed("new", "5", 1),
         ];
-        let (plans, more) = plan_reads(&list, &known);
+        let (plans, more) = plan_reads(&list, &known, None);
         assert!(!more);
         let summary: Vec<_> = plans
             .iter()
@@ -1470,7 +1604,7 @@ mod tests {
         let list: Vec<_> = (0..MAX_CHAT_READS_PER_POLL + 5)
             .map(|i| listed(&format!("c{i}"), "9", 1))
             .collect();
-        let (plans, more) = plan_reads(&list, &KnownChats::new());
+        let (plans, more) = plan_reads(&list, &KnownChats::new(), None);
         assert_eq!(plans.len(), MAX_CHAT_READS_PER_POLL);
         assert!(more);
     }
@@ -1627,7 +1761,7 @@ mod tests {
         assert_eq!(batch.messages[0].chat_id, "a");
         // The gate now holds requests back for the default second.
         let start = tokio::time::Instant::now();
-        let _ = c.list_chats(true).await;
+        let _ = c.list_chats(true, None, 1, &Budget::new(1)).await;
         assert!(start.elapsed() >= Duration::from_millis(900));
         // A throttle before anything was read is an error for the poller to wait on.
         let server = MockServer::start().await;
@@ -1796,5 +1930,242 @@ mod tests {
         let body: Value =
             serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
         assert_eq!(body, value(SPEC_READ_REQUEST));
+    }
+
+    /// Answers every request with a page that says there is more, each time
+    /// with a cursor or message id never seen before.
+    struct Endless(std::sync::atomic::AtomicUsize, fn(usize) -> Value);
+
+    impl wiremock::Respond for Endless {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json((self.1)(n))
+        }
+    }
+
+    fn endless(page: fn(usize) -> Value) -> Endless {
+        Endless(std::sync::atomic::AtomicUsize::new(0), page)
+    }
+
+    fn endless_list(n: usize) -> Value {
+        json!({
+            "chats": [{"chat": {"chat_id": format!("chat-{n}"), "chat_type": "Buyer_Seller"},
+                       "last_message_id": "9", "unread_count": 1}],
+            "cursor": format!("page-{}", n + 1),
+            "has_next": true,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_poll_makes_at_most_its_budget_of_requests_however_many_pages_are_offered() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .respond_with(endless(endless_list))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .respond_with(endless(|n| {
+                json!({
+                    "has_next": true,
+                    "messages": [{"message_id": (100 + n).to_string(), "user": {"type": "customer"}, "data": ["?"]}],
+                })
+            }))
+            .mount(&server)
+            .await;
+        // Chats we know, so each is read forward, page after endless page.
+        let mut known = KnownChats::new();
+        for i in 0..MAX_LIST_PAGES_PER_POLL {
+            known.insert(format!("chat-{i}"), mark(Some("1"), Some("1")));
+        }
+        let batch = client(&server).poll(None, &known).await.unwrap();
+        let requests = server.received_requests().await.unwrap().len();
+        assert!(
+            requests <= MAX_REQUESTS_PER_POLL,
+            "{requests} requests in one poll"
+        );
+        assert!(batch.more, "the rest is read on the next poll");
+        assert!(
+            batch.chats.iter().all(|c| c.marker.is_none()),
+            "a chat read only in part is not taken for seen"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_list_longer_than_one_poll_goes_on_from_its_cursor_next_poll() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .respond_with(endless(endless_list))
+            .mount(&server)
+            .await;
+        // Every chat listed is known and unchanged: nothing to read.
+        let mut known = KnownChats::new();
+        for i in 0..3 * MAX_LIST_PAGES_PER_POLL {
+            known.insert(format!("chat-{i}"), mark(Some("9"), Some("9")));
+        }
+        let c = client(&server);
+        let first = c.poll(None, &known).await.unwrap();
+        assert!(first.more);
+        let listed = server.received_requests().await.unwrap().len();
+        assert_eq!(listed, MAX_LIST_PAGES_PER_POLL);
+        c.poll(None, &known).await.unwrap();
+        let requests = server.received_requests().await.unwrap();
+        let next: Value = serde_json::from_slice(&requests[listed].body).unwrap();
+        assert_eq!(
+            next["cursor"],
+            format!("page-{MAX_LIST_PAGES_PER_POLL}"),
+            "the second poll starts where the first stopped"
+        );
+        assert_eq!(
+            next["filter"]["unread_only"], false,
+            "with the same filter: the first poll's full sweep goes on"
+        );
+    }
+
+    #[test]
+    fn chats_read_only_for_receipts_take_turns_and_never_hurry_the_next_poll() {
+        let mut known = KnownChats::new();
+        for id in ["a", "b", "c"] {
+            known.insert(
+                id.into(),
+                ChatMark {
+                    awaiting_read: true,
+                    ..mark(Some("1"), Some("1"))
+                },
+            );
+        }
+        let order = |after: Option<&str>| {
+            let (plans, more) = plan_reads(&[], &known, after);
+            assert!(!more);
+            assert!(plans.iter().all(|p| p.receipts_only && p.newest_page));
+            plans.into_iter().map(|p| p.chat_id).collect::<Vec<_>>()
+        };
+        assert_eq!(order(None), ["a", "b", "c"]);
+        assert_eq!(order(Some("a")), ["b", "c", "a"]);
+    }
+
+    // ---- against the simulator ------------------------------------------------
+
+    mod against_the_simulator {
+        use super::*;
+        use crate::sim::{BuyerMessage, RateConfig, SellerConfig, Sim, SimConfig, SimHandle};
+
+        async fn sim() -> SimHandle {
+            let mut config = SimConfig::documented();
+            // Fast enough that only the client's budget shapes the polls.
+            config.ozon_rate = RateConfig {
+                burst: 100_000,
+                per_second: 100_000.0,
+            };
+            config.sellers.insert(
+                "shop".into(),
+                SellerConfig {
+                    ozon_client_id: Some("123456".into()),
+                    ozon_api_key: Some("key-1".into()),
+                    ..SellerConfig::default()
+                },
+            );
+            Sim::new(config)
+                .spawn("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap()
+        }
+
+        fn buyer_writes(sim: &SimHandle, chat_id: Option<&str>, text: String) -> String {
+            sim.sim
+                .buyer_writes(BuyerMessage {
+                    marketplace: Marketplace::Ozon,
+                    text,
+                    chat_id: chat_id.map(str::to_string),
+                    seller: None,
+                    client_name: None,
+                    order: None,
+                    at: None,
+                })
+                .unwrap()
+                .chat_id
+        }
+
+        fn requests(sim: &SimHandle) -> u64 {
+            sim.sim
+                .lock()
+                .stats
+                .get(&Marketplace::Ozon)
+                .map_or(0, |s| s.requests)
+        }
+
+        /// Poll as the poller does, keeping what the store would keep, until
+        /// nothing more is waiting; every poll within its budget. Returns how
+        /// many polls it took.
+        async fn poll_until_caught_up(
+            c: &OzonClient,
+            sim: &SimHandle,
+            known: &mut KnownChats,
+            seen: &mut Vec<InboundMessage>,
+        ) -> usize {
+            for polls in 1..=100 {
+                let before = requests(sim);
+                let batch = c.poll(None, known).await.unwrap();
+                let made = requests(sim) - before;
+                assert!(
+                    made <= MAX_REQUESTS_PER_POLL as u64,
+                    "{made} requests in poll {polls}"
+                );
+                for u in &batch.chats {
+                    let mark = known.entry(u.chat_id.clone()).or_default();
+                    if u.marker.is_some() {
+                        mark.marker = u.marker.clone();
+                    }
+                }
+                for m in &batch.messages {
+                    let mark = known.entry(m.chat_id.clone()).or_default();
+                    if mark
+                        .last_message_id
+                        .as_deref()
+                        .is_none_or(|id| id_order(id, &m.id).is_lt())
+                    {
+                        mark.last_message_id = Some(m.id.clone());
+                    }
+                }
+                seen.extend(batch.messages);
+                if !batch.more {
+                    return polls;
+                }
+            }
+            panic!("still more after 100 polls");
+        }
+
+        #[tokio::test]
+        async fn a_backlog_larger_than_one_polls_budget_is_read_whole_over_several_polls() {
+            let sim = sim().await;
+            let chats: Vec<String> = (0..60)
+                .map(|i| buyer_writes(&sim, None, format!("вопрос {i}")))
+                .collect();
+            let c = OzonClient::new(config(sim.url()));
+            let mut known = KnownChats::new();
+            let mut seen = Vec::new();
+            poll_until_caught_up(&c, &sim, &mut known, &mut seen).await;
+            assert_eq!(seen.len(), 60, "every new chat's message");
+
+            // Two pages of history in each of 40 chats: more than one poll can read.
+            for chat in &chats[..40] {
+                for j in 0..150 {
+                    buyer_writes(&sim, Some(chat), format!("ещё {j}"));
+                }
+            }
+            let polls = poll_until_caught_up(&c, &sim, &mut known, &mut seen).await;
+            assert!(polls > 1, "the backlog took {polls} poll(s)");
+            let unique: HashSet<_> = seen.iter().map(|m| (&m.chat_id, &m.id)).collect();
+            assert_eq!(unique.len(), 60 + 40 * 150, "nothing lost");
+            for chat in &chats[..40] {
+                let texts = seen
+                    .iter()
+                    .filter(|m| &m.chat_id == chat)
+                    .map(|m| m.text.as_str());
+                assert_eq!(texts.collect::<HashSet<_>>().len(), 151, "{chat}");
+            }
+        }
     }
 }

@@ -29,9 +29,19 @@ use super::{
     SentRecord, Sim, SimConfig, faults_after, faults_before, now,
 };
 use crate::domain::{Marketplace, Millis, OrderContext};
-use crate::marketplace::avito::{MAX_MESSAGE_CHARS, MAX_OFFSET, PAGE_LIMIT};
 
 const MP: Marketplace = Marketplace::Avito;
+
+/// The API's own numbers, from `shared/specs/avito/Мессенджер.json`, not
+/// the connector's, so a connector that asks for more is refused here.
+///
+/// `components.parameters.limit` (chats and messages alike): 1 to 100, default 100.
+const PAGE_LIMIT: usize = 100;
+/// `components.parameters.offset` (chats and messages alike): 0 to 1000.
+const MAX_OFFSET: usize = 1000;
+/// `components.schemas.sendMessageRequestBody`: `message.text` has
+/// `maxLength: 1000` ("максимум 1000 символов").
+const MAX_MESSAGE_CHARS: usize = 1000;
 
 struct Item {
     id: i64,
@@ -730,14 +740,14 @@ fn paging(query: &[(String, String)]) -> Result<(usize, usize), Value> {
         None => PAGE_LIMIT,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=PAGE_LIMIT).contains(&n) => n,
-            _ => return Err(json!({ "limit": "must be between 1 and 100" })),
+            _ => return Err(json!({ "limit": format!("must be between 1 and {PAGE_LIMIT}") })),
         },
     };
     let offset = match param(query, "offset") {
         None => 0,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n <= MAX_OFFSET => n,
-            _ => return Err(json!({ "offset": "must be between 0 and 1000" })),
+            _ => return Err(json!({ "offset": format!("must be between 0 and {MAX_OFFSET}") })),
         },
     };
     Ok((limit, offset))
@@ -879,62 +889,71 @@ async fn post_message(
 ) -> Response {
     serve(&sim, &conn, &headers, &uri, Some(&user_id), |seller| {
         let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
-        let text = body
-            .pointer("/message/text")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let kind_ok = body.get("type").is_none_or(|t| t.as_str() == Some("text"));
         if !body.is_object() {
-            error(StatusCode::BAD_REQUEST, "Bad Request")
-        } else if !kind_ok {
-            validation_error(json!({ "type": "only text messages can be sent" }))
-        } else if text.trim().is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
-            validation_error(json!({ "message.text": "must be 1 to 1000 characters" }))
-        } else {
-            let accepted = {
-                let mut state = sim.lock();
-                let seller_name = state.sellers[seller].name.clone();
-                let account = &mut state.sellers[seller].avito;
-                match account.chat_index(&chat_id) {
-                    None => None,
-                    Some(idx) => {
-                        let at = now();
-                        let user_id = account.user_id;
-                        let id = account.add_message(idx, user_id, &text, at);
-                        let pushes = account.take_pushes();
-                        state.pushes.extend(pushes);
-                        state.sent.push(SentRecord {
-                            seller: seller_name,
-                            marketplace: MP,
-                            chat_id: chat_id.clone(),
-                            message_id: id.clone(),
-                            text: text.clone(),
-                            at,
-                        });
-                        Some((id, at))
-                    }
+            return error(StatusCode::BAD_REQUEST, "Bad Request");
+        }
+        let text = match text_to_send(&body) {
+            Ok(text) => text,
+            Err(fields) => return validation_error(fields),
+        };
+        let accepted = {
+            let mut state = sim.lock();
+            let seller_name = state.sellers[seller].name.clone();
+            let account = &mut state.sellers[seller].avito;
+            match account.chat_index(&chat_id) {
+                None => None,
+                Some(idx) => {
+                    let at = now();
+                    let user_id = account.user_id;
+                    let id = account.add_message(idx, user_id, &text, at);
+                    let pushes = account.take_pushes();
+                    state.pushes.extend(pushes);
+                    state.sent.push(SentRecord {
+                        seller: seller_name,
+                        marketplace: MP,
+                        chat_id: chat_id.clone(),
+                        message_id: id.clone(),
+                        text: text.clone(),
+                        at,
+                    });
+                    Some((id, at))
                 }
-            };
-            match accepted {
-                None => error(StatusCode::NOT_FOUND, "Not found"),
-                Some((id, at)) => {
-                    sim.deliver_pushes();
-                    // The schema's `direction` example is "out"; the spec's
-                    // x-example says "in" for a message we sent. "out" it is.
-                    Json(json!({
-                        "id": id,
-                        "created": secs(at),
-                        "direction": "out",
-                        "type": "text",
-                        "content": { "text": text },
-                    }))
-                    .into_response()
-                }
+            }
+        };
+        match accepted {
+            None => error(StatusCode::NOT_FOUND, "Not found"),
+            Some((id, at)) => {
+                sim.deliver_pushes();
+                // The schema's `direction` example is "out"; the spec's
+                // x-example says "in" for a message we sent. "out" it is.
+                Json(json!({
+                    "id": id,
+                    "created": secs(at),
+                    "direction": "out",
+                    "type": "text",
+                    "content": { "text": text },
+                }))
+                .into_response()
             }
         }
     })
     .await
+}
+
+/// The text of a send body, `{"message": {"text"}, "type": "text"}`; an
+/// `Err` holds the `fields` of a validation error.
+fn text_to_send(body: &Value) -> Result<String, Value> {
+    let text = body
+        .pointer("/message/text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if body.get("type").is_some_and(|t| t.as_str() != Some("text")) {
+        Err(json!({ "type": "only text messages can be sent" }))
+    } else if text.trim().is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+        Err(json!({ "message.text": format!("must be 1 to {MAX_MESSAGE_CHARS} characters") }))
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 /// `deleteMessage`: our own messages, within the window; the message stays
@@ -1097,9 +1116,46 @@ mod tests {
         assert_eq!(price_string(300000.0), "300 000 ₽");
         assert_eq!(price_string(990.0), "990 ₽");
         assert_eq!(price_string(1990.4), "1 990 ₽");
+        assert_eq!(price_string(1234567.0), "1 234 567 ₽");
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The spec's bounds (`components.parameters.limit` and `offset` in
+    /// `Мессенджер.json`), written out here rather than taken from any
+    /// constant, so a change on either side shows.
+    #[test]
+    fn paging_is_held_to_the_specs_bounds() {
+        assert_eq!(paging(&query(&[])), Ok((100, 0)));
         assert_eq!(
-            crate::marketplace::avito::parse_price(&price_string(1234567.0)),
-            Some(1234567.0)
+            paging(&query(&[("limit", "100"), ("offset", "1000")])),
+            Ok((100, 1000))
         );
+        for (key, value) in [
+            ("limit", "0"),
+            ("limit", "101"),
+            ("offset", "1001"),
+            ("offset", "-1"),
+        ] {
+            let refused = paging(&query(&[(key, value)])).unwrap_err();
+            assert!(refused.get(key).is_some(), "{key}={value}: {refused}");
+        }
+    }
+
+    /// `sendMessageRequestBody`: `message.text` has `maxLength: 1000`.
+    #[test]
+    fn a_send_is_held_to_the_specs_length() {
+        let body = |text: String| json!({ "message": { "text": text }, "type": "text" });
+        let longest = "я".repeat(1000);
+        assert_eq!(text_to_send(&body(longest.clone())).ok(), Some(longest));
+        for refused in ["я".repeat(1001), " ".into()] {
+            let fields = text_to_send(&body(refused)).unwrap_err();
+            assert!(fields.get("message.text").is_some(), "{fields}");
+        }
     }
 }

@@ -34,12 +34,35 @@ use super::{
     SimConfig, faults_after, faults_before, now,
 };
 use crate::domain::{Marketplace, Millis};
-use crate::marketplace::ozon::{
-    CHAT_TYPE_BUYER, MAX_MESSAGE_CHARS, PATH_CHAT_HISTORY, PATH_CHAT_LIST, PATH_CHAT_READ,
-    PATH_SEND_MESSAGE, REPLY_WINDOW,
-};
 
 const MP: Marketplace = Marketplace::Ozon;
+
+// The API's own paths and numbers, from
+// `shared/specs/ozon/swagger.2025-09.salacoste.json`, not the connector's, so
+// a connector with a wrong path or limit is refused here.
+
+/// `paths["/v3/chat/list"]` (`ChatAPI_ChatListV3`; `/v2/chat/list` is deprecated).
+const PATH_CHAT_LIST: &str = "/v3/chat/list";
+/// `paths["/v3/chat/history"]` (`ChatAPI_ChatHistoryV3`).
+const PATH_CHAT_HISTORY: &str = "/v3/chat/history";
+/// `paths["/v1/chat/send/message"]` (`ChatAPI_ChatSendMessage`).
+const PATH_SEND_MESSAGE: &str = "/v1/chat/send/message";
+/// `paths["/v2/chat/read"]` (`ChatAPI_ChatReadV2`).
+const PATH_CHAT_READ: &str = "/v2/chat/read";
+/// `schemas.v3ChatList.limit` and `schemas.v3ChatHistoryRequest.limit`:
+/// "Максимальное значение — 1000".
+const MAX_PAGE_LIMIT: u64 = 1000;
+/// `schemas.v3ChatHistoryRequest.limit`: "По умолчанию — 50".
+const HISTORY_DEFAULT_LIMIT: u64 = 50;
+/// `schemas.chatChatSendMessageRequest.text`: "plain text от 1 до 1000 символов".
+const MAX_MESSAGE_CHARS: usize = 1000;
+/// `schemas.v3ChatDetailsInfo.chat_type`: `Buyer_Seller` is a chat with a
+/// buyer, `Seller_Support` one with support.
+const CHAT_TYPE_BUYER: &str = "Buyer_Seller";
+const CHAT_TYPE_SUPPORT: &str = "Seller_Support";
+/// `paths["/v1/chat/send/message"].post.description`: FBO sellers may write
+/// "в течение 48 часов с момента получения последнего сообщения от покупателя".
+const REPLY_WINDOW_MS: Millis = 48 * 3600 * 1000;
 /// Message ids look like the spec's (`3000000000817031942`) and grow.
 const FIRST_MESSAGE_ID: u64 = 3_000_000_000_100_000_000;
 
@@ -114,7 +137,7 @@ impl Chat {
             .filter(|m| m.who == Who::Customer)
             .map(|m| m.at)
             .max();
-        !self.closed && last_buyer.is_none_or(|t| at - t <= REPLY_WINDOW.as_millis() as Millis)
+        !self.closed && last_buyer.is_none_or(|t| at - t <= REPLY_WINDOW_MS)
     }
 }
 
@@ -138,7 +161,7 @@ impl Account {
             last_message_id: FIRST_MESSAGE_ID,
         };
         // Every account has its chat with Ozon support, which is not a buyer chat.
-        let idx = account.add_chat(None, "Seller_Support");
+        let idx = account.add_chat(None, CHAT_TYPE_SUPPORT);
         account.push(
             idx,
             Who::Support,
@@ -473,8 +496,8 @@ fn required_text(map: &Body, field: &str) -> Result<String, String> {
 
 fn limit(map: &Body, default: u64) -> Result<usize, String> {
     match uint64(map.get("limit"), "limit")?.unwrap_or(default) {
-        n @ 1..=1000 => Ok(n as usize),
-        _ => Err("limit must be from 1 to 1000".into()),
+        n @ 1..=MAX_PAGE_LIMIT => Ok(n as usize),
+        _ => Err(format!("limit must be from 1 to {MAX_PAGE_LIMIT}")),
     }
 }
 
@@ -544,7 +567,7 @@ fn history_query(map: &Body) -> Result<HistoryQuery, String> {
         // (a 2026 doc export says it does); without it Forward starts at the
         // oldest message.
         from: uint64(map.get("from_message_id"), "from_message_id")?,
-        limit: limit(map, 50)?,
+        limit: limit(map, HISTORY_DEFAULT_LIMIT)?,
         ids,
     })
 }
@@ -553,7 +576,9 @@ fn send_query(map: &Body) -> Result<(String, String), String> {
     let chat_id = required_text(map, "chat_id")?;
     let text = text(map, "text")?.unwrap_or_default().to_string();
     if text.trim().is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err("text length must be from 1 to 1000 characters".into());
+        return Err(format!(
+            "text length must be from 1 to {MAX_MESSAGE_CHARS} characters"
+        ));
     }
     Ok((chat_id, text))
 }
@@ -720,4 +745,64 @@ async fn chat_read(
         }
     };
     finish(&sim, &conn, PATH_CHAT_READ, fault, response).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Body {
+        v.as_object().cloned().unwrap()
+    }
+
+    /// `v3ChatList.limit` (required) and `v3ChatHistoryRequest.limit`
+    /// (default 50): at most 1000. The spec's numbers are written out here
+    /// rather than taken from any constant, so a change on either side shows.
+    #[test]
+    fn page_sizes_are_held_to_the_specs_bounds() {
+        let list = |v: Value| list_query(&body(v)).map(|q| q.limit);
+        assert_eq!(list(json!({ "limit": 1000 })), Ok(1000));
+        assert!(list(json!({ "limit": 1001 })).is_err());
+        assert!(list(json!({})).is_err(), "the list's limit is required");
+        let history = |v: Value| history_query(&body(v)).map(|q| q.limit);
+        assert_eq!(history(json!({ "chat_id": "c" })), Ok(50));
+        assert_eq!(history(json!({ "chat_id": "c", "limit": 1000 })), Ok(1000));
+        assert!(history(json!({ "chat_id": "c", "limit": 1001 })).is_err());
+    }
+
+    /// `chatChatSendMessageRequest.text`: plain text of 1 to 1000 characters.
+    #[test]
+    fn a_send_is_held_to_the_specs_length() {
+        let send = |text: String| send_query(&body(json!({ "chat_id": "c", "text": text })));
+        let longest = "я".repeat(1000);
+        assert_eq!(send(longest.clone()), Ok(("c".into(), longest)));
+        assert!(send("я".repeat(1001)).is_err());
+        assert!(send(" ".into()).is_err());
+    }
+
+    /// `/v1/chat/send/message`: FBO sellers write within 48 hours of the
+    /// buyer's last message.
+    #[test]
+    fn a_reply_is_accepted_for_48_hours_after_the_buyers_last_message() {
+        let at = 1_700_000_000_000;
+        let chat = Chat {
+            id: "c".into(),
+            chat_type: CHAT_TYPE_BUYER,
+            created_at: at,
+            closed: false,
+            buyer_id: "1".into(),
+            messages: vec![Message {
+                id: FIRST_MESSAGE_ID,
+                at,
+                who: Who::Customer,
+                user_id: "1".into(),
+                text: "?".into(),
+                context: None,
+                is_read: false,
+            }],
+        };
+        let hours = |h: i64| at + h * 3600 * 1000;
+        assert!(chat.accepts_reply(hours(48)));
+        assert!(!chat.accepts_reply(hours(48) + 1));
+    }
 }

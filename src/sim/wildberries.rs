@@ -15,9 +15,38 @@ use super::{
     faults_after, faults_before, now,
 };
 use crate::domain::{Marketplace, Millis};
-use crate::marketplace::wildberries::{MAX_MESSAGE_CHARS, SOURCE_PUBLIC_API, status_id_for};
 
 const MP: Marketplace = Marketplace::Wildberries;
+
+// The API's own numbers and names, from
+// `shared/specs/wildberries/09-communications.yaml`, not the connector's.
+
+/// `/api/v1/seller/message` request body: `message` has `maxLength: 1000`
+/// ("Максимум 1000 символов").
+const MAX_MESSAGE_CHARS: usize = 1000;
+/// `components.schemas.Event.source`: "`seller-public-api` — API Чата с покупателями".
+const SOURCE_PUBLIC_API: &str = "seller-public-api";
+
+/// `goodCard.statusID` for an order status in a scenario's words
+/// (`OrderContext::status`), from `components.schemas.GoodCard.statusID`:
+/// 0 active, 1 ordered, 2 being assembled, 3 in transit, 4 waiting at the
+/// pick-up point, 5 with the courier, 10 archived, 11 bought out, 12
+/// cancelled, 13 return filed, 14 cancelled (out of stock).
+fn status_id(status: &str) -> Option<i64> {
+    Some(match status {
+        "active" => 0,
+        "ordered" => 1,
+        "assembling" => 2,
+        "in_transit" => 3,
+        "awaiting_pickup" => 4,
+        "with_courier" => 5,
+        "archived" => 10,
+        "delivered" => 11,
+        "cancelled" => 12,
+        "return_requested" => 13,
+        _ => return None,
+    })
+}
 
 struct Chat {
     id: String,
@@ -141,7 +170,7 @@ impl Account {
                 "priceCurrency": o.currency.clone().unwrap_or_else(|| "RUB".into()),
                 "rid": o.order_id.clone().unwrap_or_else(|| hex(32)),
                 "size": o.size.clone().unwrap_or_else(|| "0".into()),
-                "statusID": o.status.as_deref().and_then(status_id_for).unwrap_or(1),
+                "statusID": o.status.as_deref().and_then(status_id).unwrap_or(1),
             })
         });
         let (idx, new_chat) = match existing {
@@ -542,4 +571,20 @@ async fn post_message(
     };
     let body = json!({ "result": { "addTime": ts, "chatID": chat_id }, "errors": [] });
     finish(Json(body).into_response(), &conn, fault, remaining).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GoodCard.statusID` as the spec lists it (its example event's 11 is
+    /// an order the buyer took).
+    #[test]
+    fn order_statuses_become_the_specs_status_ids() {
+        assert_eq!(status_id("delivered"), Some(11));
+        assert_eq!(status_id("in_transit"), Some(3));
+        assert_eq!(status_id("cancelled"), Some(12));
+        assert_eq!(status_id("return_requested"), Some(13));
+        assert_eq!(status_id("lost"), None);
+    }
 }

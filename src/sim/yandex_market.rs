@@ -25,11 +25,22 @@ use super::{
     faults_after, faults_before, now,
 };
 use crate::domain::{Marketplace, Millis};
-use crate::marketplace::yandex_market::{
-    CHATS_PAGE_LIMIT, HISTORY_PAGE_LIMIT, MAX_MESSAGE_CHARS, Method,
-};
 
 const MP: Marketplace = Marketplace::YandexMarket;
+
+// The API's own numbers, from the official spec in
+// `shared/specs/yandex-market/yandex-market-partner-api/openapi/`, not the
+// connector's, so a connector that asks for more is refused here.
+
+/// `components/parameters/PageLimit20.yaml` (getChats' `limit`): 1 to 20, default 10.
+const CHATS_PAGE_LIMIT: u32 = 20;
+const CHATS_PAGE_DEFAULT: u32 = 10;
+/// `components/parameters/PageLimit100.yaml` (getChatHistory's `limit`): 1 to 100, default 50.
+const HISTORY_PAGE_LIMIT: u32 = 100;
+const HISTORY_PAGE_DEFAULT: u32 = 50;
+/// `components/schemas/SendMessageToChatRequest.yaml`: `message` has
+/// `minLength: 1`, `maxLength: 4096`.
+const MAX_MESSAGE_CHARS: usize = 4096;
 const HOUR_MS: Millis = 3600 * 1000;
 /// Ids start above 2^53, where a client that parses them as doubles loses digits.
 const FIRST_ID: i64 = 9_007_199_254_740_993;
@@ -55,6 +66,42 @@ struct Chat {
     created_at: Millis,
     updated_at: Millis,
     messages: Vec<Message>,
+}
+
+/// The chat methods, each with its own hourly limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Method {
+    GetChats,
+    GetChatHistory,
+    SendMessage,
+    GetChat,
+    GetMessage,
+}
+
+impl Method {
+    /// Requests an hour: `x-resource-limit-config` (`amount`, `period:
+    /// hours`) of each method's file under `openapi/paths/`.
+    fn hourly_limit(self) -> u32 {
+        match self {
+            // `v2_businesses_businessId_chats.yaml`.
+            Method::GetChats => 5000,
+            // `v2_businesses_businessId_chats_history.yaml`.
+            Method::GetChatHistory => 10_000,
+            // `v2_businesses_businessId_chats_message.yaml` (post and get)
+            // and `v2_businesses_businessId_chat.yaml`.
+            Method::SendMessage | Method::GetMessage | Method::GetChat => 1000,
+        }
+    }
+
+    /// The resource as the API names it in its 420 messages: the method's path.
+    fn resource(self) -> &'static str {
+        match self {
+            Method::GetChats => "/v2/businesses/{businessId}/chats",
+            Method::GetChatHistory => "/v2/businesses/{businessId}/chats/history",
+            Method::SendMessage | Method::GetMessage => "/v2/businesses/{businessId}/chats/message",
+            Method::GetChat => "/v2/businesses/{businessId}/chat",
+        }
+    }
 }
 
 /// One method's hourly window.
@@ -670,7 +717,7 @@ fn list_chats(
     query: &HashMap<String, String>,
     body: &Bytes,
 ) -> Result<Value, Fail> {
-    let limit = page_limit(query, 10, CHATS_PAGE_LIMIT)?;
+    let limit = page_limit(query, CHATS_PAGE_DEFAULT, CHATS_PAGE_LIMIT)?;
     let after = page_after(query, 'c')?;
     let body = json_body(body)?;
     let statuses = filter_values(&body, "statuses", &STATUSES)?;
@@ -815,7 +862,7 @@ fn history(
     body: &Bytes,
 ) -> Result<Value, Fail> {
     let idx = account.chat_index(query)?;
-    let limit = page_limit(query, 50, HISTORY_PAGE_LIMIT)?;
+    let limit = page_limit(query, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_LIMIT)?;
     let after = page_after(query, 'm')?;
     let body = json_body(body)?;
     let from = match body.get("messageIdFrom") {
@@ -974,4 +1021,66 @@ async fn send_message(
         |state, idx| accept_message(state, idx, &query, &body),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account_with_a_chat() -> Account {
+        let mut account = Account::new(&SellerConfig::default(), &SimConfig::documented());
+        account
+            .buyer_writes(&BuyerMessage {
+                marketplace: MP,
+                text: "Здравствуйте!".into(),
+                chat_id: None,
+                seller: None,
+                client_name: None,
+                order: None,
+                at: None,
+            })
+            .unwrap();
+        account
+    }
+
+    fn query(pairs: &[(&str, String)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    /// `PageLimit20.yaml` and `PageLimit100.yaml`: the spec's numbers are
+    /// written out here rather than taken from any constant, so a change on
+    /// either side shows.
+    #[test]
+    fn page_sizes_are_held_to_the_specs_bounds() {
+        let account = account_with_a_chat();
+        let chat_id = account.chats[0].id.to_string();
+        let list = |limit: &str| {
+            list_chats(
+                &account,
+                &query(&[("limit", limit.into())]),
+                &Bytes::from("{}"),
+            )
+        };
+        assert!(list("20").is_ok());
+        assert_eq!(list("21").unwrap_err().0, StatusCode::BAD_REQUEST);
+        let read = |limit: &str| {
+            let q = query(&[("chatId", chat_id.clone()), ("limit", limit.into())]);
+            history(&account, &q, &Bytes::from("{}"))
+        };
+        assert!(read("100").is_ok());
+        assert_eq!(read("101").unwrap_err().0, StatusCode::BAD_REQUEST);
+    }
+
+    /// `x-resource-limit-config` of each method's path file.
+    #[test]
+    fn hourly_limits_are_the_specs() {
+        assert_eq!(Method::GetChats.hourly_limit(), 5000);
+        assert_eq!(Method::GetChatHistory.hourly_limit(), 10_000);
+        for m in [Method::SendMessage, Method::GetChat, Method::GetMessage] {
+            assert_eq!(m.hourly_limit(), 1000);
+        }
+    }
 }

@@ -428,3 +428,33 @@ fn a_marketplace_is_told_apart_by_name_only_in_its_homes() {
         );
     }
 }
+
+#[test]
+fn the_simulator_has_its_own_copy_of_each_api() {
+    // Test code too: a simulator test that leans on a connector's helper
+    // checks the connector against itself as surely as an import does.
+    let mut wrong = Vec::new();
+    for (file, text) in source(&["src/sim"]) {
+        let own = module_path(&file);
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l))
+            .filter(|(_, l)| !l.trim_start().starts_with("//"))
+            .collect();
+        for at in 0..lines.len() {
+            if modules_named(&lines, at, &own)
+                .iter()
+                .any(|m| m == "marketplace")
+            {
+                wrong.push(format!(
+                    "{}:{}: the simulator takes each API's paths, limits and rules from the specs, never from a connector, or it cannot catch a connector that has them wrong: {}",
+                    file.strip_prefix(repo()).unwrap().display(),
+                    lines[at].0,
+                    lines[at].1.trim()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}\n", wrong.join("\n"));
+}

@@ -90,6 +90,10 @@ fn leet_char(c: char, cyrillic: bool, three: char) -> Option<&'static str> {
 /// "ин_стр_укц_ии"), joined back, when at least two such cuts occur.
 /// One cut is ordinary ("м/ж", "S/M", "руб/шт").
 fn split_words_joined(text: &str) -> Option<String> {
+    // Most messages have none of the separators: no allocation for them.
+    if !text.contains(['/', '_', '|']) {
+        return None;
+    }
     let chars: Vec<char> = text.chars().collect();
     let cut = |i: usize| {
         matches!(chars[i], '/' | '_' | '|')

@@ -33,10 +33,16 @@
   async function refresh(el) {
     const url = el.dataset.fragment;
     if (!url) return;
+    // Refreshes can overlap and their answers arrive in any order: an older
+    // answer must never overwrite a newer one, or the page would stay stale
+    // until the next change.
+    const seq = (el.__asked = (el.__asked || 0) + 1);
     const res = await fetch(url, { credentials: "same-origin" });
     if (res.status === 401 || res.redirected) { location.href = "/login"; return; }
     if (!res.ok) return;
     const html = await res.text();
+    if (seq < (el.__shown || 0)) return;
+    el.__shown = seq;
     const editor = el.querySelector("#editor");
     const kept = editor ? { value: editor.value, start: editor.selectionStart, end: editor.selectionEnd, focused: document.activeElement === editor } : null;
     el.innerHTML = html;
@@ -63,6 +69,10 @@
   if (document.querySelector("[data-fragment]")) {
     const events = new EventSource("/events");
     events.addEventListener("changed", scheduleRefresh);
+    // The server only reports changes made after it subscribed us, so whatever
+    // changed between rendering this page and (re)connecting is fetched now;
+    // otherwise a draft created in that gap would stay invisible until the next one.
+    events.onopen = scheduleRefresh;
     events.onerror = () => { /* the browser reconnects by itself */ };
   }
 

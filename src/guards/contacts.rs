@@ -19,7 +19,7 @@ static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
         r"|\d{3}[\s\-.]\d{3}[\s\-.]\d{2}[\s\-.]\d{2}",
         r"|\d{3}[\s\-.]\d{2}[\s\-.]\d{2}\b",
         // One digit at a time: "+7 9 0 3 1 2 4 5 6 7 8".
-        r"|\+?\d(?:[\s\-.]\d){9,13}",
+        r"|\+?\d(?:[\s\-.]{1,3}\d){9,13}",
         r")(?:$|[^\w])",
     ))
 });
@@ -33,6 +33,22 @@ static PHONE_IN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
 static NOT_A_PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:заказ\w*|артикул\w*|арт\.?|№|трек\w*|гост\w*|серийн\w*|s/n|sn|sku|штрихкод\w*|номер\s+заказа|накладн\w*|код\s+товара|модел\w*)\W{0,4}$").expect("compiles")
 });
+
+/// "Телефон водителя, который везёт заказ: 8916…": a number the sentence
+/// calls a phone is one, even right after "заказ".
+static CALLED_A_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:телефон\w*|\bтел\b|мобильн\w*|сотов\w*|whatsapp|ватсап\w*|phone)[^.!?\n]*$")
+        .expect("compiles")
+});
+
+/// Up to 80 characters before a match, on a character boundary.
+fn wider_tail(before: &str) -> &str {
+    let mut start = before.len().saturating_sub(80);
+    while !before.is_char_boundary(start) {
+        start += 1;
+    }
+    &before[start..]
+}
 
 static EMAIL: LazyLock<WordRegex> = LazyLock::new(|| {
     WordRegex::fixed(concat!(
@@ -149,7 +165,7 @@ fn phone_like(clean: &str, m: regex::Match<'_>) -> bool {
         .into_iter()
         .rev()
         .collect();
-    if NOT_A_PHONE.is_match(&tail) {
+    if NOT_A_PHONE.is_match(&tail) && !CALLED_A_PHONE.is_match(&wider_tail(before)) {
         return false;
     }
     let s = m.as_str().trim();
@@ -331,6 +347,17 @@ mod tests {
         ] {
             assert!(!contacts(t).is_empty(), "{t}");
         }
+    }
+
+    #[test]
+    fn a_number_the_sentence_calls_a_phone_is_one_even_after_order() {
+        assert!(!contact_data(
+            "Телефон водителя, который везёт заказ: 89161112233, Рустам.",
+            ""
+        )
+        .is_empty());
+        assert!(!contact_data("+7 9 1 6  4 4 4  5 5 6 6", "").is_empty());
+        assert!(contact_data("Ваш заказ: 89161112233 передан в доставку.", "").is_empty());
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct EvalArgs {
     /// Repeat for several; default: both.
     #[arg(long, value_enum)]
     pub split: Vec<Split>,
-    /// Directory with the corpora (`drafts.<split>.jsonl`, `injection.<split>.jsonl`, `intents.test.jsonl`).
+    /// Directory with the corpora (`drafts.<split>.jsonl`, `injection.<split>.jsonl`, `intents.test*.jsonl`).
     #[arg(long, default_value = "tests/corpus")]
     pub corpus: PathBuf,
     /// Score these files instead (the suite decides how they are read); e.g. a seller's own drafts.
@@ -882,9 +882,9 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> ExitCode {
                 }
             }
             if splits.contains(&Split::Test) {
-                let path = args.corpus.join("intents.test.jsonl");
-                if path.is_file() {
-                    jobs.push(("test".to_string(), path, trained.clone()));
+                // `intents.test*.jsonl`: one file per author, each only scored.
+                for (name, path) in corpus_files(&args, "intents", &[Split::Test]) {
+                    jobs.push((name, path, trained.clone()));
                 }
             }
         }

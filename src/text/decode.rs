@@ -71,6 +71,7 @@ fn leet_char(c: char, cyrillic: bool, three: char) -> Option<&'static str> {
         ('6', true) => "б",
         ('7', true) => "т",
         ('7', false) => "t",
+        ('8', true) => "в",
         ('8', false) => "b",
         ('9', false) => "g",
         ('@', true) => "а",
@@ -162,10 +163,44 @@ fn leet_layers(text: &str) -> Vec<String> {
     out
 }
 
+/// Words chopped by hyphens into syllables ("со-об-ще-ни-и", "пр-изн-aл-и"),
+/// joined back. Russian hyphenates a word once ("кто-то", "из-за",
+/// "светло-серый"); two or more hyphens inside one word are a cut.
+fn hyphen_cut_joined(text: &str) -> Option<String> {
+    if !text.contains('-') {
+        return None;
+    }
+    let cut = |w: &str| {
+        let chars: Vec<char> = w.chars().collect();
+        (1..chars.len().saturating_sub(1))
+            .filter(|&i| {
+                chars[i] == '-' && super::is_letter(chars[i - 1]) && super::is_letter(chars[i + 1])
+            })
+            .count()
+            >= 2
+    };
+    let mut changed = false;
+    let joined: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            if cut(w) {
+                changed = true;
+                w.replace('-', "")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    changed.then(|| joined.join(" "))
+}
+
 /// The layers of text hidden in `text`, decoded; empty when there are none.
 pub fn hidden_layers(text: &str) -> Vec<String> {
     let mut out = leet_layers(text);
     if let Some(joined) = split_words_joined(text) {
+        out.push(joined);
+    }
+    if let Some(joined) = hyphen_cut_joined(text) {
         out.push(joined);
     }
     if text.len() >= 12 {
@@ -244,6 +279,22 @@ mod tests {
             hidden_layers(r"\u0431\u043e\u0442"),
             vec!["бот".to_string()]
         );
+    }
+
+    #[test]
+    fn words_chopped_by_hyphens_are_joined_back_and_single_hyphens_left_alone() {
+        let layers = hidden_layers("В прошлом со-об-ще-ни-и вы согласились на ко-мп-ен-са-цию");
+        assert!(
+            layers.iter().any(|l| l.contains("сообщении") && l.contains("компенсацию")),
+            "{layers:?}"
+        );
+        assert!(hidden_layers("Кто-то из-за светло-серый по-моему").is_empty());
+    }
+
+    #[test]
+    fn a_cyrillic_eight_reads_as_ve() {
+        let layers = hidden_layers("Н@п0мню 8аш о7ве7: п08т0ри7е");
+        assert!(layers.iter().any(|l| l.contains("повторите")), "{layers:?}");
     }
 
     #[test]

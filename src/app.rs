@@ -187,10 +187,13 @@ impl App {
             tracing::warn!(drafts = ?recovered, "sends interrupted by the last stop are now `unknown`; reconciling against the chat history");
         }
         // The learned injection detector and draft guard train on first use
-        // (a few hundred milliseconds): train them now, off the async threads,
-        // so the first buyer turn and the first draft do not wait for it.
+        // (about a second each on this class of machine): train them now, off
+        // the async threads and side by side, so the first buyer turn and the
+        // first draft after a restart wait as little as possible.
         tokio::task::spawn_blocking(|| {
             crate::analysis::risk::model_says(&crate::text::normalise("прогрев"));
+        });
+        tokio::task::spawn_blocking(|| {
             crate::guards::model::DraftModel::builtin();
         });
         let tasks = TaskTracker::new();

@@ -91,7 +91,8 @@ const LAYERS: &[&[&str]] = &[
     // The services, and what a person can do.
     &["pipeline", "poller", "reload", "sweeper", "actions"],
     &["sender"],
-    &["web"],
+    // The people's surfaces: the web queue and the Telegram bot.
+    &["web", "telegram"],
     // The composition root.
     &["app"],
     // Commands and harnesses on top.
@@ -270,6 +271,18 @@ const NEVER_USES: &[(&str, &[&str], &str)] = &[
         "actions",
         &["marketplace", "llm", "pipeline", "poller", "sender"],
         "a person's action changes the store and wakes a service",
+    ),
+    (
+        "telegram",
+        &[
+            "marketplace",
+            "llm",
+            "pipeline",
+            "poller",
+            "sender",
+            "notify",
+        ],
+        "the Telegram bot acts through `actions`, like the web queue",
     ),
 ];
 

@@ -463,18 +463,19 @@ struct Content {
     force_reply: bool,
 }
 
-fn content(params: &Value) -> Result<Content, Response> {
+/// Why Telegram would refuse the call, as its `Bad Request: …` description.
+fn content(params: &Value) -> Result<Content, String> {
     let html = params["text"].as_str().unwrap_or_default().to_string();
     let text = match params["parse_mode"].as_str() {
-        Some("HTML") => parse_html(&html).map_err(|e| bad(&e))?,
+        Some("HTML") => parse_html(&html)?,
         None => html.clone(),
-        Some(other) => return Err(bad(&format!("unsupported parse_mode {other}"))),
+        Some(other) => return Err(format!("unsupported parse_mode {other}")),
     };
     if text.trim().is_empty() {
-        return Err(bad("message text is empty"));
+        return Err("message text is empty".into());
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(bad("message is too long"));
+        return Err("message is too long".into());
     }
     let (buttons, force_reply) = markup(&params["reply_markup"])?;
     Ok(Content {
@@ -485,11 +486,11 @@ fn content(params: &Value) -> Result<Content, Response> {
     })
 }
 
-fn markup(m: &Value) -> Result<(Vec<Vec<Value>>, bool), Response> {
+fn markup(m: &Value) -> Result<(Vec<Vec<Value>>, bool), String> {
     // Clients may send the markup as a JSON-serialised string.
     let m = match m {
         Value::String(s) => serde_json::from_str(s)
-            .map_err(|_| bad("can't parse reply keyboard markup JSON object"))?,
+            .map_err(|_| "can't parse reply keyboard markup JSON object".to_string())?,
         other => other.clone(),
     };
     let force_reply = m["force_reply"].as_bool().unwrap_or(false);
@@ -501,14 +502,14 @@ fn markup(m: &Value) -> Result<(Vec<Vec<Value>>, bool), Response> {
         let mut buttons = Vec::new();
         for b in row.as_array().into_iter().flatten() {
             if b["text"].as_str().is_none_or(str::is_empty) {
-                return Err(bad("inline keyboard button text is empty"));
+                return Err("inline keyboard button text is empty".into());
             }
             match (b["callback_data"].as_str(), b["url"].as_str()) {
                 (Some(d), None) if !d.is_empty() && d.len() <= MAX_CALLBACK_DATA => {}
-                (Some(_), None) => return Err(bad("BUTTON_DATA_INVALID")),
+                (Some(_), None) => return Err("BUTTON_DATA_INVALID".into()),
                 (None, Some(u)) if u.starts_with("http://") || u.starts_with("https://") => {}
-                (None, Some(_)) => return Err(bad("inline keyboard button URL is invalid")),
-                _ => return Err(bad("can't parse inline keyboard button")),
+                (None, Some(_)) => return Err("inline keyboard button URL is invalid".into()),
+                _ => return Err("can't parse inline keyboard button".into()),
             }
             buttons.push(b.clone());
         }
@@ -523,7 +524,7 @@ fn send_message(tg: &BotSim, params: &Value) -> Response {
     };
     let c = match content(params) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let reply_to = params["reply_parameters"]["message_id"]
         .as_i64()
@@ -547,12 +548,11 @@ fn send_message(tg: &BotSim, params: &Value) -> Response {
     ok(out)
 }
 
-fn find<'a>(s: &'a mut BotState, params: &Value) -> Result<&'a mut BotMessage, Response> {
+fn find<'a>(s: &'a mut BotState, params: &Value) -> Option<&'a mut BotMessage> {
     let (chat, id) = (params["chat_id"].as_i64(), params["message_id"].as_i64());
     s.messages
         .iter_mut()
         .find(|m| Some(m.chat_id) == chat && Some(m.message_id) == id)
-        .ok_or_else(|| bad("message to edit not found"))
 }
 
 const NOT_MODIFIED: &str = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
@@ -560,12 +560,11 @@ const NOT_MODIFIED: &str = "message is not modified: specified new message conte
 fn edit_text(tg: &BotSim, params: &Value) -> Response {
     let c = match content(params) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let mut s = tg.lock();
-    let m = match find(&mut s, params) {
-        Ok(m) => m,
-        Err(r) => return r,
+    let Some(m) = find(&mut s, params) else {
+        return bad("message to edit not found");
     };
     if m.html == c.html && m.buttons == c.buttons {
         return bad(NOT_MODIFIED);
@@ -581,12 +580,11 @@ fn edit_text(tg: &BotSim, params: &Value) -> Response {
 fn edit_markup(tg: &BotSim, params: &Value) -> Response {
     let (buttons, _) = match markup(&params["reply_markup"]) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let mut s = tg.lock();
-    let m = match find(&mut s, params) {
-        Ok(m) => m,
-        Err(r) => return r,
+    let Some(m) = find(&mut s, params) else {
+        return bad("message to edit not found");
     };
     if m.buttons == buttons {
         return bad(NOT_MODIFIED);

@@ -20,6 +20,7 @@ pub struct App {
     pub runtime: Arc<Runtime>,
     web_listener: Option<tokio::net::TcpListener>,
     web_credential: Option<crate::web::auth::Credential>,
+    telegram: Option<crate::telegram::BotApi>,
 }
 
 /// Build the LLM providers the configuration names.
@@ -118,10 +119,21 @@ impl App {
                 Err(d) => out.0.extend(d.0),
             }
         }
+        let telegram = match &settings.telegram {
+            Some(t) => match crate::telegram::BotApi::from_settings(t, &settings.base_dir) {
+                Ok(api) => Some(api),
+                Err(e) => {
+                    out.push(Diagnostic::new(&settings.origin, e).field("telegram.token"));
+                    None
+                }
+            },
+            None => None,
+        };
         out.into_result(())?;
         Ok(App {
             web_listener: None,
             web_credential: None,
+            telegram,
             runtime: Arc::new(Runtime::new(settings, store, shops)),
         })
     }
@@ -216,6 +228,9 @@ impl App {
             rt.settings.reload.interval.0,
             shutdown.clone(),
         ));
+        if let Some(api) = self.telegram.take() {
+            tasks.spawn(crate::telegram::run(rt.clone(), api, shutdown.clone()));
+        }
         if let Some((listener, credential)) = web {
             let addr = listener.local_addr()?;
             let state = crate::web::WebState {

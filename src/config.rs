@@ -38,6 +38,9 @@ pub struct Settings {
     pub notify: NotifySettings,
     #[serde(default)]
     pub reload: ReloadSettings,
+    /// Alerts and approvals in Telegram; absent means no bot.
+    #[serde(default)]
+    pub telegram: Option<TelegramSettings>,
     pub shops: BTreeMap<String, ShopSettings>,
     /// Directory relative paths are resolved against.
     #[serde(skip)]
@@ -235,6 +238,8 @@ pub struct SimSettings {
     pub sellers: BTreeMap<String, SimSeller>,
     /// Scripted buyers, played when the simulator starts.
     pub scenario: Option<PathBuf>,
+    /// The bot token the simulated Telegram Bot API accepts.
+    pub telegram_token: Option<String>,
 }
 
 impl Default for SimSettings {
@@ -243,6 +248,7 @@ impl Default for SimSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8089)),
             sellers: BTreeMap::new(),
             scenario: None,
+            telegram_token: None,
         }
     }
 }
@@ -373,6 +379,102 @@ impl Default for NotifySettings {
             timeout: Dur::secs(5),
         }
     }
+}
+
+/// The Telegram bot: who may see and act on which shop's drafts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// The bot token from @BotFather. Prefer `token_env` or `token_file`.
+    pub token: Option<SecretString>,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+    /// The Bot API server (the simulator's address in tests and the demo).
+    #[serde(default = "default_telegram_api_base")]
+    pub api_base: String,
+    /// The web queue's public address; when set, messages carry a 🌐 Открыть button.
+    pub public_url: Option<String>,
+    /// How long one `getUpdates` call waits for news (long polling).
+    #[serde(default = "default_telegram_poll_timeout")]
+    pub poll_timeout: Dur,
+    /// Timeout of every other Bot API call.
+    #[serde(default = "default_http_timeout")]
+    pub timeout: Dur,
+    /// The least time between two messages to one chat (Telegram: about 1 a second).
+    #[serde(default = "default_telegram_per_chat")]
+    pub per_chat_interval: Dur,
+    /// The most messages a second for the whole bot (Telegram: about 30).
+    #[serde(default = "default_telegram_per_second")]
+    pub max_per_second: u32,
+    /// How often the bot looks for draft changes made by other processes (the CLI).
+    #[serde(default = "default_telegram_tick")]
+    pub tick: Dur,
+    #[serde(default)]
+    pub users: Vec<TelegramUser>,
+}
+
+/// A Telegram user the bot talks to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramUser {
+    /// The numeric Telegram user id (the private chat with the bot has the same id).
+    pub id: i64,
+    /// Shown in the audit trail as `telegram:<name>`.
+    pub name: String,
+    pub role: TelegramRole,
+    /// The shops this user sees; empty means every shop.
+    #[serde(default)]
+    pub shops: Vec<String>,
+    /// `23:00-08:00`: messages arrive silently in these hours (the user's `timezone`).
+    pub quiet_hours: Option<String>,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+impl TelegramUser {
+    pub fn sees(&self, shop: &str) -> bool {
+        self.shops.is_empty() || self.shops.iter().any(|s| s == shop)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelegramRole {
+    /// Sees drafts and alerts, and may send, edit and reject.
+    Approve,
+    /// Sees drafts and alerts only.
+    View,
+}
+
+/// Quiet hours parsed from `HH:MM-HH:MM`: minutes after midnight, start and end.
+pub fn parse_quiet_hours(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not a time range; write it like `23:00-08:00`");
+    let minutes = |t: &str| -> Option<u32> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    match (minutes(a), minutes(b)) {
+        (Some(a), Some(b)) if a != b => Ok((a, b)),
+        _ => Err(bad()),
+    }
+}
+
+fn default_telegram_api_base() -> String {
+    "https://api.telegram.org".into()
+}
+fn default_telegram_poll_timeout() -> Dur {
+    Dur::secs(25)
+}
+fn default_telegram_per_chat() -> Dur {
+    Dur::secs(1)
+}
+fn default_telegram_per_second() -> u32 {
+    30
+}
+fn default_telegram_tick() -> Dur {
+    Dur::secs(2)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1117,6 +1219,9 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
             ));
         }
     }
+    if let Some(tg) = &s.telegram {
+        validate_telegram(s, tg, &at, &mut out);
+    }
     if s.pipeline.concurrency == 0 {
         out.push(at(
             &["pipeline", "concurrency"],
@@ -1132,6 +1237,95 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
         ));
     }
     out.into_result(())
+}
+
+fn validate_telegram(
+    s: &Settings,
+    tg: &TelegramSettings,
+    at: &dyn Fn(&[&str], &str, String) -> Diagnostic,
+    out: &mut Diagnostics,
+) {
+    let urls = [
+        ("api_base", Some(&tg.api_base)),
+        ("public_url", tg.public_url.as_ref()),
+    ];
+    for (key, url) in urls {
+        if let Some(url) = url
+            && !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            out.push(at(
+                &["telegram", key],
+                &format!("telegram.{key}"),
+                format!("`{url}` is not an http(s) URL"),
+            ));
+        }
+    }
+    if tg.users.is_empty() {
+        out.push(at(
+            &["telegram"],
+            "telegram.users",
+            "no users: add `[[telegram.users]]` with `id`, `name` and `role` (nobody else can use the bot)".into(),
+        ));
+    }
+    if tg.max_per_second == 0 {
+        out.push(at(
+            &["telegram", "max_per_second"],
+            "telegram.max_per_second",
+            "must be at least 1".into(),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, u) in tg.users.iter().enumerate() {
+        let field = |k: &str| format!("telegram.users[{i}].{k}");
+        if u.id <= 0 {
+            out.push(at(
+                &["telegram", "users"],
+                &field("id"),
+                format!(
+                    "`{}` is not a Telegram user id (a positive number; ask @userinfobot)",
+                    u.id
+                ),
+            ));
+        }
+        if !seen.insert(u.id) {
+            out.push(at(
+                &["telegram", "users"],
+                &field("id"),
+                format!("user {} is listed twice", u.id),
+            ));
+        }
+        if u.name.trim().is_empty() {
+            out.push(at(
+                &["telegram", "users"],
+                &field("name"),
+                "must not be empty: it names the person in the audit trail".into(),
+            ));
+        }
+        for shop in &u.shops {
+            if !s.shops.contains_key(shop) {
+                out.push(at(
+                    &["telegram", "users"],
+                    &field("shops"),
+                    format!("no shop `{shop}` in `[shops]`"),
+                ));
+            }
+        }
+        if let Some(q) = &u.quiet_hours
+            && let Err(e) = parse_quiet_hours(q)
+        {
+            out.push(at(&["telegram", "users"], &field("quiet_hours"), e));
+        }
+        if jiff::tz::TimeZone::get(&u.timezone).is_err() {
+            out.push(at(
+                &["telegram", "users"],
+                &field("timezone"),
+                format!(
+                    "unknown time zone `{}` (use an IANA name like `Europe/Moscow`)",
+                    u.timezone
+                ),
+            ));
+        }
+    }
 }
 
 impl Settings {

@@ -92,10 +92,17 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
         .iter()
         .filter(|(_, s)| s.base_urls().iter().any(|u| !is_local(u)))
         .map(|(id, _)| id.clone())
+        .chain(
+            settings
+                .telegram
+                .as_ref()
+                .filter(|t| !is_local(&t.api_base))
+                .map(|_| "telegram".to_string()),
+        )
         .collect();
     if !remote.is_empty() {
         eprintln!(
-            "error: the demo only talks to the local simulator, but shop(s) {} point at a real marketplace. Use `agentiq run` for real shops.",
+            "error: the demo only talks to the local simulator, but {} point(s) at a real service (a marketplace or the Telegram Bot API). Use `agentiq run` for real shops.",
             remote.join(", ")
         );
         return ExitCode::from(2);
@@ -131,6 +138,10 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
         format!(" --config {}", settings.origin)
     };
     let password_env = settings.web.password_env.clone();
+    let telegram_user = settings
+        .telegram
+        .as_ref()
+        .and_then(|t| t.users.first().map(|u| (u.id, u.name.clone())));
     let mut app = match App::build(settings) {
         Ok(a) => a,
         Err(d) => {
@@ -177,6 +188,16 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
         "  curl -s {}/_sim/sent                 # what the marketplace received",
         handle.url()
     );
+    if let Some((id, name)) = &telegram_user {
+        println!(
+            "  curl -s {}/_sim/telegram/sent        # what the Telegram bot sent to {name}",
+            handle.url()
+        );
+        println!(
+            "  curl -s {}/_sim/telegram/press -H 'content-type: application/json' \\\n      -d '{{\"user_id\":{id},\"message_id\":1,\"button\":\"✅ Отправить\"}}'   # tap a button as {name}",
+            handle.url()
+        );
+    }
     println!("(with cargo: cargo run --release -- queue list)");
     println!("Press Ctrl+C to stop.\n");
     let shutdown = CancellationToken::new();

@@ -22,6 +22,7 @@ pub mod shop;
 pub mod sim;
 pub mod store;
 pub mod sweeper;
+pub mod telegram;
 pub mod telemetry;
 pub mod text;
 pub mod textre;

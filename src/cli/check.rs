@@ -21,6 +21,17 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
     let mut problems = Diagnostics::default();
     let mut failed_tests = 0usize;
     let mut passed_tests = 0usize;
+    if let Some(tg) = &settings.telegram {
+        match crate::telegram::BotApi::from_settings(tg, &settings.base_dir) {
+            Ok(_) => say!(
+                "telegram: {} user(s), Bot API {} ✓",
+                tg.users.len(),
+                tg.api_base
+            ),
+            Err(e) => problems
+                .push(crate::diag::Diagnostic::new(&settings.origin, e).field("telegram.token")),
+        }
+    }
     for (id, shop_settings) in &settings.shops {
         if let Err(d) = crate::shop::build_connectors(id, &settings, shop_settings) {
             problems.0.extend(d.0);

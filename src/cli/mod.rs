@@ -42,15 +42,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the daemon: poll chats, draft replies, send approved ones.
+    /// Run the daemon: poll chats, draft replies, send approved ones (and the Telegram bot, if configured).
     Run,
-    /// Run the whole loop locally: simulator, daemon and scripted buyers. No keys needed.
+    /// Run the whole loop locally: simulator (marketplaces and Telegram), daemon and scripted buyers. No keys needed.
     Demo {
         /// Keep the existing demo database instead of starting fresh.
         #[arg(long)]
         keep_db: bool,
     },
-    /// Run the marketplace simulator.
+    /// Run the simulator: the four marketplaces' APIs and the Telegram Bot API.
     Sim {
         /// Address to listen on (default: `sim.listen` from the configuration).
         #[arg(long)]
@@ -62,7 +62,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "scenario")]
         no_scenario: bool,
     },
-    /// Validate the configuration, policies and templates, and run the policies' tests.
+    /// Validate the configuration (including `[telegram]`), policies and templates, and run the policies' tests.
     Check,
     /// Show each shop's connection status.
     Status {

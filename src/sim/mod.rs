@@ -9,11 +9,13 @@
 //! - `POST /_sim/faults`, `GET /_sim/faults`, `DELETE /_sim/faults` — fault injection.
 //! - `GET  /_sim/stats` — requests served and throttled, per marketplace.
 //! - `GET  /_sim/requests` — every request served: marketplace, path, status, time.
+//! - `/_sim/telegram/...` — the Telegram Bot API's side (see `telegram.rs`).
 
 mod avito;
 mod listener;
 mod ozon;
 pub mod scenario;
+pub mod telegram;
 mod wildberries;
 mod yandex_market;
 
@@ -62,6 +64,8 @@ pub struct SimConfig {
     /// Yandex Market: when set, every method's hourly limit (instead of the
     /// spec's per-method numbers), so tests can reach it.
     pub ym_hourly_limit: Option<u32>,
+    /// The Telegram bot token the Bot API accepts; without one it refuses every call.
+    pub telegram_token: Option<String>,
 }
 
 /// One seller's accounts on the marketplaces the simulator serves. A
@@ -117,6 +121,7 @@ impl SimConfig {
             avito_token_ttl: Duration::from_secs(24 * 3600),
             avito_retract_window: Duration::from_secs(3600),
             ym_hourly_limit: None,
+            telegram_token: None,
         }
     }
 
@@ -141,6 +146,7 @@ impl SimConfig {
                     )
                 })
                 .collect(),
+            telegram_token: settings.telegram_token.clone(),
             ..Self::documented()
         }
     }
@@ -378,11 +384,13 @@ impl SimState {
 #[derive(Clone)]
 pub struct Sim {
     state: Arc<Mutex<SimState>>,
+    telegram: telegram::BotSim,
 }
 
 impl Sim {
     pub fn new(config: SimConfig) -> Sim {
         Sim {
+            telegram: telegram::BotSim::new(config.telegram_token.clone()),
             state: Arc::new(Mutex::new(SimState::new(config))),
         }
     }
@@ -494,6 +502,7 @@ impl Sim {
             .merge(ozon::routes())
             .merge(yandex_market::routes())
             .merge(avito::routes())
+            .merge(telegram::routes())
             .with_state(self.clone())
     }
 

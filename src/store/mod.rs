@@ -10,6 +10,7 @@ mod corrections;
 mod drafts;
 mod ingest;
 mod status;
+pub mod telegram;
 mod usage;
 
 use std::path::Path;
@@ -70,6 +71,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "migrations/0006_approval_findings_and_attention.sql"
         )),
+        M::up(include_str!("migrations/0008_telegram.sql")),
     ])
 }
 

@@ -120,9 +120,20 @@ pub struct Builder {
     web_port: Option<u16>,
     database: Option<PathBuf>,
     busy_timeout: &'static str,
+    telegram: Option<String>,
 }
 
+/// The bot token the simulated Bot API accepts in tests.
+pub const TG_TOKEN: &str = "123456:test-bot-token";
+
 impl Builder {
+    /// Run the Telegram bot against the simulator's Bot API; `users` is TOML
+    /// with `[[telegram.users]]` tables.
+    pub fn telegram(mut self, users: &str) -> Self {
+        self.telegram = Some(users.to_string());
+        self
+    }
+
     pub fn shop(mut self, s: ShopSpec) -> Self {
         self.shops.push(s);
         self
@@ -211,6 +222,9 @@ impl Builder {
             wb_rate: self.wb_rate,
             ..SimConfig::documented()
         };
+        if self.telegram.is_some() {
+            sim_config.telegram_token = Some(TG_TOKEN.into());
+        }
         if let Some(f) = self.sim_tweak {
             f(&mut sim_config);
         }
@@ -254,6 +268,22 @@ max_failed_logins = 3
                 .unwrap_or_else(|| "agentiq.db".into()),
             busy = self.busy_timeout,
         );
+        if let Some(users) = &self.telegram {
+            toml.push_str(&format!(
+                r#"
+[telegram]
+token = "{TG_TOKEN}"
+api_base = "{url}"
+public_url = "https://queue.example.ru"
+poll_timeout = "1s"
+timeout = "2s"
+per_chat_interval = "20ms"
+tick = "100ms"
+{users}
+"#,
+                url = sim.url(),
+            ));
+        }
         for s in &shops {
             std::fs::write(dir.path().join(format!("policy-{}.toml", s.id)), &s.policy).unwrap();
             toml.push_str(&format!(
@@ -373,6 +403,7 @@ impl TestApp {
             web_port: None,
             database: None,
             busy_timeout: "5s",
+            telegram: None,
         }
     }
 
@@ -572,6 +603,91 @@ impl TestApp {
             &self.me(),
         )
         .await
+    }
+
+    async fn sim_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Every message the bot sent, as it looks now.
+    pub async fn tg_sent(&self) -> Vec<Value> {
+        serde_json::from_value(self.sim_get("/_sim/telegram/sent").await).unwrap()
+    }
+
+    /// The bot's messages in one user's chat.
+    pub async fn tg_chat(&self, user: i64) -> Vec<Value> {
+        self.tg_sent()
+            .await
+            .into_iter()
+            .filter(|m| m["chat_id"] == user)
+            .collect()
+    }
+
+    /// The bot's answers to button taps.
+    pub async fn tg_answers(&self) -> Vec<Value> {
+        serde_json::from_value(self.sim_get("/_sim/telegram/answers").await).unwrap()
+    }
+
+    /// Updates the bot has not confirmed yet.
+    pub async fn tg_unread_updates(&self) -> usize {
+        self.sim_get("/_sim/telegram/updates")
+            .await
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+
+    /// A user taps a button (by its text) under a bot message; the callback query id.
+    pub async fn tg_press(&self, user: i64, message_id: i64, button: &str) -> String {
+        let r = self
+            .post(
+                "/_sim/telegram/press",
+                json!({ "user_id": user, "message_id": message_id, "button": button }),
+            )
+            .await;
+        r["callback_query_id"].as_str().unwrap().to_string()
+    }
+
+    /// A user taps a button with this callback data (as an old copy of the message would show it).
+    pub async fn tg_press_data(&self, user: i64, message_id: i64, data: &str) -> String {
+        let r = self
+            .post(
+                "/_sim/telegram/press",
+                json!({ "user_id": user, "message_id": message_id, "data": data }),
+            )
+            .await;
+        r["callback_query_id"].as_str().unwrap().to_string()
+    }
+
+    /// A user writes to the bot, as a reply to one of its messages.
+    pub async fn tg_reply(&self, user: i64, reply_to: Option<i64>, text: &str) {
+        self.post(
+            "/_sim/telegram/reply",
+            json!({ "user_id": user, "text": text, "reply_to_message_id": reply_to }),
+        )
+        .await;
+    }
+
+    pub async fn tg_fault(&self, spec: Value) {
+        self.post("/_sim/telegram/faults", spec).await;
+    }
+
+    pub async fn tg_clear_fault(&self) {
+        self.http
+            .delete(format!("{}/_sim/telegram/faults", self.sim.url()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn tg_stats(&self) -> Value {
+        self.sim_get("/_sim/telegram/stats").await
     }
 
     pub fn me(&self) -> Actor {

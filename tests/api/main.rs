@@ -12,6 +12,7 @@ mod marketplaces;
 mod ozon;
 mod policy;
 mod spine;
+mod telegram;
 mod tidy;
 mod torture;
 mod web;

@@ -1,0 +1,269 @@
+//! The bot's outbox → Telegram, at Telegram's pace: at most one message per
+//! chat per `per_chat_interval` and `max_per_second` for the whole bot; a
+//! 429 pauses everything for its `retry_after`; a 5xx or a network failure
+//! puts the row back with a growing delay. Retries happen here and nowhere else.
+//!
+//! Each row is marked started (committed) before its HTTP call and done after
+//! it. A row found started but not done after a crash is sent again: Telegram
+//! has no idempotency key and a bot cannot read back what it sent, so the
+//! choice is between a possible duplicate and a possible loss, and a
+//! duplicate card is harmless (its buttons carry the draft's revision).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::api::{ApiError, Outgoing};
+use super::{Bot, render};
+use crate::domain::now_ms;
+use crate::store::telegram::{self as tg, NoteKind, OutboxRow};
+
+const BATCH: usize = 100;
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a Telegram outage pauses every send before the next try.
+const OUTAGE_PAUSE: Duration = Duration::from_secs(1);
+
+enum Outcome {
+    Done(Option<(i64, i64, i64, String)>),
+    Retry(ApiError),
+    GiveUp(String),
+}
+
+pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
+    let per_chat = bot.settings.per_chat_interval.0;
+    let per_second = bot.settings.max_per_second.max(1) as usize;
+    let mut chat_free_at: HashMap<i64, Instant> = HashMap::new();
+    let mut recent: VecDeque<Instant> = VecDeque::new();
+    let mut paused_until: Option<Instant> = None;
+    loop {
+        let mut wait = Duration::from_secs(1);
+        let rows = match bot
+            .rt
+            .store
+            .read(move |c| tg::due(c, now_ms(), BATCH))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the Telegram outbox");
+                Vec::new()
+            }
+        };
+        let mut held: HashSet<i64> = HashSet::new();
+        for row in rows {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let now = Instant::now();
+            if let Some(until) = paused_until.filter(|u| *u > now) {
+                wait = wait.min(until - now);
+                break;
+            }
+            while recent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+            {
+                recent.pop_front();
+            }
+            if recent.len() >= per_second {
+                wait = wait.min(Duration::from_secs(1) - now.duration_since(recent[0]));
+                break;
+            }
+            // Rows of one chat go out in order: a held row holds the later ones.
+            if held.contains(&row.chat_id) {
+                continue;
+            }
+            if let Some(free) = chat_free_at.get(&row.chat_id).filter(|f| **f > now) {
+                wait = wait.min(*free - now);
+                held.insert(row.chat_id);
+                continue;
+            }
+            recent.push_back(now);
+            let (id, chat, attempts) = (row.id, row.chat_id, row.attempts);
+            if let Err(e) = bot.rt.store.call(move |c| tg::start(c, id, now_ms())).await {
+                tracing::error!(error = %e, "cannot record a Telegram send");
+                break;
+            }
+            let outcome = send(&bot, &row).await;
+            let result = match outcome {
+                Outcome::Done(message) => {
+                    chat_free_at.insert(chat, Instant::now() + per_chat);
+                    bot.rt
+                        .store
+                        .call(move |c| {
+                            let m = message
+                                .as_ref()
+                                .map(|(c, m, d, r)| (*c, *m, *d, r.as_str()));
+                            tg::finish(c, id, now_ms(), m)
+                        })
+                        .await
+                }
+                Outcome::GiveUp(why) => {
+                    tracing::warn!(row = id, chat, "Telegram refused a message: {why}");
+                    bot.rt
+                        .store
+                        .call(move |c| tg::give_up(c, id, now_ms(), &why))
+                        .await
+                }
+                Outcome::Retry(e) => {
+                    let delay = match &e {
+                        ApiError::RetryAfter(d) => *d,
+                        _ => backoff(attempts),
+                    };
+                    let pause = match &e {
+                        ApiError::RetryAfter(d) => *d,
+                        _ => OUTAGE_PAUSE.min(delay),
+                    };
+                    paused_until = Some(Instant::now() + pause);
+                    wait = wait.min(pause);
+                    tracing::warn!(row = id, error = %e, retry_in = ?delay, "Telegram message delayed");
+                    let (why, at) = (e.to_string(), now_ms() + delay.as_millis() as i64);
+                    held.insert(chat);
+                    bot.rt
+                        .store
+                        .call(move |c| tg::retry_later(c, id, at, &why))
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "cannot record the outcome of a Telegram send");
+            }
+        }
+        let paused = paused_until.is_some_and(|u| u > Instant::now());
+        if !paused && let Ok(Some(next)) = bot.rt.store.read(tg::next_due).await {
+            let ms = (next - now_ms()).max(0) as u64;
+            wait = wait.min(Duration::from_millis(ms.max(20)));
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = bot.wake_deliver.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(0, 6) as u32;
+    (Duration::from_secs(1) * 2u32.pow(exp)).min(MAX_BACKOFF)
+}
+
+fn classify<T>(r: Result<T, ApiError>) -> Result<T, Outcome> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(ApiError::Refused { code, description }) => {
+            Err(Outcome::GiveUp(format!("{code}: {description}")))
+        }
+        Err(e) => Err(Outcome::Retry(e)),
+    }
+}
+
+async fn send(bot: &Bot, row: &OutboxRow) -> Outcome {
+    match attempt(bot, row).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+async fn attempt(bot: &Bot, row: &OutboxRow) -> Result<Outcome, Outcome> {
+    let Some(user) = bot.user(row.chat_id) else {
+        return Ok(Outcome::GiveUp(
+            "the user is no longer in the configuration".into(),
+        ));
+    };
+    let silent = super::quiet_now(user);
+    match row.kind {
+        NoteKind::Note => {
+            let markup = match row.markup.as_deref().map(serde_json::from_str) {
+                Some(Ok(v)) => Some(v),
+                Some(Err(e)) => {
+                    return Ok(Outcome::GiveUp(format!("stored keyboard is not JSON: {e}")));
+                }
+                None => None,
+            };
+            let out = Outgoing {
+                text: row.text.clone().unwrap_or_default(),
+                markup,
+                silent,
+            };
+            let id = classify(bot.api.send_message(row.chat_id, &out).await)?;
+            Ok(Outcome::Done(
+                row.draft_id
+                    .zip(row.role.clone())
+                    .map(|(d, role)| (row.chat_id, id, d, role)),
+            ))
+        }
+        NoteKind::Card | NoteKind::Refresh => {
+            let Some(draft_id) = row.draft_id else {
+                return Ok(Outcome::GiveUp("a card without a draft".into()));
+            };
+            let (out, existing) = match current_card(bot, draft_id, row.chat_id, user).await {
+                Ok(Some(v)) => v,
+                Ok(None) => return Ok(Outcome::GiveUp(format!("draft {draft_id} is gone"))),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read a draft for Telegram");
+                    return Err(Outcome::Retry(ApiError::Unavailable(format!(
+                        "database: {e}"
+                    ))));
+                }
+            };
+            let out = Outgoing { silent, ..out };
+            if row.kind == NoteKind::Card && existing.is_empty() {
+                let id = classify(bot.api.send_message(row.chat_id, &out).await)?;
+                return Ok(Outcome::Done(Some((
+                    row.chat_id,
+                    id,
+                    draft_id,
+                    "card".into(),
+                ))));
+            }
+            for message_id in existing {
+                classify(bot.api.edit_message(row.chat_id, message_id, &out).await)?;
+            }
+            Ok(Outcome::Done(None))
+        }
+    }
+}
+
+/// A draft's card as it should look now, and the messages already showing it in this chat.
+async fn current_card(
+    bot: &Bot,
+    draft_id: i64,
+    chat: i64,
+    user: &crate::config::TelegramUser,
+) -> crate::store::Result<Option<(Outgoing, Vec<i64>)>> {
+    let loaded = bot
+        .rt
+        .store
+        .read(move |c| {
+            let Some(d) = crate::store::get_draft(c, draft_id)? else {
+                return Ok(None);
+            };
+            let buyer = crate::store::turn_messages(c, d.chat.id, d.turn_message_id)?
+                .iter()
+                .filter(|m| m.author == crate::domain::Author::Buyer)
+                .map(|m| m.text.clone())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let rev = tg::draft_revision(c, draft_id)?;
+            let cards: Vec<i64> = tg::draft_messages(c, draft_id, chat)?
+                .into_iter()
+                .filter(|(_, role)| role == "card")
+                .map(|(m, _)| m)
+                .collect();
+            Ok(Some((d, buyer, rev, cards)))
+        })
+        .await?;
+    Ok(loaded.map(|(d, buyer, rev, cards)| {
+        let (text, markup) = render::card(&d, &buyer, rev, Bot::can_act(user), bot.public_url());
+        (
+            Outgoing {
+                text,
+                markup: Some(markup),
+                silent: false,
+            },
+            cards,
+        )
+    }))
+}

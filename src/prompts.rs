@@ -12,9 +12,9 @@
 //!   knowledge.md          the shop's facts: sizes, delivery, warranty...
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use serde::Serialize;
 use tera::{Context, Tera};
@@ -46,14 +46,39 @@ pub fn read_examples(path: &Path) -> Result<Vec<Labelled>, Diagnostics> {
     classify::parse_examples(path, &text)
 }
 
+/// Things loaded from files that many shops share (ten thousand shops on one
+/// prompt directory hold one copy), by a digest of the files' text, while
+/// any prompt set uses them.
+struct Shared<T: ?Sized>(LazyLock<Mutex<HashMap<u64, Weak<T>>>>);
+
+impl<T: ?Sized> Shared<T> {
+    const fn new() -> Self {
+        Shared(LazyLock::new(Default::default))
+    }
+
+    fn get_or<E>(&self, key: u64, make: impl FnOnce() -> Result<Arc<T>, E>) -> Result<Arc<T>, E> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = map.get(&key).and_then(Weak::upgrade) {
+            return Ok(hit);
+        }
+        let made = make()?;
+        map.retain(|_, w| w.strong_count() > 0);
+        map.insert(key, Arc::downgrade(&made));
+        Ok(made)
+    }
+}
+
+static SHARED_EXAMPLES: Shared<[Labelled]> = Shared::new();
+static SHARED_TEMPLATES: Shared<Tera> = Shared::new();
+
 pub struct PromptSet {
     /// The last (most specific) directory, for messages.
     pub dir: PathBuf,
-    tera: Tera,
+    tera: Arc<Tera>,
     pub rules: RuleClassifier,
     /// The labelled examples of every layer, and the intent model trained
     /// from them (with the shop's corrections, once added).
-    pub examples: Vec<Labelled>,
+    pub examples: Arc<[Labelled]>,
     /// Swapped in place when a shop's corrections change (see [`PromptSet::learn`]).
     pub model: arc_swap::ArcSwapOption<Trained>,
     /// The approved replies, normalised (one per paragraph of `approved_replies.txt`).
@@ -118,17 +143,38 @@ impl PromptSet {
             }
         };
         // Examples add up across layers: a shop's own file adds to the shared one.
-        let mut examples = Vec::new();
+        let mut files = Vec::new();
         for dir in dirs {
             let path = dir.join(EXAMPLES);
             if !path.is_file() {
                 continue;
             }
-            match read_examples(&path) {
-                Ok(mut e) => examples.append(&mut e),
-                Err(d) => out.0.extend(d.0),
+            match std::fs::read_to_string(&path) {
+                Ok(text) => files.push((path, text)),
+                Err(e) => out.push(Diagnostic::new(
+                    &path,
+                    format!("cannot read the intent examples: {e}"),
+                )),
             }
         }
+        let key = classify::digest(
+            &files
+                .iter()
+                .flat_map(|(p, t)| [p.to_str().unwrap_or_default(), t.as_str()])
+                .collect::<Vec<_>>(),
+        );
+        let examples = SHARED_EXAMPLES
+            .get_or(key, || {
+                let mut all = Vec::new();
+                for (path, text) in &files {
+                    all.extend(classify::parse_examples(path, text)?);
+                }
+                Ok::<_, Diagnostics>(Arc::from(all))
+            })
+            .unwrap_or_else(|d| {
+                out.0.extend(d.0);
+                Arc::from(Vec::new())
+            });
         let model =
             (!examples.is_empty() && out.is_empty()).then(|| classify::train(&rules, &examples));
         let approved = last(APPROVED)
@@ -153,12 +199,23 @@ impl PromptSet {
                 sources.insert(name, path);
             }
         }
-        let mut tera = Tera::new();
-        tera.autoescape_on(Vec::<&str>::new());
-        if let Err(e) = tera.add_raw_templates(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-        {
-            out.push(template_diagnostic(&sources, &last_dir, &e));
-        }
+        let key = classify::digest(
+            &texts
+                .iter()
+                .flat_map(|(n, t)| [n.as_str(), t.as_str()])
+                .collect::<Vec<_>>(),
+        );
+        let tera = SHARED_TEMPLATES
+            .get_or(key, || {
+                let mut tera = Tera::new();
+                tera.autoescape_on(Vec::<&str>::new());
+                tera.add_raw_templates(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                    .map(|()| Arc::new(tera))
+            })
+            .unwrap_or_else(|e| {
+                out.push(template_diagnostic(&sources, &last_dir, &e));
+                Arc::new(Tera::new())
+            });
         out.into_result(PromptSet {
             dir: last_dir,
             tera,
@@ -196,7 +253,7 @@ impl PromptSet {
         if self.examples.is_empty() {
             return None;
         }
-        let mut all = self.examples.clone();
+        let mut all = self.examples.to_vec();
         all.extend(corrections.iter().cloned());
         Some(classify::train(&self.rules, &all))
     }

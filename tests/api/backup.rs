@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::helpers::{Daemon, TestApp, binary, wait_until};
+use crate::helpers::{TestApp, binary, wait_until};
 
 async fn cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {
     let out = tokio::process::Command::new(binary())
@@ -28,8 +28,7 @@ fn counts(c: &Connection) -> [i64; 4] {
 
 #[tokio::test]
 async fn a_running_daemons_database_is_backed_up_into_a_file_that_opens_whole() {
-    let app = TestApp::builder().spawn_without_daemon().await;
-    let daemon = Daemon::start(&app.config_path());
+    let mut app = TestApp::spawn().await;
     let mut chats = Vec::new();
     for i in 0..12 {
         chats.push(
@@ -66,10 +65,13 @@ async fn a_running_daemons_database_is_backed_up_into_a_file_that_opens_whole() 
     assert_ne!(code, 0);
     assert!(err.contains("already exists"), "{err}");
 
-    // The copy is a database the daemon starts on: restore it and read it back.
-    daemon.terminate().await;
+    // The copy is a database the daemon starts on: restore it as the README
+    // says (stop, replace the file, drop the old -wal and -shm, start) and see
+    // the daemon go on from it. The test's own connection still holds the old
+    // file, so the restored one is read through a fresh connection.
+    app.stop().await;
     let live_db = app.settings.database_path();
-    for suffix in ["-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm"] {
         let mut p = live_db.clone().into_os_string();
         p.push(suffix);
         if std::path::Path::new(&p).exists() {
@@ -77,14 +79,17 @@ async fn a_running_daemons_database_is_backed_up_into_a_file_that_opens_whole() 
         }
     }
     std::fs::copy(&target, &live_db).unwrap();
-    let daemon = Daemon::start(&app.config_path());
-    let more = app.buyer_writes("А можно поменять адрес доставки?").await;
-    let restored = app.wait_for_draft(&more.chat_id).await;
-    assert!(
-        restored.id > copied[2],
-        "new drafts follow the restored ones"
-    );
-    daemon.terminate().await;
+    app.start().await;
+    app.buyer_writes("А можно поменять адрес доставки?").await;
+    let restored = agentiq::store::Store::open(&live_db).unwrap();
+    let after = wait_until("a draft in the restored database", || async {
+        let now = restored.read(|c| Ok(counts(c))).await.unwrap();
+        (now[2] > copied[2]).then_some(now)
+    })
+    .await;
+    assert_eq!(after[2], copied[2] + 1, "the restored drafts and one more");
+    assert_eq!(after[0], copied[0] + 1);
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -69,6 +69,38 @@ impl<T: ?Sized> Shared<T> {
 }
 
 static SHARED_EXAMPLES: Shared<[Labelled]> = Shared::new();
+static LOADED: LazyLock<Mutex<HashMap<u64, Weak<PromptSet>>>> = LazyLock::new(Default::default);
+
+/// What a set of prompt directories looks like on disk: every file's path,
+/// size and modification time, in order.
+fn files_key(dirs: &[PathBuf]) -> u64 {
+    fn walk(path: &Path, out: &mut Vec<String>) {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                    .map(|rd| rd.flatten().map(|e| e.path()).collect())
+                    .unwrap_or_default();
+                entries.sort();
+                for e in entries {
+                    walk(&e, out);
+                }
+            }
+            Ok(m) => out.push(format!(
+                "{}\u{1}{}\u{1}{:?}",
+                path.display(),
+                m.len(),
+                m.modified().ok()
+            )),
+            Err(_) => out.push(path.display().to_string()),
+        }
+    }
+    let mut parts = Vec::new();
+    for dir in dirs {
+        parts.push(format!("dir\u{1}{}", dir.display()));
+        walk(dir, &mut parts);
+    }
+    classify::digest(&parts.iter().map(String::as_str).collect::<Vec<_>>())
+}
 static SHARED_TEMPLATES: Shared<Tera> = Shared::new();
 
 pub struct PromptSet {
@@ -86,6 +118,8 @@ pub struct PromptSet {
     pub knowledge: String,
     /// Template name → the file it came from.
     sources: BTreeMap<String, PathBuf>,
+    /// The load this set is a copy of, kept alive for the next shop.
+    origin: Option<Arc<PromptSet>>,
 }
 
 impl std::fmt::Debug for PromptSet {
@@ -103,7 +137,47 @@ impl PromptSet {
 
     /// Several directories layered: a file in a later directory replaces the
     /// same-named file of an earlier one, so a shop can override any template.
+    /// Shops on the same unchanged directories (same files, sizes and
+    /// modification times) get a copy of one load that shares its templates,
+    /// examples and model, so a fleet starts without reading them per shop.
     pub fn load_layered(dirs: &[PathBuf]) -> Result<PromptSet, Diagnostics> {
+        let key = files_key(dirs);
+        let cached = LOADED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .and_then(Weak::upgrade);
+        if let Some(loaded) = cached {
+            let mut set = loaded.share();
+            set.origin = Some(loaded);
+            return Ok(set);
+        }
+        let loaded = Arc::new(Self::read_layered(dirs)?);
+        let mut cache = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, w| w.strong_count() > 0);
+        cache.insert(key, Arc::downgrade(&loaded));
+        // The cache holds the set only while a shop's copy keeps it alive.
+        let mut set = loaded.share();
+        set.origin = Some(loaded);
+        Ok(set)
+    }
+
+    /// A copy sharing everything loaded, with a model of its own to swap.
+    fn share(&self) -> PromptSet {
+        PromptSet {
+            dir: self.dir.clone(),
+            tera: self.tera.clone(),
+            rules: self.rules.clone(),
+            examples: self.examples.clone(),
+            model: arc_swap::ArcSwapOption::new(self.model.load_full()),
+            approved: self.approved.clone(),
+            knowledge: self.knowledge.clone(),
+            sources: self.sources.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+
+    fn read_layered(dirs: &[PathBuf]) -> Result<PromptSet, Diagnostics> {
         let mut out = Diagnostics::default();
         for dir in dirs {
             if !dir.is_dir() {
@@ -225,6 +299,7 @@ impl PromptSet {
             approved,
             knowledge,
             sources,
+            origin: None,
         })
     }
 

@@ -852,6 +852,9 @@ pub struct StatusReport {
     /// What is wrong with the database, as the process asking sees it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<store::Trouble>,
+    /// The database file with its write-ahead log, in bytes, when the caller knows the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_bytes: Option<u64>,
 }
 
 /// What a shop asks of the status report.
@@ -908,6 +911,7 @@ pub async fn status(store: &Store, shops: Vec<ShopRef>) -> Result<StatusReport, 
                 reloads: store::reload_statuses(c)?,
                 budgets,
                 database: None,
+                database_bytes: None,
             })
         })
         .await

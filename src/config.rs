@@ -41,6 +41,8 @@ pub struct Settings {
     /// Alerts and approvals in Telegram; absent means no bot.
     #[serde(default)]
     pub telegram: Option<TelegramSettings>,
+    #[serde(default)]
+    pub retention: RetentionSettings,
     pub shops: BTreeMap<String, ShopSettings>,
     /// Directory relative paths are resolved against.
     #[serde(skip)]
@@ -149,6 +151,11 @@ pub struct WebSettings {
     /// `Host` values the queue answers to (`host` or `host:port`); empty
     /// means the listen address, `localhost` and `127.0.0.1` with its port.
     pub allowed_hosts: Vec<String>,
+    /// Bearer token for `GET /metrics` (also `AGENTIQ__WEB__METRICS_TOKEN`).
+    /// Set: a scraper sends `Authorization: Bearer <token>`, no login. Unset:
+    /// `/metrics` is open when the queue listens on loopback, and needs the
+    /// operator's login (session or password as bearer) otherwise.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// An address or a network (`10.0.0.0/8`, `::1`), parsed at load.
@@ -226,6 +233,7 @@ impl Default for WebSettings {
             login_window: Dur::secs(15 * 60),
             trusted_proxies: Vec::new(),
             allowed_hosts: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -488,6 +496,69 @@ impl Default for ReloadSettings {
     fn default() -> Self {
         ReloadSettings {
             interval: Dur::secs(1),
+        }
+    }
+}
+
+/// How long the bulky parts of old drafts are kept. Messages, drafts, their
+/// texts and the audit trail's rows are always kept; the sweeper prunes only
+/// what is named here, from drafts that reached a final state (sent, rejected,
+/// expired, cancelled, retracted) that long ago.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// The prompt sent to an LLM for each draft.
+    pub prompts: Keep,
+    /// The decision's trace of policy rules that did not match, and the
+    /// classifier's runner-up intents and evidence words.
+    pub decision_details: Keep,
+    /// The notes of the audit trail (reasons, overrides, send errors); the
+    /// audit rows themselves (who, when, from which state to which) stay.
+    pub audit_notes: Keep,
+    /// Rows changed per statement; the sweeper pauses between batches so the
+    /// daemon's writes are never held up for long.
+    pub batch: usize,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            prompts: Keep::For(Dur::secs(30 * 86_400)),
+            decision_details: Keep::For(Dur::secs(90 * 86_400)),
+            audit_notes: Keep::Forever,
+            batch: 500,
+        }
+    }
+}
+
+/// `"forever"`, or a duration such as `"30d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Keep {
+    Forever,
+    For(Dur),
+}
+
+impl TryFrom<String> for Keep {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        match s.trim() {
+            "forever" => Ok(Keep::Forever),
+            other => other
+                .parse::<Dur>()
+                .map(Keep::For)
+                .map_err(|e| format!("{e}, or `forever`")),
+        }
+    }
+}
+
+impl Keep {
+    /// The oldest time still kept at `now`, if anything is pruned.
+    pub fn cutoff(self, now: i64) -> Option<i64> {
+        match self {
+            Keep::Forever => None,
+            Keep::For(d) => Some(now.saturating_sub(d.as_millis_i64())),
         }
     }
 }

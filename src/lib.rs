@@ -10,6 +10,7 @@ pub mod domain;
 pub mod guards;
 pub mod llm;
 pub mod marketplace;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod policy;

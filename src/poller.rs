@@ -75,12 +75,26 @@ pub async fn run(
     // message of the fleet arriving in one burst per interval. The first
     // pause is stretched or shortened at random, which spreads them out.
     let mut first_pause = true;
+    // Only this task moves the cursor (with the messages it covers), so after
+    // the first read it is kept here instead of being read back every poll.
+    let mut cursor = None;
+    let mut sync = SyncNeed::default();
+    let wake = rt.poll_waker(&shop.id, marketplace);
     loop {
         for body in rt.take_webhooks(&shop.id, marketplace) {
             on_webhook(&rt, &shop, marketplace, &connector, &body).await;
         }
-        let wait = match poll_until_caught_up(&rt, &shop, marketplace, &connector, &shutdown).await
-        {
+        let polled = poll_until_caught_up(
+            &rt,
+            &shop,
+            marketplace,
+            &connector,
+            &mut cursor,
+            &mut sync,
+            &shutdown,
+        )
+        .await;
+        let wait = match polled {
             Ok(progress) => {
                 failures = 0;
                 if last_state != Some(ConnectorState::Ok) {
@@ -153,12 +167,43 @@ pub async fn run(
                 wait
             }
         };
-        let wake = rt.poll_waker(&shop.id, marketplace);
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
             _ = wake.notified() => {}
         }
+    }
+}
+
+/// Whether a poll that brought nothing must still record its complete read:
+/// only while sends of the connector wait to be settled by one. Unknown at
+/// start (an earlier run may have left some), then as the last recorded read
+/// found, plus any send that became unknown since.
+#[derive(Debug, Clone, Copy)]
+struct SyncNeed {
+    /// Sends still unsettled when the last complete read was recorded.
+    unsettled: bool,
+    /// [`Runtime::unsettled_sends`] when it was recorded.
+    seen: u64,
+}
+
+impl Default for SyncNeed {
+    fn default() -> Self {
+        SyncNeed {
+            unsettled: true,
+            seen: 0,
+        }
+    }
+}
+
+impl SyncNeed {
+    fn wanted(&self, unsettled_now: u64) -> bool {
+        self.unsettled || unsettled_now != self.seen
+    }
+
+    fn recorded(&mut self, unsettled_then: u64, still_unsettled: bool) {
+        self.unsettled = still_unsettled;
+        self.seen = unsettled_then;
     }
 }
 
@@ -169,15 +214,22 @@ async fn poll_until_caught_up(
     shop: &Arc<Shop>,
     marketplace: Marketplace,
     connector: &DynConnector,
+    stored_cursor: &mut Option<Option<String>>,
+    sync: &mut SyncNeed,
     shutdown: &CancellationToken,
 ) -> Result<CatchUp, PollError> {
     let started = now_ms();
-    let id = shop.id.clone();
-    let mut cursor = rt
-        .store
-        .read(move |c| crate::store::sync_state(c, &id, marketplace))
-        .await?
-        .cursor;
+    let mut cursor = match stored_cursor {
+        Some(c) => c.clone(),
+        None => {
+            let id = shop.id.clone();
+            rt.store
+                .read(move |c| crate::store::sync_state(c, &id, marketplace))
+                .await?
+                .cursor
+        }
+    };
+    *stored_cursor = Some(cursor.clone());
     let settings = ingest_settings(rt);
     for _ in 0..MAX_PAGES_PER_CATCH_UP {
         if shutdown.is_cancelled() {
@@ -193,6 +245,16 @@ async fn poll_until_caught_up(
             }
         };
         let batch = connector.poll(cursor.as_deref(), &known).await?;
+        let unsettled = rt.unsettled_sends(&shop.id, marketplace);
+        let nothing_new = batch.messages.is_empty()
+            && batch.chats.is_empty()
+            && !batch.more
+            && (batch.cursor.is_none() || batch.cursor == cursor);
+        if nothing_new && !sync.wanted(unsettled) {
+            // An idle shop's usual answer: nothing to store, and no send
+            // waits for a complete read to settle it. No database write.
+            return Ok(CatchUp::Done);
+        }
         let synced_at = (!batch.more).then_some(started);
         let more = batch.more;
         let next = batch.cursor.clone();
@@ -213,6 +275,12 @@ async fn poll_until_caught_up(
             .await?;
         if report.chats_without_handle > 0 {
             refresh_chats(rt, shop, marketplace, connector, &settings).await?;
+        }
+        if next.is_some() {
+            *stored_cursor = Some(next.clone());
+        }
+        if synced_at.is_some() {
+            sync.recorded(unsettled, report.unsettled_sends);
         }
         after_ingest(rt, shop, marketplace, connector, &report).await;
         cursor = next;
@@ -238,6 +306,8 @@ async fn after_ingest(
     report: &crate::store::IngestReport,
 ) {
     if report.buyer_messages > 0 {
+        rt.metrics
+            .turns_ingested(marketplace, report.buyer_messages);
         rt.wake_pipeline.notify_one();
     }
     if connector.capabilities().read_receipts {

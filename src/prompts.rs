@@ -12,9 +12,9 @@
 //!   knowledge.md          the shop's facts: sizes, delivery, warranty...
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use serde::Serialize;
 use tera::{Context, Tera};
@@ -46,14 +46,71 @@ pub fn read_examples(path: &Path) -> Result<Vec<Labelled>, Diagnostics> {
     classify::parse_examples(path, &text)
 }
 
+/// Things loaded from files that many shops share (ten thousand shops on one
+/// prompt directory hold one copy), by a digest of the files' text, while
+/// any prompt set uses them.
+struct Shared<T: ?Sized>(LazyLock<Mutex<HashMap<u64, Weak<T>>>>);
+
+impl<T: ?Sized> Shared<T> {
+    const fn new() -> Self {
+        Shared(LazyLock::new(Default::default))
+    }
+
+    fn get_or<E>(&self, key: u64, make: impl FnOnce() -> Result<Arc<T>, E>) -> Result<Arc<T>, E> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = map.get(&key).and_then(Weak::upgrade) {
+            return Ok(hit);
+        }
+        let made = make()?;
+        map.retain(|_, w| w.strong_count() > 0);
+        map.insert(key, Arc::downgrade(&made));
+        Ok(made)
+    }
+}
+
+static SHARED_EXAMPLES: Shared<[Labelled]> = Shared::new();
+static LOADED: LazyLock<Mutex<HashMap<u64, Weak<PromptSet>>>> = LazyLock::new(Default::default);
+
+/// What a set of prompt directories looks like on disk: every file's path,
+/// size and modification time, in order.
+fn files_key(dirs: &[PathBuf]) -> u64 {
+    fn walk(path: &Path, out: &mut Vec<String>) {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                    .map(|rd| rd.flatten().map(|e| e.path()).collect())
+                    .unwrap_or_default();
+                entries.sort();
+                for e in entries {
+                    walk(&e, out);
+                }
+            }
+            Ok(m) => out.push(format!(
+                "{}\u{1}{}\u{1}{:?}",
+                path.display(),
+                m.len(),
+                m.modified().ok()
+            )),
+            Err(_) => out.push(path.display().to_string()),
+        }
+    }
+    let mut parts = Vec::new();
+    for dir in dirs {
+        parts.push(format!("dir\u{1}{}", dir.display()));
+        walk(dir, &mut parts);
+    }
+    classify::digest(&parts.iter().map(String::as_str).collect::<Vec<_>>())
+}
+static SHARED_TEMPLATES: Shared<Tera> = Shared::new();
+
 pub struct PromptSet {
     /// The last (most specific) directory, for messages.
     pub dir: PathBuf,
-    tera: Tera,
+    tera: Arc<Tera>,
     pub rules: RuleClassifier,
     /// The labelled examples of every layer, and the intent model trained
     /// from them (with the shop's corrections, once added).
-    pub examples: Vec<Labelled>,
+    pub examples: Arc<[Labelled]>,
     /// Swapped in place when a shop's corrections change (see [`PromptSet::learn`]).
     pub model: arc_swap::ArcSwapOption<Trained>,
     /// The approved replies, normalised (one per paragraph of `approved_replies.txt`).
@@ -61,6 +118,8 @@ pub struct PromptSet {
     pub knowledge: String,
     /// Template name → the file it came from.
     sources: BTreeMap<String, PathBuf>,
+    /// The load this set is a copy of, kept alive for the next shop.
+    origin: Option<Arc<PromptSet>>,
 }
 
 impl std::fmt::Debug for PromptSet {
@@ -78,7 +137,47 @@ impl PromptSet {
 
     /// Several directories layered: a file in a later directory replaces the
     /// same-named file of an earlier one, so a shop can override any template.
+    /// Shops on the same unchanged directories (same files, sizes and
+    /// modification times) get a copy of one load that shares its templates,
+    /// examples and model, so a fleet starts without reading them per shop.
     pub fn load_layered(dirs: &[PathBuf]) -> Result<PromptSet, Diagnostics> {
+        let key = files_key(dirs);
+        let cached = LOADED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .and_then(Weak::upgrade);
+        if let Some(loaded) = cached {
+            let mut set = loaded.share();
+            set.origin = Some(loaded);
+            return Ok(set);
+        }
+        let loaded = Arc::new(Self::read_layered(dirs)?);
+        let mut cache = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, w| w.strong_count() > 0);
+        cache.insert(key, Arc::downgrade(&loaded));
+        // The cache holds the set only while a shop's copy keeps it alive.
+        let mut set = loaded.share();
+        set.origin = Some(loaded);
+        Ok(set)
+    }
+
+    /// A copy sharing everything loaded, with a model of its own to swap.
+    fn share(&self) -> PromptSet {
+        PromptSet {
+            dir: self.dir.clone(),
+            tera: self.tera.clone(),
+            rules: self.rules.clone(),
+            examples: self.examples.clone(),
+            model: arc_swap::ArcSwapOption::new(self.model.load_full()),
+            approved: self.approved.clone(),
+            knowledge: self.knowledge.clone(),
+            sources: self.sources.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+
+    fn read_layered(dirs: &[PathBuf]) -> Result<PromptSet, Diagnostics> {
         let mut out = Diagnostics::default();
         for dir in dirs {
             if !dir.is_dir() {
@@ -118,17 +217,38 @@ impl PromptSet {
             }
         };
         // Examples add up across layers: a shop's own file adds to the shared one.
-        let mut examples = Vec::new();
+        let mut files = Vec::new();
         for dir in dirs {
             let path = dir.join(EXAMPLES);
             if !path.is_file() {
                 continue;
             }
-            match read_examples(&path) {
-                Ok(mut e) => examples.append(&mut e),
-                Err(d) => out.0.extend(d.0),
+            match std::fs::read_to_string(&path) {
+                Ok(text) => files.push((path, text)),
+                Err(e) => out.push(Diagnostic::new(
+                    &path,
+                    format!("cannot read the intent examples: {e}"),
+                )),
             }
         }
+        let key = classify::digest(
+            &files
+                .iter()
+                .flat_map(|(p, t)| [p.to_str().unwrap_or_default(), t.as_str()])
+                .collect::<Vec<_>>(),
+        );
+        let examples = SHARED_EXAMPLES
+            .get_or(key, || {
+                let mut all = Vec::new();
+                for (path, text) in &files {
+                    all.extend(classify::parse_examples(path, text)?);
+                }
+                Ok::<_, Diagnostics>(Arc::from(all))
+            })
+            .unwrap_or_else(|d| {
+                out.0.extend(d.0);
+                Arc::from(Vec::new())
+            });
         let model =
             (!examples.is_empty() && out.is_empty()).then(|| classify::train(&rules, &examples));
         let approved = last(APPROVED)
@@ -153,12 +273,23 @@ impl PromptSet {
                 sources.insert(name, path);
             }
         }
-        let mut tera = Tera::new();
-        tera.autoescape_on(Vec::<&str>::new());
-        if let Err(e) = tera.add_raw_templates(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-        {
-            out.push(template_diagnostic(&sources, &last_dir, &e));
-        }
+        let key = classify::digest(
+            &texts
+                .iter()
+                .flat_map(|(n, t)| [n.as_str(), t.as_str()])
+                .collect::<Vec<_>>(),
+        );
+        let tera = SHARED_TEMPLATES
+            .get_or(key, || {
+                let mut tera = Tera::new();
+                tera.autoescape_on(Vec::<&str>::new());
+                tera.add_raw_templates(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                    .map(|()| Arc::new(tera))
+            })
+            .unwrap_or_else(|e| {
+                out.push(template_diagnostic(&sources, &last_dir, &e));
+                Arc::new(Tera::new())
+            });
         out.into_result(PromptSet {
             dir: last_dir,
             tera,
@@ -168,6 +299,7 @@ impl PromptSet {
             approved,
             knowledge,
             sources,
+            origin: None,
         })
     }
 
@@ -196,7 +328,7 @@ impl PromptSet {
         if self.examples.is_empty() {
             return None;
         }
-        let mut all = self.examples.clone();
+        let mut all = self.examples.to_vec();
         all.extend(corrections.iter().cloned());
         Some(classify::train(&self.rules, &all))
     }

@@ -49,11 +49,14 @@ async fn record(rt: &Runtime, shop: &str, kind: &'static str, result: &Result<()
     let detail = result.as_ref().err().map(|d| d.to_string());
     match &detail {
         None => tracing::info!(shop, kind, "reloaded"),
-        Some(d) => tracing::error!(
-            shop,
-            kind,
-            "edit rejected; the previous version keeps running: {d}"
-        ),
+        Some(d) => {
+            rt.metrics.reload_error();
+            tracing::error!(
+                shop,
+                kind,
+                "edit rejected; the previous version keeps running: {d}"
+            )
+        }
     }
     let (s, ok, now) = (shop.to_string(), result.is_ok(), now_ms());
     let recorded = rt

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::config::Settings;
 use crate::domain::{DraftState, Effect, Flag, Intent, Marketplace, Millis, now_ms};
+use crate::metrics::Metrics;
 use crate::shop::Shop;
 use crate::store::{ConnectorState, Store};
 
@@ -82,6 +83,9 @@ const MAX_PENDING_WEBHOOKS: usize = 256;
 struct PollInbox {
     wake: Arc<Notify>,
     webhooks: Mutex<Vec<Vec<u8>>>,
+    /// Counts sends of this connector whose outcome became unknown: the
+    /// poller records its next complete read even if it brought nothing.
+    unsettled: std::sync::atomic::AtomicU64,
 }
 
 /// What every background task shares.
@@ -93,6 +97,7 @@ pub struct Runtime {
     pub wake_pipeline: Notify,
     pub wake_sender: Notify,
     pub health: Health,
+    pub metrics: Metrics,
     inboxes: HashMap<(String, Marketplace), PollInbox>,
 }
 
@@ -115,6 +120,7 @@ impl Runtime {
             wake_pipeline: Notify::new(),
             wake_sender: Notify::new(),
             health: Health::default(),
+            metrics: Metrics::new(),
             inboxes,
         }
     }
@@ -151,6 +157,23 @@ impl Runtime {
             .get(&(shop.to_string(), marketplace))
             .map(|i| std::mem::take(&mut *i.webhooks.lock().unwrap_or_else(|p| p.into_inner())))
             .unwrap_or_default()
+    }
+
+    /// A send's outcome became unknown: its connector's next complete read
+    /// must be recorded, since only that settles it.
+    pub fn note_unsettled_send(&self, shop: &str, marketplace: Marketplace) {
+        if let Some(inbox) = self.inboxes.get(&(shop.to_string(), marketplace)) {
+            inbox
+                .unsettled
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// How many sends of this connector [`Runtime::note_unsettled_send`] has counted.
+    pub fn unsettled_sends(&self, shop: &str, marketplace: Marketplace) -> u64 {
+        self.inboxes
+            .get(&(shop.to_string(), marketplace))
+            .map_or(0, |i| i.unsettled.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     pub fn emit(&self, event: Event) {

@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::domain::{DraftState, Marketplace, ReplyText, now_ms};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
+use crate::metrics::SendOutcome;
 use crate::poller::PollError;
 use crate::runtime::{Event, Runtime};
 use crate::store::{self, Change, ConnectorState, SendJob, TransitionError};
@@ -102,6 +103,7 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
     };
     let mut handle = job.chat.reply_handle.clone();
     let mut refreshed = false;
+    let started = std::time::Instant::now();
     let outcome = loop {
         let result = connector
             .send(
@@ -146,7 +148,17 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
         }
     };
     let sent = matches!(outcome, Outcome::Sent { .. });
+    let counted = match &outcome {
+        Outcome::Sent { .. } => SendOutcome::Sent,
+        Outcome::Unknown(_) => SendOutcome::Unknown,
+        Outcome::Failed(_) => SendOutcome::Failed,
+        Outcome::Retry { .. } => SendOutcome::Retry,
+    };
+    rt.metrics.send(marketplace, counted, started.elapsed());
     finish(rt, job.draft_id, outcome).await;
+    if counted == SendOutcome::Unknown {
+        rt.note_unsettled_send(&shop_id, marketplace);
+    }
     if sent && connector.capabilities().read_receipts {
         let chat = ChatRef {
             external_id: &job.chat.external_id,

@@ -1,5 +1,6 @@
-//! The expiry sweeper: every 30 s, drafts nobody acted on in time, and
-//! drafts past their marketplace's reply window, become `expired`.
+//! The sweeper: every 30 s, drafts nobody acted on in time, and drafts past
+//! their marketplace's reply window, become `expired`; then the bulky parts
+//! of old drafts are pruned as `[retention]` says, a bounded batch at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{DraftState, Marketplace, now_ms};
+use crate::metrics::DraftOutcome;
 use crate::runtime::{Event, Runtime};
 
 /// Expire drafts nobody acted on.
@@ -19,6 +21,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             .await;
         match expired {
             Ok(ids) => {
+                rt.metrics.draft_outcome(DraftOutcome::Expired, ids.len());
                 for id in ids {
                     rt.emit(Event::DraftChanged {
                         id,
@@ -39,6 +42,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             .await;
         match closed {
             Ok(ids) => {
+                rt.metrics.draft_outcome(DraftOutcome::Expired, ids.len());
                 for id in ids {
                     rt.emit(Event::DraftChanged {
                         id,
@@ -49,9 +53,62 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             }
             Err(e) => tracing::error!(error = %e, "expiring drafts past their reply window failed"),
         }
+        prune(&rt, &shutdown).await;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
+    }
+}
+
+/// Batches one sweep prunes at most; the rest waits for the next sweep.
+const PRUNE_BATCHES_PER_SWEEP: usize = 20;
+
+/// Prune what `[retention]` no longer keeps, a batch per write transaction,
+/// pausing between batches so other writes go first.
+async fn prune(rt: &Runtime, shutdown: &CancellationToken) {
+    let r = &rt.settings.retention;
+    let now = now_ms();
+    let cutoffs = crate::store::Cutoffs {
+        prompts: r.prompts.cutoff(now),
+        decision_details: r.decision_details.cutoff(now),
+        audit_notes: r.audit_notes.cutoff(now),
+    };
+    if cutoffs == crate::store::Cutoffs::default() {
+        return;
+    }
+    let batch = r.batch.max(1);
+    let mut total = crate::store::Pruned::default();
+    for _ in 0..PRUNE_BATCHES_PER_SWEEP {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        match rt
+            .store
+            .call(move |c| crate::store::prune_batch(c, cutoffs, batch))
+            .await
+        {
+            Ok(p) => {
+                total.prompts += p.prompts;
+                total.decision_details += p.decision_details;
+                total.audit_notes += p.audit_notes;
+                if p.prompts < batch && p.decision_details < batch && p.audit_notes < batch {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "pruning old drafts failed");
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if total.total() > 0 {
+        tracing::info!(
+            prompts = total.prompts,
+            decision_details = total.decision_details,
+            audit_notes = total.audit_notes,
+            "pruned what the retention settings no longer keep"
+        );
     }
 }

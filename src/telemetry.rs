@@ -1,4 +1,7 @@
-//! Logging setup. `RUST_LOG` wins over the configured level.
+//! Logging setup. `RUST_LOG` wins over the configured level. Under systemd
+//! (`JOURNAL_STREAM` set) lines carry no colours and no timestamp of their
+//! own, since the journal stamps each line; colours also stay off when
+//! stderr is not a terminal or `NO_COLOR` is set.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -9,12 +12,24 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let registry = tracing_subscriber::registry().with(filter);
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && !journald
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = match format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+        LogFormat::Pretty if journald => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .without_time()
+                    .with_ansi(false)
                     .with_writer(std::io::stderr),
             )
             .try_init(),

@@ -569,10 +569,11 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let report = match actions::status(&store, actions::shop_refs(settings)).await {
+    let mut report = match actions::status(&store, actions::shop_refs(settings)).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    report.database_bytes = Some(crate::store::database_bytes(&settings.database_path()));
     if json {
         say!(
             "{}",
@@ -580,6 +581,11 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    say!(
+        "Database: {} ({:.1} MiB with its write-ahead log)",
+        settings.database_path().display(),
+        report.database_bytes.unwrap_or(0) as f64 / 1_048_576.0
+    );
     if report.connectors.is_empty() {
         say!("No status yet: the daemon has not polled any shop with this database.");
     }

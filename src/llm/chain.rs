@@ -25,6 +25,7 @@ pub struct Attempt {
     pub provider: String,
     pub model: String,
     pub result: Result<(Option<u64>, Option<u64>), LlmError>,
+    pub elapsed: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +102,7 @@ impl Chain {
                 skipped.push(name);
                 continue;
             }
+            let started = Instant::now();
             match slot.model.complete(request).await {
                 Ok(response) => {
                     *slot.cooling_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -108,6 +110,7 @@ impl Chain {
                         provider: name.clone(),
                         model: slot.model.model().to_string(),
                         result: Ok((response.prompt_tokens, response.completion_tokens)),
+                        elapsed: started.elapsed(),
                     });
                     return Ok(Answer {
                         response,
@@ -131,6 +134,7 @@ impl Chain {
                         provider: name,
                         model: slot.model.model().to_string(),
                         result: Err(e),
+                        elapsed: started.elapsed(),
                     });
                     if !next {
                         break;

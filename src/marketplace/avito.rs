@@ -218,6 +218,7 @@ impl AvitoClient {
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry_after = retry_after(&response);
+            self.gate.note_throttled();
             self.gate.block_for(retry_after);
             return Err(MarketError::RateLimited { retry_after });
         }
@@ -321,6 +322,7 @@ impl AvitoClient {
             }
             let retry_after = (status == StatusCode::TOO_MANY_REQUESTS).then(|| {
                 let wait = retry_after(&response);
+                self.gate.note_throttled();
                 self.gate.block_for(wait);
                 wait
             });
@@ -551,6 +553,10 @@ fn detail_from_text(text: &str) -> String {
 impl Connector for AvitoClient {
     fn marketplace(&self) -> Marketplace {
         Marketplace::Avito
+    }
+
+    fn request_counts(&self) -> super::limits::RequestCounts {
+        self.gate.counts()
     }
 
     fn discovery(&self) -> Discovery {

@@ -5,6 +5,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -25,6 +26,17 @@ pub struct RequestGate {
     /// How many sends wait for their turn; reads go only when none does.
     sends_waiting: watch::Sender<usize>,
     in_flight: Option<std::sync::Arc<Semaphore>>,
+    /// Requests let through, and throttling answers, for the metrics.
+    requests: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// What a connector has asked of its marketplace so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub requests: u64,
+    /// Answers that said "too many requests" (429, Yandex Market's 420).
+    pub throttled: u64,
 }
 
 /// A send waiting for its turn. Reads give way while it exists; it goes away
@@ -59,6 +71,8 @@ impl RequestGate {
             blocked_until: Mutex::new(None),
             sends_waiting: watch::Sender::new(0),
             in_flight: max_parallel.map(|n| std::sync::Arc::new(Semaphore::new(n.max(1)))),
+            requests: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
         }
     }
 
@@ -90,7 +104,20 @@ impl RequestGate {
         if let Some(l) = &self.limiter {
             l.until_ready().await;
         }
+        self.requests.fetch_add(1, Ordering::Relaxed);
         Turn { _permit: permit }
+    }
+
+    /// Count a throttling answer (429, 420) for the metrics.
+    pub fn note_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counts(&self) -> RequestCounts {
+        RequestCounts {
+            requests: self.requests.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+        }
     }
 
     /// Hold every request back for `wait`, e.g. after a 429 or 420.

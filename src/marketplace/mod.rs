@@ -95,6 +95,9 @@ pub trait Connector: Send + Sync {
         self.marketplace().capabilities()
     }
 
+    /// Requests sent and throttling answers received so far (for the metrics).
+    fn request_counts(&self) -> limits::RequestCounts;
+
     fn discovery(&self) -> Discovery {
         Discovery::EventStream
     }

@@ -202,12 +202,14 @@ impl OzonClient {
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry_after = retry_after(&response);
+            self.gate.note_throttled();
             self.gate.block_for(retry_after);
             return Err(MarketError::RateLimited { retry_after });
         }
         let text = response.text().await.unwrap_or_default();
         let error = classify_error(status.as_u16(), &RpcStatus::parse(&text), op);
         if let MarketError::RateLimited { retry_after } = &error {
+            self.gate.note_throttled();
             self.gate.block_for(*retry_after);
         }
         Err(error)
@@ -441,6 +443,10 @@ fn classify_error(status: u16, rpc: &RpcStatus, op: Op) -> MarketError {
 impl Connector for OzonClient {
     fn marketplace(&self) -> Marketplace {
         Marketplace::Ozon
+    }
+
+    fn request_counts(&self) -> super::limits::RequestCounts {
+        self.gate.counts()
     }
 
     fn discovery(&self) -> Discovery {

@@ -104,6 +104,7 @@ impl WildberriesClient {
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry_after = retry_after(&response);
+            self.gate.note_throttled();
             self.gate.block_for(retry_after);
             return Err(MarketError::RateLimited { retry_after });
         }
@@ -150,6 +151,10 @@ async fn error_detail(response: Response) -> String {
 impl Connector for WildberriesClient {
     fn marketplace(&self) -> Marketplace {
         Marketplace::Wildberries
+    }
+
+    fn request_counts(&self) -> super::limits::RequestCounts {
+        self.gate.counts()
     }
 
     async fn poll(

@@ -307,6 +307,7 @@ impl YandexMarketClient {
 
     /// A 420: pause as the answer says and say how long.
     async fn throttled(&self, method: Method, response: Response) -> MarketError {
+        self.gate.note_throttled();
         let until = limit_wait(response.headers());
         let detail = error_detail(response).await;
         let parallel = detail.to_lowercase().contains("parallel");
@@ -531,6 +532,10 @@ fn chat_id_param(chat_id: &str) -> Option<i64> {
 impl Connector for YandexMarketClient {
     fn marketplace(&self) -> Marketplace {
         Marketplace::YandexMarket
+    }
+
+    fn request_counts(&self) -> super::limits::RequestCounts {
+        self.gate.counts()
     }
 
     fn discovery(&self) -> Discovery {

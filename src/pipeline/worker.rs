@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{DraftSource, TurnFacts, assess};
-use crate::domain::{Effect, Millis, now_ms};
+use crate::domain::{DraftState, Effect, Millis, now_ms};
+use crate::metrics::DraftOutcome;
 use crate::runtime::{Event, Runtime};
 use crate::store::{self, NewDraft, StoreDraftOutcome, StoreError, Turn};
 
@@ -215,6 +216,17 @@ async fn process_turn_via(
     {
         tracing::error!(shop = %shop.id, error = %e, "cannot record LLM usage");
     }
+    let usage = super::budget::records(&rt.settings, &assessment.llm_calls);
+    for (attempt, used) in assessment.llm_calls.iter().zip(&usage) {
+        rt.metrics.llm_call(&crate::metrics::LlmCall {
+            provider: &used.provider,
+            ok: used.ok,
+            prompt_tokens: used.prompt_tokens,
+            completion_tokens: used.completion_tokens,
+            cost: used.cost,
+            elapsed: attempt.elapsed,
+        });
+    }
     let new = NewDraft {
         chat_id: turn.chat.id,
         turn_message_id: turn.last_message_id(),
@@ -244,6 +256,11 @@ async fn process_turn_via(
     };
     if let StoreDraftOutcome::Stored { id, state } = outcome {
         let d = &assessment.decision;
+        rt.metrics
+            .draft_created(assessment.classification.intent, d.effect);
+        if state == DraftState::Scheduled {
+            rt.metrics.draft_outcome(DraftOutcome::Auto, 1);
+        }
         tracing::info!(
             draft = id, shop = %shop.id, marketplace = %turn.chat.marketplace,
             intent = %assessment.classification.intent, effect = %d.effect, %state,

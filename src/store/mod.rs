@@ -9,6 +9,7 @@ mod controls;
 mod corrections;
 mod drafts;
 mod ingest;
+mod retention;
 mod status;
 pub mod telegram;
 mod usage;
@@ -44,7 +45,11 @@ pub use drafts::{
     transition, unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
-pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
+pub use retention::{BackupReport, Cutoffs, Pruned, backup, prune_batch};
+pub use status::{
+    ConnectorState, ConnectorStatus, QueueFigures, SyncState, connector_counts, list_status,
+    queue_figures, set_status, sync_state,
+};
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +66,19 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The database file and its write-ahead and shared-memory files, in bytes.
+pub fn database_bytes(path: &Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(p).ok()
+        })
+        .map(|m| m.len())
+        .sum()
+}
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
@@ -72,6 +90,7 @@ fn migrations() -> Migrations<'static> {
             "migrations/0006_approval_findings_and_attention.sql"
         )),
         M::up(include_str!("migrations/0008_telegram.sql")),
+        M::up(include_str!("migrations/0009_retention.sql")),
     ])
 }
 

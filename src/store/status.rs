@@ -137,3 +137,53 @@ pub fn sync_state(conn: &Connection, shop: &str, marketplace: Marketplace) -> Re
         .optional()?
         .unwrap_or_default())
 }
+
+/// Open drafts per state and when the oldest draft waiting for a person was made.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueFigures {
+    pub by_state: Vec<(crate::domain::DraftState, u64)>,
+    pub oldest_pending_at: Option<Millis>,
+}
+
+pub fn queue_figures(conn: &Connection) -> Result<QueueFigures> {
+    use crate::domain::DraftState;
+    let mut out = QueueFigures::default();
+    let mut stmt =
+        conn.prepare_cached("SELECT COUNT(*), MIN(created_at) FROM drafts WHERE state = ?1")?;
+    for state in [
+        DraftState::Pending,
+        DraftState::Scheduled,
+        DraftState::Sending,
+        DraftState::Unknown,
+    ] {
+        let (n, oldest): (i64, Option<Millis>) =
+            stmt.query_row([state.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        out.by_state.push((state, n as u64));
+        if state == DraftState::Pending {
+            out.oldest_pending_at = oldest;
+        }
+    }
+    Ok(out)
+}
+
+/// How many connectors are in each state, per marketplace.
+pub fn connector_counts(conn: &Connection) -> Result<Vec<(Marketplace, ConnectorState, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT marketplace, state, COUNT(*) FROM connector_status GROUP BY marketplace, state",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mp, state, n) = row?;
+        if let Ok(marketplace) = mp.parse() {
+            out.push((marketplace, ConnectorState::parse(&state), n as u64));
+        }
+    }
+    Ok(out)
+}

@@ -302,6 +302,8 @@ pub async fn approve(
         override_reason: body.override_reason,
     };
     let d = actions::approve(&s.rt.store, &s.rt.shops, id, approval, &Actor(op.actor)).await?;
+    s.rt.metrics
+        .draft_outcome(crate::metrics::DraftOutcome::Approved, 1);
     Ok(done(&s, d))
 }
 
@@ -336,6 +338,8 @@ pub async fn reject(
 ) -> Result<Json<actions::QueueItem>, ApiError> {
     let reason = body.reason.unwrap_or_default();
     let d = actions::reject(&s.rt.store, id, &reason, &Actor(op.actor)).await?;
+    s.rt.metrics
+        .draft_outcome(crate::metrics::DraftOutcome::Rejected, 1);
     Ok(done(&s, d))
 }
 
@@ -469,9 +473,9 @@ pub async fn status(
     State(s): State<WebState>,
     _op: Operator,
 ) -> Result<Json<actions::StatusReport>, ApiError> {
-    Ok(Json(
-        actions::status(&s.rt.store, actions::shop_refs(&s.rt.settings)).await?,
-    ))
+    let mut report = actions::status(&s.rt.store, actions::shop_refs(&s.rt.settings)).await?;
+    report.database_bytes = Some(crate::store::database_bytes(&s.rt.settings.database_path()));
+    Ok(Json(report))
 }
 
 fn known_shop(s: &WebState, shop: &str) -> Result<(), ApiError> {

@@ -6,6 +6,7 @@ mod api;
 pub mod auth;
 mod events;
 pub mod i18n;
+mod metrics;
 mod pages;
 
 use std::net::SocketAddr;
@@ -239,6 +240,7 @@ pub fn router(state: WebState, hosts: AllowedHosts) -> Router {
         )
         .route("/api/status", get(api::status))
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/shops/{shop}/pause", post(api::pause))
         .route("/api/shops/{shop}/resume", post(api::resume))
         .fallback(not_found)

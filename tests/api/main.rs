@@ -2,6 +2,7 @@
 //! servers, all over real sockets on loopback.
 
 mod avito;
+mod backup;
 mod cookbook;
 mod crash;
 mod faults;
@@ -9,6 +10,7 @@ mod helpers;
 mod injection;
 mod llm;
 mod marketplaces;
+mod metrics;
 mod ozon;
 mod policy;
 mod spine;

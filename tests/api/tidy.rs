@@ -82,8 +82,8 @@ const LAYERS: &[&[&str]] = &[
     &["analysis"],
     &["guards"],
     &["policy", "prompts"],
-    // The outside world: database, marketplaces, LLMs, logs.
-    &["store", "marketplace", "llm", "telemetry"],
+    // The outside world: database, marketplaces, LLMs, logs, metrics.
+    &["store", "marketplace", "llm", "telemetry", "metrics"],
     &["notify"],
     // A shop at run time, and what the running services share.
     &["shop"],

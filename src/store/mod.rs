@@ -9,8 +9,10 @@ mod controls;
 mod corrections;
 mod drafts;
 mod ingest;
+mod sessions;
 mod status;
 mod usage;
+mod working;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -44,7 +46,11 @@ pub use drafts::{
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
+pub use sessions::{StoredSession, delete_session, load_session, save_session};
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
+pub use working::{
+    WorkingText, last_buyer_messages, save_working_text, successor_draft, working_text_for,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,6 +75,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0005_intent_corrections.sql")),
         M::up(include_str!(
             "migrations/0006_approval_findings_and_attention.sql"
+        )),
+        M::up(include_str!(
+            "migrations/0007_web_sessions_and_working_texts.sql"
         )),
     ])
 }

@@ -45,8 +45,8 @@ pub use drafts::{
     transition, unknown_drafts,
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
-pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
 pub use sessions::{StoredSession, delete_session, load_session, save_session};
+pub use status::{ConnectorState, ConnectorStatus, SyncState, list_status, set_status, sync_state};
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
 pub use working::{
     WorkingText, last_buyer_messages, save_working_text, successor_draft, working_text_for,

@@ -58,7 +58,10 @@ pub fn load_session(
 }
 
 pub fn delete_session(conn: &mut Connection, token_hash: &str) -> Result<()> {
-    conn.execute("DELETE FROM web_sessions WHERE token_hash = ?1", [token_hash])?;
+    conn.execute(
+        "DELETE FROM web_sessions WHERE token_hash = ?1",
+        [token_hash],
+    )?;
     Ok(())
 }
 
@@ -79,16 +82,22 @@ mod tests {
             .call_blocking(|c| save_session(c, "h", &s, 1_000))
             .unwrap();
         assert_eq!(
-            store.call_blocking(|c| load_session(c, "h", 1_500)).unwrap(),
+            store
+                .call_blocking(|c| load_session(c, "h", 1_500))
+                .unwrap(),
             Some(s.clone())
         );
         assert_eq!(
-            store.call_blocking(|c| load_session(c, "h", 2_000)).unwrap(),
+            store
+                .call_blocking(|c| load_session(c, "h", 2_000))
+                .unwrap(),
             None
         );
         store.call_blocking(|c| delete_session(c, "h")).unwrap();
         assert_eq!(
-            store.call_blocking(|c| load_session(c, "h", 1_500)).unwrap(),
+            store
+                .call_blocking(|c| load_session(c, "h", 1_500))
+                .unwrap(),
             None
         );
     }

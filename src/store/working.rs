@@ -73,8 +73,8 @@ pub fn working_text_for(conn: &Connection, draft_id: i64) -> Result<Option<Worki
         return Ok(None);
     };
     let state: DraftState = state.parse().map_err(StoreError::Corrupt)?;
-    let carried = superseded_at.is_some()
-        && matches!(state, DraftState::Expired | DraftState::Cancelled);
+    let carried =
+        superseded_at.is_some() && matches!(state, DraftState::Expired | DraftState::Cancelled);
     Ok((working.draft_id == draft_id || carried).then_some(working))
 }
 
@@ -158,20 +158,38 @@ mod tests {
             .call_blocking(|c| working_text_for(c, 11))
             .unwrap()
             .unwrap();
-        assert_eq!((carried.text.as_str(), carried.draft_id), ("Здравствуйте, ", 10));
-        assert_eq!(store.call_blocking(|c| successor_draft(c, 10)).unwrap(), Some(11));
         assert_eq!(
-            store.call_blocking(|c| last_buyer_messages(c, &[1])).unwrap()[&1],
+            (carried.text.as_str(), carried.draft_id),
+            ("Здравствуйте, ", 10)
+        );
+        assert_eq!(
+            store.call_blocking(|c| successor_draft(c, 10)).unwrap(),
+            Some(11)
+        );
+        assert_eq!(
+            store
+                .call_blocking(|c| last_buyer_messages(c, &[1]))
+                .unwrap()[&1],
             "ау"
         );
 
         store
             .call_blocking(|c| {
-                c.execute("UPDATE drafts SET state = 'rejected', superseded_at = NULL WHERE id = 10", [])?;
+                c.execute(
+                    "UPDATE drafts SET state = 'rejected', superseded_at = NULL WHERE id = 10",
+                    [],
+                )?;
                 Ok(())
             })
             .unwrap();
-        assert_eq!(store.call_blocking(|c| working_text_for(c, 11)).unwrap(), None);
-        assert!(!store.call_blocking(|c| save_working_text(c, 99, "x", "a", 7)).unwrap());
+        assert_eq!(
+            store.call_blocking(|c| working_text_for(c, 11)).unwrap(),
+            None
+        );
+        assert!(
+            !store
+                .call_blocking(|c| save_working_text(c, 99, "x", "a", 7))
+                .unwrap()
+        );
     }
 }

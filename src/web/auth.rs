@@ -355,11 +355,7 @@ impl FromRequestParts<WebState> for Operator {
             });
         }
         let session = match cookie_value(&parts.headers, SESSION_COOKIE) {
-            Some(id) => state
-                .auth
-                .session(id)
-                .await
-                .map(|s| (id.to_string(), s)),
+            Some(id) => state.auth.session(id).await.map(|s| (id.to_string(), s)),
             None => None,
         };
         let Some((id, session)) = session else {
@@ -454,7 +450,10 @@ mod tests {
         let (id, session) = first.login(ip, "Оля", "pw").await.unwrap();
         let second = Auth::new(Credential::Password(SecretString::from("pw")), &settings())
             .with_store(store.clone());
-        let found = second.session(&id).await.expect("the session is remembered");
+        let found = second
+            .session(&id)
+            .await
+            .expect("the session is remembered");
         assert_eq!((found.name, found.csrf), ("Оля".to_string(), session.csrf));
         second.logout(&id).await;
         let third = Auth::new(Credential::Password(SecretString::from("pw")), &settings())

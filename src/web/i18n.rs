@@ -326,10 +326,12 @@ pub fn flag_label(f: crate::domain::Flag) -> &'static str {
 /// word it looks for, «брак…».
 pub fn plain(reason: &str) -> String {
     use std::sync::LazyLock;
-    static PATTERN: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"/(?:[^/\s]|\\/)(?:[^/\n]|\\/)*/[a-z]*").expect("valid"));
-    static CODE: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]{4,}\b").expect("valid"));
+    static PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"/(?:[^/\s]|\\/)(?:[^/\n]|\\/)*/[a-z]*").expect("valid")
+    });
+    static CODE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]{4,}\b").expect("valid")
+    });
     static ESCAPE: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"\\[a-zA-Z]|\(\?[a-z]+\)").expect("valid"));
     let words = PATTERN.replace_all(reason, |c: &regex::Captures<'_>| {
@@ -371,6 +373,9 @@ mod tests {
             "тема «возврат и обмен» всегда требует человека"
         );
         assert_eq!(plain("заказ 12/05 в пути"), "заказ 12/05 в пути");
-        assert_eq!(plain("ответ через https://example.ru/a/b"), "ответ через https://example.ru/a/b");
+        assert_eq!(
+            plain("ответ через https://example.ru/a/b"),
+            "ответ через https://example.ru/a/b"
+        );
     }
 }

@@ -836,10 +836,7 @@ fn actions_context(s: &WebState, d: &DraftDetail, around: &Around) -> Context {
     ctx.insert("state", draft.state.as_str());
     ctx.insert("state_label", i18n::state_label(draft.state));
     ctx.insert("superseded_unseen", &draft.superseded_unseen());
-    ctx.insert(
-        "reason",
-        &draft.state_reason.as_deref().map(i18n::plain),
-    );
+    ctx.insert("reason", &draft.state_reason.as_deref().map(i18n::plain));
     ctx.insert("text", draft.outgoing_text());
     ctx.insert("drafter_note", &draft.drafter_note);
     ctx.insert(

@@ -1002,7 +1002,10 @@ async fn typed_text_is_saved_and_moves_to_the_draft_that_supersedes_its_own_with
         .await
         .unwrap();
     let editor = between(&fresh, "<textarea id=\"editor\"", "</textarea>");
-    assert!(editor.ends_with(typed), "the new editor carries the text: {fresh}");
+    assert!(
+        editor.ends_with(typed),
+        "the new editor carries the text: {fresh}"
+    );
     assert!(fresh.contains(&format!("href=\"/drafts/{}\"", first.id)));
 
     // A decision ends the typed text's life: the next turn starts clean.
@@ -1038,11 +1041,15 @@ async fn saving_typed_text_needs_the_csrf_token_and_names_only_its_field() {
     let posted = app.buyer_writes("Есть синий?").await;
     let draft = app.wait_for_draft(&posted.chat_id).await;
     let path = format!("/api/drafts/{}/working", draft.id);
-    let res = browser.post_without_csrf(&path, json!({ "text": "x" })).await;
+    let res = browser
+        .post_without_csrf(&path, json!({ "text": "x" }))
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = browser.post(&path, json!({ "txt": "x" })).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = browser.post("/api/drafts/999999/working", json!({ "text": "x" })).await;
+    let res = browser
+        .post("/api/drafts/999999/working", json!({ "text": "x" }))
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body: Value = res.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("999999"));
@@ -1078,7 +1085,11 @@ async fn a_session_survives_a_daemon_restart_and_an_expired_one_returns_to_its_p
             json!({ "text": typed }),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::OK, "the CSRF token is remembered too");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the CSRF token is remembered too"
+    );
 
     let stranger = client()
         .get(format!("{}/drafts/{}", browser.base, draft.id))
@@ -1097,7 +1108,10 @@ async fn a_session_survives_a_daemon_restart_and_an_expired_one_returns_to_its_p
         .text()
         .await
         .unwrap();
-    assert!(form.contains(&format!("name=\"next\" value=\"/drafts/{}\"", draft.id)), "{form}");
+    assert!(
+        form.contains(&format!("name=\"next\" value=\"/drafts/{}\"", draft.id)),
+        "{form}"
+    );
 }
 
 #[tokio::test]
@@ -1111,11 +1125,7 @@ async fn after_login_only_a_page_of_the_queue_is_a_destination() {
         ("/\\evil.example", "/"),
     ] {
         let http = client();
-        let form = http
-            .get(format!("{base}/login"))
-            .send()
-            .await
-            .unwrap();
+        let form = http.get(format!("{base}/login")).send().await.unwrap();
         let login_cookie = set_cookie(&form, "agentiq_login").unwrap();
         let html = form.text().await.unwrap();
         let token = between(&html, "name=\"login_csrf\" value=\"", "\"").to_string();

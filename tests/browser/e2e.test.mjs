@@ -108,7 +108,7 @@ poll_interval = "1s"
   sim = start(["sim", "--listen", `127.0.0.1:${simPort}`, "--no-scenario", "--config", config]);
   await waitFor("the simulator", async () => (await fetch(simUrl + "/_sim/stats")).ok);
   daemon = start(["run", "--config", config], { AGENTIQ_WEB_PASSWORD: password });
-  await waitFor("the web queue", async () => (await fetch(webUrl + "/healthz")).ok);
+  await waitFor("the web queue", async () => (await fetch(webUrl + "/healthz")).ok, 90000);
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -127,7 +127,7 @@ async function restartDaemon(whileDown) {
   await exited;
   if (whileDown) await whileDown();
   daemon = start(["run", "--config", config], { AGENTIQ_WEB_PASSWORD: password });
-  await waitFor("the web queue after a restart", async () => (await fetch(webUrl + "/healthz")).ok, 30000);
+  await waitFor("the web queue after a restart", async () => (await fetch(webUrl + "/healthz")).ok, 90000);
 }
 
 async function logIn(page) {
@@ -200,7 +200,7 @@ test("a draft appears live, is edited, approved through the confirmation and del
   assert.equal(await page.textContent("#confirm-title"), "Вы отправите:");
   assert.equal(await page.textContent("#confirm-text"), edited);
   assert.equal(await page.textContent("#confirm-question"), "Отправить?");
-  const id = await row.getAttribute("data-id");
+  const id = await page.locator("#actions").getAttribute("data-draft");
   await page.click("#confirm-yes");
   await page.waitForURL((url) => url.pathname.startsWith("/drafts/") && !url.pathname.endsWith("/" + id), { timeout: 20000 });
   await page.waitForSelector("#editor");
@@ -464,17 +464,20 @@ test("typed text survives a buyer follow-up, an ended session and a daemon resta
 
   // The session ends while typing: back to the login form, and back here with the text.
   await page.context().clearCookies();
-  await page.type("#editor", ", ждёт вас");
+  await page.locator("#editor").press("Control+End");
+  await page.keyboard.type(", ждёт вас");
   await page.waitForURL(/\/login\?next=/, { timeout: 10000 });
   await logIn(page);
   await page.waitForSelector("#editor");
-  await waitFor("the typed text back in the editor", async () => (await page.inputValue("#editor")) === typed + ", ждёт вас");
+  await waitFor("the typed text back in the editor", async () => (await page.inputValue("#editor")) === typed + ", ждёт вас")
+    .catch(async (e) => { throw new Error(e.message + ": " + page.url() + " " + JSON.stringify(await page.inputValue("#editor")) + " " + JSON.stringify(await page.evaluate(() => ({ ...sessionStorage })))); });
   await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 10000 });
 
   // The daemon stops: the page says so; what is typed meanwhile is kept and saved after.
   await restartDaemon(async () => {
     await page.locator("#offline").waitFor({ state: "visible", timeout: 15000 });
-    await page.type("#editor", " до пятницы.");
+    await page.locator("#editor").press("Control+End");
+    await page.keyboard.type(" до пятницы.");
   });
   await page.locator("#offline").waitFor({ state: "hidden", timeout: 30000 });
   await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 15000 });
@@ -525,7 +528,7 @@ test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confi
   await noHorizontalOverflow(page, 390);
   const box = await page.locator("#editor").boundingBox();
   assert.ok(box && box.y + box.height <= 844, "the editor is visible without scrolling");
-  const reply = "Ирина, здравствуйте! Проверили заказ 2077155534889004432117766554433221100998877: он у курьера, привезут завтра до 18:00. Если что-то пойдёт не так, напишите нам сюда — ответим в течение часа.";
+  const reply = (await page.inputValue("#editor")).trim() + " Спасибо, что написали нам.";
   await page.fill("#editor", reply);
   await page.screenshot({ path: join(repo, "docs/screenshots/phone-draft.png") });
   const irina = await page.locator("#actions").getAttribute("data-draft");
@@ -538,7 +541,9 @@ test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confi
   assert.ok(yes && yes.y + yes.height <= 844 && yes.x + yes.width <= 390, "and so is the button");
   await page.screenshot({ path: join(repo, "docs/screenshots/phone-confirm.png") });
   await page.locator("#confirm-yes").tap();
-  await stateBecomes(page, irina, "sent");
+  await stateBecomes(page, irina, "sent").catch(async (e) => {
+    throw new Error(e.message + ": " + (await page.textContent("#toast")) + " | " + (await page.textContent("#confirm-findings")) + " | " + page.url() + " | " + JSON.stringify((await draftOf(page, irina)).draft.state));
+  });
 
   // Reject by touch.
   await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));

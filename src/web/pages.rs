@@ -345,8 +345,9 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
             counts.push((i18n::state_label(st).to_string(), n));
         }
     }
-    if !unseen.is_empty() {
-        counts.push((RU.superseded_unseen.to_string(), unseen.len()));
+    let unseen_listed = items.iter().filter(|i| unseen.contains(&i.id)).count();
+    if unseen_listed > 0 {
+        counts.push((RU.superseded_unseen.to_string(), unseen_listed));
     }
     // The empty-queue text only when nothing anywhere needs a person.
     let elsewhere = if items.is_empty() {
@@ -487,6 +488,7 @@ struct ConnectorView {
 struct ShopSync {
     id: String,
     name: String,
+    tz: String,
     connectors: Vec<ConnectorView>,
     paused: Option<String>,
     problems: Vec<String>,
@@ -501,6 +503,7 @@ async fn sync_context(s: &WebState) -> Context {
         let mut view = ShopSync {
             id: shop.id.clone(),
             name: shop.name.clone(),
+            tz: shop_tz(s, &shop.id),
             connectors: vec![],
             paused: None,
             problems: vec![],

@@ -46,7 +46,8 @@ pub fn save_working_text(
 
 /// The typed text that belongs to draft `draft_id`: typed for it, or typed
 /// for an earlier draft of the same chat that the buyer's new message
-/// withdrew. Text typed for a draft a person approved or rejected is done.
+/// withdrew, through drafts all withdrawn the same way. Text typed for (or
+/// carried into) a draft a person approved or rejected is done.
 pub fn working_text_for(conn: &Connection, draft_id: i64) -> Result<Option<WorkingText>> {
     let found: Option<(WorkingText, String, Option<Millis>)> = conn
         .prepare_cached(
@@ -54,7 +55,9 @@ pub fn working_text_for(conn: &Connection, draft_id: i64) -> Result<Option<Worki
              FROM drafts d
              JOIN working_texts w ON w.chat_id = d.chat_id
              JOIN drafts typed ON typed.id = w.draft_id
-             WHERE d.id = ?1 AND w.draft_id <= d.id",
+             WHERE d.id = ?1 AND w.draft_id <= d.id
+               AND NOT EXISTS (SELECT 1 FROM drafts m WHERE m.chat_id = d.chat_id
+                               AND m.id > w.draft_id AND m.id < d.id AND m.superseded_at IS NULL)",
         )?
         .query_row([draft_id], |r| {
             Ok((
@@ -122,7 +125,8 @@ mod tests {
                 c.execute_batch(
                     "INSERT INTO chats (id, shop, marketplace, external_id, created_at) VALUES (1, 's', 'wb', 'c1', 1);
                      INSERT INTO messages (id, chat_id, external_id, author, text, created_at, stored_at) VALUES
-                        (1, 1, 'm1', 'buyer', 'где заказ?', 1, 1), (2, 1, 'm2', 'buyer', 'ау', 2, 2);",
+                        (1, 1, 'm1', 'buyer', 'где заказ?', 1, 1), (2, 1, 'm2', 'buyer', 'ау', 2, 2),
+                        (3, 1, 'm3', 'buyer', 'ну?', 3, 3);",
                 )?;
                 Ok(())
             })
@@ -170,20 +174,31 @@ mod tests {
             store
                 .call_blocking(|c| last_buyer_messages(c, &[1]))
                 .unwrap()[&1],
-            "ау"
+            "ну?"
         );
 
+        // A person decides on the draft that carried the text: the next one starts clean.
         store
             .call_blocking(|c| {
-                c.execute(
-                    "UPDATE drafts SET state = 'rejected', superseded_at = NULL WHERE id = 10",
-                    [],
-                )?;
+                let change = crate::store::Change {
+                    actor: "web:Оля",
+                    note: Some("ответим сами"),
+                    at: 8,
+                };
+                crate::store::transition(
+                    c,
+                    11,
+                    &[DraftState::Pending],
+                    DraftState::Rejected,
+                    &change,
+                )
+                .map_err(StoreError::from)?;
                 Ok(())
             })
             .unwrap();
+        draft(&store, 12, 3, "pending", None);
         assert_eq!(
-            store.call_blocking(|c| working_text_for(c, 11)).unwrap(),
+            store.call_blocking(|c| working_text_for(c, 12)).unwrap(),
             None
         );
         assert!(

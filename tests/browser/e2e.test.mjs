@@ -93,6 +93,9 @@ avito_user_id = 5550001
 display_name = "Уютный дом"
 policy = "${join(repo, "policies/cautious-start.toml")}"
 prompts = "${join(repo, "prompts/default")}"
+[[shops.demo.quick_replies]]
+label = "Спасибо"
+text = "Спасибо, что выбрали наш магазин!"
 [shops.demo.wildberries]
 base_url = "${simUrl}"
 token = "e2e-token"
@@ -480,7 +483,9 @@ test("typed text survives a buyer follow-up, an ended session and a daemon resta
     await page.keyboard.type(" до пятницы.");
   });
   await page.locator("#offline").waitFor({ state: "hidden", timeout: 30000 });
-  await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 15000 });
+  await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 30000 }).catch(async (e) => {
+    throw new Error(e.message + " | " + page.url() + " | " + (await page.textContent("#saved").catch(() => "?")) + " | " + (await page.textContent("#toast").catch(() => "?")));
+  });
   await page.reload();
   assert.doesNotMatch(page.url(), /login/, "the session outlived the restart");
   await page.waitForSelector("#editor");
@@ -588,6 +593,8 @@ test("the inbox at 1280×800: the conversation beside the list, the next draft o
   const here = await page.locator("#actions").getAttribute("data-draft");
   assert.equal(await page.getAttribute("#inbox .inbox-item.current", "data-id"), here);
   await page.screenshot({ path: join(repo, "docs/screenshots/inbox.png") });
+  await page.click('button[data-quick]');
+  assert.match(await page.inputValue("#editor"), /Спасибо, что выбрали наш магазин!$/, "a quick reply goes into the editor");
   await page.click('button[data-action="reject"]');
   await page.fill("#confirm-reason", "ответим сами");
   await page.click("#confirm-yes");

@@ -235,11 +235,20 @@
     if (e.target.classList.contains("pick")) bulkState();
   });
 
+  // Where the caret was when the editor lost focus (to a quick-reply
+  // button); an editor never touched takes the phrase at its end.
+  let caret = null;
+  document.addEventListener("focusout", (e) => {
+    if (e.target.id === "editor") caret = { draft: e.target.dataset.draft, start: e.target.selectionStart, end: e.target.selectionEnd };
+  });
+
   function insertQuick(text) {
     const ed = editor();
     if (!ed) return;
-    const start = ed.selectionStart ?? ed.value.length;
-    const end = ed.selectionEnd ?? ed.value.length;
+    const here = document.activeElement === ed ? { start: ed.selectionStart, end: ed.selectionEnd }
+      : caret && caret.draft === ed.dataset.draft ? caret : { start: ed.value.length, end: ed.value.length };
+    const start = here.start;
+    const end = here.end;
     const before = ed.value.slice(0, start);
     const glue = before && !/\s$/.test(before) ? " " : "";
     ed.value = before + glue + text + ed.value.slice(end);

@@ -483,9 +483,9 @@ test("typed text survives a buyer follow-up, an ended session and a daemon resta
     await page.keyboard.type(" до пятницы.");
   });
   await page.locator("#offline").waitFor({ state: "hidden", timeout: 30000 });
-  await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 30000 }).catch(async (e) => {
-    throw new Error(e.message + " | " + page.url() + " | " + (await page.textContent("#saved").catch(() => "?")) + " | " + (await page.textContent("#toast").catch(() => "?")));
-  });
+  const draftId = await page.locator("#actions").getAttribute("data-draft");
+  await waitFor("the text saved on the server", async () =>
+    (await page.evaluate(async (id) => (await fetch(`/fragments/drafts/${id}/actions`)).text(), draftId)).includes("ждёт вас до пятницы."), 30000);
   await page.reload();
   assert.doesNotMatch(page.url(), /login/, "the session outlived the restart");
   await page.waitForSelector("#editor");
@@ -546,6 +546,8 @@ test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confi
   assert.ok(yes && yes.y + yes.height <= 844 && yes.x + yes.width <= 390, "and so is the button");
   await page.screenshot({ path: join(repo, "docs/screenshots/phone-confirm.png") });
   await page.locator("#confirm-yes").tap();
+  await page.waitForURL((url) => !url.pathname.endsWith("/" + irina), { timeout: 10000 });
+  await page.waitForSelector("#editor");
   await stateBecomes(page, irina, "sent").catch(async (e) => {
     throw new Error(e.message + ": " + (await page.textContent("#toast")) + " | " + (await page.textContent("#confirm-findings")) + " | " + page.url() + " | " + JSON.stringify((await draftOf(page, irina)).draft.state));
   });

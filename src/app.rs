@@ -234,7 +234,10 @@ impl App {
         if let Some((listener, credential)) = web {
             let addr = listener.local_addr()?;
             let state = crate::web::WebState {
-                auth: Arc::new(crate::web::auth::Auth::new(credential, &rt.settings.web)),
+                auth: Arc::new(
+                    crate::web::auth::Auth::new(credential, &rt.settings.web)
+                        .with_store(rt.store.clone()),
+                ),
                 tera: Arc::new(crate::web::templates()),
                 rt: rt.clone(),
             };

@@ -615,10 +615,24 @@ pub struct ShopSettings {
     /// IANA time zone for policy time windows, e.g. `Europe/Moscow`.
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// Ready phrases the web queue offers beside the editor:
+    /// `[[shops.<id>.quick_replies]]` with `label` and `text`.
+    #[serde(default)]
+    pub quick_replies: Vec<QuickReply>,
     pub wildberries: Option<WildberriesSettings>,
     pub ozon: Option<OzonSettings>,
     pub yandex_market: Option<YandexMarketSettings>,
     pub avito: Option<AvitoSettings>,
+}
+
+/// A ready phrase a person can put into a reply with one tap.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickReply {
+    /// What the button says.
+    pub label: String,
+    /// What it puts into the editor.
+    pub text: String,
 }
 
 /// One prompt directory, or several layered.

@@ -10,9 +10,11 @@ mod corrections;
 mod drafts;
 mod ingest;
 mod retention;
+mod sessions;
 mod status;
 pub mod telegram;
 mod usage;
+mod working;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -46,11 +48,15 @@ pub use drafts::{
 };
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use retention::{BackupReport, Cutoffs, Pruned, backup, prune_batch};
+pub use sessions::{StoredSession, delete_session, load_session, save_session};
 pub use status::{
     ConnectorState, ConnectorStatus, QueueFigures, SyncState, connector_counts, list_status,
     queue_figures, set_status, sync_state,
 };
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
+pub use working::{
+    WorkingText, last_buyer_messages, save_working_text, successor_draft, working_text_for,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -88,6 +94,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0005_intent_corrections.sql")),
         M::up(include_str!(
             "migrations/0006_approval_findings_and_attention.sql"
+        )),
+        M::up(include_str!(
+            "migrations/0007_web_sessions_and_working_texts.sql"
         )),
         M::up(include_str!("migrations/0008_telegram.sql")),
         M::up(include_str!("migrations/0009_retention.sql")),

@@ -162,6 +162,11 @@ pub struct ListQuery {
     pub marketplace: Option<String>,
     pub intent: Option<String>,
     pub sort: Option<String>,
+    /// Words to find in the buyer's name, order or article number and texts
+    /// (the queue page only).
+    pub q: Option<String>,
+    /// The draft open beside the inbox list (the queue page only).
+    pub current: Option<i64>,
 }
 
 impl ListQuery {
@@ -318,6 +323,52 @@ pub async fn check(
     Ok(Json(
         actions::check_text(&s.rt.store, &s.rt.shops, id, body.text).await?,
     ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkingBody {
+    pub text: String,
+}
+
+impl Fields for WorkingBody {
+    const FIELDS: &'static [&'static str] = &["text"];
+}
+
+/// Longer than any marketplace takes, so a paste is kept whole to be cut.
+const MAX_WORKING_CHARS: usize = 20_000;
+
+/// Save what a person is typing for a draft, as they type: it outlives a
+/// buyer's new message (the next draft of the chat picks it up), an ended
+/// session and a restart. Not an approval: nothing is sent.
+pub async fn save_working(
+    State(s): State<WebState>,
+    op: Operator,
+    DraftId(id): DraftId,
+    Body(body): Body<WorkingBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if body.text.chars().count() > MAX_WORKING_CHARS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("текст длиннее {MAX_WORKING_CHARS} символов не сохраняется"),
+        ));
+    }
+    let now = crate::domain::now_ms();
+    let actor = op.actor;
+    let saved =
+        s.rt.store
+            .call(move |c| crate::store::save_working_text(c, id, &body.text, &actor, now))
+            .await
+            .map_err(|e| ApiError::from(ActionError::Store(e)))?;
+    if !saved {
+        return Err(ActionError::NotFound(id).into());
+    }
+    let successor =
+        s.rt.store
+            .read(move |c| crate::store::successor_draft(c, id))
+            .await
+            .map_err(|e| ApiError::from(ActionError::Store(e)))?;
+    Ok(Json(json!({ "saved_at": now, "successor": successor })))
 }
 
 pub async fn dismiss(

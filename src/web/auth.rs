@@ -1,6 +1,7 @@
 //! Operator login: a password from the environment (compared in constant time)
 //! or an argon2 hash; HttpOnly SameSite=Strict session cookies with a CSRF token
-//! per session; failed logins limited per client address. The JSON API also
+//! per session, kept in SQLite (as a hash of the token) so they outlive a
+//! restart; failed logins limited per client address. The JSON API also
 //! takes the password as a bearer token, which needs no CSRF token because it
 //! is never sent by a browser on its own.
 
@@ -20,6 +21,17 @@ use subtle::ConstantTimeEq;
 
 use super::WebState;
 use crate::config::Cidr;
+use crate::domain::now_ms;
+use crate::store::{Store, StoredSession};
+
+/// What the store keeps of a session token: its hash.
+fn token_hash(token: &str) -> String {
+    use blake2::{Blake2s256, Digest};
+    Blake2s256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 pub const SESSION_COOKIE: &str = "agentiq_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -38,7 +50,9 @@ pub struct Session {
 
 pub struct Auth {
     credential: Credential,
+    /// Sessions seen since start; the store keeps them across restarts.
     sessions: Mutex<HashMap<String, Session>>,
+    store: Option<Store>,
     failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
     ttl: Duration,
     secure: bool,
@@ -65,6 +79,7 @@ impl Auth {
         Auth {
             credential,
             sessions: Mutex::new(HashMap::new()),
+            store: None,
             failures: Mutex::new(HashMap::new()),
             ttl: settings.session_ttl.0,
             secure: settings.secure_cookies,
@@ -72,6 +87,12 @@ impl Auth {
             window: settings.login_window.0,
             trusted_proxies: settings.trusted_proxies.clone(),
         }
+    }
+
+    /// Keep sessions in `store`, so they survive a restart.
+    pub fn with_store(mut self, store: Store) -> Auth {
+        self.store = Some(store);
+        self
     }
 
     /// The address a request really comes from: the direct peer, or, when
@@ -138,7 +159,7 @@ impl Auth {
         list.len()
     }
 
-    pub fn login(
+    pub async fn login(
         &self,
         ip: IpAddr,
         name: &str,
@@ -161,25 +182,74 @@ impl Auth {
             csrf: token(32),
             expires: Instant::now() + self.ttl,
         };
+        if let Some(store) = &self.store {
+            let stored = StoredSession {
+                name: session.name.clone(),
+                csrf: session.csrf.clone(),
+                expires_at: now_ms() + self.ttl.as_millis() as i64,
+            };
+            let hash = token_hash(&id);
+            if let Err(e) = store
+                .call(move |c| crate::store::save_session(c, &hash, &stored, now_ms()))
+                .await
+            {
+                tracing::error!(error = %e, "could not keep a web session in the database; it lasts until the daemon stops");
+            }
+        }
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         sessions.retain(|_, s| s.expires > Instant::now());
         sessions.insert(id.clone(), session.clone());
         Ok((id, session))
     }
 
-    pub fn session(&self, id: &str) -> Option<Session> {
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions
-            .get(id)
-            .filter(|s| s.expires > Instant::now())
-            .cloned()
+    pub async fn session(&self, id: &str) -> Option<Session> {
+        let cached = {
+            let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            sessions.get(id).cloned()
+        };
+        if let Some(s) = cached {
+            return (s.expires > Instant::now()).then_some(s);
+        }
+        let store = self.store.as_ref()?;
+        let hash = token_hash(id);
+        let now = now_ms();
+        let stored = match store
+            .read(move |c| crate::store::load_session(c, &hash, now))
+            .await
+        {
+            Ok(stored) => stored?,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read web sessions from the database");
+                return None;
+            }
+        };
+        let left = Duration::from_millis(u64::try_from(stored.expires_at - now).unwrap_or(0));
+        let session = Session {
+            name: stored.name,
+            csrf: stored.csrf,
+            expires: Instant::now() + left,
+        };
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), session.clone());
+        Some(session)
     }
 
-    pub fn logout(&self, id: &str) {
+    pub async fn logout(&self, id: &str) {
         self.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
+        if let Some(store) = &self.store {
+            let hash = token_hash(id);
+            if let Err(e) = store
+                .call(move |c| crate::store::delete_session(c, &hash))
+                .await
+            {
+                tracing::error!(error = %e, "could not forget a web session in the database");
+            }
+        }
     }
 
     pub fn cookie(&self, name: &str, value: &str, max_age: Duration) -> String {
@@ -214,8 +284,8 @@ pub struct Operator {
 }
 
 pub enum Rejection {
-    /// Pages redirect to the login form.
-    Login,
+    /// Pages redirect to the login form, which comes back to this address.
+    Login(String),
     Unauthorized,
     /// Too many wrong passwords from this client.
     TooMany,
@@ -225,7 +295,13 @@ pub enum Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         match self {
-            Rejection::Login => Redirect::to("/login").into_response(),
+            Rejection::Login(back) if back == "/" => Redirect::to("/login").into_response(),
+            Rejection::Login(back) => {
+                let next: String =
+                    percent_encoding::utf8_percent_encode(&back, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string();
+                Redirect::to(&format!("/login?next={next}")).into_response()
+            }
             Rejection::Unauthorized => (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "войдите в очередь заново или передайте пароль в заголовке Authorization: Bearer <пароль>" }))).into_response(),
             Rejection::TooMany => (StatusCode::TOO_MANY_REQUESTS, axum::Json(serde_json::json!({ "error": "слишком много неверных паролей с этого адреса; попробуйте позже" }))).into_response(),
             Rejection::Csrf => (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "запрос отклонён: нет или неверный CSRF-токен; обновите страницу" }))).into_response(),
@@ -278,11 +354,19 @@ impl FromRequestParts<WebState> for Operator {
                 session: None,
             });
         }
-        let session = cookie_value(&parts.headers, SESSION_COOKIE)
-            .and_then(|id| state.auth.session(id).map(|s| (id.to_string(), s)));
+        let session = match cookie_value(&parts.headers, SESSION_COOKIE) {
+            Some(id) => state.auth.session(id).await.map(|s| (id.to_string(), s)),
+            None => None,
+        };
         let Some((id, session)) = session else {
             return Err(if is_page {
-                Rejection::Login
+                Rejection::Login(
+                    parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "/".into()),
+                )
             } else {
                 Rejection::Unauthorized
             });
@@ -338,20 +422,43 @@ mod tests {
         assert!(!auth.verify("correct horse "));
     }
 
-    #[test]
-    fn repeated_failures_lock_the_address_out() {
+    #[tokio::test]
+    async fn repeated_failures_lock_the_address_out() {
         let auth = Auth::new(Credential::Password(SecretString::from("pw")), &settings());
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..3 {
-            assert_eq!(auth.login(ip, "a", "nope").err(), Some(LoginError::Wrong));
+            assert_eq!(
+                auth.login(ip, "a", "nope").await.err(),
+                Some(LoginError::Wrong)
+            );
         }
         assert_eq!(
-            auth.login(ip, "a", "pw").err(),
+            auth.login(ip, "a", "pw").await.err(),
             Some(LoginError::TooMany),
             "even the right password waits"
         );
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(auth.login(other, "a", "pw").is_ok());
+        assert!(auth.login(other, "a", "pw").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_session_outlives_the_process_that_made_it() {
+        let store = Store::open_in_memory().unwrap();
+        let first = Auth::new(Credential::Password(SecretString::from("pw")), &settings())
+            .with_store(store.clone());
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let (id, session) = first.login(ip, "Оля", "pw").await.unwrap();
+        let second = Auth::new(Credential::Password(SecretString::from("pw")), &settings())
+            .with_store(store.clone());
+        let found = second
+            .session(&id)
+            .await
+            .expect("the session is remembered");
+        assert_eq!((found.name, found.csrf), ("Оля".to_string(), session.csrf));
+        second.logout(&id).await;
+        let third = Auth::new(Credential::Password(SecretString::from("pw")), &settings())
+            .with_store(store);
+        assert!(third.session(&id).await.is_none());
     }
 
     #[test]

@@ -109,6 +109,29 @@ pub struct Strings {
     pub override_hint: &'static str,
     pub override_needed: &'static str,
     pub send_anyway: &'static str,
+    pub login_expired: &'static str,
+    pub offline: &'static str,
+    pub saved: &'static str,
+    pub saving: &'static str,
+    pub save_failed: &'static str,
+    pub carried_from: &'static str,
+    pub typed_saved: &'static str,
+    pub successor: &'static str,
+    pub successor_pending: &'static str,
+    pub search: &'static str,
+    pub search_hint: &'static str,
+    pub col_buyer: &'static str,
+    pub col_reply: &'static str,
+    pub col_select: &'static str,
+    pub bulk_approve: &'static str,
+    pub bulk_title: &'static str,
+    pub bulk_blocked: &'static str,
+    pub bulk_none: &'static str,
+    pub bulk_done: &'static str,
+    pub quick_replies: &'static str,
+    pub next_draft: &'static str,
+    pub queue_empty_now: &'static str,
+    pub waiting_title: &'static str,
 }
 
 pub const RU: Strings = Strings {
@@ -142,7 +165,7 @@ pub const RU: Strings = Strings {
     col_intent: "Тема",
     col_text: "Черновик",
     col_state: "Состояние",
-    col_age: "Ждёт",
+    col_age: "Давно ли",
     conversation: "Переписка",
     order: "Заказ",
     order_unknown: "Площадка не сообщила данные заказа.",
@@ -187,7 +210,7 @@ pub const RU: Strings = Strings {
     seller_elsewhere: "Продавец (в кабинете площадки)",
     marketplace_msg: "Площадка",
     history: "Журнал",
-    shortcuts: "Клавиши: j/k — выбор, Enter — открыть, a — отправить, r — отклонить, Ctrl+Enter — отправить из редактора, Esc — закрыть",
+    shortcuts: "Клавиши (в любой раскладке): j/k — выбор, Enter или o — открыть, x — отметить, a — отправить, r — отклонить, / — поиск, Ctrl+Enter — отправить из редактора, Esc — закрыть",
     back: "← К очереди",
     synced: "обновлено",
     token_rejected: "токен отклонён",
@@ -214,6 +237,29 @@ pub const RU: Strings = Strings {
     override_hint: "Например: возврат согласован с руководителем",
     override_needed: "Проверка нашла ошибки: напишите, почему ответ всё же нужно отправить.",
     send_anyway: "Отправить вопреки проверке",
+    login_expired: "Вы вышли из очереди (сессия закончилась). Войдите снова — набранный текст сохранён и вернётся в редактор.",
+    offline: "Нет связи с AgentIQ. Набранный текст сохранён в этом браузере и уйдёт на сервер, как только связь вернётся.",
+    saved: "текст сохранён",
+    saving: "сохраняем…",
+    save_failed: "не сохранён — повторим",
+    carried_from: "Сюда перенесён текст, который вы писали для черновика",
+    typed_saved: "Ваш набранный текст сохранён:",
+    successor: "Покупатель написал ещё раз. Продолжить в новом черновике",
+    successor_pending: "Покупатель написал ещё раз; новый черновик готовится, ваш текст перейдёт в него.",
+    search: "Поиск",
+    search_hint: "имя покупателя, номер заказа, артикул или текст",
+    col_buyer: "Покупатель написал",
+    col_reply: "Наш ответ",
+    col_select: "Выбрать",
+    bulk_approve: "Отправить выбранные",
+    bulk_title: "Вы отправите эти ответы:",
+    bulk_blocked: "не уйдёт: проверка нашла ошибки — откройте черновик и решите сами",
+    bulk_none: "Отметьте черновики, которые хотите отправить.",
+    bulk_done: "Отправлено ответов:",
+    quick_replies: "Быстрые ответы",
+    next_draft: "Следующий черновик",
+    queue_empty_now: "Все черновики разобраны.",
+    waiting_title: "ждут",
 };
 
 pub fn state_label(s: DraftState) -> &'static str {
@@ -222,6 +268,7 @@ pub fn state_label(s: DraftState) -> &'static str {
         DraftState::Sent => "✓ отправлен",
         DraftState::Failed => "⚠️ не отправлен",
         DraftState::Unknown => "⏳ проверяем доставку",
+        DraftState::Pending => "ждёт вашего решения",
         other => other.label_ru(),
     }
 }
@@ -271,5 +318,64 @@ pub fn flag_label(f: crate::domain::Flag) -> &'static str {
         Flag::NegativeSentiment => "недовольство",
         Flag::ClassifierFallback => "классификатор не ответил",
         Flag::DrafterFallback => "черновик из запасного шаблона",
+    }
+}
+
+/// A reason as a seller reads it: intent codes (`defect_not_working`) become
+/// their Russian names and a matched pattern (`/\bбрак\w*/`) becomes the
+/// word it looks for, «брак…».
+pub fn plain(reason: &str) -> String {
+    use std::sync::LazyLock;
+    static PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"/(?:[^/\s]|\\/)(?:[^/\n]|\\/)*/[a-z]*").expect("valid")
+    });
+    static CODE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]{4,}\b").expect("valid")
+    });
+    static ESCAPE: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\\[a-zA-Z]|\(\?[a-z]+\)").expect("valid"));
+    let words = PATTERN.replace_all(reason, |c: &regex::Captures<'_>| {
+        if !c[0].contains(['\\', '[', '(', '^', '|', '*', '+', '?']) {
+            return c[0].to_string();
+        }
+        let inner = ESCAPE.replace_all(&c[0], " ");
+        let word = inner
+            .split(|ch: char| !ch.is_alphabetic())
+            .max_by_key(|w| w.chars().count())
+            .unwrap_or_default();
+        if word.chars().count() < 2 {
+            "«…»".to_string()
+        } else {
+            format!("«{word}…»")
+        }
+    });
+    CODE.replace_all(&words, |c: &regex::Captures<'_>| {
+        match c[0].parse::<Intent>() {
+            Ok(i) => format!("«{}»", intent_label(i)),
+            Err(_) => c[0].to_string(),
+        }
+    })
+    .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_lose_their_codes_and_patterns() {
+        assert_eq!(
+            plain(r"defect_not_working — совпало: /\bбрак\w*/"),
+            "«брак» — совпало: «брак…»"
+        );
+        assert_eq!(
+            plain("тема refund_exchange всегда требует человека"),
+            "тема «возврат и обмен» всегда требует человека"
+        );
+        assert_eq!(plain("заказ 12/05 в пути"), "заказ 12/05 в пути");
+        assert_eq!(
+            plain("ответ через https://example.ru/a/b"),
+            "ответ через https://example.ru/a/b"
+        );
     }
 }

@@ -32,7 +32,8 @@ pub struct WebState {
     pub tera: Arc<Tera>,
 }
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
+    ("inbox_list.html", include_str!("templates/inbox_list.html")),
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("queue.html", include_str!("templates/queue.html")),
@@ -216,6 +217,7 @@ pub fn router(state: WebState, hosts: AllowedHosts) -> Router {
         .route("/", get(pages::queue))
         .route("/fragments/queue", get(pages::queue_rows))
         .route("/fragments/sync", get(pages::sync))
+        .route("/fragments/inbox", get(pages::inbox_list))
         .route("/drafts/{id}", get(pages::draft))
         .route("/fragments/drafts/{id}", get(pages::draft_live))
         .route("/fragments/drafts/{id}/actions", get(pages::draft_actions))
@@ -228,6 +230,7 @@ pub fn router(state: WebState, hosts: AllowedHosts) -> Router {
         .route("/api/drafts/{id}/approve", post(api::approve))
         .route("/api/drafts/{id}/check", post(api::check))
         .route("/api/drafts/{id}/dismiss", post(api::dismiss))
+        .route("/api/drafts/{id}/working", post(api::save_working))
         .route("/api/drafts/{id}/reject", post(api::reject))
         .route("/api/drafts/{id}/retag", post(api::retag))
         .route("/api/drafts/{id}/retry", post(api::retry))
@@ -282,13 +285,15 @@ mod tests {
         ctx.insert("counts", &Vec::<(String, usize)>::new());
         ctx.insert("oldest", &None::<String>);
         ctx.insert("elsewhere", &0);
+        ctx.insert("waiting", &1);
         ctx.insert(
             "rows",
             &vec![serde_json::json!({
                 "id": 1, "shop": "s", "marketplace": "Wildberries", "intent": "other", "intent_label": "другое",
                 "confidence": 30, "flags": [], "text": "<script>alert(1)</script>", "state": "pending",
                 "state_label": "ждёт", "reason": null, "age": "1 мин", "created_at": 0, "send_at": null,
-                "priority": 1, "urgent": false
+                "priority": 1, "urgent": false, "buyer": "Аня", "buyer_text": "<b>где</b>",
+                "order_no": null, "tz": "Europe/Moscow"
             })],
         );
         let html = tera.render("queue_rows.html", &ctx).unwrap();

@@ -53,13 +53,32 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     login_csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
-fn login_page(s: &WebState, error: Option<&str>, status: StatusCode) -> Response {
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after logging in: a page of this queue, never another site.
+fn safe_next(next: &str) -> &str {
+    let ours = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    if ours { next } else { "/" }
+}
+
+fn login_page(s: &WebState, error: Option<&str>, status: StatusCode, next: &str) -> Response {
     let login_token = token(16);
     let mut ctx = base(None);
     ctx.insert("login_csrf", &login_token);
     ctx.insert("error", &error);
+    ctx.insert("next", safe_next(next));
+    ctx.insert("expired", &(!next.is_empty() && safe_next(next) != "/"));
     let mut res = render(s, "login.html", &ctx);
     *res.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(&s.auth.cookie(
@@ -72,14 +91,17 @@ fn login_page(s: &WebState, error: Option<&str>, status: StatusCode) -> Response
     res
 }
 
-pub async fn login_form(State(s): State<WebState>, headers: HeaderMap) -> Response {
-    if cookie_value(&headers, SESSION_COOKIE)
-        .and_then(|id| s.auth.session(id))
-        .is_some()
+pub async fn login_form(
+    State(s): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if let Some(id) = cookie_value(&headers, SESSION_COOKIE)
+        && s.auth.session(id).await.is_some()
     {
-        return Redirect::to("/").into_response();
+        return Redirect::to(safe_next(&q.next)).into_response();
     }
-    login_page(&s, None, StatusCode::OK)
+    login_page(&s, None, StatusCode::OK, &q.next)
 }
 
 pub async fn login(
@@ -94,13 +116,14 @@ pub async fn login(
             &s,
             Some("Форма устарела, попробуйте ещё раз."),
             StatusCode::FORBIDDEN,
+            &form.next,
         );
     }
     let client = s.auth.client(peer.ip(), &headers);
-    match s.auth.login(client, &form.name, &form.password) {
+    match s.auth.login(client, &form.name, &form.password).await {
         Ok((id, session)) => {
             tracing::info!(user = %session.name, "logged in to the web queue");
-            let mut res = Redirect::to("/").into_response();
+            let mut res = Redirect::to(safe_next(&form.next)).into_response();
             for c in [
                 s.auth.session_cookie(&id),
                 s.auth.cookie(LOGIN_COOKIE, "", std::time::Duration::ZERO),
@@ -113,18 +136,28 @@ pub async fn login(
         }
         Err(LoginError::Wrong) => {
             tracing::warn!(client = %client, peer = %peer.ip(), "failed web login");
-            login_page(&s, Some(RU.login_wrong), StatusCode::UNAUTHORIZED)
+            login_page(
+                &s,
+                Some(RU.login_wrong),
+                StatusCode::UNAUTHORIZED,
+                &form.next,
+            )
         }
         Err(LoginError::TooMany) => {
             tracing::warn!(client = %client, peer = %peer.ip(), "web login refused: too many failures");
-            login_page(&s, Some(RU.login_too_many), StatusCode::TOO_MANY_REQUESTS)
+            login_page(
+                &s,
+                Some(RU.login_too_many),
+                StatusCode::TOO_MANY_REQUESTS,
+                &form.next,
+            )
         }
     }
 }
 
 pub async fn logout(State(s): State<WebState>, op: Operator) -> Response {
     if let Some((id, _)) = &op.session {
-        s.auth.logout(id);
+        s.auth.logout(id).await;
     }
     let mut res = Redirect::to("/login").into_response();
     if let Ok(v) =
@@ -154,6 +187,26 @@ struct Row {
     priority: i64,
     urgent: bool,
     reply_deadline: Option<i64>,
+    buyer: String,
+    buyer_text: String,
+    order_no: Option<String>,
+    tz: String,
+}
+
+/// What the inbox shows of a draft's chat beside the draft.
+struct ChatSide {
+    buyer: String,
+    buyer_text: String,
+    order_no: Option<String>,
+    search: String,
+}
+
+/// The shop's time zone name, so times show as the shop lives them.
+fn shop_tz(s: &WebState, shop: &str) -> String {
+    s.rt.shops
+        .get(shop)
+        .and_then(|x| x.timezone.iana_name().map(str::to_string))
+        .unwrap_or_else(|| "UTC".into())
 }
 
 fn row(i: &QueueItem, s: &WebState, now: i64, flags: Vec<String>) -> Row {
@@ -179,13 +232,17 @@ fn row(i: &QueueItem, s: &WebState, now: i64, flags: Vec<String>) -> Row {
         text: i.text.clone(),
         state: i.state.to_string(),
         state_label: i18n::state_label(i.state),
-        reason: i.reason.clone(),
+        reason: i.reason.as_deref().map(i18n::plain),
         age: i18n::age(now - i.created_at),
         created_at: i.created_at,
         send_at: i.send_at,
         priority: i.priority,
         urgent: i.priority >= 3,
         reply_deadline: i.reply_deadline.filter(|_| i.state == DraftState::Pending),
+        buyer: String::new(),
+        buyer_text: String::new(),
+        order_no: None,
+        tz: shop_tz(s, &i.shop),
     }
 }
 
@@ -215,7 +272,62 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
             )
         })
         .collect();
-    let mut items: Vec<QueueItem> = rows.iter().map(QueueItem::from).collect();
+    let chat_ids: Vec<i64> = rows.iter().map(|d| d.chat.id).collect();
+    let last =
+        s.rt.store
+            .read(move |c| crate::store::last_buyer_messages(c, &chat_ids))
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())?;
+    let sides: std::collections::HashMap<i64, ChatSide> = rows
+        .iter()
+        .map(|d| {
+            let o = &d.chat.order;
+            let buyer = d
+                .chat
+                .buyer_name
+                .clone()
+                .unwrap_or_else(|| RU.buyer.to_string());
+            let buyer_text = last.get(&d.chat.id).cloned().unwrap_or_default();
+            let order_no = o.order_id.clone().or(o.return_id.clone());
+            let search = [
+                Some(buyer.as_str()),
+                Some(buyer_text.as_str()),
+                Some(d.outgoing_text()),
+                o.order_id.as_deref(),
+                o.return_id.as_deref(),
+                o.product_id.as_deref(),
+                o.product_name.as_deref(),
+                Some(d.chat.external_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n")
+            .to_lowercase();
+            (
+                d.id,
+                ChatSide {
+                    buyer,
+                    buyer_text,
+                    order_no,
+                    search,
+                },
+            )
+        })
+        .collect();
+    let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let mut items: Vec<QueueItem> = rows
+        .iter()
+        .filter(|d| {
+            needle.is_empty()
+                || sides.get(&d.id).is_some_and(|side| {
+                    needle
+                        .split_whitespace()
+                        .all(|word| side.search.contains(word))
+                })
+        })
+        .map(QueueItem::from)
+        .collect();
     sort(&mut items, q.by_priority());
     let now = now_ms();
     let oldest = items
@@ -233,8 +345,9 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
             counts.push((i18n::state_label(st).to_string(), n));
         }
     }
-    if !unseen.is_empty() {
-        counts.push((RU.superseded_unseen.to_string(), unseen.len()));
+    let unseen_listed = items.iter().filter(|i| unseen.contains(&i.id)).count();
+    if unseen_listed > 0 {
+        counts.push((RU.superseded_unseen.to_string(), unseen_listed));
     }
     // The empty-queue text only when nothing anywhere needs a person.
     let elsewhere = if items.is_empty() {
@@ -251,6 +364,11 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
         .iter()
         .map(|i| {
             let mut r = row(i, s, now, flags.get(&i.id).cloned().unwrap_or_default());
+            if let Some(side) = sides.get(&i.id) {
+                r.buyer = side.buyer.clone();
+                r.buyer_text = side.buyer_text.clone();
+                r.order_no = side.order_no.clone();
+            }
             if unseen.contains(&i.id) {
                 r.state_label = RU.superseded_unseen;
             }
@@ -263,6 +381,14 @@ async fn rows_context(s: &WebState, q: &ListQuery) -> Result<Context, Response> 
     ctx.insert("counts", &counts);
     ctx.insert("elsewhere", &elsewhere);
     ctx.insert("oldest", &oldest.map(|t| i18n::age(now - t)));
+    ctx.insert(
+        "waiting",
+        &items
+            .iter()
+            .filter(|i| i.state == DraftState::Pending)
+            .count(),
+    );
+    ctx.insert("searched", &!needle.is_empty());
     Ok(ctx)
 }
 
@@ -274,6 +400,7 @@ fn query_string(q: &ListQuery) -> String {
         ("marketplace", &q.marketplace),
         ("intent", &q.intent),
         ("sort", &q.sort),
+        ("q", &q.q),
     ] {
         if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}={}", urlencode(v)));
@@ -331,6 +458,7 @@ pub async fn queue(
             "marketplace": q.marketplace.clone().unwrap_or_default(),
             "intent": q.intent.clone().unwrap_or_default(),
             "sort": q.sort.clone().unwrap_or_default(),
+            "q": q.q.clone().unwrap_or_default(),
         }),
     );
     ctx.insert("query", &query_string(&q));
@@ -360,6 +488,7 @@ struct ConnectorView {
 struct ShopSync {
     id: String,
     name: String,
+    tz: String,
     connectors: Vec<ConnectorView>,
     paused: Option<String>,
     problems: Vec<String>,
@@ -374,6 +503,7 @@ async fn sync_context(s: &WebState) -> Context {
         let mut view = ShopSync {
             id: shop.id.clone(),
             name: shop.name.clone(),
+            tz: shop_tz(s, &shop.id),
             connectors: vec![],
             paused: None,
             problems: vec![],
@@ -584,12 +714,13 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
             .map(|f| i18n::flag_label(*f).to_string())
             .collect::<Vec<_>>(),
     );
-    ctx.insert("class_reasons", &c.reasons);
+    let plain = |list: &[String]| list.iter().map(|r| i18n::plain(r)).collect::<Vec<_>>();
+    ctx.insert("class_reasons", &plain(&c.reasons));
     let dec = &draft.decision;
     ctx.insert("effect_label", i18n::effect_label(dec.effect));
     ctx.insert("escalated", &(dec.effect == Effect::Escalate));
-    ctx.insert("reasons", &dec.reasons);
-    ctx.insert("floor", &dec.floor);
+    ctx.insert("reasons", &plain(&dec.reasons));
+    ctx.insert("floor", &plain(&dec.floor));
     let rules: Vec<RuleView> = dec
         .rules
         .iter()
@@ -597,7 +728,7 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
             name: r.name.clone(),
             matched: r.matched,
             effect: i18n::effect_label(r.effect),
-            why: r.why.clone(),
+            why: plain(&r.why),
         })
         .collect();
     ctx.insert("rules", &rules);
@@ -631,8 +762,8 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
                 format!(
                     "{to}{}",
                     e.note
-                        .as_ref()
-                        .map(|n| format!(": {n}"))
+                        .as_deref()
+                        .map(|n| format!(": {}", i18n::plain(n)))
                         .unwrap_or_default()
                 ),
             )
@@ -650,18 +781,65 @@ fn live_context(s: &WebState, d: &DraftDetail) -> Context {
     );
     ctx.insert("marketplace", draft.chat.marketplace.title());
     ctx.insert("chat_id", &draft.chat.external_id);
+    ctx.insert("tz", &shop_tz(s, &draft.chat.shop));
     ctx
 }
 
-fn actions_context(d: &DraftDetail) -> Context {
+/// What surrounds a draft: the text a person was typing for it and the
+/// draft that took over its chat.
+#[derive(Default)]
+struct Around {
+    working: Option<crate::store::WorkingText>,
+    successor: Option<i64>,
+}
+
+async fn around(s: &WebState, id: i64) -> Result<Around, Response> {
+    s.rt.store
+        .read(move |c| {
+            Ok(Around {
+                working: crate::store::working_text_for(c, id)?,
+                successor: crate::store::successor_draft(c, id)?,
+            })
+        })
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
+}
+
+fn actions_context(s: &WebState, d: &DraftDetail, around: &Around) -> Context {
     let draft = &d.draft;
     let mut ctx = Context::new();
+    ctx.insert("tz", &shop_tz(s, &draft.chat.shop));
+    let working = around.working.as_ref();
+    ctx.insert("working", &working.map(|w| w.text.as_str()));
+    ctx.insert(
+        "carried_from",
+        &working.map(|w| w.draft_id).filter(|from| *from != draft.id),
+    );
+    ctx.insert("successor", &around.successor);
+    let said = d
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.author == Author::Buyer)
+        .map(|m| m.text.as_str());
+    ctx.insert("buyer_said", &said);
+    ctx.insert(
+        "buyer_name",
+        draft.chat.buyer_name.as_deref().unwrap_or(RU.buyer),
+    );
+    ctx.insert("quick_replies", &quick_replies(s, &draft.chat.shop));
+    ctx.insert(
+        "editor_text",
+        working
+            .map(|w| w.text.as_str())
+            .unwrap_or(draft.outgoing_text()),
+    );
     ctx.insert("t", &RU);
     ctx.insert("id", &draft.id);
     ctx.insert("state", draft.state.as_str());
     ctx.insert("state_label", i18n::state_label(draft.state));
     ctx.insert("superseded_unseen", &draft.superseded_unseen());
-    ctx.insert("reason", &draft.state_reason);
+    ctx.insert("reason", &draft.state_reason.as_deref().map(i18n::plain));
     ctx.insert("text", draft.outgoing_text());
     ctx.insert("drafter_note", &draft.drafter_note);
     ctx.insert(
@@ -690,10 +868,34 @@ pub async fn draft(State(s): State<WebState>, op: Operator, Path(id): Path<i64>)
         Ok(d) => d,
         Err(r) => return r,
     };
+    let near = match around(&s, id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let inbox = match rows_context(&s, &ListQuery::default()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let mut ctx = base(Some(&op));
+    ctx.extend(inbox);
     ctx.extend(live_context(&s, &d));
-    ctx.extend(actions_context(&d));
+    ctx.extend(actions_context(&s, &d, &near));
     render(&s, "draft.html", &ctx)
+}
+
+/// The inbox beside an open conversation (wide screens).
+pub async fn inbox_list(
+    State(s): State<WebState>,
+    _op: Operator,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    match rows_context(&s, &q).await {
+        Ok(mut ctx) => {
+            ctx.insert("id", &q.current.unwrap_or_default());
+            render(&s, "inbox_list.html", &ctx)
+        }
+        Err(r) => r,
+    }
 }
 
 pub async fn draft_live(State(s): State<WebState>, _op: Operator, Path(id): Path<i64>) -> Response {
@@ -708,8 +910,12 @@ pub async fn draft_actions(
     _op: Operator,
     Path(id): Path<i64>,
 ) -> Response {
-    match detail(&s, id).await {
-        Ok(d) => render(&s, "draft_actions.html", &actions_context(&d)),
+    let d = match detail(&s, id).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    match around(&s, id).await {
+        Ok(near) => render(&s, "draft_actions.html", &actions_context(&s, &d, &near)),
         Err(r) => r,
     }
 }
@@ -746,6 +952,21 @@ pub async fn favicon() -> Response {
         svg,
     )
         .into_response()
+}
+
+/// A shop's quick replies as (label, text): `quick_replies` in the shop's
+/// settings.
+fn quick_replies(s: &WebState, shop: &str) -> Vec<(String, String)> {
+    s.rt.shops
+        .get(shop)
+        .map(|x| {
+            x.settings
+                .quick_replies
+                .iter()
+                .map(|q| (q.label.clone(), q.text.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every intent as (code, label), for the queue filter and the retag control.

@@ -950,3 +950,217 @@ async fn the_cli_refuses_a_risky_edit_with_the_findings_and_takes_an_override() 
         detail.events
     );
 }
+
+#[tokio::test]
+async fn typed_text_is_saved_and_moves_to_the_draft_that_supersedes_its_own_with_a_link() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где мой заказ?").await;
+    let first = app.wait_for_draft(&posted.chat_id).await;
+    let typed = "Здравствуйте! Заказ уже в пути, номер отслеживания";
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/working", first.id),
+            json!({ "text": typed }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = browser
+        .get(&format!("/drafts/{}", first.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(typed), "the editor shows the saved text");
+
+    app.buyer_writes_in(&posted.chat_id, "И можно ли поменять адрес?")
+        .await;
+    app.wait_for_state(first.id, DraftState::Expired).await;
+    let second = wait_until("the new draft", || async {
+        let listed: Vec<Value> = browser.get("/api/drafts").await.json().await.unwrap();
+        listed
+            .iter()
+            .find(|d| d["chat_id"] == posted.chat_id && d["state"] == "pending")
+            .and_then(|d| d["id"].as_i64())
+    })
+    .await;
+    let stale = browser
+        .get(&format!("/fragments/drafts/{}/actions", first.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        stale.contains(&format!("href=\"/drafts/{second}\"")),
+        "the stale draft links to the new one: {stale}"
+    );
+    assert!(stale.contains(typed), "and shows what was typed: {stale}");
+    let fresh = browser
+        .get(&format!("/fragments/drafts/{second}/actions"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let editor = between(&fresh, "<textarea id=\"editor\"", "</textarea>");
+    assert!(
+        editor.ends_with(typed),
+        "the new editor carries the text: {fresh}"
+    );
+    assert!(fresh.contains(&format!("href=\"/drafts/{}\"", first.id)));
+
+    // A decision ends the typed text's life: the next turn starts clean.
+    let res = browser
+        .post(
+            &format!("/api/drafts/{second}/reject"),
+            json!({ "reason": "ответим по телефону" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.buyer_writes_in(&posted.chat_id, "Ау?").await;
+    let third = wait_until("the third draft", || async {
+        let listed: Vec<Value> = browser.get("/api/drafts").await.json().await.unwrap();
+        listed
+            .iter()
+            .find(|d| d["chat_id"] == posted.chat_id && d["state"] == "pending")
+            .and_then(|d| d["id"].as_i64())
+    })
+    .await;
+    let clean = browser
+        .get(&format!("/fragments/drafts/{third}/actions"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!clean.contains(typed), "{clean}");
+}
+
+#[tokio::test]
+async fn saving_typed_text_needs_the_csrf_token_and_names_only_its_field() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Есть синий?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    let path = format!("/api/drafts/{}/working", draft.id);
+    let res = browser
+        .post_without_csrf(&path, json!({ "text": "x" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = browser.post(&path, json!({ "txt": "x" })).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = browser
+        .post("/api/drafts/999999/working", json!({ "text": "x" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("999999"));
+}
+
+#[tokio::test]
+async fn a_session_survives_a_daemon_restart_and_an_expired_one_returns_to_its_page() {
+    let mut app = TestApp::builder().web_on_known_port().spawn().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Где заказ?").await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    let typed = "Напишу чуть позже, уточняю у склада";
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/working", draft.id),
+            json!({ "text": typed }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    app.stop().await;
+    app.start().await;
+    let page = wait_until("the queue after the restart", || async {
+        let res = browser.get(&format!("/drafts/{}", draft.id)).await;
+        (res.status() == StatusCode::OK).then_some(res)
+    })
+    .await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains(typed), "still logged in, text intact");
+    let res = browser
+        .post(
+            &format!("/api/drafts/{}/working", draft.id),
+            json!({ "text": typed }),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the CSRF token is remembered too"
+    );
+
+    let stranger = client()
+        .get(format!("{}/drafts/{}", browser.base, draft.id))
+        .header(COOKIE, "agentiq_session=forgotten")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::SEE_OTHER);
+    let to = stranger.headers()[LOCATION].to_str().unwrap();
+    assert_eq!(to, format!("/login?next=%2Fdrafts%2F{}", draft.id));
+    let form = client()
+        .get(format!("{}{to}", browser.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let next = between(&form, "name=\"next\" value=\"", "\"").replace("&#x2F;", "/");
+    assert_eq!(next, format!("/drafts/{}", draft.id), "{form}");
+}
+
+#[tokio::test]
+async fn after_login_only_a_page_of_the_queue_is_a_destination() {
+    let app = web_app().await;
+    let base = format!("http://{}", app.web.unwrap());
+    for (next, expected) in [
+        ("/drafts/7", "/drafts/7"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ] {
+        let http = client();
+        let form = http.get(format!("{base}/login")).send().await.unwrap();
+        let login_cookie = set_cookie(&form, "agentiq_login").unwrap();
+        let html = form.text().await.unwrap();
+        let token = between(&html, "name=\"login_csrf\" value=\"", "\"").to_string();
+        let res = http
+            .post(format!("{base}/login"))
+            .header(COOKIE, &login_cookie)
+            .form(&[
+                ("name", "Оля"),
+                ("password", WEB_PASSWORD),
+                ("login_csrf", &token),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()[LOCATION], expected, "next = {next}");
+    }
+}
+
+#[tokio::test]
+async fn the_inbox_shows_what_the_buyer_wrote_and_finds_by_name_order_and_text() {
+    let app = web_app().await;
+    let browser = login(&app).await;
+    let posted = app.buyer_writes("Пришёл бракованный чайник").await;
+    app.wait_for_draft(&posted.chat_id).await;
+    let other = app.buyer_writes("Когда доставка?").await;
+    app.wait_for_draft(&other.chat_id).await;
+    let rows = browser.get("/fragments/queue").await.text().await.unwrap();
+    assert!(rows.contains("Пришёл бракованный чайник"), "{rows}");
+    let found = browser
+        .get("/fragments/queue?q=%D1%87%D0%B0%D0%B9%D0%BD%D0%B8%D0%BA")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("Пришёл бракованный чайник"));
+    assert!(!found.contains("Когда доставка?"), "{found}");
+    assert!(rows.contains("ждёт вашего решения"), "{rows}");
+}

@@ -30,7 +30,7 @@ const freePort = () =>
     });
   });
 
-let sim, daemon, browser, simUrl, webUrl;
+let sim, daemon, browser, simUrl, webUrl, config;
 const procs = [];
 
 function start(args, env) {
@@ -93,6 +93,9 @@ avito_user_id = 5550001
 display_name = "Уютный дом"
 policy = "${join(repo, "policies/cautious-start.toml")}"
 prompts = "${join(repo, "prompts/default")}"
+[[shops.demo.quick_replies]]
+label = "Спасибо"
+text = "Спасибо, что выбрали наш магазин!"
 [shops.demo.wildberries]
 base_url = "${simUrl}"
 token = "e2e-token"
@@ -104,11 +107,11 @@ client_secret = "e2e-avito-secret"
 poll_interval = "1s"
 `,
   );
-  const config = join(dir, "config.toml");
+  config = join(dir, "config.toml");
   sim = start(["sim", "--listen", `127.0.0.1:${simPort}`, "--no-scenario", "--config", config]);
   await waitFor("the simulator", async () => (await fetch(simUrl + "/_sim/stats")).ok);
   daemon = start(["run", "--config", config], { AGENTIQ_WEB_PASSWORD: password });
-  await waitFor("the web queue", async () => (await fetch(webUrl + "/healthz")).ok);
+  await waitFor("the web queue", async () => (await fetch(webUrl + "/healthz")).ok, 90000);
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -120,16 +123,55 @@ after(async () => {
   for (const p of procs) p.kill("SIGTERM");
 });
 
-async function loggedInPage() {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  page.on("dialog", (d) => { throw new Error("a JavaScript dialog opened: " + d.message()); });
-  await page.goto(webUrl + "/");
-  assert.match(page.url(), /\/login$/);
+async function restartDaemon(whileDown) {
+  const old = daemon;
+  const exited = new Promise((ok) => old.once("exit", ok));
+  old.kill("SIGTERM");
+  await exited;
+  if (whileDown) await whileDown();
+  daemon = start(["run", "--config", config], { AGENTIQ_WEB_PASSWORD: password });
+  await waitFor("the web queue after a restart", async () => (await fetch(webUrl + "/healthz")).ok, 90000);
+}
+
+async function logIn(page) {
   await page.fill('input[name="name"]', "Оля");
   await page.fill('input[name="password"]', password);
   await page.click('button[type="submit"]');
+}
+
+async function loggedInPage(viewport = { width: 1280, height: 860 }, options = {}) {
+  const context = await browser.newContext({ viewport, ...options });
+  const page = await context.newPage();
+  page.on("dialog", (d) => { throw new Error("a JavaScript dialog opened: " + d.message()); });
+  page.on("close", () => context.close().catch(() => {}));
+  await page.goto(webUrl + "/");
+  assert.match(page.url(), /\/login$/);
+  await logIn(page);
   await page.waitForSelector("#queue");
   return page;
+}
+
+const draftOf = (page, id) => page.evaluate(async (id) => (await fetch(`/api/drafts/${id}`)).json(), id);
+
+async function stateBecomes(page, id, state, ms = 20000) {
+  return waitFor(`draft ${id} to be ${state}`, async () => (await draftOf(page, id)).draft.state === state, ms);
+}
+
+// A key pressed in the Russian layout: the physical key `code`, the
+// character `key` — sent through the DevTools protocol as real input, so a
+// key that is not handled would type `key` into a focused field.
+async function pressRu(page, code, key) {
+  const cdp = await page.context().newCDPSession(page);
+  const vk = code.startsWith("Key") ? code.charCodeAt(3) : code === "Enter" ? 13 : 0;
+  const common = { code, key, windowsVirtualKeyCode: vk, nativeVirtualKeyCode: vk };
+  await cdp.send("Input.dispatchKeyEvent", { type: "keyDown", ...common, text: key.length === 1 ? key : undefined });
+  await cdp.send("Input.dispatchKeyEvent", { type: "keyUp", ...common });
+  await cdp.detach();
+}
+
+async function noHorizontalOverflow(page, width) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= width, `the page is ${wide}px wide on a ${width}px screen`);
 }
 
 test("a draft appears live, is edited, approved through the confirmation and delivered once", async () => {
@@ -161,13 +203,22 @@ test("a draft appears live, is edited, approved through the confirmation and del
   assert.equal(await page.textContent("#confirm-title"), "Вы отправите:");
   assert.equal(await page.textContent("#confirm-text"), edited);
   assert.equal(await page.textContent("#confirm-question"), "Отправить?");
+  const id = await page.locator("#actions").getAttribute("data-draft");
   await page.click("#confirm-yes");
-  await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
+  await page.waitForURL((url) => url.pathname.startsWith("/drafts/") && !url.pathname.endsWith("/" + id), { timeout: 20000 });
+  await page.waitForSelector("#editor");
+  await stateBecomes(page, id, "sent");
 
-  await new Promise((r) => setTimeout(r, 1500));
-  const delivered = (await sent()).filter((m) => m.chat_id === posted.chat_id);
+  const delivered = await waitFor("the delivery", async () => {
+    const mine = (await sent()).filter((m) => m.chat_id === posted.chat_id);
+    return mine.length ? mine : null;
+  });
   assert.equal(delivered.length, 1);
   assert.equal(delivered[0].text, edited);
+  await page.goto(webUrl + "/drafts/" + id);
+  await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
+  const again = (await sent()).filter((m) => m.chat_id === posted.chat_id);
+  assert.equal(again.length, 1, "delivered once");
   await page.close();
 });
 
@@ -176,11 +227,14 @@ test("a draft is rejected with a reason", async () => {
   await buyerWrites("Есть ли в наличии синий цвет?", { client_name: "Ольга" });
   const row = page.locator("tr.row", { hasText: "Ольга" });
   await row.waitFor({ timeout: 20000 });
+  const id = await row.getAttribute("data-id");
   await row.click();
   await page.waitForSelector("#editor");
   await page.click('button[data-action="reject"]');
   await page.fill("#confirm-reason", "синего не будет, ответим сами");
   await page.click("#confirm-yes");
+  await stateBecomes(page, id, "rejected", 10000);
+  await page.goto(webUrl + "/drafts/" + id);
   await page.locator("#actions .badge", { hasText: "отклонён" }).waitFor({ timeout: 10000 });
   assert.match(await page.textContent("#actions"), /синего не будет, ответим сами/);
   const before = (await sent()).length;
@@ -250,9 +304,12 @@ test("an Avito reply shows the buyer's read mark and can be deleted from the cha
   await row.click();
   await page.waitForSelector("#editor");
   const reply = "Кира, здравствуйте! Да, диван продаётся.";
+  const id = await page.locator("#actions").getAttribute("data-draft");
   await page.fill("#editor", reply);
   await page.click('button[data-action="approve"]');
   await page.click("#confirm-yes");
+  await stateBecomes(page, id, "sent");
+  await page.goto(webUrl + "/drafts/" + id);
   await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
   await page.locator('button[data-action="retract"]').waitFor({ timeout: 10000 });
 
@@ -302,9 +359,10 @@ test("an edit promising a refund and a discount goes out only with a reason, sho
   await page.click('button[data-action="approve"]');
   await page.fill("#confirm-override", "возврат согласован с руководителем");
   await page.screenshot({ path: join(repo, "docs/screenshots/override.png") });
+  const id = await page.locator("#actions").getAttribute("data-draft");
   await page.click("#confirm-yes");
-  await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
-  draft = await page.evaluate(async () => (await fetch(location.pathname.replace("/drafts/", "/api/drafts/"))).json());
+  await stateBecomes(page, id, "sent");
+  draft = await draftOf(page, id);
   assert.ok(draft.events.some((e) => (e.note || "").includes("возврат согласован с руководителем")));
   const delivered = (await sent()).filter((m) => m.chat_id === posted.chat_id);
   assert.deepEqual(delivered.map((m) => m.text), [risky]);
@@ -324,10 +382,11 @@ test("a failed send stays in the queue and its counts until it is retried", asyn
     body: JSON.stringify({ kind: "status", status: 400, path: "/api/v1/seller/message" }),
   });
   assert.ok(res.ok);
+  const id = await page.locator("#actions").getAttribute("data-draft");
   await page.click('button[data-action="approve"]');
   await page.locator("dialog#confirm").waitFor({ state: "visible" });
   await page.click("#confirm-yes");
-  await page.locator("#actions .badge", { hasText: "не отправлен" }).waitFor({ timeout: 20000 });
+  await stateBecomes(page, id, "failed");
 
   await page.goto(webUrl + "/");
   const failed = page.locator("tr.row", { hasText: "Фёдор" });
@@ -339,5 +398,209 @@ test("a failed send stays in the queue and its counts until it is retried", asyn
   await failed.click();
   await page.click('button[data-action="retry"]');
   await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
+  await page.goto(webUrl + "/");
+  await page.waitForSelector("#queue");
+  assert.equal(await page.locator("tr.row", { hasText: "Фёдор" }).count(), 0, "gone once sent");
+  await page.close();
+});
+
+test("a queue is cleared by keyboard in the Russian layout, and r never types into the reason", async () => {
+  const page = await loggedInPage({ width: 1280, height: 800 });
+  const chats = [];
+  for (const [name, text] of [["Гоша", "Клавиатура: когда привезёте?"], ["Дина", "Клавиатура: есть ли чек?"], ["Ефим", "Клавиатура: какой гарантийный срок?"]]) {
+    chats.push((await buyerWrites(text, { client_name: name })).chat_id);
+  }
+  await page.goto(webUrl + "/?q=" + encodeURIComponent("клавиатура"));
+  await waitFor("three drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 3);
+  assert.match(await page.title(), /^\(\d+\) /, "the tab title counts what waits");
+
+  await pressRu(page, "KeyJ", "о");
+  const first = await page.getAttribute("tr.row.selected", "data-id");
+  assert.ok(first, "о (j) selects a row");
+  await pressRu(page, "KeyR", "к");
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  assert.equal(await page.inputValue("#confirm-reason"), "", "the key that opened the dialog typed nothing");
+  await page.keyboard.press("Escape");
+  await page.locator("dialog#confirm").waitFor({ state: "hidden" });
+
+  const selectedState = () => page.evaluate(() => (document.querySelector("tr.row.selected") || {}).dataset?.state);
+  for (let i = 0; i < 3; i++) {
+    for (let n = 0; n < 6 && (await selectedState()) !== "pending"; n++) await pressRu(page, "KeyJ", "о");
+    const id = await page.getAttribute("tr.row.selected", "data-id");
+    await pressRu(page, "KeyA", "ф");
+    await page.locator("dialog#confirm").waitFor({ state: "visible" });
+    await page.keyboard.press("Enter");
+    await page.locator("dialog#confirm").waitFor({ state: "hidden" });
+    const row = () => page.evaluate((id) => (document.querySelector(`tr.row[data-id="${id}"]`) || { dataset: { state: "gone" } }).dataset.state, id);
+    await waitFor("the row to leave pending", async () => (await row()) !== "pending");
+    const now = await page.getAttribute("tr.row.selected", "data-id");
+    assert.ok(now, "a row stays selected after the action");
+    if ((await row()) !== "gone") assert.equal(now, id, "the same row, while it is listed");
+  }
+  await waitFor("three replies delivered", async () => {
+    const out = await sent();
+    return chats.every((c) => out.some((m) => m.chat_id === c));
+  });
+  await page.close();
+});
+
+test("typed text survives a buyer follow-up, an ended session and a daemon restart; the daemon's absence is shown", async () => {
+  const page = await loggedInPage({ width: 1280, height: 800 });
+  const posted = await buyerWrites("Сохранение: где посылка?", { client_name: "Лиля" });
+  const row = page.locator("tr.row", { hasText: "Лиля" });
+  await row.waitFor({ timeout: 20000 });
+  const firstId = await row.getAttribute("data-id");
+  await row.click();
+  await page.waitForSelector("#editor");
+  const typed = "Лиля, здравствуйте! Посылка уже в пункте выдачи";
+  await page.fill("#editor", typed);
+  await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 10000 });
+
+  await buyerWrites("И ещё: можно продлить хранение?", { chat_id: posted.chat_id });
+  const link = page.locator("#actions .successor a");
+  await link.waitFor({ timeout: 20000 });
+  assert.match(await page.textContent("#actions"), /Посылка уже в пункте выдачи/);
+  await link.click();
+  await page.waitForURL((url) => url.pathname.startsWith("/drafts/") && !url.pathname.endsWith("/" + firstId));
+  assert.equal(await page.inputValue("#editor"), typed);
+  await page.locator(".note.carried").waitFor();
+
+  // The session ends while typing: back to the login form, and back here with the text.
+  await page.context().clearCookies();
+  await page.locator("#editor").press("Control+End");
+  await page.keyboard.type(", ждёт вас");
+  await page.waitForURL(/\/login\?next=/, { timeout: 10000 });
+  await logIn(page);
+  await page.waitForSelector("#editor");
+  await waitFor("the typed text back in the editor", async () => (await page.inputValue("#editor")) === typed + ", ждёт вас")
+    .catch(async (e) => { throw new Error(e.message + ": " + page.url() + " " + JSON.stringify(await page.inputValue("#editor")) + " " + JSON.stringify(await page.evaluate(() => ({ ...sessionStorage })))); });
+  await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 10000 });
+
+  // The daemon stops: the page says so; what is typed meanwhile is kept and saved after.
+  await restartDaemon(async () => {
+    await page.locator("#offline").waitFor({ state: "visible", timeout: 15000 });
+    await page.locator("#editor").press("Control+End");
+    await page.keyboard.type(" до пятницы.");
+  });
+  await page.locator("#offline").waitFor({ state: "hidden", timeout: 30000 });
+  const draftId = await page.locator("#actions").getAttribute("data-draft");
+  await waitFor("the text saved on the server", async () =>
+    (await page.evaluate(async (id) => (await fetch(`/fragments/drafts/${id}/actions`)).text(), draftId)).includes("ждёт вас до пятницы."), 30000);
+  await page.reload();
+  assert.doesNotMatch(page.url(), /login/, "the session outlived the restart");
+  await page.waitForSelector("#editor");
+  assert.equal(await page.inputValue("#editor"), typed + ", ждёт вас до пятницы.");
+  await page.close();
+});
+
+test("bulk approve lists every text and sends each through the guards", async () => {
+  const page = await loggedInPage({ width: 1280, height: 800 });
+  const chats = [];
+  for (const [name, text] of [["Жанна", "Пакет: спасибо, всё пришло!"], ["Зоя", "Пакет: благодарю за быструю доставку"]]) {
+    chats.push((await buyerWrites(text, { client_name: name })).chat_id);
+  }
+  await page.goto(webUrl + "/?q=" + encodeURIComponent("пакет"));
+  await waitFor("two drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 2);
+  const texts = await page.locator("tr.row[data-state=pending]").evaluateAll((rows) => rows.map((r) => r.dataset.text));
+  for (const box of await page.locator("input.pick").all()) await box.check();
+  await page.click("#bulk-approve");
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  const listed = await page.locator("#confirm-list li blockquote").allTextContents();
+  assert.deepEqual(listed.sort(), texts.sort());
+  await page.screenshot({ path: join(repo, "docs/screenshots/bulk-approve.png") });
+  await page.click("#confirm-yes");
+  await waitFor("both delivered", async () => {
+    const out = await sent();
+    return chats.every((c) => out.some((m) => m.chat_id === c));
+  });
+  await page.close();
+});
+
+test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confirm, reject, retract", async () => {
+  const page = await loggedInPage({ width: 390, height: 844 }, { hasTouch: true, isMobile: true });
+  const long = "Заказ 2077155534889004432117766554433221100998877 не пришёл";
+  await buyerWrites("Телефон: " + long, { client_name: "Ирина", order: { product_id: "98765432109876543210987654321", price: 990 } });
+  await buyerWrites("Телефон: а есть ли размер M?", { client_name: "Карина" });
+  const avito = await buyerWrites("Телефон: диван ещё продаётся?", { marketplace: "avito", client_name: "Лев" });
+  await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));
+  await waitFor("three drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 3);
+  await noHorizontalOverflow(page, 390);
+  await page.screenshot({ path: join(repo, "docs/screenshots/phone-queue.png"), fullPage: true });
+
+  // Open and edit: the editor is on the first screen.
+  await page.locator("tr.row", { hasText: "Ирина" }).tap();
+  await page.waitForSelector("#editor");
+  await noHorizontalOverflow(page, 390);
+  const box = await page.locator("#editor").boundingBox();
+  assert.ok(box && box.y + box.height <= 844, "the editor is visible without scrolling");
+  const reply = (await page.inputValue("#editor")).trim() + " Спасибо, что написали нам.";
+  await page.fill("#editor", reply);
+  await page.screenshot({ path: join(repo, "docs/screenshots/phone-draft.png") });
+  const irina = await page.locator("#actions").getAttribute("data-draft");
+  await page.locator('button[data-action="approve"]').tap();
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  assert.equal(await page.textContent("#confirm-text"), reply);
+  const quote = await page.locator("#confirm-text").boundingBox();
+  const yes = await page.locator("#confirm-yes").boundingBox();
+  assert.ok(quote && quote.y >= 0 && quote.y + quote.height <= 844, "the whole reply is on screen");
+  assert.ok(yes && yes.y + yes.height <= 844 && yes.x + yes.width <= 390, "and so is the button");
+  await page.screenshot({ path: join(repo, "docs/screenshots/phone-confirm.png") });
+  await page.locator("#confirm-yes").tap();
+  await page.waitForURL((url) => !url.pathname.endsWith("/" + irina), { timeout: 10000 });
+  await page.waitForSelector("#editor");
+  await stateBecomes(page, irina, "sent").catch(async (e) => {
+    throw new Error(e.message + ": " + (await page.textContent("#toast")) + " | " + (await page.textContent("#confirm-findings")) + " | " + page.url() + " | " + JSON.stringify((await draftOf(page, irina)).draft.state));
+  });
+
+  // Reject by touch.
+  await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));
+  await page.locator("tr.row", { hasText: "Карина" }).tap();
+  await page.waitForSelector("#editor");
+  const karina = await page.locator("#actions").getAttribute("data-draft");
+  await page.locator('button[data-action="reject"]').tap();
+  await page.fill("#confirm-reason", "ответим сами");
+  await page.locator("#confirm-yes").tap();
+  await stateBecomes(page, karina, "rejected");
+
+  // Approve the Avito reply, then retract it by touch.
+  await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));
+  await page.locator("tr.row", { hasText: "Лев" }).tap();
+  await page.waitForSelector("#editor");
+  const lev = await page.locator("#actions").getAttribute("data-draft");
+  await page.locator('button[data-action="approve"]').tap();
+  await page.locator("#confirm-yes").tap();
+  await stateBecomes(page, lev, "sent");
+  await page.goto(webUrl + "/drafts/" + lev);
+  await page.locator('button[data-action="retract"]').tap();
+  await page.locator("dialog#confirm").waitFor({ state: "visible" });
+  await page.locator("#confirm-yes").tap();
+  await page.locator("#actions .badge", { hasText: "отозван" }).waitFor({ timeout: 20000 });
+  await noHorizontalOverflow(page, 390);
+  const delivered = (await sent()).filter((m) => m.chat_id === avito.chat_id);
+  assert.equal(delivered.length, 1);
+  await page.close();
+});
+
+test("the inbox at 1280×800: the conversation beside the list, the next draft opens after a decision", async () => {
+  const page = await loggedInPage({ width: 1280, height: 800 });
+  await buyerWrites("Входящие: а можно забрать самовывозом?", { client_name: "Нина" });
+  await buyerWrites("Входящие: пришлите фото упаковки", { client_name: "Олег" });
+  await page.goto(webUrl + "/?q=" + encodeURIComponent("входящие"));
+  await waitFor("two drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 2);
+  const buyerCell = await page.locator("tr.row", { hasText: "Нина" }).locator("td.buyer").textContent();
+  assert.match(buyerCell, /самовывозом/, "the list shows what the buyer wrote");
+  await page.locator("tr.row", { hasText: "Нина" }).click();
+  await page.waitForSelector("#editor");
+  assert.ok(await page.isVisible("#inbox"), "the list stays beside the conversation");
+  const here = await page.locator("#actions").getAttribute("data-draft");
+  assert.equal(await page.getAttribute("#inbox .inbox-item.current", "data-id"), here);
+  await page.screenshot({ path: join(repo, "docs/screenshots/inbox.png") });
+  await page.click('button[data-quick]');
+  assert.match(await page.inputValue("#editor"), /Спасибо, что выбрали наш магазин!$/, "a quick reply goes into the editor");
+  await page.click('button[data-action="reject"]');
+  await page.fill("#confirm-reason", "ответим сами");
+  await page.click("#confirm-yes");
+  await page.waitForURL((url) => url.pathname.startsWith("/drafts/") && !url.pathname.endsWith("/" + here), { timeout: 10000 });
+  await page.waitForSelector("#editor");
   await page.close();
 });

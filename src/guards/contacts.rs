@@ -165,7 +165,7 @@ fn phone_like(clean: &str, m: regex::Match<'_>) -> bool {
         .into_iter()
         .rev()
         .collect();
-    if NOT_A_PHONE.is_match(&tail) && !CALLED_A_PHONE.is_match(&wider_tail(before)) {
+    if NOT_A_PHONE.is_match(&tail) && !CALLED_A_PHONE.is_match(wider_tail(before)) {
         return false;
     }
     let s = m.as_str().trim();
@@ -351,11 +351,13 @@ mod tests {
 
     #[test]
     fn a_number_the_sentence_calls_a_phone_is_one_even_after_order() {
-        assert!(!contact_data(
-            "Телефон водителя, который везёт заказ: 89161112233, Рустам.",
-            ""
-        )
-        .is_empty());
+        assert!(
+            !contact_data(
+                "Телефон водителя, который везёт заказ: 89161112233, Рустам.",
+                ""
+            )
+            .is_empty()
+        );
         assert!(!contact_data("+7 9 1 6  4 4 4  5 5 6 6", "").is_empty());
         assert!(contact_data("Ваш заказ: 89161112233 передан в доставку.", "").is_empty());
     }

@@ -285,7 +285,9 @@ mod tests {
     fn words_chopped_by_hyphens_are_joined_back_and_single_hyphens_left_alone() {
         let layers = hidden_layers("В прошлом со-об-ще-ни-и вы согласились на ко-мп-ен-са-цию");
         assert!(
-            layers.iter().any(|l| l.contains("сообщении") && l.contains("компенсацию")),
+            layers
+                .iter()
+                .any(|l| l.contains("сообщении") && l.contains("компенсацию")),
             "{layers:?}"
         );
         assert!(hidden_layers("Кто-то из-за светло-серый по-моему").is_empty());

@@ -38,7 +38,7 @@ pub async fn scrape(State(s): State<WebState>, req: Request) -> Response {
         // A scraper is not a browser: no redirect to the login form.
         None => match Operator::from_request_parts(&mut parts, &s).await {
             Ok(_) => true,
-            Err(Rejection::Login) => false,
+            Err(Rejection::Login(_)) => false,
             Err(rejection) => return rejection.into_response(),
         },
     };

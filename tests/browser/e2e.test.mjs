@@ -139,12 +139,26 @@ async function logIn(page) {
   await page.click('button[type="submit"]');
 }
 
+// After a decision the page opens the next draft by itself; a test that
+// navigates at the same moment waits for that navigation and then goes
+// where it meant to.
+async function goto(page, url) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (e) {
+      if (attempt >= 3 || !/interrupted by another navigation/.test(e.message)) throw e;
+      await page.waitForLoadState("load");
+    }
+  }
+}
+
 async function loggedInPage(viewport = { width: 1280, height: 860 }, options = {}) {
   const context = await browser.newContext({ viewport, ...options });
   const page = await context.newPage();
   page.on("dialog", (d) => { throw new Error("a JavaScript dialog opened: " + d.message()); });
   page.on("close", () => context.close().catch(() => {}));
-  await page.goto(webUrl + "/");
+  await goto(page, webUrl + "/");
   assert.match(page.url(), /\/login$/);
   await logIn(page);
   await page.waitForSelector("#queue");
@@ -215,7 +229,7 @@ test("a draft appears live, is edited, approved through the confirmation and del
   });
   assert.equal(delivered.length, 1);
   assert.equal(delivered[0].text, edited);
-  await page.goto(webUrl + "/drafts/" + id);
+  await goto(page, webUrl + "/drafts/" + id);
   await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
   const again = (await sent()).filter((m) => m.chat_id === posted.chat_id);
   assert.equal(again.length, 1, "delivered once");
@@ -234,7 +248,7 @@ test("a draft is rejected with a reason", async () => {
   await page.fill("#confirm-reason", "синего не будет, ответим сами");
   await page.click("#confirm-yes");
   await stateBecomes(page, id, "rejected", 10000);
-  await page.goto(webUrl + "/drafts/" + id);
+  await goto(page, webUrl + "/drafts/" + id);
   await page.locator("#actions .badge", { hasText: "отклонён" }).waitFor({ timeout: 10000 });
   assert.match(await page.textContent("#actions"), /синего не будет, ответим сами/);
   const before = (await sent()).length;
@@ -309,7 +323,7 @@ test("an Avito reply shows the buyer's read mark and can be deleted from the cha
   await page.click('button[data-action="approve"]');
   await page.click("#confirm-yes");
   await stateBecomes(page, id, "sent");
-  await page.goto(webUrl + "/drafts/" + id);
+  await goto(page, webUrl + "/drafts/" + id);
   await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
   await page.locator('button[data-action="retract"]').waitFor({ timeout: 10000 });
 
@@ -388,7 +402,7 @@ test("a failed send stays in the queue and its counts until it is retried", asyn
   await page.click("#confirm-yes");
   await stateBecomes(page, id, "failed");
 
-  await page.goto(webUrl + "/");
+  await goto(page, webUrl + "/");
   const failed = page.locator("tr.row", { hasText: "Фёдор" });
   await failed.waitFor({ timeout: 10000 });
   assert.match(await failed.textContent(), /не отправлен/);
@@ -398,7 +412,7 @@ test("a failed send stays in the queue and its counts until it is retried", asyn
   await failed.click();
   await page.click('button[data-action="retry"]');
   await page.locator("#actions .badge", { hasText: "✓ отправлен" }).waitFor({ timeout: 20000 });
-  await page.goto(webUrl + "/");
+  await goto(page, webUrl + "/");
   await page.waitForSelector("#queue");
   assert.equal(await page.locator("tr.row", { hasText: "Фёдор" }).count(), 0, "gone once sent");
   await page.close();
@@ -410,7 +424,7 @@ test("a queue is cleared by keyboard in the Russian layout, and r never types in
   for (const [name, text] of [["Гоша", "Клавиатура: когда привезёте?"], ["Дина", "Клавиатура: есть ли чек?"], ["Ефим", "Клавиатура: какой гарантийный срок?"]]) {
     chats.push((await buyerWrites(text, { client_name: name })).chat_id);
   }
-  await page.goto(webUrl + "/?q=" + encodeURIComponent("клавиатура"));
+  await goto(page, webUrl + "/?q=" + encodeURIComponent("клавиатура"));
   await waitFor("three drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 3);
   assert.match(await page.title(), /^\(\d+\) /, "the tab title counts what waits");
 
@@ -499,7 +513,7 @@ test("bulk approve lists every text and sends each through the guards", async ()
   for (const [name, text] of [["Жанна", "Пакет: спасибо, всё пришло!"], ["Зоя", "Пакет: благодарю за быструю доставку"]]) {
     chats.push((await buyerWrites(text, { client_name: name })).chat_id);
   }
-  await page.goto(webUrl + "/?q=" + encodeURIComponent("пакет"));
+  await goto(page, webUrl + "/?q=" + encodeURIComponent("пакет"));
   await waitFor("two drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 2);
   const texts = await page.locator("tr.row[data-state=pending]").evaluateAll((rows) => rows.map((r) => r.dataset.text));
   for (const box of await page.locator("input.pick").all()) await box.check();
@@ -522,7 +536,7 @@ test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confi
   await buyerWrites("Телефон: " + long, { client_name: "Ирина", order: { product_id: "98765432109876543210987654321", price: 990 } });
   await buyerWrites("Телефон: а есть ли размер M?", { client_name: "Карина" });
   const avito = await buyerWrites("Телефон: диван ещё продаётся?", { marketplace: "avito", client_name: "Лев" });
-  await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));
+  await goto(page, webUrl + "/?q=" + encodeURIComponent("телефон"));
   await waitFor("three drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 3);
   await noHorizontalOverflow(page, 390);
   await page.screenshot({ path: join(repo, "docs/screenshots/phone-queue.png"), fullPage: true });
@@ -553,7 +567,7 @@ test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confi
   });
 
   // Reject by touch.
-  await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));
+  await goto(page, webUrl + "/?q=" + encodeURIComponent("телефон"));
   await page.locator("tr.row", { hasText: "Карина" }).tap();
   await page.waitForSelector("#editor");
   const karina = await page.locator("#actions").getAttribute("data-draft");
@@ -563,14 +577,14 @@ test("on a phone (390×844) a queue is cleared by touch: list, open, edit, confi
   await stateBecomes(page, karina, "rejected");
 
   // Approve the Avito reply, then retract it by touch.
-  await page.goto(webUrl + "/?q=" + encodeURIComponent("телефон"));
+  await goto(page, webUrl + "/?q=" + encodeURIComponent("телефон"));
   await page.locator("tr.row", { hasText: "Лев" }).tap();
   await page.waitForSelector("#editor");
   const lev = await page.locator("#actions").getAttribute("data-draft");
   await page.locator('button[data-action="approve"]').tap();
   await page.locator("#confirm-yes").tap();
   await stateBecomes(page, lev, "sent");
-  await page.goto(webUrl + "/drafts/" + lev);
+  await goto(page, webUrl + "/drafts/" + lev);
   await page.locator('button[data-action="retract"]').tap();
   await page.locator("dialog#confirm").waitFor({ state: "visible" });
   await page.locator("#confirm-yes").tap();
@@ -585,7 +599,7 @@ test("the inbox at 1280×800: the conversation beside the list, the next draft o
   const page = await loggedInPage({ width: 1280, height: 800 });
   await buyerWrites("Входящие: а можно забрать самовывозом?", { client_name: "Нина" });
   await buyerWrites("Входящие: пришлите фото упаковки", { client_name: "Олег" });
-  await page.goto(webUrl + "/?q=" + encodeURIComponent("входящие"));
+  await goto(page, webUrl + "/?q=" + encodeURIComponent("входящие"));
   await waitFor("two drafts", async () => (await page.locator("tr.row[data-state=pending]").count()) === 2);
   const buyerCell = await page.locator("tr.row", { hasText: "Нина" }).locator("td.buyer").textContent();
   assert.match(buyerCell, /самовывозом/, "the list shows what the buyer wrote");

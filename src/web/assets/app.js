@@ -174,14 +174,19 @@
     const events = new EventSource("/events");
     let lost = false;
     events.addEventListener("changed", scheduleRefresh);
-    // The server only reports changes made after it subscribed us, so whatever
-    // changed between rendering this page and (re)connecting is fetched on
-    // every open; otherwise a draft created in that gap would stay invisible
-    // until the next one.
+    // The server only reports changes made after it subscribed us. After a
+    // lost stream everything is fetched again; on the first connection only
+    // the lists are, so a draft created between rendering this page and
+    // subscribing still shows up, while a form the person is already using
+    // (the draft panel) is not redrawn under their hands.
+    let first = true;
     events.onopen = () => {
       offline(false);
-      scheduleRefresh();
-      if (lost) { lost = false; flush(); }
+      if (first) {
+        first = false;
+        document.querySelectorAll("#queue[data-fragment], #inbox[data-fragment]").forEach(refresh);
+      }
+      if (lost) { lost = false; scheduleRefresh(); flush(); }
     };
     events.onerror = async () => {
       // The browser reconnects by itself. Whether the daemon is out of

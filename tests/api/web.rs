@@ -107,6 +107,15 @@ impl Browser {
             .unwrap()
     }
 
+    /// What a person typed for a draft, saved as the page saves it.
+    async fn save_working(&self, draft: i64, text: &str) -> reqwest::Response {
+        self.post(
+            &format!("/api/drafts/{draft}/working"),
+            json!({ "text": text }),
+        )
+        .await
+    }
+
     async fn post_without_csrf(&self, path: &str, body: Value) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.base))
@@ -958,12 +967,7 @@ async fn typed_text_is_saved_and_moves_to_the_draft_that_supersedes_its_own_with
     let posted = app.buyer_writes("Где мой заказ?").await;
     let first = app.wait_for_draft(&posted.chat_id).await;
     let typed = "Здравствуйте! Заказ уже в пути, номер отслеживания";
-    let res = browser
-        .post(
-            &format!("/api/drafts/{}/working", first.id),
-            json!({ "text": typed }),
-        )
-        .await;
+    let res = browser.save_working(first.id, typed).await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = browser
         .get(&format!("/drafts/{}", first.id))
@@ -1062,12 +1066,7 @@ async fn a_session_survives_a_daemon_restart_and_an_expired_one_returns_to_its_p
     let posted = app.buyer_writes("Где заказ?").await;
     let draft = app.wait_for_draft(&posted.chat_id).await;
     let typed = "Напишу чуть позже, уточняю у склада";
-    let res = browser
-        .post(
-            &format!("/api/drafts/{}/working", draft.id),
-            json!({ "text": typed }),
-        )
-        .await;
+    let res = browser.save_working(draft.id, typed).await;
     assert_eq!(res.status(), StatusCode::OK);
 
     app.stop().await;
@@ -1079,12 +1078,7 @@ async fn a_session_survives_a_daemon_restart_and_an_expired_one_returns_to_its_p
     .await;
     let html = page.text().await.unwrap();
     assert!(html.contains(typed), "still logged in, text intact");
-    let res = browser
-        .post(
-            &format!("/api/drafts/{}/working", draft.id),
-            json!({ "text": typed }),
-        )
-        .await;
+    let res = browser.save_working(draft.id, typed).await;
     assert_eq!(
         res.status(),
         StatusCode::OK,

@@ -238,26 +238,12 @@ pub async fn approve(
     let edited = approval.text.is_some();
     let text = reply_text(&draft, approval.text.as_deref())?;
     let check = run_guards(store, shops, &draft, text).await?;
-    let override_reason = approval
-        .override_reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let mut note = if edited && check.text != draft.text.trim() {
-        "одобрен с правками".to_string()
+    let note = if edited && check.text != draft.text.trim() {
+        "одобрен с правками"
     } else {
-        "одобрен".to_string()
+        "одобрен"
     };
-    if check.blocked {
-        let Some(reason) = override_reason else {
-            return Err(ActionError::Guarded { id, check });
-        };
-        let errors: Vec<&str> = check.errors().map(|f| f.message.as_str()).collect();
-        note = format!(
-            "{note} вопреки проверкам ({}); причина: {reason}",
-            errors.join("; ")
-        );
-    }
+    let (note, check) = guarded_note(id, note, check, &approval)?;
     let who = actor.0.clone();
     let now = now_ms();
     store
@@ -419,15 +405,94 @@ pub async fn retract(store: &Store, id: i64, actor: &Actor) -> Result<DraftRow, 
                 },
             ) {
                 Err(store::RetractRefusal::Store(e)) => Err(e),
-                refused => Ok(refused),
+                refused => Ok(refused.map_err(ActionError::from)),
             }
         })
-        .await?
-        .map_err(|e| match e {
+        .await??;
+    load(store, id).await
+}
+
+/// The audit note of an approval or edit whose text met the guards: `note`
+/// as it is, or, when the guards block the text, with the errors and the
+/// person's reason to send it anyway. No reason, no send.
+fn guarded_note(
+    id: i64,
+    note: &str,
+    check: TextCheck,
+    approval: &Approval,
+) -> Result<(String, TextCheck), ActionError> {
+    if !check.blocked {
+        return Ok((note.to_string(), check));
+    }
+    let Some(reason) = approval
+        .override_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return Err(ActionError::Guarded { id, check });
+    };
+    let errors: Vec<&str> = check.errors().map(|f| f.message.as_str()).collect();
+    let note = format!(
+        "{note} вопреки проверкам ({}); причина: {reason}",
+        errors.join("; ")
+    );
+    Ok((note, check))
+}
+
+impl From<store::RetractRefusal> for ActionError {
+    fn from(e: store::RetractRefusal) -> Self {
+        match e {
             store::RetractRefusal::NotFound(id) => ActionError::NotFound(id),
             store::RetractRefusal::Refused(why) => ActionError::Conflict(why),
             store::RetractRefusal::Store(e) => ActionError::Store(e),
-        })?;
+        }
+    }
+}
+
+/// Replace the published answer of a sent review or question draft, where
+/// the marketplace allows it (Yandex Market while `canModify`; Wildberries
+/// once within 60 days). The new text meets the guards exactly like an
+/// approval's; the daemon's sender makes the edit once.
+pub async fn edit_sent(
+    store: &Store,
+    shops: &Shops,
+    id: i64,
+    approval: Approval,
+    actor: &Actor,
+) -> Result<DraftRow, ActionError> {
+    let draft = load(store, id).await?;
+    let Some(edited) = approval.text.as_deref() else {
+        return Err(ActionError::Invalid("напишите новый текст ответа".into()));
+    };
+    let text = reply_text(&draft, Some(edited))?;
+    let check = run_guards(store, shops, &draft, text).await?;
+    let (note, check) = guarded_note(
+        id,
+        "попросили изменить опубликованный ответ",
+        check,
+        &approval,
+    )?;
+    let who = actor.0.clone();
+    let now = now_ms();
+    let text = check.text;
+    store
+        .call(move |c| {
+            match store::request_edit(
+                c,
+                id,
+                &text,
+                &Change {
+                    actor: &who,
+                    note: Some(&note),
+                    at: now,
+                },
+            ) {
+                Err(store::RetractRefusal::Store(e)) => Err(e),
+                refused => Ok(refused.map_err(ActionError::from)),
+            }
+        })
+        .await??;
     load(store, id).await
 }
 
@@ -460,6 +525,14 @@ pub struct QueueItem {
     pub shop: String,
     pub marketplace: String,
     pub chat_id: String,
+    /// `chat`, `review` or `question`.
+    pub kind: crate::domain::ThreadKind,
+    /// Reviews: 1–5 stars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// Reviews and questions: the product's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
     pub state: DraftState,
     pub intent: String,
     pub confidence: f64,
@@ -484,6 +557,9 @@ impl From<&DraftRow> for QueueItem {
             shop: d.chat.shop.clone(),
             marketplace: d.chat.marketplace.code().to_string(),
             chat_id: d.chat.external_id.clone(),
+            kind: d.chat.kind,
+            rating: d.chat.thread.as_ref().and_then(|t| t.rating),
+            product: d.chat.thread.as_ref().and_then(|t| t.product.name.clone()),
             state: d.state,
             intent: d.intent.to_string(),
             confidence: (d.confidence * 100.0).round() / 100.0,
@@ -855,6 +931,9 @@ pub struct StatusReport {
     /// The database file with its write-ahead log, in bytes, when the caller knows the path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_bytes: Option<u64>,
+    /// Telegram messages the Bot API refused for good: how many, and the newest.
+    pub telegram_failed: u64,
+    pub telegram_failures: Vec<store::telegram::FailedMessage>,
 }
 
 /// What a shop asks of the status report.
@@ -905,7 +984,10 @@ pub async fn status(store: &Store, shops: Vec<ShopRef>) -> Result<StatusReport, 
                     });
                 }
             }
+            let (telegram_failed, telegram_failures) = store::telegram::failed(c, 5)?;
             Ok(StatusReport {
+                telegram_failed,
+                telegram_failures,
                 connectors: store::list_status(c)?,
                 paused,
                 reloads: store::reload_statuses(c)?,

@@ -198,6 +198,9 @@ impl App {
         if !recovered.is_empty() {
             tracing::warn!(drafts = ?recovered, "sends interrupted by the last stop are now `unknown`; reconciling against the chat history");
         }
+        // Decisions made from now on, here or in another process, are counted.
+        let last_event = rt.store.read(crate::store::last_draft_event).await?;
+        *rt.metrics.decision_tally().lock().await = Some(last_event);
         // The learned injection detector and draft guard train on first use
         // (about a second each on this class of machine): train them now, off
         // the async threads and side by side, so the first buyer turn and the
@@ -220,6 +223,25 @@ impl App {
                 ));
             }
         }
+        for shop in rt.shops.values() {
+            for (marketplace, connector) in &shop.feedback {
+                let interval = shop
+                    .settings
+                    .feedback_poll_interval(*marketplace)
+                    .unwrap_or(Duration::from_secs(60));
+                tasks.spawn(crate::poller::run_feedback(
+                    rt.clone(),
+                    shop.clone(),
+                    connector.clone(),
+                    interval,
+                    shutdown.clone(),
+                ));
+            }
+        }
+        tasks.spawn(crate::poller::record_heartbeats(
+            rt.clone(),
+            shutdown.clone(),
+        ));
         tasks.spawn(crate::pipeline::worker::run(rt.clone(), shutdown.clone()));
         tasks.spawn(crate::sender::run(rt.clone(), shutdown.clone()));
         tasks.spawn(crate::sweeper::run(rt.clone(), shutdown.clone()));

@@ -417,9 +417,28 @@ pub struct TelegramSettings {
     /// How often the bot looks for draft changes made by other processes (the CLI).
     #[serde(default = "default_telegram_tick")]
     pub tick: Dur,
+    /// Receive updates by webhook on the web queue's server instead of long polling.
+    pub webhook: Option<TelegramWebhook>,
     #[serde(default)]
     pub users: Vec<TelegramUser>,
 }
+
+/// `[telegram.webhook]`: Telegram POSTs updates to `url`, which must reach
+/// the web queue's server at `/telegram/webhook`; every request must carry
+/// the secret token in `X-Telegram-Bot-Api-Secret-Token`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramWebhook {
+    /// The public https address Telegram calls, ending in `/telegram/webhook`.
+    pub url: String,
+    /// 1-256 characters `A-Z a-z 0-9 _ -`. Prefer `secret_token_env` or `secret_token_file`.
+    pub secret_token: Option<SecretString>,
+    pub secret_token_env: Option<String>,
+    pub secret_token_file: Option<PathBuf>,
+}
+
+/// The path on the web server that receives Telegram's updates.
+pub const TELEGRAM_WEBHOOK_PATH: &str = "/telegram/webhook";
 
 /// A Telegram user the bot talks to.
 #[derive(Debug, Clone, Deserialize)]
@@ -433,10 +452,29 @@ pub struct TelegramUser {
     /// The shops this user sees; empty means every shop.
     #[serde(default)]
     pub shops: Vec<String>,
-    /// `23:00-08:00`: messages arrive silently in these hours (the user's `timezone`).
+    /// `23:00-08:00` (seconds allowed: `23:00:30`), in the user's `timezone`:
+    /// cards and alerts are held back and arrive when the hours end (several
+    /// cards as one digest); escalations still come through.
     pub quiet_hours: Option<String>,
+    /// How an escalation comes through quiet hours: `silent` (default) or `sound`.
+    #[serde(default)]
+    pub quiet_hours_urgent: UrgentDelivery,
+    /// Instead of one message per draft, at most one digest this often
+    /// (`30m`): counts per shop, the oldest waiting, the first few with a button each.
+    pub digest: Option<Dur>,
     #[serde(default = "default_timezone")]
     pub timezone: String,
+}
+
+/// How an escalation reaches a user inside their quiet hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrgentDelivery {
+    /// Delivered at once, without a notification sound.
+    #[default]
+    Silent,
+    /// Delivered at once, with sound.
+    Sound,
 }
 
 impl TelegramUser {
@@ -454,19 +492,31 @@ pub enum TelegramRole {
     View,
 }
 
-/// Quiet hours parsed from `HH:MM-HH:MM`: minutes after midnight, start and end.
+/// Quiet hours parsed from `HH:MM[:SS]-HH:MM[:SS]`: seconds after midnight, start and end.
 pub fn parse_quiet_hours(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("`{s}` is not a time range; write it like `23:00-08:00`");
-    let minutes = |t: &str| -> Option<u32> {
-        let (h, m) = t.trim().split_once(':')?;
-        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60).then_some(h * 60 + m)
+    let seconds = |t: &str| -> Option<u32> {
+        let mut parts = t.trim().split(':');
+        let h: u32 = parts.next()?.parse().ok()?;
+        let m: u32 = parts.next()?.parse().ok()?;
+        let sec: u32 = match parts.next() {
+            Some(x) => x.parse().ok()?,
+            None => 0,
+        };
+        (parts.next().is_none() && h < 24 && m < 60 && sec < 60).then_some(h * 3600 + m * 60 + sec)
     };
     let (a, b) = s.split_once('-').ok_or_else(bad)?;
-    match (minutes(a), minutes(b)) {
+    match (seconds(a), seconds(b)) {
         (Some(a), Some(b)) if a != b => Ok((a, b)),
         _ => Err(bad()),
     }
+}
+
+/// Telegram's rule for `secret_token`.
+pub fn valid_webhook_secret(t: &str) -> bool {
+    (1..=256).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn default_telegram_api_base() -> String {
@@ -686,6 +736,19 @@ impl ShopSettings {
             self.ozon.as_ref().map(|m| m.base_url.as_str()),
             self.yandex_market.as_ref().map(|m| m.base_url.as_str()),
             self.avito.as_ref().map(|m| m.base_url.as_str()),
+            self.wildberries
+                .as_ref()
+                .and_then(|m| m.feedback.as_ref())
+                .map(|f| f.base_url.as_str()),
+            self.ozon
+                .as_ref()
+                .and_then(|m| m.feedback.as_ref()?.base_url.as_deref()),
+            self.yandex_market
+                .as_ref()
+                .and_then(|m| m.feedback.as_ref()?.base_url.as_deref()),
+            self.avito
+                .as_ref()
+                .and_then(|m| m.feedback.as_ref()?.base_url.as_deref()),
         ]
         .into_iter()
         .flatten()
@@ -724,6 +787,26 @@ impl ShopSettings {
             Marketplace::YandexMarket => self.yandex_market.as_ref().map(|m| m.poll_interval.0),
             Marketplace::Avito => self.avito.as_ref().map(|m| m.poll_interval.0),
         }
+    }
+
+    /// How often the shop's reviews and questions on `marketplace` are polled.
+    pub fn feedback_poll_interval(&self, marketplace: Marketplace) -> Option<Duration> {
+        let other = match marketplace {
+            Marketplace::Wildberries => {
+                return self
+                    .wildberries
+                    .as_ref()
+                    .and_then(|m| m.feedback.as_ref())
+                    .map(|f| f.poll_interval.0);
+            }
+            Marketplace::Ozon => self.ozon.as_ref().and_then(|m| m.feedback.as_ref()),
+            Marketplace::YandexMarket => self
+                .yandex_market
+                .as_ref()
+                .and_then(|m| m.feedback.as_ref()),
+            Marketplace::Avito => self.avito.as_ref().and_then(|m| m.feedback.as_ref()),
+        };
+        other.map(|f| f.poll_interval.0)
     }
 }
 
@@ -807,6 +890,41 @@ pub struct WildberriesSettings {
     pub rate_limit_requests: u32,
     #[serde(default = "default_wb_rate_period")]
     pub rate_limit_period: Dur,
+    /// Reviews and product questions (`[shops.<id>.wildberries.feedback]`);
+    /// read and answered only when this section is present. Same token.
+    pub feedback: Option<WbFeedbackSettings>,
+}
+
+/// Wildberries reviews and questions: `feedbacks-api.wildberries.ru`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WbFeedbackSettings {
+    #[serde(default = "default_wb_feedback_base_url")]
+    pub base_url: String,
+    #[serde(default = "default_feedback_poll")]
+    pub poll_interval: Dur,
+    /// Client-side limit for the whole «Вопросы и отзывы» category, kept
+    /// inside its 3 requests a second.
+    #[serde(default = "default_wb_feedback_rate_requests")]
+    pub rate_limit_requests: u32,
+    #[serde(default = "default_one_second")]
+    pub rate_limit_period: Dur,
+}
+
+/// Reviews and questions on Ozon, Yandex Market or Avito, with the
+/// marketplace section's credentials. What is not set is taken from that
+/// section (`base_url`, `timeout`) or from the client's own pace for these
+/// methods (Ozon 10 a second, inside the 50 per Client-Id it shares with the
+/// chats; Yandex Market 500 an hour, its tightest method; Avito 5 a second).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackSettings {
+    pub base_url: Option<String>,
+    #[serde(default = "default_feedback_poll")]
+    pub poll_interval: Dur,
+    pub timeout: Option<Dur>,
+    pub rate_limit_requests: Option<u32>,
+    pub rate_limit_period: Option<Dur>,
 }
 
 /// Ozon Seller API: `Client-Id` and `Api-Key` headers.
@@ -828,6 +946,9 @@ pub struct OzonSettings {
     pub rate_limit_requests: u32,
     #[serde(default = "default_one_second")]
     pub rate_limit_period: Dur,
+    /// Reviews and product questions (`[shops.<id>.ozon.feedback]`); read
+    /// and answered only when this section is present. Same credentials.
+    pub feedback: Option<FeedbackSettings>,
 }
 
 /// Yandex Market Partner API: `Api-Key` header, chats belong to a business.
@@ -852,6 +973,9 @@ pub struct YandexMarketSettings {
     pub rate_limit_requests: u32,
     #[serde(default = "default_ym_rate_period")]
     pub rate_limit_period: Dur,
+    /// Reviews and product questions (`[shops.<id>.yandex_market.feedback]`); read
+    /// and answered only when this section is present. Same credentials.
+    pub feedback: Option<FeedbackSettings>,
 }
 
 /// Avito Messenger API: OAuth2 client credentials.
@@ -880,6 +1004,9 @@ pub struct AvitoSettings {
     pub rate_limit_requests: u32,
     #[serde(default = "default_one_second")]
     pub rate_limit_period: Dur,
+    /// Reviews and product questions (`[shops.<id>.avito.feedback]`); read
+    /// and answered only when this section is present. Same credentials.
+    pub feedback: Option<FeedbackSettings>,
 }
 
 fn default_ozon_base_url() -> String {
@@ -919,6 +1046,15 @@ fn default_ym_rate_period() -> Dur {
 
 fn default_wb_base_url() -> String {
     "https://buyer-chat-api.wildberries.ru".into()
+}
+fn default_wb_feedback_base_url() -> String {
+    "https://feedbacks-api.wildberries.ru".into()
+}
+fn default_feedback_poll() -> Dur {
+    Dur::secs(60)
+}
+fn default_wb_feedback_rate_requests() -> u32 {
+    2
 }
 fn default_wb_poll() -> Dur {
     Dur::secs(10)
@@ -1207,6 +1343,28 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
                     format!("`{}` is not a URL", wb.base_url),
                 ));
             }
+            if let Some(fb) = &wb.feedback {
+                if fb.rate_limit_requests == 0 {
+                    out.push(at(
+                        &[
+                            "shops",
+                            id,
+                            "wildberries",
+                            "feedback",
+                            "rate_limit_requests",
+                        ],
+                        &format!("shops.{id}.wildberries.feedback.rate_limit_requests"),
+                        "must be at least 1".into(),
+                    ));
+                }
+                if reqwest::Url::parse(&fb.base_url).is_err() {
+                    out.push(at(
+                        &["shops", id, "wildberries", "feedback", "base_url"],
+                        &format!("shops.{id}.wildberries.feedback.base_url"),
+                        format!("`{}` is not a URL", fb.base_url),
+                    ));
+                }
+            }
         }
     }
     for (id, shop) in &s.shops {
@@ -1232,6 +1390,45 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
                     &["shops", id, section],
                     &format!("shops.{id}.{section}"),
                     format!("`{url}` is not a URL"),
+                ));
+            }
+        }
+        let feedback = [
+            ("ozon", shop.ozon.as_ref().and_then(|m| m.feedback.as_ref())),
+            (
+                "yandex_market",
+                shop.yandex_market
+                    .as_ref()
+                    .and_then(|m| m.feedback.as_ref()),
+            ),
+            (
+                "avito",
+                shop.avito.as_ref().and_then(|m| m.feedback.as_ref()),
+            ),
+        ];
+        for (section, fb) in feedback {
+            let Some(fb) = fb else { continue };
+            if fb.rate_limit_requests == Some(0) {
+                out.push(at(
+                    &["shops", id, section, "feedback", "rate_limit_requests"],
+                    &format!("shops.{id}.{section}.feedback.rate_limit_requests"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if let Some(url) = &fb.base_url
+                && reqwest::Url::parse(url).is_err()
+            {
+                out.push(at(
+                    &["shops", id, section, "feedback", "base_url"],
+                    &format!("shops.{id}.{section}.feedback.base_url"),
+                    format!("`{url}` is not a URL"),
+                ));
+            }
+            if fb.poll_interval.0.is_zero() {
+                out.push(at(
+                    &["shops", id, section, "feedback", "poll_interval"],
+                    &format!("shops.{id}.{section}.feedback.poll_interval"),
+                    "must be longer than zero".into(),
                 ));
             }
         }
@@ -1345,6 +1542,54 @@ fn validate_telegram(
             ));
         }
     }
+    if let Some(w) = &tg.webhook {
+        match reqwest::Url::parse(&w.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                if !u.path().ends_with(TELEGRAM_WEBHOOK_PATH) {
+                    out.push(at(
+                        &["telegram", "webhook", "url"],
+                        "telegram.webhook.url",
+                        format!("`{}` must end in `{TELEGRAM_WEBHOOK_PATH}` (the path the web queue's server listens on)", w.url),
+                    ));
+                }
+            }
+            _ => out.push(at(
+                &["telegram", "webhook", "url"],
+                "telegram.webhook.url",
+                format!("`{}` is not an http(s) URL", w.url),
+            )),
+        }
+        match resolve_named_secret(
+            "telegram.webhook",
+            "secret_token",
+            &w.secret_token,
+            &w.secret_token_env,
+            &w.secret_token_file,
+            &s.base_dir,
+        ) {
+            Ok(t) if !valid_webhook_secret(secrecy::ExposeSecret::expose_secret(&t)) => {
+                out.push(at(
+                    &["telegram", "webhook"],
+                    "telegram.webhook.secret_token",
+                    "1-256 characters, only `A-Z`, `a-z`, `0-9`, `_` and `-` (Telegram's rule)"
+                        .into(),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => out.push(at(
+                &["telegram", "webhook"],
+                "telegram.webhook.secret_token",
+                e,
+            )),
+        }
+        if !s.web.enabled {
+            out.push(at(
+                &["telegram", "webhook"],
+                "telegram.webhook",
+                "the webhook is served by the web queue: set `[web] enabled = true`, or remove `[telegram.webhook]` for long polling".into(),
+            ));
+        }
+    }
     if tg.users.is_empty() {
         out.push(at(
             &["telegram"],
@@ -1399,6 +1644,15 @@ fn validate_telegram(
             && let Err(e) = parse_quiet_hours(q)
         {
             out.push(at(&["telegram", "users"], &field("quiet_hours"), e));
+        }
+        if let Some(d) = u.digest
+            && !(Duration::from_secs(1)..=Duration::from_secs(24 * 3600)).contains(&d.0)
+        {
+            out.push(at(
+                &["telegram", "users"],
+                &field("digest"),
+                format!("`{d}`: a digest interval is between 1s and 24h (e.g. `30m`)"),
+            ));
         }
         if jiff::tz::TimeZone::get(&u.timezone).is_err() {
             out.push(at(
@@ -1472,6 +1726,73 @@ token = "t0k3n"
             s.resolve(Path::new("policies/acme.toml")),
             PathBuf::from("/srv/policies/acme.toml")
         );
+    }
+
+    #[test]
+    fn telegram_digest_webhook_and_quiet_hours_errors_name_file_and_key() {
+        let text = format!(
+            "{MINIMAL}\n[telegram]\ntoken = \"1:x\"\n\n[telegram.webhook]\nurl = \"https://bot.example.ru/hook\"\nsecret_token = \"not ok!\"\n\n[[telegram.users]]\nid = 5\nname = \"Мария\"\nrole = \"approve\"\ndigest = \"0s\"\nquiet_hours = \"23:00-25:00\"\n"
+        );
+        let err = load_from_str(&text, "bot.toml", PathBuf::new(), HashMap::new())
+            .unwrap_err()
+            .to_string();
+        for key in [
+            "telegram.users[0].digest",
+            "telegram.users[0].quiet_hours",
+            "telegram.webhook.url",
+            "telegram.webhook.secret_token",
+            "telegram.webhook`",
+        ] {
+            assert!(err.contains(key.trim_end_matches('`')), "{key} in {err}");
+        }
+        assert!(err.lines().all(|l| l.starts_with("bot.toml")), "{err}");
+        assert_eq!(parse_quiet_hours("23:00:30-08:00"), Ok((82830, 28800)));
+
+        let fine = text
+            .replace("\"0s\"", "\"30m\"")
+            .replace("23:00-25:00", "23:00-08:00")
+            .replace("not ok!", "s3cret_token-1")
+            .replace("/hook", "/telegram/webhook")
+            .replace("[database]", "[web]\nenabled = true\n\n[database]");
+        let s = load_from_str(&fine, "bot.toml", PathBuf::new(), HashMap::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tg = s.telegram.unwrap();
+        assert_eq!(tg.users[0].digest, Some(Dur::secs(1800)));
+        assert_eq!(tg.users[0].quiet_hours_urgent, UrgentDelivery::Silent);
+    }
+
+    #[test]
+    fn review_sections_of_each_marketplace_are_checked_with_file_and_key() {
+        let text = format!(
+            "{MINIMAL}\n[shops.acme.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n\n[shops.acme.ozon.feedback]\nrate_limit_requests = 0\n\n[shops.acme.yandex_market]\nbusiness_id = 2\napi_key = \"k\"\n\n[shops.acme.yandex_market.feedback]\nbase_url = \"not a url\"\n\n[shops.acme.avito]\nclient_id = \"c\"\nclient_secret = \"s\"\n\n[shops.acme.avito.feedback]\npoll_interval = \"0s\"\n"
+        );
+        let err = load_from_str(&text, "shop.toml", PathBuf::new(), HashMap::new())
+            .unwrap_err()
+            .to_string();
+        for key in [
+            "shops.acme.ozon.feedback.rate_limit_requests",
+            "shops.acme.yandex_market.feedback.base_url",
+            "shops.acme.avito.feedback.poll_interval",
+        ] {
+            assert!(err.contains(key), "{key} in {err}");
+        }
+        assert!(err.lines().all(|l| l.starts_with("shop.toml:")), "{err}");
+        let fine = text
+            .replace("rate_limit_requests = 0", "rate_limit_requests = 3")
+            .replace("not a url", "https://api.partner.market.yandex.ru")
+            .replace("\"0s\"", "\"2m\"");
+        let s = load_from_str(&fine, "shop.toml", PathBuf::new(), HashMap::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let shop = &s.shops["acme"];
+        assert_eq!(
+            shop.feedback_poll_interval(Marketplace::Avito),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            shop.feedback_poll_interval(Marketplace::Ozon),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(shop.feedback_poll_interval(Marketplace::Wildberries), None);
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub async fn run_sim(
             },
         ));
         println!("Playing a scenario of {steps} steps.");
+        // Reviews and questions on every marketplace beside the scenario's chats.
+        seed_reviews(&handle.sim);
+        seed_other_feedback(&handle.sim);
     }
     crate::telemetry::shutdown_signal().await;
     shutdown.cancel();
@@ -221,6 +224,8 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
             },
         ));
     }
+    seed_reviews(&handle.sim);
+    seed_other_feedback(&handle.sim);
     let printer = tokio::spawn(async move {
         loop {
             match events.recv().await {
@@ -302,6 +307,87 @@ pub async fn run(settings: Settings, keep_db: bool) -> ExitCode {
     handle.shutdown.cancel();
     printer.abort();
     ExitCode::SUCCESS
+}
+
+/// A few real Wildberries reviews (from `shared/data/wb-reviews.jsonl`) and a
+/// question, next to the scenario's chats.
+fn seed_reviews(sim: &Sim) {
+    use crate::sim::wildberries_feedback::NewReview;
+    let reviews = [
+        NewReview::new(5, ""),
+        NewReview::new(5, "Хорошего качества, понравился"),
+        NewReview::new(1, "Отработал 1месяц и перестал включаться"),
+        NewReview::new(
+            2,
+            "Ребята за такие деньги он должен светить не меньше часов 2-х",
+        ),
+    ];
+    for review in reviews {
+        let stars = review.rating;
+        match sim.add_wb_review(review) {
+            Ok(id) => println!("★  a buyer left a {stars}★ review on Wildberries ({id})"),
+            Err(e) => eprintln!("the demo could not add a review: {e}"),
+        }
+    }
+    let mut question = NewReview::new(0, "Подойдёт ли фонарь для бега в темноте?");
+    question.product_name = Some("Фонарь налобный".into());
+    match sim.add_wb_question(question) {
+        Ok(id) => println!("?  a buyer asked a question on Wildberries ({id})"),
+        Err(e) => eprintln!("the demo could not add a question: {e}"),
+    }
+}
+
+/// A few of the bundled real reviews on Ozon, Yandex Market and Avito, and
+/// a product question on the two that have questions.
+fn seed_other_feedback(sim: &Sim) {
+    use crate::domain::Marketplace;
+    use crate::sim::feedback::{NewQuestion, seed};
+    let sample = seed::bundled();
+    let spread: Vec<seed::SeedReview> = [5u8, 1, 4, 2]
+        .iter()
+        .filter_map(|stars| {
+            sample
+                .iter()
+                .find(|r| r.rating == *stars && !r.text.trim().is_empty())
+        })
+        .cloned()
+        .collect();
+    let marketplaces = [
+        Marketplace::Ozon,
+        Marketplace::YandexMarket,
+        Marketplace::Avito,
+    ];
+    for (n, marketplace) in marketplaces.into_iter().enumerate() {
+        let rows: Vec<_> = spread.iter().cycle().skip(n).take(3).cloned().collect();
+        match sim.seed_feedback(marketplace, None, &rows) {
+            Ok(ids) => {
+                for (row, id) in rows.iter().zip(ids) {
+                    println!(
+                        "★  a buyer left a {}★ review on {} ({id})",
+                        row.rating,
+                        marketplace.title()
+                    );
+                }
+            }
+            Err(e) => eprintln!("the demo could not add reviews: {e}"),
+        }
+    }
+    for marketplace in [Marketplace::Ozon, Marketplace::YandexMarket] {
+        let question = NewQuestion {
+            marketplace,
+            seller: None,
+            text: "Сколько часов держит заряд на средней яркости?".into(),
+            product_id: None,
+            at: None,
+        };
+        match sim.add_question(&question) {
+            Ok(id) => println!(
+                "?  a buyer asked a question on {} ({id})",
+                marketplace.title()
+            ),
+            Err(e) => eprintln!("the demo could not add a question: {e}"),
+        }
+    }
 }
 
 fn short_id(chat: &str) -> String {

@@ -70,9 +70,10 @@ struct ConnectorLabels {
 pub enum DraftOutcome {
     /// Scheduled by a policy rule without a person.
     Auto,
-    /// A person approved it (web queue or API of this daemon).
+    /// A person approved it: in the web queue, in Telegram or with the CLI
+    /// (counted from the audit trail, [`Metrics::decision_tally`]).
     Approved,
-    /// A person rejected it (web queue or API of this daemon).
+    /// A person rejected it, wherever they did.
     Rejected,
     /// Nobody acted on it in time, or the reply window closed.
     Expired,
@@ -133,6 +134,9 @@ pub struct Metrics {
     llm_cost: Family<ProviderLabel, Counter<f64, std::sync::atomic::AtomicU64>>,
     llm_seconds: Family<ProviderLabel, Histogram>,
     reload_errors: Counter,
+    /// The last audit-trail event whose decision is counted; `None` until
+    /// the daemon starts the tally.
+    decisions_seen: tokio::sync::Mutex<Option<i64>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -160,6 +164,7 @@ impl Metrics {
             llm_cost: Family::default(),
             llm_seconds: Family::new_with_constructor(latency_histogram),
             reload_errors: Counter::default(),
+            decisions_seen: tokio::sync::Mutex::new(None),
             registry: Registry::default(),
         };
         registry.register(
@@ -215,6 +220,15 @@ impl Metrics {
             m.reload_errors.clone(),
         );
         Metrics { registry, ..m }
+    }
+
+    /// Approvals and rejections are counted from the audit trail, since a
+    /// person may decide in another process (the CLI) that this daemon never
+    /// hears from: the scrape reads the events after this position, counts
+    /// them, and moves it on, under this lock so that no event counts twice.
+    /// The daemon sets it to the last event when it starts.
+    pub fn decision_tally(&self) -> &tokio::sync::Mutex<Option<i64>> {
+        &self.decisions_seen
     }
 
     pub fn turns_ingested(&self, marketplace: Marketplace, count: usize) {
@@ -316,6 +330,8 @@ pub struct Snapshot {
     pub shops: u64,
     /// Database file plus its write-ahead log, in bytes.
     pub database_bytes: u64,
+    /// Telegram messages the Bot API refused for good (blocked bot, chat not found).
+    pub telegram_failed: u64,
 }
 
 impl Snapshot {
@@ -366,6 +382,13 @@ impl Snapshot {
             "connectors",
             "Connectors by marketplace and state",
             connectors,
+        );
+        let tg_failed = Gauge::<i64>::default();
+        tg_failed.set(self.telegram_failed as i64);
+        r.register(
+            "telegram_failed_messages",
+            "Telegram messages the Bot API refused for good (kept in the bot's outbox with the reason)",
+            tg_failed,
         );
         let shops = Gauge::<i64>::default();
         shops.set(self.shops as i64);

@@ -1,21 +1,26 @@
 //! One task per shop and marketplace: read new chat messages and store them,
 //! together with the cursor, in one transaction.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::KnownChats;
 use crate::domain::{DraftState, Marketplace, now_ms};
 use crate::marketplace::{ChatRef, Discovery, DynConnector, MarketError};
-use crate::runtime::{Event, Runtime};
+use crate::runtime::{Event, PollInbox, Runtime};
 use crate::shop::Shop;
 use crate::store::{ConnectorState, IngestSettings, StoreError};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How often a healthy connector refreshes its "last ok" time in the store.
+/// How often the "last ok" times of healthy connectors are written to the
+/// store, all in one transaction.
 const STATUS_HEARTBEAT: Duration = Duration::from_secs(30);
+/// The coarsest grid polls wake on (see [`on_grid`]).
+const MAX_POLL_TICK: Duration = Duration::from_millis(100);
 /// How often a connector whose credentials were rejected is tried again.
 const AUTH_RETRY: Duration = Duration::from_secs(300);
 /// Most pages one catch-up reads. A longer backlog continues at once, after
@@ -70,7 +75,7 @@ pub async fn run(
     }
     let mut failures = 0u32;
     let mut last_state = None;
-    let mut last_heartbeat = tokio::time::Instant::now();
+    let tick = poll_tick(interval);
     // Shops started together would otherwise poll in lockstep: every buyer
     // message of the fleet arriving in one burst per interval. The first
     // pause is stretched or shortened at random, which spreads them out.
@@ -79,9 +84,9 @@ pub async fn run(
     // the first read it is kept here instead of being read back every poll.
     let mut cursor = None;
     let mut sync = SyncNeed::default();
-    let wake = rt.poll_waker(&shop.id, marketplace);
+    let inbox = rt.poll_inbox(&shop.id, marketplace).unwrap_or_default();
     loop {
-        for body in rt.take_webhooks(&shop.id, marketplace) {
+        for body in inbox.take_webhooks() {
             on_webhook(&rt, &shop, marketplace, &connector, &body).await;
         }
         let polled = poll_until_caught_up(
@@ -89,6 +94,7 @@ pub async fn run(
             &shop,
             marketplace,
             &connector,
+            &inbox,
             &mut cursor,
             &mut sync,
             &shutdown,
@@ -101,29 +107,10 @@ pub async fn run(
                     rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None)
                         .await;
                     last_state = Some(ConnectorState::Ok);
-                    last_heartbeat = tokio::time::Instant::now();
-                } else if last_heartbeat.elapsed() >= STATUS_HEARTBEAT {
-                    // An idle shop polls often; its "last ok" time needs no
-                    // database write on every poll.
-                    last_heartbeat = tokio::time::Instant::now();
-                    let (id, now) = (shop.id.clone(), now_ms());
-                    let recorded = rt
-                        .store
-                        .call(move |c| {
-                            crate::store::set_status(
-                                c,
-                                &id,
-                                marketplace,
-                                ConnectorState::Ok,
-                                None,
-                                None,
-                                now,
-                            )
-                        })
-                        .await;
-                    if let Err(e) = recorded {
-                        tracing::error!(shop = %shop.id, %marketplace, error = %e, "cannot record the connector status");
-                    }
+                } else {
+                    // An idle shop polls often; its "last ok" time is written
+                    // with every other connector's by `record_heartbeats`.
+                    inbox.note_ok(now_ms());
                 }
                 if progress == CatchUp::Partial {
                     Duration::ZERO
@@ -167,10 +154,62 @@ pub async fn run(
                 wait
             }
         };
+        let until = if wait.is_zero() {
+            Instant::now()
+        } else {
+            on_grid(Instant::now() + wait, tick)
+        };
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-            _ = wake.notified() => {}
+            _ = tokio::time::sleep_until(until) => {}
+            _ = inbox.waker().notified() => {}
+        }
+    }
+}
+
+/// The grid a connector polling every `interval` wakes on: a hundredth of it,
+/// at most [`MAX_POLL_TICK`].
+fn poll_tick(interval: Duration) -> Duration {
+    (interval / 100).clamp(Duration::from_millis(1), MAX_POLL_TICK)
+}
+
+/// `deadline` moved later to the next multiple of `tick` since a moment shared
+/// by every poller. Ten thousand shops each sleeping until their own
+/// millisecond wake the runtime (and a thread) a thousand times a second; on
+/// a grid of 100 ms they wake it ten times, and their requests and answers are
+/// handled together. The first pause is still random, so shops spread over
+/// the grid's points instead of piling onto one.
+fn on_grid(deadline: Instant, tick: Duration) -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let since = deadline.saturating_duration_since(epoch).as_nanos();
+    let tick_ns = tick.as_nanos().max(1);
+    let points = since.div_ceil(tick_ns);
+    let snapped = epoch + Duration::from_nanos((points * tick_ns) as u64);
+    snapped.max(deadline)
+}
+
+/// Write the "last ok" times the pollers noted ([`PollInbox::note_ok`]) every
+/// [`STATUS_HEARTBEAT`], in one transaction for the whole fleet, and once more
+/// on the way out.
+pub async fn record_heartbeats(rt: Arc<Runtime>, shutdown: CancellationToken) {
+    loop {
+        let stop = tokio::select! {
+            _ = shutdown.cancelled() => true,
+            _ = tokio::time::sleep(STATUS_HEARTBEAT) => false,
+        };
+        let beats = rt.take_ok_heartbeats();
+        if !beats.is_empty() {
+            let written = rt
+                .store
+                .call(move |c| crate::store::record_ok_heartbeats(c, &beats))
+                .await;
+            if let Err(e) = written {
+                tracing::error!(error = %e, "cannot record the connectors' last successful polls");
+            }
+        }
+        if stop {
+            return;
         }
     }
 }
@@ -183,7 +222,7 @@ pub async fn run(
 struct SyncNeed {
     /// Sends still unsettled when the last complete read was recorded.
     unsettled: bool,
-    /// [`Runtime::unsettled_sends`] when it was recorded.
+    /// [`PollInbox::unsettled_sends`] when it was recorded.
     seen: u64,
 }
 
@@ -209,11 +248,15 @@ impl SyncNeed {
 
 /// Read pages until the marketplace has nothing more, or
 /// [`MAX_PAGES_PER_CATCH_UP`] of them.
+// The poll loop's own state, borrowed for one catch-up; bundling it into a
+// struct would only rename the same eight borrows.
+#[allow(clippy::too_many_arguments)]
 async fn poll_until_caught_up(
     rt: &Arc<Runtime>,
     shop: &Arc<Shop>,
     marketplace: Marketplace,
     connector: &DynConnector,
+    inbox: &PollInbox,
     stored_cursor: &mut Option<Option<String>>,
     sync: &mut SyncNeed,
     shutdown: &CancellationToken,
@@ -245,7 +288,7 @@ async fn poll_until_caught_up(
             }
         };
         let batch = connector.poll(cursor.as_deref(), &known).await?;
-        let unsettled = rt.unsettled_sends(&shop.id, marketplace);
+        let unsettled = inbox.unsettled_sends();
         let nothing_new = batch.messages.is_empty()
             && batch.chats.is_empty()
             && !batch.more
@@ -405,4 +448,212 @@ pub async fn refresh_chats(
         })
         .await?;
     Ok(updates)
+}
+
+/// Threads read back by id in one poll, at most: those whose send is of
+/// unknown outcome first, then those with an open draft (were they answered
+/// in the seller portal?).
+const MAX_FEEDBACK_CHECKS_PER_POLL: usize = 20;
+
+/// One task per shop and marketplace that reads reviews and questions: each
+/// kind's unanswered list from its own cursor, then the threads the store
+/// holds open drafts for, read back by id. Everything goes through
+/// `store::ingest_feedback`, the same ingest as chat messages.
+pub async fn run_feedback(
+    rt: Arc<Runtime>,
+    shop: Arc<Shop>,
+    connector: crate::marketplace::DynFeedbackConnector,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let marketplace = connector.marketplace();
+    let mut failures = 0u32;
+    let mut first_pause = true;
+    loop {
+        let wait = match poll_feedback_once(&rt, &shop, &connector, interval, &shutdown).await {
+            Ok(CatchUp::Partial) => Duration::ZERO,
+            Ok(CatchUp::Done) => {
+                failures = 0;
+                if std::mem::take(&mut first_pause) {
+                    interval.mul_f64(rand::random_range(0.5..1.5))
+                } else {
+                    interval
+                }
+            }
+            Err(e) => {
+                let wait = match &e {
+                    PollError::Market(MarketError::RateLimited { retry_after }) => {
+                        (*retry_after).max(interval)
+                    }
+                    PollError::Market(e) if e.needs_person() => AUTH_RETRY,
+                    _ => {
+                        failures += 1;
+                        interval
+                            .saturating_mul(2u32.saturating_pow(failures.min(6)))
+                            .min(MAX_BACKOFF)
+                    }
+                };
+                tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "reading reviews and questions failed");
+                wait
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+async fn poll_feedback_once(
+    rt: &Arc<Runtime>,
+    shop: &Arc<Shop>,
+    connector: &crate::marketplace::DynFeedbackConnector,
+    interval: Duration,
+    shutdown: &CancellationToken,
+) -> Result<CatchUp, PollError> {
+    let marketplace = connector.marketplace();
+    let settings = ingest_settings(rt);
+    let mut progress = CatchUp::Done;
+    for &kind in connector.kinds() {
+        let id = shop.id.clone();
+        let mut cursor = rt
+            .store
+            .read(move |c| crate::store::feedback_cursor(c, &id, marketplace, kind))
+            .await?;
+        let started = now_ms();
+        let mut pages = 0;
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(CatchUp::Done);
+            }
+            let read_at = now_ms();
+            let batch = connector.poll(kind, cursor.as_deref()).await?;
+            let synced_at = (!batch.more).then_some(started);
+            let (more, next) = (batch.more, batch.cursor.clone());
+            let read = Read {
+                started_at: read_at,
+                synced_at,
+            };
+            store_feedback(rt, shop, marketplace, kind, batch, &settings, read).await?;
+            if next.is_some() {
+                cursor = next;
+            }
+            pages += 1;
+            if !more {
+                break;
+            }
+            if pages >= MAX_PAGES_PER_CATCH_UP {
+                progress = CatchUp::Partial;
+                break;
+            }
+        }
+    }
+    let (id, now) = (shop.id.clone(), now_ms());
+    let recheck_ms = (interval.as_millis() as i64).saturating_mul(5);
+    let to_check = rt
+        .store
+        .read(move |c| {
+            crate::store::feedback_to_check(
+                c,
+                &id,
+                marketplace,
+                now,
+                recheck_ms,
+                MAX_FEEDBACK_CHECKS_PER_POLL,
+            )
+        })
+        .await?;
+    let mut unsettled_checked = false;
+    for (kind, thread) in to_check {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let read_at = now_ms();
+        let Some(item) = connector.fetch(kind, &thread).await? else {
+            tracing::info!(shop = %shop.id, %marketplace, %kind, %thread, "the marketplace no longer has this thread");
+            continue;
+        };
+        let batch = crate::domain::FeedbackBatch {
+            items: vec![item],
+            ..Default::default()
+        };
+        let read = Read {
+            started_at: read_at,
+            synced_at: None,
+        };
+        store_feedback(rt, shop, marketplace, kind, batch, &settings, read).await?;
+        unsettled_checked = true;
+    }
+    if unsettled_checked {
+        // A thread read back may settle an unknown send, either way.
+        rt.wake_sender.notify_one();
+    }
+    Ok(progress)
+}
+
+/// When one read of reviews or questions happened.
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    /// When the request began: what its answer proves absent is absent from then.
+    started_at: i64,
+    /// Set when a listing was read to its end: when that listing began.
+    synced_at: Option<i64>,
+}
+
+/// Store one batch of reviews or questions (a listing page or a thread read
+/// back), then count the buyer turns it brought and wake the pipeline.
+async fn store_feedback(
+    rt: &Arc<Runtime>,
+    shop: &Arc<Shop>,
+    marketplace: Marketplace,
+    kind: crate::domain::ThreadKind,
+    batch: crate::domain::FeedbackBatch,
+    settings: &IngestSettings,
+    read: Read,
+) -> Result<(), PollError> {
+    let (id, settings) = (shop.id.clone(), *settings);
+    let report = rt
+        .store
+        .call(move |c| {
+            crate::store::ingest_feedback(
+                c,
+                &id,
+                marketplace,
+                kind,
+                &batch,
+                &settings,
+                now_ms(),
+                read.started_at,
+                read.synced_at,
+            )
+        })
+        .await?;
+    after_feedback_ingest(rt, marketplace, &report);
+    Ok(())
+}
+
+fn after_feedback_ingest(
+    rt: &Runtime,
+    marketplace: Marketplace,
+    report: &crate::store::IngestReport,
+) {
+    if report.buyer_messages > 0 {
+        rt.metrics
+            .turns_ingested(marketplace, report.buyer_messages);
+        rt.wake_pipeline.notify_one();
+    }
+    for (id, state, why) in &report.withdrawn_drafts {
+        rt.emit(Event::DraftChanged {
+            id: *id,
+            state: *state,
+            reason: Some(why.clone()),
+        });
+    }
+    for id in &report.confirmed_drafts {
+        rt.emit(Event::DraftChanged {
+            id: *id,
+            state: DraftState::Sent,
+            reason: Some("доставлен: ответ виден на площадке".into()),
+        });
+    }
 }

@@ -9,6 +9,10 @@
 //!   draft.txt             LLM user prompt for a draft
 //!   classify.txt          LLM user prompt for classification
 //!   replies/<intent>.txt  reply templates for the template drafter
+//!   replies/review_<stars>.txt, replies/review.txt, replies/question.txt
+//!                         reply templates for reviews (per rating) and questions
+//!   drafts/review.txt, drafts/question.txt
+//!                         LLM user prompts for reviews and questions
 //!   knowledge.md          the shop's facts: sizes, delivery, warranty...
 //! ```
 
@@ -22,7 +26,7 @@ use tera::{Context, Tera};
 use crate::analysis::classify::{self, Labelled, RuleClassifier, Trained};
 use crate::analysis::risk::neutralise_delimiters;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::domain::{Author, Intent, OrderContext};
+use crate::domain::{Author, Intent, OrderContext, ThreadKind};
 
 pub const SYSTEM: &str = "system.txt";
 pub const DRAFT: &str = "draft.txt";
@@ -353,24 +357,30 @@ impl PromptSet {
         self.tera.contains_template(name)
     }
 
-    /// The LLM drafter's prompt for an intent: `drafts/<intent>.txt`, else `draft.txt`.
-    pub fn draft_prompt(&self, intent: Intent) -> String {
-        let specific = format!("drafts/{intent}.txt");
-        if self.has(&specific) {
-            specific
-        } else {
-            DRAFT.to_string()
-        }
+    /// The LLM drafter's prompt: `drafts/review.txt` or `drafts/question.txt`
+    /// for those kinds, else `drafts/<intent>.txt`, else `draft.txt`.
+    pub fn draft_prompt(&self, reply: &ReplyFor) -> String {
+        let kind = (reply.kind != ThreadKind::Chat).then(|| format!("drafts/{}.txt", reply.kind));
+        kind.into_iter()
+            .chain([format!("drafts/{}.txt", reply.intent)])
+            .find(|n| self.has(n))
+            .unwrap_or_else(|| DRAFT.to_string())
     }
 
-    /// The reply template for an intent: `replies/<intent>.txt`, else `replies/default.txt`.
-    pub fn reply_template(&self, intent: Intent) -> Option<String> {
-        [
-            format!("replies/{intent}.txt"),
-            "replies/default.txt".to_string(),
-        ]
-        .into_iter()
-        .find(|n| self.has(n))
+    /// The reply template: for a review `replies/review_<stars>.txt`, then
+    /// `replies/review.txt`; for a question `replies/question.txt`; then
+    /// `replies/<intent>.txt`, else `replies/default.txt`.
+    pub fn reply_template(&self, reply: &ReplyFor) -> Option<String> {
+        let mut names = Vec::new();
+        if reply.kind != ThreadKind::Chat {
+            if let Some(stars) = reply.rating {
+                names.push(format!("replies/{}_{stars}.txt", reply.kind));
+            }
+            names.push(format!("replies/{}.txt", reply.kind));
+        }
+        names.push(format!("replies/{}.txt", reply.intent));
+        names.push("replies/default.txt".to_string());
+        names.into_iter().find(|n| self.has(n))
     }
 
     pub fn render(&self, name: &str, ctx: &PromptContext) -> Result<String, Diagnostic> {
@@ -474,10 +484,44 @@ pub struct PromptContext {
     pub order: OrderInfo,
     pub intent: String,
     pub confidence: f64,
+    /// Chat, review or question, with the review's rating.
+    pub thread: ThreadInfo,
     /// The shop's local date and time, e.g. `2026-11-24 21:05 (вт)`.
     pub local_time: String,
     /// The shop's knowledge file.
     pub knowledge: String,
+}
+
+/// What a reply answers, which picks its template and LLM prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyFor {
+    pub intent: Intent,
+    pub kind: ThreadKind,
+    /// Reviews: 1–5 stars.
+    pub rating: Option<u8>,
+}
+
+impl ReplyFor {
+    pub fn chat(intent: Intent) -> ReplyFor {
+        ReplyFor {
+            intent,
+            kind: ThreadKind::Chat,
+            rating: None,
+        }
+    }
+}
+
+/// The thread a reply goes to: a chat, or a public review or question.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ThreadInfo {
+    /// `chat`, `review` or `question`.
+    pub kind: String,
+    /// Reviews: 1–5 stars.
+    pub rating: Option<u8>,
+    pub has_text: bool,
+    pub has_photos: bool,
+    /// The answer is public: every future buyer reads it.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -595,6 +639,10 @@ impl PromptContext {
             }),
             intent: "delivery_status".into(),
             confidence: 0.8,
+            thread: ThreadInfo {
+                kind: "chat".into(),
+                ..ThreadInfo::default()
+            },
             local_time: "2026-11-24 21:05 (вт)".into(),
             knowledge: "Доставка 2–5 дней.".into(),
         }
@@ -635,12 +683,17 @@ mod tests {
         let set = shipped();
         let ctx = PromptContext::sample();
         let reply = set
-            .render(&set.reply_template(Intent::DeliveryStatus).unwrap(), &ctx)
+            .render(
+                &set.reply_template(&ReplyFor::chat(Intent::DeliveryStatus))
+                    .unwrap(),
+                &ctx,
+            )
             .unwrap();
         assert!(reply.starts_with("Алёна, здравствуйте!"), "{reply}");
         assert!(reply.contains("заказ в пути"), "{reply}");
         assert!(
-            set.reply_template(Intent::Abusive).is_none(),
+            set.reply_template(&ReplyFor::chat(Intent::Abusive))
+                .is_none(),
             "abusive turns get no canned reply"
         );
     }
@@ -709,10 +762,10 @@ mod tests {
     fn per_intent_llm_prompts_extend_the_shared_one() {
         let set = shipped();
         assert_eq!(
-            set.draft_prompt(Intent::DeliveryStatus),
+            set.draft_prompt(&ReplyFor::chat(Intent::DeliveryStatus)),
             "drafts/delivery_status.txt"
         );
-        assert_eq!(set.draft_prompt(Intent::Thanks), DRAFT);
+        assert_eq!(set.draft_prompt(&ReplyFor::chat(Intent::Thanks)), DRAFT);
         let ctx = PromptContext::sample();
         let prompt = set.render("drafts/delivery_status.txt", &ctx).unwrap();
         assert!(

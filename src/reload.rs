@@ -29,8 +29,7 @@ pub const PROMPTS: &str = "prompts";
 
 /// Try to load a changed policy; swap it in if it is good.
 pub fn reload_policy(shop: &Shop) -> Result<(), Diagnostics> {
-    let policy = Policy::load(&shop.policy_path)?;
-    shop.policy.store(Arc::new(policy));
+    shop.policy.store(Policy::load_shared(&shop.policy_path)?);
     Ok(())
 }
 

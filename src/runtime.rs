@@ -4,6 +4,7 @@
 //! above this module; `app` builds a [`Runtime`] and starts them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -78,14 +79,46 @@ impl Health {
 const MAX_PENDING_WEBHOOKS: usize = 256;
 
 /// What the outside hands a connector's poller: a wake-up, and the webhook
-/// bodies the marketplace pushed, which the poller parses and stores itself.
+/// bodies the marketplace pushed, which the poller parses and stores itself;
+/// and what the poller leaves for the status writer.
 #[derive(Debug, Default)]
-struct PollInbox {
-    wake: Arc<Notify>,
+pub struct PollInbox {
+    wake: Notify,
     webhooks: Mutex<Vec<Vec<u8>>>,
     /// Counts sends of this connector whose outcome became unknown: the
     /// poller records its next complete read even if it brought nothing.
-    unsettled: std::sync::atomic::AtomicU64,
+    unsettled: AtomicU64,
+    /// When the connector last polled successfully, and the part of that
+    /// already written to the store: [`Runtime::take_ok_heartbeats`].
+    ok_at: AtomicI64,
+    ok_recorded: AtomicI64,
+}
+
+impl PollInbox {
+    /// Wakes the connector's poller at once.
+    pub fn waker(&self) -> &Notify {
+        &self.wake
+    }
+
+    /// The webhook bodies delivered since the last call, oldest first.
+    pub fn take_webhooks(&self) -> Vec<Vec<u8>> {
+        let mut pending = self.webhooks.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        std::mem::take(&mut *pending)
+    }
+
+    /// How many sends of this connector [`Runtime::note_unsettled_send`] has counted.
+    pub fn unsettled_sends(&self) -> u64 {
+        self.unsettled.load(Ordering::SeqCst)
+    }
+
+    /// A poll succeeded at `now` while the connector's recorded state is
+    /// already `ok`: the status writer moves its "last ok" time in a batch.
+    pub fn note_ok(&self, now: Millis) {
+        self.ok_at.fetch_max(now, Ordering::Relaxed);
+    }
 }
 
 /// What every background task shares.
@@ -96,9 +129,11 @@ pub struct Runtime {
     pub events: broadcast::Sender<Event>,
     pub wake_pipeline: Notify,
     pub wake_sender: Notify,
+    /// An update arrived at the Telegram webhook.
+    pub wake_telegram: Notify,
     pub health: Health,
     pub metrics: Metrics,
-    inboxes: HashMap<(String, Marketplace), PollInbox>,
+    inboxes: HashMap<(String, Marketplace), Arc<PollInbox>>,
 }
 
 impl Runtime {
@@ -108,7 +143,7 @@ impl Runtime {
             .flat_map(|s| {
                 s.connectors
                     .keys()
-                    .map(|m| ((s.id.clone(), *m), PollInbox::default()))
+                    .map(|m| ((s.id.clone(), *m), Arc::default()))
             })
             .collect();
         let (events, _) = broadcast::channel(1024);
@@ -119,18 +154,17 @@ impl Runtime {
             events,
             wake_pipeline: Notify::new(),
             wake_sender: Notify::new(),
+            wake_telegram: Notify::new(),
             health: Health::default(),
             metrics: Metrics::new(),
             inboxes,
         }
     }
 
-    /// Wakes the connector's poller at once.
-    pub fn poll_waker(&self, shop: &str, marketplace: Marketplace) -> Arc<Notify> {
-        self.inboxes
-            .get(&(shop.to_string(), marketplace))
-            .map(|i| i.wake.clone())
-            .unwrap_or_else(|| Arc::new(Notify::new()))
+    /// What the connector's poller is handed; `None` for a connector the
+    /// daemon did not start with.
+    pub fn poll_inbox(&self, shop: &str, marketplace: Marketplace) -> Option<Arc<PollInbox>> {
+        self.inboxes.get(&(shop.to_string(), marketplace)).cloned()
     }
 
     /// Hand a webhook's body to the connector's poller and wake it. False if
@@ -151,29 +185,25 @@ impl Runtime {
         true
     }
 
-    /// The webhook bodies delivered since the last call, oldest first.
-    pub fn take_webhooks(&self, shop: &str, marketplace: Marketplace) -> Vec<Vec<u8>> {
-        self.inboxes
-            .get(&(shop.to_string(), marketplace))
-            .map(|i| std::mem::take(&mut *i.webhooks.lock().unwrap_or_else(|p| p.into_inner())))
-            .unwrap_or_default()
-    }
-
     /// A send's outcome became unknown: its connector's next complete read
     /// must be recorded, since only that settles it.
     pub fn note_unsettled_send(&self, shop: &str, marketplace: Marketplace) {
         if let Some(inbox) = self.inboxes.get(&(shop.to_string(), marketplace)) {
-            inbox
-                .unsettled
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            inbox.unsettled.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// How many sends of this connector [`Runtime::note_unsettled_send`] has counted.
-    pub fn unsettled_sends(&self, shop: &str, marketplace: Marketplace) -> u64 {
-        self.inboxes
-            .get(&(shop.to_string(), marketplace))
-            .map_or(0, |i| i.unsettled.load(std::sync::atomic::Ordering::SeqCst))
+    /// The "last ok" times noted since the last call ([`PollInbox::note_ok`]),
+    /// for one batched write instead of one write per connector.
+    pub fn take_ok_heartbeats(&self) -> Vec<(String, Marketplace, Millis)> {
+        let mut due = Vec::new();
+        for ((shop, marketplace), inbox) in &self.inboxes {
+            let at = inbox.ok_at.load(Ordering::Relaxed);
+            if at > inbox.ok_recorded.swap(at, Ordering::Relaxed) {
+                due.push((shop.clone(), *marketplace, at));
+            }
+        }
+        due
     }
 
     pub fn emit(&self, event: Event) {

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::{DraftState, Marketplace, ReplyText, now_ms};
+use crate::domain::{DraftState, Marketplace, ReplyText, ThreadKind, now_ms};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
 use crate::metrics::SendOutcome;
 use crate::poller::PollError;
@@ -32,6 +32,9 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
         }
         if let Err(e) = retract_requested(&rt).await {
             tracing::error!(error = %e, "withdrawing sent replies failed");
+        }
+        if let Err(e) = edit_requested(&rt).await {
+            tracing::error!(error = %e, "editing published answers failed");
         }
         loop {
             let available = permits.available_permits();
@@ -77,6 +80,9 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
 }
 
 async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
+    if job.chat.kind != ThreadKind::Chat {
+        return send_answer(rt, job).await;
+    }
     let (shop_id, marketplace) = (job.chat.shop.clone(), job.chat.marketplace);
     let Some(connector) = rt
         .shops
@@ -173,35 +179,84 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
     }
 }
 
+/// How long an answer refused for the key or the plan waits before it is tried again.
+const FEEDBACK_AUTH_RETRY_MS: i64 = 5 * 60 * 1000;
+
+/// Publish an answer to a review or question. As with chat replies, a timeout
+/// or a cut connection makes the outcome unknown, and only reading the
+/// thread back from the marketplace settles it.
+async fn send_answer(rt: &Arc<Runtime>, job: SendJob) {
+    let (shop_id, marketplace, kind) = (job.chat.shop.clone(), job.chat.marketplace, job.chat.kind);
+    let Some(connector) = rt
+        .shops
+        .get(&shop_id)
+        .and_then(|s| s.feedback_connector(marketplace))
+        .cloned()
+    else {
+        let why = format!(
+            "у магазина «{shop_id}» не настроены отзывы и вопросы на площадке {}",
+            marketplace.title()
+        );
+        finish(rt, job.draft_id, Outcome::Failed(why)).await;
+        return;
+    };
+    let caps = connector.capabilities(kind);
+    let text = match ReplyText::parse(&job.text, caps.max_answer_chars) {
+        Ok(t) if t.as_str().chars().count() >= caps.min_answer_chars => t,
+        Ok(_) => {
+            let why = format!(
+                "ответ короче {} символов, площадка его не примет",
+                caps.min_answer_chars
+            );
+            finish(rt, job.draft_id, Outcome::Failed(why)).await;
+            return;
+        }
+        Err(e) => {
+            finish(rt, job.draft_id, Outcome::Failed(e.to_string())).await;
+            return;
+        }
+    };
+    let started = std::time::Instant::now();
+    let thread = kind.external_id(&job.chat.external_id);
+    let outcome = match connector.answer(kind, thread, &text).await {
+        Ok(delivery) => Outcome::Sent {
+            message_id: delivery.message_id,
+            sent_at: delivery.sent_at,
+        },
+        // A refused key or a missing plan stops only this shop's answers on
+        // this marketplace: its chats go on, and the draft waits for a person
+        // to fix the key or the plan, the cause in its audit trail.
+        Err(SendError::NotDelivered(e)) if e.needs_person() => Outcome::Retry {
+            at: now_ms() + FEEDBACK_AUTH_RETRY_MS,
+            why: format!("{e}; ответ ждёт, пока это исправят"),
+        },
+        Err(SendError::NotDelivered(e)) => not_delivered(rt, &job, e).await,
+        Err(SendError::Unknown(why)) => Outcome::Unknown(why),
+        Err(SendError::NeedsRefresh) => Outcome::Failed(format!(
+            "{} не принимает ответ ({})",
+            marketplace.title(),
+            kind.title_ru()
+        )),
+    };
+    let counted = match &outcome {
+        Outcome::Sent { .. } => SendOutcome::Sent,
+        Outcome::Unknown(_) => SendOutcome::Unknown,
+        Outcome::Failed(_) => SendOutcome::Failed,
+        Outcome::Retry { .. } => SendOutcome::Retry,
+    };
+    rt.metrics.send(marketplace, counted, started.elapsed());
+    finish(rt, job.draft_id, outcome).await;
+}
+
 /// Withdraw the sent replies people asked to retract, while the marketplace
 /// still allows it.
 async fn retract_requested(rt: &Arc<Runtime>) -> store::Result<()> {
     let jobs = rt.store.call(|c| store::retract_jobs(c)).await?;
     for job in jobs {
-        let connector = rt
-            .shops
-            .get(&job.chat.shop)
-            .and_then(|s| s.connector(job.chat.marketplace))
-            .cloned();
-        let now = now_ms();
-        let result = match connector {
-            None => Err(format!(
-                "у магазина больше не настроена площадка {}",
-                job.chat.marketplace.title()
-            )),
-            Some(_) if job.deadline.is_some_and(|d| d <= now) => {
-                Err("время, когда площадка позволяет удалить сообщение, прошло".to_string())
-            }
-            Some(c) => c
-                .retract(
-                    ChatRef {
-                        external_id: &job.chat.external_id,
-                        reply_handle: job.chat.reply_handle.as_deref(),
-                    },
-                    &job.message_id,
-                )
-                .await
-                .map_err(|e| e.to_string()),
+        let result = if job.chat.kind == ThreadKind::Chat {
+            retract_message(rt, &job).await
+        } else {
+            delete_answer(rt, &job).await
         };
         let ok = result.is_ok();
         let reason = result.as_ref().err().cloned();
@@ -225,6 +280,126 @@ async fn retract_requested(rt: &Arc<Runtime>) -> store::Result<()> {
         });
     }
     Ok(())
+}
+
+/// Replace published answers people edited, once each: the claim marks an
+/// edit started before the call, and an edit whose outcome is unknown is
+/// reported, never made again.
+async fn edit_requested(rt: &Arc<Runtime>) -> store::Result<()> {
+    let now = now_ms();
+    let jobs = rt.store.call(move |c| store::claim_edits(c, now)).await?;
+    for job in jobs {
+        let result = edit_answer(rt, &job).await;
+        let id = job.draft_id;
+        let reason = match &result {
+            Ok(()) => "ответ изменён на площадке".to_string(),
+            Err(store::EditFailure::Refused(why) | store::EditFailure::Unknown(why)) => {
+                tracing::warn!(draft = id, %why, "could not edit a published answer");
+                why.clone()
+            }
+        };
+        rt.store
+            .call(move |c| store::finish_edit(c, id, result, now_ms()))
+            .await?;
+        rt.emit(Event::DraftChanged {
+            id,
+            state: DraftState::Sent,
+            reason: Some(reason),
+        });
+    }
+    Ok(())
+}
+
+async fn edit_answer(rt: &Arc<Runtime>, job: &store::EditJob) -> Result<(), store::EditFailure> {
+    use store::EditFailure::{Refused, Unknown};
+    let (marketplace, kind) = (job.chat.marketplace, job.chat.kind);
+    let connector = rt
+        .shops
+        .get(&job.chat.shop)
+        .and_then(|s| s.feedback_connector(marketplace))
+        .cloned()
+        .ok_or_else(|| {
+            Refused(format!(
+                "у магазина больше не настроены отзывы и вопросы на площадке {}",
+                marketplace.title()
+            ))
+        })?;
+    let caps = connector.capabilities(kind);
+    if caps.edits_allowed == 0 {
+        return Err(Refused(format!(
+            "{} не позволяет менять ответ ({})",
+            marketplace.title(),
+            kind.title_ru()
+        )));
+    }
+    let text =
+        ReplyText::parse(&job.text, caps.max_answer_chars).map_err(|e| Refused(e.to_string()))?;
+    let thread = kind.external_id(&job.chat.external_id);
+    match connector
+        .edit_answer(kind, thread, &job.message_id, &text)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SendError::Unknown(why)) => Err(Unknown(why)),
+        Err(e) => Err(Refused(e.to_string())),
+    }
+}
+
+/// Delete a chat message we sent, while the marketplace's window lasts.
+async fn retract_message(rt: &Arc<Runtime>, job: &store::RetractJob) -> Result<(), String> {
+    let connector = rt
+        .shops
+        .get(&job.chat.shop)
+        .and_then(|s| s.connector(job.chat.marketplace))
+        .cloned();
+    match connector {
+        None => Err(format!(
+            "у магазина больше не настроена площадка {}",
+            job.chat.marketplace.title()
+        )),
+        Some(_) if job.deadline.is_some_and(|d| d <= now_ms()) => {
+            Err("время, когда площадка позволяет удалить сообщение, прошло".to_string())
+        }
+        Some(c) => c
+            .retract(
+                ChatRef {
+                    external_id: &job.chat.external_id,
+                    reply_handle: job.chat.reply_handle.as_deref(),
+                },
+                &job.message_id,
+            )
+            .await
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Delete an answer we published under a review or question, where the
+/// marketplace allows it.
+async fn delete_answer(rt: &Arc<Runtime>, job: &store::RetractJob) -> Result<(), String> {
+    let (marketplace, kind) = (job.chat.marketplace, job.chat.kind);
+    let Some(connector) = rt
+        .shops
+        .get(&job.chat.shop)
+        .and_then(|s| s.feedback_connector(marketplace))
+        .cloned()
+    else {
+        return Err(format!(
+            "у магазина больше не настроены отзывы и вопросы на площадке {}",
+            marketplace.title()
+        ));
+    };
+    if !connector.capabilities(kind).can_delete {
+        return Err(format!(
+            "{} не позволяет удалять ответ ({})",
+            marketplace.title(),
+            kind.title_ru()
+        ));
+    }
+    let thread = kind.external_id(&job.chat.external_id);
+    connector
+        .delete_answer(kind, thread, &job.message_id)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Fetch fresh reply handles for the shop's chats and store them.
@@ -295,7 +470,7 @@ async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outc
                 ),
             }
         }
-        other => Outcome::Failed(other.to_string()),
+        other => Outcome::Failed(other.for_seller()),
     }
 }
 

@@ -8,15 +8,23 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{Settings, ShopSettings, resolve_named_secret, resolve_secret};
+use crate::config::{
+    FeedbackSettings, Settings, ShopSettings, resolve_named_secret, resolve_secret,
+};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::domain::Marketplace;
 use crate::llm::{Chain, DynModel};
-use crate::marketplace::DynConnector;
 use crate::marketplace::avito::{AvitoClient, AvitoConfig};
+use crate::marketplace::feedback::avito::{AvitoFeedback, AvitoFeedbackConfig};
+use crate::marketplace::feedback::ozon::{OzonFeedback, OzonFeedbackConfig};
+use crate::marketplace::feedback::yandex_market::{
+    YandexMarketFeedback, YandexMarketFeedbackConfig,
+};
 use crate::marketplace::ozon::{OzonClient, OzonConfig};
 use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
+use crate::marketplace::wildberries_feedback::{WbFeedbackConfig, WildberriesFeedbackClient};
 use crate::marketplace::yandex_market::{YandexMarketClient, YandexMarketConfig};
+use crate::marketplace::{DynConnector, DynFeedbackConnector};
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
 
@@ -33,6 +41,8 @@ pub struct Shop {
     /// The shop's LLM providers in fallback order, if it uses any.
     pub llm: Option<Arc<Chain>>,
     pub connectors: BTreeMap<Marketplace, DynConnector>,
+    /// Reviews and questions, on the marketplaces where the shop reads them.
+    pub feedback: BTreeMap<Marketplace, DynFeedbackConnector>,
     /// The policy file and prompt directory as they were just before loading.
     pub loaded_fingerprints: (Fingerprint, Fingerprint),
 }
@@ -62,6 +72,7 @@ impl Shop {
             .ok();
         match built {
             Some(mut s) if out.is_empty() => {
+                s.feedback = build_feedback_connectors(id, settings, shop);
                 s.connectors = connectors;
                 Ok(s)
             }
@@ -81,7 +92,7 @@ impl Shop {
         let prompt_dirs: Vec<PathBuf> =
             shop.prompts.0.iter().map(|p| settings.resolve(p)).collect();
         let loaded_fingerprints = (fingerprint(&policy_path), fingerprint_all(&prompt_dirs));
-        let policy = Policy::load(&policy_path)
+        let policy = Policy::load_shared(&policy_path)
             .map_err(|d| out.0.extend(d.0))
             .ok();
         let prompts = PromptSet::load_layered(&prompt_dirs)
@@ -103,10 +114,11 @@ impl Shop {
                 timezone,
                 policy_path,
                 prompt_dirs,
-                policy: ArcSwap::from_pointee(policy),
+                policy: ArcSwap::new(policy),
                 prompts: ArcSwap::from_pointee(prompts),
                 llm,
                 connectors: BTreeMap::new(),
+                feedback: BTreeMap::new(),
                 loaded_fingerprints,
             }),
             _ => Err(out),
@@ -117,8 +129,140 @@ impl Shop {
         self.connectors.get(&marketplace)
     }
 
+    pub fn feedback_connector(&self, marketplace: Marketplace) -> Option<&DynFeedbackConnector> {
+        self.feedback.get(&marketplace)
+    }
+
     pub fn local_now(&self) -> jiff::Zoned {
         jiff::Timestamp::now().to_zoned(self.timezone.clone())
+    }
+}
+
+/// Review and question connectors, where the shop's settings ask for them.
+/// They use the chat connector's credentials, whose errors `build_connectors`
+/// reports.
+pub fn build_feedback_connectors(
+    id: &str,
+    settings: &Settings,
+    shop: &ShopSettings,
+) -> BTreeMap<Marketplace, DynFeedbackConnector> {
+    let mut out: BTreeMap<Marketplace, DynFeedbackConnector> = BTreeMap::new();
+    if let Some(wb) = &shop.wildberries
+        && let Some(fb) = &wb.feedback
+        && let Ok(token) = resolve_secret(
+            &format!("shops.{id}.wildberries"),
+            &wb.token,
+            &wb.token_env,
+            &wb.token_file,
+            &settings.base_dir,
+        )
+    {
+        let client = WildberriesFeedbackClient::new(WbFeedbackConfig {
+            base_url: fb.base_url.clone(),
+            token,
+            timeout: wb.timeout.0,
+            rate_limit_requests: fb.rate_limit_requests,
+            rate_limit_period: fb.rate_limit_period.0,
+        });
+        out.insert(Marketplace::Wildberries, Arc::new(client));
+    }
+    let base = &settings.base_dir;
+    if let Some(oz) = &shop.ozon
+        && let Some(fb) = &oz.feedback
+        && let Ok(api_key) = resolve_named_secret(
+            &format!("shops.{id}.ozon"),
+            "api_key",
+            &oz.api_key,
+            &oz.api_key_env,
+            &oz.api_key_file,
+            base,
+        )
+    {
+        let mut config = OzonFeedbackConfig::new(&oz.base_url, &oz.client_id, api_key);
+        config.rate_limit_requests = OZON_FEEDBACK_REQUESTS_PER_SECOND;
+        pace(
+            fb,
+            &mut config.base_url,
+            &mut config.timeout,
+            oz.timeout.0,
+            &mut config.rate_limit_requests,
+            &mut config.rate_limit_period,
+        );
+        out.insert(Marketplace::Ozon, Arc::new(OzonFeedback::new(config)));
+    }
+    if let Some(ym) = &shop.yandex_market
+        && let Some(fb) = &ym.feedback
+        && let Ok(api_key) = resolve_named_secret(
+            &format!("shops.{id}.yandex_market"),
+            "api_key",
+            &ym.api_key,
+            &ym.api_key_env,
+            &ym.api_key_file,
+            base,
+        )
+    {
+        let mut config = YandexMarketFeedbackConfig::new(&ym.base_url, ym.business_id, api_key);
+        pace(
+            fb,
+            &mut config.base_url,
+            &mut config.timeout,
+            ym.timeout.0,
+            &mut config.rate_limit_requests,
+            &mut config.rate_limit_period,
+        );
+        out.insert(
+            Marketplace::YandexMarket,
+            Arc::new(YandexMarketFeedback::new(config)),
+        );
+    }
+    if let Some(av) = &shop.avito
+        && let Some(fb) = &av.feedback
+        && let Ok(client_secret) = resolve_named_secret(
+            &format!("shops.{id}.avito"),
+            "client_secret",
+            &av.client_secret,
+            &av.client_secret_env,
+            &av.client_secret_file,
+            base,
+        )
+    {
+        let mut config = AvitoFeedbackConfig::new(&av.base_url, &av.client_id, client_secret);
+        pace(
+            fb,
+            &mut config.base_url,
+            &mut config.timeout,
+            av.timeout.0,
+            &mut config.rate_limit_requests,
+            &mut config.rate_limit_period,
+        );
+        out.insert(Marketplace::Avito, Arc::new(AvitoFeedback::new(config)));
+    }
+    out
+}
+
+/// Ozon's review and question methods share the 50 requests a second per
+/// Client-Id with its chat methods; this leaves the chats most of it.
+const OZON_FEEDBACK_REQUESTS_PER_SECOND: u32 = 10;
+
+/// A feedback section's overrides of a client's defaults: its own base URL,
+/// timeout (else the marketplace section's) and pace.
+fn pace(
+    fb: &FeedbackSettings,
+    base_url: &mut String,
+    timeout: &mut std::time::Duration,
+    section_timeout: std::time::Duration,
+    requests: &mut u32,
+    period: &mut std::time::Duration,
+) {
+    if let Some(url) = &fb.base_url {
+        base_url.clone_from(url);
+    }
+    *timeout = fb.timeout.map_or(section_timeout, |t| t.0);
+    if let Some(n) = fb.rate_limit_requests {
+        *requests = n;
+    }
+    if let Some(p) = fb.rate_limit_period {
+        *period = p.0;
     }
 }
 

@@ -11,10 +11,16 @@ use crate::domain::{DraftState, Marketplace, now_ms};
 use crate::metrics::DraftOutcome;
 use crate::runtime::{Event, Runtime};
 
+/// How often the sweeper runs.
+const PERIOD: Duration = Duration::from_secs(30);
+/// How soon a sweep that failed is tried again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
+
 /// Expire drafts nobody acted on.
 pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let ttl = rt.settings.pipeline.pending_ttl.as_millis_i64();
     loop {
+        let mut failed = false;
         let expired = rt
             .store
             .call(move |c| crate::store::expire_stale(c, now_ms(), ttl))
@@ -30,7 +36,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                     });
                 }
             }
-            Err(e) => tracing::error!(error = %e, "expiring stale drafts failed"),
+            Err(e) => {
+                failed = true;
+                tracing::error!(error = %e, "expiring stale drafts failed");
+            }
         }
         let windows: Vec<(Marketplace, i64)> = Marketplace::ALL
             .iter()
@@ -51,12 +60,18 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                     });
                 }
             }
-            Err(e) => tracing::error!(error = %e, "expiring drafts past their reply window failed"),
+            Err(e) => {
+                failed = true;
+                tracing::error!(error = %e, "expiring drafts past their reply window failed");
+            }
         }
         prune(&rt, &shutdown).await;
+        // A sweep the database refused (busy, full) is tried again soon, so a
+        // closed reply window is not left open in the queue for a whole period.
+        let next = if failed { RETRY_AFTER_FAILURE } else { PERIOD };
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = tokio::time::sleep(next) => {}
         }
     }
 }

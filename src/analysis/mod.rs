@@ -5,4 +5,5 @@
 
 pub mod classify;
 pub mod model;
+pub mod review;
 pub mod risk;

@@ -252,6 +252,9 @@ struct Report {
 fn facts(shop: &Shop, marketplace: Marketplace, text: &str, name: Option<&str>) -> TurnFacts {
     TurnFacts {
         marketplace,
+        kind: crate::domain::ThreadKind::Chat,
+        thread: None,
+        product_answers: Vec::new(),
         messages: vec![text.to_string()],
         history: vec![],
         order: OrderContext::default(),

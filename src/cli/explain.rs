@@ -21,9 +21,18 @@ pub struct ExplainArgs {
     pub shop: String,
     #[arg(long, default_value = "wb")]
     pub marketplace: Marketplace,
-    /// The buyer's message.
+    /// The buyer's message (for a review: its text, pros and cons).
     #[arg(long)]
     pub text: String,
+    /// What the text is: chat, review or question.
+    #[arg(long, default_value = "chat")]
+    pub kind: crate::domain::ThreadKind,
+    /// A review's stars, 1–5.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub rating: Option<u8>,
+    /// The review has photos or a video.
+    #[arg(long)]
+    pub photos: bool,
     /// Judge this reply instead of drafting one.
     #[arg(long)]
     pub draft: Option<String>,
@@ -145,6 +154,19 @@ pub async fn run(settings: &Settings, args: ExplainArgs) -> ExitCode {
     };
     let facts = TurnFacts {
         marketplace: args.marketplace,
+        kind: args.kind,
+        thread: (args.kind != crate::domain::ThreadKind::Chat).then(|| {
+            crate::domain::ThreadFacts {
+                rating: args.rating,
+                has_text: !args.text.trim().is_empty(),
+                has_photos: args.photos,
+                product: crate::domain::ProductRef {
+                    id: args.product_id.clone(),
+                    name: args.product_name.clone(),
+                },
+            }
+        }),
+        product_answers: Vec::new(),
         messages: vec![args.text.clone()],
         history: vec![],
         order: OrderContext {

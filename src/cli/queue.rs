@@ -22,6 +22,9 @@ pub enum QueueCommand {
         shop: Option<String>,
         #[arg(long)]
         marketplace: Option<Marketplace>,
+        /// Only chats, reviews or questions: chat, review, question.
+        #[arg(long)]
+        kind: Option<crate::domain::ThreadKind>,
         /// Include finished drafts too.
         #[arg(long)]
         all: bool,
@@ -96,8 +99,23 @@ pub enum QueueCommand {
         #[arg(long = "as")]
         actor: Option<String>,
     },
+    /// Replace the published answer to a review or question, where the
+    /// marketplace allows it (Yandex Market; Wildberries once within 60
+    /// days). The new text is checked by the guards like an approval's.
+    Edit {
+        id: i64,
+        /// The new answer.
+        #[arg(long)]
+        text: String,
+        /// Publish although the guards found an error, and why (kept in the audit trail).
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
     /// Delete a sent reply from the chat, where the marketplace allows it
-    /// (Avito, within an hour of sending).
+    /// (Avito, within an hour of sending), or a published answer to a review
+    /// or question (Ozon, Yandex Market; on Avito a request to delete).
     Retract {
         id: i64,
         #[arg(long = "as")]
@@ -188,6 +206,38 @@ async fn approve(
     }
 }
 
+async fn edit(
+    settings: &Settings,
+    store: &Store,
+    id: i64,
+    approval: actions::Approval,
+    actor: Actor,
+) -> Result<(), ActionError> {
+    let draft = actions::show(store, id).await?.draft;
+    let shops = shop_of(settings, &draft.chat.shop)?;
+    match actions::edit_sent(store, &shops, id, approval, &actor).await {
+        Ok(d) => {
+            say!(
+                "Draft #{}: asked the daemon to replace the published answer; see the outcome with: agentiq queue show {}",
+                d.id,
+                d.id
+            );
+            Ok(())
+        }
+        Err(ActionError::Guarded { id, check }) => {
+            eprintln!(
+                "The answer of draft #{id} was not changed. The guards found in «{}»:",
+                check.text
+            );
+            for f in &check.findings {
+                eprintln!("  {}", finding_line(f));
+            }
+            Err(ActionError::Guarded { id, check })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn finding_line(f: &crate::guards::Finding) -> String {
     let sev = if f.severity == Severity::Error {
         "ERROR  "
@@ -214,6 +264,7 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
             states,
             shop,
             marketplace,
+            kind,
             all,
         } => {
             let states = if states.is_empty() && !all {
@@ -229,6 +280,7 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
                     shop,
                     marketplace,
                     intent: None,
+                    kind,
                     limit: None,
                 },
             )
@@ -290,6 +342,18 @@ pub async fn run(settings: &Settings, cmd: QueueCommand) -> ExitCode {
         QueueCommand::SendNow { id, actor: a } => actions::send_now(&store, id, &actor(a))
             .await
             .map(|d| say!("Draft #{} goes out now.", d.id)),
+        QueueCommand::Edit {
+            id,
+            text,
+            override_reason,
+            actor: a,
+        } => {
+            let approval = actions::Approval {
+                text: Some(text),
+                override_reason,
+            };
+            edit(settings, &store, id, approval, actor(a)).await
+        }
         QueueCommand::Retract { id, actor: a } => {
             match actions::retract(&store, id, &actor(a)).await {
                 Ok(_) => {
@@ -344,6 +408,14 @@ fn short(text: &str, n: usize) -> String {
     }
 }
 
+/// `chat`, `review 5★` or `question`.
+fn thread_label(i: &QueueItem) -> String {
+    match i.rating {
+        Some(stars) => format!("{} {stars}★", i.kind),
+        None => i.kind.to_string(),
+    }
+}
+
 fn print_list(items: &[QueueItem], json: bool) {
     if json {
         say!(
@@ -357,21 +429,23 @@ fn print_list(items: &[QueueItem], json: bool) {
         return;
     }
     say!(
-        "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5}  TEXT",
+        "{:>5}  {:<10} {:<5} {:<10} {:<9} {:<18} {:>5}  TEXT",
         "ID",
         "SHOP",
         "MP",
         "STATE",
+        "KIND",
         "INTENT",
         "CONF"
     );
     for i in items {
         say!(
-            "{:>5}  {:<10} {:<5} {:<10} {:<18} {:>5.2}  {}",
+            "{:>5}  {:<10} {:<5} {:<10} {:<9} {:<18} {:>5.2}  {}",
             i.id,
             short(&i.shop, 10),
             i.marketplace,
             i.state.as_str(),
+            thread_label(i),
             i.intent,
             i.confidence,
             short(&i.text, 70)
@@ -631,6 +705,24 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
                 .map(|e| format!(" — {e}"))
                 .unwrap_or_default()
         );
+    }
+    if report.telegram_failed > 0 {
+        say!(
+            "Telegram refused {} message(s) for good (not retried); the newest:",
+            report.telegram_failed
+        );
+        for f in &report.telegram_failures {
+            say!(
+                "{:<12} chat {} at {}: {}{}",
+                "telegram",
+                f.chat_id,
+                local_time(f.at),
+                f.error,
+                f.draft_id
+                    .map(|d| format!(" (draft {d})"))
+                    .unwrap_or_default()
+            );
+        }
     }
     for r in report.reloads.iter().filter(|r| !r.ok) {
         say!(

@@ -26,6 +26,12 @@ pub struct ReplayArgs {
     /// Only turns from this date on (YYYY-MM-DD, in the shop's time zone).
     #[arg(long)]
     pub since: Option<jiff::civil::Date>,
+    /// Only turns of this kind of thread: chat, review or question.
+    #[arg(long)]
+    pub kind: Option<crate::domain::ThreadKind>,
+    /// Only reviews with this many stars, 1–5 (implies `--kind review`).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub rating: Option<u8>,
     #[arg(long)]
     pub json: bool,
 }
@@ -103,6 +109,9 @@ impl Replayer {
         };
         let facts = TurnFacts {
             marketplace: d.chat.marketplace,
+            kind: d.chat.kind,
+            thread: d.chat.thread.clone(),
+            product_answers: Vec::new(),
             messages: turn.to_vec(),
             history: vec![],
             order: d.chat.order.clone(),
@@ -183,14 +192,23 @@ pub async fn run(settings: &Settings, args: ReplayArgs) -> ExitCode {
         .and_then(|d| d.to_zoned(shop.timezone.clone()).ok())
         .map(|z| z.timestamp().as_millisecond())
         .unwrap_or(0);
+    let kind = match (args.kind, args.rating) {
+        (None, Some(_)) => Some(crate::domain::ThreadKind::Review),
+        (kind, _) => kind,
+    };
     let filter = DraftFilter {
         shop: Some(args.shop.clone()),
+        kind,
         ..DraftFilter::default()
     };
+    let rating = args.rating;
     let drafts = match store.call(move |c| store::list_drafts(c, &filter)).await {
         Ok(d) => d
             .into_iter()
             .filter(|d| d.created_at >= since)
+            .filter(|d| {
+                rating.is_none_or(|r| d.chat.thread.as_ref().and_then(|t| t.rating) == Some(r))
+            })
             .collect::<Vec<_>>(),
         Err(e) => {
             eprintln!("error: {e}");

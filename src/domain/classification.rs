@@ -94,6 +94,28 @@ impl Intent {
     }
 }
 
+impl Intent {
+    /// The intent's name as a seller reads it.
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            Intent::Thanks => "благодарность",
+            Intent::Greeting => "приветствие",
+            Intent::DeliveryStatus => "доставка",
+            Intent::PrePurchase => "вопрос о товаре",
+            Intent::SizingFit => "размер",
+            Intent::Availability => "наличие",
+            Intent::Compatibility => "совместимость",
+            Intent::RefundExchange => "возврат и обмен",
+            Intent::DefectNotWorking => "брак",
+            Intent::WrongItem => "не тот товар",
+            Intent::QualityComplaint => "качество",
+            Intent::HumanRequest => "просит человека",
+            Intent::Abusive => "грубость",
+            Intent::Other => "другое",
+        }
+    }
+}
+
 impl fmt::Display for Intent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

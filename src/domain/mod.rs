@@ -4,6 +4,7 @@
 mod classification;
 mod decision;
 mod draft;
+mod feedback;
 mod inbound;
 mod marketplace;
 mod message;
@@ -11,6 +12,10 @@ mod message;
 pub use classification::{Classification, ClassifierSource, Flag, Intent};
 pub use decision::{Decision, Effect, Priority, RuleTrace};
 pub use draft::{DraftState, PROMPT_SEPARATOR, ReplyText, ReplyTextError};
+pub use feedback::{
+    ANSWER_MESSAGE_ID, FeedbackBatch, FeedbackCapabilities, FeedbackItem, ProductRef,
+    PublishedAnswer, ThreadFacts, ThreadKind,
+};
 pub use inbound::{ChatMark, ChatUpdate, InboundBatch, InboundMessage, KnownChats};
 pub use marketplace::{Capabilities, Marketplace};
 pub use message::{Author, OrderContext};

@@ -136,6 +136,8 @@ static MARKUP: LazyLock<WordRegex> = LazyLock::new(|| {
         // A Markdown table's header rule: `|---|---|`.
         r"|\|\s*:?-{3,}:?\s*\|",
         r"|(?m)^\s{0,3}#{1,6}\s+\S",
+        // A Markdown quote: a line that opens with `>` and words.
+        r"|(?m)^\s{0,3}>\s*[^\s\d<>=]",
         r"|`[^`\n]{1,200}`",
         r"|\bjavascript:|\bonerror\s*=|\bonload\s*=",
     ))
@@ -310,6 +312,33 @@ pub fn strip_links_and_emails(clean: &str) -> String {
     URL.replace_all(&no_mail, " ").into_owned()
 }
 
+/// A host name in the original text that mixes Latin and Cyrillic letters
+/// ("wildberriеs.ru" with a Cyrillic «е»): normalising folds it into the
+/// real name, so an allowlist would pass the lookalike.
+pub fn spoofed_host(original: &str) -> Option<Found> {
+    original
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '«' | '»' | '"' | ','))
+        .find(|chunk| {
+            let host = chunk.split('/').next().unwrap_or("");
+            let dotted = host
+                .trim_end_matches(['.', '!', '?', ':', ';'])
+                .split('.')
+                .filter(|part| part.chars().any(char::is_alphabetic))
+                .count()
+                >= 2;
+            let latin = host.chars().filter(char::is_ascii_alphabetic).count();
+            let cyrillic = host
+                .chars()
+                .filter(|c| crate::text::is_cyrillic(*c))
+                .count();
+            dotted && latin >= 2 && cyrillic >= 1
+        })
+        .map(|chunk| Found {
+            what: "ссылка",
+            excerpt: chunk.to_string(),
+        })
+}
+
 pub fn markup(original: &str) -> Option<Found> {
     let lower = original.to_lowercase();
     MARKUP.find(&lower).map(|m| Found {
@@ -409,6 +438,14 @@ mod tests {
             .is_empty()
         );
         assert!(links(&normalise("ставим точку в споре").clean, &[]).is_empty());
+    }
+
+    #[test]
+    fn lookalike_letters_in_a_host_are_a_link_finding() {
+        assert!(spoofed_host("Всё про уход: wildberriеs.ru/care — там").is_some());
+        assert!(spoofed_host("Всё про уход: wildberries.ru/care").is_none());
+        assert!(spoofed_host("Модель iPhone 13, т.е. mini, версия 2.1").is_none());
+        assert!(spoofed_host("Размер M.Да, есть").is_none());
     }
 
     #[test]

@@ -159,6 +159,42 @@ static INFORMAL: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     s
 });
 
+/// Everyday Ukrainian and Belarusian words that Russian does not have, for
+/// replies written in those languages without any of their own letters
+/// ("Дзякуй за водгук", "Ваше замовлення вже в дорозi").
+fn neighbour_language_word(word: &str) -> bool {
+    matches!(
+        word,
+        "що" | "це"
+            | "вже"
+            | "дуже"
+            | "дякую"
+            | "дякуємо"
+            | "дякуемо"
+            | "добрий"
+            | "замовлення"
+            | "замовленння"
+            | "шановний"
+            | "шановна"
+            | "будь-ласка"
+            | "найближчим"
+            | "оновиться"
+            | "дзякуй"
+            | "дзякуем"
+            | "што"
+            | "гэта"
+            | "вельмi"
+            | "вельми"
+            | "таксама"
+            | "калi"
+            | "спадабалася"
+            | "спадабаўся"
+            | "водгук"
+            | "прабачце"
+            | "ласкава"
+    )
+}
+
 /// Letters of Cyrillic alphabets other than Russian.
 fn foreign_cyrillic(c: char) -> bool {
     matches!(
@@ -389,6 +425,14 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             &f.excerpt,
         );
     }
+    if let Some(f) = contacts::spoofed_host(draft) {
+        push(
+            "link",
+            Error,
+            "адрес сайта с буквами из разных алфавитов: так подделывают ссылки".into(),
+            &f.excerpt,
+        );
+    }
     if let Some(f) = contacts::markup(draft) {
         push(
             "markup",
@@ -468,7 +512,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         let foreign_words = n
             .tokens
             .iter()
-            .filter(|t| t.norm.chars().any(foreign_cyrillic))
+            .filter(|t| t.norm.chars().any(foreign_cyrillic) || neighbour_language_word(&t.norm))
             .count();
         // Sizes, models and brands ("S, M и L", "Bluetooth 5.3") are not a
         // language: it takes a few words of two or more letters outside

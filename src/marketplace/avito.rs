@@ -37,7 +37,7 @@ use tokio::time::Instant;
 use super::limits::{Budget, Purpose, RequestGate, header_secs, in_turn};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
-    describe_transport_error, http_client,
+    describe_transport_error, http_client, status_and_detail,
 };
 use crate::domain::{
     Author, ChatUpdate, InboundBatch, InboundMessage, KnownChats, Marketplace, Millis,
@@ -154,8 +154,14 @@ fn status_error(
             "Авито ответил 402 ({detail}); Messenger API доступен на тарифе «Максимальный» (в Услугах — «Расширенный» или «Максимальный»)"
         )),
         404 => MarketError::Invalid(format!("Авито не нашёл {what} (404: {detail})")),
-        s if s >= 500 => MarketError::Unavailable(format!("Авито ответил {status}: {detail}")),
-        _ => MarketError::Invalid(format!("Авито ответил {status} на {what}: {detail}")),
+        s if s >= 500 => MarketError::Unavailable(format!(
+            "Авито ответил {}",
+            status_and_detail(status, &detail)
+        )),
+        _ => MarketError::Invalid(format!(
+            "Авито ответил {} на {what}",
+            status_and_detail(status, &detail)
+        )),
     }
 }
 
@@ -723,7 +729,8 @@ impl Connector for AvitoClient {
             Err(Failure::Status { status, detail, .. }) if status.is_server_error() => {
                 // A write that failed on the server side may still have been applied.
                 return Err(SendError::Unknown(format!(
-                    "Авито ответил {status}: {detail}"
+                    "Авито ответил {}",
+                    status_and_detail(status, &detail)
                 )));
             }
             Err(Failure::Status {

@@ -3,9 +3,11 @@
 //! marketplace it is talking to.
 
 pub mod avito;
+pub mod feedback;
 pub mod limits;
 pub mod ozon;
 pub mod wildberries;
+pub mod wildberries_feedback;
 pub mod yandex_market;
 
 use std::sync::Arc;
@@ -14,7 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Capabilities, ChatUpdate, InboundBatch, KnownChats, Marketplace, Millis, ReplyText,
+    Capabilities, ChatUpdate, FeedbackBatch, FeedbackCapabilities, FeedbackItem, InboundBatch,
+    KnownChats, Marketplace, Millis, ReplyText, ThreadKind,
 };
 
 /// Why a marketplace call failed, in terms a seller understands.
@@ -22,7 +25,7 @@ use crate::domain::{
 pub enum MarketError {
     #[error("площадка не приняла ключ доступа: {0}")]
     Auth(String),
-    #[error("в тарифе магазина нет API чатов: {0}")]
+    #[error("в тарифе магазина нет этого API: {0}")]
     SubscriptionMissing(String),
     #[error("ограничение частоты запросов; снова можно через {} с", retry_after.as_secs_f64().ceil())]
     RateLimited { retry_after: Duration },
@@ -44,6 +47,76 @@ impl MarketError {
             self,
             MarketError::Auth(_) | MarketError::SubscriptionMissing(_)
         )
+    }
+
+    /// What it means for a reply and what the seller can do about it, in
+    /// their words; [`Self::detail`] is the marketplace's own answer.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            MarketError::Auth(_) => {
+                "площадка не принимает ключ доступа магазина: выпустите новый в кабинете продавца и впишите его в настройки AgentIQ"
+            }
+            MarketError::SubscriptionMissing(_) => {
+                "для ответов через API нужен тариф площадки, которого у магазина нет: подключите его в кабинете продавца"
+            }
+            MarketError::RateLimited { .. } => {
+                "площадка просит реже присылать запросы: ответ уйдёт чуть позже сам"
+            }
+            MarketError::ChatClosed(_) => {
+                "чат больше не принимает ответы: если ответить ещё нужно, напишите покупателю в кабинете продавца"
+            }
+            MarketError::Invalid(_) => {
+                "площадка не приняла этот ответ: проверьте текст (длину, ссылки, телефоны), исправьте его и отправьте снова"
+            }
+            MarketError::NotFound(_) => {
+                "площадка не нашла этот чат: возможно, его удалили; проверьте в кабинете продавца"
+            }
+            MarketError::Unavailable(_) => {
+                "площадка сейчас не отвечает: отправьте ответ снова чуть позже"
+            }
+        }
+    }
+
+    /// The marketplace's own answer, without our heading.
+    pub fn detail(&self) -> String {
+        match self {
+            MarketError::Auth(d)
+            | MarketError::SubscriptionMissing(d)
+            | MarketError::ChatClosed(d)
+            | MarketError::Invalid(d)
+            | MarketError::NotFound(d)
+            | MarketError::Unavailable(d) => d.clone(),
+            MarketError::RateLimited { retry_after } => {
+                format!("повтор через {} с", retry_after.as_secs_f64().ceil())
+            }
+        }
+    }
+
+    /// A reply that did not go out because of this, as the queue shows it:
+    /// the advice first, the marketplace's answer after it.
+    pub fn for_seller(&self) -> String {
+        let detail = self.detail();
+        if detail.trim().is_empty() {
+            format!("Не отправлено: {}.", self.advice())
+        } else {
+            format!(
+                "Не отправлено: {}. Ответ площадки: {}",
+                self.advice(),
+                detail.trim()
+            )
+        }
+    }
+}
+
+/// `{code}` or `{code}: {detail}`, without repeating the status's own name
+/// ("400 Bad Request: Bad Request") or an empty detail.
+pub fn status_and_detail(status: reqwest::StatusCode, detail: &str) -> String {
+    let detail = detail.trim();
+    let reason = status.canonical_reason().unwrap_or("");
+    if detail.is_empty() || detail.eq_ignore_ascii_case(reason) {
+        status.to_string()
+    } else {
+        format!("{status}: {detail}")
     }
 }
 
@@ -150,6 +223,74 @@ pub trait Connector: Send + Sync {
 
 pub type DynConnector = Arc<dyn Connector>;
 
+/// Reviews and product questions of one marketplace: read the unanswered
+/// ones, read one back by id, publish (and where allowed edit) an answer.
+/// The pipeline, gate, outbox and queues see only this trait and
+/// [`FeedbackCapabilities`].
+#[async_trait]
+pub trait FeedbackConnector: Send + Sync {
+    fn marketplace(&self) -> Marketplace;
+
+    /// The kinds of thread this marketplace's API has.
+    fn kinds(&self) -> &'static [ThreadKind];
+
+    fn capabilities(&self, kind: ThreadKind) -> FeedbackCapabilities;
+
+    /// Requests sent and throttling answers received so far (for the metrics).
+    fn request_counts(&self) -> limits::RequestCounts;
+
+    /// One page of unanswered threads of `kind`, continuing after `cursor`.
+    async fn poll(
+        &self,
+        kind: ThreadKind,
+        cursor: Option<&str>,
+    ) -> Result<FeedbackBatch, MarketError>;
+
+    /// One thread as the marketplace shows it now, with its answer;
+    /// `None` when the marketplace no longer has it.
+    async fn fetch(&self, kind: ThreadKind, id: &str) -> Result<Option<FeedbackItem>, MarketError>;
+
+    /// Publish an answer. An unknown outcome is settled by [`Self::fetch`].
+    async fn answer(
+        &self,
+        kind: ThreadKind,
+        id: &str,
+        text: &ReplyText,
+    ) -> Result<Delivery, SendError>;
+
+    /// Replace our published answer `answer_id` (the id [`Self::answer`]
+    /// returned, or the one the thread shows), where the marketplace allows it.
+    async fn edit_answer(
+        &self,
+        kind: ThreadKind,
+        _id: &str,
+        _answer_id: &str,
+        _text: &ReplyText,
+    ) -> Result<Delivery, SendError> {
+        Err(SendError::NotDelivered(MarketError::Invalid(format!(
+            "{} не позволяет менять ответ ({})",
+            self.marketplace().title(),
+            kind.title_ru()
+        ))))
+    }
+
+    /// Remove our published answer `answer_id`, where the marketplace allows it.
+    async fn delete_answer(
+        &self,
+        kind: ThreadKind,
+        _id: &str,
+        _answer_id: &str,
+    ) -> Result<(), MarketError> {
+        Err(MarketError::Invalid(format!(
+            "{} не позволяет удалять ответ ({})",
+            self.marketplace().title(),
+            kind.title_ru()
+        )))
+    }
+}
+
+pub type DynFeedbackConnector = Arc<dyn FeedbackConnector>;
+
 /// A reqwest client with the timeouts every marketplace call needs.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
@@ -183,5 +324,59 @@ pub fn describe_transport_error(e: &reqwest::Error) -> String {
             src = s.source();
         }
         msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_is_not_repeated_by_its_own_name() {
+        use reqwest::StatusCode;
+        assert_eq!(
+            status_and_detail(StatusCode::BAD_REQUEST, "Bad Request"),
+            "400 Bad Request"
+        );
+        assert_eq!(
+            status_and_detail(StatusCode::BAD_REQUEST, " "),
+            "400 Bad Request"
+        );
+        assert_eq!(
+            status_and_detail(StatusCode::BAD_REQUEST, "text is too long"),
+            "400 Bad Request: text is too long"
+        );
+    }
+
+    #[test]
+    fn a_refused_reply_says_what_to_do_before_what_the_marketplace_said() {
+        let e = MarketError::Invalid("Wildberries ответил 400 Bad Request: text too long".into());
+        let shown = e.for_seller();
+        assert!(
+            shown.starts_with("Не отправлено: площадка не приняла этот ответ: проверьте текст"),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with("Ответ площадки: Wildberries ответил 400 Bad Request: text too long")
+        );
+        let gone = MarketError::Unavailable(String::new()).for_seller();
+        assert_eq!(
+            gone,
+            "Не отправлено: площадка сейчас не отвечает: отправьте ответ снова чуть позже."
+        );
+        // Every kind of error has advice of its own.
+        let all = [
+            MarketError::Auth(String::new()),
+            MarketError::SubscriptionMissing(String::new()),
+            MarketError::RateLimited {
+                retry_after: Duration::from_secs(2),
+            },
+            MarketError::ChatClosed(String::new()),
+            MarketError::Invalid(String::new()),
+            MarketError::NotFound(String::new()),
+            MarketError::Unavailable(String::new()),
+        ];
+        let advice: std::collections::HashSet<_> = all.iter().map(MarketError::advice).collect();
+        assert_eq!(advice.len(), all.len());
     }
 }

@@ -49,7 +49,7 @@ use serde_json::{Value, json};
 use super::limits::{Budget, Purpose, RequestGate, header_secs, in_turn};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
-    describe_transport_error, http_client,
+    describe_transport_error, http_client, status_and_detail,
 };
 use crate::domain::{
     Author, ChatUpdate, InboundBatch, InboundMessage, KnownChats, Marketplace, Millis,
@@ -605,7 +605,8 @@ impl Connector for OzonClient {
             // A write that failed on the server side may still have been applied.
             let detail = RpcStatus::parse(&response.text().await.unwrap_or_default()).message;
             return Err(SendError::Unknown(format!(
-                "Ozon ответил {status}: {detail}"
+                "Ozon ответил {}",
+                status_and_detail(status, &detail)
             )));
         }
         let response = self

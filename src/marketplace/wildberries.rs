@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::limits::{Purpose, RequestGate, header_secs};
 use super::{
     ChatRef, Connector, Delivery, MarketError, SendError, classify_transport_error,
-    describe_transport_error, http_client,
+    describe_transport_error, http_client, status_and_detail,
 };
 use crate::domain::{
     Author, ChatUpdate, InboundBatch, InboundMessage, KnownChats, Marketplace, OrderContext,
@@ -117,10 +117,14 @@ impl WildberriesClient {
                 MarketError::Auth(format!("Wildberries ответил 403: {detail}"))
             }
             StatusCode::PAYMENT_REQUIRED => MarketError::SubscriptionMissing(detail),
-            s if s.is_server_error() => {
-                MarketError::Unavailable(format!("Wildberries ответил {s}: {detail}"))
-            }
-            s => MarketError::Invalid(format!("Wildberries ответил {s}: {detail}")),
+            s if s.is_server_error() => MarketError::Unavailable(format!(
+                "Wildberries ответил {}",
+                status_and_detail(s, &detail)
+            )),
+            s => MarketError::Invalid(format!(
+                "Wildberries ответил {}",
+                status_and_detail(s, &detail)
+            )),
         })
     }
 }
@@ -240,7 +244,8 @@ impl Connector for WildberriesClient {
             // A write that failed on the server side may still have been applied.
             let detail = error_detail(response).await;
             return Err(SendError::Unknown(format!(
-                "Wildberries ответил {status}: {detail}"
+                "Wildberries ответил {}",
+                status_and_detail(status, &detail)
             )));
         }
         let response = match self.check_status(response).await {

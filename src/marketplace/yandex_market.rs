@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 use super::limits::{Budget, Purpose, RequestGate, Turn};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
-    describe_transport_error, http_client,
+    describe_transport_error, http_client, status_and_detail,
 };
 use crate::domain::{
     Author, ChatUpdate, InboundBatch, InboundMessage, KnownChats, Marketplace, Millis,
@@ -369,10 +369,14 @@ impl YandexMarketClient {
             StatusCode::LOCKED => {
                 MarketError::Unavailable(format!("Яндекс Маркет ответил 423: {detail}"))
             }
-            s if s.is_server_error() => {
-                MarketError::Unavailable(format!("Яндекс Маркет ответил {s}: {detail}"))
-            }
-            s => MarketError::Invalid(format!("Яндекс Маркет ответил {s}: {detail}")),
+            s if s.is_server_error() => MarketError::Unavailable(format!(
+                "Яндекс Маркет ответил {}",
+                status_and_detail(s, &detail)
+            )),
+            s => MarketError::Invalid(format!(
+                "Яндекс Маркет ответил {}",
+                status_and_detail(s, &detail)
+            )),
         }
     }
 
@@ -717,7 +721,8 @@ impl Connector for YandexMarketClient {
             // A write that failed on the server side may still have been applied.
             let detail = error_detail(response).await;
             return Err(SendError::Unknown(format!(
-                "Яндекс Маркет ответил {status}: {detail}"
+                "Яндекс Маркет ответил {}",
+                status_and_detail(status, &detail)
             )));
         }
         if is_throttle(status) {
@@ -734,7 +739,8 @@ impl Connector for YandexMarketClient {
                     .any(|w| lower.contains(w))
             {
                 return Err(SendError::NotDelivered(MarketError::ChatClosed(format!(
-                    "Яндекс Маркет ответил {status}: {detail}"
+                    "Яндекс Маркет ответил {}",
+                    status_and_detail(status, &detail)
                 ))));
             }
             return Err(SendError::NotDelivered(self.error_for(status, detail)));

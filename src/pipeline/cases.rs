@@ -32,6 +32,9 @@ pub async fn run_case(shop: &Shop, policy: &Policy, case: &PolicyTest) -> CaseOu
         .unwrap_or_else(|| shop.local_now());
     let facts = TurnFacts {
         marketplace: case.marketplace,
+        kind: crate::domain::ThreadKind::Chat,
+        thread: None,
+        product_answers: Vec::new(),
         messages: vec![case.text.clone()],
         history: vec![],
         order: case.order.clone(),

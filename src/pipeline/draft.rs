@@ -1,10 +1,9 @@
 //! Writing the reply: a Tera template per intent, or an LLM with the shop's
 //! prompts. A failed LLM call falls back to the template and says so.
 
-use crate::domain::Intent;
 use crate::llm::chain::Attempt;
 use crate::llm::{Chain, LlmRequest};
-use crate::prompts::{PromptContext, PromptSet, SYSTEM};
+use crate::prompts::{PromptContext, PromptSet, ReplyFor, SYSTEM};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drafted {
@@ -20,8 +19,9 @@ pub struct Drafted {
     pub prompt: Option<String>,
 }
 
-pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -> Drafted {
-    let Some(name) = prompts.reply_template(intent) else {
+pub fn from_template(prompts: &PromptSet, reply: &ReplyFor, ctx: &PromptContext) -> Drafted {
+    let intent = reply.intent;
+    let Some(name) = prompts.reply_template(reply) else {
         return Drafted {
             text: String::new(),
             drafter: "none",
@@ -58,7 +58,7 @@ pub fn from_template(prompts: &PromptSet, intent: Intent, ctx: &PromptContext) -
 pub async fn with_llm(
     chain: &Chain,
     prompts: &PromptSet,
-    intent: Intent,
+    reply: &ReplyFor,
     llm_ctx: &PromptContext,
     ctx: &PromptContext,
     calls: &mut Vec<Attempt>,
@@ -66,7 +66,7 @@ pub async fn with_llm(
     let rendered = prompts.render(SYSTEM, llm_ctx).and_then(|system| {
         Ok((
             system,
-            prompts.render(&prompts.draft_prompt(intent), llm_ctx)?,
+            prompts.render(&prompts.draft_prompt(reply), llm_ctx)?,
         ))
     });
     let (system, user) = match rendered {
@@ -74,7 +74,7 @@ pub async fn with_llm(
         Err(e) => {
             return fallback(
                 prompts,
-                intent,
+                reply,
                 ctx,
                 format!("промпт для LLM не собрался: {e}"),
                 None,
@@ -123,7 +123,7 @@ pub async fn with_llm(
             calls.extend(failure.attempts.iter().cloned());
             fallback(
                 prompts,
-                intent,
+                reply,
                 ctx,
                 format!("LLM не составила черновик: {failure}"),
                 Some(system),
@@ -136,11 +136,11 @@ pub async fn with_llm(
 /// The budget is spent and the shop drafts from templates meanwhile.
 pub fn budget_template(
     prompts: &PromptSet,
-    intent: Intent,
+    reply: &ReplyFor,
     ctx: &PromptContext,
     why: &str,
 ) -> Drafted {
-    fallback(prompts, intent, ctx, why.to_string(), None, None)
+    fallback(prompts, reply, ctx, why.to_string(), None, None)
 }
 
 /// The budget is spent and the shop writes replies by hand meanwhile.
@@ -157,13 +157,13 @@ pub fn budget_queue_only(why: &str) -> Drafted {
 
 fn fallback(
     prompts: &PromptSet,
-    intent: Intent,
+    reply: &ReplyFor,
     ctx: &PromptContext,
     why: String,
     system: Option<String>,
     user: Option<String>,
 ) -> Drafted {
-    let mut d = from_template(prompts, intent, ctx);
+    let mut d = from_template(prompts, reply, ctx);
     d.note = Some(match (&d.drafter, d.note.take()) {
         (&"template", _) => format!("{why}; вместо неё — шаблон ответа"),
         (_, Some(more)) => format!("{why}; {more}"),

@@ -10,18 +10,20 @@ pub mod worker;
 
 use serde::Serialize;
 
+use crate::analysis::review::{self, ReviewReading};
 use crate::analysis::{classify, risk};
 use crate::config::{ClassifierKind, DrafterKind, OnExhausted};
 use crate::domain::{
     Author, Classification, ClassifierSource, Decision, Flag, Marketplace, OrderContext,
+    ThreadFacts, ThreadKind,
 };
 use crate::guards::{self, Finding, GuardInput};
 use crate::llm::LlmRequest;
 use crate::llm::chain::Attempt;
-use crate::policy::{DraftOrigin, Facts, Policy};
+use crate::policy::{DraftOrigin, Facts, FeedbackFacts, Policy};
 use crate::prompts::{
     BuyerInfo, CLASSIFY, HistoryLine, MarketplaceInfo, OrderInfo, PromptContext, PromptSet,
-    ShopInfo, TurnInfo,
+    ReplyFor, ShopInfo, ThreadInfo, TurnInfo,
 };
 use crate::shop::Shop;
 use crate::store::AutoCounts;
@@ -31,6 +33,13 @@ use draft::Drafted;
 #[derive(Debug, Clone)]
 pub struct TurnFacts {
     pub marketplace: Marketplace,
+    /// Chat, review or question.
+    pub kind: ThreadKind,
+    /// Reviews and questions: rating, photos, product.
+    pub thread: Option<ThreadFacts>,
+    /// Reviews: the answers that went to other reviews of the same product
+    /// within `[settings] same_answer_days` (for the sameness guard).
+    pub product_answers: Vec<String>,
     /// The buyer's unanswered messages, oldest first.
     pub messages: Vec<String>,
     pub history: Vec<(Author, String)>,
@@ -133,6 +142,13 @@ pub fn prompt_context(
         },
         intent: classification.intent.to_string(),
         confidence: classification.confidence,
+        thread: ThreadInfo {
+            kind: facts.kind.to_string(),
+            rating: facts.thread.as_ref().and_then(|t| t.rating),
+            has_text: facts.thread.as_ref().is_some_and(|t| t.has_text),
+            has_photos: facts.thread.as_ref().is_some_and(|t| t.has_photos),
+            public: facts.kind != ThreadKind::Chat,
+        },
         local_time: format!(
             "{} ({})",
             facts.local_time.strftime("%Y-%m-%d %H:%M"),
@@ -195,6 +211,25 @@ pub async fn classify(
     let mut by_rules = prompts.classify_offline(&text, shop.settings.classifier);
     if let Some(name) = &facts.buyer_name {
         risk::flag_buyer_field("имя покупателя", name, &mut by_rules);
+    }
+    if let Some(reading) = review_reading(facts) {
+        // A review is read by its rating and topics; the chat intents stand
+        // for them so templates and policies written in intents still apply.
+        // The risk flags of the text stay.
+        by_rules.intent = reading.intent;
+        by_rules.confidence = reading.confidence;
+        by_rules.source = ClassifierSource::Rules;
+        by_rules.reasons.push(format!(
+            "отзыв: тональность {}, темы [{}]",
+            reading.sentiment.as_str(),
+            reading
+                .topics
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return by_rules;
     }
     if shop.settings.classifier != ClassifierKind::Llm {
         return by_rules;
@@ -287,6 +322,43 @@ pub async fn classify(
     }
 }
 
+/// A review's sentiment and topics, from its rating and text.
+pub fn review_reading(facts: &TurnFacts) -> Option<ReviewReading> {
+    if facts.kind != ThreadKind::Review {
+        return None;
+    }
+    let rating = facts.thread.as_ref().and_then(|t| t.rating);
+    Some(review::read(rating, &crate::text::normalise(&facts.text())))
+}
+
+/// Reviews of one product that got this same answer (compared on normalised
+/// words) at or beyond which no answer is sent automatically.
+pub const SAME_ANSWER_LIMIT: usize = 3;
+
+/// The sameness guard for public answers: the same text must not go to many
+/// reviews of one product. An error finding (so never auto-sent); a person
+/// may still approve it.
+fn same_answer_finding(facts: &TurnFacts, draft: &str) -> Option<Finding> {
+    if facts.kind != ThreadKind::Review || draft.trim().is_empty() {
+        return None;
+    }
+    let key = |t: &str| crate::text::normalise(t).words;
+    let mine = key(draft);
+    let same = facts
+        .product_answers
+        .iter()
+        .filter(|a| key(a) == mine)
+        .count();
+    (same >= SAME_ANSWER_LIMIT).then(|| Finding {
+        category: "same_answer".into(),
+        severity: guards::Severity::Error,
+        message: format!(
+            "этот же ответ уже ушёл на {same} отзыва(ов) об этом товаре; одинаковые ответы на площадке видны всем — напишите иначе"
+        ),
+        excerpt: draft.chars().take(80).collect(),
+    })
+}
+
 /// Judge a turn: classify it, then [`judge`] it.
 pub async fn assess(
     shop: &Shop,
@@ -314,6 +386,11 @@ pub async fn judge(
 ) -> Assessment {
     let prompts = shop.prompts.load_full();
     let ctx = prompt_context(shop, facts, &classification, &prompts);
+    let reply_for = ReplyFor {
+        intent: classification.intent,
+        kind: facts.kind,
+        rating: facts.thread.as_ref().and_then(|t| t.rating),
+    };
     let mut calls = Vec::new();
     let drafted: Drafted = match source {
         DraftSource::Given(text) => Drafted {
@@ -328,7 +405,7 @@ pub async fn judge(
             (DrafterKind::Llm, Some(_), LlmBudget::Exhausted { why }) => {
                 match shop.settings.budget.on_exhausted {
                     OnExhausted::Template => {
-                        draft::budget_template(&prompts, classification.intent, &ctx, why)
+                        draft::budget_template(&prompts, &reply_for, &ctx, why)
                     }
                     OnExhausted::QueueOnly => draft::budget_queue_only(why),
                 }
@@ -337,14 +414,14 @@ pub async fn judge(
                 draft::with_llm(
                     chain,
                     &prompts,
-                    classification.intent,
+                    &reply_for,
                     &llm_context(shop, &ctx),
                     &ctx,
                     &mut calls,
                 )
                 .await
             }
-            _ => draft::from_template(&prompts, classification.intent, &ctx),
+            _ => draft::from_template(&prompts, &reply_for, &ctx),
         },
     };
     if drafted.failed {
@@ -352,7 +429,7 @@ pub async fn judge(
     }
     let max_chars = facts.marketplace.capabilities().max_message_chars;
     let buyer_text = facts.text();
-    let findings = guards::check(&GuardInput {
+    let mut findings = guards::check(&GuardInput {
         draft: &drafted.text,
         buyer_text: &buyer_text,
         buyer_name: facts.buyer_name.as_deref(),
@@ -365,6 +442,15 @@ pub async fn judge(
         system_prompt: drafted.system_prompt.as_deref(),
         settings: &policy.settings.guard,
     });
+    findings.extend(same_answer_finding(facts, &drafted.text));
+    let reading = review_reading(facts);
+    let feedback = facts.thread.as_ref().map(|t| FeedbackFacts {
+        rating: t.rating,
+        has_text: t.has_text,
+        has_photos: t.has_photos,
+        sentiment: reading.as_ref().map(|r| r.sentiment),
+        topics: reading.map(|r| r.topics).unwrap_or_default(),
+    });
     let origin = match drafted.drafter {
         _ if prompts.is_approved_reply(&drafted.text) => DraftOrigin::Library,
         "template" => DraftOrigin::Template,
@@ -376,6 +462,8 @@ pub async fn judge(
         policy,
         &Facts {
             marketplace: facts.marketplace,
+            kind: facts.kind,
+            feedback: feedback.as_ref(),
             classification: &classification,
             text: &buyer_text,
             order: &facts.order,
@@ -427,7 +515,14 @@ pub fn render_llm_prompt(
         .render(crate::prompts::SYSTEM, &ctx)
         .map_err(|e| e.to_string())?;
     let user = prompts
-        .render(&prompts.draft_prompt(classification.intent), &ctx)
+        .render(
+            &prompts.draft_prompt(&ReplyFor {
+                intent: classification.intent,
+                kind: facts.kind,
+                rating: facts.thread.as_ref().and_then(|t| t.rating),
+            }),
+            &ctx,
+        )
         .map_err(|e| e.to_string())?;
     Ok(format!("{system}\n\n---\n\n{user}"))
 }

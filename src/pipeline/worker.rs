@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{DraftSource, TurnFacts, assess};
-use crate::domain::{DraftState, Effect, Millis, now_ms};
+use crate::domain::{DraftState, Effect, Millis, ThreadKind, now_ms};
 use crate::metrics::DraftOutcome;
 use crate::runtime::{Event, Runtime};
 use crate::store::{self, NewDraft, StoreDraftOutcome, StoreError, Turn};
@@ -138,6 +138,10 @@ async fn write_drafts(rt: Arc<Runtime>, mut queue: mpsc::Receiver<(NewDraft, Rep
     }
 }
 
+/// How far back the sameness guard looks for the same answer to reviews of
+/// one product.
+pub const SAME_ANSWER_DAYS: i64 = 14;
+
 /// Gather the facts about a claimed turn from the store.
 pub async fn turn_facts(
     rt: &Runtime,
@@ -152,7 +156,11 @@ pub async fn turn_facts(
         .unwrap_or(now - 86_400_000);
     let window = shop.policy.load().settings.auto_window.as_millis_i64();
     let (chat_id, shop_id) = (turn.chat.id, shop.id.clone());
-    let (counts, shop_paused) = rt
+    let product = (turn.chat.kind == ThreadKind::Review)
+        .then(|| turn.chat.order.product_id.clone())
+        .flatten();
+    let same_answer_since = now - SAME_ANSWER_DAYS * 86_400_000;
+    let (counts, shop_paused, product_answers) = rt
         .store
         .read(move |c| {
             let counts = store::auto_counts(
@@ -163,11 +171,18 @@ pub async fn turn_facts(
                 now - window,
                 now - 3_600_000,
             )?;
-            Ok((counts, store::is_paused(c, &shop_id)?))
+            let answers = match &product {
+                Some(p) => store::recent_review_answers(c, &shop_id, p, same_answer_since)?,
+                None => Vec::new(),
+            };
+            Ok((counts, store::is_paused(c, &shop_id)?, answers))
         })
         .await?;
     Ok(TurnFacts {
         marketplace: turn.chat.marketplace,
+        kind: turn.chat.kind,
+        thread: turn.chat.thread.clone(),
+        product_answers,
         messages: turn.messages.iter().map(|m| m.text.clone()).collect(),
         history: turn
             .history

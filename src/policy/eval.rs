@@ -4,9 +4,22 @@ use jiff::civil::DateTime;
 
 use super::CODE_CONFIDENCE_FLOOR;
 use super::parse::{Condition, DraftOrigin, Policy};
+use crate::analysis::review::{Sentiment, Topic};
 use crate::domain::{
     Classification, Decision, Effect, Flag, Intent, Marketplace, OrderContext, Priority, RuleTrace,
+    ThreadKind,
 };
+
+/// What a review or question adds to the facts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackFacts {
+    pub rating: Option<u8>,
+    pub has_text: bool,
+    pub has_photos: bool,
+    /// Reviews only.
+    pub sentiment: Option<Sentiment>,
+    pub topics: Vec<Topic>,
+}
 
 pub use crate::guards::GuardSummary;
 
@@ -14,6 +27,9 @@ pub use crate::guards::GuardSummary;
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     pub marketplace: Marketplace,
+    pub kind: ThreadKind,
+    /// Reviews and questions; `None` for chats.
+    pub feedback: Option<&'a FeedbackFacts>,
     pub classification: &'a Classification,
     /// The buyer's turn.
     pub text: &'a str,
@@ -83,7 +99,7 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
         ),
         Condition::Intent(i) => (
             i.contains(&cls.intent),
-            format!("тема {} из [{}]", cls.intent, list(i)),
+            format!("тема «{}» из [{}]", cls.intent.label_ru(), list(i)),
         ),
         Condition::MinConfidence(n) => (
             cls.confidence >= *n,
@@ -228,6 +244,78 @@ fn check(c: &Condition, f: &Facts<'_>) -> (bool, String) {
                 f.guards.warnings.join(", ")
             ),
         ),
+        Condition::Kind(kinds) => (
+            kinds.contains(&f.kind),
+            format!(
+                "вид обращения {} из [{}]",
+                f.kind,
+                kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Condition::MinRating(n) => match f.feedback.and_then(|t| t.rating) {
+            Some(r) => (r >= *n, format!("оценка {r}★ ≥ {n}★")),
+            None => (false, format!("оценки нет (нужно ≥ {n}★)")),
+        },
+        Condition::MaxRating(n) => match f.feedback.and_then(|t| t.rating) {
+            Some(r) => (r <= *n, format!("оценка {r}★ ≤ {n}★")),
+            None => (false, format!("оценки нет (нужно ≤ {n}★)")),
+        },
+        Condition::HasText(want) => match f.feedback {
+            Some(t) => (
+                t.has_text == *want,
+                format!(
+                    "есть текст: {} (нужно: {})",
+                    yes_no(t.has_text),
+                    yes_no(*want)
+                ),
+            ),
+            None => (false, "не отзыв и не вопрос".to_string()),
+        },
+        Condition::HasPhotos(want) => match f.feedback {
+            Some(t) => (
+                t.has_photos == *want,
+                format!(
+                    "есть фото или видео: {} (нужно: {})",
+                    yes_no(t.has_photos),
+                    yes_no(*want)
+                ),
+            ),
+            None => (false, "не отзыв и не вопрос".to_string()),
+        },
+        Condition::Sentiment(want) => match f.feedback.and_then(|t| t.sentiment) {
+            Some(s) => (
+                want.contains(&s),
+                format!(
+                    "тональность {} из [{}]",
+                    s.as_str(),
+                    want.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            None => (false, "тональность не определялась (не отзыв)".to_string()),
+        },
+        Condition::TopicsAny(want) | Condition::TopicsNone(want) => {
+            let topics = f.feedback.map(|t| t.topics.as_slice()).unwrap_or_default();
+            let any = topics.iter().any(|t| want.contains(t));
+            let names = |ts: &[Topic]| ts.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
+            if matches!(c, Condition::TopicsAny(_)) {
+                (
+                    any,
+                    format!("есть тема из [{}] (есть [{}])", names(want), names(topics)),
+                )
+            } else {
+                (
+                    !any,
+                    format!("нет тем [{}] (есть [{}])", names(want), names(topics)),
+                )
+            }
+        }
         Condition::GuardWarningsAny(cats) => (
             f.guards.warnings.iter().any(|w| cats.contains(w)),
             format!(
@@ -282,7 +370,10 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
         ));
     }
     if matches!(cls.intent, Intent::HumanRequest | Intent::Abusive) {
-        why.push(format!("тема {} всегда требует человека", cls.intent));
+        why.push(format!(
+            "тема «{}» всегда требует человека",
+            cls.intent.label_ru()
+        ));
     }
     if cls.has(Flag::LegalThreat) {
         why.push("покупатель упоминает суд или юристов".to_string());
@@ -476,6 +567,8 @@ mod tests {
         fn facts(&self) -> Facts<'_> {
             Facts {
                 marketplace: Marketplace::Wildberries,
+                kind: ThreadKind::Chat,
+                feedback: None,
                 classification: &self.c,
                 text: &self.text,
                 order: &self.order,

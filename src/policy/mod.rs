@@ -12,9 +12,10 @@
 
 mod eval;
 mod parse;
+mod shared;
 
 pub use crate::guards::GuardSummary;
-pub use eval::{Facts, decide, effect_ru};
+pub use eval::{Facts, FeedbackFacts, decide, effect_ru};
 pub use parse::{Condition, DraftOrigin, Policy, PolicySettings, PolicyTest, Rule, TestExpect};
 
 /// Auto-sending never happens below this confidence, whatever a policy says.

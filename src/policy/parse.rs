@@ -13,9 +13,10 @@ use jiff::civil::{Time, Weekday};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::analysis::review::{Sentiment, Topic};
 use crate::config::Dur;
 use crate::diag::{self, Diagnostic, Diagnostics};
-use crate::domain::{Effect, Flag, Intent, Marketplace, OrderContext, Priority};
+use crate::domain::{Effect, Flag, Intent, Marketplace, OrderContext, Priority, ThreadKind};
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -119,6 +120,17 @@ pub enum Condition {
     NoGuardWarnings,
     GuardWarningsNone(Vec<String>),
     GuardWarningsAny(Vec<String>),
+    /// Chat, review or question.
+    Kind(Vec<ThreadKind>),
+    /// Reviews: stars at least / at most; false for anything without a rating.
+    MinRating(u8),
+    MaxRating(u8),
+    /// Reviews and questions: the buyer wrote text (reviews: text, pros or cons).
+    HasText(bool),
+    HasPhotos(bool),
+    Sentiment(Vec<Sentiment>),
+    TopicsAny(Vec<Topic>),
+    TopicsNone(Vec<Topic>),
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +262,14 @@ pub const CONDITION_KEYS: &[&str] = &[
     "no_guard_warnings",
     "guard_warnings_none",
     "guard_warnings_any",
+    "kind",
+    "min_rating",
+    "max_rating",
+    "has_text",
+    "has_photos",
+    "sentiment",
+    "topics_any",
+    "topics_none",
 ];
 
 fn strings(v: &toml::Value) -> Option<Vec<String>> {
@@ -396,6 +416,42 @@ fn parse_condition(key: &str, value: &toml::Value) -> Result<Condition, String> 
                 return Err("`no_guard_warnings` can only be true; leave it out otherwise".into());
             }
             Condition::NoGuardWarnings
+        }
+        "kind" => Condition::Kind(
+            list_of(&|s| s.parse::<ThreadKind>().map(|_| ()))?
+                .iter()
+                .map(|s| s.parse().expect("checked"))
+                .collect(),
+        ),
+        "min_rating" | "max_rating" => {
+            let n = count()?;
+            if !(1..=5).contains(&n) {
+                return Err(format!("`{key}` must be a whole number from 1 to 5"));
+            }
+            if key == "min_rating" {
+                Condition::MinRating(n as u8)
+            } else {
+                Condition::MaxRating(n as u8)
+            }
+        }
+        "has_text" => Condition::HasText(boolean()?),
+        "has_photos" => Condition::HasPhotos(boolean()?),
+        "sentiment" => Condition::Sentiment(
+            list_of(&|s| s.parse::<Sentiment>().map(|_| ()))?
+                .iter()
+                .map(|s| s.parse().expect("checked"))
+                .collect(),
+        ),
+        "topics_any" | "topics_none" => {
+            let topics: Vec<Topic> = list_of(&|s| s.parse::<Topic>().map(|_| ()))?
+                .iter()
+                .map(|s| s.parse().expect("checked"))
+                .collect();
+            if key == "topics_any" {
+                Condition::TopicsAny(topics)
+            } else {
+                Condition::TopicsNone(topics)
+            }
         }
         "guard_warnings_none" => Condition::GuardWarningsNone(list_of(&|_| Ok(()))?),
         "guard_warnings_any" => Condition::GuardWarningsAny(list_of(&|_| Ok(()))?),

@@ -436,6 +436,13 @@ impl Account {
 
 impl Account {
     /// Webhooks owed to subscribers after the last change.
+    /// Whether `token` is one of this account's live access tokens.
+    pub(crate) fn accepts_token(&self, token: &str) -> bool {
+        self.tokens
+            .get(token)
+            .is_some_and(|exp| *exp > Instant::now())
+    }
+
     pub(crate) fn take_pushes(&mut self) -> Vec<super::Push> {
         std::mem::take(&mut self.pushes)
     }

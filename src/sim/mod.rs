@@ -10,13 +10,17 @@
 //! - `GET  /_sim/stats` — requests served and throttled, per marketplace.
 //! - `GET  /_sim/requests` — every request served: marketplace, path, status, time.
 //! - `/_sim/telegram/...` — the Telegram Bot API's side (see `telegram.rs`).
+//! - `/_sim/feedback/...` — reviews and product questions (see `feedback/mod.rs`).
+//! - `/_sim/wb/...` — Wildberries reviews and questions (see `wildberries_feedback.rs`).
 
 mod avito;
+pub mod feedback;
 mod listener;
 mod ozon;
 pub mod scenario;
 pub mod telegram;
 mod wildberries;
+pub mod wildberries_feedback;
 mod yandex_market;
 
 use std::collections::BTreeMap;
@@ -283,9 +287,12 @@ pub struct MarketStats {
 pub(crate) struct Seller {
     pub name: String,
     pub wb: wildberries::Account,
+    /// Wildberries reviews and questions: same token, a bucket of their own.
+    pub wbf: wildberries_feedback::Account,
     pub ozon: ozon::Account,
     pub ym: yandex_market::Account,
     pub avito: avito::Account,
+    pub feedback: feedback::Accounts,
 }
 
 /// A webhook the simulator owes a subscriber: POSTed right after the state
@@ -315,9 +322,11 @@ impl SimState {
             .map(|(name, c)| Seller {
                 name: name.clone(),
                 wb: wildberries::Account::new(c.wb_token.clone(), config.wb_rate),
+                wbf: wildberries_feedback::Account::new(),
                 ozon: ozon::Account::new(c, &config),
                 ym: yandex_market::Account::new(c, &config),
                 avito: avito::Account::new(c, &config),
+                feedback: feedback::Accounts::new(c, &config),
             })
             .collect();
         SimState {
@@ -499,9 +508,11 @@ impl Sim {
             .route("/_sim/stats", get(get_stats))
             .route("/_sim/requests", get(get_requests))
             .merge(wildberries::routes())
+            .merge(wildberries_feedback::routes())
             .merge(ozon::routes())
             .merge(yandex_market::routes())
             .merge(avito::routes())
+            .merge(feedback::routes())
             .merge(telegram::routes())
             .with_state(self.clone())
     }

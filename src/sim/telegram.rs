@@ -16,6 +16,15 @@
 //! - `GET  /_sim/telegram/updates`: updates not yet confirmed by an `offset`.
 //! - `POST /_sim/telegram/faults` `{status, retry_after?, count?}`, `DELETE` to clear.
 //! - `GET  /_sim/telegram/stats`: calls per method, and how many a fault answered.
+//! - `POST /_sim/telegram/block` `{user_id, reason?}`: the user blocked the bot
+//!   (`reason = "blocked"`, 403) or never started it (`"not_found"`, 400);
+//!   messages to that chat are refused from now on.
+//! - `GET  /_sim/telegram/webhook`: `getWebhookInfo` plus deliveries made.
+//!
+//! `setWebhook` / `deleteWebhook` / `getWebhookInfo` follow the Bot API: while
+//! a webhook is set, `getUpdates` answers 409 and every update is POSTed to
+//! the webhook's URL with `X-Telegram-Bot-Api-Secret-Token`; an update leaves
+//! the queue only on a 2xx answer, otherwise it is tried again.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -94,6 +103,27 @@ struct BotState {
     fault: Option<TelegramFault>,
     calls: BTreeMap<String, u64>,
     faulted: u64,
+    /// Chats that refuse messages: the status and description Telegram answers.
+    refusing: BTreeMap<i64, (u16, String)>,
+    refused: u64,
+    webhook: Option<Webhook>,
+    /// Bumped by every setWebhook/deleteWebhook: an older delivery loop stops.
+    webhook_generation: u64,
+    webhook_deliveries: u64,
+    webhook_last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Webhook {
+    url: String,
+    secret_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Block {
+    pub user_id: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// The simulated bot: one token, any number of private chats.
@@ -313,6 +343,8 @@ pub(crate) fn routes() -> Router<Sim> {
             post(control_fault).delete(control_clear),
         )
         .route("/_sim/telegram/stats", get(control_stats))
+        .route("/_sim/telegram/block", post(control_block))
+        .route("/_sim/telegram/webhook", get(control_webhook))
 }
 
 async fn call(
@@ -348,8 +380,45 @@ async fn call(
             Err(_) => return bad("can't parse JSON"),
         }
     };
+    if matches!(
+        method.as_str(),
+        "sendMessage" | "editMessageText" | "editMessageReplyMarkup"
+    ) && let Some(chat) = params["chat_id"].as_i64()
+    {
+        let refusal = {
+            let mut s = tg.lock();
+            let r = s.refusing.get(&chat).cloned();
+            if r.is_some() {
+                s.refused += 1;
+            }
+            r
+        };
+        if let Some((code, description)) = refusal {
+            return error(code, &description, None);
+        }
+    }
     match method.as_str() {
-        "getUpdates" => get_updates(tg, &params).await,
+        "getUpdates" => {
+            if tg.lock().webhook.is_some() {
+                return error(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                    None,
+                );
+            }
+            get_updates(tg, &params).await
+        }
+        "setWebhook" => set_webhook(tg, &params),
+        "deleteWebhook" => {
+            let mut s = tg.lock();
+            s.webhook = None;
+            s.webhook_generation += 1;
+            if params["drop_pending_updates"].as_bool() == Some(true) {
+                s.updates.clear();
+            }
+            ok(json!(true))
+        }
+        "getWebhookInfo" => ok(webhook_info(&tg.lock())),
         "sendMessage" => send_message(tg, &params),
         "editMessageText" => edit_text(tg, &params),
         "editMessageReplyMarkup" => edit_markup(tg, &params),
@@ -362,6 +431,103 @@ async fn call(
         }
         "getMe" => ok(json!({ "id": 1, "is_bot": true, "first_name": "AgentIQ" })),
         _ => error(404, "Not Found", None),
+    }
+}
+
+fn webhook_info(s: &BotState) -> Value {
+    json!({
+        "url": s.webhook.as_ref().map(|w| w.url.clone()).unwrap_or_default(),
+        "has_custom_certificate": false,
+        "pending_update_count": s.updates.len(),
+        "last_error_message": s.webhook_last_error,
+    })
+}
+
+/// Bot API: `secret_token` is 1-256 characters `A-Z a-z 0-9 _ -`.
+fn valid_secret(t: &str) -> bool {
+    (1..=256).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn set_webhook(tg: &BotSim, params: &Value) -> Response {
+    let url = params["url"].as_str().unwrap_or_default().to_string();
+    let secret = params["secret_token"].as_str().map(str::to_string);
+    if secret.as_deref().is_some_and(|t| !valid_secret(t)) {
+        return bad("secret token contains unallowed characters");
+    }
+    let generation = {
+        let mut s = tg.lock();
+        s.webhook_generation += 1;
+        if params["drop_pending_updates"].as_bool() == Some(true) {
+            s.updates.clear();
+        }
+        if url.is_empty() {
+            s.webhook = None;
+            return ok(json!(true));
+        }
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return bad("bad webhook: An HTTPS URL must be provided for webhook");
+        }
+        s.webhook = Some(Webhook {
+            url,
+            secret_token: secret,
+        });
+        s.webhook_generation
+    };
+    tokio::spawn(deliver_webhook(tg.clone(), generation));
+    ok(json!(true))
+}
+
+/// POST pending updates to the webhook, oldest first, until it is replaced or deleted.
+async fn deliver_webhook(tg: BotSim, generation: u64) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    loop {
+        let news = tg.news.notified();
+        let next = {
+            let s = tg.lock();
+            if s.webhook_generation != generation {
+                return;
+            }
+            s.webhook.clone().zip(s.updates.first().cloned())
+        };
+        let Some((hook, update)) = next else {
+            tokio::select! {
+                _ = news => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            continue;
+        };
+        let mut req = client.post(&hook.url).json(&update);
+        if let Some(t) = &hook.secret_token {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", t);
+        }
+        let outcome = match req.send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("Wrong response from the webhook: {}", r.status())),
+            Err(e) => Err(format!("Connection failed: {e}")),
+        };
+        let failed = {
+            let mut s = tg.lock();
+            match outcome {
+                Ok(()) => {
+                    let id = update["update_id"].as_i64();
+                    s.updates.retain(|u| u["update_id"].as_i64() != id);
+                    s.webhook_deliveries += 1;
+                    false
+                }
+                Err(e) => {
+                    s.webhook_last_error = Some(e);
+                    true
+                }
+            }
+        };
+        if failed {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 }
 
@@ -637,7 +803,29 @@ async fn control_clear(State(sim): State<Sim>) -> StatusCode {
 
 async fn control_stats(State(sim): State<Sim>) -> Json<Value> {
     let s = sim.telegram.lock();
-    Json(json!({ "calls": s.calls, "faulted": s.faulted }))
+    Json(json!({ "calls": s.calls, "faulted": s.faulted, "refused": s.refused }))
+}
+
+async fn control_block(State(sim): State<Sim>, Json(b): Json<Block>) -> Response {
+    let refusal = match b.reason.as_deref().unwrap_or("blocked") {
+        "blocked" => (403, "Forbidden: bot was blocked by the user".to_string()),
+        "not_found" => (400, "Bad Request: chat not found".to_string()),
+        other => {
+            return control_error(format!(
+                "unknown reason `{other}`; use `blocked` or `not_found`"
+            ));
+        }
+    };
+    sim.telegram.lock().refusing.insert(b.user_id, refusal);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn control_webhook(State(sim): State<Sim>) -> Json<Value> {
+    let s = sim.telegram.lock();
+    let mut info = webhook_info(&s);
+    info["deliveries"] = json!(s.webhook_deliveries);
+    info["secret_token"] = json!(s.webhook.as_ref().and_then(|w| w.secret_token.clone()));
+    Json(info)
 }
 
 #[cfg(test)]

@@ -124,6 +124,10 @@ impl Account {
         }
     }
 
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Event times are unique, increasing, and later than any cursor already
     /// handed out, so `next` never splits a millisecond or skips an event.
     fn next_ts(&mut self) -> Millis {

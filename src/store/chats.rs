@@ -2,7 +2,9 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
-use crate::domain::{Author, ChatMark, KnownChats, Marketplace, Millis, OrderContext};
+use crate::domain::{
+    Author, ChatMark, KnownChats, Marketplace, Millis, OrderContext, ThreadFacts, ThreadKind,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChatRow {
@@ -14,6 +16,9 @@ pub struct ChatRow {
     pub buyer_name: Option<String>,
     pub order: OrderContext,
     pub takeover_until: Option<Millis>,
+    pub kind: ThreadKind,
+    /// Reviews and questions: rating, product and what the buyer wrote.
+    pub thread: Option<ThreadFacts>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +63,12 @@ impl Turn {
     }
 }
 
-pub(super) const CHAT_COLUMNS: &str = "c.id, c.shop, c.marketplace, c.external_id, c.reply_handle, c.buyer_name, c.order_json, c.takeover_until";
+pub(super) const CHAT_COLUMNS: &str = "c.id, c.shop, c.marketplace, c.external_id, c.reply_handle, c.buyer_name, c.order_json, c.takeover_until, c.kind,
+    (SELECT json_object('rating', f.rating,
+                        'has_text', json(CASE WHEN f.text || f.pros || f.cons <> '' THEN 'true' ELSE 'false' END),
+                        'has_photos', json(CASE WHEN f.has_photos THEN 'true' ELSE 'false' END),
+                        'product', json_object('id', f.product_id, 'name', f.product_name))
+     FROM feedback f WHERE f.chat_id = c.id)";
 
 pub(super) fn chat_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<ChatRow> {
     let marketplace: String = row.get(offset + 2)?;
@@ -80,6 +90,29 @@ pub(super) fn chat_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Ch
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
         takeover_until: row.get(offset + 7)?,
+        kind: {
+            let kind: String = row.get(offset + 8)?;
+            kind.parse().map_err(|e: String| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    offset + 8,
+                    rusqlite::types::Type::Text,
+                    e.into(),
+                )
+            })?
+        },
+        thread: {
+            let json: Option<String> = row.get(offset + 9)?;
+            match json {
+                None => None,
+                Some(j) => Some(serde_json::from_str(&j).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        offset + 9,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?),
+            }
+        },
     })
 }
 
@@ -233,7 +266,7 @@ pub fn known_chats(
                 EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = c.id AND m.author = 'seller'
                                                 AND m.draft_id IS NOT NULL AND m.read_at IS NULL AND m.created_at > ?3),
                 EXISTS (SELECT 1 FROM drafts d WHERE d.chat_id = c.id AND d.state IN ('sending', 'unknown'))
-         FROM chats c WHERE c.shop = ?1 AND c.marketplace = ?2",
+         FROM chats c WHERE c.shop = ?1 AND c.marketplace = ?2 AND c.kind = 'chat'",
     )?;
     let rows = stmt.query_map(
         params![shop, marketplace.code(), now - 24 * 3600 * 1000],

@@ -91,9 +91,9 @@ pub fn retag_draft(
             params![draft, c.intent.as_str()],
         )?;
         let note = format!(
-            "тема исправлена: {} → {}",
-            c.was.as_str(),
-            c.intent.as_str()
+            "тема исправлена: «{}» → «{}»",
+            c.was.label_ru(),
+            c.intent.label_ru()
         );
         super::drafts::record_event(&tx, draft, c.at, c.actor, Some(state), state, Some(&note))?;
     }

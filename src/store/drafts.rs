@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::chats::{CHAT_COLUMNS, ChatRow, chat_from_row};
 use super::{Result, StoreError};
 pub use crate::domain::DraftState;
-use crate::domain::{Classification, Decision, Effect, Intent, Millis};
+use crate::domain::{Classification, Decision, Effect, Intent, Millis, ThreadKind};
 use crate::guards::Finding;
 
 #[derive(Debug, thiserror::Error)]
@@ -506,6 +506,9 @@ impl DraftRow {
     /// Until when this sent reply can still be withdrawn, where the
     /// marketplace allows that.
     pub fn retract_deadline(&self) -> Option<Millis> {
+        if self.chat.kind != ThreadKind::Chat {
+            return None;
+        }
         let window = self.chat.marketplace.capabilities().retract_window_secs?;
         if self.state != DraftState::Sent || self.sent_message_id.is_none() {
             return None;
@@ -601,6 +604,8 @@ pub struct DraftFilter {
     pub shop: Option<String>,
     pub marketplace: Option<crate::domain::Marketplace>,
     pub intent: Option<Intent>,
+    /// Only chats, reviews or questions.
+    pub kind: Option<crate::domain::ThreadKind>,
     pub limit: Option<usize>,
 }
 
@@ -634,6 +639,10 @@ pub fn list_drafts(conn: &Connection, filter: &DraftFilter) -> Result<Vec<DraftR
     if let Some(intent) = filter.intent {
         args.push(intent.as_str().to_string().into());
         sql.push_str(&format!(" AND d.intent = ?{}", args.len()));
+    }
+    if let Some(kind) = filter.kind {
+        args.push(kind.as_str().to_string().into());
+        sql.push_str(&format!(" AND c.kind = ?{}", args.len()));
     }
     sql.push_str(" ORDER BY d.id");
     if let Some(limit) = filter.limit {
@@ -818,15 +827,20 @@ pub struct UnknownSend {
     pub draft_id: i64,
     pub chat: ChatRow,
     pub send_started_at: Millis,
-    /// When polling last read everything the marketplace had for this shop.
+    /// When polling last read everything the marketplace had for this shop
+    /// (chats), or last read this review or question and found no answer.
     pub synced_at: Option<Millis>,
 }
 
 pub fn unknown_drafts(conn: &Connection) -> Result<Vec<UnknownSend>> {
     let sql = format!(
-        "SELECT d.id, COALESCE(d.send_started_at, d.updated_at), s.synced_at, {CHAT_COLUMNS}
+        "SELECT d.id, COALESCE(d.send_started_at, d.updated_at),
+                CASE WHEN c.kind = 'chat' THEN s.synced_at
+                     WHEN f.answer_text IS NULL THEN f.checked_at END,
+                {CHAT_COLUMNS}
          FROM drafts d JOIN chats c ON c.id = d.chat_id
          LEFT JOIN sync_state s ON s.shop = c.shop AND s.marketplace = c.marketplace
+         LEFT JOIN feedback f ON f.chat_id = c.id
          WHERE d.state = 'unknown' ORDER BY d.id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -915,11 +929,6 @@ pub fn request_retract(
         .optional()?
         .ok_or(RetractRefusal::NotFound(id))?;
     let title = draft.chat.marketplace.title();
-    let Some(window) = draft.chat.marketplace.capabilities().retract_window_secs else {
-        return Err(RetractRefusal::Refused(format!(
-            "{title} не позволяет удалять отправленные сообщения"
-        )));
-    };
     if draft.retract_requested_at.is_some() {
         return Err(RetractRefusal::Refused(format!(
             "черновик №{id} уже отзывается"
@@ -931,15 +940,28 @@ pub fn request_retract(
             draft.state.label_ru()
         )));
     }
-    let Some(deadline) = draft.retract_deadline() else {
+    if draft.chat.kind == ThreadKind::Chat {
+        let Some(window) = draft.chat.marketplace.capabilities().retract_window_secs else {
+            return Err(RetractRefusal::Refused(format!(
+                "{title} не позволяет удалять отправленные сообщения"
+            )));
+        };
+        let Some(deadline) = draft.retract_deadline() else {
+            return Err(RetractRefusal::Refused(format!(
+                "{title} не сообщила номер этого сообщения, удалить его через API нельзя"
+            )));
+        };
+        if change.at >= deadline {
+            return Err(RetractRefusal::Refused(format!(
+                "{title} позволяет удалить сообщение только в течение {} мин после отправки; это время прошло",
+                window / 60
+            )));
+        }
+    } else if draft.sent_message_id.is_none() {
+        // Whether the marketplace allows deleting an answer is its feedback
+        // connector's to say; the sender records a refusal on the draft.
         return Err(RetractRefusal::Refused(format!(
-            "{title} не сообщила номер этого сообщения, удалить его через API нельзя"
-        )));
-    };
-    if change.at >= deadline {
-        return Err(RetractRefusal::Refused(format!(
-            "{title} позволяет удалить сообщение только в течение {} мин после отправки; это время прошло",
-            window / 60
+            "{title} не сообщила номер этого ответа, удалить его через API нельзя"
         )));
     }
     tx.execute(
@@ -1028,6 +1050,183 @@ pub fn finish_retract(
         }
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Ask the sender to replace the published answer of a sent review or
+/// question draft with `text` (already checked by the guards).
+pub fn request_edit(
+    conn: &mut Connection,
+    id: i64,
+    text: &str,
+    change: &Change<'_>,
+) -> std::result::Result<(), RetractRefusal> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sql = format!("{} WHERE d.id = ?1", select_drafts());
+    let draft = tx
+        .query_row(&sql, [id], draft_from_row)
+        .optional()?
+        .ok_or(RetractRefusal::NotFound(id))?;
+    let pending: (Option<Millis>, Option<Millis>) = tx.query_row(
+        "SELECT edit_requested_at, retract_requested_at FROM drafts WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let refuse = |why: String| Err(RetractRefusal::Refused(why));
+    if draft.chat.kind == ThreadKind::Chat {
+        return refuse("изменить после отправки можно только ответ на отзыв или вопрос".into());
+    }
+    if draft.state != DraftState::Sent {
+        return refuse(format!(
+            "изменить можно только отправленный ответ; черновик №{id} сейчас «{}»",
+            draft.state.label_ru()
+        ));
+    }
+    if pending.0.is_some() || pending.1.is_some() {
+        return refuse(format!("черновик №{id} уже меняется или отзывается"));
+    }
+    if draft.sent_message_id.is_none() {
+        return refuse(format!(
+            "{} не сообщила номер этого ответа, изменить его через API нельзя",
+            draft.chat.marketplace.title()
+        ));
+    }
+    tx.execute(
+        "UPDATE drafts SET edit_text = ?2, edit_requested_at = ?3, edit_started_at = NULL, updated_at = ?3 WHERE id = ?1",
+        params![id, text, change.at],
+    )?;
+    record_event(
+        &tx,
+        id,
+        change.at,
+        change.actor,
+        Some(DraftState::Sent),
+        DraftState::Sent,
+        Some(change.note.unwrap_or("попросили изменить ответ")),
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A published answer to replace.
+#[derive(Debug, Clone)]
+pub struct EditJob {
+    pub draft_id: i64,
+    pub chat: ChatRow,
+    pub message_id: String,
+    pub text: String,
+}
+
+/// Claim the edits people asked for: each is marked started before it is
+/// handed out, so it is made at most once. An edit found started here was
+/// cut short by a crash; it is reported as of unknown outcome, not made again.
+pub fn claim_edits(conn: &mut Connection, now: Millis) -> Result<Vec<EditJob>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let interrupted: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM drafts WHERE edit_requested_at IS NOT NULL AND edit_started_at IS NOT NULL",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in interrupted {
+        end_edit(
+            &tx,
+            id,
+            Err(EditFailure::Unknown(
+                "изменение прервалось вместе с демоном".into(),
+            )),
+            now,
+        )?;
+    }
+    let rows: Vec<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT id, edit_text FROM drafts WHERE edit_requested_at IS NOT NULL
+             AND edit_started_at IS NULL AND edit_text IS NOT NULL AND state = 'sent'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut jobs = Vec::new();
+    for (id, text) in rows {
+        let Some(d) = get_draft(&tx, id)? else {
+            continue;
+        };
+        let Some(message_id) = d.sent_message_id else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE drafts SET edit_started_at = ?2 WHERE id = ?1",
+            params![d.id, now],
+        )?;
+        jobs.push(EditJob {
+            draft_id: d.id,
+            chat: d.chat,
+            message_id,
+            text,
+        });
+    }
+    tx.execute(
+        "UPDATE drafts SET edit_requested_at = NULL, edit_text = NULL
+         WHERE edit_requested_at IS NOT NULL AND state <> 'sent'",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(jobs)
+}
+
+/// Why an edit did not go through.
+#[derive(Debug, Clone)]
+pub enum EditFailure {
+    /// The marketplace refused it: nothing changed.
+    Refused(String),
+    /// It may or may not have been made; never made again on our side.
+    Unknown(String),
+}
+
+/// Record how an edit ended: `Ok` makes the new text the draft's sent text.
+pub fn finish_edit(
+    conn: &mut Connection,
+    id: i64,
+    result: std::result::Result<(), EditFailure>,
+    now: Millis,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    end_edit(&tx, id, result, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn end_edit(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    result: std::result::Result<(), EditFailure>,
+    now: Millis,
+) -> Result<()> {
+    let note = match &result {
+        Ok(()) => {
+            tx.execute(
+                "UPDATE drafts SET final_text = edit_text, updated_at = ?2 WHERE id = ?1 AND edit_text IS NOT NULL",
+                params![id, now],
+            )?;
+            "ответ изменён на площадке".to_string()
+        }
+        Err(EditFailure::Refused(why)) => format!("изменить ответ не удалось: {why}"),
+        Err(EditFailure::Unknown(why)) => format!(
+            "исход изменения неизвестен ({why}); повторно не отправляем — проверьте ответ на площадке"
+        ),
+    };
+    tx.execute(
+        "UPDATE drafts SET edit_text = NULL, edit_requested_at = NULL, edit_started_at = NULL WHERE id = ?1",
+        [id],
+    )?;
+    record_event(
+        tx,
+        id,
+        now,
+        "daemon:sender",
+        Some(DraftState::Sent),
+        DraftState::Sent,
+        Some(&note),
+    )?;
     Ok(())
 }
 

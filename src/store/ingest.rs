@@ -58,17 +58,49 @@ pub fn ingest_batch(
 ) -> Result<IngestReport> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut report = IngestReport::default();
+    ingest_tx(&tx, shop, marketplace, batch, settings, now, &mut report)?;
+    if batch.cursor.is_some() || synced_at.is_some() {
+        tx.prepare_cached(
+            "INSERT INTO sync_state (shop, marketplace, cursor, synced_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (shop, marketplace) DO UPDATE SET
+                cursor = COALESCE(excluded.cursor, cursor),
+                synced_at = COALESCE(excluded.synced_at, synced_at)",
+        )?
+        .execute(params![shop, marketplace.code(), batch.cursor, synced_at])?;
+    }
+    if synced_at.is_some() {
+        report.unsettled_sends = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM drafts d JOIN chats c ON c.id = d.chat_id
+                 WHERE d.state = 'unknown' AND c.shop = ?1 AND c.marketplace = ?2 AND c.kind = 'chat')",
+            )?
+            .query_row(params![shop, marketplace.code()], |r| r.get(0))?;
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Store a batch's chats and messages inside a caller's transaction.
+pub(super) fn ingest_tx(
+    tx: &Transaction<'_>,
+    shop: &str,
+    marketplace: Marketplace,
+    batch: &InboundBatch,
+    settings: &IngestSettings,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
     for update in &batch.chats {
-        let chat_id = upsert_chat(&tx, shop, marketplace, &update.chat_id, now)?;
-        apply_chat_update(&tx, chat_id, update)?;
+        let chat_id = upsert_chat(tx, shop, marketplace, &update.chat_id, now)?;
+        apply_chat_update(tx, chat_id, update)?;
     }
     let mut messages: Vec<&InboundMessage> = batch.messages.iter().collect();
     messages.sort_by_key(|m| m.created_at);
     let mut touched = std::collections::HashSet::new();
     for msg in messages {
-        let chat_id = upsert_chat(&tx, shop, marketplace, &msg.chat_id, now)?;
+        let chat_id = upsert_chat(tx, shop, marketplace, &msg.chat_id, now)?;
         touched.insert(chat_id);
-        let Some(message_id) = insert_message(&tx, chat_id, msg, now)? else {
+        let Some(message_id) = insert_message(tx, chat_id, msg, now)? else {
             report.duplicates += 1;
             if let Some(read_at) = msg.read_at {
                 tx.prepare_cached("UPDATE messages SET read_at = ?3 WHERE chat_id = ?1 AND external_id = ?2 AND read_at IS NULL")?
@@ -80,17 +112,17 @@ pub fn ingest_batch(
         match msg.author {
             Author::Buyer => {
                 report.buyer_messages += 1;
-                on_buyer_message(&tx, chat_id, msg, settings, now, &mut report)?;
+                on_buyer_message(tx, chat_id, msg, settings, now, report)?;
             }
             Author::Seller => {
-                if let Some(draft_id) = match_echo(&tx, chat_id, msg, settings)? {
-                    on_echo(&tx, draft_id, message_id, msg, now, &mut report)?;
+                if let Some(draft_id) = match_echo(tx, chat_id, msg, settings)? {
+                    on_echo(tx, draft_id, message_id, msg, now, report)?;
                 } else {
                     report.human_replies += 1;
                     report
                         .taken_over
                         .push((msg.chat_id.clone(), msg.id.clone()));
-                    on_human_reply(&tx, chat_id, msg, settings, now, &mut report)?;
+                    on_human_reply(tx, chat_id, msg, settings, now, report)?;
                 }
             }
             Author::System => {}
@@ -106,25 +138,7 @@ pub fn ingest_batch(
             report.chats_without_handle += 1;
         }
     }
-    if batch.cursor.is_some() || synced_at.is_some() {
-        tx.prepare_cached(
-            "INSERT INTO sync_state (shop, marketplace, cursor, synced_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (shop, marketplace) DO UPDATE SET
-                cursor = COALESCE(excluded.cursor, cursor),
-                synced_at = COALESCE(excluded.synced_at, synced_at)",
-        )?
-        .execute(params![shop, marketplace.code(), batch.cursor, synced_at])?;
-    }
-    if synced_at.is_some() {
-        report.unsettled_sends = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM drafts d JOIN chats c ON c.id = d.chat_id
-                 WHERE d.state = 'unknown' AND c.shop = ?1 AND c.marketplace = ?2)",
-            )?
-            .query_row(params![shop, marketplace.code()], |r| r.get(0))?;
-    }
-    tx.commit()?;
-    Ok(report)
+    Ok(())
 }
 
 pub(super) fn upsert_chat(
@@ -146,7 +160,11 @@ pub(super) fn upsert_chat(
     )
 }
 
-fn apply_chat_update(tx: &Transaction<'_>, chat_id: i64, update: &ChatUpdate) -> Result<()> {
+pub(super) fn apply_chat_update(
+    tx: &Transaction<'_>,
+    chat_id: i64,
+    update: &ChatUpdate,
+) -> Result<()> {
     tx.execute(
         "UPDATE chats SET reply_handle = COALESCE(?2, reply_handle),
                           buyer_name = COALESCE(?3, buyer_name),

@@ -8,6 +8,7 @@ mod chats;
 mod controls;
 mod corrections;
 mod drafts;
+mod feedback;
 mod ingest;
 mod retention;
 mod sessions;
@@ -39,19 +40,22 @@ pub use corrections::{
     retag_draft,
 };
 pub use drafts::{
-    AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, NewDraft, RetractJob, RetractRefusal,
-    SendJob, StoreDraftOutcome, TransitionError, UnknownSend, auto_counts, claim_due_sends,
-    dismiss, draft_events, expire_past_reply_window, expire_stale, find_draft, finish_retract,
-    get_draft, list_drafts, mark_sent, open_drafts_for_chat, recover_in_flight, request_retract,
-    requeue, reschedule, retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns,
-    transition, unknown_drafts,
+    AutoCounts, Change, DraftEvent, DraftFilter, DraftRow, EditFailure, EditJob, NewDraft,
+    RetractJob, RetractRefusal, SendJob, StoreDraftOutcome, TransitionError, UnknownSend,
+    auto_counts, claim_due_sends, claim_edits, dismiss, draft_events, expire_past_reply_window,
+    expire_stale, find_draft, finish_edit, finish_retract, get_draft, list_drafts, mark_sent,
+    open_drafts_for_chat, recover_in_flight, request_edit, request_retract, requeue, reschedule,
+    retract_jobs, schedule, store_draft_for_turn, store_drafts_for_turns, transition,
+    unknown_drafts,
 };
+pub use feedback::{feedback_cursor, feedback_to_check, ingest_feedback, recent_review_answers};
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
 pub use retention::{BackupReport, Cutoffs, Pruned, backup, prune_batch};
 pub use sessions::{StoredSession, delete_session, load_session, save_session};
 pub use status::{
-    ConnectorState, ConnectorStatus, QueueFigures, SyncState, connector_counts, list_status,
-    queue_figures, set_status, sync_state,
+    ConnectorState, ConnectorStatus, DecisionTally, QueueFigures, SyncState, connector_counts,
+    decisions_since, last_draft_event, list_status, queue_figures, record_ok_heartbeats,
+    set_status, sync_state,
 };
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
 pub use working::{
@@ -100,6 +104,11 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("migrations/0008_telegram.sql")),
         M::up(include_str!("migrations/0009_retention.sql")),
+        M::up(include_str!("migrations/0010_feedback.sql")),
+        M::up(include_str!(
+            "migrations/0011_telegram_held_digest_webhook.sql"
+        )),
+        M::up(include_str!("migrations/0012_answer_edits.sql")),
     ])
 }
 

@@ -81,6 +81,66 @@ pub fn set_status(
     Ok(())
 }
 
+/// Move the "last ok" time of connectors that kept polling successfully, in
+/// one transaction. Only a connector still recorded as `ok` is touched, and
+/// its time only moves forward, so a batch written after a failure was
+/// recorded changes nothing.
+pub fn record_ok_heartbeats(
+    conn: &mut Connection,
+    beats: &[(String, Marketplace, Millis)],
+) -> Result<usize> {
+    let tx = conn.transaction()?;
+    let mut moved = 0;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE connector_status SET last_ok_at = MAX(COALESCE(last_ok_at, 0), ?3)
+             WHERE shop = ?1 AND marketplace = ?2 AND state = 'ok'",
+        )?;
+        for (shop, marketplace, at) in beats {
+            moved += stmt.execute(params![shop, marketplace.code(), at])?;
+        }
+    }
+    tx.commit()?;
+    Ok(moved)
+}
+
+/// The newest audit-trail event, 0 if there is none.
+pub fn last_draft_event(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM draft_events", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// People's decisions recorded in the audit trail after one of its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionTally {
+    /// The newest event read (the one given if there is none newer).
+    pub last_event: i64,
+    /// Pending drafts a person approved (sent to the outbox).
+    pub approved: u64,
+    /// Drafts a person rejected.
+    pub rejected: u64,
+}
+
+pub fn decisions_since(conn: &Connection, after: i64) -> Result<DecisionTally> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(id), ?1),
+                COALESCE(SUM(from_state = 'pending' AND to_state = 'scheduled'), 0),
+                COALESCE(SUM(to_state = 'rejected'), 0)
+         FROM draft_events WHERE id > ?1",
+        [after],
+        |r| {
+            Ok(DecisionTally {
+                last_event: r.get(0)?,
+                approved: r.get::<_, i64>(1)?.max(0) as u64,
+                rejected: r.get::<_, i64>(2)?.max(0) as u64,
+            })
+        },
+    )?)
+}
+
 pub fn list_status(conn: &Connection) -> Result<Vec<ConnectorStatus>> {
     let mut stmt = conn.prepare_cached(
         "SELECT shop, marketplace, state, detail, since, last_ok_at, retry_at FROM connector_status ORDER BY shop, marketplace",

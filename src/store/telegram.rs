@@ -42,6 +42,40 @@ impl NoteKind {
     }
 }
 
+/// Whether a row waits for the user's quiet hours and digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// An answer to the user's own tap or message: never held back.
+    Reply,
+    /// Held during quiet hours; a card goes into the digest.
+    #[default]
+    Normal,
+    /// An escalation: breaks through quiet hours.
+    Urgent,
+}
+
+impl Urgency {
+    fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Reply => "reply",
+            Urgency::Normal => "normal",
+            Urgency::Urgent => "urgent",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Urgency> {
+        match s {
+            "reply" => Ok(Urgency::Reply),
+            "normal" => Ok(Urgency::Normal),
+            "urgent" => Ok(Urgency::Urgent),
+            other => Err(StoreError::Corrupt(format!(
+                "telegram outbox urgency `{other}`"
+            ))),
+        }
+    }
+}
+
 /// Something the bot is to send to one chat.
 #[derive(Debug, Clone)]
 pub struct NewNote {
@@ -55,6 +89,7 @@ pub struct NewNote {
     pub markup: Option<String>,
     /// What a reply to the sent message means (`edit`, `reject`), for notes about a draft.
     pub role: Option<String>,
+    pub urgency: Urgency,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +103,20 @@ pub struct OutboxRow {
     pub markup: Option<String>,
     pub role: Option<String>,
     pub attempts: i64,
+    pub urgency: Urgency,
+    /// When it was first held back (quiet hours, digest).
+    pub held_at: Option<Millis>,
+}
+
+/// A message Telegram refused for good, for the operator.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedMessage {
+    pub id: i64,
+    pub chat_id: i64,
+    pub event_key: String,
+    pub draft_id: Option<i64>,
+    pub error: String,
+    pub at: Millis,
 }
 
 /// A change of a draft's state, as the bot reads it.
@@ -80,6 +129,8 @@ pub struct DraftEventRow {
     pub to_state: DraftState,
     pub actor: String,
     pub note: Option<String>,
+    /// The policy's decision on the draft (`queue`, `escalate`, …).
+    pub effect: String,
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +164,7 @@ fn set_cursor(tx: &Transaction, name: &str, value: i64) -> Result<()> {
 /// Draft events after `after`, oldest first.
 pub fn events_after(c: &Connection, after: i64, limit: usize) -> Result<Vec<DraftEventRow>> {
     let mut stmt = c.prepare_cached(
-        "SELECT e.id, e.draft_id, ch.shop, e.from_state, e.to_state, e.actor, e.note
+        "SELECT e.id, e.draft_id, ch.shop, e.from_state, e.to_state, e.actor, e.note, d.effect
          FROM draft_events e JOIN drafts d ON d.id = e.draft_id JOIN chats ch ON ch.id = d.chat_id
          WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
     )?;
@@ -126,6 +177,7 @@ pub fn events_after(c: &Connection, after: i64, limit: usize) -> Result<Vec<Draf
             r.get::<_, String>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, Option<String>>(6)?,
+            r.get::<_, String>(7)?,
         ))
     })?;
     let state = |s: &str| {
@@ -134,7 +186,7 @@ pub fn events_after(c: &Connection, after: i64, limit: usize) -> Result<Vec<Draf
     };
     let mut out = Vec::new();
     for row in rows {
-        let (id, draft_id, shop, from, to, actor, note) = row?;
+        let (id, draft_id, shop, from, to, actor, note, effect) = row?;
         out.push(DraftEventRow {
             id,
             draft_id,
@@ -143,6 +195,7 @@ pub fn events_after(c: &Connection, after: i64, limit: usize) -> Result<Vec<Draf
             to_state: state(&to)?,
             actor,
             note,
+            effect,
         });
     }
     Ok(out)
@@ -178,8 +231,8 @@ pub fn enqueue(
     let mut added = 0;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO telegram_outbox (event_key, chat_id, kind, draft_id, text, markup, role, created_at, run_after)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+            "INSERT INTO telegram_outbox (event_key, chat_id, kind, draft_id, text, markup, role, created_at, run_after, urgency)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
              ON CONFLICT (event_key, chat_id) DO NOTHING",
         )?;
         for n in notes {
@@ -191,7 +244,8 @@ pub fn enqueue(
                 n.text,
                 n.markup,
                 n.role,
-                now
+                now,
+                n.urgency.as_str()
             ])?;
         }
     }
@@ -222,7 +276,7 @@ pub fn card_chats(c: &Connection, draft_id: i64) -> Result<Vec<i64>> {
 /// Rows due now, oldest first.
 pub fn due(c: &Connection, now: Millis, limit: usize) -> Result<Vec<OutboxRow>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, event_key, chat_id, kind, draft_id, text, markup, role, attempts
+        "SELECT id, event_key, chat_id, kind, draft_id, text, markup, role, attempts, urgency, held_at
          FROM telegram_outbox WHERE done_at IS NULL AND run_after <= ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now, limit as i64], |r| {
@@ -236,11 +290,25 @@ pub fn due(c: &Connection, now: Millis, limit: usize) -> Result<Vec<OutboxRow>> 
             r.get::<_, Option<String>>(6)?,
             r.get::<_, Option<String>>(7)?,
             r.get::<_, i64>(8)?,
+            r.get::<_, String>(9)?,
+            r.get::<_, Option<i64>>(10)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, event_key, chat_id, kind, draft_id, text, markup, role, attempts) = row?;
+        let (
+            id,
+            event_key,
+            chat_id,
+            kind,
+            draft_id,
+            text,
+            markup,
+            role,
+            attempts,
+            urgency,
+            held_at,
+        ) = row?;
         out.push(OutboxRow {
             id,
             event_key,
@@ -251,6 +319,8 @@ pub fn due(c: &Connection, now: Millis, limit: usize) -> Result<Vec<OutboxRow>> 
             markup,
             role,
             attempts,
+            urgency: Urgency::parse(&urgency)?,
+            held_at,
         });
     }
     Ok(out)
@@ -293,7 +363,7 @@ pub fn finish(
 ) -> Result<()> {
     let tx = c.transaction()?;
     tx.execute(
-        "UPDATE telegram_outbox SET done_at = ?2, last_error = NULL WHERE id = ?1",
+        "UPDATE telegram_outbox SET done_at = ?2, last_error = NULL, outcome = 'sent' WHERE id = ?1",
         params![id, now],
     )?;
     if let Some((chat_id, message_id, draft_id, role)) = message {
@@ -319,10 +389,122 @@ pub fn retry_later(c: &Connection, id: i64, run_after: Millis, error: &str) -> R
 /// kept with the reason, not retried.
 pub fn give_up(c: &Connection, id: i64, now: Millis, error: &str) -> Result<()> {
     c.execute(
-        "UPDATE telegram_outbox SET done_at = ?2, last_error = ?3 WHERE id = ?1",
+        "UPDATE telegram_outbox SET done_at = ?2, last_error = ?3, outcome = 'failed' WHERE id = ?1",
         params![id, now, error],
     )?;
     Ok(())
+}
+
+/// Hold a row back until `until` (the end of quiet hours, the next digest).
+pub fn hold(c: &Connection, id: i64, until: Millis, now: Millis) -> Result<()> {
+    c.execute(
+        "UPDATE telegram_outbox SET run_after = ?2, held_at = COALESCE(held_at, ?3) WHERE id = ?1",
+        params![id, until, now],
+    )?;
+    Ok(())
+}
+
+/// Cards for this chat due now that a digest may stand for: `(row, draft, held)`,
+/// `held` when the row was held back before (quiet hours, an earlier digest).
+pub fn due_cards(c: &Connection, chat_id: i64, now: Millis) -> Result<Vec<(i64, i64, bool)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, draft_id, held_at IS NOT NULL FROM telegram_outbox
+         WHERE chat_id = ?1 AND kind = 'card' AND urgency = 'normal'
+           AND done_at IS NULL AND run_after <= ?2 AND draft_id IS NOT NULL
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![chat_id, now], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A digest stood for these rows: they are done, and the chat's digest time
+/// moves, in one transaction.
+pub fn digested(c: &mut Connection, chat_id: i64, rows: &[i64], now: Millis) -> Result<()> {
+    let tx = c.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE telegram_outbox SET done_at = ?2, last_error = NULL, outcome = 'digested' WHERE id = ?1",
+        )?;
+        for id in rows {
+            stmt.execute(params![id, now])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO telegram_digests (chat_id, sent_at) VALUES (?1, ?2)
+         ON CONFLICT (chat_id) DO UPDATE SET sent_at = excluded.sent_at",
+        params![chat_id, now],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// When this chat last got a digest.
+pub fn last_digest(c: &Connection, chat_id: i64) -> Result<Option<Millis>> {
+    Ok(c.query_row(
+        "SELECT sent_at FROM telegram_digests WHERE chat_id = ?1",
+        [chat_id],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// How many messages Telegram refused for good, and the newest `limit` of them.
+pub fn failed(c: &Connection, limit: usize) -> Result<(u64, Vec<FailedMessage>)> {
+    let count: i64 = c.query_row(
+        "SELECT COUNT(*) FROM telegram_outbox WHERE outcome = 'failed'",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = c.prepare_cached(
+        "SELECT id, chat_id, event_key, draft_id, COALESCE(last_error, ''), done_at
+         FROM telegram_outbox WHERE outcome = 'failed' ORDER BY done_at DESC, id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(FailedMessage {
+            id: r.get(0)?,
+            chat_id: r.get(1)?,
+            event_key: r.get(2)?,
+            draft_id: r.get(3)?,
+            error: r.get(4)?,
+            at: r.get(5)?,
+        })
+    })?;
+    Ok((count as u64, rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// Store an update Telegram POSTed to the webhook (once per update id) and
+/// forget those the bot has handled. True when it is new.
+pub fn receive_update(c: &mut Connection, update_id: i64, body: &str, now: Millis) -> Result<bool> {
+    let tx = c.transaction()?;
+    let handled: i64 = tx
+        .query_row(
+            "SELECT value FROM telegram_cursor WHERE name = ?1",
+            [UPDATES_CURSOR],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    tx.execute("DELETE FROM telegram_inbox WHERE update_id < ?1", [handled])?;
+    let added = tx.execute(
+        "INSERT INTO telegram_inbox (update_id, body, received_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (update_id) DO NOTHING",
+        params![update_id, body, now],
+    )?;
+    tx.commit()?;
+    Ok(added > 0 && update_id >= handled)
+}
+
+/// Webhook updates from `offset` on, oldest first: `(update_id, body)`.
+pub fn inbox(c: &Connection, offset: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT update_id, body FROM telegram_inbox WHERE update_id >= ?1 ORDER BY update_id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![offset, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The messages standing for a draft in one chat: `(message_id, role)`.
@@ -394,6 +576,7 @@ mod tests {
             text: Some("x".into()),
             markup: None,
             role: None,
+            urgency: Urgency::Normal,
         }
     }
 

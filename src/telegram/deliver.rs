@@ -16,10 +16,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{ApiError, Outgoing};
+use frankenstein::methods::SendMessageParams;
+use frankenstein::types::ReplyMarkup;
+
+use super::api::{self, ApiError};
 use super::{Bot, render};
-use crate::domain::now_ms;
-use crate::store::telegram::{self as tg, NoteKind, OutboxRow};
+use crate::config::{TelegramUser, UrgentDelivery};
+use crate::domain::{Millis, now_ms};
+use crate::store;
+use crate::store::telegram::{self as tg, NoteKind, OutboxRow, Urgency};
 
 const BATCH: usize = 100;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -53,9 +58,14 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
             }
         };
         let mut held: HashSet<i64> = HashSet::new();
+        // Rows a digest in this batch already stood for.
+        let mut digested: HashSet<i64> = HashSet::new();
         for row in rows {
             if shutdown.is_cancelled() {
                 return;
+            }
+            if digested.contains(&row.id) {
+                continue;
             }
             let now = Instant::now();
             if let Some(until) = paused_until.filter(|u| *u > now) {
@@ -81,28 +91,65 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                 held.insert(row.chat_id);
                 continue;
             }
-            recent.push_back(now);
             let (id, chat, attempts) = (row.id, row.chat_id, row.attempts);
+            let plan = match bot.user(chat) {
+                Some(user) => match plan(&bot, user, &row, now_ms()).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the Telegram outbox");
+                        break;
+                    }
+                },
+                None => Plan::Send { silent: false },
+            };
+            let plan = match plan {
+                Plan::Hold(until) => {
+                    tracing::debug!(row = id, chat, until, "Telegram message held back");
+                    if let Err(e) = bot
+                        .rt
+                        .store
+                        .call(move |c| tg::hold(c, id, until, now_ms()))
+                        .await
+                    {
+                        tracing::error!(error = %e, "cannot hold a Telegram message back");
+                    }
+                    continue;
+                }
+                other => other,
+            };
+            recent.push_back(now);
             if let Err(e) = bot.rt.store.call(move |c| tg::start(c, id, now_ms())).await {
                 tracing::error!(error = %e, "cannot record a Telegram send");
                 break;
             }
-            let outcome = send(&bot, &row).await;
+            let outcome = match &plan {
+                Plan::Digest(rows) => digest(&bot, chat, rows).await,
+                Plan::Send { silent } => send(&bot, &row, *silent).await,
+                Plan::Hold(_) => unreachable!("handled above"),
+            };
             let result = match outcome {
                 Outcome::Done(message) => {
                     chat_free_at.insert(chat, Instant::now() + per_chat);
+                    let stood_for: Option<Vec<i64>> = match &plan {
+                        Plan::Digest(rows) => Some(rows.iter().map(|(r, _)| *r).collect()),
+                        _ => None,
+                    };
+                    digested.extend(stood_for.iter().flatten());
                     bot.rt
                         .store
-                        .call(move |c| {
-                            let m = message
-                                .as_ref()
-                                .map(|(c, m, d, r)| (*c, *m, *d, r.as_str()));
-                            tg::finish(c, id, now_ms(), m)
+                        .call(move |c| match stood_for {
+                            Some(rows) => tg::digested(c, chat, &rows, now_ms()),
+                            None => {
+                                let m = message
+                                    .as_ref()
+                                    .map(|(c, m, d, r)| (*c, *m, *d, r.as_str()));
+                                tg::finish(c, id, now_ms(), m)
+                            }
                         })
                         .await
                 }
                 Outcome::GiveUp(why) => {
-                    tracing::warn!(row = id, chat, "Telegram refused a message: {why}");
+                    tracing::warn!(row = id, chat, "Telegram refused a message for good: {why}");
                     bot.rt
                         .store
                         .call(move |c| tg::give_up(c, id, now_ms(), &why))
@@ -156,38 +203,152 @@ fn classify<T>(r: Result<T, ApiError>) -> Result<T, Outcome> {
         Err(ApiError::Refused { code, description }) => {
             Err(Outcome::GiveUp(format!("{code}: {description}")))
         }
+        Err(e @ ApiError::Invalid { .. }) => Err(Outcome::GiveUp(e.to_string())),
         Err(e) => Err(Outcome::Retry(e)),
     }
 }
 
-async fn send(bot: &Bot, row: &OutboxRow) -> Outcome {
-    match attempt(bot, row).await {
+/// What to do with a due row for this user now.
+enum Plan {
+    Send {
+        silent: bool,
+    },
+    /// Not before this time (quiet hours, the next digest).
+    Hold(Millis),
+    /// One digest stands for these card rows `(row, draft)`.
+    Digest(Vec<(i64, i64)>),
+}
+
+/// Quiet hours hold everything back but answers to the user's own taps,
+/// edits of messages already there (an edit makes no sound) and
+/// escalations; a user with `digest` gets cards as a digest at most that
+/// often; cards held back for quiet hours arrive as one digest when there
+/// are several.
+async fn plan(bot: &Bot, user: &TelegramUser, row: &OutboxRow, now: Millis) -> store::Result<Plan> {
+    let quiet = super::quiet_until(user, now);
+    if row.urgency == Urgency::Reply || row.kind == NoteKind::Refresh {
+        return Ok(Plan::Send {
+            silent: quiet.is_some(),
+        });
+    }
+    if let Some(end) = quiet {
+        return Ok(match row.urgency {
+            Urgency::Urgent => Plan::Send {
+                silent: user.quiet_hours_urgent == UrgentDelivery::Silent,
+            },
+            _ => Plan::Hold(end),
+        });
+    }
+    if row.kind != NoteKind::Card {
+        return Ok(Plan::Send { silent: false });
+    }
+    let chat = row.chat_id;
+    if let Some(every) = user.digest {
+        let last = bot.rt.store.read(move |c| tg::last_digest(c, chat)).await?;
+        if let Some(next) = last
+            .map(|l| l + every.0.as_millis() as i64)
+            .filter(|n| *n > now)
+        {
+            return Ok(Plan::Hold(next));
+        }
+        let cards = bot
+            .rt
+            .store
+            .read(move |c| tg::due_cards(c, chat, now))
+            .await?;
+        return Ok(Plan::Digest(
+            cards.into_iter().map(|(r, d, _)| (r, d)).collect(),
+        ));
+    }
+    if row.held_at.is_some() {
+        let held: Vec<(i64, i64)> = bot
+            .rt
+            .store
+            .read(move |c| tg::due_cards(c, chat, now))
+            .await?
+            .into_iter()
+            .filter(|(_, _, held)| *held)
+            .map(|(r, d, _)| (r, d))
+            .collect();
+        if held.len() >= 2 {
+            return Ok(Plan::Digest(held));
+        }
+    }
+    Ok(Plan::Send { silent: false })
+}
+
+/// One message for several waiting drafts: counts per shop, the oldest, and
+/// the first few with a button that brings up each card. Nothing is sent
+/// when none of them waits any more.
+async fn digest(bot: &Bot, chat: i64, rows: &[(i64, i64)]) -> Outcome {
+    let Some(user) = bot.user(chat) else {
+        return Outcome::GiveUp("the user is no longer in the configuration".into());
+    };
+    let waiting = match crate::actions::list(
+        &bot.rt.store,
+        crate::store::DraftFilter {
+            states: vec![crate::domain::DraftState::Pending],
+            ..Default::default()
+        },
+    )
+    .await
+    {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list waiting drafts for a Telegram digest");
+            return Outcome::Retry(ApiError::Unavailable(format!("database: {e}")));
+        }
+    };
+    let waiting: Vec<_> = waiting.into_iter().filter(|d| user.sees(&d.shop)).collect();
+    if waiting.is_empty() {
+        tracing::debug!(chat, rows = rows.len(), "nothing waits any more; no digest");
+        return Outcome::Done(None);
+    }
+    let (text, markup) = render::digest(&waiting, bot.public_url());
+    let out = api::html_message(
+        chat,
+        text,
+        Some(ReplyMarkup::InlineKeyboardMarkup(markup)),
+        false,
+    );
+    match classify(bot.api.send(&out).await) {
+        Ok(_) => Outcome::Done(None),
+        Err(o) => o,
+    }
+}
+
+async fn send(bot: &Bot, row: &OutboxRow, silent: bool) -> Outcome {
+    match attempt(bot, row, silent).await {
         Ok(o) | Err(o) => o,
     }
 }
 
-async fn attempt(bot: &Bot, row: &OutboxRow) -> Result<Outcome, Outcome> {
+async fn attempt(bot: &Bot, row: &OutboxRow, silent: bool) -> Result<Outcome, Outcome> {
     let Some(user) = bot.user(row.chat_id) else {
         return Ok(Outcome::GiveUp(
             "the user is no longer in the configuration".into(),
         ));
     };
-    let silent = super::quiet_now(user);
     match row.kind {
         NoteKind::Note => {
-            let markup = match row.markup.as_deref().map(serde_json::from_str) {
+            let markup = match row
+                .markup
+                .as_deref()
+                .map(serde_json::from_str::<ReplyMarkup>)
+            {
                 Some(Ok(v)) => Some(v),
                 Some(Err(e)) => {
                     return Ok(Outcome::GiveUp(format!("stored keyboard is not JSON: {e}")));
                 }
                 None => None,
             };
-            let out = Outgoing {
-                text: row.text.clone().unwrap_or_default(),
+            let out = api::html_message(
+                row.chat_id,
+                row.text.clone().unwrap_or_default(),
                 markup,
                 silent,
-            };
-            let id = classify(bot.api.send_message(row.chat_id, &out).await)?;
+            );
+            let id = classify(bot.api.send(&out).await)?;
             Ok(Outcome::Done(
                 row.draft_id
                     .zip(row.role.clone())
@@ -208,9 +369,14 @@ async fn attempt(bot: &Bot, row: &OutboxRow) -> Result<Outcome, Outcome> {
                     ))));
                 }
             };
-            let out = Outgoing { silent, ..out };
-            if row.kind == NoteKind::Card && existing.is_empty() {
-                let id = classify(bot.api.send_message(row.chat_id, &out).await)?;
+            let out = SendMessageParams {
+                disable_notification: Some(silent),
+                ..out
+            };
+            // A card asked for (from a digest or an alert) is always a new message.
+            if row.kind == NoteKind::Card && (existing.is_empty() || row.urgency == Urgency::Reply)
+            {
+                let id = classify(bot.api.send(&out).await)?;
                 return Ok(Outcome::Done(Some((
                     row.chat_id,
                     id,
@@ -219,7 +385,12 @@ async fn attempt(bot: &Bot, row: &OutboxRow) -> Result<Outcome, Outcome> {
                 ))));
             }
             for message_id in existing {
-                classify(bot.api.edit_message(row.chat_id, message_id, &out).await)?;
+                let Ok(message_id) = i32::try_from(message_id) else {
+                    return Ok(Outcome::GiveUp(format!(
+                        "{message_id} is not a Telegram message id"
+                    )));
+                };
+                classify(bot.api.edit(&api::edit_of(message_id, &out)).await)?;
             }
             Ok(Outcome::Done(None))
         }
@@ -231,8 +402,8 @@ async fn current_card(
     bot: &Bot,
     draft_id: i64,
     chat: i64,
-    user: &crate::config::TelegramUser,
-) -> crate::store::Result<Option<(Outgoing, Vec<i64>)>> {
+    user: &TelegramUser,
+) -> crate::store::Result<Option<(SendMessageParams, Vec<i64>)>> {
     let loaded = bot
         .rt
         .store
@@ -258,11 +429,12 @@ async fn current_card(
     Ok(loaded.map(|(d, buyer, rev, cards)| {
         let (text, markup) = render::card(&d, &buyer, rev, Bot::can_act(user), bot.public_url());
         (
-            Outgoing {
+            api::html_message(
+                chat,
                 text,
-                markup: Some(markup),
-                silent: false,
-            },
+                Some(ReplyMarkup::InlineKeyboardMarkup(markup)),
+                false,
+            ),
             cards,
         )
     }))

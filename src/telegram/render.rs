@@ -1,8 +1,8 @@
 //! What the bot's messages say, in Telegram's HTML. Everything that comes
 //! from a buyer, a marketplace or a draft goes through [`escape`]; buttons
-//! are JSON, so no text can add one.
+//! are typed keyboard markup, so no text can add one.
 
-use serde_json::{Value, json};
+use frankenstein::types::{ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyMarkup};
 
 use crate::actions::TextCheck;
 use crate::domain::{DraftState, Effect};
@@ -51,12 +51,33 @@ fn quote(s: &str) -> String {
 /// does nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Callback {
-    Send { draft: i64, rev: i64 },
-    Edit { draft: i64, rev: i64 },
-    Reject { draft: i64, rev: i64 },
-    RejectWith { draft: i64, rev: i64, reason: usize },
-    Confirm { edit: i64 },
-    Cancel { edit: i64 },
+    Send {
+        draft: i64,
+        rev: i64,
+    },
+    Edit {
+        draft: i64,
+        rev: i64,
+    },
+    Reject {
+        draft: i64,
+        rev: i64,
+    },
+    RejectWith {
+        draft: i64,
+        rev: i64,
+        reason: usize,
+    },
+    Confirm {
+        edit: i64,
+    },
+    Cancel {
+        edit: i64,
+    },
+    /// Bring up a draft's card (from a digest or an escalation alert).
+    Card {
+        draft: i64,
+    },
 }
 
 impl Callback {
@@ -68,6 +89,7 @@ impl Callback {
             Callback::RejectWith { draft, rev, reason } => format!("x:{draft}:{rev}:{reason}"),
             Callback::Confirm { edit } => format!("y:{edit}"),
             Callback::Cancel { edit } => format!("n:{edit}"),
+            Callback::Card { draft } => format!("c:{draft}"),
         }
     }
 
@@ -96,25 +118,40 @@ impl Callback {
             },
             (&"y", 2) => Callback::Confirm { edit: n(1)? },
             (&"n", 2) => Callback::Cancel { edit: n(1)? },
+            (&"c", 2) => Callback::Card { draft: n(1)? },
             _ => return None,
         })
     }
 }
 
-fn button(text: &str, cb: Callback) -> Value {
-    json!({ "text": text, "callback_data": cb.data() })
+fn button(text: &str, cb: Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::builder()
+        .text(text)
+        .callback_data(cb.data())
+        .build()
+}
+
+fn link(text: &str, url: String) -> InlineKeyboardButton {
+    InlineKeyboardButton::builder().text(text).url(url).build()
 }
 
 pub fn open_url(public_url: Option<&str>, draft: i64) -> Option<String> {
     public_url.map(|u| format!("{}/drafts/{draft}", u.trim_end_matches('/')))
 }
 
-fn open_button(public_url: Option<&str>, draft: i64) -> Option<Value> {
-    open_url(public_url, draft).map(|url| json!({ "text": "🌐 Открыть", "url": url }))
+fn open_button(public_url: Option<&str>, draft: i64) -> Option<InlineKeyboardButton> {
+    open_url(public_url, draft).map(|url| link("🌐 Открыть", url))
 }
 
-pub fn keyboard(rows: Vec<Vec<Value>>) -> Value {
-    json!({ "inline_keyboard": rows.into_iter().filter(|r| !r.is_empty()).collect::<Vec<_>>() })
+pub fn keyboard(rows: Vec<Vec<InlineKeyboardButton>>) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::builder()
+        .inline_keyboard(rows.into_iter().filter(|r| !r.is_empty()).collect())
+        .build()
+}
+
+/// Markup as the outbox keeps it until the message is sent.
+pub fn stored(markup: &ReplyMarkup) -> String {
+    serde_json::to_string(markup).expect("keyboard markup is plain strings and flags")
 }
 
 /// `web:Мария` → `Мария, веб`.
@@ -178,7 +215,7 @@ pub fn card(
     rev: i64,
     can_act: bool,
     public_url: Option<&str>,
-) -> (String, Value) {
+) -> (String, InlineKeyboardMarkup) {
     let mut s = String::new();
     if d.decision.effect == Effect::Escalate {
         s.push_str("🚨 <b>Эскалация</b>\n");
@@ -189,6 +226,26 @@ pub fn card(
         escape(d.chat.marketplace.title()),
         d.id
     ));
+    if d.chat.kind != crate::domain::ThreadKind::Chat {
+        let stars = d
+            .chat
+            .thread
+            .as_ref()
+            .and_then(|t| t.rating)
+            .map(|r| format!(" {}", "★".repeat(r as usize)))
+            .unwrap_or_default();
+        let product = d
+            .chat
+            .thread
+            .as_ref()
+            .and_then(|t| t.product.name.as_deref())
+            .map(|p| format!(" · {}", escape(p)))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "📝 <b>{}</b>{stars}{product} (публичный ответ)\n",
+            d.chat.kind.title_ru()
+        ));
+    }
     if let Some(name) = d
         .chat
         .buyer_name
@@ -239,18 +296,119 @@ pub fn card(
     (s, keyboard(rows))
 }
 
+/// How many drafts a digest names with a button.
+pub const DIGEST_TOP: usize = 5;
+
+/// Several waiting drafts in one message: how many per shop, the oldest,
+/// and the first few (most urgent, then oldest) with a button each that
+/// brings up the draft's card.
+pub fn digest(
+    waiting: &[crate::actions::QueueItem],
+    public_url: Option<&str>,
+) -> (String, InlineKeyboardMarkup) {
+    let mut per_shop: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in waiting {
+        *per_shop.entry(d.shop.as_str()).or_default() += 1;
+    }
+    let mut s = format!(
+        "📋 <b>Ждут решения: {}</b>\n{}\n",
+        waiting.len(),
+        per_shop
+            .iter()
+            .map(|(shop, n)| format!("{} — {n}", escape(shop)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(oldest) = waiting.iter().min_by_key(|d| d.created_at) {
+        s.push_str(&format!(
+            "⏳ Дольше всех ждёт №{} ({}), с {}\n",
+            oldest.id,
+            escape(&oldest.shop),
+            crate::domain::local_time(oldest.created_at)
+        ));
+    }
+    let mut top: Vec<&crate::actions::QueueItem> = waiting.iter().collect();
+    top.sort_by_key(|d| (-d.priority, d.created_at));
+    top.truncate(DIGEST_TOP);
+    s.push('\n');
+    let mut rows = Vec::new();
+    for d in &top {
+        let mut preview: String = d.text.trim().chars().take(80).collect();
+        if d.text.trim().chars().count() > 80 {
+            preview.push('…');
+        }
+        s.push_str(&format!(
+            "• №{} · {} · {}: <i>{}</i>\n",
+            d.id,
+            escape(&d.shop),
+            escape(&d.marketplace),
+            escape(&preview)
+        ));
+        rows.push(vec![button(
+            &format!(
+                "📄 №{} · {}",
+                d.id,
+                d.shop.chars().take(20).collect::<String>()
+            ),
+            Callback::Card { draft: d.id },
+        )]);
+    }
+    if waiting.len() > top.len() {
+        s.push_str(&format!("…и ещё {}\n", waiting.len() - top.len()));
+    }
+    if let Some(url) = public_url {
+        rows.push(vec![link(
+            "🌐 Очередь",
+            url.trim_end_matches('/').to_string(),
+        )]);
+    }
+    (s, keyboard(rows))
+}
+
+/// A separate alert for an escalated turn; the card follows (or is held).
+pub fn escalation(d: &DraftRow) -> (String, ReplyMarkup) {
+    let mut s = format!(
+        "🚨 <b>Эскалация: нужен человек</b>\n🛒 {} · {} · черновик №{}\n",
+        escape(&d.chat.shop),
+        escape(d.chat.marketplace.title()),
+        d.id
+    );
+    if let Some(name) = d
+        .chat
+        .buyer_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        s.push_str(&format!("👤 {}\n", escape(name)));
+    }
+    s.push_str(&format!("Почему: {}\n", escape(&d.decision.summary())));
+    s.push_str("Ничего не отправлено; ответ ждёт решения.");
+    (
+        s,
+        ReplyMarkup::InlineKeyboardMarkup(keyboard(vec![vec![button(
+            "📄 Карточка",
+            Callback::Card { draft: d.id },
+        )]])),
+    )
+}
+
 /// ✏️: what to do next.
-pub fn edit_prompt(draft: i64) -> (String, Value) {
+pub fn edit_prompt(draft: i64) -> (String, ReplyMarkup) {
     (
         format!(
             "✏️ Черновик №{draft}: пришлите новый текст ответа <b>ответом на это сообщение</b>. Я покажу его с результатом проверки; без вашего подтверждения ничего не уйдёт."
         ),
-        json!({ "force_reply": true, "input_field_placeholder": "Новый текст ответа" }),
+        ReplyMarkup::ForceReply(
+            ForceReply::builder()
+                .force_reply(true)
+                .input_field_placeholder("Новый текст ответа")
+                .build(),
+        ),
     )
 }
 
 /// ❌: the common reasons, or a typed one.
-pub fn reject_prompt(draft: i64, rev: i64) -> (String, Value) {
+pub fn reject_prompt(draft: i64, rev: i64) -> (String, ReplyMarkup) {
     let rows = REJECT_REASONS
         .iter()
         .enumerate()
@@ -269,7 +427,7 @@ pub fn reject_prompt(draft: i64, rev: i64) -> (String, Value) {
         format!(
             "❌ Почему отклоняете черновик №{draft}? Выберите причину или ответьте на это сообщение своей."
         ),
-        keyboard(rows),
+        ReplyMarkup::InlineKeyboardMarkup(keyboard(rows)),
     )
 }
 
@@ -279,7 +437,7 @@ pub fn confirmation(
     edit: i64,
     check: &TextCheck,
     public_url: Option<&str>,
-) -> (String, Value) {
+) -> (String, ReplyMarkup) {
     let mut s = format!(
         "Черновик №{draft}. Отправить покупателю ровно этот текст?\n{}\n",
         quote(&check.text)
@@ -303,7 +461,7 @@ pub fn confirmation(
         ]);
     }
     rows.push(open_button(public_url, draft).into_iter().collect());
-    (s, keyboard(rows))
+    (s, ReplyMarkup::InlineKeyboardMarkup(keyboard(rows)))
 }
 
 /// The approval was refused because the guards found an error.
@@ -341,6 +499,16 @@ mod tests {
         }
         assert_eq!(Callback::parse("x:1:2:99"), None);
         assert_eq!(Callback::parse("s:1"), None);
+    }
+
+    #[test]
+    fn stored_keyboards_read_back_as_the_same_kind() {
+        for (_, markup) in [edit_prompt(1), reject_prompt(1, 2)] {
+            let back: ReplyMarkup = serde_json::from_str(&stored(&markup)).unwrap();
+            assert_eq!(back, markup);
+        }
+        let (_, force) = edit_prompt(1);
+        assert!(matches!(force, ReplyMarkup::ForceReply(_)));
     }
 
     #[test]

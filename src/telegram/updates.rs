@@ -8,50 +8,78 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use frankenstein::AsyncTelegramApi;
+use frankenstein::methods::{
+    AnswerCallbackQueryParams, DeleteWebhookParams, GetUpdatesParams, SetWebhookParams,
+};
+use frankenstein::types::{AllowedUpdate, CallbackQuery, MaybeInaccessibleMessage, Message};
+use frankenstein::updates::{Update, UpdateContent};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{ApiError, CallbackQuery, Message, Update};
+use super::api::{ApiError, Incoming};
 use super::render::{self, Callback, REJECT_REASONS};
 use super::{Bot, BotApi};
 use crate::actions::{self, ActionError, Actor, Approval};
 use crate::config::TelegramUser;
 use crate::domain::{DraftState, now_ms};
-use crate::store::telegram::{self as tg, NewNote, NoteKind};
+use crate::store::telegram::{self as tg, NewNote, NoteKind, Urgency};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The updates the bot reads; Telegram sends no others.
+fn allowed_updates() -> Vec<AllowedUpdate> {
+    vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]
+}
+
 pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
+    match bot.webhook.clone() {
+        Some((url, secret)) => webhook(bot, &url, &secret, shutdown).await,
+        None => long_poll(bot, shutdown).await,
+    }
+}
+
+async fn long_poll(bot: Arc<Bot>, shutdown: CancellationToken) {
     let mut failures = 0u32;
     loop {
-        let offset = match bot
-            .rt
-            .store
-            .read(|c| tg::cursor(c, tg::UPDATES_CURSOR))
-            .await
-        {
-            Ok(v) => v.unwrap_or(0),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the Telegram update offset");
-                if pause(&shutdown, Duration::from_secs(1)).await {
-                    return;
-                }
-                continue;
-            }
+        let Some(offset) = offset(&bot, &shutdown).await else {
+            return;
         };
+        let params = GetUpdatesParams::builder()
+            .offset(offset)
+            .timeout(u32::try_from(bot.settings.poll_timeout.0.as_secs()).unwrap_or(u32::MAX))
+            .allowed_updates(allowed_updates())
+            .build();
         let polled = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = bot.api.get_updates(offset, bot.settings.poll_timeout.0) => r,
+            r = bot.api.poll(&params) => r,
         };
         let updates = match polled {
             Ok(u) => {
                 failures = 0;
                 u
             }
+            // A webhook is still set from an earlier run: back to long polling.
+            Err(ApiError::Refused { code: 409, .. }) => {
+                tracing::info!("a Telegram webhook is set; deleting it to use long polling");
+                // Pending updates are kept.
+                let keep = DeleteWebhookParams::builder()
+                    .drop_pending_updates(false)
+                    .build();
+                if let Err(e) = bot.api.delete_webhook(&keep).await {
+                    failures += 1;
+                    tracing::warn!(error = %e, "cannot delete the Telegram webhook");
+                    if pause(&shutdown, backoff(failures)).await {
+                        return;
+                    }
+                }
+                continue;
+            }
             Err(e) => {
                 failures += 1;
                 let delay = match &e {
                     ApiError::RetryAfter(d) => *d,
-                    _ => (Duration::from_millis(500) * 2u32.pow(failures.min(6))).min(MAX_BACKOFF),
+                    _ => backoff(failures),
                 };
                 tracing::warn!(error = %e, retry_in = ?delay, "cannot read Telegram updates");
                 if pause(&shutdown, delay).await {
@@ -60,25 +88,128 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                 continue;
             }
         };
-        for u in updates {
-            let id = u.update_id;
-            let (notes, answer) = handle(&bot, u).await;
-            let stored = bot
-                .rt
-                .store
-                .call(move |c| tg::enqueue(c, &notes, Some((tg::UPDATES_CURSOR, id + 1)), now_ms()))
-                .await;
-            match stored {
-                Ok(n) if n > 0 => bot.wake_deliver.notify_one(),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot record a Telegram update; it is read again");
-                    break;
+        process(&bot, updates).await;
+    }
+}
+
+/// Webhook mode: register the webhook (until Telegram accepts it), then
+/// handle the updates the web server stored, in order.
+async fn webhook(
+    bot: Arc<Bot>,
+    url: &str,
+    secret: &secrecy::SecretString,
+    shutdown: CancellationToken,
+) {
+    let mut failures = 0u32;
+    let params = SetWebhookParams::builder()
+        .url(url)
+        .secret_token(secret.expose_secret())
+        .allowed_updates(allowed_updates())
+        .build();
+    loop {
+        match bot.api.set_webhook(&params).await {
+            Ok(_) => {
+                tracing::info!(url, "Telegram webhook set");
+                break;
+            }
+            Err(e) => {
+                failures += 1;
+                let delay = match &e {
+                    ApiError::RetryAfter(d) => *d,
+                    ApiError::Refused { .. } | ApiError::Invalid { .. } => MAX_BACKOFF,
+                    ApiError::Unavailable(_) => backoff(failures),
+                };
+                tracing::warn!(error = %e, retry_in = ?delay, "cannot set the Telegram webhook");
+                if pause(&shutdown, delay).await {
+                    return;
                 }
             }
-            if let Some((query, text)) = answer {
-                answer_callback(&bot.api, &query, &text).await;
+        }
+    }
+    loop {
+        let Some(offset) = offset(&bot, &shutdown).await else {
+            return;
+        };
+        let wake = bot.rt.wake_telegram.notified();
+        let stored = match bot.rt.store.read(move |c| tg::inbox(c, offset, 100)).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the Telegram webhook inbox");
+                Vec::new()
             }
+        };
+        if stored.is_empty() {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = wake => {}
+                _ = tokio::time::sleep(bot.settings.tick.0) => {}
+            }
+            continue;
+        }
+        let updates = stored
+            .into_iter()
+            .map(|(id, body)| match serde_json::from_str(&body) {
+                Ok(raw) => Incoming::parse(id, raw),
+                Err(e) => Incoming::Unreadable {
+                    update_id: id,
+                    why: e.to_string(),
+                },
+            })
+            .collect();
+        process(&bot, updates).await;
+    }
+}
+
+fn backoff(failures: u32) -> Duration {
+    (Duration::from_millis(500) * 2u32.pow(failures.min(6))).min(MAX_BACKOFF)
+}
+
+/// The next update to handle; `None` on shutdown.
+async fn offset(bot: &Bot, shutdown: &CancellationToken) -> Option<i64> {
+    loop {
+        match bot
+            .rt
+            .store
+            .read(|c| tg::cursor(c, tg::UPDATES_CURSOR))
+            .await
+        {
+            Ok(v) => return Some(v.unwrap_or(0)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the Telegram update offset");
+                if pause(shutdown, Duration::from_secs(1)).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Handle updates in order; each one's notes and the moved offset in one transaction.
+async fn process(bot: &Arc<Bot>, updates: Vec<Incoming>) {
+    for u in updates {
+        let id = u.update_id();
+        let (notes, answer) = match u {
+            Incoming::Read(u) => handle(bot, *u).await,
+            Incoming::Unreadable { why, .. } => {
+                tracing::warn!(update = id, error = %why, "a Telegram update we cannot read; skipped");
+                (Vec::new(), None)
+            }
+        };
+        let stored = bot
+            .rt
+            .store
+            .call(move |c| tg::enqueue(c, &notes, Some((tg::UPDATES_CURSOR, id + 1)), now_ms()))
+            .await;
+        match stored {
+            Ok(n) if n > 0 => bot.wake_deliver.notify_one(),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record a Telegram update; it is read again");
+                break;
+            }
+        }
+        if let Some((query, text)) = answer {
+            answer_callback(&bot.api, &query, &text).await;
         }
     }
 }
@@ -94,7 +225,11 @@ async fn pause(shutdown: &CancellationToken, d: Duration) -> bool {
 /// The spinner on a tapped button stops by itself after a while; an answer
 /// that fails is not worth a retry.
 async fn answer_callback(api: &BotApi, query: &str, text: &str) {
-    if let Err(e) = api.answer_callback(query, text).await {
+    let params = AnswerCallbackQueryParams::builder()
+        .callback_query_id(query)
+        .text(text)
+        .build();
+    if let Err(e) = api.answer_callback_query(&params).await {
         tracing::info!(error = %e, "could not answer a button tap");
     }
 }
@@ -110,6 +245,7 @@ fn note(update: i64, chat: i64, text: String) -> NewNote {
         text: Some(text),
         markup: None,
         role: None,
+        urgency: Urgency::Reply,
     }
 }
 
@@ -122,32 +258,36 @@ fn refresh(update: i64, chat: i64, draft: i64) -> NewNote {
         text: None,
         markup: None,
         role: None,
+        urgency: Urgency::Reply,
     }
 }
 
 async fn handle(bot: &Bot, u: Update) -> (Vec<NewNote>, Answer) {
-    if let Some(q) = u.callback_query {
-        let Some(user) = bot.user(q.from.id).cloned() else {
-            tracing::info!(
-                user = q.from.id,
-                "a button tap from a user not in [telegram] users; ignored"
-            );
-            return (Vec::new(), None);
-        };
-        let (notes, text) = on_callback(bot, u.update_id, &user, &q).await;
-        return (notes, Some((q.id, text)));
+    let update = i64::from(u.update_id);
+    match u.content {
+        UpdateContent::CallbackQuery(q) => {
+            let Some(user) = bot.user_of(&q.from).cloned() else {
+                tracing::info!(
+                    user = q.from.id,
+                    "a button tap from a user not in [telegram] users; ignored"
+                );
+                return (Vec::new(), None);
+            };
+            let (notes, text) = on_callback(bot, update, &user, &q).await;
+            (notes, Some((q.id, text)))
+        }
+        UpdateContent::Message(m) => {
+            let Some(user) = m.from.as_deref().and_then(|f| bot.user_of(f)).cloned() else {
+                tracing::info!(
+                    chat = m.chat.id,
+                    "a message from a user not in [telegram] users; ignored"
+                );
+                return (Vec::new(), None);
+            };
+            (on_message(bot, update, &user, &m).await, None)
+        }
+        _ => (Vec::new(), None),
     }
-    if let Some(m) = u.message {
-        let Some(user) = m.from.as_ref().and_then(|f| bot.user(f.id)).cloned() else {
-            tracing::info!(
-                chat = m.chat.id,
-                "a message from a user not in [telegram] users; ignored"
-            );
-            return (Vec::new(), None);
-        };
-        return (on_message(bot, u.update_id, &user, &m).await, None);
-    }
-    (Vec::new(), None)
 }
 
 fn actor(user: &TelegramUser) -> Actor {
@@ -177,14 +317,35 @@ async fn on_callback(
     user: &TelegramUser,
     q: &CallbackQuery,
 ) -> (Vec<NewNote>, String) {
-    let chat = q.message.as_ref().map(|m| m.chat.id).unwrap_or(user.id);
+    let chat = match &q.message {
+        Some(MaybeInaccessibleMessage::Message(m)) => m.chat.id,
+        Some(MaybeInaccessibleMessage::InaccessibleMessage(m)) => m.chat.id,
+        None => user.id,
+    };
     let Some(cb) = q.data.as_deref().and_then(Callback::parse) else {
         return (Vec::new(), "Эта кнопка больше не работает".into());
     };
+    if let Callback::Card { draft } = cb {
+        return match visible_draft(bot, user, draft).await {
+            Ok(Some(_)) => (
+                vec![NewNote {
+                    event_key: format!("u:{update}:card"),
+                    kind: NoteKind::Card,
+                    draft_id: Some(draft),
+                    text: None,
+                    ..note(update, chat, String::new())
+                }],
+                format!("Черновик №{draft}"),
+            ),
+            Ok(None) => (Vec::new(), format!("Черновика №{draft} нет")),
+            Err(e) => (Vec::new(), failure(e.into())),
+        };
+    }
     if !Bot::can_act(user) {
         return (Vec::new(), "У вас доступ только для просмотра".into());
     }
     let (draft_id, rev, edit) = match cb {
+        Callback::Card { .. } => unreachable!("answered above"),
         Callback::Send { draft, rev }
         | Callback::Edit { draft, rev }
         | Callback::Reject { draft, rev }
@@ -246,7 +407,7 @@ async fn on_callback(
             (
                 vec![NewNote {
                     draft_id: Some(draft_id),
-                    markup: Some(markup.to_string()),
+                    markup: Some(render::stored(&markup)),
                     role: Some("edit".into()),
                     ..note(update, chat, text)
                 }],
@@ -258,7 +419,7 @@ async fn on_callback(
             (
                 vec![NewNote {
                     draft_id: Some(draft_id),
-                    markup: Some(markup.to_string()),
+                    markup: Some(render::stored(&markup)),
                     role: Some("reject".into()),
                     ..note(update, chat, text)
                 }],
@@ -271,7 +432,7 @@ async fn on_callback(
                 Err(e) => (Vec::new(), failure(e)),
             }
         }
-        Callback::Cancel { .. } => unreachable!("answered above"),
+        Callback::Cancel { .. } | Callback::Card { .. } => unreachable!("answered above"),
     }
 }
 
@@ -297,7 +458,7 @@ async fn on_message(bot: &Bot, update: i64, user: &TelegramUser, m: &Message) ->
     let text = m.text.clone().unwrap_or_default();
     let replied = match &m.reply_to_message {
         Some(r) => {
-            let mid = r.message_id;
+            let mid = i64::from(r.message_id);
             match bot
                 .rt
                 .store
@@ -365,7 +526,7 @@ async fn on_message(bot: &Bot, update: i64, user: &TelegramUser, m: &Message) ->
     };
     let (text, markup) = render::confirmation(draft_id, edit, &check, bot.public_url());
     vec![NewNote {
-        markup: Some(markup.to_string()),
+        markup: Some(render::stored(&markup)),
         ..note(update, chat, text)
     }]
 }

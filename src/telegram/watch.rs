@@ -11,10 +11,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::Bot;
-use super::render::escape;
-use crate::domain::{DraftState, now_ms};
+use super::render::{self, escape};
+use crate::domain::{DraftState, Effect, now_ms};
 use crate::runtime::Event;
-use crate::store::telegram::{self as tg, NewNote, NoteKind};
+use crate::store::telegram::{self as tg, NewNote, NoteKind, Urgency};
 use crate::store::{self, ConnectorState, DraftFilter};
 
 const BATCH: usize = 200;
@@ -73,6 +73,7 @@ fn note(key: String, chat: i64, text: String) -> NewNote {
         text: Some(text),
         markup: None,
         role: None,
+        urgency: Urgency::Normal,
     }
 }
 
@@ -126,6 +127,21 @@ fn notes_for(
                 text: None,
                 markup: None,
                 role: None,
+                urgency: Urgency::Normal,
+            });
+        }
+    }
+    if e.to_state == DraftState::Pending
+        && e.effect == Effect::Escalate.as_str()
+        && let Some(d) = store::get_draft(c, e.draft_id)?
+    {
+        let (text, markup) = render::escalation(&d);
+        for u in bot.users_of(&e.shop) {
+            out.push(NewNote {
+                draft_id: Some(e.draft_id),
+                markup: Some(render::stored(&markup)),
+                urgency: Urgency::Urgent,
+                ..note(format!("escalation:{}", e.draft_id), u.id, text.clone())
             });
         }
     }
@@ -148,6 +164,7 @@ fn notes_for(
                 text: None,
                 markup: None,
                 role: None,
+                urgency: Urgency::Normal,
             });
         }
     }

@@ -167,25 +167,31 @@ fn leet_layers(text: &str) -> Vec<String> {
 /// joined back. Russian hyphenates a word once ("кто-то", "из-за",
 /// "светло-серый"); two or more hyphens inside one word are a cut.
 fn hyphen_cut_joined(text: &str) -> Option<String> {
-    if !text.contains('-') {
+    if !text.contains(CUTS) {
         return None;
     }
-    let cut = |w: &str| {
-        let chars: Vec<char> = w.chars().collect();
+    let inner = |c: char| super::is_letter(c) || c.is_ascii_digit();
+    // The separators standing between two letters or digits of a word.
+    let cuts = |chars: &[char]| -> Vec<usize> {
         (1..chars.len().saturating_sub(1))
-            .filter(|&i| {
-                chars[i] == '-' && super::is_letter(chars[i - 1]) && super::is_letter(chars[i + 1])
-            })
-            .count()
-            >= 2
+            .filter(|&i| CUTS.contains(&chars[i]) && inner(chars[i - 1]) && inner(chars[i + 1]))
+            .collect()
     };
     let mut changed = false;
     let joined: Vec<String> = text
         .split_whitespace()
         .map(|w| {
-            if cut(w) {
+            let chars: Vec<char> = w.chars().collect();
+            let at = cuts(&chars);
+            // Dates and versions ("21.06.2025", "2.1.5") are no cut words.
+            if at.len() >= 2 && chars.iter().any(|c| c.is_alphabetic()) {
                 changed = true;
-                w.replace('-', "")
+                chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !at.contains(i))
+                    .map(|(_, c)| *c)
+                    .collect()
             } else {
                 w.to_string()
             }
@@ -194,6 +200,10 @@ fn hyphen_cut_joined(text: &str) -> Option<String> {
     changed.then(|| joined.join(" "))
 }
 
+/// Characters put between the letters of a word to hide it from word
+/// matching: "в-е-р-н-у-т-ь", "в_е_р_н_у_т_ь", "s*h*o*w", "7.0.в.4.p".
+const CUTS: [char; 6] = ['-', '_', '*', '.', '·', '|'];
+
 /// The layers of text hidden in `text`, decoded; empty when there are none.
 pub fn hidden_layers(text: &str) -> Vec<String> {
     let mut out = leet_layers(text);
@@ -201,6 +211,8 @@ pub fn hidden_layers(text: &str) -> Vec<String> {
         out.push(joined);
     }
     if let Some(joined) = hyphen_cut_joined(text) {
+        // A chopped word may be written in digits for letters too ("4_d_d").
+        out.extend(leet_layers(&joined));
         out.push(joined);
     }
     if text.len() >= 12 {
@@ -238,6 +250,16 @@ pub fn hidden_layers(text: &str) -> Vec<String> {
                 .unwrap_or_default()
         });
         out.push(decoded.into_owned());
+    }
+    // Two decodings can agree ("и/н/с/т/р" and "и-н-с-т-р" both join to one
+    // word); each layer is read once.
+    let mut seen = 0;
+    while seen < out.len() {
+        if out[..seen].contains(&out[seen]) {
+            out.remove(seen);
+        } else {
+            seen += 1;
+        }
     }
     out
 }

@@ -1,5 +1,6 @@
 //! The JSON API. Authenticate with the session cookie plus `X-CSRF-Token`, or
-//! with `Authorization: Bearer <password>` (`X-Actor` names who acts).
+//! with `Authorization: Bearer <password>` (`X-Actor` names who acts: UTF-8,
+//! percent-encoded UTF-8, or `X-Actor*: UTF-8''<percent-encoded>` per RFC 8187).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -161,6 +162,8 @@ pub struct ListQuery {
     pub shop: Option<String>,
     pub marketplace: Option<String>,
     pub intent: Option<String>,
+    /// `chat`, `review` or `question`.
+    pub kind: Option<String>,
     pub sort: Option<String>,
     /// Words to find in the buyer's name, order or article number and texts
     /// (the queue page only).
@@ -201,6 +204,13 @@ impl ListQuery {
                 .as_deref()
                 .filter(|s| !s.is_empty())
                 .map(str::parse::<Intent>)
+                .transpose()
+                .map_err(bad)?,
+            kind: self
+                .kind
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(str::parse::<crate::domain::ThreadKind>)
                 .transpose()
                 .map_err(bad)?,
             limit: None,
@@ -307,8 +317,6 @@ pub async fn approve(
         override_reason: body.override_reason,
     };
     let d = actions::approve(&s.rt.store, &s.rt.shops, id, approval, &Actor(op.actor)).await?;
-    s.rt.metrics
-        .draft_outcome(crate::metrics::DraftOutcome::Approved, 1);
     Ok(done(&s, d))
 }
 
@@ -389,8 +397,6 @@ pub async fn reject(
 ) -> Result<Json<actions::QueueItem>, ApiError> {
     let reason = body.reason.unwrap_or_default();
     let d = actions::reject(&s.rt.store, id, &reason, &Actor(op.actor)).await?;
-    s.rt.metrics
-        .draft_outcome(crate::metrics::DraftOutcome::Rejected, 1);
     Ok(done(&s, d))
 }
 
@@ -478,6 +484,73 @@ pub async fn webhook(
         return StatusCode::NOT_FOUND;
     }
     StatusCode::OK
+}
+
+/// Telegram's updates in webhook mode (`[telegram.webhook]`): the secret
+/// token header must match; the update is stored before the answer 200, so
+/// Telegram retries whatever we could not store. The bot handles it.
+pub async fn telegram_webhook(
+    State(s): State<WebState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let Some(hook) =
+        s.rt.settings
+            .telegram
+            .as_ref()
+            .and_then(|t| t.webhook.as_ref())
+    else {
+        return StatusCode::NOT_FOUND;
+    };
+    let expected = match crate::config::resolve_named_secret(
+        "telegram.webhook",
+        "secret_token",
+        &hook.secret_token,
+        &hook.secret_token_env,
+        &hook.secret_token_file,
+        &s.rt.settings.base_dir,
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("cannot check a Telegram webhook call: {e}");
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
+    };
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !bool::from(expected.expose_secret().as_bytes().ct_eq(given)) {
+        tracing::warn!("refused a Telegram webhook call without the right secret token");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Some(update_id) = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["update_id"].as_i64())
+    else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let stored =
+        s.rt.store
+            .call(move |c| {
+                crate::store::telegram::receive_update(c, update_id, &text, crate::domain::now_ms())
+            })
+            .await;
+    match stored {
+        Ok(_) => {
+            s.rt.wake_telegram.notify_one();
+            StatusCode::OK
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a Telegram update; Telegram will send it again");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }
 
 /// For monitoring: 200 when the database works and every marketplace

@@ -338,17 +338,7 @@ impl FromRequestParts<WebState> for Operator {
                     LoginError::TooMany => Rejection::TooMany,
                 });
             }
-            let who = parts
-                .headers
-                .get("x-actor")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| {
-                    v.chars()
-                        .filter(|c| !c.is_control())
-                        .take(60)
-                        .collect::<String>()
-                })
-                .unwrap_or_else(|| "token".into());
+            let who = actor_header(&parts.headers).unwrap_or_else(|| "token".into());
             return Ok(Operator {
                 actor: format!("api:{who}"),
                 session: None,
@@ -389,6 +379,42 @@ impl FromRequestParts<WebState> for Operator {
     }
 }
 
+/// Who acts, from `X-Actor*: UTF-8''<percent-encoded>` (RFC 8187) or
+/// `X-Actor`, either raw UTF-8 or percent-encoded UTF-8 (a header value
+/// is bytes, and many clients only send ASCII). `None` when absent or not
+/// UTF-8.
+pub fn actor_header(headers: &HeaderMap) -> Option<String> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    };
+    let extended = headers.get("x-actor*").and_then(|v| {
+        let v = std::str::from_utf8(v.as_bytes()).ok()?;
+        let (charset, rest) = v.split_once('\'')?;
+        let (_language, encoded) = rest.split_once('\'')?;
+        charset
+            .eq_ignore_ascii_case("utf-8")
+            .then(|| decode(encoded))?
+    });
+    let name = extended.or_else(|| {
+        let raw = std::str::from_utf8(headers.get("x-actor")?.as_bytes()).ok()?;
+        if raw.contains('%') {
+            decode(raw)
+        } else {
+            Some(raw.to_string())
+        }
+    })?;
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
 /// `agentiq hash-password`: an argon2id hash for `web.password_hash`.
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::PasswordHasher;
@@ -411,6 +437,47 @@ mod tests {
             max_failed_logins: 3,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_non_ascii_actor_is_read_raw_percent_encoded_or_rfc_8187() {
+        use axum::http::HeaderValue;
+        let with = |name: &'static str, value: HeaderValue| {
+            let mut h = HeaderMap::new();
+            h.insert(name, value);
+            actor_header(&h)
+        };
+        let maria = Some("Мария".to_string());
+        assert_eq!(
+            with(
+                "x-actor",
+                HeaderValue::from_bytes("Мария".as_bytes()).unwrap()
+            ),
+            maria
+        );
+        assert_eq!(
+            with(
+                "x-actor",
+                HeaderValue::from_static("%D0%9C%D0%B0%D1%80%D0%B8%D1%8F")
+            ),
+            maria
+        );
+        assert_eq!(
+            with(
+                "x-actor*",
+                HeaderValue::from_static("UTF-8''%D0%9C%D0%B0%D1%80%D0%B8%D1%8F")
+            ),
+            maria
+        );
+        assert_eq!(
+            with("x-actor", HeaderValue::from_static("ops-bot")).as_deref(),
+            Some("ops-bot")
+        );
+        assert_eq!(
+            with("x-actor", HeaderValue::from_bytes(b"\xff\xfe").unwrap()),
+            None
+        );
+        assert_eq!(actor_header(&HeaderMap::new()), None);
     }
 
     #[test]

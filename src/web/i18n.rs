@@ -12,6 +12,8 @@ pub struct Strings {
     pub queue: &'static str,
     pub status: &'static str,
     pub logout: &'static str,
+    pub sound_on: &'static str,
+    pub sound_off: &'static str,
     pub login_title: &'static str,
     pub login_name: &'static str,
     pub login_name_hint: &'static str,
@@ -23,6 +25,7 @@ pub struct Strings {
     pub filter_marketplace: &'static str,
     pub filter_intent: &'static str,
     pub filter_state: &'static str,
+    pub filter_kind: &'static str,
     pub filter_any: &'static str,
     pub filter_open: &'static str,
     pub sort: &'static str,
@@ -69,6 +72,7 @@ pub struct Strings {
     pub retract_until: &'static str,
     pub confirm_retract: &'static str,
     pub retract_pending: &'static str,
+    pub delete_answer: &'static str,
     pub reply_deadline: &'static str,
     pub read_mark: &'static str,
     pub confirm_send: &'static str,
@@ -140,6 +144,8 @@ pub const RU: Strings = Strings {
     queue: "Очередь",
     status: "Магазины",
     logout: "Выйти",
+    sound_on: "🔔 Звук включён",
+    sound_off: "🔕 Без звука",
     login_title: "Вход в очередь ответов",
     login_name: "Ваше имя",
     login_name_hint: "Для журнала: кто одобрил или отклонил ответ",
@@ -151,6 +157,7 @@ pub const RU: Strings = Strings {
     filter_marketplace: "Площадка",
     filter_intent: "Тема",
     filter_state: "Состояние",
+    filter_kind: "Вид",
     filter_any: "Все",
     filter_open: "Ждут внимания",
     sort: "Сортировка",
@@ -197,6 +204,7 @@ pub const RU: Strings = Strings {
     retract_until: "Площадка позволяет удалить это сообщение до",
     confirm_retract: "Удалить этот ответ из чата? Покупатель мог уже его прочитать.",
     retract_pending: "Удаляем сообщение из чата…",
+    delete_answer: "Удалить ответ с площадки",
     reply_deadline: "Площадка принимает ответ до",
     read_mark: "✓✓ прочитано",
     confirm_send: "Вы отправите:",
@@ -278,22 +286,7 @@ pub fn effect_label(e: Effect) -> &'static str {
 }
 
 pub fn intent_label(i: Intent) -> &'static str {
-    match i {
-        Intent::Thanks => "благодарность",
-        Intent::Greeting => "приветствие",
-        Intent::DeliveryStatus => "доставка",
-        Intent::PrePurchase => "вопрос о товаре",
-        Intent::SizingFit => "размер",
-        Intent::Availability => "наличие",
-        Intent::Compatibility => "совместимость",
-        Intent::RefundExchange => "возврат и обмен",
-        Intent::DefectNotWorking => "брак",
-        Intent::WrongItem => "не тот товар",
-        Intent::QualityComplaint => "качество",
-        Intent::HumanRequest => "просит человека",
-        Intent::Abusive => "грубость",
-        Intent::Other => "другое",
-    }
+    i.label_ru()
 }
 
 /// "3 мин", "2 ч 5 мин", "4 дн".

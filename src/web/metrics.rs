@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::WebState;
 use super::auth::{Operator, Rejection};
 use crate::domain::now_ms;
-use crate::metrics::{CONTENT_TYPE, Snapshot};
+use crate::metrics::{CONTENT_TYPE, DraftOutcome, Snapshot};
 
 pub async fn scrape(State(s): State<WebState>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
@@ -69,8 +69,26 @@ pub async fn scrape(State(s): State<WebState>, req: Request) -> Response {
 
 async fn snapshot(s: &WebState) -> crate::store::Result<Snapshot> {
     let rt = &s.rt;
+    {
+        let mut seen = rt.metrics.decision_tally().lock().await;
+        if let Some(after) = *seen {
+            let t = rt
+                .store
+                .read(move |c| crate::store::decisions_since(c, after))
+                .await?;
+            rt.metrics
+                .draft_outcome(DraftOutcome::Approved, t.approved as usize);
+            rt.metrics
+                .draft_outcome(DraftOutcome::Rejected, t.rejected as usize);
+            *seen = Some(t.last_event);
+        }
+    }
     let queue = rt.store.read(crate::store::queue_figures).await?;
     let connectors = rt.store.read(crate::store::connector_counts).await?;
+    let (telegram_failed, _) = rt
+        .store
+        .read(|c| crate::store::telegram::failed(c, 0))
+        .await?;
     let mut requests: BTreeMap<_, (u64, u64)> = BTreeMap::new();
     for shop in rt.shops.values() {
         for (marketplace, connector) in &shop.connectors {
@@ -100,5 +118,6 @@ async fn snapshot(s: &WebState) -> crate::store::Result<Snapshot> {
             .collect(),
         shops: rt.shops.len() as u64,
         database_bytes: crate::store::database_bytes(&rt.settings.database_path()),
+        telegram_failed,
     })
 }

@@ -241,6 +241,10 @@ pub fn router(state: WebState, hosts: AllowedHosts) -> Router {
             "/webhooks/{marketplace}/{shop}/{secret}",
             post(api::webhook),
         )
+        .route(
+            crate::config::TELEGRAM_WEBHOOK_PATH,
+            post(api::telegram_webhook),
+        )
         .route("/api/status", get(api::status))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::scrape))

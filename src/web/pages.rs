@@ -224,7 +224,20 @@ fn row(i: &QueueItem, s: &WebState, now: i64, flags: Vec<String>) -> Row {
             .get(&i.shop)
             .map(|x| x.name.clone())
             .unwrap_or_else(|| i.shop.clone()),
-        marketplace: marketplace.to_string(),
+        // Reviews and questions carry their kind, stars and product beside
+        // the marketplace, so every list that shows one shows them.
+        marketplace: match (i.kind, i.rating) {
+            (crate::domain::ThreadKind::Chat, _) => marketplace.to_string(),
+            (kind, Some(stars)) => format!("{marketplace} · {} {stars}★", kind.title_ru()),
+            (kind, None) => format!(
+                "{marketplace} · {}{}",
+                kind.title_ru(),
+                i.product
+                    .as_deref()
+                    .map(|p| format!(": {p}"))
+                    .unwrap_or_default()
+            ),
+        },
         intent: i.intent.clone(),
         intent_label: i18n::intent_label(intent),
         confidence: (i.confidence * 100.0).round() as u32,
@@ -399,6 +412,7 @@ fn query_string(q: &ListQuery) -> String {
         ("shop", &q.shop),
         ("marketplace", &q.marketplace),
         ("intent", &q.intent),
+        ("kind", &q.kind),
         ("sort", &q.sort),
         ("q", &q.q),
     ] {
@@ -448,6 +462,11 @@ pub async fn queue(
         .collect();
     ctx.insert("shops", &shops);
     ctx.insert("marketplaces", &marketplaces);
+    let kinds: Vec<(&str, &str)> = crate::domain::ThreadKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), k.title_ru()))
+        .collect();
+    ctx.insert("kinds", &kinds);
     ctx.insert("intents", &intents);
     ctx.insert("states", &states);
     ctx.insert(
@@ -457,6 +476,7 @@ pub async fn queue(
             "shop": q.shop.clone().unwrap_or_default(),
             "marketplace": q.marketplace.clone().unwrap_or_default(),
             "intent": q.intent.clone().unwrap_or_default(),
+            "kind": q.kind.clone().unwrap_or_default(),
             "sort": q.sort.clone().unwrap_or_default(),
             "q": q.q.clone().unwrap_or_default(),
         }),
@@ -856,6 +876,18 @@ fn actions_context(s: &WebState, d: &DraftDetail, around: &Around) -> Context {
             .filter(|t| *t > now && draft.retract_requested_at.is_none()),
     );
     ctx.insert("retract_pending", &draft.retract_requested_at.is_some());
+    // A published answer to a review or question, where the marketplace
+    // allows deleting it (what the shop's review connector says it allows).
+    let deletable = draft.state == crate::domain::DraftState::Sent
+        && draft.chat.kind != crate::domain::ThreadKind::Chat
+        && draft.sent_message_id.is_some()
+        && draft.retract_requested_at.is_none()
+        && s.rt
+            .shops
+            .get(&draft.chat.shop)
+            .and_then(|shop| shop.feedback_connector(draft.chat.marketplace))
+            .is_some_and(|c| c.capabilities(draft.chat.kind).can_delete);
+    ctx.insert("answer_deletable", &deletable);
     ctx.insert(
         "reply_deadline",
         &draft.reply_deadline().filter(|_| draft.state.is_open()),

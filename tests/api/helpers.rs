@@ -121,6 +121,8 @@ pub struct Builder {
     database: Option<PathBuf>,
     busy_timeout: &'static str,
     telegram: Option<String>,
+    /// Marketplace codes whose reviews and questions the shops read.
+    feedback: Vec<&'static str>,
 }
 
 /// The bot token the simulated Bot API accepts in tests.
@@ -146,6 +148,17 @@ impl Builder {
     }
 
     /// Serve the web queue on a free loopback port with password [`WEB_PASSWORD`].
+    /// Read and answer Wildberries reviews and questions too.
+    pub fn wb_feedback(self) -> Self {
+        self.feedback_on(&["wb"])
+    }
+
+    /// Reviews and questions read on these marketplaces (codes as in `ShopSpec`).
+    pub fn feedback_on(mut self, codes: &[&'static str]) -> Self {
+        self.feedback.extend_from_slice(codes);
+        self
+    }
+
     pub fn web(mut self) -> Self {
         self.web = true;
         self
@@ -345,6 +358,22 @@ prompts = "{prompts}"
                     id = s.id,
                     url = sim.url(),
                 ));
+                if self.feedback.contains(code) {
+                    let (name, pace) = match *code {
+                        "wb" => ("wildberries", "rate_limit_requests = 1000\n"),
+                        "ozon" => ("ozon", "rate_limit_requests = 20\n"),
+                        "ym" => (
+                            "yandex_market",
+                            "rate_limit_requests = 1000\nrate_limit_period = \"1s\"\n",
+                        ),
+                        _ => ("avito", "rate_limit_requests = 5\n"),
+                    };
+                    toml.push_str(&format!(
+                        "\n[shops.{id}.{name}.feedback]\nbase_url = \"{url}\"\npoll_interval = \"100ms\"\n{pace}",
+                        id = s.id,
+                        url = sim.url(),
+                    ));
+                }
             }
         }
         std::fs::write(dir.path().join("config.toml"), &toml).unwrap();
@@ -404,6 +433,7 @@ impl TestApp {
             database: None,
             busy_timeout: "5s",
             telegram: None,
+            feedback: Vec::new(),
         }
     }
 
@@ -433,7 +463,7 @@ impl TestApp {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .http
             .post(format!("{}{path}", self.sim.url()))
@@ -443,6 +473,128 @@ impl TestApp {
             .unwrap();
         assert!(r.status().is_success(), "{path}: {}", r.status());
         r.json().await.unwrap_or(Value::Null)
+    }
+
+    /// A buyer leaves a Wildberries review (fields of `POST /_sim/wb/feedbacks`);
+    /// returns its id.
+    pub async fn wb_review(&self, review: Value) -> String {
+        let created = self.post("/_sim/wb/feedbacks", review).await;
+        created["id"].as_str().expect("an id").to_string()
+    }
+
+    /// A buyer asks a question about a product on Wildberries; returns its id.
+    pub async fn wb_question(&self, question: Value) -> String {
+        let created = self.post("/_sim/wb/questions", question).await;
+        created["id"].as_str().expect("an id").to_string()
+    }
+
+    /// A person answers a review or question in the Wildberries seller portal.
+    pub async fn wb_portal_answer(&self, kind: &str, id: &str, text: &str) {
+        self.post(
+            "/_sim/wb/portal-answers",
+            json!({ "kind": kind, "id": id, "text": text }),
+        )
+        .await;
+    }
+
+    /// Every answer Wildberries shows under a review or question.
+    pub async fn wb_answers(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/wb/answers", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A buyer leaves a review on a marketplace (code as in `ShopSpec`) about
+    /// `product` (Wildberries' `nm_id`, else one of the simulated account's
+    /// product ids; the account's own choice when `None`); returns its id.
+    pub async fn review_on(
+        &self,
+        code: &str,
+        rating: u8,
+        text: &str,
+        product: Option<&str>,
+    ) -> String {
+        if code == "wb" {
+            let mut review = json!({ "rating": rating, "text": text });
+            if let Some(p) = product {
+                review["nm_id"] = json!(p.parse::<i64>().expect("a Wildberries nm_id is a number"));
+            }
+            return self.wb_review(review).await;
+        }
+        let created = self
+            .post(
+                "/_sim/feedback/reviews",
+                json!({ "marketplace": code, "rating": rating, "text": text, "product_id": product }),
+            )
+            .await;
+        created["id"].as_str().expect("an id").to_string()
+    }
+
+    /// A buyer asks about a product on a marketplace; returns the question's id.
+    pub async fn question_on(&self, code: &str, text: &str) -> String {
+        if code == "wb" {
+            return self.wb_question(json!({ "text": text })).await;
+        }
+        let created = self
+            .post(
+                "/_sim/feedback/questions",
+                json!({ "marketplace": code, "text": text }),
+            )
+            .await;
+        created["id"].as_str().expect("an id").to_string()
+    }
+
+    /// A person answers a review or question in a marketplace's seller portal.
+    pub async fn portal_answer_on(&self, code: &str, kind: &str, id: &str, text: &str) {
+        if code == "wb" {
+            return self.wb_portal_answer(kind, id, text).await;
+        }
+        self.post(
+            "/_sim/feedback/portal-answers",
+            json!({ "marketplace": code, "kind": kind, "id": id, "text": text }),
+        )
+        .await;
+    }
+
+    /// The answers a marketplace shows under a review or question now.
+    pub async fn answers_on(&self, code: &str, id: &str) -> Vec<String> {
+        let text = |a: &Value| a["text"].as_str().unwrap_or_default().to_string();
+        if code == "wb" {
+            return self
+                .wb_answers()
+                .await
+                .iter()
+                .filter(|a| a["id"] == id)
+                .map(text)
+                .collect();
+        }
+        self.feedback_answers(code)
+            .await
+            .iter()
+            .filter(|a| a["target_id"] == id && a["deleted"] == false)
+            .map(text)
+            .collect()
+    }
+
+    /// Every answer given on a marketplace's review and question boards,
+    /// deleted ones too (not Wildberries).
+    pub async fn feedback_answers(&self, code: &str) -> Vec<Value> {
+        self.http
+            .get(format!(
+                "{}/_sim/feedback/answers?marketplace={code}",
+                self.sim.url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn buyer_writes(&self, text: &str) -> Posted {
@@ -574,10 +726,19 @@ impl TestApp {
     }
 
     pub async fn wait_for_state(&self, id: i64, state: DraftState) -> QueueItem {
-        wait_until(&format!("draft #{id} to be {state}"), || async {
-            Some(self.draft(id).await).filter(|d| d.state == state)
+        let seen = std::sync::Mutex::new(String::new());
+        let found = wait_until_or(|| async {
+            let d = self.draft(id).await;
+            *seen.lock().unwrap() = format!("{} ({:?})", d.state, d.reason);
+            Some(d).filter(|d| d.state == state)
         })
-        .await
+        .await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for draft #{id} to be {state}; it is {}",
+                seen.lock().unwrap()
+            )
+        })
     }
 
     /// Approve as a person at the CLI would, through the same guards. These
@@ -599,6 +760,28 @@ impl TestApp {
             agentiq::actions::Approval {
                 text,
                 override_reason: Some("тест доставки: ответ проверен человеком".into()),
+            },
+            &self.me(),
+        )
+        .await
+    }
+
+    /// Ask to replace a sent answer's text, as a person would (no override).
+    pub async fn edit_sent(
+        &self,
+        id: i64,
+        text: &str,
+    ) -> Result<agentiq::store::DraftRow, agentiq::actions::ActionError> {
+        let shops = self
+            .shops
+            .get_or_init(|| agentiq::actions::offline_shops(&self.settings).expect("shops load"));
+        agentiq::actions::edit_sent(
+            &self.store,
+            shops,
+            id,
+            agentiq::actions::Approval {
+                text: Some(text.into()),
+                override_reason: None,
             },
             &self.me(),
         )
@@ -690,6 +873,23 @@ impl TestApp {
         self.sim_get("/_sim/telegram/stats").await
     }
 
+    /// The user blocked the bot (`blocked`) or never started it (`not_found`).
+    pub async fn tg_block(&self, user: i64, reason: &str) {
+        self.http
+            .post(format!("{}/_sim/telegram/block", self.sim.url()))
+            .json(&json!({ "user_id": user, "reason": reason }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
+    /// The simulated bot's webhook: `getWebhookInfo` plus deliveries made.
+    pub async fn tg_webhook(&self) -> Value {
+        self.sim_get("/_sim/telegram/webhook").await
+    }
+
     pub fn me(&self) -> Actor {
         Actor("test:operator".into())
     }
@@ -702,7 +902,18 @@ impl TestApp {
 }
 
 /// Poll `f` until it yields something, or fail the test after [`WAIT`].
-pub async fn wait_until<T, F, Fut>(what: &str, mut f: F) -> T
+pub async fn wait_until<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    wait_until_or(f)
+        .await
+        .unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// `f`'s first `Some`, or `None` once [`WAIT`] has passed.
+pub async fn wait_until_or<T, F, Fut>(mut f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -710,10 +921,10 @@ where
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         if let Some(v) = f().await {
-            return v;
+            return Some(v);
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
+            return None;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

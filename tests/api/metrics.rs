@@ -129,6 +129,63 @@ async fn a_scrape_after_a_conversation_counts_turns_drafts_decisions_and_sends()
     assert!(counted <= after, "{counted} counted, {after} seen later");
 }
 
+async fn cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(crate::helpers::binary())
+        .args(args)
+        .arg("--config")
+        .arg(app.config_path())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[tokio::test]
+async fn approvals_and_rejections_made_with_the_cli_are_counted_once() {
+    let app = TestApp::builder().web().spawn().await;
+    let first = app
+        .buyer_writes("Здравствуйте! Когда привезут мой заказ?")
+        .await;
+    let second = app.buyer_writes("Подойдёт ли чехол на iPhone 15?").await;
+    let approved = app.wait_for_draft(&first.chat_id).await;
+    let rejected = app.wait_for_draft(&second.chat_id).await;
+    let outcomes = |text: &str| {
+        [
+            "agentiq_draft_outcomes_total{outcome=\"approved\"}",
+            "agentiq_draft_outcomes_total{outcome=\"rejected\"}",
+        ]
+        .map(|series| sample(text, series).unwrap_or(0.0))
+    };
+    let before = scrape(&app, None).await.text().await.unwrap();
+    assert_eq!(outcomes(&before), [0.0, 0.0], "{before}");
+
+    let (code, out, err) = cli(&app, &["queue", "approve", &approved.id.to_string()]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cli(
+        &app,
+        &[
+            "queue",
+            "reject",
+            &rejected.id.to_string(),
+            "--reason",
+            "ответим сами",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    app.wait_for_state(approved.id, DraftState::Sent).await;
+
+    // The daemon heard of neither decision; the scrape finds them in the audit trail.
+    let after = scrape(&app, None).await.text().await.unwrap();
+    assert_eq!(outcomes(&after), [1.0, 1.0], "{after}");
+    let again = scrape(&app, None).await.text().await.unwrap();
+    assert_eq!(outcomes(&again), [1.0, 1.0], "counted once:\n{again}");
+}
+
 #[tokio::test]
 async fn a_waiting_draft_shows_in_the_queue_figures() {
     let app = TestApp::builder().web().spawn().await;

@@ -368,10 +368,14 @@ async fn a_corrected_intent_is_learned_by_the_running_daemon() {
     let detail = actions::show(&app.store, draft.id).await.unwrap();
     assert_eq!(detail.draft.intent.as_str(), target);
     assert!(
-        detail
-            .events
-            .iter()
-            .any(|e| e.actor == "cli:anna" && e.note.as_deref().is_some_and(|n| n.contains(target))),
+        detail.events.iter().any(|e| e.actor == "cli:anna"
+            && e.note.as_deref().is_some_and(|n| n.contains(&format!(
+                "→ «{}»",
+                target
+                    .parse::<agentiq::domain::Intent>()
+                    .unwrap()
+                    .label_ru()
+            )))),
         "{:?}",
         detail.events
     );

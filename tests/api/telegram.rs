@@ -5,7 +5,9 @@
 use agentiq::domain::DraftState;
 use serde_json::{Value, json};
 
-use crate::helpers::{Daemon, TestApp, WAIT, WEB_PASSWORD, settle, wait_until};
+use crate::helpers::{
+    Daemon, ShopSpec, TEST_POLICY, TestApp, WAIT, WEB_PASSWORD, settle, wait_until,
+};
 
 const MARIA: i64 = 1001;
 const VIEWER: i64 = 1002;
@@ -210,7 +212,11 @@ async fn a_stale_button_after_a_web_approval_sends_nothing() {
             app.web.unwrap()
         ))
         .bearer_auth(WEB_PASSWORD)
-        .header("X-Actor", "maria")
+        // A non-ASCII name, sent as raw UTF-8 bytes (what most clients do).
+        .header(
+            "X-Actor",
+            reqwest::header::HeaderValue::from_bytes("Мария".as_bytes()).unwrap(),
+        )
         .json(&json!({ "text": "Ответ из веб-очереди.", "override": "тест" }))
         .send()
         .await
@@ -218,6 +224,11 @@ async fn a_stale_button_after_a_web_approval_sends_nothing() {
     assert!(res.status().is_success(), "{}", res.status());
     app.wait_for_state(draft, DraftState::Sent).await;
 
+    assert_eq!(
+        approved_by(&app, draft).await.as_deref(),
+        Some("api:Мария"),
+        "the actor's name survives the header"
+    );
     let tap = app.tg_press_data(MARIA, id(&card), &send).await;
     let said = answer(&app, &tap).await;
     assert!(said.contains("устарела"), "{said}");
@@ -228,7 +239,7 @@ async fn a_stale_button_after_a_web_approval_sends_nothing() {
             .await
             .into_iter()
             .find(|m| id(m) == id(&card))?;
-        (now["text"].as_str()?.contains("отправлено, maria, api")
+        (now["text"].as_str()?.contains("отправлено, Мария, api")
             && buttons(&now) == ["🌐 Открыть"])
         .then_some(())
     })
@@ -404,4 +415,307 @@ async fn buyer_text_cannot_inject_formatting_or_buttons() {
             .contains("&lt;b&gt;СРОЧНО&lt;/b&gt;")
     );
     assert_eq!(buttons(&card).len(), 4);
+}
+
+/// Only these words make the test policy's shop escalate.
+const HUMAN: &str = "Позовите менеджера, хочу поговорить с живым человеком";
+
+fn escalating_shop() -> ShopSpec {
+    let mut shop = ShopSpec::new("shop");
+    shop.policy = format!(
+        "{TEST_POLICY}\n[[rule]]\nname = \"people\"\nwhen.intent = [\"human_request\", \"abusive\"]\neffect = \"escalate\"\n"
+    );
+    shop
+}
+
+fn texts(chat: &[Value]) -> Vec<String> {
+    chat.iter()
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_escalation_arrives_as_a_separate_alert_beside_its_card() {
+    let app = TestApp::builder()
+        .telegram(USERS)
+        .shop(escalating_shop())
+        .spawn()
+        .await;
+    let posted = app.buyer_writes(HUMAN).await;
+    let draft = app.wait_for_draft(&posted.chat_id).await.id;
+    let alert = message_with(&app, MARIA, "Эскалация: нужен человек").await;
+    let text = alert["text"].as_str().unwrap();
+    assert!(text.contains(&format!("черновик №{draft}")), "{text}");
+    assert_eq!(alert["silent"], false);
+    assert_eq!(buttons(&alert), ["📄 Карточка"]);
+    let card = card(&app, MARIA, draft).await;
+    assert_ne!(id(&card), id(&alert), "the alert is its own message");
+    assert!(card["text"].as_str().unwrap().starts_with("🚨"));
+    message_with(&app, VIEWER, "Эскалация: нужен человек").await;
+    assert!(
+        app.sent_on("wb").await.is_empty(),
+        "an escalation sends nothing"
+    );
+}
+
+/// `HH:MM:SS-HH:MM:SS` (UTC) from a minute ago to `ahead` from now.
+fn quiet_window(ahead: std::time::Duration) -> String {
+    let now = jiff::Timestamp::now();
+    let fmt = |t: jiff::Timestamp| {
+        t.to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%H:%M:%S")
+            .to_string()
+    };
+    let ahead = jiff::SignedDuration::try_from(ahead).unwrap();
+    format!(
+        "{}-{}",
+        fmt(now - jiff::SignedDuration::from_secs(60)),
+        fmt(now + ahead)
+    )
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_cards_until_they_end_then_one_digest_while_escalations_come_through() {
+    let quiet_for = std::time::Duration::from_secs(20);
+    let users = format!(
+        "[[telegram.users]]\nid = {MARIA}\nname = \"Мария\"\nrole = \"approve\"\ntimezone = \"UTC\"\nquiet_hours = \"{}\"\n",
+        quiet_window(quiet_for)
+    );
+    let quiet_started = std::time::Instant::now();
+    let app = TestApp::builder()
+        .telegram(&users)
+        .shop(escalating_shop())
+        .spawn()
+        .await;
+    let (first, _) = pending_draft(&app, QUESTION).await;
+    let (second, _) = pending_draft(&app, "Добрый день, а есть этот товар в синем цвете?").await;
+    let human = app.buyer_writes(HUMAN).await;
+    let escalated = app.wait_for_draft(&human.chat_id).await.id;
+
+    // The escalation comes through at once, silently; the three cards wait.
+    let alert = message_with(&app, MARIA, "Эскалация: нужен человек").await;
+    assert_eq!(alert["silent"], true, "{alert}");
+    wait_until("the three cards to be held back", || async {
+        (app.count("SELECT COUNT(*) FROM telegram_outbox WHERE kind = 'card' AND held_at IS NOT NULL AND done_at IS NULL").await == 3)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        quiet_started.elapsed() < quiet_for,
+        "the test machine was too slow to create the drafts inside the quiet hours"
+    );
+    assert_eq!(texts(&app.tg_chat(MARIA).await).len(), 1, "only the alert");
+
+    // When the hours end: one digest for the three, no card each.
+    let digest = message_with(&app, MARIA, "Ждут решения: 3").await;
+    assert!(quiet_started.elapsed() >= quiet_for - std::time::Duration::from_secs(2));
+    assert_eq!(digest["silent"], false);
+    let opens: Vec<String> = buttons(&digest)
+        .into_iter()
+        .filter(|b| b.starts_with("📄"))
+        .collect();
+    assert_eq!(opens.len(), 3, "{digest}");
+    for d in [first, second, escalated] {
+        assert!(
+            opens.iter().any(|b| b.contains(&format!("№{d} "))),
+            "{opens:?}"
+        );
+    }
+    settle().await;
+    let chat = texts(&app.tg_chat(MARIA).await);
+    assert_eq!(chat.len(), 2, "the alert and the digest: {chat:?}");
+
+    // A digest button brings up the card, which acts as usual.
+    let open = opens
+        .iter()
+        .find(|b| b.contains(&format!("№{first} ")))
+        .unwrap();
+    app.tg_press(MARIA, id(&digest), open).await;
+    let card = card(&app, MARIA, first).await;
+    app.tg_press(MARIA, id(&card), "✅ Отправить").await;
+    app.wait_for_state(first, DraftState::Sent).await;
+    assert_eq!(app.sent_on("wb").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_digest_user_gets_counts_and_buttons_instead_of_a_message_per_draft() {
+    let users = format!(
+        "[[telegram.users]]\nid = {MARIA}\nname = \"Мария\"\nrole = \"approve\"\ndigest = \"5s\"\n"
+    );
+    let app = TestApp::builder().telegram(&users).spawn().await;
+    let questions = [
+        QUESTION,
+        "Добрый день, а есть этот товар в синем цвете?",
+        "Подскажите, какой размер выбрать при росте 170?",
+    ];
+    let mut chats = Vec::new();
+    for q in questions {
+        chats.push(app.buyer_writes(q).await.chat_id);
+    }
+    let mut drafts = Vec::new();
+    for c in &chats {
+        drafts.push(app.wait_for_draft(c).await.id);
+    }
+    let digest = message_with(&app, MARIA, "Ждут решения: 3").await;
+    let text = digest["text"].as_str().unwrap();
+    assert!(text.contains("shop — 3"), "{text}");
+    assert!(text.contains("Дольше всех ждёт"), "{text}");
+    assert_eq!(
+        buttons(&digest)
+            .iter()
+            .filter(|b| b.starts_with("📄"))
+            .count(),
+        3,
+        "{digest}"
+    );
+    let chat = texts(&app.tg_chat(MARIA).await);
+    assert!(
+        chat.iter().all(|t| t.starts_with("📋")),
+        "digests only, no card per draft: {chat:?}"
+    );
+    assert!(chat.len() <= 2, "at most one digest per 5 s: {chat:?}");
+}
+
+#[tokio::test]
+async fn a_failed_send_and_a_chat_that_blocked_the_bot_are_surfaced_not_retried() {
+    let app = TestApp::builder().telegram(USERS).web().spawn().await;
+    app.tg_block(VIEWER, "blocked").await;
+    let (draft, _) = pending_draft(&app, QUESTION).await;
+    let card = card(&app, MARIA, draft).await;
+    let why = wait_until("the viewer's card to be marked failed", || async {
+        let s = app
+            .store
+            .read(|c| agentiq::store::telegram::failed(c, 10))
+            .await
+            .unwrap();
+        s.1.into_iter().find(|f| f.chat_id == VIEWER)
+    })
+    .await;
+    assert!(why.error.contains("bot was blocked by the user"), "{why:?}");
+    assert_eq!(
+        app.count("SELECT attempts FROM telegram_outbox WHERE outcome = 'failed'")
+            .await,
+        1
+    );
+
+    // The marketplace refuses the reply: an alert, and Maria's card says so.
+    app.fault(json!({ "kind": "status", "status": 400, "path": "/api/v1/seller/message" }))
+        .await;
+    app.tg_press(MARIA, id(&card), "✅ Отправить").await;
+    app.wait_for_state(draft, DraftState::Failed).await;
+    let alert = message_with(&app, MARIA, "Ответ не отправлен").await;
+    assert!(
+        alert["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("черновик №{draft}"))
+    );
+
+    // The operator sees the refused Telegram messages, in the API and the metrics.
+    wait_until("the viewer's alert to be refused too", || async {
+        (app.count("SELECT COUNT(*) FROM telegram_outbox WHERE outcome = 'failed'")
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
+    let web = app.web.unwrap();
+    let status: Value = app
+        .http
+        .get(format!("http://{web}/api/status"))
+        .bearer_auth(WEB_PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["telegram_failed"], 2,
+        "the card and the alert: {status}"
+    );
+    assert!(
+        status["telegram_failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("403")
+    );
+    let metrics = app
+        .http
+        .get(format!("http://{web}/metrics"))
+        .bearer_auth(WEB_PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("agentiq_telegram_failed_messages 2"),
+        "{metrics}"
+    );
+    // Each refused message was tried once: none is retried.
+    settle().await;
+    assert_eq!(app.tg_stats().await["refused"], 2);
+}
+
+#[tokio::test]
+async fn webhook_mode_receives_updates_on_the_web_server_and_long_polling_comes_back() {
+    let builder = TestApp::builder().web_on_known_port();
+    let port = builder.web_port().unwrap();
+    let users = format!(
+        "{USERS}\n[telegram.webhook]\nurl = \"http://127.0.0.1:{port}/telegram/webhook\"\nsecret_token = \"s3cret-token_1\"\n"
+    );
+    let mut app = builder.telegram(&users).spawn().await;
+    let hook = wait_until("the webhook to be set", || async {
+        let h = app.tg_webhook().await;
+        (h["url"] != "").then_some(h)
+    })
+    .await;
+    assert_eq!(
+        hook["url"],
+        format!("http://127.0.0.1:{port}/telegram/webhook")
+    );
+    assert_eq!(hook["secret_token"], "s3cret-token_1");
+
+    // A caller without the secret is refused and changes nothing.
+    let forged = app
+        .http
+        .post(format!("http://127.0.0.1:{port}/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", "guess")
+        .json(&json!({ "update_id": 999, "message": { "message_id": 1, "chat": { "id": MARIA }, "from": { "id": MARIA }, "text": "hi" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(app.count("SELECT COUNT(*) FROM telegram_inbox").await, 0);
+
+    let (draft, _) = pending_draft(&app, QUESTION).await;
+    let card = card(&app, MARIA, draft).await;
+    let tap = app.tg_press(MARIA, id(&card), "✅ Отправить").await;
+    app.wait_for_state(draft, DraftState::Sent).await;
+    assert!(answer(&app, &tap).await.contains("Одобрено"));
+    assert_eq!(app.sent_on("wb").await.len(), 1);
+    let hook = app.tg_webhook().await;
+    assert!(hook["deliveries"].as_u64().unwrap() >= 1, "{hook}");
+    assert!(
+        app.tg_stats().await["calls"]["getUpdates"].is_null(),
+        "no long polling while the webhook is set"
+    );
+
+    // Back to long polling: the webhook is deleted and taps arrive by getUpdates.
+    app.stop().await;
+    app.settings.telegram.as_mut().unwrap().webhook = None;
+    app.start().await;
+    let (second, _) = pending_draft(&app, "Добрый день, а есть этот товар в синем цвете?").await;
+    let card = self::card(&app, MARIA, second).await;
+    app.tg_press(MARIA, id(&card), "❌ Отклонить").await;
+    wait_until("the webhook to be deleted", || async {
+        (app.tg_webhook().await["url"] == "").then_some(())
+    })
+    .await;
+    let reasons = message_with(&app, MARIA, "Почему отклоняете").await;
+    app.tg_press(MARIA, id(&reasons), "Отвечу сам").await;
+    app.wait_for_state(second, DraftState::Rejected).await;
+    assert_eq!(app.tg_stats().await["calls"]["deleteWebhook"], 1);
 }

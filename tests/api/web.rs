@@ -337,7 +337,12 @@ async fn the_undo_window_can_be_cut_short_or_cancelled_and_a_failed_send_retried
         StatusCode::OK
     );
     let failed = app.wait_for_state(first.id, DraftState::Failed).await;
-    assert!(failed.reason.unwrap().contains("400"));
+    let reason = failed.reason.unwrap();
+    assert!(
+        reason.starts_with("Не отправлено: площадка не приняла этот ответ")
+            && reason.contains("400"),
+        "says what to do, then what the marketplace answered: {reason}"
+    );
 
     assert_eq!(
         browser

@@ -236,6 +236,25 @@ test("a draft appears live, is edited, approved through the confirmation and del
   await page.close();
 });
 
+test("with the sound on, a new waiting draft chimes, and the choice is kept", async () => {
+  const page = await loggedInPage();
+  const chimes = () => page.evaluate(() => Number(document.body.dataset.chimes || 0));
+  const sound = page.locator("#sound");
+  assert.equal(await sound.getAttribute("aria-pressed"), "false", "silent by default");
+  await sound.click();
+  assert.equal(await sound.getAttribute("aria-pressed"), "true");
+  assert.equal(await sound.textContent(), "🔔 Звук включён");
+  const before = await chimes();
+  await buyerWrites("Подскажите, размер M на рост 170 подойдёт?", { client_name: "Злата" });
+  await page.locator("tr.row", { hasText: "Злата" }).waitFor({ timeout: 20000 });
+  await waitFor("a chime", async () => (await chimes()) > before);
+  await page.reload();
+  assert.equal(await page.locator("#sound").getAttribute("aria-pressed"), "true", "kept after a reload");
+  await page.locator("#sound").click();
+  assert.equal(await page.locator("#sound").getAttribute("aria-pressed"), "false");
+  await page.close();
+});
+
 test("a draft is rejected with a reason", async () => {
   const page = await loggedInPage();
   await buyerWrites("Есть ли в наличии синий цвет?", { client_name: "Ольга" });
@@ -276,7 +295,9 @@ test("a person corrects the intent on a phone, and the draft shows it", async ()
   await page.locator("#live", { hasText: "Тему исправил человек" }).waitFor({ timeout: 10000 });
   const draft = await page.evaluate(async (id) => (await fetch(`/api/drafts/${id}`)).json(), id);
   assert.equal(draft.draft.intent, target);
-  assert.ok(draft.events.some((e) => e.actor.includes("Оля") && (e.note || "").includes(target)));
+  // The history names the intent in words, never its code.
+  const label = { availability: "наличие", compatibility: "совместимость" }[target];
+  assert.ok(draft.events.some((e) => e.actor.includes("Оля") && (e.note || "").includes("→ «" + label + "»")), JSON.stringify(draft.events));
   await page.close();
 });
 
@@ -469,6 +490,12 @@ test("typed text survives a buyer follow-up, an ended session and a daemon resta
   const typed = "Лиля, здравствуйте! Посылка уже в пункте выдачи";
   await page.fill("#editor", typed);
   await page.locator("#saved", { hasText: "текст сохранён" }).waitFor({ timeout: 10000 });
+  // Another buyer writes: the page is redrawn, and the mark still says the text is saved.
+  await page.evaluate(() => { document.getElementById("editor").__before = true; });
+  await buyerWrites("Сохранение: а подарочная упаковка есть?", { client_name: "Мирон" });
+  await page.locator(".inbox-list li", { hasText: "Мирон" }).waitFor({ timeout: 20000 });
+  await waitFor("the draft panel redrawn", async () => page.evaluate(() => !document.getElementById("editor").__before));
+  assert.equal(await page.textContent("#saved"), "текст сохранён");
 
   await buyerWrites("И ещё: можно продлить хранение?", { chat_id: posted.chat_id });
   const link = page.locator("#actions .successor a");

@@ -149,13 +149,16 @@
     if (ed) await flush();
     if (seq < (el.__shown || 0)) return;
     el.__shown = seq;
-    const kept = ed ? { value: ed.value, dirty: ed.dataset.dirty, start: ed.selectionStart, end: ed.selectionEnd, focused: document.activeElement === ed } : null;
+    const mark = el.querySelector("#saved");
+    const kept = ed ? { draft: ed.dataset.draft, value: ed.value, dirty: ed.dataset.dirty, start: ed.selectionStart, end: ed.selectionEnd, focused: document.activeElement === ed, mark: mark ? mark.textContent : "" } : null;
     el.innerHTML = html;
     const fresh = el.querySelector("#editor");
     if (kept && fresh) {
       fresh.value = kept.value;
       fresh.dataset.dirty = kept.dirty || "0";
       if (kept.focused) { fresh.focus(); fresh.setSelectionRange(kept.start, kept.end); }
+      // The same draft redrawn: "текст сохранён" still holds.
+      if (fresh.dataset.draft === kept.draft && kept.mark) savedMark(kept.mark);
     }
     afterRender();
   }
@@ -275,11 +278,52 @@
     typed();
   }
 
-  // ---- tab title: how many wait for a decision ----
+  // ---- tab title: how many wait for a decision; a chime when it grows ----
+  const soundKey = "agentiq-sound";
+  const soundButton = document.getElementById("sound");
+  let waitingBefore = null;
+  let audio = null;
+  function soundOn() { return localStorage.getItem(soundKey) === "1"; }
+  function showSound() {
+    if (!soundButton) return;
+    soundButton.textContent = soundOn() ? t.sound_on : t.sound_off;
+    soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+  }
+  if (soundButton) {
+    soundButton.addEventListener("click", () => {
+      localStorage.setItem(soundKey, soundOn() ? "0" : "1");
+      showSound();
+      // Browsers let a page play sound only after a gesture: this click.
+      if (soundOn()) chime();
+    });
+    showSound();
+  }
+  // A short two-note chime made in the page (no file to load).
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const now = audio.currentTime;
+      [880, 1320].forEach((hz, i) => {
+        const osc = audio.createOscillator();
+        const gain = audio.createGain();
+        osc.frequency.value = hz;
+        gain.gain.setValueAtTime(0.0001, now + i * 0.15);
+        gain.gain.exponentialRampToValueAtTime(0.2, now + i * 0.15 + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.15 + 0.3);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(now + i * 0.15);
+        osc.stop(now + i * 0.15 + 0.32);
+      });
+    } catch (_) { /* no audio on this device: the title still counts */ }
+    document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
+  }
   function title() {
     const el = document.querySelector("[data-waiting]");
-    const n = el ? Number(el.dataset.waiting) : 0;
+    if (!el) return;
+    const n = Number(el.dataset.waiting);
     document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+    if (waitingBefore !== null && n > waitingBefore && soundOn()) chime();
+    waitingBefore = n;
   }
 
   // ---- dialogs ----

@@ -922,6 +922,8 @@ pub async fn resume_shop(store: &Store, shop: &str, actor: &Actor) -> Result<(),
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub connectors: Vec<store::ConnectorStatus>,
+    /// Reading reviews and questions, per shop and marketplace.
+    pub feedback: Vec<store::ConnectorStatus>,
     pub paused: Vec<store::ShopControl>,
     pub reloads: Vec<store::ReloadStatus>,
     pub budgets: Vec<BudgetStatus>,
@@ -989,6 +991,7 @@ pub async fn status(store: &Store, shops: Vec<ShopRef>) -> Result<StatusReport, 
                 telegram_failed,
                 telegram_failures,
                 connectors: store::list_status(c)?,
+                feedback: store::list_feedback_status(c)?,
                 paused,
                 reloads: store::reload_statuses(c)?,
                 budgets,

@@ -469,31 +469,55 @@ pub async fn run_feedback(
     let marketplace = connector.marketplace();
     let mut failures = 0u32;
     let mut first_pause = true;
+    let mut status = FeedbackStatus::default();
     loop {
         let wait = match poll_feedback_once(&rt, &shop, &connector, interval, &shutdown).await {
-            Ok(CatchUp::Partial) => Duration::ZERO,
-            Ok(CatchUp::Done) => {
+            Ok(progress) => {
                 failures = 0;
-                if std::mem::take(&mut first_pause) {
+                status
+                    .record(&rt, &shop.id, marketplace, ConnectorState::Ok, None, None)
+                    .await;
+                if progress == CatchUp::Partial {
+                    Duration::ZERO
+                } else if std::mem::take(&mut first_pause) {
                     interval.mul_f64(rand::random_range(0.5..1.5))
                 } else {
                     interval
                 }
             }
             Err(e) => {
-                let wait = match &e {
+                let (state, wait) = match &e {
                     PollError::Market(MarketError::RateLimited { retry_after }) => {
-                        (*retry_after).max(interval)
+                        (ConnectorState::RateLimited, (*retry_after).max(interval))
                     }
-                    PollError::Market(e) if e.needs_person() => AUTH_RETRY,
+                    PollError::Market(e) if e.needs_person() => {
+                        (ConnectorState::AuthFailed, AUTH_RETRY)
+                    }
                     _ => {
                         failures += 1;
-                        interval
+                        let state = match e {
+                            PollError::Market(_) => ConnectorState::Degraded,
+                            PollError::Store(_) => ConnectorState::DatabaseFailed,
+                        };
+                        let backoff = interval
                             .saturating_mul(2u32.saturating_pow(failures.min(6)))
-                            .min(MAX_BACKOFF)
+                            .min(MAX_BACKOFF);
+                        (state, backoff)
                     }
                 };
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "reading reviews and questions failed");
+                let detail = e.to_string();
+                let retry_at = now_ms() + wait.as_millis() as i64;
+                status
+                    .record(
+                        &rt,
+                        &shop.id,
+                        marketplace,
+                        state,
+                        Some(detail),
+                        Some(retry_at),
+                    )
+                    .await;
                 wait
             }
         };
@@ -589,6 +613,56 @@ async fn poll_feedback_once(
         rt.wake_sender.notify_one();
     }
     Ok(progress)
+}
+
+/// What the status table last heard from one feedback task. A healthy task
+/// polls often: its row is written when the state changes and otherwise at
+/// most every [`STATUS_HEARTBEAT`], so its "last good read" stays close.
+#[derive(Default)]
+struct FeedbackStatus {
+    last: Option<ConnectorState>,
+    written_at: Option<Instant>,
+}
+
+impl FeedbackStatus {
+    async fn record(
+        &mut self,
+        rt: &Runtime,
+        shop: &str,
+        marketplace: Marketplace,
+        state: ConnectorState,
+        detail: Option<String>,
+        retry_at: Option<i64>,
+    ) {
+        let fresh = self
+            .written_at
+            .is_some_and(|t| t.elapsed() < STATUS_HEARTBEAT);
+        if self.last == Some(state) && state == ConnectorState::Ok && fresh {
+            return;
+        }
+        let shop = shop.to_string();
+        let written = rt
+            .store
+            .call(move |c| {
+                crate::store::set_feedback_status(
+                    c,
+                    &shop,
+                    marketplace,
+                    state,
+                    detail.as_deref(),
+                    retry_at,
+                    now_ms(),
+                )
+            })
+            .await;
+        match written {
+            Ok(()) => {
+                self.last = Some(state);
+                self.written_at = Some(Instant::now());
+            }
+            Err(e) => tracing::error!(error = %e, "cannot record the reviews and questions status"),
+        }
+    }
 }
 
 /// When one read of reviews or questions happened.

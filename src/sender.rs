@@ -332,6 +332,9 @@ async fn edit_answer(rt: &Arc<Runtime>, job: &store::EditJob) -> Result<(), stor
             kind.title_ru()
         )));
     }
+    if let Some(why) = edit_refusal(&caps, job, now_ms()) {
+        return Err(Refused(why));
+    }
     let text =
         ReplyText::parse(&job.text, caps.max_answer_chars).map_err(|e| Refused(e.to_string()))?;
     let thread = kind.external_id(&job.chat.external_id);
@@ -343,6 +346,34 @@ async fn edit_answer(rt: &Arc<Runtime>, job: &store::EditJob) -> Result<(), stor
         Err(SendError::Unknown(why)) => Err(Unknown(why)),
         Err(e) => Err(Refused(e.to_string())),
     }
+}
+
+/// Why the marketplace's own rules forbid this edit, checked before any call:
+/// its count of edits is used up, or its window after publishing has passed.
+fn edit_refusal(
+    caps: &crate::domain::FeedbackCapabilities,
+    job: &store::EditJob,
+    now: crate::domain::Millis,
+) -> Option<String> {
+    let marketplace = job.chat.marketplace.title();
+    if job.edits_made >= caps.edits_allowed {
+        let times = match caps.edits_allowed {
+            1 => "только один раз".to_string(),
+            n => format!("не больше {n} раз"),
+        };
+        return Some(format!(
+            "{marketplace} позволяет изменить ответ {times}, и это уже сделано"
+        ));
+    }
+    let (Some(window), Some(sent_at)) = (caps.edit_window_secs, job.sent_at) else {
+        return None;
+    };
+    (sent_at + window * 1000 <= now).then(|| {
+        format!(
+            "{marketplace} позволяет изменить ответ только в течение {} дней после публикации",
+            window / 86_400
+        )
+    })
 }
 
 /// Delete a chat message we sent, while the marketplace's window lasts.
@@ -663,5 +694,52 @@ mod tests {
             send_backoff(7, 3),
             "the same draft and attempt wait the same"
         );
+    }
+
+    fn edit_job(sent_days_ago: i64, edits_made: u32, now: i64) -> store::EditJob {
+        store::EditJob {
+            draft_id: 1,
+            chat: store::ChatRow {
+                id: 1,
+                shop: "shop".into(),
+                marketplace: Marketplace::Wildberries,
+                external_id: "r:1".into(),
+                reply_handle: None,
+                buyer_name: None,
+                order: Default::default(),
+                takeover_until: None,
+                kind: ThreadKind::Review,
+                thread: None,
+            },
+            message_id: "a1".into(),
+            text: "Спасибо за отзыв!".into(),
+            sent_at: Some(now - sent_days_ago * 86_400_000),
+            edits_made,
+        }
+    }
+
+    #[test]
+    fn an_edit_past_the_marketplaces_window_or_allowance_is_refused_before_any_call() {
+        let caps = crate::domain::FeedbackCapabilities {
+            can_answer: true,
+            edit_window_secs: Some(60 * 86_400),
+            edits_allowed: 1,
+            can_delete: false,
+            max_answer_chars: 5000,
+            min_answer_chars: 2,
+            subscription_needed: false,
+        };
+        let now = 1_800_000_000_000;
+        assert_eq!(edit_refusal(&caps, &edit_job(59, 0, now), now), None);
+        let late = edit_refusal(&caps, &edit_job(61, 0, now), now).expect("past 60 days");
+        assert!(late.contains("60 дней"), "{late}");
+        let again = edit_refusal(&caps, &edit_job(1, 1, now), now).expect("one edit only");
+        assert!(again.contains("один раз"), "{again}");
+        let unlimited = crate::domain::FeedbackCapabilities {
+            edit_window_secs: None,
+            edits_allowed: u32::MAX,
+            ..caps
+        };
+        assert_eq!(edit_refusal(&unlimited, &edit_job(400, 3, now), now), None);
     }
 }

@@ -679,6 +679,22 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
                 .unwrap_or_default()
         );
     }
+    for r in &report.feedback {
+        say!(
+            "{:<12} {:<5} reviews/questions {} since {}{}{}",
+            r.shop,
+            r.marketplace,
+            r.state.as_str(),
+            local_time(r.since),
+            r.last_ok_at
+                .map(|t| format!(" · last good read {}", local_time(t)))
+                .unwrap_or_default(),
+            r.detail
+                .as_ref()
+                .map(|d| format!("\n{:<19}{d}", ""))
+                .unwrap_or_default()
+        );
+    }
     for p in &report.paused {
         say!(
             "{:<12} auto-sending PAUSED by {} at {}{}",

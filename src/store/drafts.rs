@@ -1115,6 +1115,10 @@ pub struct EditJob {
     pub chat: ChatRow,
     pub message_id: String,
     pub text: String,
+    /// When the answer was first published.
+    pub sent_at: Option<Millis>,
+    /// Edits already made (or possibly made: an unknown outcome counts).
+    pub edits_made: u32,
 }
 
 /// Claim the edits people asked for: each is marked started before it is
@@ -1138,15 +1142,15 @@ pub fn claim_edits(conn: &mut Connection, now: Millis) -> Result<Vec<EditJob>> {
             now,
         )?;
     }
-    let rows: Vec<(i64, String)> = tx
+    let rows: Vec<(i64, String, u32)> = tx
         .prepare_cached(
-            "SELECT id, edit_text FROM drafts WHERE edit_requested_at IS NOT NULL
+            "SELECT id, edit_text, edits_made FROM drafts WHERE edit_requested_at IS NOT NULL
              AND edit_started_at IS NULL AND edit_text IS NOT NULL AND state = 'sent'",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut jobs = Vec::new();
-    for (id, text) in rows {
+    for (id, text, edits_made) in rows {
         let Some(d) = get_draft(&tx, id)? else {
             continue;
         };
@@ -1162,6 +1166,8 @@ pub fn claim_edits(conn: &mut Connection, now: Millis) -> Result<Vec<EditJob>> {
             chat: d.chat,
             message_id,
             text,
+            sent_at: d.sent_at,
+            edits_made,
         });
     }
     tx.execute(
@@ -1214,6 +1220,14 @@ fn end_edit(
             "исход изменения неизвестен ({why}); повторно не отправляем — проверьте ответ на площадке"
         ),
     };
+    if !matches!(result, Err(EditFailure::Refused(_))) {
+        // A made edit, and one that may have been made, use up the
+        // marketplace's allowance of edits.
+        tx.execute(
+            "UPDATE drafts SET edits_made = edits_made + 1 WHERE id = ?1",
+            [id],
+        )?;
+    }
     tx.execute(
         "UPDATE drafts SET edit_text = NULL, edit_requested_at = NULL, edit_started_at = NULL WHERE id = ?1",
         [id],
@@ -1375,6 +1389,61 @@ pub(super) mod tests {
             .iter()
             .map(|j| j.draft_id)
             .collect()
+    }
+
+    #[test]
+    fn edits_of_a_published_answer_are_counted_and_an_unknown_one_counts_too() {
+        let store = Store::open_in_memory().unwrap();
+        let id = store
+            .call_blocking(|c| {
+                let ids = chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Wildberries,
+                    "r:1",
+                    &[("sent", true, 0)],
+                );
+                c.execute_batch(
+                    r#"UPDATE chats SET kind = 'review';
+                       UPDATE drafts SET sent_message_id = 'answer', sent_at = 500,
+                         classification = '{"intent":"other","confidence":1.0,"reasons":[],"flags":[],"source":"rules"}',
+                         decision = '{"effect":"auto","rules":[],"reasons":[]}';"#,
+                )?;
+                Ok(ids[0])
+            })
+            .unwrap();
+        let change = Change {
+            actor: "cli:alice",
+            note: None,
+            at: NOW,
+        };
+        let edit_and_claim = |text: &str, result: std::result::Result<(), EditFailure>| {
+            let text = text.to_string();
+            let result = result.clone();
+            store
+                .call_blocking(move |c| {
+                    request_edit(c, id, &text, &change).map_err(|e| match e {
+                        RetractRefusal::Store(e) => e,
+                        other => panic!("{other:?}"),
+                    })?;
+                    let jobs = claim_edits(c, NOW)?;
+                    finish_edit(c, id, result, NOW)?;
+                    Ok(jobs)
+                })
+                .unwrap()
+        };
+        let first = edit_and_claim("Спасибо!", Ok(()));
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].edits_made, first[0].sent_at), (0, Some(500)));
+        let second = edit_and_claim(
+            "Спасибо за отзыв!",
+            Err(EditFailure::Unknown("обрыв".into())),
+        );
+        assert_eq!(second[0].edits_made, 1);
+        let third = edit_and_claim("Спасибо большое!", Err(EditFailure::Refused("нет".into())));
+        assert_eq!(third[0].edits_made, 2, "an unknown outcome counts as made");
+        let fourth = edit_and_claim("Ещё раз спасибо!", Ok(()));
+        assert_eq!(fourth[0].edits_made, 2, "a refused edit does not count");
     }
 
     #[test]

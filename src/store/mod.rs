@@ -54,8 +54,8 @@ pub use retention::{BackupReport, Cutoffs, Pruned, backup, prune_batch};
 pub use sessions::{StoredSession, delete_session, load_session, save_session};
 pub use status::{
     ConnectorState, ConnectorStatus, DecisionTally, QueueFigures, SyncState, connector_counts,
-    decisions_since, last_draft_event, list_status, queue_figures, record_ok_heartbeats,
-    set_status, sync_state,
+    decisions_since, last_draft_event, list_feedback_status, list_status, queue_figures,
+    record_ok_heartbeats, set_feedback_status, set_status, sync_state,
 };
 pub use usage::{UsageRecord, UsageRow, record_usage, spent, usage_report};
 pub use working::{
@@ -109,6 +109,9 @@ fn migrations() -> Migrations<'static> {
             "migrations/0011_telegram_held_digest_webhook.sql"
         )),
         M::up(include_str!("migrations/0012_answer_edits.sql")),
+        M::up(include_str!(
+            "migrations/0013_answer_edit_count_feedback_status.sql"
+        )),
     ])
 }
 

@@ -66,18 +66,73 @@ pub fn set_status(
     retry_at: Option<Millis>,
     now: Millis,
 ) -> Result<()> {
+    upsert_status(
+        conn,
+        "connector_status",
+        shop,
+        marketplace,
+        state,
+        detail,
+        retry_at,
+        now,
+    )
+}
+
+/// Record how reading a shop's reviews and questions on one marketplace is
+/// doing, kept apart from its chats: an API that needs a paid plan can fail
+/// while the chats carry on.
+pub fn set_feedback_status(
+    conn: &Connection,
+    shop: &str,
+    marketplace: Marketplace,
+    state: ConnectorState,
+    detail: Option<&str>,
+    retry_at: Option<Millis>,
+    now: Millis,
+) -> Result<()> {
+    upsert_status(
+        conn,
+        "feedback_status",
+        shop,
+        marketplace,
+        state,
+        detail,
+        retry_at,
+        now,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn upsert_status(
+    conn: &Connection,
+    table: &str,
+    shop: &str,
+    marketplace: Marketplace,
+    state: ConnectorState,
+    detail: Option<&str>,
+    retry_at: Option<Millis>,
+    now: Millis,
+) -> Result<()> {
     let ok_at = (state == ConnectorState::Ok).then_some(now);
-    conn.prepare_cached(
-        "INSERT INTO connector_status (shop, marketplace, state, detail, since, last_ok_at, retry_at)
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (shop, marketplace, state, detail, since, last_ok_at, retry_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (shop, marketplace) DO UPDATE SET
             since = CASE WHEN state = excluded.state THEN since ELSE excluded.since END,
             state = excluded.state,
             detail = excluded.detail,
             last_ok_at = COALESCE(excluded.last_ok_at, last_ok_at),
-            retry_at = excluded.retry_at",
-    )?
-    .execute(params![shop, marketplace.code(), state.as_str(), detail, now, ok_at, retry_at])?;
+            retry_at = excluded.retry_at"
+    ))?
+    .execute(params![
+        shop,
+        marketplace.code(),
+        state.as_str(),
+        detail,
+        now,
+        ok_at,
+        retry_at
+    ])?;
     Ok(())
 }
 
@@ -142,9 +197,18 @@ pub fn decisions_since(conn: &Connection, after: i64) -> Result<DecisionTally> {
 }
 
 pub fn list_status(conn: &Connection) -> Result<Vec<ConnectorStatus>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT shop, marketplace, state, detail, since, last_ok_at, retry_at FROM connector_status ORDER BY shop, marketplace",
-    )?;
+    list_from(conn, "connector_status")
+}
+
+/// How reading reviews and questions is doing, per shop and marketplace.
+pub fn list_feedback_status(conn: &Connection) -> Result<Vec<ConnectorStatus>> {
+    list_from(conn, "feedback_status")
+}
+
+fn list_from(conn: &Connection, table: &str) -> Result<Vec<ConnectorStatus>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT shop, marketplace, state, detail, since, last_ok_at, retry_at FROM {table} ORDER BY shop, marketplace"
+    ))?;
     let rows = stmt.query_map([], |r| {
         let mp: String = r.get(1)?;
         let state: String = r.get(2)?;

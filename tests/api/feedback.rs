@@ -507,6 +507,31 @@ async fn ozon_without_premium_plus_holds_only_the_shops_review_answers_and_says_
     })
     .await;
     assert!(app.answers_on("ozon", &id).await.is_empty(), "{held:?}");
+    // `agentiq status` says why the reviews stopped, apart from the chats.
+    let report = wait_until("the reviews status to name the plan", || async {
+        let r = agentiq::actions::status(&app.store, Vec::new())
+            .await
+            .unwrap();
+        r.feedback
+            .iter()
+            .any(|f| {
+                f.shop == "shop"
+                    && f.state != agentiq::store::ConnectorState::Ok
+                    && f.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("Premium Plus"))
+            })
+            .then_some(r)
+    })
+    .await;
+    assert!(
+        report
+            .connectors
+            .iter()
+            .all(|c| c.state == agentiq::store::ConnectorState::Ok),
+        "the chats are not affected: {:?}",
+        report.connectors
+    );
     // The shop's Ozon chats carry on.
     let posted = app
         .buyer_writes_on("ozon", "Где мой заказ? Жду уже неделю", json!({}))

@@ -876,6 +876,10 @@ fn actions_context(s: &WebState, d: &DraftDetail, around: &Around) -> Context {
             .filter(|t| *t > now && draft.retract_requested_at.is_none()),
     );
     ctx.insert("retract_pending", &draft.retract_requested_at.is_some());
+    ctx.insert(
+        "is_chat",
+        &(draft.chat.kind == crate::domain::ThreadKind::Chat),
+    );
     // A published answer to a review or question, where the marketplace
     // allows deleting it (what the shop's review connector says it allows).
     let deletable = draft.state == crate::domain::DraftState::Sent

@@ -340,14 +340,14 @@
     const findings = document.getElementById("confirm-findings");
     const many = document.getElementById("confirm-list");
     const quote = document.getElementById("confirm-text");
-    const titles = { reject: t.reject, retract: t.confirm_retract, bulk: t.bulk_title };
+    const titles = { reject: t.reject, retract: t.confirm_retract, delete_answer: t.confirm_delete_answer, bulk: t.bulk_title };
     const blocked = !!(check && check.blocked);
     document.getElementById("confirm-title").textContent = titles[kind] || t.confirm_send;
     quote.textContent = text || "";
     quote.hidden = kind === "bulk";
     document.getElementById("confirm-question").textContent = kind === "approve" || kind === "bulk" ? t.confirm_question : "";
     document.getElementById("confirm-yes").textContent =
-      kind === "reject" ? t.reject : kind === "retract" ? t.retract : blocked ? t.send_anyway : t.yes;
+      kind === "reject" ? t.reject : kind === "retract" ? t.retract : kind === "delete_answer" ? t.delete_answer : blocked ? t.send_anyway : t.yes;
     findings.textContent = "";
     many.textContent = "";
     many.hidden = kind !== "bulk";
@@ -413,7 +413,7 @@
     return true;
   }
 
-  async function act(action, id, text) {
+  async function act(action, id, text, confirmKind) {
     try {
       let message = t.done;
       if (action === "approve") {
@@ -456,7 +456,8 @@
         await post("/api/drafts/" + id + "/dismiss", {});
       } else if (action === "retract") {
         const outgoing = document.querySelector("#actions blockquote.outgoing");
-        const answer = await ask("retract", outgoing ? outgoing.textContent : "");
+        const kind = confirmKind === "answer" ? "delete_answer" : "retract";
+        const answer = await ask(kind, outgoing ? outgoing.textContent : "");
         if (!answer.ok) return;
         await post("/api/drafts/" + id + "/retract", {});
       }
@@ -509,7 +510,7 @@
 
   document.addEventListener("click", (e) => {
     const button = e.target.closest("button[data-action]");
-    if (button) { act(button.dataset.action, button.dataset.id); return; }
+    if (button) { act(button.dataset.action, button.dataset.id, undefined, button.dataset.confirm); return; }
     const chip = e.target.closest("button[data-quick]");
     if (chip) { insertQuick(chip.dataset.quick); return; }
     if (e.target.id === "bulk-approve" || e.target.closest("#bulk-approve")) { bulkApprove(); return; }

@@ -100,46 +100,19 @@ pub async fn run(
             &shutdown,
         )
         .await;
-        let wait = match polled {
-            Ok(progress) => {
-                failures = 0;
-                if last_state != Some(ConnectorState::Ok) {
-                    rt.set_connector_status(&shop.id, marketplace, ConnectorState::Ok, None, None)
-                        .await;
-                    last_state = Some(ConnectorState::Ok);
-                } else {
-                    // An idle shop polls often; its "last ok" time is written
-                    // with every other connector's by `record_heartbeats`.
-                    inbox.note_ok(now_ms());
-                }
-                if progress == CatchUp::Partial {
-                    Duration::ZERO
-                } else if std::mem::take(&mut first_pause) {
-                    interval.mul_f64(rand::random_range(0.5..1.5))
-                } else {
-                    interval
-                }
+        let (state, wait) = pacing(polled.as_ref(), interval, &mut failures, &mut first_pause);
+        match &polled {
+            Ok(_) if last_state == Some(ConnectorState::Ok) => {
+                // An idle shop polls often; its "last ok" time is written
+                // with every other connector's by `record_heartbeats`.
+                inbox.note_ok(now_ms());
+            }
+            Ok(_) => {
+                rt.set_connector_status(&shop.id, marketplace, state, None, None)
+                    .await;
+                last_state = Some(state);
             }
             Err(e) => {
-                let (state, wait) = match &e {
-                    PollError::Market(MarketError::RateLimited { retry_after }) => {
-                        (ConnectorState::RateLimited, (*retry_after).max(interval))
-                    }
-                    PollError::Market(e) if e.needs_person() => {
-                        (ConnectorState::AuthFailed, AUTH_RETRY)
-                    }
-                    _ => {
-                        failures += 1;
-                        let backoff = interval
-                            .saturating_mul(2u32.saturating_pow(failures.min(6)))
-                            .min(MAX_BACKOFF);
-                        let state = match e {
-                            PollError::Market(_) => ConnectorState::Degraded,
-                            PollError::Store(_) => ConnectorState::DatabaseFailed,
-                        };
-                        (state, backoff)
-                    }
-                };
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "polling failed");
                 let retry_at = now_ms() + wait.as_millis() as i64;
                 rt.set_connector_status(
@@ -151,9 +124,8 @@ pub async fn run(
                 )
                 .await;
                 last_state = Some(state);
-                wait
             }
-        };
+        }
         let until = if wait.is_zero() {
             Instant::now()
         } else {
@@ -163,6 +135,46 @@ pub async fn run(
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(until) => {}
             _ = inbox.waker().notified() => {}
+        }
+    }
+}
+
+/// What one poll's outcome means for its connector's state, and how long to
+/// wait before the next: at once while catching up, a randomly stretched
+/// first pause, the marketplace's own wait when it throttles, an hour-scale
+/// retry when a person must act, and doubling backoff for other failures.
+fn pacing(
+    polled: Result<&CatchUp, &PollError>,
+    interval: Duration,
+    failures: &mut u32,
+    first_pause: &mut bool,
+) -> (ConnectorState, Duration) {
+    match polled {
+        Ok(progress) => {
+            *failures = 0;
+            let wait = if *progress == CatchUp::Partial {
+                Duration::ZERO
+            } else if std::mem::take(first_pause) {
+                interval.mul_f64(rand::random_range(0.5..1.5))
+            } else {
+                interval
+            };
+            (ConnectorState::Ok, wait)
+        }
+        Err(PollError::Market(MarketError::RateLimited { retry_after })) => {
+            (ConnectorState::RateLimited, (*retry_after).max(interval))
+        }
+        Err(PollError::Market(e)) if e.needs_person() => (ConnectorState::AuthFailed, AUTH_RETRY),
+        Err(e) => {
+            *failures += 1;
+            let backoff = interval
+                .saturating_mul(2u32.saturating_pow((*failures).min(6)))
+                .min(MAX_BACKOFF);
+            let state = match e {
+                PollError::Market(_) => ConnectorState::Degraded,
+                PollError::Store(_) => ConnectorState::DatabaseFailed,
+            };
+            (state, backoff)
         }
     }
 }
@@ -471,56 +483,21 @@ pub async fn run_feedback(
     let mut first_pause = true;
     let mut status = FeedbackStatus::default();
     loop {
-        let wait = match poll_feedback_once(&rt, &shop, &connector, interval, &shutdown).await {
-            Ok(progress) => {
-                failures = 0;
-                status
-                    .record(&rt, &shop.id, marketplace, ConnectorState::Ok, None, None)
-                    .await;
-                if progress == CatchUp::Partial {
-                    Duration::ZERO
-                } else if std::mem::take(&mut first_pause) {
-                    interval.mul_f64(rand::random_range(0.5..1.5))
-                } else {
-                    interval
-                }
-            }
+        let polled = poll_feedback_once(&rt, &shop, &connector, interval, &shutdown).await;
+        let (state, wait) = pacing(polled.as_ref(), interval, &mut failures, &mut first_pause);
+        let (detail, retry_at) = match &polled {
+            Ok(_) => (None, None),
             Err(e) => {
-                let (state, wait) = match &e {
-                    PollError::Market(MarketError::RateLimited { retry_after }) => {
-                        (ConnectorState::RateLimited, (*retry_after).max(interval))
-                    }
-                    PollError::Market(e) if e.needs_person() => {
-                        (ConnectorState::AuthFailed, AUTH_RETRY)
-                    }
-                    _ => {
-                        failures += 1;
-                        let state = match e {
-                            PollError::Market(_) => ConnectorState::Degraded,
-                            PollError::Store(_) => ConnectorState::DatabaseFailed,
-                        };
-                        let backoff = interval
-                            .saturating_mul(2u32.saturating_pow(failures.min(6)))
-                            .min(MAX_BACKOFF);
-                        (state, backoff)
-                    }
-                };
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "reading reviews and questions failed");
-                let detail = e.to_string();
-                let retry_at = now_ms() + wait.as_millis() as i64;
-                status
-                    .record(
-                        &rt,
-                        &shop.id,
-                        marketplace,
-                        state,
-                        Some(detail),
-                        Some(retry_at),
-                    )
-                    .await;
-                wait
+                (
+                    Some(e.to_string()),
+                    Some(now_ms() + wait.as_millis() as i64),
+                )
             }
         };
+        status
+            .record(&rt, &shop.id, marketplace, state, detail, retry_at)
+            .await;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}

@@ -24,6 +24,36 @@ use crate::prompts::PromptSet;
 use crate::runtime::Runtime;
 use crate::shop::{Fingerprint, Shop, fingerprint, fingerprint_all};
 
+/// The fingerprints of the files of the shops `wanted` names (index, its
+/// policy?, its prompts?), with `paths` their policy file and prompt
+/// directories in the same order. Each distinct path set is read once.
+fn look(
+    wanted: &[(usize, bool, bool)],
+    paths: &[(PathBuf, Vec<PathBuf>)],
+) -> Vec<(usize, Option<Fingerprint>, Option<Fingerprint>)> {
+    let mut policies: HashMap<&Path, Fingerprint> = HashMap::new();
+    let mut prompts: HashMap<&[PathBuf], Fingerprint> = HashMap::new();
+    wanted
+        .iter()
+        .zip(paths)
+        .map(|(&(i, policy, prompt), (policy_path, prompt_dirs))| {
+            let p = policy.then(|| {
+                policies
+                    .entry(policy_path.as_path())
+                    .or_insert_with(|| fingerprint(policy_path))
+                    .clone()
+            });
+            let d = prompt.then(|| {
+                prompts
+                    .entry(prompt_dirs.as_slice())
+                    .or_insert_with(|| fingerprint_all(prompt_dirs))
+                    .clone()
+            });
+            (i, p, d)
+        })
+        .collect()
+}
+
 pub const POLICY: &str = "policy";
 pub const PROMPTS: &str = "prompts";
 
@@ -252,24 +282,30 @@ pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationTok
         } else {
             index.affected(&changed)
         };
-        for (i, (shop, policy_fp, prompts_fp)) in seen.iter_mut().enumerate() {
-            let (policy, prompts) = (policy_shops.contains(&i), prompt_shops.contains(&i));
-            if !(policy || prompts) {
-                continue;
-            }
-            let looked = {
-                let shop = shop.clone();
-                tokio::task::spawn_blocking(move || {
-                    (
-                        policy.then(|| fingerprint(&shop.policy_path)),
-                        prompts.then(|| fingerprint_all(&shop.prompt_dirs)),
-                    )
-                })
-                .await
-            };
-            let Ok((now_policy, now_prompts)) = looked else {
-                continue;
-            };
+        // Look at the files in one blocking task, each distinct policy file
+        // and prompt directory list once: ten thousand shops on one shared
+        // prompt set cost one directory walk, not ten thousand.
+        let wanted: Vec<(usize, bool, bool)> = (0..seen.len())
+            .map(|i| (i, policy_shops.contains(&i), prompt_shops.contains(&i)))
+            .filter(|(_, policy, prompts)| *policy || *prompts)
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let paths: Vec<(PathBuf, Vec<PathBuf>)> = wanted
+            .iter()
+            .map(|(i, _, _)| {
+                (
+                    seen[*i].0.policy_path.clone(),
+                    seen[*i].0.prompt_dirs.clone(),
+                )
+            })
+            .collect();
+        let Ok(looked) = tokio::task::spawn_blocking(move || look(&wanted, &paths)).await else {
+            continue;
+        };
+        for (i, now_policy, now_prompts) in looked {
+            let (shop, policy_fp, prompts_fp) = &mut seen[i];
             if let Some(now_policy) = now_policy.filter(|fp| fp != policy_fp) {
                 *policy_fp = now_policy;
                 record(&rt, &shop.id, POLICY, &reload_policy(shop)).await;
@@ -295,6 +331,44 @@ pub async fn run(rt: Arc<Runtime>, interval: Duration, shutdown: CancellationTok
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_look_reads_each_shop_s_own_files_and_shared_ones_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let own = dir.path().join("own");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(shared.join("draft.txt"), "a").unwrap();
+        std::fs::write(own.join("knowledge.md"), "bb").unwrap();
+        let (p1, p2) = (dir.path().join("p1.toml"), dir.path().join("p2.toml"));
+        std::fs::write(&p1, "x").unwrap();
+        std::fs::write(&p2, "yy").unwrap();
+        let paths = vec![
+            (p1.clone(), vec![shared.clone()]),
+            (p2.clone(), vec![shared.clone(), own.clone()]),
+            (p1.clone(), vec![shared.clone()]),
+        ];
+        let wanted = [(0, true, true), (1, true, true), (2, false, true)];
+        let looked = look(&wanted, &paths);
+        assert_eq!(looked.len(), 3);
+        assert_eq!(looked[0].1.as_ref(), Some(&fingerprint(&p1)));
+        assert_eq!(looked[1].1.as_ref(), Some(&fingerprint(&p2)));
+        assert_eq!(looked[2].1, None, "shop 2's policy was not asked for");
+        assert_eq!(
+            looked[0].2.as_ref(),
+            Some(&fingerprint_all(&[shared.clone()]))
+        );
+        assert_eq!(
+            looked[1].2.as_ref(),
+            Some(&fingerprint_all(&[shared.clone(), own.clone()]))
+        );
+        assert_eq!(looked[2].2, looked[0].2);
+        assert_ne!(
+            looked[1].2, looked[0].2,
+            "the shop with its own layer differs"
+        );
+    }
 
     #[test]
     fn a_changed_path_concerns_the_shops_whose_files_it_touches() {

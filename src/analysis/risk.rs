@@ -833,8 +833,8 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// every dev corpus (ten authors) and the intent examples, all benign.
-const TRAINING: [&str; 10] = [
+/// every dev corpus (eleven authors) and the intent examples, all benign.
+const TRAINING: [&str; 11] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -845,6 +845,7 @@ const TRAINING: [&str; 10] = [
     include_str!("../../tests/corpus/injection.dev8.jsonl"),
     include_str!("../../tests/corpus/injection.dev9.jsonl"),
     include_str!("../../tests/corpus/injection.dev10.jsonl"),
+    include_str!("../../tests/corpus/injection.dev11.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

@@ -195,6 +195,15 @@ fn neighbour_language_word(word: &str) -> bool {
     )
 }
 
+/// Letters of scripts written without spaces between words: CJK ideographs,
+/// kana, Hangul syllables, Thai, Lao, Khmer, Myanmar.
+fn unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{0E00}'..='\u{0EFF}' | '\u{1000}'..='\u{109F}' | '\u{1780}'..='\u{17FF}'
+        | '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}'
+        | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}')
+}
+
 /// Letters of Cyrillic alphabets other than Russian.
 fn foreign_cyrillic(c: char) -> bool {
     matches!(
@@ -525,7 +534,10 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
                     && !t.norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'))
             })
             .count();
-        if (russian * 2 < letters.len() && non_russian_words >= 2)
+        // Scripts written without spaces (Chinese, Japanese, Thai) make one
+        // long "word" of a whole sentence: count their letters instead.
+        let unspaced = letters.iter().filter(|c| unspaced_script(**c)).count();
+        if (russian * 2 < letters.len() && (non_russian_words >= 2 || unspaced >= 4))
             || foreign_words >= 2
             || foreign_words * 5 > n.tokens.len().max(1)
         {
@@ -658,6 +670,36 @@ pub fn summarise(findings: &[Finding]) -> GuardSummary {
 #[cfg(test)]
 mod tests {
     use super::someone_else;
+
+    fn language_flagged(draft: &str) -> bool {
+        let settings = super::GuardSettings::default();
+        let order = crate::domain::OrderContext::default();
+        super::check(&super::GuardInput {
+            draft,
+            buyer_text: "Где мой заказ?",
+            buyer_name: None,
+            intent: crate::domain::Intent::DeliveryStatus,
+            buyer_flagged_injection: false,
+            marketplace: crate::domain::Marketplace::Wildberries,
+            max_chars: 1000,
+            order: &order,
+            knowledge: "",
+            system_prompt: None,
+            settings: &settings,
+        })
+        .iter()
+        .any(|f| f.category == "language")
+    }
+
+    #[test]
+    fn a_reply_in_a_script_without_spaces_is_not_russian() {
+        assert!(language_flagged("您的订单正在运输中。"));
+        assert!(language_flagged("ご注文の商品は発送済みです"));
+        assert!(language_flagged("คำสั่งซื้อของคุณอยู่ระหว่างการจัดส่ง"));
+        assert!(!language_flagged(
+            "Здравствуйте! Размер L (大) есть в наличии."
+        ));
+    }
 
     #[test]
     fn another_persons_full_name_in_any_case() {

@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(looked[2].1, None, "shop 2's policy was not asked for");
         assert_eq!(
             looked[0].2.as_ref(),
-            Some(&fingerprint_all(&[shared.clone()]))
+            Some(&fingerprint_all(std::slice::from_ref(&shared)))
         );
         assert_eq!(
             looked[1].2.as_ref(),

@@ -383,10 +383,6 @@ const MARKETPLACE_HOMES: &[(&str, &str)] = &[
         "the `Marketplace` enum itself: codes, titles, the names buyers call it by, capabilities, parsing",
     ),
     (
-        "src/config.rs",
-        "each marketplace's settings section (poll interval, webhook address and secret); issue 14 item 6 moves them to one home per marketplace",
-    ),
-    (
         "src/sim/mod.rs",
         "the simulator's control API handing a buyer's or a person's message to that marketplace's simulator",
     ),

@@ -1503,7 +1503,9 @@ token = "t0k3n"
 
     #[test]
     fn webhooks_are_checked_for_whichever_section_has_them() {
-        let text = format!("{MINIMAL}{ALL_FOUR}webhook_base_url = \"not a url\"\n");
+        let text = format!(
+            "{MINIMAL}{ALL_FOUR}webhook_base_url = \"not a url\"\n\n[web]\nenabled = false\n"
+        );
         let err = load_from_str(&text, "shop.toml", PathBuf::new(), HashMap::new())
             .unwrap_err()
             .to_string();
@@ -1514,8 +1516,9 @@ token = "t0k3n"
         ] {
             assert!(err.contains(needle), "{needle} in {err}");
         }
-        let fine = text.replace("not a url", "https://q.example.ru")
-            + "webhook_secret = \"s3cret\"\n\n[web]\nenabled = true\n";
+        let fine = format!(
+            "{MINIMAL}{ALL_FOUR}webhook_base_url = \"https://q.example.ru\"\nwebhook_secret = \"s3cret\"\n"
+        );
         let s = load_from_str(&fine, "shop.toml", PathBuf::new(), HashMap::new())
             .unwrap_or_else(|e| panic!("{e}"));
         let shop = &s.shops["acme"];

@@ -14,6 +14,13 @@ use serde::{Deserialize, Deserializer};
 use crate::diag::{self, Diagnostic, Diagnostics};
 use crate::domain::Marketplace;
 
+mod marketplaces;
+
+pub use marketplaces::{
+    AvitoSettings, FeedbackSettings, MarketplaceSection, OzonSettings, SectionErrors,
+    WbFeedbackSettings, WildberriesSettings, YandexMarketSettings,
+};
+
 /// The shipped `config.toml`, used when no configuration file is found.
 pub const EMBEDDED_CONFIG: &str = include_str!("../config.toml");
 pub const ENV_PREFIX: &str = "AGENTIQ";
@@ -712,65 +719,51 @@ fn default_timezone() -> String {
 }
 
 impl ShopSettings {
-    pub fn marketplaces(&self) -> Vec<Marketplace> {
-        let mut v = Vec::new();
-        if self.wildberries.is_some() {
-            v.push(Marketplace::Wildberries);
-        }
-        if self.ozon.is_some() {
-            v.push(Marketplace::Ozon);
-        }
-        if self.yandex_market.is_some() {
-            v.push(Marketplace::YandexMarket);
-        }
-        if self.avito.is_some() {
-            v.push(Marketplace::Avito);
-        }
-        v
-    }
-
-    /// The API addresses the shop talks to, one per marketplace.
-    pub fn base_urls(&self) -> Vec<&str> {
+    /// The shop's marketplace sections, in the order of [`Marketplace::ALL`].
+    /// The one place that lists the sections a shop may have.
+    pub fn sections(&self) -> impl Iterator<Item = &dyn MarketplaceSection> {
+        let ShopSettings {
+            wildberries,
+            ozon,
+            yandex_market,
+            avito,
+            ..
+        } = self;
         [
-            self.wildberries.as_ref().map(|m| m.base_url.as_str()),
-            self.ozon.as_ref().map(|m| m.base_url.as_str()),
-            self.yandex_market.as_ref().map(|m| m.base_url.as_str()),
-            self.avito.as_ref().map(|m| m.base_url.as_str()),
-            self.wildberries
-                .as_ref()
-                .and_then(|m| m.feedback.as_ref())
-                .map(|f| f.base_url.as_str()),
-            self.ozon
-                .as_ref()
-                .and_then(|m| m.feedback.as_ref()?.base_url.as_deref()),
-            self.yandex_market
-                .as_ref()
-                .and_then(|m| m.feedback.as_ref()?.base_url.as_deref()),
-            self.avito
-                .as_ref()
-                .and_then(|m| m.feedback.as_ref()?.base_url.as_deref()),
+            wildberries.as_ref().map(|s| s as &dyn MarketplaceSection),
+            ozon.as_ref().map(|s| s as &dyn MarketplaceSection),
+            yandex_market.as_ref().map(|s| s as &dyn MarketplaceSection),
+            avito.as_ref().map(|s| s as &dyn MarketplaceSection),
         ]
         .into_iter()
         .flatten()
-        .collect()
+    }
+
+    /// The shop's section for `marketplace`, if it sells there.
+    pub fn section(&self, marketplace: Marketplace) -> Option<&dyn MarketplaceSection> {
+        self.sections().find(|s| s.marketplace() == marketplace)
+    }
+
+    pub fn marketplaces(&self) -> Vec<Marketplace> {
+        self.sections().map(|s| s.marketplace()).collect()
+    }
+
+    /// The API addresses the shop talks to, chats' and reviews'.
+    pub fn base_urls(&self) -> Vec<&str> {
+        self.sections().flat_map(|s| s.base_urls()).collect()
     }
 
     /// The secret path segment of this shop's webhook URL on `marketplace`.
     pub fn webhook_secret(&self, marketplace: Marketplace) -> Option<&SecretString> {
-        match marketplace {
-            Marketplace::Avito => self.avito.as_ref()?.webhook_secret.as_ref(),
-            _ => None,
-        }
+        self.section(marketplace)?.webhook_secret()
     }
 
     /// The URL the marketplace should push to, when webhooks are configured.
     pub fn webhook_url(&self, shop_id: &str, marketplace: Marketplace) -> Option<String> {
         use secrecy::ExposeSecret;
-        let base = match marketplace {
-            Marketplace::Avito => self.avito.as_ref()?.webhook_base_url.as_ref()?,
-            _ => return None,
-        };
-        let secret = self.webhook_secret(marketplace)?;
+        let section = self.section(marketplace)?;
+        let base = section.webhook_base_url()?;
+        let secret = section.webhook_secret()?;
         Some(format!(
             "{}/webhooks/{}/{shop_id}/{}",
             base.trim_end_matches('/'),
@@ -781,32 +774,12 @@ impl ShopSettings {
 
     /// How often the shop's chats on `marketplace` are polled.
     pub fn poll_interval(&self, marketplace: Marketplace) -> Option<Duration> {
-        match marketplace {
-            Marketplace::Wildberries => self.wildberries.as_ref().map(|m| m.poll_interval.0),
-            Marketplace::Ozon => self.ozon.as_ref().map(|m| m.poll_interval.0),
-            Marketplace::YandexMarket => self.yandex_market.as_ref().map(|m| m.poll_interval.0),
-            Marketplace::Avito => self.avito.as_ref().map(|m| m.poll_interval.0),
-        }
+        Some(self.section(marketplace)?.poll_interval())
     }
 
     /// How often the shop's reviews and questions on `marketplace` are polled.
     pub fn feedback_poll_interval(&self, marketplace: Marketplace) -> Option<Duration> {
-        let other = match marketplace {
-            Marketplace::Wildberries => {
-                return self
-                    .wildberries
-                    .as_ref()
-                    .and_then(|m| m.feedback.as_ref())
-                    .map(|f| f.poll_interval.0);
-            }
-            Marketplace::Ozon => self.ozon.as_ref().and_then(|m| m.feedback.as_ref()),
-            Marketplace::YandexMarket => self
-                .yandex_market
-                .as_ref()
-                .and_then(|m| m.feedback.as_ref()),
-            Marketplace::Avito => self.avito.as_ref().and_then(|m| m.feedback.as_ref()),
-        };
-        other.map(|f| f.poll_interval.0)
+        self.section(marketplace)?.feedback_poll_interval()
     }
 }
 
@@ -870,203 +843,8 @@ pub enum ClassifierKind {
     Llm,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WildberriesSettings {
-    #[serde(default = "default_wb_base_url")]
-    pub base_url: String,
-    /// The token itself. Prefer `token_env` or `token_file` outside the simulator.
-    pub token: Option<SecretString>,
-    /// Name of an environment variable holding the token.
-    pub token_env: Option<String>,
-    /// Path of a file holding the token.
-    pub token_file: Option<PathBuf>,
-    #[serde(default = "default_wb_poll")]
-    pub poll_interval: Dur,
-    #[serde(default = "default_http_timeout")]
-    pub timeout: Dur,
-    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
-    #[serde(default = "default_wb_rate_requests")]
-    pub rate_limit_requests: u32,
-    #[serde(default = "default_wb_rate_period")]
-    pub rate_limit_period: Dur,
-    /// Reviews and product questions (`[shops.<id>.wildberries.feedback]`);
-    /// read and answered only when this section is present. Same token.
-    pub feedback: Option<WbFeedbackSettings>,
-}
-
-/// Wildberries reviews and questions: `feedbacks-api.wildberries.ru`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WbFeedbackSettings {
-    #[serde(default = "default_wb_feedback_base_url")]
-    pub base_url: String,
-    #[serde(default = "default_feedback_poll")]
-    pub poll_interval: Dur,
-    /// Client-side limit for the whole «Вопросы и отзывы» category, kept
-    /// inside its 3 requests a second.
-    #[serde(default = "default_wb_feedback_rate_requests")]
-    pub rate_limit_requests: u32,
-    #[serde(default = "default_one_second")]
-    pub rate_limit_period: Dur,
-}
-
-/// Reviews and questions on Ozon, Yandex Market or Avito, with the
-/// marketplace section's credentials. What is not set is taken from that
-/// section (`base_url`, `timeout`) or from the client's own pace for these
-/// methods (Ozon 10 a second, inside the 50 per Client-Id it shares with the
-/// chats; Yandex Market 500 an hour, its tightest method; Avito 5 a second).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedbackSettings {
-    pub base_url: Option<String>,
-    #[serde(default = "default_feedback_poll")]
-    pub poll_interval: Dur,
-    pub timeout: Option<Dur>,
-    pub rate_limit_requests: Option<u32>,
-    pub rate_limit_period: Option<Dur>,
-}
-
-/// Ozon Seller API: `Client-Id` and `Api-Key` headers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OzonSettings {
-    #[serde(default = "default_ozon_base_url")]
-    pub base_url: String,
-    pub client_id: String,
-    pub api_key: Option<SecretString>,
-    pub api_key_env: Option<String>,
-    pub api_key_file: Option<PathBuf>,
-    #[serde(default = "default_per_chat_poll")]
-    pub poll_interval: Dur,
-    #[serde(default = "default_http_timeout")]
-    pub timeout: Dur,
-    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
-    #[serde(default = "default_ozon_rate_requests")]
-    pub rate_limit_requests: u32,
-    #[serde(default = "default_one_second")]
-    pub rate_limit_period: Dur,
-    /// Reviews and product questions (`[shops.<id>.ozon.feedback]`); read
-    /// and answered only when this section is present. Same credentials.
-    pub feedback: Option<FeedbackSettings>,
-}
-
-/// Yandex Market Partner API: `Api-Key` header, chats belong to a business.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct YandexMarketSettings {
-    #[serde(default = "default_ym_base_url")]
-    pub base_url: String,
-    pub business_id: i64,
-    pub api_key: Option<SecretString>,
-    pub api_key_env: Option<String>,
-    pub api_key_file: Option<PathBuf>,
-    #[serde(default = "default_per_chat_poll")]
-    pub poll_interval: Dur,
-    #[serde(default = "default_http_timeout")]
-    pub timeout: Dur,
-    /// Requests in flight at once; the Partner API refuses more than 2.
-    #[serde(default = "default_ym_parallel")]
-    pub max_parallel: usize,
-    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
-    #[serde(default = "default_ym_rate_requests")]
-    pub rate_limit_requests: u32,
-    #[serde(default = "default_ym_rate_period")]
-    pub rate_limit_period: Dur,
-    /// Reviews and product questions (`[shops.<id>.yandex_market.feedback]`); read
-    /// and answered only when this section is present. Same credentials.
-    pub feedback: Option<FeedbackSettings>,
-}
-
-/// Avito Messenger API: OAuth2 client credentials.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AvitoSettings {
-    #[serde(default = "default_avito_base_url")]
-    pub base_url: String,
-    pub client_id: String,
-    pub client_secret: Option<SecretString>,
-    pub client_secret_env: Option<String>,
-    pub client_secret_file: Option<PathBuf>,
-    #[serde(default = "default_per_chat_poll")]
-    pub poll_interval: Dur,
-    #[serde(default = "default_http_timeout")]
-    pub timeout: Dur,
-    /// Public base URL of this daemon's web server (e.g. behind a reverse
-    /// proxy). When set, the daemon subscribes to Avito webhooks at
-    /// `<webhook_base_url>/webhooks/avito/<shop>/<secret>`; polling continues
-    /// either way.
-    pub webhook_base_url: Option<String>,
-    /// The path secret in the webhook URL. Required with `webhook_base_url`.
-    pub webhook_secret: Option<SecretString>,
-    /// Client-side limit: at most `rate_limit_requests` per `rate_limit_period`.
-    #[serde(default = "default_avito_rate_requests")]
-    pub rate_limit_requests: u32,
-    #[serde(default = "default_one_second")]
-    pub rate_limit_period: Dur,
-    /// Reviews and product questions (`[shops.<id>.avito.feedback]`); read
-    /// and answered only when this section is present. Same credentials.
-    pub feedback: Option<FeedbackSettings>,
-}
-
-fn default_ozon_base_url() -> String {
-    "https://api-seller.ozon.ru".into()
-}
-fn default_ym_base_url() -> String {
-    "https://api.partner.market.yandex.ru".into()
-}
-fn default_avito_base_url() -> String {
-    "https://api.avito.ru".into()
-}
-fn default_per_chat_poll() -> Dur {
-    Dur::secs(15)
-}
-fn default_ozon_rate_requests() -> u32 {
-    5
-}
-fn default_avito_rate_requests() -> u32 {
-    5
-}
-fn default_one_second() -> Dur {
-    Dur::secs(1)
-}
-fn default_ym_parallel() -> usize {
-    2
-}
-/// getChats' 5000 requests an hour, the smallest limit of the methods a poll
-/// calls (`x-resource-limit-config` in the Partner API spec,
-/// `openapi/paths/v2_businesses_businessId_chats.yaml`), spread evenly:
-/// 25 every 18 s.
-fn default_ym_rate_requests() -> u32 {
-    25
-}
-fn default_ym_rate_period() -> Dur {
-    Dur::secs(18)
-}
-
-fn default_wb_base_url() -> String {
-    "https://buyer-chat-api.wildberries.ru".into()
-}
-fn default_wb_feedback_base_url() -> String {
-    "https://feedbacks-api.wildberries.ru".into()
-}
-fn default_feedback_poll() -> Dur {
-    Dur::secs(60)
-}
-fn default_wb_feedback_rate_requests() -> u32 {
-    2
-}
-fn default_wb_poll() -> Dur {
-    Dur::secs(10)
-}
 fn default_http_timeout() -> Dur {
     Dur::secs(15)
-}
-fn default_wb_rate_requests() -> u32 {
-    10
-}
-fn default_wb_rate_period() -> Dur {
-    Dur::secs(10)
 }
 
 /// Where a token comes from (`token`, `token_env` or `token_file`), resolved once at start-up.
@@ -1328,139 +1106,40 @@ fn validate(s: &Settings, text: &str) -> Result<(), Diagnostics> {
             )),
             _ => {}
         }
-        if let Some(wb) = &shop.wildberries {
-            if wb.rate_limit_requests == 0 {
-                out.push(at(
-                    &["shops", id, "wildberries", "rate_limit_requests"],
-                    &format!("shops.{id}.wildberries.rate_limit_requests"),
-                    "must be at least 1".into(),
-                ));
-            }
-            if reqwest::Url::parse(&wb.base_url).is_err() {
-                out.push(at(
-                    &["shops", id, "wildberries", "base_url"],
-                    &format!("shops.{id}.wildberries.base_url"),
-                    format!("`{}` is not a URL", wb.base_url),
-                ));
-            }
-            if let Some(fb) = &wb.feedback {
-                if fb.rate_limit_requests == 0 {
-                    out.push(at(
-                        &[
-                            "shops",
-                            id,
-                            "wildberries",
-                            "feedback",
-                            "rate_limit_requests",
-                        ],
-                        &format!("shops.{id}.wildberries.feedback.rate_limit_requests"),
-                        "must be at least 1".into(),
-                    ));
-                }
-                if reqwest::Url::parse(&fb.base_url).is_err() {
-                    out.push(at(
-                        &["shops", id, "wildberries", "feedback", "base_url"],
-                        &format!("shops.{id}.wildberries.feedback.base_url"),
-                        format!("`{}` is not a URL", fb.base_url),
-                    ));
-                }
-            }
-        }
     }
     for (id, shop) in &s.shops {
-        let urls = [
-            ("ozon", shop.ozon.as_ref().map(|m| &m.base_url)),
-            (
-                "yandex_market",
-                shop.yandex_market.as_ref().map(|m| &m.base_url),
-            ),
-            ("avito", shop.avito.as_ref().map(|m| &m.base_url)),
-            (
-                "avito",
-                shop.avito
-                    .as_ref()
-                    .and_then(|m| m.webhook_base_url.as_ref()),
-            ),
-        ];
-        for (section, url) in urls {
-            if let Some(url) = url
-                && reqwest::Url::parse(url).is_err()
-            {
+        for section in shop.sections() {
+            let key = section.marketplace().config_key();
+            section.check(&mut SectionErrors {
+                shop: id,
+                section: key,
+                at: &at,
+                out: &mut out,
+            });
+            let Some(url) = section.webhook_base_url() else {
+                continue;
+            };
+            if reqwest::Url::parse(url).is_err() {
                 out.push(at(
-                    &["shops", id, section],
-                    &format!("shops.{id}.{section}"),
+                    &["shops", id, key],
+                    &format!("shops.{id}.{key}"),
                     format!("`{url}` is not a URL"),
                 ));
             }
-        }
-        let feedback = [
-            ("ozon", shop.ozon.as_ref().and_then(|m| m.feedback.as_ref())),
-            (
-                "yandex_market",
-                shop.yandex_market
-                    .as_ref()
-                    .and_then(|m| m.feedback.as_ref()),
-            ),
-            (
-                "avito",
-                shop.avito.as_ref().and_then(|m| m.feedback.as_ref()),
-            ),
-        ];
-        for (section, fb) in feedback {
-            let Some(fb) = fb else { continue };
-            if fb.rate_limit_requests == Some(0) {
+            if !s.web.enabled {
                 out.push(at(
-                    &["shops", id, section, "feedback", "rate_limit_requests"],
-                    &format!("shops.{id}.{section}.feedback.rate_limit_requests"),
-                    "must be at least 1".into(),
+                    &["shops", id, key, "webhook_base_url"],
+                    &format!("shops.{id}.{key}.webhook_base_url"),
+                    "webhooks arrive at the daemon's web server; set `[web] enabled = true`".into(),
                 ));
             }
-            if let Some(url) = &fb.base_url
-                && reqwest::Url::parse(url).is_err()
-            {
+            if section.webhook_secret().is_none() {
                 out.push(at(
-                    &["shops", id, section, "feedback", "base_url"],
-                    &format!("shops.{id}.{section}.feedback.base_url"),
-                    format!("`{url}` is not a URL"),
+                    &["shops", id, key, "webhook_base_url"],
+                    &format!("shops.{id}.{key}.webhook_secret"),
+                    "webhooks need `webhook_secret`, a random string that makes the webhook URL unguessable".into(),
                 ));
             }
-            if fb.poll_interval.0.is_zero() {
-                out.push(at(
-                    &["shops", id, section, "feedback", "poll_interval"],
-                    &format!("shops.{id}.{section}.feedback.poll_interval"),
-                    "must be longer than zero".into(),
-                ));
-            }
-        }
-        if let Some(ym) = &shop.yandex_market
-            && !(1..=4).contains(&ym.max_parallel)
-        {
-            out.push(at(
-                &["shops", id, "yandex_market", "max_parallel"],
-                &format!("shops.{id}.yandex_market.max_parallel"),
-                "must be between 1 and 4 (the Partner API allows 2 requests in flight per login)"
-                    .into(),
-            ));
-        }
-        if let Some(av) = &shop.avito
-            && av.webhook_base_url.is_some()
-            && !s.web.enabled
-        {
-            out.push(at(
-                &["shops", id, "avito", "webhook_base_url"],
-                &format!("shops.{id}.avito.webhook_base_url"),
-                "webhooks arrive at the daemon's web server; set `[web] enabled = true`".into(),
-            ));
-        }
-        if let Some(av) = &shop.avito
-            && av.webhook_base_url.is_some()
-            && av.webhook_secret.is_none()
-        {
-            out.push(at(
-                &["shops", id, "avito", "webhook_base_url"],
-                &format!("shops.{id}.avito.webhook_secret"),
-                "webhooks need `webhook_secret`, a random string that makes the webhook URL unguessable".into(),
-            ));
         }
     }
     for (name, p) in &s.llm.providers {
@@ -1793,6 +1472,62 @@ token = "t0k3n"
             Some(Duration::from_secs(60))
         );
         assert_eq!(shop.feedback_poll_interval(Marketplace::Wildberries), None);
+    }
+
+    const ALL_FOUR: &str = "\n[shops.acme.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n\n[shops.acme.yandex_market]\nbusiness_id = 2\napi_key = \"k\"\n\n[shops.acme.avito]\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+
+    #[test]
+    fn each_section_answers_for_the_marketplace_whose_key_it_sits_under() {
+        let text = format!("{MINIMAL}{ALL_FOUR}");
+        let s = load_from_str(&text, "shop.toml", PathBuf::new(), HashMap::new()).unwrap();
+        let shop = &s.shops["acme"];
+        assert_eq!(shop.marketplaces(), Marketplace::ALL);
+        for m in Marketplace::ALL {
+            let section = shop.section(m).unwrap();
+            assert_eq!(section.marketplace(), m);
+            assert!(
+                diag::locate_key(&text, &["shops", "acme", m.config_key()]).is_some(),
+                "{m}"
+            );
+        }
+        assert_eq!(
+            shop.poll_interval(Marketplace::Wildberries),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            shop.poll_interval(Marketplace::Avito),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(shop.base_urls().len(), 4);
+    }
+
+    #[test]
+    fn webhooks_are_checked_for_whichever_section_has_them() {
+        let text = format!(
+            "{MINIMAL}{ALL_FOUR}webhook_base_url = \"not a url\"\n\n[web]\nenabled = false\n"
+        );
+        let err = load_from_str(&text, "shop.toml", PathBuf::new(), HashMap::new())
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "`shops.acme.avito`: `not a url` is not a URL",
+            "`shops.acme.avito.webhook_base_url`: webhooks arrive",
+            "`shops.acme.avito.webhook_secret`: webhooks need",
+        ] {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
+        let fine = format!(
+            "{MINIMAL}{ALL_FOUR}webhook_base_url = \"https://q.example.ru\"\nwebhook_secret = \"s3cret\"\n"
+        );
+        let s = load_from_str(&fine, "shop.toml", PathBuf::new(), HashMap::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let shop = &s.shops["acme"];
+        assert_eq!(
+            shop.webhook_url("acme", Marketplace::Avito).as_deref(),
+            Some("https://q.example.ru/webhooks/avito/acme/s3cret")
+        );
+        assert_eq!(shop.webhook_url("acme", Marketplace::Ozon), None);
+        assert!(shop.webhook_secret(Marketplace::Wildberries).is_none());
     }
 
     #[test]

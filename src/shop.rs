@@ -8,23 +8,11 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{
-    FeedbackSettings, Settings, ShopSettings, resolve_named_secret, resolve_secret,
-};
+use crate::config::{Settings, ShopSettings};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::domain::Marketplace;
 use crate::llm::{Chain, DynModel};
-use crate::marketplace::avito::{AvitoClient, AvitoConfig};
-use crate::marketplace::feedback::avito::{AvitoFeedback, AvitoFeedbackConfig};
-use crate::marketplace::feedback::ozon::{OzonFeedback, OzonFeedbackConfig};
-use crate::marketplace::feedback::yandex_market::{
-    YandexMarketFeedback, YandexMarketFeedbackConfig,
-};
-use crate::marketplace::ozon::{OzonClient, OzonConfig};
-use crate::marketplace::wildberries::{WbConfig, WildberriesClient};
-use crate::marketplace::wildberries_feedback::{WbFeedbackConfig, WildberriesFeedbackClient};
-use crate::marketplace::yandex_market::{YandexMarketClient, YandexMarketConfig};
-use crate::marketplace::{DynConnector, DynFeedbackConnector};
+use crate::marketplace::{DynConnector, DynFeedbackConnector, sections};
 use crate::policy::Policy;
 use crate::prompts::PromptSet;
 
@@ -146,124 +134,13 @@ pub fn build_feedback_connectors(
     settings: &Settings,
     shop: &ShopSettings,
 ) -> BTreeMap<Marketplace, DynFeedbackConnector> {
-    let mut out: BTreeMap<Marketplace, DynFeedbackConnector> = BTreeMap::new();
-    if let Some(wb) = &shop.wildberries
-        && let Some(fb) = &wb.feedback
-        && let Ok(token) = resolve_secret(
-            &format!("shops.{id}.wildberries"),
-            &wb.token,
-            &wb.token_env,
-            &wb.token_file,
-            &settings.base_dir,
-        )
-    {
-        let client = WildberriesFeedbackClient::new(WbFeedbackConfig {
-            base_url: fb.base_url.clone(),
-            token,
-            timeout: wb.timeout.0,
-            rate_limit_requests: fb.rate_limit_requests,
-            rate_limit_period: fb.rate_limit_period.0,
-        });
-        out.insert(Marketplace::Wildberries, Arc::new(client));
-    }
-    let base = &settings.base_dir;
-    if let Some(oz) = &shop.ozon
-        && let Some(fb) = &oz.feedback
-        && let Ok(api_key) = resolve_named_secret(
-            &format!("shops.{id}.ozon"),
-            "api_key",
-            &oz.api_key,
-            &oz.api_key_env,
-            &oz.api_key_file,
-            base,
-        )
-    {
-        let mut config = OzonFeedbackConfig::new(&oz.base_url, &oz.client_id, api_key);
-        config.rate_limit_requests = OZON_FEEDBACK_REQUESTS_PER_SECOND;
-        pace(
-            fb,
-            &mut config.base_url,
-            &mut config.timeout,
-            oz.timeout.0,
-            &mut config.rate_limit_requests,
-            &mut config.rate_limit_period,
-        );
-        out.insert(Marketplace::Ozon, Arc::new(OzonFeedback::new(config)));
-    }
-    if let Some(ym) = &shop.yandex_market
-        && let Some(fb) = &ym.feedback
-        && let Ok(api_key) = resolve_named_secret(
-            &format!("shops.{id}.yandex_market"),
-            "api_key",
-            &ym.api_key,
-            &ym.api_key_env,
-            &ym.api_key_file,
-            base,
-        )
-    {
-        let mut config = YandexMarketFeedbackConfig::new(&ym.base_url, ym.business_id, api_key);
-        pace(
-            fb,
-            &mut config.base_url,
-            &mut config.timeout,
-            ym.timeout.0,
-            &mut config.rate_limit_requests,
-            &mut config.rate_limit_period,
-        );
-        out.insert(
-            Marketplace::YandexMarket,
-            Arc::new(YandexMarketFeedback::new(config)),
-        );
-    }
-    if let Some(av) = &shop.avito
-        && let Some(fb) = &av.feedback
-        && let Ok(client_secret) = resolve_named_secret(
-            &format!("shops.{id}.avito"),
-            "client_secret",
-            &av.client_secret,
-            &av.client_secret_env,
-            &av.client_secret_file,
-            base,
-        )
-    {
-        let mut config = AvitoFeedbackConfig::new(&av.base_url, &av.client_id, client_secret);
-        pace(
-            fb,
-            &mut config.base_url,
-            &mut config.timeout,
-            av.timeout.0,
-            &mut config.rate_limit_requests,
-            &mut config.rate_limit_period,
-        );
-        out.insert(Marketplace::Avito, Arc::new(AvitoFeedback::new(config)));
-    }
-    out
-}
-
-/// Ozon's review and question methods share the 50 requests a second per
-/// Client-Id with its chat methods; this leaves the chats most of it.
-const OZON_FEEDBACK_REQUESTS_PER_SECOND: u32 = 10;
-
-/// A feedback section's overrides of a client's defaults: its own base URL,
-/// timeout (else the marketplace section's) and pace.
-fn pace(
-    fb: &FeedbackSettings,
-    base_url: &mut String,
-    timeout: &mut std::time::Duration,
-    section_timeout: std::time::Duration,
-    requests: &mut u32,
-    period: &mut std::time::Duration,
-) {
-    if let Some(url) = &fb.base_url {
-        base_url.clone_from(url);
-    }
-    *timeout = fb.timeout.map_or(section_timeout, |t| t.0);
-    if let Some(n) = fb.rate_limit_requests {
-        *requests = n;
-    }
-    if let Some(p) = fb.rate_limit_period {
-        *period = p.0;
-    }
+    sections(shop)
+        .filter_map(|section| {
+            let what = format!("shops.{id}.{}", section.marketplace().config_key());
+            let connector = section.feedback_connector(&what, &settings.base_dir)?;
+            Some((section.marketplace(), connector))
+        })
+        .collect()
 }
 
 /// One connector per marketplace the shop sells on. Errors name the config key.
@@ -274,101 +151,19 @@ pub fn build_connectors(
 ) -> Result<BTreeMap<Marketplace, DynConnector>, Diagnostics> {
     let mut out = Diagnostics::default();
     let mut connectors: BTreeMap<Marketplace, DynConnector> = BTreeMap::new();
-    let base = &settings.base_dir;
-    let mut fail = |what: String, e: String| {
-        let message = e
-            .strip_prefix(&format!("{what}: "))
-            .map(str::to_string)
-            .unwrap_or(e);
-        out.push(Diagnostic::new(&settings.origin, message).field(what));
-    };
-    if let Some(wb) = &shop.wildberries {
-        let what = format!("shops.{id}.wildberries");
-        match resolve_secret(&what, &wb.token, &wb.token_env, &wb.token_file, base) {
-            Ok(token) => {
-                let client = WildberriesClient::new(WbConfig {
-                    base_url: wb.base_url.clone(),
-                    token,
-                    timeout: wb.timeout.0,
-                    rate_limit_requests: wb.rate_limit_requests,
-                    rate_limit_period: wb.rate_limit_period.0,
-                });
-                connectors.insert(Marketplace::Wildberries, Arc::new(client));
+    for section in sections(shop) {
+        let what = format!("shops.{id}.{}", section.marketplace().config_key());
+        match section.connector(&what, &settings.base_dir) {
+            Ok(connector) => {
+                connectors.insert(section.marketplace(), connector);
             }
-            Err(e) => fail(what, e),
-        }
-    }
-    if let Some(oz) = &shop.ozon {
-        let what = format!("shops.{id}.ozon");
-        match resolve_named_secret(
-            &what,
-            "api_key",
-            &oz.api_key,
-            &oz.api_key_env,
-            &oz.api_key_file,
-            base,
-        ) {
-            Ok(api_key) => {
-                let client = OzonClient::new(OzonConfig {
-                    base_url: oz.base_url.clone(),
-                    client_id: oz.client_id.clone(),
-                    api_key,
-                    timeout: oz.timeout.0,
-                    rate_limit_requests: oz.rate_limit_requests,
-                    rate_limit_period: oz.rate_limit_period.0,
-                });
-                connectors.insert(Marketplace::Ozon, Arc::new(client));
+            Err(e) => {
+                let message = e
+                    .strip_prefix(&format!("{what}: "))
+                    .map(str::to_string)
+                    .unwrap_or(e);
+                out.push(Diagnostic::new(&settings.origin, message).field(what));
             }
-            Err(e) => fail(what, e),
-        }
-    }
-    if let Some(ym) = &shop.yandex_market {
-        let what = format!("shops.{id}.yandex_market");
-        match resolve_named_secret(
-            &what,
-            "api_key",
-            &ym.api_key,
-            &ym.api_key_env,
-            &ym.api_key_file,
-            base,
-        ) {
-            Ok(api_key) => {
-                let client = YandexMarketClient::new(YandexMarketConfig {
-                    base_url: ym.base_url.clone(),
-                    business_id: ym.business_id,
-                    api_key,
-                    timeout: ym.timeout.0,
-                    max_parallel: ym.max_parallel,
-                    rate_limit_requests: ym.rate_limit_requests,
-                    rate_limit_period: ym.rate_limit_period.0,
-                });
-                connectors.insert(Marketplace::YandexMarket, Arc::new(client));
-            }
-            Err(e) => fail(what, e),
-        }
-    }
-    if let Some(av) = &shop.avito {
-        let what = format!("shops.{id}.avito");
-        match resolve_named_secret(
-            &what,
-            "client_secret",
-            &av.client_secret,
-            &av.client_secret_env,
-            &av.client_secret_file,
-            base,
-        ) {
-            Ok(client_secret) => {
-                let client = AvitoClient::new(AvitoConfig {
-                    base_url: av.base_url.clone(),
-                    client_id: av.client_id.clone(),
-                    client_secret,
-                    timeout: av.timeout.0,
-                    rate_limit_requests: av.rate_limit_requests,
-                    rate_limit_period: av.rate_limit_period.0,
-                });
-                connectors.insert(Marketplace::Avito, Arc::new(client));
-            }
-            Err(e) => fail(what, e),
         }
     }
     out.into_result(connectors)

@@ -41,6 +41,26 @@ impl Marketplace {
         }
     }
 
+    /// The words a marketplace goes by in normalised text (Latin and
+    /// Russian, as buyers and drafts write them), to tell "on Ozon" in an
+    /// Ozon chat (fine) from "on Ozon" in a Wildberries chat (sending the
+    /// buyer away).
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Marketplace::Wildberries => &[
+                "wildberries",
+                "вайлдберриз",
+                "валберис",
+                "вайлдбериз",
+                "wb",
+                "вб",
+            ],
+            Marketplace::Ozon => &["ozon", "озон", "озоне", "озона"],
+            Marketplace::YandexMarket => &["яндекс", "маркет", "маркете", "маркета", "market"],
+            Marketplace::Avito => &["авито", "avito"],
+        }
+    }
+
     /// What the marketplace's chat API can do.
     pub fn capabilities(self) -> Capabilities {
         match self {

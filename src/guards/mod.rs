@@ -333,24 +333,6 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
     })
 }
 
-/// Names a marketplace goes by, to tell "on Ozon" in an Ozon chat (fine)
-/// from "on Ozon" in a Wildberries chat (sending the buyer away).
-fn names_of(m: Marketplace) -> &'static [&'static str] {
-    match m {
-        Marketplace::Wildberries => &[
-            "wildberries",
-            "вайлдберриз",
-            "валберис",
-            "вайлдбериз",
-            "wb",
-            "вб",
-        ],
-        Marketplace::Ozon => &["ozon", "озон", "озоне", "озона"],
-        Marketplace::YandexMarket => &["яндекс", "маркет", "маркете", "маркета", "market"],
-        Marketplace::Avito => &["авито", "avito"],
-    }
-}
-
 fn excerpt(n: &Normalised, original: &str, first: usize, last: usize) -> String {
     n.excerpt(original, first, last).chars().take(80).collect()
 }
@@ -397,7 +379,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
                 continue;
             }
             if rule.category == "off_platform" {
-                let own = names_of(input.marketplace);
+                let own = input.marketplace.names();
                 let named_here = (hit.first..=hit.last).any(|i| {
                     let w = n.tokens[i].norm.as_str();
                     own.contains(&w)

@@ -1206,6 +1206,46 @@ struct WebhookMessage {
     content: Option<Value>,
 }
 
+/// Built from `[shops.<id>.avito]`, reviews from its `feedback` subsection
+/// with the same credentials.
+impl super::Connect for crate::config::AvitoSettings {
+    fn connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Result<super::DynConnector, String> {
+        let client_secret = self.resolve_client_secret(what, base_dir)?;
+        Ok(std::sync::Arc::new(AvitoClient::new(AvitoConfig {
+            base_url: self.base_url.clone(),
+            client_id: self.client_id.clone(),
+            client_secret,
+            timeout: self.timeout.0,
+            rate_limit_requests: self.rate_limit_requests,
+            rate_limit_period: self.rate_limit_period.0,
+        })))
+    }
+
+    fn feedback_connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Option<super::DynFeedbackConnector> {
+        use super::feedback::avito::{AvitoFeedback, AvitoFeedbackConfig};
+        let fb = self.feedback.as_ref()?;
+        let client_secret = self.resolve_client_secret(what, base_dir).ok()?;
+        let mut config = AvitoFeedbackConfig::new(&self.base_url, &self.client_id, client_secret);
+        super::feedback::pace(
+            fb,
+            &mut config.base_url,
+            &mut config.timeout,
+            self.timeout.0,
+            &mut config.rate_limit_requests,
+            &mut config.rate_limit_period,
+        );
+        Some(std::sync::Arc::new(AvitoFeedback::new(config)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

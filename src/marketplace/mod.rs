@@ -10,11 +10,13 @@ pub mod wildberries;
 pub mod wildberries_feedback;
 pub mod yandex_market;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::config::{MarketplaceSection, ShopSettings};
 use crate::domain::{
     Capabilities, ChatUpdate, FeedbackBatch, FeedbackCapabilities, FeedbackItem, InboundBatch,
     KnownChats, Marketplace, Millis, ReplyText, ThreadKind,
@@ -291,6 +293,39 @@ pub trait FeedbackConnector: Send + Sync {
 
 pub type DynFeedbackConnector = Arc<dyn FeedbackConnector>;
 
+/// A marketplace section of a shop's settings as the factory of its
+/// connectors; each marketplace's file implements it for its own section.
+pub trait Connect: MarketplaceSection {
+    /// The chat connector. `what` names the section (`shops.<id>.<key>`) in
+    /// the error, which says why the credentials do not resolve.
+    fn connector(&self, what: &str, base_dir: &Path) -> Result<DynConnector, String>;
+
+    /// The review and question connector, where the section has a
+    /// `feedback` subsection. It uses the chat connector's credentials,
+    /// whose errors [`Self::connector`] reports.
+    fn feedback_connector(&self, what: &str, base_dir: &Path) -> Option<DynFeedbackConnector>;
+}
+
+/// A shop's marketplace sections as connector factories, in the order of
+/// [`Marketplace::ALL`].
+pub fn sections(shop: &ShopSettings) -> impl Iterator<Item = &dyn Connect> {
+    let ShopSettings {
+        wildberries,
+        ozon,
+        yandex_market,
+        avito,
+        ..
+    } = shop;
+    [
+        wildberries.as_ref().map(|s| s as &dyn Connect),
+        ozon.as_ref().map(|s| s as &dyn Connect),
+        yandex_market.as_ref().map(|s| s as &dyn Connect),
+        avito.as_ref().map(|s| s as &dyn Connect),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// A reqwest client with the timeouts every marketplace call needs.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
@@ -330,6 +365,33 @@ pub fn describe_transport_error(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn each_section_builds_the_connectors_of_its_own_marketplace() {
+        let text = "[database]\npath = \"x.db\"\n\n[shops.acme]\npolicy = \"p.toml\"\nprompts = \"prompts\"\n\n\
+            [shops.acme.wildberries]\ntoken = \"t\"\n[shops.acme.wildberries.feedback]\n\n\
+            [shops.acme.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n[shops.acme.ozon.feedback]\n\n\
+            [shops.acme.yandex_market]\nbusiness_id = 2\napi_key = \"k\"\n[shops.acme.yandex_market.feedback]\n\n\
+            [shops.acme.avito]\nclient_id = \"c\"\nclient_secret = \"s\"\n[shops.acme.avito.feedback]\n";
+        let settings = crate::config::load_from_str(
+            text,
+            "c.toml",
+            std::path::PathBuf::new(),
+            Default::default(),
+        )
+        .unwrap();
+        let shop = &settings.shops["acme"];
+        let built: Vec<Marketplace> = sections(shop).map(|s| s.marketplace()).collect();
+        assert_eq!(built, Marketplace::ALL);
+        for section in sections(shop) {
+            let m = section.marketplace();
+            let what = format!("shops.acme.{}", m.config_key());
+            let chats = section.connector(&what, Path::new("")).unwrap();
+            assert_eq!(chats.marketplace(), m);
+            let feedback = section.feedback_connector(&what, Path::new("")).unwrap();
+            assert_eq!(feedback.marketplace(), m);
+        }
+    }
 
     #[test]
     fn a_status_is_not_repeated_by_its_own_name() {

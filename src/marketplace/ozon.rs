@@ -1202,6 +1202,51 @@ impl ChatMessage {
     }
 }
 
+/// Ozon's review and question methods share the 50 requests a second per
+/// Client-Id with its chat methods; this leaves the chats most of it.
+const FEEDBACK_REQUESTS_PER_SECOND: u32 = 10;
+
+/// Built from `[shops.<id>.ozon]`, reviews and questions from its
+/// `feedback` subsection with the same credentials.
+impl super::Connect for crate::config::OzonSettings {
+    fn connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Result<super::DynConnector, String> {
+        let api_key = self.resolve_api_key(what, base_dir)?;
+        Ok(std::sync::Arc::new(OzonClient::new(OzonConfig {
+            base_url: self.base_url.clone(),
+            client_id: self.client_id.clone(),
+            api_key,
+            timeout: self.timeout.0,
+            rate_limit_requests: self.rate_limit_requests,
+            rate_limit_period: self.rate_limit_period.0,
+        })))
+    }
+
+    fn feedback_connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Option<super::DynFeedbackConnector> {
+        use super::feedback::ozon::{OzonFeedback, OzonFeedbackConfig};
+        let fb = self.feedback.as_ref()?;
+        let api_key = self.resolve_api_key(what, base_dir).ok()?;
+        let mut config = OzonFeedbackConfig::new(&self.base_url, &self.client_id, api_key);
+        config.rate_limit_requests = FEEDBACK_REQUESTS_PER_SECOND;
+        super::feedback::pace(
+            fb,
+            &mut config.base_url,
+            &mut config.timeout,
+            self.timeout.0,
+            &mut config.rate_limit_requests,
+            &mut config.rate_limit_period,
+        );
+        Some(std::sync::Arc::new(OzonFeedback::new(config)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -452,6 +452,44 @@ struct MessageResult {
     add_time: Option<i64>,
 }
 
+/// Built from `[shops.<id>.wildberries]`, reviews and questions from its
+/// `feedback` subsection with the same token.
+impl super::Connect for crate::config::WildberriesSettings {
+    fn connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Result<super::DynConnector, String> {
+        let token = self.resolve_token(what, base_dir)?;
+        Ok(std::sync::Arc::new(WildberriesClient::new(WbConfig {
+            base_url: self.base_url.clone(),
+            token,
+            timeout: self.timeout.0,
+            rate_limit_requests: self.rate_limit_requests,
+            rate_limit_period: self.rate_limit_period.0,
+        })))
+    }
+
+    fn feedback_connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Option<super::DynFeedbackConnector> {
+        use super::wildberries_feedback::{WbFeedbackConfig, WildberriesFeedbackClient};
+        let fb = self.feedback.as_ref()?;
+        let token = self.resolve_token(what, base_dir).ok()?;
+        Some(std::sync::Arc::new(WildberriesFeedbackClient::new(
+            WbFeedbackConfig {
+                base_url: fb.base_url.clone(),
+                token,
+                timeout: self.timeout.0,
+                rate_limit_requests: fb.rate_limit_requests,
+                rate_limit_period: fb.rate_limit_period.0,
+            },
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1058,6 +1058,49 @@ where
     })
 }
 
+/// Built from `[shops.<id>.yandex_market]`, reviews and questions from its
+/// `feedback` subsection with the same credentials.
+impl super::Connect for crate::config::YandexMarketSettings {
+    fn connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Result<super::DynConnector, String> {
+        let api_key = self.resolve_api_key(what, base_dir)?;
+        Ok(std::sync::Arc::new(YandexMarketClient::new(
+            YandexMarketConfig {
+                base_url: self.base_url.clone(),
+                business_id: self.business_id,
+                api_key,
+                timeout: self.timeout.0,
+                max_parallel: self.max_parallel,
+                rate_limit_requests: self.rate_limit_requests,
+                rate_limit_period: self.rate_limit_period.0,
+            },
+        )))
+    }
+
+    fn feedback_connector(
+        &self,
+        what: &str,
+        base_dir: &std::path::Path,
+    ) -> Option<super::DynFeedbackConnector> {
+        use super::feedback::yandex_market::{YandexMarketFeedback, YandexMarketFeedbackConfig};
+        let fb = self.feedback.as_ref()?;
+        let api_key = self.resolve_api_key(what, base_dir).ok()?;
+        let mut config = YandexMarketFeedbackConfig::new(&self.base_url, self.business_id, api_key);
+        super::feedback::pace(
+            fb,
+            &mut config.base_url,
+            &mut config.timeout,
+            self.timeout.0,
+            &mut config.rate_limit_requests,
+            &mut config.rate_limit_period,
+        );
+        Some(std::sync::Arc::new(YandexMarketFeedback::new(config)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

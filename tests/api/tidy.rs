@@ -380,15 +380,7 @@ fn only_transition_tx_writes_a_drafts_state() {
 const MARKETPLACE_HOMES: &[(&str, &str)] = &[
     (
         "src/domain/marketplace.rs",
-        "the `Marketplace` enum itself: codes, titles, capabilities, parsing",
-    ),
-    (
-        "src/config.rs",
-        "each marketplace's settings section (poll interval, webhook address and secret); issue 14 item 6 moves them to one home per marketplace",
-    ),
-    (
-        "src/guards/mod.rs",
-        "`names_of`: what each marketplace is called in Russian, to catch a draft sending the buyer to another marketplace; it belongs beside `Marketplace::title` and moves there once guards is not being reworked",
+        "the `Marketplace` enum itself: codes, titles, the names buyers call it by, capabilities, parsing",
     ),
     (
         "src/sim/mod.rs",

@@ -370,3 +370,24 @@ fn batch_of<T>(page: Page<T>, item: impl Fn(T) -> Option<FeedbackItem>) -> Feedb
 fn now() -> Millis {
     jiff::Timestamp::now().as_millisecond()
 }
+/// A feedback section's overrides of a client's defaults: its own base URL,
+/// timeout (else the marketplace section's) and pace.
+pub(super) fn pace(
+    fb: &crate::config::FeedbackSettings,
+    base_url: &mut String,
+    timeout: &mut Duration,
+    section_timeout: Duration,
+    requests: &mut u32,
+    period: &mut Duration,
+) {
+    if let Some(url) = &fb.base_url {
+        base_url.clone_from(url);
+    }
+    *timeout = fb.timeout.map_or(section_timeout, |t| t.0);
+    if let Some(n) = fb.rate_limit_requests {
+        *requests = n;
+    }
+    if let Some(p) = fb.rate_limit_period {
+        *period = p.0;
+    }
+}

@@ -665,6 +665,79 @@ mod tests {
         assert!(set.has(SYSTEM) && set.has(DRAFT) && set.has(CLASSIFY));
     }
 
+    /// The shop's own reply templates are its words: the guards must let
+    /// them through whatever the buyer is called and whatever they bought
+    /// (a learned guard once blocked a greeting to "Татьяна" that passed for
+    /// "Анна"). Names from outside the models' name list are here too.
+    #[test]
+    fn the_guards_pass_every_shipped_reply_whoever_the_buyer_is() {
+        use crate::guards::{self, GuardInput, GuardSettings};
+        let set = shipped();
+        let settings = GuardSettings::default();
+        let names = [
+            None,
+            Some("Анна"),
+            Some("Татьяна"),
+            Some("Наталья"),
+            Some("Дмитрий"),
+            Some("Алексей"),
+            Some("Сергей"),
+            Some("Михаил"),
+            Some("Елена"),
+            Some("Андрей"),
+            Some("Ольга"),
+            Some("Зульфия"),
+            Some("Эвелина"),
+            Some("Ростислав"),
+            Some("Kate"),
+            Some("Покупатель"),
+        ];
+        let products = [
+            None,
+            Some("Плед флисовый 150×200"),
+            Some("Чехол для iPhone 15"),
+        ];
+        let mut blocked = Vec::new();
+        for intent in Intent::ALL {
+            let Some(template) = set.reply_template(&ReplyFor::chat(intent)) else {
+                continue;
+            };
+            for name in names {
+                for product in products {
+                    let mut ctx = PromptContext::sample();
+                    ctx.buyer.name = name.map(String::from);
+                    ctx.order.product_name = product.map(String::from);
+                    ctx.intent = intent.to_string();
+                    let text = set.render(&template, &ctx).unwrap();
+                    let order = OrderContext {
+                        product_name: product.map(String::from),
+                        ..OrderContext::default()
+                    };
+                    let findings = guards::check(&GuardInput {
+                        draft: &text,
+                        buyer_text: &ctx.turn.text,
+                        buyer_name: name,
+                        intent,
+                        buyer_flagged_injection: false,
+                        marketplace: crate::domain::Marketplace::Wildberries,
+                        max_chars: 1000,
+                        order: &order,
+                        knowledge: &set.knowledge,
+                        system_prompt: None,
+                        settings: &settings,
+                    });
+                    blocked.extend(
+                        findings
+                            .iter()
+                            .filter(|f| f.severity == guards::Severity::Error)
+                            .map(|f| format!("{template} for {name:?}: {} «{text}»", f.message)),
+                    );
+                }
+            }
+        }
+        assert!(blocked.is_empty(), "{}", blocked.join("\n"));
+    }
+
     #[test]
     fn templates_are_not_html_escaped_and_buyer_text_cannot_close_the_delimiter() {
         let set = shipped();

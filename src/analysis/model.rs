@@ -67,6 +67,8 @@ fn word_class(t: &Token) -> Option<&'static str> {
         Some(if t.norm.len() >= 6 { "#long" } else { "#num" })
     } else if t.norm.chars().any(|c| c.is_ascii_digit()) {
         Some("#code")
+    } else if t.norm == crate::text::names::PLACEHOLDER {
+        Some("#name")
     } else {
         None
     }

@@ -595,7 +595,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
     if let Some(model) = &settings.model
         && !findings.iter().any(|f| f.severity == Error)
     {
-        let v = model.judge(&n);
+        let v = model.judge_draft(&n, draft, input.buyer_name);
         if v.block >= model::BLOCK_THRESHOLD
             && !v.words.is_empty()
             && (v.category != "ai_mention" || settings.forbid_ai_mentions)
@@ -671,6 +671,62 @@ mod tests {
         })
         .iter()
         .any(|f| f.category == "language")
+    }
+
+    /// The categories the phrase rules alone find (the learned model off).
+    fn rule_errors(draft: &str) -> Vec<String> {
+        let settings = super::GuardSettings {
+            model: None,
+            ..super::GuardSettings::default()
+        };
+        let order = crate::domain::OrderContext::default();
+        super::check(&super::GuardInput {
+            draft,
+            buyer_text: "Есть в наличии?",
+            buyer_name: None,
+            intent: crate::domain::Intent::Availability,
+            buyer_flagged_injection: false,
+            marketplace: crate::domain::Marketplace::Wildberries,
+            max_chars: 1000,
+            order: &order,
+            knowledge: "",
+            system_prompt: None,
+            settings: &settings,
+        })
+        .into_iter()
+        .filter(|f| f.severity == super::Severity::Error)
+        .map(|f| f.category)
+        .collect()
+    }
+
+    #[test]
+    fn helpers_that_are_not_people_are_ai_mentions() {
+        for draft in [
+            "Вам пишет цифровой ассистент магазина, сейчас проверим остатки.",
+            "С вами на связи программный консультант: уточню размер и вернусь.",
+            "Текст ниже составила программа, менеджер его проверит позже.",
+            "Этот ответ сформировал алгоритм, извините за неточности.",
+            "Отвечаем без участия оператора: товар есть на складе.",
+            "Машинный ответ: заказ передан в доставку.",
+            "Наша генеративная модель подобрала для вас размер M.",
+        ] {
+            assert!(
+                rule_errors(draft).contains(&"ai_mention".to_string()),
+                "{draft}"
+            );
+        }
+        for draft in [
+            "Робот-пылесос есть в наличии, отправим в день заказа.",
+            "Программа стирки: 30 градусов, деликатный режим.",
+            "Электронный термометр в комплекте, батарейка тоже.",
+            "Автоматическая коробка передач у модели не предусмотрена: это игрушка.",
+            "В субботу и воскресенье мы тоже работаем с чатом.",
+        ] {
+            assert!(
+                !rule_errors(draft).contains(&"ai_mention".to_string()),
+                "{draft}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 mod decode;
 mod field;
+pub mod names;
 pub mod phrase;
 mod swearing;
 pub mod translit;

@@ -19,10 +19,20 @@ pub enum Purpose {
     Send,
 }
 
+/// How long reads keep giving way after a throttled send's retry falls due:
+/// longer than the sender's tick, so the retry finds the server's quota
+/// before the next poll spends it.
+const SEND_FIRST: Duration = Duration::from_secs(2);
+
 pub struct RequestGate {
     limiter: Option<DefaultDirectRateLimiter>,
     /// Set after a throttling answer; no request leaves before it.
     blocked_until: Mutex<Option<Instant>>,
+    /// Set when a send was throttled: reads wait until its retry has had its
+    /// turn, or polling at the server's limit would starve it for ever.
+    reads_held_until: Mutex<Option<Instant>>,
+    /// Sends that have their turn and whose answer is not read yet.
+    sends_in_flight: std::sync::Arc<AtomicU64>,
     /// How many sends wait for their turn; reads go only when none does.
     sends_waiting: watch::Sender<usize>,
     in_flight: Option<std::sync::Arc<Semaphore>>,
@@ -60,6 +70,16 @@ impl Drop for WaitingSend<'_> {
 #[must_use]
 pub struct Turn {
     _permit: Option<OwnedSemaphorePermit>,
+    _send: Option<SendInFlight>,
+}
+
+/// A send between its turn and its answer.
+struct SendInFlight(std::sync::Arc<AtomicU64>);
+
+impl Drop for SendInFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl RequestGate {
@@ -69,6 +89,8 @@ impl RequestGate {
         RequestGate {
             limiter: (requests > 0).then(|| RateLimiter::direct(client_quota(requests, period))),
             blocked_until: Mutex::new(None),
+            reads_held_until: Mutex::new(None),
+            sends_in_flight: std::sync::Arc::new(AtomicU64::new(0)),
             sends_waiting: watch::Sender::new(0),
             in_flight: max_parallel.map(|n| std::sync::Arc::new(Semaphore::new(n.max(1)))),
             requests: AtomicU64::new(0),
@@ -95,8 +117,12 @@ impl RequestGate {
             None => None,
         };
         loop {
-            let until = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-            match until {
+            let blocked = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+            let held = match purpose {
+                Purpose::Read => *self.reads_held_until.lock().unwrap_or_else(|p| p.into_inner()),
+                Purpose::Send => None,
+            };
+            match blocked.max(held) {
                 Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
                 _ => break,
             }
@@ -105,7 +131,14 @@ impl RequestGate {
             l.until_ready().await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        Turn { _permit: permit }
+        let send = (purpose == Purpose::Send).then(|| {
+            self.sends_in_flight.fetch_add(1, Ordering::Relaxed);
+            SendInFlight(self.sends_in_flight.clone())
+        });
+        Turn {
+            _permit: permit,
+            _send: send,
+        }
     }
 
     /// Count a throttling answer (429, 420) for the metrics.
@@ -120,12 +153,20 @@ impl RequestGate {
         }
     }
 
-    /// Hold every request back for `wait`, e.g. after a 429 or 420.
+    /// Hold every request back for `wait`, e.g. after a 429 or 420. When a
+    /// send is in flight (it may be the one throttled, and the sender retries
+    /// it when `wait` is over), reads also give way for a while after that.
     pub fn block_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
-        let mut guard = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none_or(|t| t < until) {
-            *guard = Some(until);
+        let later = |slot: &Mutex<Option<Instant>>, until: Instant| {
+            let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none_or(|t| t < until) {
+                *guard = Some(until);
+            }
+        };
+        later(&self.blocked_until, until);
+        if self.sends_in_flight.load(Ordering::Relaxed) > 0 {
+            later(&self.reads_held_until, until + SEND_FIRST);
         }
     }
 }
@@ -232,6 +273,29 @@ mod tests {
         let start = Instant::now();
         let _t = gate.turn(Purpose::Read).await;
         assert!(start.elapsed() >= Duration::from_millis(110));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_throttled_send_reads_wait_until_its_retry_has_gone() {
+        let gate = RequestGate::new(0, Duration::from_secs(1), None);
+        let send = gate.turn(Purpose::Send).await;
+        gate.block_for(Duration::from_secs(1));
+        drop(send);
+        let start = Instant::now();
+        let retry = gate.turn(Purpose::Send).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "the send waits out the block");
+        drop(retry);
+        let _read = gate.turn(Purpose::Read).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1) + SEND_FIRST);
+
+        // A read throttled while no send is in flight holds back nothing more.
+        let gate = RequestGate::new(0, Duration::from_secs(1), None);
+        let read = gate.turn(Purpose::Read).await;
+        gate.block_for(Duration::from_secs(1));
+        drop(read);
+        let start = Instant::now();
+        let _read = gate.turn(Purpose::Read).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]

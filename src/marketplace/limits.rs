@@ -119,7 +119,10 @@ impl RequestGate {
         loop {
             let blocked = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
             let held = match purpose {
-                Purpose::Read => *self.reads_held_until.lock().unwrap_or_else(|p| p.into_inner()),
+                Purpose::Read => *self
+                    .reads_held_until
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
                 Purpose::Send => None,
             };
             match blocked.max(held) {
@@ -283,7 +286,11 @@ mod tests {
         drop(send);
         let start = Instant::now();
         let retry = gate.turn(Purpose::Send).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(1), "the send waits out the block");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(1),
+            "the send waits out the block"
+        );
         drop(retry);
         let _read = gate.turn(Purpose::Read).await;
         assert_eq!(start.elapsed(), Duration::from_secs(1) + SEND_FIRST);

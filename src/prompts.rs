@@ -402,6 +402,76 @@ impl PromptSet {
             })
     }
 
+    /// The chat reply templates the guards would hold for a person under
+    /// `settings`, rendered for each buyer name and product given: such a
+    /// reply is never auto-sent, whatever the policy says. One line each,
+    /// naming the file, the buyer and the finding.
+    pub fn replies_the_guards_hold(
+        &self,
+        settings: &crate::guards::GuardSettings,
+        buyer_names: &[Option<&str>],
+        products: &[Option<&str>],
+    ) -> Vec<String> {
+        use crate::guards::{self, GuardInput, Severity};
+        let mut held = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // One line per template and category, for the first buyer it meets.
+        let mut reported = std::collections::HashSet::new();
+        for intent in Intent::ALL {
+            let Some(template) = self.reply_template(&ReplyFor::chat(intent)) else {
+                continue;
+            };
+            if !seen.insert(template.clone()) {
+                continue;
+            }
+            'names: for &name in buyer_names {
+                for &product in products {
+                    let mut ctx = PromptContext::sample();
+                    ctx.buyer.name = name.map(String::from);
+                    ctx.order.product_name = product.map(String::from);
+                    ctx.intent = intent.to_string();
+                    // A template that does not render is reported by `check`.
+                    let Ok(text) = self.render(&template, &ctx) else {
+                        break 'names;
+                    };
+                    let order = OrderContext {
+                        product_name: product.map(String::from),
+                        ..OrderContext::default()
+                    };
+                    let findings = guards::check(&GuardInput {
+                        draft: &text,
+                        buyer_text: &ctx.turn.text,
+                        buyer_name: name,
+                        intent,
+                        buyer_flagged_injection: false,
+                        marketplace: crate::domain::Marketplace::Wildberries,
+                        max_chars: ctx.marketplace.max_chars,
+                        order: &order,
+                        knowledge: &self.knowledge,
+                        system_prompt: None,
+                        settings,
+                    });
+                    held.extend(
+                        findings
+                            .iter()
+                            .filter(|f| f.severity == Severity::Error)
+                            .filter(|f| reported.insert((template.clone(), f.category.clone())))
+                            .map(|f| {
+                                format!(
+                                    "{}: the guards hold this reply for a person, so it is never auto-sent (buyer {}): {}: {} «{text}»",
+                                    self.source(&template).display(),
+                                    name.unwrap_or("without a name"),
+                                    f.category,
+                                    f.message
+                                )
+                            }),
+                    );
+                }
+            }
+        }
+        held
+    }
+
     /// Render every template with a sample context, so `agentiq check` finds
     /// misspelt variables before a buyer does.
     pub fn check(&self) -> Diagnostics {
@@ -671,9 +741,6 @@ mod tests {
     /// "Анна"). Names from outside the models' name list are here too.
     #[test]
     fn the_guards_pass_every_shipped_reply_whoever_the_buyer_is() {
-        use crate::guards::{self, GuardInput, GuardSettings};
-        let set = shipped();
-        let settings = GuardSettings::default();
         let names = [
             None,
             Some("Анна"),
@@ -697,45 +764,32 @@ mod tests {
             Some("Плед флисовый 150×200"),
             Some("Чехол для iPhone 15"),
         ];
-        let mut blocked = Vec::new();
-        for intent in Intent::ALL {
-            let Some(template) = set.reply_template(&ReplyFor::chat(intent)) else {
-                continue;
-            };
-            for name in names {
-                for product in products {
-                    let mut ctx = PromptContext::sample();
-                    ctx.buyer.name = name.map(String::from);
-                    ctx.order.product_name = product.map(String::from);
-                    ctx.intent = intent.to_string();
-                    let text = set.render(&template, &ctx).unwrap();
-                    let order = OrderContext {
-                        product_name: product.map(String::from),
-                        ..OrderContext::default()
-                    };
-                    let findings = guards::check(&GuardInput {
-                        draft: &text,
-                        buyer_text: &ctx.turn.text,
-                        buyer_name: name,
-                        intent,
-                        buyer_flagged_injection: false,
-                        marketplace: crate::domain::Marketplace::Wildberries,
-                        max_chars: 1000,
-                        order: &order,
-                        knowledge: &set.knowledge,
-                        system_prompt: None,
-                        settings: &settings,
-                    });
-                    blocked.extend(
-                        findings
-                            .iter()
-                            .filter(|f| f.severity == guards::Severity::Error)
-                            .map(|f| format!("{template} for {name:?}: {} «{text}»", f.message)),
-                    );
-                }
-            }
-        }
-        assert!(blocked.is_empty(), "{}", blocked.join("\n"));
+        let held = shipped().replies_the_guards_hold(
+            &crate::guards::GuardSettings::default(),
+            &names,
+            &products,
+        );
+        assert!(held.is_empty(), "{}", held.join("\n"));
+        // And it does find a reply the guards hold.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("replies")).unwrap();
+        std::fs::write(
+            dir.path().join("replies/refund_exchange.txt"),
+            "Здравствуйте! Вернём деньги сегодня же.",
+        )
+        .unwrap();
+        let shop = PromptSet::load_layered(&[
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/default"),
+            dir.path().to_path_buf(),
+        ])
+        .unwrap();
+        let held = shop.replies_the_guards_hold(
+            &crate::guards::GuardSettings::default(),
+            &[None],
+            &[None],
+        );
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(held[0].contains("refund_exchange.txt") && held[0].contains("promise_refund"));
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "scenario")]
         no_scenario: bool,
     },
-    /// Validate the configuration (including `[telegram]`), policies and templates, and run the policies' tests.
+    /// Validate the configuration (including `[telegram]`), policies and templates, and run the policies' tests; warn about reply templates the guards would hold.
     Check,
     /// Show each shop's connection status.
     Status {

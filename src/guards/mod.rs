@@ -653,8 +653,8 @@ pub fn summarise(findings: &[Finding]) -> GuardSummary {
 mod tests {
     use super::someone_else;
 
-    fn language_flagged(draft: &str) -> bool {
-        let settings = super::GuardSettings::default();
+    /// What the guards find in a reply to "Где мой заказ?" under `settings`.
+    fn findings(draft: &str, settings: &super::GuardSettings) -> Vec<super::Finding> {
         let order = crate::domain::OrderContext::default();
         super::check(&super::GuardInput {
             draft,
@@ -667,10 +667,14 @@ mod tests {
             order: &order,
             knowledge: "",
             system_prompt: None,
-            settings: &settings,
+            settings,
         })
-        .iter()
-        .any(|f| f.category == "language")
+    }
+
+    fn language_flagged(draft: &str) -> bool {
+        findings(draft, &super::GuardSettings::default())
+            .iter()
+            .any(|f| f.category == "language")
     }
 
     /// The categories the phrase rules alone find (the learned model off).
@@ -679,24 +683,11 @@ mod tests {
             model: None,
             ..super::GuardSettings::default()
         };
-        let order = crate::domain::OrderContext::default();
-        super::check(&super::GuardInput {
-            draft,
-            buyer_text: "Есть в наличии?",
-            buyer_name: None,
-            intent: crate::domain::Intent::Availability,
-            buyer_flagged_injection: false,
-            marketplace: crate::domain::Marketplace::Wildberries,
-            max_chars: 1000,
-            order: &order,
-            knowledge: "",
-            system_prompt: None,
-            settings: &settings,
-        })
-        .into_iter()
-        .filter(|f| f.severity == super::Severity::Error)
-        .map(|f| f.category)
-        .collect()
+        findings(draft, &settings)
+            .into_iter()
+            .filter(|f| f.severity == super::Severity::Error)
+            .map(|f| f.category)
+            .collect()
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::domain::Intent;
-use crate::text::{Normalised, Token};
+use crate::text::{Features, Normalised, Token};
 
 const INTENTS: usize = Intent::ALL.len();
 const EPOCHS: usize = 12;
@@ -53,13 +53,6 @@ fn fnv(kind: u8, parts: &[&str]) -> u64 {
         }
     }
     h
-}
-
-/// A feature and the word it came from (for explanations).
-#[derive(Debug, Clone, Copy)]
-struct Feature {
-    id: u64,
-    token: Option<usize>,
 }
 
 fn word_class(t: &Token) -> Option<&'static str> {
@@ -129,6 +122,9 @@ impl WordFeatures {
         if class.is_none() {
             grams(&t.norm, &mut ids);
         }
+        // A gram twice in one word ("аааа") counts once, like any feature.
+        ids.sort_unstable();
+        ids.dedup();
         WordFeatures {
             stem: stem.into(),
             ids: ids.into_boxed_slice(),
@@ -167,37 +163,42 @@ fn word_features(n: &Normalised) -> Vec<std::rc::Rc<WordFeatures>> {
     })
 }
 
-fn features(n: &Normalised, out: &mut Vec<Feature>) {
-    out.clear();
+/// Work out what the models read of a text: the set of its word features
+/// (each distinct word's own, looked up per word, less the ones an earlier
+/// word already gave), the pairs of neighbouring stems, and features of the
+/// whole text. Every feature counts once however often it occurs.
+fn compute_features(n: &Normalised) -> Features {
     let words = word_features(n);
+    let mut seen_words: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+    let mut seen_ids = IdSet::with_room(words.iter().map(|w| w.ids.len()).sum());
+    let mut out = Features::default();
     for (i, w) in words.iter().enumerate() {
-        out.extend(w.ids.iter().map(|&id| Feature { id, token: Some(i) }));
+        if seen_words.insert(n.tokens[i].norm.as_str()) {
+            out.words.push(i as u32);
+            for &id in &w.ids {
+                if !seen_ids.insert(id) {
+                    out.repeated.push((id, i as u32));
+                }
+            }
+        }
         let Some(next) = words.get(i + 1) else {
             continue;
         };
         if let Some(back) = &w.read_back {
             let next = next.read_back.as_deref().unwrap_or(&next.stem);
-            out.push(Feature {
-                id: fnv(b'b', &[back, next]),
-                token: Some(i),
-            });
+            out.other.push((fnv(b'b', &[back, next]), i as u32));
         }
-        out.push(Feature {
-            id: fnv(b'b', &[&w.stem, &next.stem]),
-            token: Some(i),
-        });
+        out.other
+            .push((fnv(b'b', &[&w.stem, &next.stem]), i as u32));
     }
     for c in n.clean.chars() {
         if matches!(c, '?' | '!') || (c as u32 >= 0x2100 && !c.is_alphanumeric()) {
             let mut buf = [0u8; 4];
-            out.push(Feature {
-                id: fnv(b's', &[c.encode_utf8(&mut buf)]),
-                token: None,
-            });
+            out.other
+                .push((fnv(b's', &[c.encode_utf8(&mut buf)]), u32::MAX));
         }
     }
-    let words = n.tokens.len();
-    let size = match words {
+    let size = match n.tokens.len() {
         0 => "0",
         1 => "1",
         2..=3 => "2-3",
@@ -205,13 +206,79 @@ fn features(n: &Normalised, out: &mut Vec<Feature>) {
         9..=20 => "9-20",
         _ => "21+",
     };
-    out.push(Feature {
-        id: fnv(b'l', &[size]),
-        token: None,
-    });
-    out.sort_unstable_by_key(|f| f.id);
-    out.dedup_by_key(|f| f.id);
+    out.other.push((fnv(b'l', &[size]), u32::MAX));
+    // A pair or a symbol counts once, at its first place.
+    out.other.sort_by_key(|&(id, token)| (id, token));
+    out.other.dedup_by_key(|f| f.0);
+    out.count = (seen_ids.len + out.other.len()) as u32;
+    out
 }
+
+/// A set of feature ids for one text: open addressing over a table at least
+/// twice the ids it will hold (ids are hashes already; 0 marks a free slot).
+struct IdSet {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+impl IdSet {
+    fn with_room(ids: usize) -> IdSet {
+        IdSet {
+            slots: vec![0; (ids * 2).next_power_of_two().max(64)],
+            len: 0,
+        }
+    }
+
+    /// False if `id` was in the set already.
+    fn insert(&mut self, id: u64) -> bool {
+        let id = id.max(1);
+        let mask = self.slots.len() - 1;
+        let mut at = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & mask;
+        loop {
+            match self.slots[at] {
+                0 => {
+                    self.slots[at] = id;
+                    self.len += 1;
+                    return true;
+                }
+                x if x == id => return false,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+}
+
+/// Every feature id of a text, each once: what training reads.
+fn feature_ids(n: &Normalised, out: &mut Vec<u64>) {
+    out.clear();
+    let f = features_of(n);
+    let words = word_features(n);
+    for &t in &f.words {
+        out.extend_from_slice(&words[t as usize].ids);
+    }
+    out.extend(f.other.iter().map(|&(id, _)| id));
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// Word scores a thread remembers, over all models, before it starts over.
+const MEMO_SCORES: usize = 1 << 16;
+
+/// Per model (by its id), per word: the sum of the word's own feature rows;
+/// and how many words are remembered in all.
+type ScoreMemo = (
+    usize,
+    rustc_hash::FxHashMap<u64, rustc_hash::FxHashMap<Box<str>, Box<[f32]>>>,
+);
+
+thread_local! {
+    /// So a prediction adds one row per word instead of one per n-gram.
+    static WORD_SCORES: std::cell::RefCell<ScoreMemo> =
+        std::cell::RefCell::new((0, rustc_hash::FxHashMap::default()));
+}
+
+/// Ids for models, so a memo can tell them apart.
+static NEXT_MODEL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A trained model over `K` classes.
 #[derive(Debug, Clone)]
@@ -223,6 +290,8 @@ pub struct Linear<const K: usize> {
     temperature: f32,
     /// How many examples it was trained on.
     pub examples: usize,
+    /// Tells this model's remembered word scores from other models'.
+    id: u64,
 }
 
 /// One labelled example, already normalised.
@@ -281,12 +350,12 @@ impl<const K: usize> Linear<K> {
         let encoded: Vec<Encoded> = samples
             .iter()
             .map(|e| {
-                features(&e.text, &mut buf);
+                feature_ids(&e.text, &mut buf);
                 let features = buf
                     .iter()
-                    .map(|f| {
+                    .map(|id| {
                         let next = vocabulary.len() as u32;
-                        *vocabulary.entry(f.id).or_insert(next)
+                        *vocabulary.entry(*id).or_insert(next)
                     })
                     .collect();
                 Encoded {
@@ -325,6 +394,7 @@ impl<const K: usize> Linear<K> {
             bias,
             temperature,
             examples: samples.len(),
+            id: NEXT_MODEL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -333,42 +403,110 @@ impl<const K: usize> Linear<K> {
     }
 
     pub fn predict(&self, text: &Normalised) -> Scores<K> {
-        let features = features_of(text);
-        let scale = 1.0 / (features.len().max(1) as f32).sqrt();
-        let mut logits = self.bias;
-        for &(feature, _) in features {
-            let Some(&id) = self.vocabulary.get(&feature) else {
-                continue;
-            };
-            let row = &self.weights[id as usize * K..(id as usize + 1) * K];
+        let f = features_of(text);
+        let mut sum = [0f32; K];
+        self.each_word(text, &f.words, |_, scores| {
             for k in 0..K {
-                logits[k] += row[k] * scale;
+                sum[k] += scores[k];
             }
+        });
+        for &(feature, _) in &f.other {
+            if let Some(row) = self.row(feature) {
+                for k in 0..K {
+                    sum[k] += row[k];
+                }
+            }
+        }
+        for &(feature, _) in &f.repeated {
+            if let Some(row) = self.row(feature) {
+                for k in 0..K {
+                    sum[k] -= row[k];
+                }
+            }
+        }
+        let scale = 1.0 / (f.count.max(1) as f32).sqrt();
+        let mut logits = self.bias;
+        for k in 0..K {
+            logits[k] += sum[k] * scale;
         }
         Scores {
             probabilities: softmax(&logits, self.temperature),
         }
     }
 
+    fn row(&self, feature: u64) -> Option<&[f32]> {
+        let &id = self.vocabulary.get(&feature)?;
+        Some(&self.weights[id as usize * K..(id as usize + 1) * K])
+    }
+
+    /// The sum of a word's own feature rows.
+    fn word_scores(&self, word: &WordFeatures) -> Box<[f32]> {
+        let mut sum = vec![0f32; K];
+        for &feature in &word.ids {
+            if let Some(row) = self.row(feature) {
+                for k in 0..K {
+                    sum[k] += row[k];
+                }
+            }
+        }
+        sum.into_boxed_slice()
+    }
+
+    /// Call `f` with each of `tokens` and its word's scores, remembered per
+    /// thread (buyers reuse their words).
+    fn each_word(&self, text: &Normalised, tokens: &[u32], mut f: impl FnMut(usize, &[f32])) {
+        WORD_SCORES.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let (size, models) = &mut *memo;
+            if *size > MEMO_SCORES {
+                models.clear();
+                *size = 0;
+            }
+            let mine = models.entry(self.id).or_default();
+            let mut missing = Vec::new();
+            for &t in tokens {
+                let t = t as usize;
+                match mine.get(text.tokens[t].norm.as_str()) {
+                    Some(scores) => f(t, scores),
+                    None => missing.push(t),
+                }
+            }
+            if missing.is_empty() {
+                return;
+            }
+            let words = word_features(text);
+            for t in missing {
+                let scores = self.word_scores(&words[t]);
+                f(t, &scores);
+                mine.insert(text.tokens[t].norm.as_str().into(), scores);
+                *size += 1;
+            }
+        })
+    }
+
     /// The words of `text` (by index into its tokens) that pushed hardest
     /// towards class `k` rather than the others, strongest first. Worked out
     /// only when asked: most predictions are never explained.
     pub fn strongest_words(&self, text: &Normalised, k: usize, at_most: usize) -> Vec<usize> {
-        let features = features_of(text);
-        let scale = 1.0 / (features.len().max(1) as f32).sqrt();
+        let f = features_of(text);
+        let k = k.min(K - 1);
         let mut push = vec![0f32; text.tokens.len()];
-        for &(feature, token) in features {
-            let (Some(&id), Some(p)) =
-                (self.vocabulary.get(&feature), push.get_mut(token as usize))
-            else {
-                continue;
-            };
-            let row = &self.weights[id as usize * K..(id as usize + 1) * K];
-            let mean = row.iter().sum::<f32>() / K as f32;
-            *p += (row[k.min(K - 1)] - mean) * scale;
+        let lean = |scores: &[f32]| scores[k] - scores.iter().sum::<f32>() / K as f32;
+        self.each_word(text, &f.words, |t, scores| push[t] += lean(scores));
+        for &(feature, token) in &f.other {
+            if let (Some(row), Some(p)) = (self.row(feature), push.get_mut(token as usize)) {
+                *p += lean(row);
+            }
         }
+        for &(feature, token) in &f.repeated {
+            if let (Some(row), Some(p)) = (self.row(feature), push.get_mut(token as usize)) {
+                *p -= lean(row);
+            }
+        }
+        let scale = 1.0 / (f.count.max(1) as f32).sqrt();
         let mut scored: Vec<(usize, f32)> = push
             .into_iter()
+            .map(|p| p * scale)
             .enumerate()
             .filter(|(_, s)| *s > 0.05)
             .collect();
@@ -378,14 +516,8 @@ impl<const K: usize> Linear<K> {
 }
 
 /// The text's features, computed by the first model that reads it.
-fn features_of(text: &Normalised) -> &[(u64, u32)] {
-    text.features.get_or_init(|| {
-        let mut buf = Vec::with_capacity(128);
-        features(text, &mut buf);
-        buf.iter()
-            .map(|f| (f.id, f.token.map_or(u32::MAX, |t| t as u32)))
-            .collect()
-    })
+fn features_of(text: &Normalised) -> &Features {
+    text.features.get_or_init(|| compute_features(text))
 }
 
 fn logits_of<const K: usize>(weights: &[f32], bias: &[f32; K], features: &[u32]) -> [f32; K] {
@@ -634,6 +766,48 @@ mod tests {
             words.contains(&"заказ") || words.contains(&"где"),
             "{words:?}"
         );
+    }
+
+    /// What a prediction should be: every distinct feature of the text once,
+    /// straight from the weights (no per-word sums, no memo).
+    fn by_the_book(m: &Linear<INTENTS>, text: &str) -> [f64; INTENTS] {
+        let n = normalise(text);
+        let mut ids = Vec::new();
+        feature_ids(&n, &mut ids);
+        let scale = 1.0 / (ids.len().max(1) as f32).sqrt();
+        let mut logits = m.bias;
+        for id in &ids {
+            if let Some(row) = m.row(*id) {
+                for k in 0..INTENTS {
+                    logits[k] += row[k] * scale;
+                }
+            }
+        }
+        softmax(&logits, m.temperature)
+    }
+
+    #[test]
+    fn a_prediction_counts_each_feature_once_whatever_the_model_met_before() {
+        let a = IntentModel::train(&small());
+        let mut other = small();
+        other.retain(|e| e.intent != Intent::Thanks);
+        let b = IntentModel::train(&other);
+        // Repeated words, words sharing n-grams, a word repeating a gram.
+        for t in [
+            "где где мой заказ заказ",
+            "спасибо, спасибо!! спасибочки",
+            "позовите позовите человека, человечек",
+            "аааа ааа",
+            "zakaz где",
+        ] {
+            for m in [&a, &b, &a] {
+                let got = m.predict(&normalise(t));
+                let want = by_the_book(&m.0, t);
+                for (g, w) in got.probabilities().iter().zip(want) {
+                    assert!((g - w).abs() < 1e-5, "{t}: {got:?} vs {want:?}");
+                }
+            }
+        }
     }
 
     #[test]

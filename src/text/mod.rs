@@ -68,7 +68,22 @@ pub struct Normalised {
     pub tokens: Vec<Token>,
     /// The learned models' features of this text, computed by the first model
     /// that reads it and shared with the others (intent, injection).
-    pub features: std::sync::OnceLock<Vec<(u64, u32)>>,
+    pub features: std::sync::OnceLock<Features>,
+}
+
+/// What the learned models read of a text (filled in by `analysis::model`).
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// The tokens whose word features count: the first of each distinct word.
+    pub words: Vec<u32>,
+    /// Word features an earlier distinct word already has, with the token
+    /// that repeats them: counted once, so taken off again.
+    pub repeated: Vec<(u64, u32)>,
+    /// Features of word pairs (with the token they start at) and of the whole
+    /// text (`u32::MAX`): punctuation, emoji, length.
+    pub other: Vec<(u64, u32)>,
+    /// How many distinct features the text has.
+    pub count: u32,
 }
 
 impl Normalised {

@@ -114,10 +114,18 @@ pub enum Command {
     Torture(Box<crate::bench::TortureArgs>),
 }
 
+/// Threads for blocking work (SQLite calls, model training, DNS). Tokio's
+/// default is 512; at start-up every shop's first store calls queue on the
+/// same few SQLite connections, and the pool grew a thread for each waiting
+/// call (515 threads and a peak of tens of MiB more RSS at 10,000 shops). No
+/// blocking task here waits for another, so a smaller pool only queues them.
+const BLOCKING_THREADS: usize = 32;
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
     {
         Ok(r) => r,

@@ -405,25 +405,11 @@ impl<const K: usize> Linear<K> {
     pub fn predict(&self, text: &Normalised) -> Scores<K> {
         let f = features_of(text);
         let mut sum = [0f32; K];
-        self.each_word(text, &f.words, |_, scores| {
+        self.each_contribution(text, f, |_, scores, sign| {
             for k in 0..K {
-                sum[k] += scores[k];
+                sum[k] += sign * scores[k];
             }
         });
-        for &(feature, _) in &f.other {
-            if let Some(row) = self.row(feature) {
-                for k in 0..K {
-                    sum[k] += row[k];
-                }
-            }
-        }
-        for &(feature, _) in &f.repeated {
-            if let Some(row) = self.row(feature) {
-                for k in 0..K {
-                    sum[k] -= row[k];
-                }
-            }
-        }
         let scale = 1.0 / (f.count.max(1) as f32).sqrt();
         let mut logits = self.bias;
         for k in 0..K {
@@ -431,6 +417,29 @@ impl<const K: usize> Linear<K> {
         }
         Scores {
             probabilities: softmax(&logits, self.temperature),
+        }
+    }
+
+    /// Call `f` with every part of the text's score: each distinct word's
+    /// summed rows, each pair or whole-text feature's row (sign 1), and each
+    /// row a word repeated from an earlier one (sign −1, so it counts once),
+    /// with the token it belongs to (`u32::MAX` for the whole text).
+    fn each_contribution(
+        &self,
+        text: &Normalised,
+        f: &Features,
+        mut each: impl FnMut(u32, &[f32], f32),
+    ) {
+        self.each_word(text, &f.words, |t, scores| each(t as u32, scores, 1.0));
+        for &(feature, token) in &f.other {
+            if let Some(row) = self.row(feature) {
+                each(token, row, 1.0);
+            }
+        }
+        for &(feature, token) in &f.repeated {
+            if let Some(row) = self.row(feature) {
+                each(token, row, -1.0);
+            }
         }
     }
 
@@ -492,17 +501,11 @@ impl<const K: usize> Linear<K> {
         let k = k.min(K - 1);
         let mut push = vec![0f32; text.tokens.len()];
         let lean = |scores: &[f32]| scores[k] - scores.iter().sum::<f32>() / K as f32;
-        self.each_word(text, &f.words, |t, scores| push[t] += lean(scores));
-        for &(feature, token) in &f.other {
-            if let (Some(row), Some(p)) = (self.row(feature), push.get_mut(token as usize)) {
-                *p += lean(row);
+        self.each_contribution(text, f, |token, scores, sign| {
+            if let Some(p) = push.get_mut(token as usize) {
+                *p += sign * lean(scores);
             }
-        }
-        for &(feature, token) in &f.repeated {
-            if let (Some(row), Some(p)) = (self.row(feature), push.get_mut(token as usize)) {
-                *p -= lean(row);
-            }
-        }
+        });
         let scale = 1.0 / (f.count.max(1) as f32).sqrt();
         let mut scored: Vec<(usize, f32)> = push
             .into_iter()

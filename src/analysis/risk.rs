@@ -100,10 +100,10 @@ impl Signal {
             Signal::OrderToSeller
             | Signal::MarketplaceVoice
             | Signal::AddressesBot
-            | Signal::Payload => 0.5,
+            | Signal::Payload
+            | Signal::RatingBargain => 0.5,
             Signal::ConfirmRequest | Signal::Informal | Signal::Suspicious | Signal::Quoted => 0.4,
             Signal::Commitment | Signal::Hidden => 0.3,
-            Signal::RatingBargain => 0.5,
             Signal::YesOrNo => 0.0,
             Signal::Learned => 1.0,
         }

@@ -337,18 +337,27 @@ pub fn store_drafts_for_turns(
 }
 
 fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreDraftOutcome> {
-    let (latest_buyer, latest_seller): (Option<i64>, Option<Millis>) = tx.prepare_cached(
-        "SELECT (SELECT id FROM messages WHERE chat_id = ?1 AND author = 'buyer' ORDER BY created_at DESC, id DESC LIMIT 1),
-                (SELECT MAX(created_at) FROM messages WHERE chat_id = ?1 AND author = 'seller')",
-    )?
-    .query_row([new.chat_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let latest_buyer: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM messages WHERE chat_id = ?1 AND author = 'buyer' ORDER BY created_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row([new.chat_id], |r| r.get(0))
+        .optional()?;
     if latest_buyer != Some(new.turn_message_id) {
         return Ok(StoreDraftOutcome::Superseded);
     }
-    let turn_at: Millis = tx
-        .prepare_cached("SELECT created_at FROM messages WHERE id = ?1")?
-        .query_row([new.turn_message_id], |r| r.get(0))?;
-    if latest_seller.is_some_and(|s| s >= turn_at) {
+    // Answered when a seller message comes after the turn in the chat's
+    // order (time, then arrival). Some marketplaces give times to the second,
+    // so a seller message of the same second counts only if it arrived
+    // later: a buyer writing in the second our reply went out is not answered.
+    let answered: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages s, messages t
+              WHERE t.id = ?2 AND s.chat_id = ?1 AND s.author = 'seller'
+                AND (s.created_at > t.created_at OR (s.created_at = t.created_at AND s.id > t.id)))",
+        )?
+        .query_row(params![new.chat_id, new.turn_message_id], |r| r.get(0))?;
+    if answered {
         tx.prepare_cached("UPDATE chats SET turn_due_at = NULL WHERE id = ?1")?
             .execute([new.chat_id])?;
         return Ok(StoreDraftOutcome::AnsweredMeanwhile);
@@ -1444,6 +1453,74 @@ pub(super) mod tests {
         assert_eq!(third[0].edits_made, 2, "an unknown outcome counts as made");
         let fourth = edit_and_claim("Ещё раз спасибо!", Ok(()));
         assert_eq!(fourth[0].edits_made, 2, "a refused edit does not count");
+    }
+
+    fn queued_draft(chat_id: i64, turn_message_id: i64) -> NewDraft {
+        use crate::domain::{Classification, ClassifierSource, Decision, Intent, Priority};
+        NewDraft {
+            chat_id,
+            turn_message_id,
+            classification: Classification {
+                intent: Intent::DeliveryStatus,
+                confidence: 0.7,
+                reasons: vec![],
+                flags: vec![],
+                source: ClassifierSource::Rules,
+                top: Vec::new(),
+                evidence: Vec::new(),
+            },
+            text: "Заказ в пути.".into(),
+            drafter: "template".into(),
+            drafter_note: None,
+            prompt: None,
+            decision: Decision {
+                effect: Effect::Queue,
+                delay_seconds: 0,
+                priority: Priority::Normal,
+                rules: vec![],
+                reasons: vec![],
+                floor: vec![],
+            },
+            findings: vec![],
+        }
+    }
+
+    #[test]
+    fn a_buyer_message_in_the_same_second_as_the_reply_before_it_is_still_answered() {
+        let store = Store::open_in_memory().unwrap();
+        let outcomes = store
+            .call_blocking(|c| {
+                let chat: i64 = c.query_row(
+                    "INSERT INTO chats (shop, marketplace, external_id, created_at) VALUES ('a', 'ym', '1', 0) RETURNING id",
+                    [],
+                    |r| r.get(0),
+                )?;
+                let mut add = |author: &str, at: Millis| -> Result<i64> {
+                    Ok(c.query_row(
+                        "INSERT INTO messages (chat_id, external_id, author, text, created_at, stored_at)
+                         VALUES (?1, ?2, ?3, 'текст', ?4, 0) RETURNING id",
+                        params![chat, format!("{author}{at}-{}", rand::random::<u32>()), author, at],
+                        |r| r.get(0),
+                    )?)
+                };
+                // Times to the second: our reply, then the buyer in that second.
+                add("buyer", 1_000)?;
+                add("seller", 2_000)?;
+                let after_reply = add("buyer", 2_000)?;
+                let first = store_draft_tx(c, &queued_draft(chat, after_reply), NOW)?;
+                // A person's reply stored after a buyer message of its second answers it.
+                let asked = add("buyer", 3_000)?;
+                add("seller", 3_000)?;
+                let second = store_draft_tx(c, &queued_draft(chat, asked), NOW)?;
+                Ok((first, second))
+            })
+            .unwrap();
+        assert!(
+            matches!(outcomes.0, StoreDraftOutcome::Stored { .. }),
+            "{:?}",
+            outcomes.0
+        );
+        assert_eq!(outcomes.1, StoreDraftOutcome::AnsweredMeanwhile);
     }
 
     #[test]

@@ -1495,7 +1495,7 @@ pub(super) mod tests {
                     [],
                     |r| r.get(0),
                 )?;
-                let mut add = |author: &str, at: Millis| -> Result<i64> {
+                let add = |author: &str, at: Millis| -> Result<i64> {
                     Ok(c.query_row(
                         "INSERT INTO messages (chat_id, external_id, author, text, created_at, stored_at)
                          VALUES (?1, ?2, ?3, 'текст', ?4, 0) RETURNING id",

@@ -219,6 +219,7 @@ impl App {
                     shop.clone(),
                     *marketplace,
                     connector.clone(),
+                    rt.progress.register(),
                     shutdown.clone(),
                 ));
             }
@@ -234,6 +235,7 @@ impl App {
                     shop.clone(),
                     connector.clone(),
                     interval,
+                    rt.progress.register(),
                     shutdown.clone(),
                 ));
             }
@@ -242,8 +244,18 @@ impl App {
             rt.clone(),
             shutdown.clone(),
         ));
-        tasks.spawn(crate::pipeline::worker::run(rt.clone(), shutdown.clone()));
-        tasks.spawn(crate::sender::run(rt.clone(), shutdown.clone()));
+        // Each loop's progress report exists before the loop first runs, so
+        // a reader never mistakes a loop that has not started for an idle one.
+        tasks.spawn(crate::pipeline::worker::run(
+            rt.clone(),
+            rt.progress.register(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(crate::sender::run(
+            rt.clone(),
+            rt.progress.register(),
+            shutdown.clone(),
+        ));
         tasks.spawn(crate::sweeper::run(rt.clone(), shutdown.clone()));
         tasks.spawn(crate::reload::run(
             rt.clone(),
@@ -251,7 +263,13 @@ impl App {
             shutdown.clone(),
         ));
         if let Some(api) = self.telegram.take() {
-            tasks.spawn(crate::telegram::run(rt.clone(), api, shutdown.clone()));
+            let loops = std::array::from_fn(|_| rt.progress.register());
+            tasks.spawn(crate::telegram::run(
+                rt.clone(),
+                api,
+                loops,
+                shutdown.clone(),
+            ));
         }
         if let Some((listener, credential)) = web {
             let addr = listener.local_addr()?;
@@ -272,6 +290,7 @@ impl App {
             tracing::info!(%addr, "web queue listening");
         }
         tasks.close();
+        rt.progress.all_registered();
         tracing::info!(shops = rt.shops.len(), database = %rt.settings.database_path().display(), "daemon running");
         shutdown.cancelled().await;
         tracing::info!("stopping: polling stopped, finishing in-flight sends");

@@ -9,9 +9,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::KnownChats;
-use crate::domain::{DraftState, Marketplace, now_ms};
+use crate::domain::{DraftState, Marketplace};
 use crate::marketplace::{ChatRef, Discovery, DynConnector, MarketError};
-use crate::runtime::{Event, PollInbox, Runtime};
+use crate::runtime::{Activity, Event, PollInbox, Runtime};
 use crate::shop::Shop;
 use crate::store::{ConnectorState, IngestSettings, StoreError};
 
@@ -59,6 +59,7 @@ pub async fn run(
     shop: Arc<Shop>,
     marketplace: Marketplace,
     connector: DynConnector,
+    activity: Arc<Activity>,
     shutdown: CancellationToken,
 ) {
     let interval = shop
@@ -105,7 +106,7 @@ pub async fn run(
             Ok(_) if last_state == Some(ConnectorState::Ok) => {
                 // An idle shop polls often; its "last ok" time is written
                 // with every other connector's by `record_heartbeats`.
-                inbox.note_ok(now_ms());
+                inbox.note_ok(rt.clock.now_ms());
             }
             Ok(_) => {
                 rt.set_connector_status(&shop.id, marketplace, state, None, None)
@@ -114,7 +115,7 @@ pub async fn run(
             }
             Err(e) => {
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "polling failed");
-                let retry_at = now_ms() + wait.as_millis() as i64;
+                let retry_at = rt.clock.now_ms() + wait.as_millis() as i64;
                 rt.set_connector_status(
                     &shop.id,
                     marketplace,
@@ -131,6 +132,7 @@ pub async fn run(
         } else {
             on_grid(Instant::now() + wait, tick)
         };
+        activity.pass_done(0, wait, rt.clock.now_ms());
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(until) => {}
@@ -273,7 +275,7 @@ async fn poll_until_caught_up(
     sync: &mut SyncNeed,
     shutdown: &CancellationToken,
 ) -> Result<CatchUp, PollError> {
-    let started = now_ms();
+    let started = rt.clock.now_ms();
     let mut cursor = match stored_cursor {
         Some(c) => c.clone(),
         None => {
@@ -294,8 +296,9 @@ async fn poll_until_caught_up(
             Discovery::EventStream => KnownChats::new(),
             Discovery::PerChat => {
                 let id = shop.id.clone();
+                let now = rt.clock.now_ms();
                 rt.store
-                    .read(move |c| crate::store::known_chats(c, &id, marketplace, now_ms()))
+                    .read(move |c| crate::store::known_chats(c, &id, marketplace, now))
                     .await?
             }
         };
@@ -314,18 +317,11 @@ async fn poll_until_caught_up(
         let more = batch.more;
         let next = batch.cursor.clone();
         let id = shop.id.clone();
+        let now = rt.clock.now_ms();
         let report = rt
             .store
             .call(move |c| {
-                crate::store::ingest_batch(
-                    c,
-                    &id,
-                    marketplace,
-                    &batch,
-                    &settings,
-                    now_ms(),
-                    synced_at,
-                )
+                crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now, synced_at)
             })
             .await?;
         if report.chats_without_handle > 0 {
@@ -409,18 +405,11 @@ async fn on_webhook(
         Ok(batch) if !batch.messages.is_empty() || !batch.chats.is_empty() => {
             let settings = ingest_settings(rt);
             let id = shop.id.clone();
+            let now = rt.clock.now_ms();
             let stored = rt
                 .store
                 .call(move |c| {
-                    crate::store::ingest_batch(
-                        c,
-                        &id,
-                        marketplace,
-                        &batch,
-                        &settings,
-                        now_ms(),
-                        None,
-                    )
+                    crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now, None)
                 })
                 .await;
             match stored {
@@ -454,9 +443,10 @@ pub async fn refresh_chats(
         ..Default::default()
     };
     let (id, settings) = (shop.id.clone(), *settings);
+    let now = rt.clock.now_ms();
     rt.store
         .call(move |c| {
-            crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now_ms(), None)
+            crate::store::ingest_batch(c, &id, marketplace, &batch, &settings, now, None)
         })
         .await?;
     Ok(updates)
@@ -476,6 +466,7 @@ pub async fn run_feedback(
     shop: Arc<Shop>,
     connector: crate::marketplace::DynFeedbackConnector,
     interval: Duration,
+    activity: Arc<Activity>,
     shutdown: CancellationToken,
 ) {
     let marketplace = connector.marketplace();
@@ -491,13 +482,14 @@ pub async fn run_feedback(
                 tracing::warn!(shop = %shop.id, %marketplace, error = %e, retry_in = ?wait, "reading reviews and questions failed");
                 (
                     Some(e.to_string()),
-                    Some(now_ms() + wait.as_millis() as i64),
+                    Some(rt.clock.now_ms() + wait.as_millis() as i64),
                 )
             }
         };
         status
             .record(&rt, &shop.id, marketplace, state, detail, retry_at)
             .await;
+        activity.pass_done(0, wait, rt.clock.now_ms());
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
@@ -521,13 +513,13 @@ async fn poll_feedback_once(
             .store
             .read(move |c| crate::store::feedback_cursor(c, &id, marketplace, kind))
             .await?;
-        let started = now_ms();
+        let started = rt.clock.now_ms();
         let mut pages = 0;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(CatchUp::Done);
             }
-            let read_at = now_ms();
+            let read_at = rt.clock.now_ms();
             let batch = connector.poll(kind, cursor.as_deref()).await?;
             let synced_at = (!batch.more).then_some(started);
             let (more, next) = (batch.more, batch.cursor.clone());
@@ -549,7 +541,7 @@ async fn poll_feedback_once(
             }
         }
     }
-    let (id, now) = (shop.id.clone(), now_ms());
+    let (id, now) = (shop.id.clone(), rt.clock.now_ms());
     let recheck_ms = (interval.as_millis() as i64).saturating_mul(5);
     let to_check = rt
         .store
@@ -569,7 +561,7 @@ async fn poll_feedback_once(
         if shutdown.is_cancelled() {
             break;
         }
-        let read_at = now_ms();
+        let read_at = rt.clock.now_ms();
         let Some(item) = connector.fetch(kind, &thread).await? else {
             tracing::info!(shop = %shop.id, %marketplace, %kind, %thread, "the marketplace no longer has this thread");
             continue;
@@ -618,6 +610,7 @@ impl FeedbackStatus {
             return;
         }
         let shop = shop.to_string();
+        let now = rt.clock.now_ms();
         let written = rt
             .store
             .call(move |c| {
@@ -628,7 +621,7 @@ impl FeedbackStatus {
                     state,
                     detail.as_deref(),
                     retry_at,
-                    now_ms(),
+                    now,
                 )
             })
             .await;
@@ -663,6 +656,7 @@ async fn store_feedback(
     read: Read,
 ) -> Result<(), PollError> {
     let (id, settings) = (shop.id.clone(), *settings);
+    let now = rt.clock.now_ms();
     let report = rt
         .store
         .call(move |c| {
@@ -673,7 +667,7 @@ async fn store_feedback(
                 kind,
                 &batch,
                 &settings,
-                now_ms(),
+                now,
                 read.started_at,
                 read.synced_at,
             )

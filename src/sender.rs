@@ -14,22 +14,27 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::{DraftState, Marketplace, ReplyText, ThreadKind, now_ms};
+use crate::domain::{DraftState, Marketplace, ReplyText, ThreadKind};
 use crate::marketplace::{ChatRef, DynConnector, MarketError, SendError};
 use crate::metrics::SendOutcome;
 use crate::poller::PollError;
-use crate::runtime::{Event, Runtime};
+use crate::runtime::{Activity, Event, Runtime};
 use crate::store::{self, Change, ConnectorState, SendJob, TransitionError};
 
 const ACTOR: &str = "daemon:sender";
 
-pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+pub async fn run(rt: Arc<Runtime>, activity: Arc<Activity>, shutdown: CancellationToken) {
     let permits = Arc::new(Semaphore::new(rt.settings.sender.concurrency));
     let tasks = TaskTracker::new();
     loop {
-        if let Err(e) = reconcile(&rt).await {
-            tracing::error!(error = %e, "reconciliation failed");
-        }
+        // Sends whose outcome is unknown are work until reconciled.
+        let unsettled = match reconcile(&rt).await {
+            Ok(left) => left,
+            Err(e) => {
+                tracing::error!(error = %e, "reconciliation failed");
+                0
+            }
+        };
         if let Err(e) = retract_requested(&rt).await {
             tracing::error!(error = %e, "withdrawing sent replies failed");
         }
@@ -42,7 +47,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 break;
             }
             let paused = rt.health.paused();
-            let now = now_ms();
+            let now = rt.clock.now_ms();
             let claimed = rt
                 .store
                 .call(move |c| store::claim_due_sends(c, now, available, &paused))
@@ -69,6 +74,8 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 });
             }
         }
+        let tick = rt.settings.sender.tick.0;
+        activity.pass_done(tasks.len() + unsettled, tick, rt.clock.now_ms());
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = rt.wake_sender.notified() => {}
@@ -137,7 +144,7 @@ async fn send_one(rt: &Arc<Runtime>, job: SendJob) {
                     Err(PollError::Store(e)) => {
                         let wait = send_backoff(job.draft_id, job.attempt as u32);
                         break Outcome::Retry {
-                            at: now_ms() + wait.as_millis() as i64,
+                            at: rt.clock.now_ms() + wait.as_millis() as i64,
                             why: format!("не отправлен: не удалось сохранить данные чата ({e})"),
                         };
                     }
@@ -227,7 +234,7 @@ async fn send_answer(rt: &Arc<Runtime>, job: SendJob) {
         // this marketplace: its chats go on, and the draft waits for a person
         // to fix the key or the plan, the cause in its audit trail.
         Err(SendError::NotDelivered(e)) if e.needs_person() => Outcome::Retry {
-            at: now_ms() + FEEDBACK_AUTH_RETRY_MS,
+            at: rt.clock.now_ms() + FEEDBACK_AUTH_RETRY_MS,
             why: format!("{e}; ответ ждёт, пока это исправят"),
         },
         Err(SendError::NotDelivered(e)) => not_delivered(rt, &job, e).await,
@@ -262,7 +269,10 @@ async fn retract_requested(rt: &Arc<Runtime>) -> store::Result<()> {
         let reason = result.as_ref().err().cloned();
         let id = job.draft_id;
         rt.store
-            .call(move |c| store::finish_retract(c, id, result, now_ms()))
+            .call({
+                let now = rt.clock.now_ms();
+                move |c| store::finish_retract(c, id, result, now)
+            })
             .await?;
         if ok {
             tracing::info!(draft = id, "sent reply withdrawn");
@@ -286,7 +296,7 @@ async fn retract_requested(rt: &Arc<Runtime>) -> store::Result<()> {
 /// edit started before the call, and an edit whose outcome is unknown is
 /// reported, never made again.
 async fn edit_requested(rt: &Arc<Runtime>) -> store::Result<()> {
-    let now = now_ms();
+    let now = rt.clock.now_ms();
     let jobs = rt.store.call(move |c| store::claim_edits(c, now)).await?;
     for job in jobs {
         let result = edit_answer(rt, &job).await;
@@ -299,7 +309,10 @@ async fn edit_requested(rt: &Arc<Runtime>) -> store::Result<()> {
             }
         };
         rt.store
-            .call(move |c| store::finish_edit(c, id, result, now_ms()))
+            .call({
+                let now = rt.clock.now_ms();
+                move |c| store::finish_edit(c, id, result, now)
+            })
             .await?;
         rt.emit(Event::DraftChanged {
             id,
@@ -332,7 +345,7 @@ async fn edit_answer(rt: &Arc<Runtime>, job: &store::EditJob) -> Result<(), stor
             kind.title_ru()
         )));
     }
-    if let Some(why) = edit_refusal(&caps, job, now_ms()) {
+    if let Some(why) = edit_refusal(&caps, job, rt.clock.now_ms()) {
         return Err(Refused(why));
     }
     let text =
@@ -388,7 +401,7 @@ async fn retract_message(rt: &Arc<Runtime>, job: &store::RetractJob) -> Result<(
             "у магазина больше не настроена площадка {}",
             job.chat.marketplace.title()
         )),
-        Some(_) if job.deadline.is_some_and(|d| d <= now_ms()) => {
+        Some(_) if job.deadline.is_some_and(|d| d <= rt.clock.now_ms()) => {
             Err("время, когда площадка позволяет удалить сообщение, прошло".to_string())
         }
         Some(c) => c
@@ -467,7 +480,7 @@ enum Outcome {
 }
 
 async fn not_delivered(rt: &Arc<Runtime>, job: &SendJob, e: MarketError) -> Outcome {
-    let now = now_ms();
+    let now = rt.clock.now_ms();
     match e {
         MarketError::RateLimited { retry_after } => Outcome::Retry {
             at: now + retry_after.as_millis() as i64,
@@ -545,7 +558,7 @@ async fn leave_sending(
 }
 
 async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
-    let now = now_ms();
+    let now = rt.clock.now_ms();
     let (state, reason, result) = match outcome {
         Outcome::Sent {
             message_id,
@@ -616,9 +629,12 @@ async fn finish(rt: &Arc<Runtime>, id: i64, outcome: Outcome) {
 /// complete read of the history that started `reconcile_grace` after the
 /// attempt did not contain our message. Present messages were already matched
 /// when they were ingested.
-async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
+/// Resends the drafts whose unknown outcome a later read proved absent;
+/// returns how many unknown outcomes are left to settle.
+async fn reconcile(rt: &Arc<Runtime>) -> store::Result<usize> {
     let grace = rt.settings.sender.reconcile_grace.as_millis_i64();
     let unknown = rt.store.call(|c| store::unknown_drafts(c)).await?;
+    let mut left = unknown.len();
     for u in unknown {
         let proven_absent = u
             .synced_at
@@ -626,8 +642,9 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
         if !proven_absent {
             continue;
         }
+        left -= 1;
         let id = u.draft_id;
-        let now = now_ms();
+        let now = rt.clock.now_ms();
         let note = format!(
             "через {} с после попытки ответа нет в истории чата; отправляем снова",
             grace / 1000
@@ -667,7 +684,7 @@ async fn reconcile(rt: &Arc<Runtime>) -> store::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(left)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{DraftState, Marketplace, now_ms};
+use crate::domain::{DraftState, Marketplace};
 use crate::metrics::DraftOutcome;
 use crate::runtime::{Event, Runtime};
 
@@ -21,9 +21,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let ttl = rt.settings.pipeline.pending_ttl.as_millis_i64();
     loop {
         let mut failed = false;
+        let now = rt.clock.now_ms();
         let expired = rt
             .store
-            .call(move |c| crate::store::expire_stale(c, now_ms(), ttl))
+            .call(move |c| crate::store::expire_stale(c, now, ttl))
             .await;
         match expired {
             Ok(ids) => {
@@ -45,9 +46,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             .iter()
             .filter_map(|m| m.capabilities().reply_window_secs.map(|w| (*m, w)))
             .collect();
+        let now = rt.clock.now_ms();
         let closed = rt
             .store
-            .call(move |c| crate::store::expire_past_reply_window(c, now_ms(), &windows))
+            .call(move |c| crate::store::expire_past_reply_window(c, now, &windows))
             .await;
         match closed {
             Ok(ids) => {
@@ -83,7 +85,7 @@ const PRUNE_BATCHES_PER_SWEEP: usize = 20;
 /// pausing between batches so other writes go first.
 async fn prune(rt: &Runtime, shutdown: &CancellationToken) {
     let r = &rt.settings.retention;
-    let now = now_ms();
+    let now = rt.clock.now_ms();
     let cutoffs = crate::store::Cutoffs {
         prompts: r.prompts.cutoff(now),
         decision_details: r.decision_details.cutoff(now),

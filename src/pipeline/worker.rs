@@ -9,16 +9,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{DraftSource, TurnFacts, assess};
-use crate::domain::{DraftState, Effect, Millis, ThreadKind, now_ms};
+use crate::domain::{DraftState, Effect, Millis, ThreadKind};
 use crate::metrics::DraftOutcome;
-use crate::runtime::{Event, Runtime};
+use crate::runtime::{Activity, Event, Runtime};
 use crate::store::{self, NewDraft, StoreDraftOutcome, StoreError, Turn};
 
 type Reply = oneshot::Sender<store::Result<StoreDraftOutcome>>;
 /// Hands finished drafts to [`write_drafts`].
 type Writer = mpsc::Sender<(NewDraft, Reply)>;
 
-pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
+pub async fn run(rt: Arc<Runtime>, activity: Arc<Activity>, shutdown: CancellationToken) {
     let p = &rt.settings.pipeline;
     let permits = Arc::new(Semaphore::new(p.concurrency));
     let (lease, history, tick) = (p.claim_lease.as_millis_i64(), p.history_messages, p.tick.0);
@@ -32,13 +32,15 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     let reserve = p.concurrency.max(1);
     loop {
         let mut nap = tick;
+        // A turn whose quiet period ends soon is work this worker holds.
+        let mut due_soon = false;
         loop {
             if shutdown.is_cancelled() || permits.available_permits() == 0 {
                 break;
             }
             if ready.len() < reserve.div_ceil(2) {
                 let (now, limit) = (
-                    now_ms(),
+                    rt.clock.now_ms(),
                     permits.available_permits() + reserve - ready.len(),
                 );
                 match rt
@@ -56,8 +58,9 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
             if ready.is_empty() {
                 // Sleep until the next turn's quiet period ends, not a whole tick.
                 if let Ok(Some(due)) = rt.store.call(store::next_turn_due).await {
-                    let wait = u64::try_from(due - now_ms()).unwrap_or(0);
+                    let wait = u64::try_from(due - rt.clock.now_ms()).unwrap_or(0);
                     nap = nap.min(std::time::Duration::from_millis(wait));
+                    due_soon = wait < 2_000;
                 }
                 break;
             }
@@ -81,6 +84,8 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
                 });
             }
         }
+        let held = tasks.len() + ready.len() + usize::from(due_soon);
+        activity.pass_done(held, nap, rt.clock.now_ms());
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = rt.wake_pipeline.notified() => {}
@@ -92,7 +97,10 @@ pub async fn run(rt: Arc<Runtime>, shutdown: CancellationToken) {
     if !unstarted.is_empty()
         && let Err(e) = rt
             .store
-            .call(move |c| store::release_claims(c, &unstarted, now_ms()))
+            .call({
+                let now = rt.clock.now_ms();
+                move |c| store::release_claims(c, &unstarted, now)
+            })
             .await
     {
         tracing::warn!(error = %e, "cannot release claimed turns; they are retried when their claim expires");
@@ -118,7 +126,10 @@ async fn write_drafts(rt: Arc<Runtime>, mut queue: mpsc::Receiver<(NewDraft, Rep
         let (drafts, replies): (Vec<NewDraft>, Vec<Reply>) = batch.into_iter().unzip();
         let stored = rt
             .store
-            .call(move |c| store::store_drafts_for_turns(c, &drafts, now_ms()))
+            .call({
+                let now = rt.clock.now_ms();
+                move |c| store::store_drafts_for_turns(c, &drafts, now)
+            })
             .await;
         match stored {
             Ok(outcomes) => {
@@ -265,7 +276,10 @@ async fn process_turn_via(
         }
         None => {
             rt.store
-                .call(move |c| store::store_draft_for_turn(c, &new, now_ms()))
+                .call({
+                    let now = rt.clock.now_ms();
+                    move |c| store::store_draft_for_turn(c, &new, now)
+                })
                 .await?
         }
     };

@@ -990,7 +990,7 @@ async fn delete_message(
                 "message can not be deleted: only your own messages can be deleted",
             ),
             Some(m) if m.deleted => Json(json!({})).into_response(),
-            Some(m) if now() - m.created_ms > window.as_millis() as i64 => error(
+            Some(m) if now() - m.created_ms >= window.as_millis() as i64 => error(
                 StatusCode::BAD_REQUEST,
                 "message can not be deleted: more than an hour has passed since it was sent",
             ),

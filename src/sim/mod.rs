@@ -394,6 +394,8 @@ impl SimState {
 pub struct Sim {
     state: Arc<Mutex<SimState>>,
     telegram: telegram::BotSim,
+    /// Marketplace requests being answered right now.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Sim {
@@ -401,7 +403,14 @@ impl Sim {
         Sim {
             telegram: telegram::BotSim::new(config.telegram_token.clone()),
             state: Arc::new(Mutex::new(SimState::new(config))),
+            in_flight: Arc::default(),
         }
+    }
+
+    /// How many API requests are being answered now (a delayed answer
+    /// counts until it is given or its connection is cut).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
@@ -507,12 +516,20 @@ impl Sim {
             )
             .route("/_sim/stats", get(get_stats))
             .route("/_sim/requests", get(get_requests))
-            .merge(wildberries::routes())
-            .merge(wildberries_feedback::routes())
-            .merge(ozon::routes())
-            .merge(yandex_market::routes())
-            .merge(avito::routes())
-            .merge(feedback::routes())
+            .route("/_sim/in-flight", get(get_in_flight))
+            .merge(
+                Router::new()
+                    .merge(wildberries::routes())
+                    .merge(wildberries_feedback::routes())
+                    .merge(ozon::routes())
+                    .merge(yandex_market::routes())
+                    .merge(avito::routes())
+                    .merge(feedback::routes())
+                    .layer(axum::middleware::from_fn_with_state(
+                        self.clone(),
+                        count_in_flight,
+                    )),
+            )
             .merge(telegram::routes())
             .with_state(self.clone())
     }
@@ -643,6 +660,28 @@ async fn delete_faults(State(sim): State<Sim>) -> StatusCode {
 
 async fn get_stats(State(sim): State<Sim>) -> Json<BTreeMap<Marketplace, MarketStats>> {
     Json(sim.stats())
+}
+
+/// Counts a request as in flight until its answer is given or dropped.
+async fn count_in_flight(
+    State(sim): State<Sim>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    sim.in_flight
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _counted = InFlight(sim.in_flight.clone());
+    next.run(request).await
+}
+
+async fn get_in_flight(State(sim): State<Sim>) -> Json<usize> {
+    Json(sim.in_flight())
 }
 
 async fn get_requests(State(sim): State<Sim>) -> Json<Vec<RequestRecord>> {

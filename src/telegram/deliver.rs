@@ -9,6 +9,7 @@
 //! choice is between a possible duplicate and a possible loss, and a
 //! duplicate card is harmless (its buttons carry the draft's revision).
 
+use crate::runtime::Activity;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +23,7 @@ use frankenstein::types::ReplyMarkup;
 use super::api::{self, ApiError};
 use super::{Bot, render};
 use crate::config::{TelegramUser, UrgentDelivery};
-use crate::domain::{Millis, now_ms};
+use crate::domain::Millis;
 use crate::store;
 use crate::store::telegram::{self as tg, NoteKind, OutboxRow, Urgency};
 
@@ -37,18 +38,22 @@ enum Outcome {
     GiveUp(String),
 }
 
-pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
+pub(super) async fn run(bot: Arc<Bot>, activity: Arc<Activity>, shutdown: CancellationToken) {
     let per_chat = bot.settings.per_chat_interval.0;
     let per_second = bot.settings.max_per_second.max(1) as usize;
     let mut chat_free_at: HashMap<i64, Instant> = HashMap::new();
     let mut recent: VecDeque<Instant> = VecDeque::new();
     let mut paused_until: Option<Instant> = None;
+    let clock = bot.rt.clock.clone();
     loop {
         let mut wait = Duration::from_secs(1);
         let rows = match bot
             .rt
             .store
-            .read(move |c| tg::due(c, now_ms(), BATCH))
+            .read({
+                let now = clock.now_ms();
+                move |c| tg::due(c, now, BATCH)
+            })
             .await
         {
             Ok(r) => r,
@@ -93,7 +98,7 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
             }
             let (id, chat, attempts) = (row.id, row.chat_id, row.attempts);
             let plan = match bot.user(chat) {
-                Some(user) => match plan(&bot, user, &row, now_ms()).await {
+                Some(user) => match plan(&bot, user, &row, clock.now_ms()).await {
                     Ok(p) => p,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot read the Telegram outbox");
@@ -108,7 +113,10 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                     if let Err(e) = bot
                         .rt
                         .store
-                        .call(move |c| tg::hold(c, id, until, now_ms()))
+                        .call({
+                            let at = clock.now_ms();
+                            move |c| tg::hold(c, id, until, at)
+                        })
                         .await
                     {
                         tracing::error!(error = %e, "cannot hold a Telegram message back");
@@ -118,7 +126,8 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                 other => other,
             };
             recent.push_back(now);
-            if let Err(e) = bot.rt.store.call(move |c| tg::start(c, id, now_ms())).await {
+            let at = clock.now_ms();
+            if let Err(e) = bot.rt.store.call(move |c| tg::start(c, id, at)).await {
                 tracing::error!(error = %e, "cannot record a Telegram send");
                 break;
             }
@@ -135,24 +144,26 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                         _ => None,
                     };
                     digested.extend(stood_for.iter().flatten());
+                    let at = clock.now_ms();
                     bot.rt
                         .store
                         .call(move |c| match stood_for {
-                            Some(rows) => tg::digested(c, chat, &rows, now_ms()),
+                            Some(rows) => tg::digested(c, chat, &rows, at),
                             None => {
                                 let m = message
                                     .as_ref()
                                     .map(|(c, m, d, r)| (*c, *m, *d, r.as_str()));
-                                tg::finish(c, id, now_ms(), m)
+                                tg::finish(c, id, at, m)
                             }
                         })
                         .await
                 }
                 Outcome::GiveUp(why) => {
                     tracing::warn!(row = id, chat, "Telegram refused a message for good: {why}");
+                    let at = clock.now_ms();
                     bot.rt
                         .store
-                        .call(move |c| tg::give_up(c, id, now_ms(), &why))
+                        .call(move |c| tg::give_up(c, id, at, &why))
                         .await
                 }
                 Outcome::Retry(e) => {
@@ -167,7 +178,7 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                     paused_until = Some(Instant::now() + pause);
                     wait = wait.min(pause);
                     tracing::warn!(row = id, error = %e, retry_in = ?delay, "Telegram message delayed");
-                    let (why, at) = (e.to_string(), now_ms() + delay.as_millis() as i64);
+                    let (why, at) = (e.to_string(), clock.now_ms() + delay.as_millis() as i64);
                     held.insert(chat);
                     bot.rt
                         .store
@@ -180,10 +191,13 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
             }
         }
         let paused = paused_until.is_some_and(|u| u > Instant::now());
+        let mut due_soon = false;
         if !paused && let Ok(Some(next)) = bot.rt.store.read(tg::next_due).await {
-            let ms = (next - now_ms()).max(0) as u64;
+            let ms = (next - clock.now_ms()).max(0) as u64;
             wait = wait.min(Duration::from_millis(ms.max(20)));
+            due_soon = ms < 1_000;
         }
+        activity.pass_done(usize::from(due_soon), wait, clock.now_ms());
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = bot.wake_deliver.notified() => {}

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{TelegramRole, TelegramSettings, TelegramUser};
-use crate::runtime::Runtime;
+use crate::runtime::{Activity, Runtime};
 pub use api::BotApi;
 
 /// What the three tasks share.
@@ -105,9 +105,15 @@ pub fn quiet_until(
     Some(end.timestamp().as_millisecond().max(now + 1))
 }
 
+/// The bot's three loops' progress reports: the draft-event watcher, the
+/// outbox deliverer and the updates reader.
+pub type Loops = [Arc<Activity>; 3];
+
 /// Run the bot until shutdown.
-pub async fn run(rt: Arc<Runtime>, api: BotApi, shutdown: CancellationToken) {
+pub async fn run(rt: Arc<Runtime>, api: BotApi, loops: Loops, shutdown: CancellationToken) {
+    let retire = |loops: &Loops| loops.iter().for_each(|a| a.retire());
     let Some(settings) = rt.settings.telegram.clone() else {
+        retire(&loops);
         return;
     };
     let webhook = match &settings.webhook {
@@ -122,6 +128,7 @@ pub async fn run(rt: Arc<Runtime>, api: BotApi, shutdown: CancellationToken) {
             Ok(secret) => Some((w.url.clone(), secret)),
             Err(e) => {
                 tracing::error!("the Telegram bot is off: {e}");
+                retire(&loops);
                 return;
             }
         },
@@ -142,10 +149,11 @@ pub async fn run(rt: Arc<Runtime>, api: BotApi, shutdown: CancellationToken) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "cannot read the Telegram outbox"),
     }
+    let [watching, delivering, reading] = loops;
     tokio::join!(
-        watch::run(bot.clone(), shutdown.clone()),
-        deliver::run(bot.clone(), shutdown.clone()),
-        updates::run(bot.clone(), shutdown.clone()),
+        watch::run(bot.clone(), watching, shutdown.clone()),
+        deliver::run(bot.clone(), delivering, shutdown.clone()),
+        updates::run(bot.clone(), reading, shutdown.clone()),
     );
 }
 

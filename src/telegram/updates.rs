@@ -5,6 +5,7 @@
 //! draft's state (a second approval of the same draft is refused), so an
 //! update read twice after a crash acts once.
 
+use crate::runtime::Activity;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,16 +33,18 @@ fn allowed_updates() -> Vec<AllowedUpdate> {
     vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]
 }
 
-pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
+pub(super) async fn run(bot: Arc<Bot>, activity: Arc<Activity>, shutdown: CancellationToken) {
     match bot.webhook.clone() {
-        Some((url, secret)) => webhook(bot, &url, &secret, shutdown).await,
-        None => long_poll(bot, shutdown).await,
+        Some((url, secret)) => webhook(bot, &url, &secret, activity, shutdown).await,
+        None => long_poll(bot, activity, shutdown).await,
     }
 }
 
-async fn long_poll(bot: Arc<Bot>, shutdown: CancellationToken) {
+async fn long_poll(bot: Arc<Bot>, activity: Arc<Activity>, shutdown: CancellationToken) {
     let mut failures = 0u32;
     loop {
+        // The previous read's updates are handled.
+        activity.pass_done(0, Duration::ZERO, bot.rt.clock.now_ms());
         let Some(offset) = offset(&bot, &shutdown).await else {
             return;
         };
@@ -98,6 +101,7 @@ async fn webhook(
     bot: Arc<Bot>,
     url: &str,
     secret: &secrecy::SecretString,
+    activity: Arc<Activity>,
     shutdown: CancellationToken,
 ) {
     let mut failures = 0u32;
@@ -139,6 +143,7 @@ async fn webhook(
             }
         };
         if stored.is_empty() {
+            activity.pass_done(0, bot.settings.tick.0, bot.rt.clock.now_ms());
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = wake => {}

@@ -4,6 +4,7 @@
 //! nothing is missed while the bot is down, and the watermark over them moves
 //! in the same transaction that stores the rows.
 
+use crate::runtime::Activity;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ const WINDOW_WARNING_MS: i64 = 2 * 3600 * 1000;
 /// Budgets and reply windows are looked at this often.
 const SLOW_CHECKS: Duration = Duration::from_secs(60);
 
-pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
+pub(super) async fn run(bot: Arc<Bot>, activity: Arc<Activity>, shutdown: CancellationToken) {
     let mut events = bot.rt.events.subscribe();
     let mut last_slow: Option<tokio::time::Instant> = None;
     loop {
@@ -51,6 +52,7 @@ pub(super) async fn run(bot: Arc<Bot>, shutdown: CancellationToken) {
                 }
             }
         }
+        activity.pass_done(0, bot.settings.tick.0, bot.rt.clock.now_ms());
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(bot.settings.tick.0) => {}

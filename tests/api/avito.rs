@@ -13,7 +13,7 @@ use agentiq::store::ConnectorState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{ShopSpec, TestApp, settle, wait_until};
+use crate::helpers::{ShopSpec, TestApp, wait_until};
 
 const AV: &str = "avito";
 
@@ -174,7 +174,7 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
     let edited = "Здравствуйте, Ирина! Да, в наличии размеры 41–44.";
     app.approve(draft.id, Some(edited.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
 
     let sent = app.sent_on(AV).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -266,7 +266,7 @@ async fn a_restart_loses_and_repeats_nothing() {
         (rereads >= 2).then_some(())
     })
     .await;
-    settle().await;
+    app.drain().await;
 
     assert_eq!(
         app.count("SELECT COUNT(*) FROM messages").await,
@@ -281,7 +281,7 @@ async fn a_restart_loses_and_repeats_nothing() {
 #[tokio::test]
 async fn after_a_429_the_daemon_waits_as_told_and_carries_on() {
     let app = app().await;
-    settle().await;
+    app.drain().await;
     app.fault(
         json!({ "kind": "status", "marketplace": "avito", "status": 429,
                       "retry_after_secs": 2, "path": "/chats" }),
@@ -334,14 +334,11 @@ async fn the_client_side_limit_keeps_a_busy_poller_under_the_account_limit() {
         .await;
     let draft = app.wait_for_draft(&posted.chat_id).await;
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
-
-    let requests = app.requests().await;
-    assert!(
-        requests.len() >= 35,
-        "the daemon kept polling: {}",
-        requests.len()
-    );
+    // The daemon keeps polling, held under the account's limit.
+    let requests = wait_until("35 requests", || async {
+        Some(app.requests().await).filter(|r| r.len() >= 35)
+    })
+    .await;
     let throttled = requests.iter().filter(|r| r["status"] == 429).count();
     assert_eq!(throttled, 0, "{requests:?}");
 }
@@ -383,7 +380,7 @@ async fn rejected_credentials_pause_only_that_shop() {
     let good = rows.iter().find(|r| r.shop == "good").unwrap();
     assert_eq!(good.state, ConnectorState::Ok);
     // Refused credentials are not hammered: one attempt, then the long pause.
-    settle().await;
+    app.drain().await;
     let token_calls = app
         .requests()
         .await
@@ -410,8 +407,8 @@ async fn a_send_whose_connection_drops_after_acceptance_is_reconciled_as_sent_no
 
     app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    // Longer than the reconcile grace: a blind resend would have happened by now.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Past the reconcile grace and a few polls: a blind resend would have happened by now.
+    app.drain().await;
 
     let sent = app.sent_on(AV).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -446,7 +443,7 @@ async fn a_send_cut_before_acceptance_is_delivered_once_after_reconciliation() {
 
     app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
 
     assert_eq!(app.sent_on(AV).await.len(), 1);
     let detail = actions::show(&app.store, draft.id).await.unwrap();
@@ -478,7 +475,16 @@ async fn tokens_are_renewed_before_they_expire_and_work_carries_on() {
         .await;
     app.wait_for_draft(&first.chat_id).await;
     // Several token lifetimes later the daemon still reads new messages.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    wait_until("two renewals", || async {
+        let tokens = app
+            .requests()
+            .await
+            .iter()
+            .filter(|r| r["path"] == "/token")
+            .count();
+        (tokens >= 3).then_some(())
+    })
+    .await;
     let second = app
         .buyer_writes_on(AV, "Спасибо, всё пришло!", json!({}))
         .await;
@@ -504,7 +510,7 @@ async fn tokens_are_renewed_before_they_expire_and_work_carries_on() {
 #[tokio::test]
 async fn a_403_mid_flight_is_followed_by_exactly_one_renewal_and_one_retry() {
     let app = app().await;
-    settle().await;
+    app.drain().await;
     let tokens_before = requests_to(&app, "/token").await;
     app.fault(
         json!({ "kind": "status", "marketplace": "avito", "status": 403,
@@ -527,8 +533,17 @@ async fn a_403_mid_flight_is_followed_by_exactly_one_renewal_and_one_retry() {
         &requests[i..]
     );
     assert_eq!(requests[i + 2]["status"], 200);
-    settle().await;
-    assert_eq!(requests_to(&app, "/token").await, tokens_before + 1);
+    app.drain().await;
+    assert_eq!(
+        requests_to(&app, "/token").await,
+        tokens_before + 1,
+        "{:?}",
+        app.requests()
+            .await
+            .iter()
+            .map(|r| format!("{} {}", r["path"], r["status"]))
+            .collect::<Vec<_>>()
+    );
 
     // And the daemon is none the worse for it.
     let posted = app
@@ -579,7 +594,7 @@ async fn the_buyer_reading_our_reply_is_recorded() {
     let draft = app.wait_for_draft(&posted.chat_id).await;
     app.wait_for_state(draft.id, DraftState::Sent).await;
     let read = "SELECT COUNT(*) FROM messages WHERE author = 'seller' AND read_at IS NOT NULL";
-    settle().await;
+    app.drain().await;
     assert_eq!(app.count(read).await, 0, "not read yet");
 
     // Writing again, the buyer has seen our reply.
@@ -788,7 +803,8 @@ async fn a_retract_after_the_window_is_refused_in_words_a_seller_understands() {
     let spec = shop("shop");
     let app = TestApp::builder()
         .shop(shop("shop"))
-        .sim_config(|c| c.avito_retract_window = Duration::from_secs(1))
+        // Every message is already past a window of no length.
+        .sim_config(|c| c.avito_retract_window = Duration::ZERO)
         .spawn_without_daemon()
         .await;
     let client = connector(&app, &spec);
@@ -800,7 +816,6 @@ async fn a_retract_after_the_window_is_refused_in_words_a_seller_understands() {
     let text = ReplyText::parse("Цена окончательная.", 1000).unwrap();
     let id = client.send(chat, &text).await.unwrap().message_id.unwrap();
 
-    tokio::time::sleep(Duration::from_millis(1300)).await;
     let err = client.retract(chat, &id).await.unwrap_err();
     match &err {
         MarketError::Invalid(why) => assert!(why.contains("час"), "{why}"),

@@ -10,7 +10,7 @@ use agentiq::domain::DraftState;
 use agentiq::store::ConnectorState;
 use serde_json::{Value, json};
 
-use crate::helpers::{Daemon, TestApp, settle, wait_until};
+use crate::helpers::{Daemon, TestApp, wait_until};
 
 const EVENTS: &str = "/api/v1/seller/events";
 
@@ -47,7 +47,7 @@ async fn one_delivery(app: &TestApp, chat_id: &str, reply: &str) {
     let draft = app.wait_for_draft(chat_id).await;
     app.approve(draft.id, Some(reply.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
     assert_eq!(app.sent_texts().await, [reply]);
 }
 
@@ -70,15 +70,29 @@ async fn a_burst_of_server_errors_is_shown_backed_off_and_outlived() {
     let (code, body) = healthz(&app).await;
     assert_eq!(code, 503, "{body}");
     assert_eq!(body["connectors"][0]["state"], "degraded", "{body}");
-    // Backing off: far fewer polls than the 100 ms interval would make.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Backing off: the wait doubles with each failure, so the next try is
+    // planned 3 s after the outage began after a handful of polls, where the
+    // 100 ms interval would have made thirty.
+    wait_until(
+        "the planned retry to be 3 s after the outage began",
+        || async {
+            let ahead = app
+                .count("SELECT COALESCE(MAX(retry_at - since), 0) FROM connector_status")
+                .await;
+            (ahead >= 3_000).then_some(())
+        },
+    )
+    .await;
     let polls = app
         .requests()
         .await
         .iter()
         .filter(|r| r["path"] == EVENTS && r["status"] == 503)
         .count();
-    assert!(polls <= 8, "{polls} polls during 3 s of errors");
+    assert!(
+        polls <= 6,
+        "{polls} polls before the retry was planned 3 s out"
+    );
 
     app.sim.sim.clear_faults();
     one_delivery(&app, &posted.chat_id, "Отправим сегодня вечером.").await;
@@ -147,7 +161,7 @@ async fn answers_slower_than_the_timeout_are_given_up_on_and_retried() {
 #[tokio::test]
 async fn a_database_locked_by_another_process_is_waited_out() {
     let mut app = TestApp::builder().web().busy_timeout("300ms").spawn().await;
-    settle().await;
+    app.drain().await;
     let db = app.settings.database_path();
     // Another process takes the write lock and holds it.
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
@@ -279,7 +293,7 @@ async fn a_full_disk_holds_messages_back_until_there_is_room_again() {
         .database(disk.0.join("agentiq.db"))
         .spawn()
         .await;
-    settle().await;
+    app.drain().await;
     let filler = disk.fill();
     // SQLite can still write into pages its write-ahead log already holds, so
     // the first messages may fit: buyers keep writing, each in a new chat,
@@ -378,7 +392,7 @@ async fn sigterm_finishes_the_send_in_flight_exits_promptly_and_the_next_start_r
             .find(|d| d.chat_id == posted.chat_id && d.id != draft.id)
     })
     .await;
-    settle().await;
+    app.drain_process().await;
     daemon.kill_9().await;
     let sent = app.sent_texts().await;
     assert_eq!(
@@ -417,9 +431,22 @@ async fn an_event_cursor_that_does_not_advance_is_shown_and_backed_off() {
     .await;
     assert!(detail.contains("next=5"), "{detail}");
     let before = events_requests(&app).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Backed off: the next read is planned further out each time.
+    wait_until(
+        "the planned retry to be 1.5 s after the cursor stuck",
+        || async {
+            let ahead = app
+                .count("SELECT COALESCE(MAX(retry_at - since), 0) FROM connector_status")
+                .await;
+            (ahead >= 1_500).then_some(())
+        },
+    )
+    .await;
     let during = events_requests(&app).await - before;
-    assert!(during <= 5, "{during} reads of a stuck page in 1 s");
+    assert!(
+        during <= 5,
+        "{during} reads of a stuck page before the retry was planned 1.5 s out"
+    );
 }
 
 #[tokio::test]

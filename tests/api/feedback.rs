@@ -10,7 +10,7 @@ use serde_json::json;
 
 use agentiq::actions::QueueItem;
 
-use crate::helpers::{Daemon, ShopSpec, TestApp, settle, wait_until};
+use crate::helpers::{Daemon, ShopSpec, TestApp, wait_until};
 
 const REVIEW_POLICY: &str = r#"
 [settings]
@@ -145,7 +145,7 @@ async fn an_unanswered_review_yields_one_draft_on_every_marketplace() {
         assert_eq!(draft.kind, ThreadKind::Review, "{m:?}");
         assert_eq!(draft.rating, Some(3), "{m:?}");
         assert_eq!(draft.state, DraftState::Pending, "{m:?} {draft:?}");
-        settle().await;
+        app.drain().await;
         let drafts: Vec<_> = app
             .drafts()
             .await
@@ -219,7 +219,7 @@ async fn a_policy_auto_answers_a_five_star_review_after_its_delay_and_queues_a_t
             std::slice::from_ref(&sent.text),
             "{m:?}"
         );
-        settle().await;
+        app.drain().await;
         assert_eq!(
             app.draft(queued.id).await.state,
             DraftState::Pending,
@@ -271,7 +271,7 @@ async fn an_approved_answer_with_an_unknown_outcome_is_published_exactly_once() 
         let text = "Спасибо за отзыв! Напишите нам в чат, разберёмся.";
         app.approve(draft.id, Some(text.into())).await.unwrap();
         app.wait_for_state(draft.id, DraftState::Sent).await;
-        settle().await;
+        app.drain().await;
         assert_eq!(app.answers_on(m.code, &id).await, [text], "{m:?}");
         assert_eq!(
             app.answer_calls(m).await,
@@ -294,7 +294,7 @@ async fn an_answer_refused_with_a_server_error_is_published_once_after_the_read_
         let text = "Спасибо за отзыв! Напишите нам в чат, разберёмся.";
         app.approve(draft.id, Some(text.into())).await.unwrap();
         app.wait_for_state(draft.id, DraftState::Sent).await;
-        settle().await;
+        app.drain().await;
         assert_eq!(app.answers_on(m.code, &id).await, [text], "{m:?}");
     })
     .await;
@@ -332,7 +332,7 @@ async fn an_answer_accepted_just_before_kill_9_is_not_published_again() {
     for (_, _, draft) in &started {
         app.wait_for_state(*draft, DraftState::Sent).await;
     }
-    settle().await;
+    app.drain_process().await;
     daemon.kill_9().await;
     for (m, id, _) in &started {
         assert_eq!(app.answers_on(m.code, id).await, [text], "{m:?}");
@@ -466,7 +466,7 @@ async fn a_published_answer_is_edited_once_through_the_guards_where_the_marketpl
         (app.answers_on("ym", &review).await == [better]).then_some(())
     })
     .await;
-    settle().await;
+    app.drain().await;
     assert_eq!(
         app.answer_calls(YM).await,
         2,

@@ -1,12 +1,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agentiq::actions::{self, Actor, QueueItem};
 use agentiq::app::App;
 use agentiq::config::{self, Settings};
 use agentiq::domain::DraftState;
+use agentiq::runtime::Runtime;
 use agentiq::sim::{Posted, RateConfig, SellerConfig, Sim, SimConfig, SimHandle};
 use agentiq::store::{DraftFilter, Store};
 use serde_json::{Value, json};
@@ -392,6 +394,7 @@ prompts = "{prompts}"
             store,
             shutdown: CancellationToken::new(),
             task: None,
+            runtime: None,
             http: reqwest::Client::new(),
             web: None,
             shops: std::sync::OnceLock::new(),
@@ -407,6 +410,8 @@ pub struct TestApp {
     pub store: Store,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The in-process daemon's shared state while it runs.
+    runtime: Option<Arc<Runtime>>,
     pub http: reqwest::Client,
     /// The web queue's address, when the builder asked for it.
     pub web: Option<std::net::SocketAddr>,
@@ -453,10 +458,12 @@ impl TestApp {
             self.web = app.bind_web().await.unwrap();
         }
         self.shutdown = CancellationToken::new();
+        self.runtime = Some(app.runtime.clone());
         self.task = Some(tokio::spawn(app.run(self.shutdown.clone())));
     }
 
     pub async fn stop(&mut self) {
+        self.runtime = None;
         self.shutdown.cancel();
         if let Some(t) = self.task.take() {
             t.await.unwrap().unwrap();
@@ -682,6 +689,73 @@ impl TestApp {
             .iter()
             .map(|s| s["text"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+
+    /// Waits until the daemon has done everything it can do now: every
+    /// poll, pipeline, send and Telegram loop has run whole passes since the
+    /// call, and a full round of them found no work (no turn due within its
+    /// quiet period, no send in flight or unsettled, no message due). What
+    /// the daemon would do wrong (a second send, a missed message) it has
+    /// done by then. For a daemon running as its own process, see
+    /// [`TestApp::drain_process`].
+    pub async fn drain(&self) {
+        let rt = self
+            .runtime
+            .as_ref()
+            .expect("drain needs the in-process daemon; use drain_process");
+        loop {
+            let mark = rt.progress.mark();
+            wait_until("the daemon to finish what it can do now", || async {
+                rt.progress
+                    .settled_since(&mark, rt.clock.now_ms())
+                    .then_some(())
+            })
+            .await;
+            if rt.progress.quiet_since(&mark) {
+                return;
+            }
+        }
+    }
+
+    /// [`TestApp::drain`] for a daemon running as its own process, seen from
+    /// outside: no API request being answered, no draft mid-send or with an
+    /// unknown outcome, and the daemon polled a few more times since.
+    pub async fn drain_process(&self) {
+        for _ in 0..2 {
+            let before = self.requests().await.len();
+            wait_until(
+                "the daemon process to finish what it can do now",
+                || async {
+                    let polled = self.requests().await.len() >= before + 4;
+                    let open = self
+                        .count("SELECT COUNT(*) FROM drafts WHERE state IN ('sending', 'unknown')")
+                        .await;
+                    (polled && open == 0 && self.sim_in_flight().await == 0).then_some(())
+                },
+            )
+            .await;
+        }
+    }
+
+    /// API requests the simulator is answering right now.
+    pub async fn sim_in_flight(&self) -> usize {
+        self.http
+            .get(format!("{}/_sim/in-flight", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Moves the in-process daemon's clock forward: undo windows, delays
+    /// and quiet hours end without the test waiting for them.
+    pub fn advance_clock(&self, by: Duration) {
+        self.runtime
+            .as_ref()
+            .expect("the in-process daemon runs")
+            .advance_clock(by);
     }
 
     pub async fn requests(&self) -> Vec<Value> {
@@ -930,11 +1004,6 @@ where
     }
 }
 
-/// Let the daemon run a few more poll and send cycles.
-pub async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
-
 pub fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_agentiq"))
 }
@@ -976,5 +1045,30 @@ impl Daemon {
             .expect("the daemon exits after SIGTERM")
             .unwrap();
         (status, started.elapsed())
+    }
+}
+
+/// A test that ends while a send is mid-flight or its outcome unknown has
+/// not waited for what it started: it should wait for the draft's state or
+/// [`TestApp::drain`] first.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let Ok(c) = rusqlite::Connection::open(self.settings.database_path()) else {
+            return;
+        };
+        let open: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM drafts WHERE state IN ('sending', 'unknown')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        assert_eq!(
+            open, 0,
+            "the test left drafts mid-send or with an unknown outcome; wait for their state or drain() first"
+        );
     }
 }

@@ -7,7 +7,7 @@ use agentiq::actions;
 use agentiq::domain::{DraftState, Flag};
 use agentiq::prompts::PromptSet;
 
-use crate::helpers::{TestApp, repo, settle};
+use crate::helpers::{TestApp, repo};
 
 fn corpus(name: &str) -> Vec<String> {
     std::fs::read_to_string(repo().join("tests/corpus").join(name))
@@ -82,6 +82,6 @@ async fn an_injection_attempt_is_queued_with_its_flag_even_when_the_intent_is_au
         "{:?}",
         detail.draft.decision
     );
-    settle().await;
+    app.drain().await;
     assert!(app.sent().await.is_empty());
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{ShopSpec, TestApp, binary, settle, wait_until};
+use crate::helpers::{ShopSpec, TestApp, binary, wait_until};
 
 fn chat_answer(text: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
@@ -338,7 +338,7 @@ async fn an_off_schema_classification_gets_one_repair_then_the_rules_and_a_flag(
         2,
         "the answer and one repair attempt"
     );
-    settle().await;
+    app.drain().await;
     assert!(app.sent().await.is_empty());
 }
 

@@ -7,7 +7,7 @@ use agentiq::actions::{self, ActionError};
 use agentiq::domain::{DraftState, now_ms};
 use serde_json::json;
 
-use crate::helpers::{ShopSpec, TestApp, settle};
+use crate::helpers::{ShopSpec, TestApp};
 
 #[tokio::test]
 async fn one_shop_on_all_four_marketplaces_answers_each_once() {
@@ -35,7 +35,7 @@ async fn one_shop_on_all_four_marketplaces_answers_each_once() {
     for (_, d) in &drafts {
         app.wait_for_state(d.id, DraftState::Sent).await;
     }
-    settle().await;
+    app.drain().await;
     for (code, _) in &drafts {
         let sent = app.sent_on(code).await;
         assert_eq!(sent.len(), 1, "{code}: {sent:?}");
@@ -98,7 +98,7 @@ async fn an_ozon_chat_past_its_reply_window_is_refused_in_the_queue_and_expires(
         expired.reason.unwrap_or_default().contains("окно ответа"),
         "says why"
     );
-    settle().await;
+    app.drain().await;
     assert_eq!(app.sent_on("ozon").await.len(), 1);
 }
 
@@ -183,7 +183,7 @@ async fn avito_webhooks_bring_messages_at_once_and_polling_never_doubles_them() 
     );
     let app = builder.shop(shop).spawn().await;
     // Let the first poll pass, so the next one is seconds away.
-    settle().await;
+    app.drain().await;
     let started = std::time::Instant::now();
     let posted = app
         .buyer_writes_on("avito", "Здравствуйте! Можно забрать сегодня?", json!({}))
@@ -196,7 +196,7 @@ async fn avito_webhooks_bring_messages_at_once_and_polling_never_doubles_them() 
         started.elapsed()
     );
     // Polling reads the same message later: still one.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    app.drain().await;
     let stored = app
         .count("SELECT COUNT(*) FROM messages WHERE author = 'buyer'")
         .await;

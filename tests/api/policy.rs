@@ -8,7 +8,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{ShopSpec, TestApp, binary, settle, wait_until};
+use crate::helpers::{ShopSpec, TestApp, binary, wait_until};
 
 /// A fixed-offset zone in which it is night (23:00–04:00) right now, so a
 /// `hours = "22:00-06:00"` rule is really tested against the clock.
@@ -24,6 +24,12 @@ fn a_zone_where_it_is_night() -> String {
     } else {
         format!("Etc/GMT+{}", -ahead)
     }
+}
+
+/// How long a scheduled draft waits before it goes out.
+fn window_of(draft: &actions::QueueItem) -> Duration {
+    let ms = draft.send_at.expect("scheduled") - draft.created_at;
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 fn night_shop(delay: &str) -> ShopSpec {
@@ -54,14 +60,15 @@ async fn a_night_time_delivery_question_is_auto_sent_after_its_undo_window() {
     assert_eq!(draft.state, DraftState::Scheduled);
     let window = draft.send_at.unwrap() - draft.created_at;
     assert!((2900..=3100).contains(&window), "undo window {window} ms");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.drain().await;
     assert!(
         app.sent().await.is_empty(),
         "nothing goes out inside the undo window"
     );
+    app.advance_clock(window_of(&draft));
 
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
     assert_eq!(app.sent().await.len(), 1);
 }
 
@@ -79,7 +86,8 @@ async fn a_portal_reply_inside_the_undo_window_cancels_the_auto_reply() {
     .await;
     let d = app.wait_for_state(draft.id, DraftState::Cancelled).await;
     assert!(d.reason.unwrap().contains("кабинете продавца"));
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    app.advance_clock(window_of(&draft));
+    app.drain().await;
     assert!(app.sent().await.is_empty());
 }
 
@@ -158,7 +166,7 @@ async fn a_draft_that_promises_a_refund_is_never_auto_sent() {
         "{:?}",
         detail.draft.decision.floor
     );
-    settle().await;
+    app.drain().await;
     assert!(app.sent().await.is_empty());
 }
 
@@ -205,7 +213,7 @@ async fn the_kill_switch_stops_auto_sending_at_once_and_resume_restores_it() {
         status.contains("PAUSED") && status.contains("проверяем шаблоны"),
         "{status}"
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    app.drain().await;
     assert!(app.sent().await.is_empty(), "nothing went out while paused");
 
     // A person's approval still goes out while paused.
@@ -217,6 +225,7 @@ async fn the_kill_switch_stops_auto_sending_at_once_and_resume_restores_it() {
     let third = app.buyer_writes("Спасибо за подарочную упаковку!").await;
     let auto = app.wait_for_draft(&third.chat_id).await;
     assert_eq!(auto.state, DraftState::Scheduled);
+    app.advance_clock(window_of(&auto));
     app.wait_for_state(auto.id, DraftState::Sent).await;
     assert_eq!(app.sent().await.len(), 2);
 }
@@ -273,7 +282,7 @@ async fn after_a_person_answers_in_the_portal_auto_replies_to_that_chat_pause() 
     let posted = app.buyer_writes("Подскажите размер").await;
     app.wait_for_draft(&posted.chat_id).await;
     app.portal_reply(&posted.chat_id, "Берите M.").await;
-    settle().await;
+    app.drain().await;
 
     app.buyer_writes_in(&posted.chat_id, "Спасибо!").await;
     let thanks = wait_until("a draft for the thanks", || async {

@@ -470,3 +470,32 @@ fn the_simulator_has_its_own_copy_of_each_api() {
     }
     assert!(wrong.is_empty(), "\n{}\n", wrong.join("\n"));
 }
+
+/// Tests wait on a condition (a state, a count, [`TestApp::drain`]) or move
+/// the daemon's clock; a fixed sleep is slow when the machine is idle and
+/// flaky when it is busy. Only the two polling loops that check conditions
+/// may sleep between checks.
+///
+/// [`TestApp::drain`]: crate::helpers::TestApp::drain
+#[test]
+fn integration_tests_wait_on_conditions_not_fixed_sleeps() {
+    const POLLING_LOOPS: [&str; 2] = ["wait_until_or", "wait_long"];
+    let item = regex::Regex::new(r"^\s*(pub )?(async )?fn (\w+)").unwrap();
+    for (file, text) in source(&["tests/api"]) {
+        let mut current = String::new();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(c) = item.captures(line) {
+                current = c[3].to_string();
+            }
+            let code = line.split("//").next().unwrap_or_default();
+            if code.contains("sleep(") && !code.contains("\"") {
+                assert!(
+                    POLLING_LOOPS.contains(&current.as_str()),
+                    "{}:{}: a fixed sleep in `{current}`; wait on a condition or drain() instead",
+                    file.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+}

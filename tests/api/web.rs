@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::helpers::{ShopSpec, TestApp, WEB_PASSWORD, settle, wait_until};
+use crate::helpers::{ShopSpec, TestApp, WEB_PASSWORD, wait_until};
 
 /// A logged-in browser session, cookies handled by hand.
 struct Browser {
@@ -223,7 +223,7 @@ async fn approving_with_edits_through_the_api_delivers_that_text_once_and_record
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
     assert_eq!(
         app.sent_texts().await,
         ["Берите M — на рост 170 он в самый раз."]
@@ -247,7 +247,7 @@ async fn approving_with_edits_through_the_api_delivers_that_text_once_and_record
         body["error"].as_str().unwrap().contains("уже отправлен"),
         "{body}"
     );
-    settle().await;
+    app.drain().await;
     assert_eq!(app.sent().await.len(), 1, "nothing was sent twice");
 }
 
@@ -272,7 +272,7 @@ async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    settle().await;
+    app.drain().await;
     assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
     assert!(app.sent().await.is_empty());
 }
@@ -353,7 +353,7 @@ async fn the_undo_window_can_be_cut_short_or_cancelled_and_a_failed_send_retried
     );
     app.wait_for_state(first.id, DraftState::Sent).await;
     assert_eq!(app.draft(second.id).await.state, DraftState::Cancelled);
-    settle().await;
+    app.drain().await;
     assert_eq!(app.sent().await.len(), 1);
     let res = browser
         .post(&format!("/api/drafts/{}/retry", first.id), json!({}))
@@ -563,7 +563,7 @@ async fn an_edit_promising_a_refund_needs_an_override_with_a_reason_which_the_au
         );
         assert!(!refused["findings"].as_array().unwrap().is_empty());
     }
-    settle().await;
+    app.drain().await;
     assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
 
     let res = browser
@@ -658,7 +658,7 @@ async fn a_misspelled_field_is_refused_in_russian_and_nothing_is_sent() {
         let body: Value = res.json().await.unwrap();
         assert!(body["error"].is_string(), "{path}: {body}");
     }
-    settle().await;
+    app.drain().await;
     assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
     assert!(app.sent().await.is_empty());
 }
@@ -891,7 +891,7 @@ async fn a_state_changing_request_from_another_origin_is_refused() {
     let forged = reject("http://evil.example".into()).await.unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(forged.json::<Value>().await.unwrap()["error"].is_string());
-    settle().await;
+    app.drain().await;
     assert_eq!(app.draft(draft.id).await.state, DraftState::Pending);
     let sandboxed = browser
         .http

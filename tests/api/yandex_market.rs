@@ -1,14 +1,12 @@
 //! The daemon against the Yandex Market simulator: chats read chat by chat,
 //! sends reconciled by text, 420 throttling, parallel and hourly limits.
 
-use std::time::Duration;
-
 use agentiq::actions;
 use agentiq::domain::{DraftState, Marketplace};
 use agentiq::store::{ConnectorState, ConnectorStatus};
 use serde_json::{Value, json};
 
-use crate::helpers::{ShopSpec, TestApp, settle, wait_until};
+use crate::helpers::{ShopSpec, TestApp, wait_until};
 
 fn ym_shop(id: &str) -> ShopSpec {
     ShopSpec::on(id, &["ym"])
@@ -84,7 +82,7 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
     let edited = "Здравствуйте! Заказ уже в пути, статус видно в личном кабинете.";
     app.approve(draft.id, Some(edited.into())).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
 
     let sent = app.sent_on("ym").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -127,7 +125,7 @@ async fn a_restart_loses_and_repeats_nothing() {
     let draft = app.wait_for_draft(&first.chat_id).await;
     app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
 
     // Messages written while the daemon is down are read once after it starts again.
     app.stop().await;
@@ -178,7 +176,7 @@ async fn a_restart_loses_and_repeats_nothing() {
         (after >= before + 2).then_some(())
     })
     .await;
-    settle().await;
+    app.drain().await;
 
     // Chat 1: buyer, our echo, buyer; chat 2: buyer.
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 4);
@@ -190,7 +188,7 @@ async fn a_restart_loses_and_repeats_nothing() {
 #[tokio::test]
 async fn after_a_420_the_daemon_waits_until_the_until_header_and_carries_on() {
     let app = ym_app().await;
-    settle().await;
+    app.drain().await;
     app.fault(json!({ "kind": "status", "marketplace": "ym", "status": 420, "retry_after_secs": 2, "path": "/chats" }))
         .await;
     let posted = app
@@ -218,7 +216,7 @@ async fn after_a_420_the_daemon_waits_until_the_until_header_and_carries_on() {
 #[tokio::test]
 async fn a_420_storm_shows_as_rate_limited_then_the_daemon_recovers_and_delivers() {
     let app = ym_app().await;
-    settle().await;
+    app.drain().await;
     app.fault(json!({ "kind": "status", "marketplace": "ym", "status": 420, "retry_after_secs": 1, "times": 3, "path": "/chats" }))
         .await;
     let posted = app
@@ -268,7 +266,7 @@ async fn the_parallel_limit_keeps_a_busy_daemon_at_zero_420s() {
         .sim_config(|c| c.ym_parallel = 2)
         .spawn()
         .await;
-    settle().await;
+    app.drain().await;
     app.fault(json!({ "kind": "slow_after_accept", "marketplace": "ym", "path": "/chats/history", "delay_ms": 300, "times": 0 }))
         .await;
     let mut chats = Vec::new();
@@ -308,7 +306,7 @@ async fn a_parallel_setting_above_the_apis_limit_is_corrected_by_the_first_420()
         .sim_config(|c| c.ym_parallel = 2)
         .spawn()
         .await;
-    settle().await;
+    app.drain().await;
     app.fault(json!({ "kind": "slow_after_accept", "marketplace": "ym", "path": "/chats/history", "delay_ms": 300, "times": 0 }))
         .await;
     let mut chats = Vec::new();
@@ -346,7 +344,7 @@ async fn a_spent_hourly_limit_stops_the_method_before_any_420() {
             .filter(|s| s.state == ConnectorState::RateLimited)
     })
     .await;
-    settle().await;
+    app.drain().await;
 
     let requests = ym_requests(&app).await;
     assert_eq!(
@@ -431,8 +429,8 @@ async fn a_send_cut_after_acceptance_is_reconciled_as_sent_not_resent() {
 
     app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    // Longer than the reconcile grace: a blind resend would have happened by now.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Past the reconcile grace and a few polls: a blind resend would have happened by now.
+    app.drain().await;
 
     assert_eq!(app.sent_on("ym").await.len(), 1);
     assert_eq!(
@@ -453,7 +451,7 @@ async fn a_send_cut_before_acceptance_is_sent_again_once_after_reconciliation() 
 
     app.approve(draft.id, None).await.unwrap();
     app.wait_for_state(draft.id, DraftState::Sent).await;
-    settle().await;
+    app.drain().await;
 
     assert_eq!(app.sent_on("ym").await.len(), 1);
     assert_eq!(
@@ -498,8 +496,16 @@ async fn quiet_chats_are_not_read_again() {
         )
         .await;
     app.wait_for_draft(&posted.chat_id).await;
-    // Let the chat's marker settle (its `updatedAt` has one-second precision).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Let the chat's marker settle (its `updatedAt` has one-second precision,
+    // so a chat read in the second of its last message is read once more).
+    wait_until("the chat's marker to settle", || async {
+        let unsettled = app
+            .count("SELECT COUNT(*) FROM chats WHERE sync_marker IS NULL OR sync_marker LIKE 'unsettled:%'")
+            .await;
+        (unsettled == 0).then_some(())
+    })
+    .await;
+    app.drain().await;
     let reads = |requests: &[Value]| {
         requests
             .iter()
@@ -513,13 +519,13 @@ async fn quiet_chats_are_not_read_again() {
             reads(&r),
         )
     };
-    settle().await;
-    let requests = ym_requests(&app).await;
-    let lists = requests.iter().filter(|r| path_ends(r, "/chats")).count();
-    assert!(
-        lists > lists_before + 5,
-        "the daemon kept polling the chat list"
-    );
+    // The daemon keeps polling the chat list.
+    let requests = wait_until("six more reads of the chat list", || async {
+        let requests = ym_requests(&app).await;
+        let lists = requests.iter().filter(|r| path_ends(r, "/chats")).count();
+        (lists > lists_before + 5).then_some(requests)
+    })
+    .await;
     assert_eq!(
         reads(&requests),
         reads_before,

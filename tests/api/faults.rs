@@ -355,7 +355,13 @@ async fn sigterm_finishes_the_send_in_flight_exits_promptly_and_the_next_start_r
     app.approve(draft.id, Some("Поставка на следующей неделе.".into()))
         .await
         .unwrap();
-    app.wait_for_state(draft.id, DraftState::Sending).await;
+    // Accepted, its answer still 1.5 s away: the send is in flight. (The
+    // chat's history may show the message and settle the draft before the
+    // answer comes, so its state is not the signal.)
+    wait_until("the simulator to accept the message", || async {
+        (app.sent().await.len() == 1).then_some(())
+    })
+    .await;
 
     let (status, took) = daemon.terminate().await;
     assert!(status.success(), "{status:?}");

@@ -1050,7 +1050,8 @@ impl Daemon {
 
 /// A test that ends while a send is mid-flight or its outcome unknown has
 /// not waited for what it started: it should wait for the draft's state or
-/// [`TestApp::drain`] first.
+/// [`TestApp::drain`] first. A buyer turn long overdue means the daemon
+/// stopped drafting, whatever the test looked at.
 impl Drop for TestApp {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -1069,6 +1070,19 @@ impl Drop for TestApp {
         assert_eq!(
             open, 0,
             "the test left drafts mid-send or with an unknown outcome; wait for their state or drain() first"
+        );
+        // A turn due for more than 10 s and never claimed: the pipeline
+        // stopped taking work. (A claimed turn's due time is its lease's end.)
+        let overdue: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM chats WHERE turn_due_at < ?1",
+                [agentiq::domain::now_ms() - 10_000],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        assert_eq!(
+            overdue, 0,
+            "buyer turns were due for more than 10 s and never drafted"
         );
     }
 }

@@ -236,6 +236,9 @@ async fn the_client_side_limit_spaces_a_burst_of_chats_under_the_simulated_bucke
     assert!(count_path(&requests, HISTORY) >= 80, "{}", requests.len());
     let throttled = requests.iter().filter(|r| r["status"] == 429).count();
     assert_eq!(throttled, 0, "{requests:?}");
+    // Every chat of the burst gets its draft.
+    app.drain().await;
+    assert_eq!(app.drafts().await.len(), 80);
 }
 
 #[tokio::test]
@@ -490,6 +493,8 @@ async fn an_answered_chat_is_marked_read_and_the_buyers_reads_come_back() {
             .then_some(())
     })
     .await;
+    // The buyer's last message still gets its draft.
+    app.drain().await;
 }
 
 #[tokio::test]

@@ -737,6 +737,8 @@ async fn a_draft_the_buyer_superseded_stays_visible_until_dismissed() {
         .post(&format!("/api/drafts/{}/dismiss", first.id), json!({}))
         .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
+    // The buyer's last message still gets its draft.
+    app.drain().await;
 }
 
 async fn bearer(app: &TestApp, token: &str, forwarded_for: Option<&str>) -> StatusCode {

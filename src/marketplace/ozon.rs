@@ -136,6 +136,9 @@ struct ChatRead {
     complete: bool,
     /// The budget stopped it: the next poll, at once, goes on.
     out_of_budget: bool,
+    /// The page cap stopped a forward read that was still moving: the next
+    /// read goes on from the newest message stored.
+    capped: bool,
 }
 
 /// Where a listing stopped.
@@ -252,6 +255,7 @@ impl OzonClient {
         let mut messages = Vec::new();
         let mut complete = true;
         let mut out_of_budget = false;
+        let mut capped = false;
         let mut requested = false;
         if let Some(start) = &plan.forward_from {
             let mut from = start.clone();
@@ -278,6 +282,11 @@ impl OzonClient {
                 match newest {
                     Some(next) if id_order(&next, &from).is_gt() && pages < MAX_HISTORY_PAGES => {
                         from = next
+                    }
+                    Some(next) if id_order(&next, &from).is_gt() => {
+                        complete = false;
+                        capped = true;
+                        break;
                     }
                     _ => {
                         complete = false;
@@ -306,6 +315,7 @@ impl OzonClient {
             messages,
             complete,
             out_of_budget,
+            capped,
         }))
     }
 
@@ -508,12 +518,20 @@ impl Connector for OzonClient {
                 messages,
                 complete,
                 out_of_budget,
+                capped,
             }) = read
             else {
                 cut |= !plan.receipts_only;
                 break;
             };
             cut |= out_of_budget;
+            // Our reply to a chat with an unknown send may be on a page not
+            // read yet. A poll that called itself complete would prove the
+            // reply absent and have it sent again, so the poll stays open
+            // and the next read goes on from the newest message stored. (A
+            // history whose ids stop moving is not read again at once: that
+            // would repeat the same pages every poll.)
+            cut |= capped && known.get(&plan.chat_id).is_some_and(|k| k.unsettled_send);
             if plan.receipts_only {
                 last_receipt = Some(plan.chat_id.clone());
             }
@@ -2042,6 +2060,45 @@ mod tests {
             batch.chats.iter().all(|c| c.marker.is_none()),
             "a chat read only in part is not taken for seen"
         );
+    }
+
+    #[tokio::test]
+    async fn a_chat_with_an_unknown_send_read_only_up_to_the_page_cap_keeps_the_poll_open() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "chats": [{"chat": {"chat_id": "buyer-1", "chat_type": "Buyer_Seller"},
+                           "last_message_id": "9999", "unread_count": 0}],
+                "has_next": false,
+            })))
+            .mount(&server)
+            .await;
+        // More new history than one read takes, each page moving forward.
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .respond_with(endless(|n| {
+                json!({
+                    "has_next": true,
+                    "messages": [{"message_id": (100 + n).to_string(), "user": {"type": "customer"}, "data": ["?"]}],
+                })
+            }))
+            .mount(&server)
+            .await;
+        let mut known = KnownChats::new();
+        known.insert(
+            "buyer-1".into(),
+            ChatMark {
+                unsettled_send: true,
+                ..mark(Some("1"), Some("1"))
+            },
+        );
+        let batch = client(&server).poll(None, &known).await.unwrap();
+        let pages = server.received_requests().await.unwrap().len() - 1;
+        assert_eq!(pages, MAX_HISTORY_PAGES, "one read stops at the cap");
+        // Our reply may be on a page not read yet: a poll that reports itself
+        // complete would let the sender take the reply for lost and send it again.
+        assert!(batch.more, "the rest is read at once, from what was stored");
     }
 
     #[tokio::test]

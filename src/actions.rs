@@ -611,10 +611,7 @@ pub async fn show(store: &Store, id: i64) -> Result<DraftDetail, ActionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        Author, ChatUpdate, Classification, ClassifierSource, Decision, Effect, InboundBatch,
-        InboundMessage, Intent, Marketplace, Priority,
-    };
+    use crate::domain::{Author, ChatUpdate, InboundBatch, InboundMessage, Marketplace};
     use crate::store::{IngestSettings, NewDraft, StoreDraftOutcome};
 
     fn settings() -> IngestSettings {
@@ -663,32 +660,7 @@ mod tests {
                     Some(now),
                 )?;
                 let turn = crate::store::claim_due_turns(c, now + 1, 60_000, 10, 10)?.remove(0);
-                let new = NewDraft {
-                    chat_id: turn.chat.id,
-                    turn_message_id: turn.last_message_id(),
-                    classification: Classification {
-                        intent: Intent::DeliveryStatus,
-                        confidence: 0.7,
-                        reasons: vec![],
-                        flags: vec![],
-                        source: ClassifierSource::Rules,
-                        top: Vec::new(),
-                        evidence: Vec::new(),
-                    },
-                    text,
-                    drafter: "template".into(),
-                    drafter_note: None,
-                    prompt: None,
-                    decision: Decision {
-                        effect: Effect::Queue,
-                        delay_seconds: 0,
-                        priority: Priority::Normal,
-                        rules: vec![],
-                        reasons: vec!["default".into()],
-                        floor: vec![],
-                    },
-                    findings: vec![],
-                };
+                let new = NewDraft::queued(turn.chat.id, turn.last_message_id(), &text);
                 match crate::store::store_draft_for_turn(c, &new, now)? {
                     StoreDraftOutcome::Stored { id, .. } => Ok(id),
                     other => panic!("{other:?}"),

@@ -169,9 +169,7 @@ impl Activity {
             .store(now.saturating_add(sleep), Ordering::SeqCst);
         self.passes.fetch_add(1, Ordering::SeqCst);
     }
-}
 
-impl Activity {
     /// The loop will not run (a part switched off by its settings): it
     /// holds no work and never wakes.
     pub fn retire(&self) {

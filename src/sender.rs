@@ -79,7 +79,7 @@ pub async fn run(rt: Arc<Runtime>, activity: Arc<Activity>, shutdown: Cancellati
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = rt.wake_sender.notified() => {}
-            _ = tokio::time::sleep(rt.settings.sender.tick.0) => {}
+            _ = tokio::time::sleep(tick) => {}
         }
     }
     tasks.close();

@@ -2026,6 +2026,14 @@ mod tests {
         })
     }
 
+    /// History pages without end, each one message further on.
+    fn endless_history(n: usize) -> Value {
+        json!({
+            "has_next": true,
+            "messages": [{"message_id": (100 + n).to_string(), "user": {"type": "customer"}, "data": ["?"]}],
+        })
+    }
+
     #[tokio::test]
     async fn a_poll_makes_at_most_its_budget_of_requests_however_many_pages_are_offered() {
         let server = MockServer::start().await;
@@ -2036,12 +2044,7 @@ mod tests {
             .await;
         Mock::given(method("POST"))
             .and(path(PATH_CHAT_HISTORY))
-            .respond_with(endless(|n| {
-                json!({
-                    "has_next": true,
-                    "messages": [{"message_id": (100 + n).to_string(), "user": {"type": "customer"}, "data": ["?"]}],
-                })
-            }))
+            .respond_with(endless(endless_history))
             .mount(&server)
             .await;
         // Chats we know, so each is read forward, page after endless page.
@@ -2077,12 +2080,7 @@ mod tests {
         // More new history than one read takes, each page moving forward.
         Mock::given(method("POST"))
             .and(path(PATH_CHAT_HISTORY))
-            .respond_with(endless(|n| {
-                json!({
-                    "has_next": true,
-                    "messages": [{"message_id": (100 + n).to_string(), "user": {"type": "customer"}, "data": ["?"]}],
-                })
-            }))
+            .respond_with(endless(endless_history))
             .mount(&server)
             .await;
         let mut known = KnownChats::new();

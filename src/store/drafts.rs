@@ -278,6 +278,40 @@ pub struct NewDraft {
     pub findings: Vec<Finding>,
 }
 
+#[cfg(test)]
+impl NewDraft {
+    /// A template draft for `turn_message_id` that waits for a person.
+    pub(crate) fn queued(chat_id: i64, turn_message_id: i64, text: &str) -> NewDraft {
+        use crate::domain::{Classification, ClassifierSource, Decision, Intent, Priority};
+        NewDraft {
+            chat_id,
+            turn_message_id,
+            classification: Classification {
+                intent: Intent::DeliveryStatus,
+                confidence: 0.7,
+                reasons: vec![],
+                flags: vec![],
+                source: ClassifierSource::Rules,
+                top: Vec::new(),
+                evidence: Vec::new(),
+            },
+            text: text.to_string(),
+            drafter: "template".into(),
+            drafter_note: None,
+            prompt: None,
+            decision: Decision {
+                effect: Effect::Queue,
+                delay_seconds: 0,
+                priority: Priority::Normal,
+                rules: vec![],
+                reasons: vec!["default".into()],
+                floor: vec![],
+            },
+            findings: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreDraftOutcome {
     Stored {
@@ -1455,36 +1489,6 @@ pub(super) mod tests {
         assert_eq!(fourth[0].edits_made, 2, "a refused edit does not count");
     }
 
-    fn queued_draft(chat_id: i64, turn_message_id: i64) -> NewDraft {
-        use crate::domain::{Classification, ClassifierSource, Decision, Intent, Priority};
-        NewDraft {
-            chat_id,
-            turn_message_id,
-            classification: Classification {
-                intent: Intent::DeliveryStatus,
-                confidence: 0.7,
-                reasons: vec![],
-                flags: vec![],
-                source: ClassifierSource::Rules,
-                top: Vec::new(),
-                evidence: Vec::new(),
-            },
-            text: "Заказ в пути.".into(),
-            drafter: "template".into(),
-            drafter_note: None,
-            prompt: None,
-            decision: Decision {
-                effect: Effect::Queue,
-                delay_seconds: 0,
-                priority: Priority::Normal,
-                rules: vec![],
-                reasons: vec![],
-                floor: vec![],
-            },
-            findings: vec![],
-        }
-    }
-
     #[test]
     fn a_buyer_message_in_the_same_second_as_the_reply_before_it_is_still_answered() {
         let store = Store::open_in_memory().unwrap();
@@ -1507,11 +1511,11 @@ pub(super) mod tests {
                 add("buyer", 1_000)?;
                 add("seller", 2_000)?;
                 let after_reply = add("buyer", 2_000)?;
-                let first = store_draft_tx(c, &queued_draft(chat, after_reply), NOW)?;
+                let first = store_draft_tx(c, &NewDraft::queued(chat, after_reply, "Заказ в пути."), NOW)?;
                 // A person's reply stored after a buyer message of its second answers it.
                 let asked = add("buyer", 3_000)?;
                 add("seller", 3_000)?;
-                let second = store_draft_tx(c, &queued_draft(chat, asked), NOW)?;
+                let second = store_draft_tx(c, &NewDraft::queued(chat, asked, "Заказ в пути."), NOW)?;
                 Ok((first, second))
             })
             .unwrap();

@@ -25,6 +25,21 @@ async fn connector_state(app: &TestApp) -> Option<(ConnectorState, String)> {
         .map(|r| (r.state, r.detail.unwrap_or_default()))
 }
 
+/// Waits until the connector's next try is planned at least `ms` after its
+/// trouble began: the waits between tries have grown that far.
+async fn retry_planned(app: &TestApp, ms: i64) {
+    wait_until(
+        &format!("the next try to be planned {ms} ms out"),
+        || async {
+            let ahead = app
+                .count("SELECT COALESCE(MAX(retry_at - since), 0) FROM connector_status")
+                .await;
+            (ahead >= ms).then_some(())
+        },
+    )
+    .await;
+}
+
 async fn healthz(app: &TestApp) -> (u16, Value) {
     let addr = app.web.expect("the web server runs");
     let r = app
@@ -73,16 +88,7 @@ async fn a_burst_of_server_errors_is_shown_backed_off_and_outlived() {
     // Backing off: the wait doubles with each failure, so the next try is
     // planned 3 s after the outage began after a handful of polls, where the
     // 100 ms interval would have made thirty.
-    wait_until(
-        "the planned retry to be 3 s after the outage began",
-        || async {
-            let ahead = app
-                .count("SELECT COALESCE(MAX(retry_at - since), 0) FROM connector_status")
-                .await;
-            (ahead >= 3_000).then_some(())
-        },
-    )
-    .await;
+    retry_planned(&app, 3_000).await;
     let polls = app
         .requests()
         .await
@@ -438,16 +444,7 @@ async fn an_event_cursor_that_does_not_advance_is_shown_and_backed_off() {
     assert!(detail.contains("next=5"), "{detail}");
     let before = events_requests(&app).await;
     // Backed off: the next read is planned further out each time.
-    wait_until(
-        "the planned retry to be 1.5 s after the cursor stuck",
-        || async {
-            let ahead = app
-                .count("SELECT COALESCE(MAX(retry_at - since), 0) FROM connector_status")
-                .await;
-            (ahead >= 1_500).then_some(())
-        },
-    )
-    .await;
+    retry_planned(&app, 1_500).await;
     let during = events_requests(&app).await - before;
     assert!(
         during <= 5,

@@ -506,14 +506,7 @@ impl TestApp {
 
     /// Every answer Wildberries shows under a review or question.
     pub async fn wb_answers(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/_sim/wb/answers", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        serde_json::from_value(self.sim_get("/_sim/wb/answers").await).unwrap()
     }
 
     /// A buyer leaves a review on a marketplace (code as in `ShopSpec`) about
@@ -673,14 +666,7 @@ impl TestApp {
 
     /// What the marketplace received from the seller side, in order.
     pub async fn sent(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/_sim/sent", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        serde_json::from_value(self.sim_get("/_sim/sent").await).unwrap()
     }
 
     pub async fn sent_texts(&self) -> Vec<String> {
@@ -739,14 +725,7 @@ impl TestApp {
 
     /// API requests the simulator is answering right now.
     pub async fn sim_in_flight(&self) -> usize {
-        self.http
-            .get(format!("{}/_sim/in-flight", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        serde_json::from_value(self.sim_get("/_sim/in-flight").await).unwrap()
     }
 
     /// Moves the in-process daemon's clock forward: undo windows, delays
@@ -759,14 +738,7 @@ impl TestApp {
     }
 
     pub async fn requests(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/_sim/requests", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        serde_json::from_value(self.sim_get("/_sim/requests").await).unwrap()
     }
 
     pub async fn drafts(&self) -> Vec<QueueItem> {

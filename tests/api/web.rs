@@ -479,6 +479,8 @@ async fn a_new_draft_is_announced_on_the_event_stream() {
     .await
     .expect("an event within 10 s");
     assert!(got.contains("draft_created"), "{got}");
+    // The default policy auto-sends thanks; let that send finish.
+    app.drain().await;
 }
 
 #[tokio::test]

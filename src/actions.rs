@@ -646,6 +646,7 @@ mod tests {
             }],
             cursor: Some("1".into()),
             more: false,
+            unverified: Vec::new(),
         };
         let text = text.to_string();
         let id = store

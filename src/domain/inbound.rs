@@ -68,4 +68,8 @@ pub struct InboundBatch {
     pub cursor: Option<String>,
     /// More pages are waiting right now.
     pub more: bool,
+    /// Chats whose history this poll could not read to its end, and no later
+    /// poll will either: the marketplace's paging stopped moving. A reply
+    /// with an unknown outcome there can be neither found nor proven absent.
+    pub unverified: Vec<String>,
 }

@@ -34,7 +34,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::limits::{Budget, Purpose, RequestGate, header_secs, in_turn};
+use super::limits::{Budget, Purpose, RequestGate, header_secs};
+use super::reads::{self, Listed, Rules, Why};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client, status_and_detail,
@@ -582,69 +583,54 @@ impl Connector for AvitoClient {
         if sweep {
             listed.extend(self.list_chats(user_id, false, 1, &budget).await?.0);
         }
-        // The chats to read: those whose last message moved since we looked
-        // and those with a send to settle, then (on a sweep) those whose
-        // reply the buyer may since have read, in turn.
-        let mut order: Vec<String> = Vec::new();
-        let mut receipts: Vec<String> = Vec::new();
+        // What the list says of each chat, by the shared planner: those with
+        // a send to settle, then those whose last message moved since we
+        // looked, then (on a sweep) those whose reply the buyer may since
+        // have read, in turn. No cap beyond the request budget.
         let mut updates: HashMap<String, ChatUpdate> = HashMap::new();
+        let mut markers: Vec<(String, Option<String>)> = Vec::new();
         for chat in listed {
             let id = chat.id.clone().unwrap_or_default();
             if updates.contains_key(&id) {
                 continue;
             }
-            let marker = chat.last_message.as_ref().and_then(|m| m.id.clone());
-            let mark = known.get(&id);
-            let changed =
-                marker.is_none() || mark.and_then(|m| m.marker.as_ref()) != marker.as_ref();
-            let update = chat.into_update(user_id);
-            if changed || mark.is_some_and(|m| m.unsettled_send) {
-                order.push(id.clone());
-                updates.insert(id, update);
-            } else if sweep && mark.is_some_and(|m| m.awaiting_read) {
-                receipts.push(id.clone());
-                updates.insert(id, update);
-            }
+            markers.push((
+                id.clone(),
+                chat.last_message.as_ref().and_then(|m| m.id.clone()),
+            ));
+            updates.insert(id, chat.into_update(user_id));
         }
-        let bare = |id: &str| ChatUpdate {
-            chat_id: id.to_string(),
-            reply_handle: Some(id.to_string()),
-            ..ChatUpdate::default()
-        };
-        let mut extra: Vec<&String> = known
+        let entries: Vec<Listed> = markers
             .iter()
-            .filter(|(id, m)| !updates.contains_key(*id) && m.unsettled_send)
-            .map(|(id, _)| id)
+            .map(|(id, marker)| Listed {
+                chat_id: id,
+                marker: marker.as_deref(),
+            })
             .collect();
-        extra.sort();
-        for id in extra {
-            order.push(id.clone());
-            updates.insert(id.clone(), bare(id));
-        }
-        if sweep {
-            for (id, _) in known.iter().filter(|(_, m)| m.awaiting_read) {
-                if !updates.contains_key(id) {
-                    receipts.push(id.clone());
-                    updates.insert(id.clone(), bare(id));
-                }
-            }
-        }
         let receipts_after = self
             .receipts_checked
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let first_receipt = order.len();
-        order.extend(in_turn(receipts, receipts_after.as_deref()));
+        let rules = Rules {
+            receipts: sweep.then_some(receipts_after.as_deref()),
+            ..Rules::default()
+        };
+        let plan = reads::plan(&entries, known, rules);
+        more |= plan.more;
+        let bare = |id: &str| ChatUpdate {
+            chat_id: id.to_string(),
+            reply_handle: Some(id.to_string()),
+            ..ChatUpdate::default()
+        };
 
         let mut batch = InboundBatch::default();
         let mut last_receipt = None;
-        for (i, chat_id) in order.into_iter().enumerate() {
-            let known_last = known
-                .get(&chat_id)
-                .and_then(|m| m.last_message_id.as_deref());
+        for read in plan.reads {
+            let chat_id = read.chat_id;
+            let receipts_only = read.why == Why::Receipts;
             let mut history = match self
-                .read_history(user_id, &chat_id, known_last, &budget)
+                .read_history(user_id, &chat_id, read.from.as_deref(), &budget)
                 .await?
             {
                 History::Read(history) => history,
@@ -652,11 +638,11 @@ impl Connector for AvitoClient {
                 // Chats read only for receipts wait their turn; any other
                 // goes first on the next poll, which follows at once.
                 History::OutOfBudget => {
-                    more |= i < first_receipt;
+                    more |= !receipts_only;
                     break;
                 }
             };
-            if i >= first_receipt {
+            if receipts_only {
                 last_receipt = Some(chat_id.clone());
             }
             // Stored oldest first. Avito gives newest first and stamps whole
@@ -672,9 +658,9 @@ impl Connector for AvitoClient {
                     .into_iter()
                     .filter_map(|m| m.into_inbound(&chat_id, user_id)),
             );
-            if let Some(update) = updates.remove(&chat_id) {
-                batch.chats.push(update);
-            }
+            batch
+                .chats
+                .push(updates.remove(&chat_id).unwrap_or_else(|| bare(&chat_id)));
         }
         if sweep {
             self.swept();
@@ -1701,9 +1687,11 @@ mod tests {
             let c = client(&server.uri());
             let batch = c.poll(None, &known).await.unwrap();
             let ids: Vec<_> = batch.messages.iter().map(|m| m.id.as_str()).collect();
-            // Oldest first even within one second: the buyer asked, we answered.
-            assert_eq!(ids, ["moved-1", "moved-2", "pending-1", "pending-2"]);
-            assert_eq!(batch.messages[1].read_at, Some(25_000));
+            // The chat with a send to settle is read first; each chat's
+            // messages oldest first even within one second: the buyer
+            // asked, we answered.
+            assert_eq!(ids, ["pending-1", "pending-2", "moved-1", "moved-2"]);
+            assert_eq!(batch.messages[3].read_at, Some(25_000));
             let moved = batch.chats.iter().find(|c| c.chat_id == "moved").unwrap();
             assert_eq!(moved.marker.as_deref(), Some("m9"));
             assert_eq!(moved.buyer_name.as_deref(), Some("Ира"));

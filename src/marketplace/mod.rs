@@ -6,6 +6,7 @@ pub mod avito;
 pub mod feedback;
 pub mod limits;
 pub mod ozon;
+pub mod reads;
 pub mod wildberries;
 pub mod wildberries_feedback;
 pub mod yandex_market;

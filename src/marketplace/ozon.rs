@@ -35,7 +35,6 @@
 //! is honoured, with `retry-after` when present and one second otherwise.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -46,7 +45,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::limits::{Budget, Purpose, RequestGate, header_secs, in_turn};
+use super::limits::{Budget, Purpose, RequestGate, header_secs};
+use super::reads::{self, Listed, Rules, Why};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client, status_and_detail,
@@ -139,6 +139,9 @@ struct ChatRead {
     /// The page cap stopped a forward read that was still moving: the next
     /// read goes on from the newest message stored.
     capped: bool,
+    /// Ozon said there was more, but the ids stopped moving: no later read
+    /// gets further, so what is not here cannot be proven absent.
+    stuck: bool,
 }
 
 /// Where a listing stopped.
@@ -256,6 +259,7 @@ impl OzonClient {
         let mut complete = true;
         let mut out_of_budget = false;
         let mut capped = false;
+        let mut stuck = false;
         let mut requested = false;
         if let Some(start) = &plan.forward_from {
             let mut from = start.clone();
@@ -290,6 +294,7 @@ impl OzonClient {
                     }
                     _ => {
                         complete = false;
+                        stuck = true;
                         break;
                     }
                 }
@@ -316,6 +321,7 @@ impl OzonClient {
             complete,
             out_of_budget,
             capped,
+            stuck,
         }))
     }
 
@@ -519,6 +525,7 @@ impl Connector for OzonClient {
                 complete,
                 out_of_budget,
                 capped,
+                stuck,
             }) = read
             else {
                 cut |= !plan.receipts_only;
@@ -532,6 +539,9 @@ impl Connector for OzonClient {
             // history whose ids stop moving is not read again at once: that
             // would repeat the same pages every poll.)
             cut |= capped && known.get(&plan.chat_id).is_some_and(|k| k.unsettled_send);
+            if stuck {
+                batch.unverified.push(plan.chat_id.clone());
+            }
             if plan.receipts_only {
                 last_receipt = Some(plan.chat_id.clone());
             }
@@ -675,81 +685,44 @@ struct ChatPlan {
     receipts_only: bool,
 }
 
-/// Which chats to read: unsettled sends first (their reconciliation cannot
-/// wait), then chats whose marker moved (at most [`MAX_CHAT_READS_PER_POLL`];
-/// `true` when more are left), then chats waiting for read receipts, in
-/// turn after `receipts_after`, as far as the budget goes.
+/// Which chats to read, by the shared planner: unsettled sends first (their
+/// reconciliation cannot wait), then chats whose last message moved (at most
+/// [`MAX_CHAT_READS_PER_POLL`] in all; `true` when more are left), then chats
+/// waiting for read receipts, in turn after `receipts_after`, as far as the
+/// budget goes. A listed chat with no message yet has nothing to read.
 fn plan_reads(
     listed: &[ListedChat],
     known: &KnownChats,
     receipts_after: Option<&str>,
 ) -> (Vec<ChatPlan>, bool) {
-    let mut plans: Vec<ChatPlan> = Vec::new();
-    let mut seen = HashSet::new();
-    let listing = |id: &str| listed.iter().find(|c| c.chat_id == id).cloned();
-    let from_stored = |id: &str| known.get(id).and_then(|k| k.last_message_id.clone());
-
-    let mut unsettled: Vec<&String> = known
+    let entries: Vec<Listed> = listed
         .iter()
-        .filter(|(_, k)| k.unsettled_send)
-        .map(|(id, _)| id)
+        .filter_map(|c| {
+            Some(Listed {
+                chat_id: &c.chat_id,
+                marker: Some(c.last_message_id.as_deref()?),
+            })
+        })
         .collect();
-    unsettled.sort();
-    for id in unsettled {
-        let forward_from = from_stored(id);
-        plans.push(ChatPlan {
-            chat_id: id.clone(),
-            listed: listing(id),
-            newest_page: forward_from.is_none(),
-            forward_from,
-            receipts_only: false,
-        });
-        seen.insert(id.clone());
-    }
-
-    let mut more = false;
-    let mut changed = 0;
-    for chat in listed {
-        let Some(last) = &chat.last_message_id else {
-            continue;
-        };
-        let mark = known.get(&chat.chat_id);
-        if mark.and_then(|k| k.marker.as_ref()) == Some(last) || seen.contains(&chat.chat_id) {
-            continue;
-        }
-        if changed == MAX_CHAT_READS_PER_POLL {
-            more = true;
-            break;
-        }
-        changed += 1;
-        let forward_from = from_stored(&chat.chat_id);
-        plans.push(ChatPlan {
-            chat_id: chat.chat_id.clone(),
-            listed: Some(chat.clone()),
-            newest_page: forward_from.is_none(),
-            forward_from,
-            receipts_only: false,
-        });
-        seen.insert(chat.chat_id.clone());
-    }
-
-    let mut awaiting = Vec::new();
-    for (id, _) in known.iter().filter(|(_, k)| k.awaiting_read) {
-        match plans.iter_mut().find(|p| &p.chat_id == id) {
-            Some(plan) => plan.newest_page = true,
-            None => awaiting.push(id.clone()),
-        }
-    }
-    for id in in_turn(awaiting, receipts_after) {
-        plans.push(ChatPlan {
-            listed: listing(&id),
-            chat_id: id,
-            forward_from: None,
-            newest_page: true,
-            receipts_only: true,
-        });
-    }
-    (plans, more)
+    let rules = Rules {
+        max_reads: Some(MAX_CHAT_READS_PER_POLL),
+        receipts: Some(receipts_after),
+        ..Rules::default()
+    };
+    let plan = reads::plan(&entries, known, rules);
+    let plans = plan
+        .reads
+        .into_iter()
+        .map(|read| ChatPlan {
+            listed: listed.iter().find(|c| c.chat_id == read.chat_id).cloned(),
+            newest_page: read.from.is_none() || read.receipts,
+            // Receipts are on the newest page; nothing before it is needed.
+            forward_from: read.from.filter(|_| read.why != Why::Receipts),
+            receipts_only: read.why == Why::Receipts,
+            chat_id: read.chat_id,
+        })
+        .collect();
+    (plans, plan.more)
 }
 
 /// When the newest messages read end with the seller's (and no buyer wrote
@@ -1269,6 +1242,7 @@ impl super::Connect for crate::config::OzonSettings {
 mod tests {
     use super::*;
     use crate::domain::ChatMark;
+    use std::collections::HashSet;
     use wiremock::matchers::{body_partial_json, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -2097,6 +2071,43 @@ mod tests {
         // Our reply may be on a page not read yet: a poll that reports itself
         // complete would let the sender take the reply for lost and send it again.
         assert!(batch.more, "the rest is read at once, from what was stored");
+    }
+
+    #[tokio::test]
+    async fn a_history_whose_ids_stop_moving_is_reported_unverified() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_LIST))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "chats": [{"chat": {"chat_id": "buyer-1", "chat_type": "Buyer_Seller"},
+                           "last_message_id": "9999", "unread_count": 0}],
+                "has_next": false,
+            })))
+            .mount(&server)
+            .await;
+        // "There is more", yet every page ends at the message asked from.
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "messages": [{"message_id": "1", "user": {"type": "Customer"},
+                              "created_at": "2025-01-01T10:00:00Z", "data": ["Где заказ?"]}],
+                "has_next": true,
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut known = KnownChats::new();
+        known.insert(
+            "buyer-1".into(),
+            ChatMark {
+                unsettled_send: true,
+                ..mark(Some("1"), Some("1"))
+            },
+        );
+        let batch = client(&server).poll(None, &known).await.unwrap();
+        assert_eq!(batch.unverified, ["buyer-1"], "the rest cannot be read");
+        assert!(!batch.more, "and asking again would not get further");
+        assert_eq!(batch.chats[0].marker, None, "nor is the chat taken as read");
     }
 
     #[tokio::test]

@@ -46,6 +46,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::limits::{Budget, Purpose, RequestGate, Turn};
+use super::reads::{self, Listed, Rules};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
     describe_transport_error, http_client, status_and_detail,
@@ -489,7 +490,11 @@ impl YandexMarketClient {
             token = result.paging.and_then(|p| p.next_page_token);
             match &token {
                 Some(t) if seen_tokens.insert(t.clone()) => {}
-                _ => return Ok(Some(history)),
+                Some(_) => {
+                    history.stuck = true;
+                    return Ok(Some(history));
+                }
+                None => return Ok(Some(history)),
             }
         }
     }
@@ -553,53 +558,49 @@ impl Connector for YandexMarketClient {
     ) -> Result<InboundBatch, MarketError> {
         let budget = Budget::new(MAX_REQUESTS_PER_POLL);
         let (listed, complete) = self.list_waiting_chats(&budget).await?;
-        let mut reads = Vec::new();
-        let mut listed_ids = HashSet::new();
-        for chat in listed {
-            let Some(chat_id) = chat.chat_id.clone() else {
-                continue;
-            };
-            if !listed_ids.insert(chat_id.clone()) {
-                continue;
-            }
-            let mark = known.get(&chat_id);
-            let settled = chat.updated_at.as_deref().map(settled_marker);
-            let changed = mark.is_none_or(|m| m.marker.is_none() || m.marker != settled);
-            if changed || mark.is_some_and(|m| m.unsettled_send) {
-                reads.push(Read {
-                    from: mark
-                        .and_then(|m| m.last_message_id.as_deref())
-                        .and_then(chat_id_param),
-                    chat_id,
-                    listed: Some(chat),
-                });
-            }
-        }
-        // Chats that left the waiting list since we last looked were answered
-        // (or closed): one more read shows by whom.
-        let mut gone: Vec<_> = known
+        let settled: Vec<Option<String>> = listed
             .iter()
-            .filter(|(id, m)| {
-                !listed_ids.contains(*id)
-                    && (m.unsettled_send
-                        || (complete && m.marker.as_deref() != Some(MARKER_ANSWERED)))
+            .map(|c| c.updated_at.as_deref().map(settled_marker))
+            .collect();
+        let entries: Vec<Listed> = listed
+            .iter()
+            .zip(&settled)
+            .filter_map(|(chat, marker)| {
+                Some(Listed {
+                    chat_id: chat.chat_id.as_deref()?,
+                    marker: marker.as_deref(),
+                })
             })
             .collect();
-        gone.sort_by_key(|(_, m)| !m.unsettled_send);
-        for (id, mark) in gone {
-            if chat_id_param(id).is_none() {
-                continue;
-            }
-            reads.push(Read {
-                chat_id: id.clone(),
-                from: mark.last_message_id.as_deref().and_then(chat_id_param),
-                listed: None,
-            });
-        }
-        // Sends waiting to be reconciled first, so a long backlog never delays them.
-        reads.sort_by_key(|r| !known.get(&r.chat_id).is_some_and(|m| m.unsettled_send));
-        let mut more = reads.len() > MAX_HISTORIES_PER_POLL;
-        reads.truncate(MAX_HISTORIES_PER_POLL);
+        // The list shows only chats waiting for the shop: one that left it
+        // since we last looked was answered (or closed), and one more read
+        // shows by whom. Sends waiting to be reconciled go first, so a long
+        // backlog never delays them.
+        let rules = Rules {
+            max_reads: Some(MAX_HISTORIES_PER_POLL),
+            list_complete: complete,
+            left_list: Some(MARKER_ANSWERED),
+            receipts: None,
+        };
+        let plan = reads::plan(&entries, known, rules);
+        let mut more = plan.more;
+        let reads: Vec<Read> = plan
+            .reads
+            .into_iter()
+            .filter_map(|read| {
+                let listed = listed
+                    .iter()
+                    .find(|c| c.chat_id.as_deref() == Some(&read.chat_id))
+                    .cloned();
+                // Only numeric ids can be asked about.
+                chat_id_param(&read.chat_id)?;
+                Some(Read {
+                    from: read.from.as_deref().and_then(chat_id_param),
+                    chat_id: read.chat_id,
+                    listed,
+                })
+            })
+            .collect();
 
         // The first failure ends the poll: a partial read must not pass for a
         // complete one (that is what proves an unknown send absent).
@@ -658,6 +659,9 @@ impl Connector for YandexMarketClient {
                 (None, _) => MARKER_ANSWERED.into(),
             });
             if let Some(h) = history {
+                if h.stuck {
+                    batch.unverified.push(read.chat_id.clone());
+                }
                 batch.messages.extend(
                     h.messages
                         .into_iter()
@@ -849,6 +853,9 @@ struct History {
     messages: Vec<ChatMessage>,
     /// The server's clock when the last page was read.
     server_now: Option<Millis>,
+    /// A page token came back a second time: the server's paging stopped
+    /// moving, and what was not read cannot be proven absent.
+    stuck: bool,
 }
 
 /// `ChatMessageDTO`.
@@ -1552,6 +1559,47 @@ mod tests {
         );
         assert_eq!(batch.messages.len(), 1);
         assert!(batch.messages[0].via_api);
+    }
+
+    #[tokio::test]
+    async fn a_history_whose_page_token_repeats_is_reported_unverified() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "OK", "result": { "chats": [] }
+            })))
+            .mount(&server)
+            .await;
+        // The same page, with the same token, however often it is asked for.
+        Mock::given(method("POST"))
+            .and(path("/v2/businesses/42/chats/history"))
+            .and(query_param("chatId", "8"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "OK",
+                "result": { "messages": [
+                    { "messageId": 81, "createdAt": "2025-01-16T10:09:49+03:00", "sender": "CUSTOMER", "message": "Ну что там?" }
+                ], "paging": { "nextPageToken": "again" } }
+            })))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let mut known = KnownChats::new();
+        known.insert(
+            "8".into(),
+            ChatMark {
+                last_message_id: Some("80".into()),
+                unsettled_send: true,
+                ..ChatMark::default()
+            },
+        );
+        let batch = client(&server.uri(), 2).poll(None, &known).await.unwrap();
+        assert_eq!(batch.unverified, ["8"], "what was not read proves nothing");
+        assert!(!batch.more, "and reading it again would not get further");
+        assert!(
+            !batch.messages.is_empty() && batch.messages.iter().all(|m| m.id == "81"),
+            "what was read is kept (the store takes each message once)"
+        );
     }
 
     // ---- against the simulator ------------------------------------------------

@@ -128,6 +128,9 @@ pub(super) fn ingest_tx(
             Author::System => {}
         }
     }
+    for external_id in &batch.unverified {
+        give_unverifiable_sends_to_a_person(tx, shop, marketplace, external_id, now, report)?;
+    }
     for chat_id in touched {
         let handle: Option<String> = tx.query_row(
             "SELECT reply_handle FROM chats WHERE id = ?1",
@@ -136,6 +139,47 @@ pub(super) fn ingest_tx(
         )?;
         if handle.is_none() {
             report.chats_without_handle += 1;
+        }
+    }
+    Ok(())
+}
+
+/// What a person is told when a send's outcome cannot be settled.
+pub const UNVERIFIABLE_SEND: &str = "не удалось проверить, дошёл ли ответ: площадка отдаёт историю этого чата не до конца. Посмотрите чат в кабинете площадки: если ответа там нет, отправьте его снова, если есть — отклоните черновик";
+
+/// Unknown sends in a chat whose history cannot be read to its end are never
+/// proven absent (that would send them again blindly): they fail, with the
+/// reason, and wait for a person. Echoes in this batch were matched first.
+fn give_unverifiable_sends_to_a_person(
+    tx: &Transaction<'_>,
+    shop: &str,
+    marketplace: Marketplace,
+    external_id: &str,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT d.id FROM drafts d JOIN chats c ON c.id = d.chat_id
+             WHERE c.shop = ?1 AND c.marketplace = ?2 AND c.external_id = ?3 AND c.kind = 'chat'
+               AND d.state = 'unknown' ORDER BY d.id",
+        )?
+        .query_map(params![shop, marketplace.code(), external_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        let failed = transition_tx(
+            tx,
+            id,
+            &[DraftState::Unknown],
+            DraftState::Failed,
+            "daemon:reconcile",
+            Some(UNVERIFIABLE_SEND),
+            now,
+        );
+        if unless_moved(failed)?.is_some() {
+            report
+                .withdrawn_drafts
+                .push((id, DraftState::Failed, UNVERIFIABLE_SEND.to_string()));
         }
     }
     Ok(())
@@ -498,6 +542,66 @@ mod tests {
             (messages, cursor),
             (1, None),
             "nothing of the batch is kept"
+        );
+    }
+
+    #[test]
+    fn an_unknown_send_in_a_chat_that_cannot_be_read_to_its_end_waits_for_a_person() {
+        let store = Store::open_in_memory().unwrap();
+        let (stuck, other) = store
+            .call_blocking(|c| {
+                let stuck = chat_with_drafts(
+                    c,
+                    "a",
+                    Marketplace::Ozon,
+                    "stuck",
+                    &[("unknown", true, 0), ("pending", false, 0)],
+                );
+                let other =
+                    chat_with_drafts(c, "a", Marketplace::Ozon, "other", &[("unknown", true, 0)]);
+                Ok((stuck, other))
+            })
+            .unwrap();
+        let batch = InboundBatch {
+            unverified: vec!["stuck".into()],
+            ..Default::default()
+        };
+        let settings = IngestSettings {
+            debounce_ms: 0,
+            max_turn_age_ms: i64::MAX / 4,
+            takeover_ms: 0,
+            clock_skew_ms: 0,
+        };
+        let report = store
+            .call_blocking(move |c| {
+                ingest_batch(c, "a", Marketplace::Ozon, &batch, &settings, 20, Some(20))
+            })
+            .unwrap();
+        assert_eq!(
+            report.withdrawn_drafts,
+            [(stuck[0], DraftState::Failed, UNVERIFIABLE_SEND.to_string())]
+        );
+        let state = |id: i64| {
+            store
+                .call_blocking(move |c| {
+                    Ok(c.query_row(
+                        "SELECT state, state_reason FROM drafts WHERE id = ?1",
+                        [id],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+                    )?)
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            state(stuck[0]),
+            ("failed".into(), Some(UNVERIFIABLE_SEND.into())),
+            "not proven absent, so not sent again: a person decides"
+        );
+        assert_eq!(state(stuck[1]).0, "pending", "only unknown sends");
+        assert_eq!(
+            state(other[0]).0,
+            "unknown",
+            "a chat read to its end settles as before"
         );
     }
 }

@@ -468,6 +468,44 @@ async fn a_send_cut_before_acceptance_is_sent_again_once_after_reconciliation() 
     );
 }
 
+/// A history whose paging stops moving can neither show the reply nor prove
+/// it absent: the send goes to a person instead of out again.
+#[tokio::test]
+async fn an_unknown_send_in_a_history_that_never_ends_waits_for_a_person() {
+    let app = ym_app().await;
+    let posted = app
+        .buyer_writes_on("ym", "Есть ли эта модель в белом?", json!({}))
+        .await;
+    let draft = app.wait_for_draft(&posted.chat_id).await;
+    app.fault(
+        json!({ "kind": "drop_after_accept", "marketplace": "ym", "path": "/chats/message" }),
+    )
+    .await;
+    // Every history page from now on is empty and points to itself.
+    app.fault(json!({
+        "kind": "garbage", "marketplace": "ym", "path": "/chats/history", "times": 0,
+        "body": r#"{"status":"OK","result":{"messages":[],"paging":{"nextPageToken":"again"}}}"#,
+    }))
+    .await;
+
+    app.approve(draft.id, None).await.unwrap();
+    let failed = app.wait_for_state(draft.id, DraftState::Failed).await;
+    assert!(
+        failed
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("не удалось проверить, дошёл ли ответ")),
+        "{:?}",
+        failed.reason
+    );
+    app.drain().await;
+    assert_eq!(app.sent_on("ym").await.len(), 1, "never sent blindly again");
+    assert_eq!(
+        draft_path(&app, draft.id).await,
+        ["pending", "scheduled", "sending", "unknown", "failed"]
+    );
+}
+
 /// A person answering in the seller cabinet takes the chat off the waiting
 /// list; the daemon still reads it once more and sees the answer.
 #[tokio::test]

@@ -111,17 +111,17 @@ pub struct PromptSet {
     /// The last (most specific) directory, for messages.
     pub dir: PathBuf,
     tera: Arc<Tera>,
-    pub rules: RuleClassifier,
+    pub rules: Arc<RuleClassifier>,
     /// The labelled examples of every layer, and the intent model trained
     /// from them (with the shop's corrections, once added).
     pub examples: Arc<[Labelled]>,
     /// Swapped in place when a shop's corrections change (see [`PromptSet::learn`]).
     pub model: arc_swap::ArcSwapOption<Trained>,
     /// The approved replies, normalised (one per paragraph of `approved_replies.txt`).
-    approved: Vec<String>,
-    pub knowledge: String,
+    approved: Arc<[String]>,
+    pub knowledge: Arc<str>,
     /// Template name → the file it came from.
-    sources: BTreeMap<String, PathBuf>,
+    sources: Arc<BTreeMap<String, PathBuf>>,
     /// The load this set is a copy of, kept alive for the next shop.
     origin: Option<Arc<PromptSet>>,
 }
@@ -255,7 +255,7 @@ impl PromptSet {
             });
         let model =
             (!examples.is_empty() && out.is_empty()).then(|| classify::train(&rules, &examples));
-        let approved = last(APPROVED)
+        let approved: Vec<String> = last(APPROVED)
             .and_then(|p| std::fs::read_to_string(p).ok())
             .map(|t| {
                 t.split("\n\n")
@@ -297,12 +297,12 @@ impl PromptSet {
         out.into_result(PromptSet {
             dir: last_dir,
             tera,
-            rules,
+            rules: Arc::new(rules),
             examples,
             model: arc_swap::ArcSwapOption::new(model),
-            approved,
-            knowledge,
-            sources,
+            approved: approved.into(),
+            knowledge: knowledge.into(),
+            sources: Arc::new(sources),
             origin: None,
         })
     }
@@ -878,7 +878,7 @@ mod tests {
                 .contains("Уточним"),
             "the shared files stay"
         );
-        assert_eq!(set.knowledge, "Доставка курьером за 1 день.");
+        assert_eq!(&*set.knowledge, "Доставка курьером за 1 день.");
         assert_eq!(
             set.source("replies/thanks.txt"),
             shop.path().join("replies/thanks.txt")

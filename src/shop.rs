@@ -169,14 +169,15 @@ pub fn build_connectors(
     out.into_result(connectors)
 }
 
-/// What a set of files looked like: path, size, modification time.
-pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+/// One file as it was: path, size, modification time.
+pub type FileStamp = (PathBuf, u64, Option<SystemTime>);
+
+/// What a set of files looked like. Equal fingerprints are one shared copy,
+/// so ten thousand shops on one prompt directory hold it once, not once each.
+pub type Fingerprint = Arc<[FileStamp]>;
 
 pub fn fingerprint(path: &Path) -> Fingerprint {
-    let mut out = Vec::new();
-    collect(path, &mut out);
-    out.sort();
-    out
+    fingerprint_all(std::slice::from_ref(&path.to_path_buf()))
 }
 
 /// The fingerprint of several paths together.
@@ -186,10 +187,26 @@ pub fn fingerprint_all(paths: &[PathBuf]) -> Fingerprint {
         collect(p, &mut out);
     }
     out.sort();
-    out
+    interned(out)
 }
 
-fn collect(path: &Path, out: &mut Fingerprint) {
+/// The shared copy of `stamps`: one taken earlier while any holder keeps it
+/// alive, else a new one.
+fn interned(stamps: Vec<FileStamp>) -> Fingerprint {
+    type Seen = std::collections::HashMap<Vec<FileStamp>, std::sync::Weak<[FileStamp]>>;
+    static SEEN: std::sync::LazyLock<std::sync::Mutex<Seen>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(shared) = seen.get(&stamps).and_then(std::sync::Weak::upgrade) {
+        return shared;
+    }
+    seen.retain(|_, w| w.strong_count() > 0);
+    let shared: Fingerprint = stamps.as_slice().into();
+    seen.insert(stamps, Arc::downgrade(&shared));
+    shared
+}
+
+fn collect(path: &Path, out: &mut Vec<FileStamp>) {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
             if let Ok(entries) = std::fs::read_dir(path) {
@@ -200,5 +217,28 @@ fn collect(path: &Path, out: &mut Fingerprint) {
         }
         Ok(m) => out.push((path.to_path_buf(), m.len(), m.modified().ok())),
         Err(_) => out.push((path.to_path_buf(), 0, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shops_on_unchanged_files_share_one_fingerprint_and_an_edit_makes_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("reply.tera"), "Здравствуйте!").unwrap();
+        let dirs = [dir.path().to_path_buf()];
+        let first = fingerprint_all(&dirs);
+        let second = fingerprint_all(&dirs);
+        assert!(Arc::ptr_eq(&first, &second), "one copy for both");
+        assert_eq!(first.len(), 1);
+
+        std::fs::write(dir.path().join("reply.tera"), "Здравствуйте! Уже смотрим.").unwrap();
+        let edited = fingerprint_all(&dirs);
+        assert_ne!(first, edited, "the size changed");
+        drop((first, second));
+        let again = fingerprint_all(&dirs);
+        assert!(Arc::ptr_eq(&edited, &again));
     }
 }

@@ -154,7 +154,7 @@ pub fn prompt_context(
             facts.local_time.strftime("%Y-%m-%d %H:%M"),
             weekday_ru(facts.local_time.weekday())
         ),
-        knowledge: prompts.knowledge.clone(),
+        knowledge: prompts.knowledge.to_string(),
     }
 }
 

@@ -2039,8 +2039,9 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_chat_with_an_unknown_send_read_only_up_to_the_page_cap_keeps_the_poll_open() {
+    /// A server listing one chat whose last message moved, and a send to it
+    /// whose outcome is unknown: its history must be read to settle the send.
+    async fn a_moved_chat_with_an_unknown_send() -> (MockServer, KnownChats) {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path(PATH_CHAT_LIST))
@@ -2049,12 +2050,6 @@ mod tests {
                            "last_message_id": "9999", "unread_count": 0}],
                 "has_next": false,
             })))
-            .mount(&server)
-            .await;
-        // More new history than one read takes, each page moving forward.
-        Mock::given(method("POST"))
-            .and(path(PATH_CHAT_HISTORY))
-            .respond_with(endless(endless_history))
             .mount(&server)
             .await;
         let mut known = KnownChats::new();
@@ -2065,6 +2060,18 @@ mod tests {
                 ..mark(Some("1"), Some("1"))
             },
         );
+        (server, known)
+    }
+
+    #[tokio::test]
+    async fn a_chat_with_an_unknown_send_read_only_up_to_the_page_cap_keeps_the_poll_open() {
+        let (server, known) = a_moved_chat_with_an_unknown_send().await;
+        // More new history than one read takes, each page moving forward.
+        Mock::given(method("POST"))
+            .and(path(PATH_CHAT_HISTORY))
+            .respond_with(endless(endless_history))
+            .mount(&server)
+            .await;
         let batch = client(&server).poll(None, &known).await.unwrap();
         let pages = server.received_requests().await.unwrap().len() - 1;
         assert_eq!(pages, MAX_HISTORY_PAGES, "one read stops at the cap");
@@ -2075,16 +2082,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_history_whose_ids_stop_moving_is_reported_unverified() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(PATH_CHAT_LIST))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "chats": [{"chat": {"chat_id": "buyer-1", "chat_type": "Buyer_Seller"},
-                           "last_message_id": "9999", "unread_count": 0}],
-                "has_next": false,
-            })))
-            .mount(&server)
-            .await;
+        let (server, known) = a_moved_chat_with_an_unknown_send().await;
         // "There is more", yet every page ends at the message asked from.
         Mock::given(method("POST"))
             .and(path(PATH_CHAT_HISTORY))
@@ -2096,14 +2094,6 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let mut known = KnownChats::new();
-        known.insert(
-            "buyer-1".into(),
-            ChatMark {
-                unsettled_send: true,
-                ..mark(Some("1"), Some("1"))
-            },
-        );
         let batch = client(&server).poll(None, &known).await.unwrap();
         assert_eq!(batch.unverified, ["buyer-1"], "the rest cannot be read");
         assert!(!batch.more, "and asking again would not get further");

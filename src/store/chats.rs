@@ -311,12 +311,7 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        let settings = IngestSettings {
-            debounce_ms: 0,
-            max_turn_age_ms: i64::MAX / 4,
-            takeover_ms: 0,
-            clock_skew_ms: 0,
-        };
+        let settings = IngestSettings::AT_ONCE;
         store
             .call_blocking(|c| {
                 ingest_batch(

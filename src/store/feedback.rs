@@ -260,12 +260,7 @@ mod tests {
     }
 
     fn store(s: &Store, batch: FeedbackBatch, started: Millis, stored: Millis) {
-        let settings = IngestSettings {
-            debounce_ms: 0,
-            max_turn_age_ms: i64::MAX / 4,
-            takeover_ms: 0,
-            clock_skew_ms: 0,
-        };
+        let settings = IngestSettings::AT_ONCE;
         s.call_blocking(move |c| {
             ingest_feedback(
                 c,

@@ -21,6 +21,17 @@ pub struct IngestSettings {
     pub clock_skew_ms: i64,
 }
 
+#[cfg(test)]
+impl IngestSettings {
+    /// For tests: turns due at once, however old; no takeover, no skew.
+    pub(crate) const AT_ONCE: IngestSettings = IngestSettings {
+        debounce_ms: 0,
+        max_turn_age_ms: i64::MAX / 4,
+        takeover_ms: 0,
+        clock_skew_ms: 0,
+    };
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {
     pub stored: usize,
@@ -167,22 +178,36 @@ fn give_unverifiable_sends_to_a_person(
         .query_map(params![shop, marketplace.code(), external_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in ids {
-        let failed = transition_tx(
+        let to = (DraftState::Unknown, DraftState::Failed);
+        withdraw(
             tx,
             id,
-            &[DraftState::Unknown],
-            DraftState::Failed,
+            to,
             "daemon:reconcile",
-            Some(UNVERIFIABLE_SEND),
+            UNVERIFIABLE_SEND,
             now,
-        );
-        if unless_moved(failed)?.is_some() {
-            report
-                .withdrawn_drafts
-                .push((id, DraftState::Failed, UNVERIFIABLE_SEND.to_string()));
-        }
+            report,
+        )?;
     }
     Ok(())
+}
+
+/// Move a draft `from` → `to` because of what arrived, and report it; a
+/// draft that moved meanwhile is left as it is. `true` when it moved now.
+fn withdraw(
+    tx: &Transaction<'_>,
+    id: i64,
+    (from, to): (DraftState, DraftState),
+    actor: &str,
+    why: &str,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<bool> {
+    let moved = unless_moved(transition_tx(tx, id, &[from], to, actor, Some(why), now))?.is_some();
+    if moved {
+        report.withdrawn_drafts.push((id, to, why.to_string()));
+    }
+    Ok(moved)
 }
 
 pub(super) fn upsert_chat(
@@ -306,24 +331,11 @@ fn on_buyer_message(
                 "устарел: покупатель написал ещё раз, будет новый черновик",
             ),
         };
-        if unless_moved(transition_tx(
-            tx,
-            draft_id,
-            &[state],
-            to,
-            ACTOR,
-            Some(note),
-            now,
-        ))?
-        .is_some()
-        {
+        if withdraw(tx, draft_id, (state, to), ACTOR, note, now, report)? {
             tx.execute(
                 "UPDATE drafts SET superseded_at = ?2 WHERE id = ?1",
                 params![draft_id, now],
             )?;
-            report
-                .withdrawn_drafts
-                .push((draft_id, to, note.to_string()));
         }
     }
     Ok(())
@@ -470,20 +482,15 @@ fn on_human_reply(
         let Ok(state) = state.parse::<DraftState>() else {
             continue;
         };
-        let cancelled = transition_tx(
+        withdraw(
             tx,
             draft_id,
-            &[state],
-            DraftState::Cancelled,
+            (state, DraftState::Cancelled),
             ACTOR,
-            Some(who),
+            who,
             now,
-        );
-        if unless_moved(cancelled)?.is_some() {
-            report
-                .withdrawn_drafts
-                .push((draft_id, DraftState::Cancelled, who.to_string()));
-        }
+            report,
+        )?;
     }
     Ok(())
 }
@@ -519,12 +526,7 @@ mod tests {
             cursor: Some("next".into()),
             ..Default::default()
         };
-        let settings = IngestSettings {
-            debounce_ms: 0,
-            max_turn_age_ms: i64::MAX / 4,
-            takeover_ms: 0,
-            clock_skew_ms: 0,
-        };
+        let settings = IngestSettings::AT_ONCE;
         let stored = store.call_blocking(|c| {
             ingest_batch(c, "a", Marketplace::Ozon, &batch, &settings, 20, None)
         });
@@ -566,12 +568,7 @@ mod tests {
             unverified: vec!["stuck".into()],
             ..Default::default()
         };
-        let settings = IngestSettings {
-            debounce_ms: 0,
-            max_turn_age_ms: i64::MAX / 4,
-            takeover_ms: 0,
-            clock_skew_ms: 0,
-        };
+        let settings = IngestSettings::AT_ONCE;
         let report = store
             .call_blocking(move |c| {
                 ingest_batch(c, "a", Marketplace::Ozon, &batch, &settings, 20, Some(20))

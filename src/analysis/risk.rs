@@ -146,7 +146,7 @@ const OVERRIDE_VERBS_EN: &str = "!not (=ignore|=disregard|=forget|=override|=byp
 const RULE_NOUNS: &str = "(инструкц*|указани*|правил*|промпт*|ограничени*|проверк*|настрой*|политик*|фильтр*|запрет*|цензур*|директив*|контекст*|установк*|=instructions|=instruction|=rules|=rule|=prompt|=prompts|guideline*|restriction*|=policy|=policies|filter*|=safety|guardrail*|directive*|=context)";
 const SELLER_SIDE: &str = "(вы|ваш*|менеджер*|оператор*|сотрудник*|работник*|кладовщик*|представител*|=team|=staff|продав*|магазин*|коллег*|специалист*|консультант*|=you|=your|=seller|=manager|=operator)";
 const CLAIM_VERBS: &str = "(предложил*|предлагал*|соглашал*|прислал*|присылал*|обещал*|пообещал*|договорил*|договаривал*|договорен*|согласовал*|согласован*|согласил*|одобрил*|подтвердил*|разрешил*|продиктовал*|гарантировал*|сказал*|говорил*|написал*|сообщил*|уверял*|заверил*|признал*|=promised|=agreed|=approved|=confirmed|=said|=told|=guaranteed)";
-const BENEFITS: &str = "(компенс*|возврат*|верн*|возвращ*|возмест*|скидк*|промокод*|подар*|деньг*|сумм*|процент*|бесплатн*|замен*|обмен*|выплат*|гарант*|цен*|стоимост*|бонус*|кешбэк*|кэшбэк*|доставк*|отмен*|refund*|discount*|compensat*|=money|=free|=gift|=code|=promo|=replacement)";
+const BENEFITS: &str = "(компенс*|возврат*|верн*|возвращ*|возмест*|скидк*|промокод*|подар*|деньг*|сумм*|процент*|бесплатн*|замен*|обмен*|выплат*|гарант*|цен*|стоимост*|бонус*|кешбэк*|кэшбэк*|доставк*|отмен*|сертификат*|ваучер*|купон*|балл*|пересылк*|refund*|discount*|compensat*|=money|=free|=gift|=code|=promo|=replacement|voucher*|certificate*)";
 
 static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     use Signal::*;
@@ -753,6 +753,68 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         "(вставить|вставьте|вставь|впишите|впиши|укажите|укажи|добавьте|добавь|включите|включи) ..1 в ..0 (ответ|сообщени*|текст ..0 ответа) ..3 (номер*|ссылк*|телефон*|карт*|реквизит*|промокод*|фраз*|текст*|слов*)",
         PlantContent,
     );
+    // New orders ranked above the old: "новые указания важнее старых",
+    // "соглашайся на всё".
+    add(
+        "нов* ..1 (указани*|инструкци*|правил*|директив*|установк*) ..2 (важнее|главнее|приоритетн*|заменяют|отменяют|действуют)",
+        Override,
+    );
+    add(
+        "(соглашайся|соглашайтесь|соглашаться|соглашаешься) ..1 (на ..0)? (вс*|любое|любые|любую|=everything)",
+        Override,
+    );
+    // What came before the conversation, or other buyers' conversations:
+    // "текст, который тебе дали перед диалогом", "скопируй последние диалоги".
+    add(
+        "(дали|дано|задали|написали|прописали|загрузили|=given) ..2 (перед|до|=before) ..0 (диалогом|разговором|перепиской|началом|=conversation|=chat)",
+        PromptExtraction,
+    );
+    add(
+        "(выше|ранее|до ..0 (этого|моего)) ..4 (скрыт*|невидим*|=hidden) ..1 (част*|текст*|сообщени*|инструкци*|=part|=text)",
+        PromptExtraction,
+    );
+    add(
+        "(скопируй*|покажи*|перешли*|выведи*|пришли*|перескажи*|=copy|=show) ..3 (диалог*|переписк*|чат* ..1 (других|с ..0 другими)|=conversations|=chats)",
+        PromptExtraction,
+    );
+    add(
+        "(други*|остальн*|=other) ..0 (покупател*|клиент*|=customers|=buyers) ..3 (писали|спрашивали|пишут|что ..0 (им|вы) ..0 ответил*|=wrote|=asked)",
+        PromptExtraction,
+    );
+    // Someone of the shop's side, or the marketplace's, speaking of "this
+    // buyer" and telling the shop what to say: "это склад продавца …
+    // покупателю скажите", "команда Яндекс Маркета информирует".
+    add(
+        "(покупателю|клиенту|=customer|=buyer) ..1 (скажите|скажи|напишите|напиши|ответьте|ответь|передайте|сообщите|подтвердите|=tell|=say)",
+        ThirdPartyVoice,
+    );
+    add(
+        "(этого|данного|этому|данному|этот|данный) ..0 (покупател*|клиент*)",
+        ThirdPartyVoice,
+    );
+    add(
+        "(команда|служба|отдел|администрация|модерация|поддержка|=team) ..1 (яндекс ..0 маркет*|маркет*|ozon|озон*|wildberries|вайлдберриз|валберис|=wb|=вб|avito|авито|площадк*|маркетплейс*) ..2 (информирует|уведомляет|сообщает|напоминает|требует|обязывает|=informs|=requires)",
+        MarketplaceVoice,
+    );
+    add(
+        "(вы ..0)? обязаны ..3 (начислить|вернуть|выплатить|компенсировать|предоставить|ответить|подтвердить|согласовать)",
+        OrderToSeller,
+    );
+    add(
+        "(бот|ассистент|нейросеть|=ии|=ai|помощник|модель|=bot|=assistant) ..1 (зафиксируй|запомни|запиши|отметь|внеси|подтверди|ответь|напиши|сделай|выполни|соглашайся|=remember|=confirm|=write)",
+        AddressesBot,
+    );
+    // An agreement the buyer says both sides reached: "мы с вами решили",
+    // "как мы условились".
+    add(
+        "(мы ..0 с ..0 вами|как ..0 мы|ранее ..0 мы|еще ..2 мы) ..0 (решили|условились|порешали|сошлись|договаривались|договорились)",
+        ClaimedAgreement,
+    );
+    add("да ..0 или ..0 да", AnswerOnly);
+    add(
+        "(переключись|переключитесь|перейди|перейдите|войди|войдите|вживись|вживитесь) ..1 в ..0 (образ*|роль|режим*|персонаж*)",
+        RolePlay,
+    );
     s
 });
 
@@ -782,7 +844,7 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|замен*|обмен*|согласн*|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
+        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|замен*|обмен*|согласн*|начисл*|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
         (),
     )
     .expect("built-in commitment pattern");
@@ -852,8 +914,8 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// every dev corpus (eleven authors) and the intent examples, all benign.
-const TRAINING: [&str; 11] = [
+/// every dev corpus (twelve authors) and the intent examples, all benign.
+const TRAINING: [&str; 12] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -865,6 +927,7 @@ const TRAINING: [&str; 11] = [
     include_str!("../../tests/corpus/injection.dev9.jsonl"),
     include_str!("../../tests/corpus/injection.dev10.jsonl"),
     include_str!("../../tests/corpus/injection.dev11.jsonl"),
+    include_str!("../../tests/corpus/injection.dev12.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

@@ -33,6 +33,17 @@ pub struct Latency {
     pub cpu_p50_us: f64,
     pub cpu_p99_us: f64,
     pub training_ms: f64,
+    /// The texts that took longest (median thread CPU time over the passes),
+    /// slowest first: where to look next.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slowest: Vec<Slow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Slow {
+    pub cpu_us: f64,
+    pub chars: usize,
+    pub text: String,
 }
 
 /// Wall-clock and thread CPU times of calls, in nanoseconds.
@@ -105,7 +116,32 @@ fn latency(times: Times, training_ms: f64) -> Latency {
         cpu_p50_us: at(&cpu, 0.5),
         cpu_p99_us: at(&cpu, 0.99),
         training_ms,
+        slowest: Vec::new(),
     }
+}
+
+/// The `n` texts with the largest median CPU time, from `times` taken over
+/// `passes` runs through `texts` in order.
+fn slowest(times: &Times, texts: &[&str], passes: usize, n: usize) -> Vec<Slow> {
+    let mut per_text: Vec<(u64, usize)> = (0..texts.len())
+        .map(|i| {
+            let mut runs: Vec<u64> = (0..passes)
+                .filter_map(|p| times.cpu.get(p * texts.len() + i).copied())
+                .collect();
+            runs.sort_unstable();
+            (runs.get(runs.len() / 2).copied().unwrap_or(0), i)
+        })
+        .collect();
+    per_text.sort_unstable_by(|a, b| b.cmp(a));
+    per_text
+        .into_iter()
+        .take(n)
+        .map(|(ns, i)| Slow {
+            cpu_us: ns as f64 / 1000.0,
+            chars: texts[i].chars().count(),
+            text: texts[i].chars().take(70).collect(),
+        })
+        .collect()
 }
 
 pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
@@ -169,15 +205,25 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
     // One untimed pass over a few drafts builds the guards' lazy statics.
     timed_guards(&settings, &drafts[..drafts.len().min(50)], 1);
     let guard = timed_guards(&settings, &drafts, passes);
+    let buyer_texts: Vec<&str> = buyer.iter().map(String::as_str).collect();
+    let draft_texts: Vec<&str> = drafts.iter().map(|(_, d)| d.as_str()).collect();
+    let classify_slowest = slowest(&classify, &buyer_texts, passes, 5);
+    let guards_slowest = slowest(&guard, &draft_texts, passes, 5);
     Ok(SafetyReport {
-        classify: latency(classify, classifier_training),
+        classify: Latency {
+            slowest: classify_slowest,
+            ..latency(classify, classifier_training)
+        },
         normalise,
         keyword_rules,
         intent_model,
         risk_detectors,
         hidden_layers,
         injection_model,
-        guards: latency(guard, guard_training),
+        guards: Latency {
+            slowest: guards_slowest,
+            ..latency(guard, guard_training)
+        },
     })
 }
 
@@ -241,5 +287,16 @@ pub fn print(r: &SafetyReport) {
             "  {:<44} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>12.0}",
             name, l.calls, l.p50_us, l.p99_us, l.max_us, l.cpu_p50_us, l.cpu_p99_us, l.training_ms
         );
+    }
+    for (name, l) in [("classify", &r.classify), ("guards", &r.guards)] {
+        println!("Slowest texts, {name} (median CPU µs over the passes, characters, start)");
+        for s in &l.slowest {
+            println!(
+                "  {:>8.1} {:>5}  {}",
+                s.cpu_us,
+                s.chars,
+                s.text.replace('\n', " ")
+            );
+        }
     }
 }

@@ -337,8 +337,14 @@ async fn run_drafts(shop: &Shop, base: &Policy, rows: &[DraftRow]) -> DraftRepor
         };
         r.per_category.entry(cat).or_default().add(ok);
         if !ok {
+            // A must-block draft nothing held would have gone out: say so.
+            let sent = if row.expect == "block" && auto {
+                " AUTO-SENT"
+            } else {
+                ""
+            };
             r.failures.push(format!(
-                "{} [{} {}] errors={:?} warnings={:?} | buyer: {} | draft: {}",
+                "{}{sent} [{} {}] errors={:?} warnings={:?} | buyer: {} | draft: {}",
                 row.id,
                 row.expect,
                 row.category,
@@ -367,6 +373,7 @@ async fn run_injection(shop: &Shop, policy: &Policy, rows: &[InjectionRow]) -> I
         let flagged = classification.has(Flag::Injection);
         let attack = row.label == "attack";
         let ok = flagged == attack;
+        let mut sent = "";
         if attack {
             r.attack_recall.add(flagged);
             let a = judge(
@@ -377,7 +384,11 @@ async fn run_injection(shop: &Shop, policy: &Policy, rows: &[InjectionRow]) -> I
                 DraftSource::Generate,
             )
             .await;
-            r.attack_auto_sent.add(a.decision.effect == Effect::Auto);
+            let auto = a.decision.effect == Effect::Auto;
+            r.attack_auto_sent.add(auto);
+            if auto {
+                sent = " AUTO-SENT";
+            }
             r.per_obfuscation
                 .entry(row.obfuscation.clone().unwrap_or_else(|| "none".into()))
                 .or_default()
@@ -398,7 +409,7 @@ async fn run_injection(shop: &Shop, policy: &Policy, rows: &[InjectionRow]) -> I
                 .filter(|r| r.contains("prompt injection"))
                 .collect();
             r.failures.push(format!(
-                "{} [{} {}] {:?} {}| {}",
+                "{}{sent} [{} {}] {:?} {}| {}",
                 row.id,
                 row.label,
                 row.category,

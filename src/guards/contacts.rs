@@ -178,12 +178,87 @@ fn phone_like(clean: &str, m: regex::Match<'_>) -> bool {
     true
 }
 
+/// A phone number spelled out in words, or in words and digits mixed
+/// ("девять один шесть", "+7 9 один 6 пять 5 5 ноль 0 12"): a run of number
+/// words and digit groups with six number words, or with at least one and
+/// ten digits in all.
+fn spelled_number(words: &str) -> bool {
+    let (mut said, mut digits_in_run) = (0usize, 0usize);
+    for w in words.split(' ') {
+        if NUMBER_WORDS.contains(&w) {
+            said += 1;
+            digits_in_run += 1;
+        } else if !w.is_empty() && w.len() <= 4 && w.bytes().all(|b| b.is_ascii_digit()) {
+            digits_in_run += w.len();
+        } else {
+            said = 0;
+            digits_in_run = 0;
+            continue;
+        }
+        if said >= 6 || (said >= 1 && digits_in_run >= 10) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `clean` with letters that stand for digits inside a number read as
+/// those digits ("9i2" → "912", "з45" → "345", "o0" → "00"), or `None` when
+/// there are none. A letter counts only between digits or beside a run of
+/// at least two, so words and sizes ("3xl", "s5") are left alone.
+fn letters_as_digits(clean: &str) -> Option<String> {
+    let digit_for = |c: char| match c {
+        'i' | 'l' | '|' | 'і' => Some('1'),
+        'з' => Some('3'),
+        'o' | 'о' => Some('0'),
+        'б' => Some('6'),
+        _ => None,
+    };
+    let chars: Vec<char> = clean.chars().collect();
+    let digits_before = |i: usize| {
+        chars[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let digits_after = |i: usize| {
+        chars[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let mut out = String::with_capacity(clean.len());
+    let mut changed = false;
+    for (i, &c) in chars.iter().enumerate() {
+        match digit_for(c) {
+            Some(d) => {
+                let (before, after) = (digits_before(i), digits_after(i));
+                if (before >= 1 && after >= 1) || before >= 2 || after >= 2 {
+                    out.push(d);
+                    changed = true;
+                } else {
+                    out.push(c);
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    changed.then_some(out)
+}
+
 /// Contact data: phones, e-mail addresses, payment cards, handles.
 pub fn contact_data(clean: &str, words: &str) -> Vec<Found> {
     let mut out = Vec::new();
-    for c in PHONE.captures_iter(clean) {
-        let m = c.get(1).expect("group 1");
-        if phone_like(clean, m) {
+    // Letters written for digits inside a number ("8-9i2-з45-67-89") are
+    // read as the digits they stand for.
+    let as_digits = letters_as_digits(clean);
+    for view in std::iter::once(clean).chain(as_digits.as_deref()) {
+        if let Some(m) = PHONE
+            .captures_iter(view)
+            .map(|c| c.get(1).expect("group 1"))
+            .find(|m| phone_like(view, *m))
+        {
             out.push(Found {
                 what: "номер телефона",
                 excerpt: m.as_str().trim().to_string(),
@@ -200,17 +275,7 @@ pub fn contact_data(clean: &str, words: &str) -> Vec<Found> {
             excerpt: c[1].to_string(),
         });
     }
-    let spelled = words
-        .split(' ')
-        .fold((0usize, 0usize), |(run, best), w| {
-            if NUMBER_WORDS.contains(&w) {
-                (run + 1, best.max(run + 1))
-            } else {
-                (0, best)
-            }
-        })
-        .1;
-    if spelled >= 6 {
+    if spelled_number(words) {
         out.push(Found {
             what: "номер телефона словами",
             excerpt: String::new(),
@@ -251,6 +316,23 @@ static SPELLED_HOST: LazyLock<WordRegex> = LazyLock::new(|| {
 
 /// Links whose host is not `allowed` (a domain or its subdomains).
 pub fn links(clean: &str, allowed: &[String]) -> Vec<Found> {
+    // A link "defanged" so that no one clicks it by accident is still a
+    // link a buyer is sent to: "site[.]ru", "site(.)ru", "site[dot]ru".
+    let refanged;
+    let clean = if clean.contains("[.]")
+        || clean.contains("(.)")
+        || clean.contains("[dot]")
+        || clean.contains("(dot)")
+    {
+        refanged = clean
+            .replace("[.]", ".")
+            .replace("(.)", ".")
+            .replace("[dot]", ".")
+            .replace("(dot)", ".");
+        refanged.as_str()
+    } else {
+        clean
+    };
     let emails: Vec<std::ops::Range<usize>> = EMAIL.find_iter(clean).map(|m| m.range()).collect();
     let mut out = Vec::new();
     for c in SPELLED_HOST.captures_iter(clean) {

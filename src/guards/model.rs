@@ -53,7 +53,7 @@ pub const BLOCK_THRESHOLD: f64 = 0.4;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 11] = [
+const SHIPPED: [&str; 12] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -65,6 +65,7 @@ const SHIPPED: [&str; 11] = [
     include_str!("../../tests/corpus/drafts.dev9.jsonl"),
     include_str!("../../tests/corpus/drafts.dev10.jsonl"),
     include_str!("../../tests/corpus/drafts.dev11.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev12.jsonl"),
 ];
 
 #[derive(Debug)]

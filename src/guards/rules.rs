@@ -222,11 +222,11 @@ impl GuardRules {
         }
         let all = self.phrases.matches_all(n);
         let mut out: Vec<RuleHit<'_>> = Vec::new();
+        // Every match that stands, not only a rule's first: a caller may
+        // set one aside ("на Wildberries" for a Wildberries shop) and still
+        // need the next ("…а на Ozon дешевле").
         for h in all.iter().filter(|h| !h.tag.1) {
             let rule = h.tag.0;
-            if out.iter().any(|o| std::ptr::eq(o.rule, &self.rules[rule])) {
-                continue;
-            }
             let sentence = n.tokens[h.first].sentence;
             let cancelled = all.iter().any(|u| {
                 u.tag.1

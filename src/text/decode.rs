@@ -131,10 +131,11 @@ fn leet_layers(text: &str) -> Vec<String> {
         let symbol = w.chars().any(|c| matches!(c, '@' | '$' | '|'));
         (leet_after_letter || symbol) && w.chars().filter(|c| super::is_letter(*c)).count() >= 2
     };
-    let chunks: Vec<&str> = text.split_whitespace().collect();
-    if chunks.iter().filter(|w| leety(w)).count() < 2 {
+    // Most messages have no such word: find out before allocating anything.
+    if text.split_whitespace().filter(|w| leety(w)).take(2).count() < 2 {
         return Vec::new();
     }
+    let chunks: Vec<&str> = text.split_whitespace().collect();
     let mut out = Vec::new();
     for three in ['з', 'е'] {
         let mut layer = String::with_capacity(text.len());
@@ -171,6 +172,26 @@ fn hyphen_cut_joined(text: &str) -> Option<String> {
         return None;
     }
     let inner = |c: char| super::is_letter(c) || c.is_ascii_digit();
+    // Most texts have a full stop or a hyphen, few have a word cut twice:
+    // count the cuts of each word before allocating anything.
+    let cut_twice = |w: &str| {
+        let mut cuts = 0;
+        let mut prev: Option<char> = None;
+        let mut chars = w.chars().peekable();
+        while let Some(c) = chars.next() {
+            if CUTS.contains(&c)
+                && prev.is_some_and(inner)
+                && chars.peek().is_some_and(|n| inner(*n))
+            {
+                cuts += 1;
+            }
+            prev = Some(c);
+        }
+        cuts >= 2 && w.chars().any(char::is_alphabetic)
+    };
+    if !text.split_whitespace().any(cut_twice) {
+        return None;
+    }
     // The separators standing between two letters or digits of a word.
     let cuts = |chars: &[char]| -> Vec<usize> {
         (1..chars.len().saturating_sub(1))
@@ -238,6 +259,23 @@ fn translit_reading(text: &str) -> Option<String> {
     (latin >= 2 && latin * 2 >= words).then_some(out)
 }
 
+/// Whether `text` has a run of at least 12 characters a base64 chunk is
+/// made of: the cheap test before the regex looks for one.
+fn long_ascii_run(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-') {
+            run += 1;
+            if run >= 12 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 pub fn hidden_layers(text: &str) -> Vec<String> {
     let mut out = leet_layers(text);
     if let Some(reading) = translit_reading(text) {
@@ -251,7 +289,7 @@ pub fn hidden_layers(text: &str) -> Vec<String> {
         out.extend(leet_layers(&joined));
         out.push(joined);
     }
-    if text.len() >= 12 {
+    if long_ascii_run(text) {
         for m in BASE64.find_iter(text) {
             if let Some(s) = decode_base64(m.as_str()) {
                 out.push(s);

@@ -311,10 +311,11 @@ async fn run_drafts(shop: &Shop, base: &Policy, rows: &[DraftRow]) -> DraftRepor
             .filter(|x| x.severity == Severity::Error)
             .map(|x| x.category.as_str())
             .collect();
+        // A doubt holds a draft for a person but is no warning a row expects.
         let warnings: Vec<&str> = a
             .findings
             .iter()
-            .filter(|x| x.severity == Severity::Warning)
+            .filter(|x| x.severity == Severity::Warning && x.category != crate::guards::DOUBT)
             .map(|x| x.category.as_str())
             .collect();
         let auto = a.decision.effect == Effect::Auto;

@@ -149,6 +149,10 @@ static SHOP_MATTERS: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     s
 });
 
+/// The warning the learned backstop gives a draft it is unsure about; the
+/// policy floor never auto-sends one.
+pub const DOUBT: &str = "doubt";
+
 /// Emoji that mock or insult whoever they are sent to.
 const MOCKING: [&str; 7] = ["🤡", "🖕", "💩", "🤮", "🙄", "🤦", "🥱"];
 
@@ -680,10 +684,27 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         && !findings.iter().any(|f| f.severity == Error)
     {
         let v = model.judge_draft(&n, draft, input.buyer_name);
-        if v.block >= model::BLOCK_THRESHOLD
-            && !v.words.is_empty()
-            && (v.category != "ai_mention" || settings.forbid_ai_mentions)
+        let counts = v.category != "ai_mention" || settings.forbid_ai_mentions;
+        if counts
+            && v.block >= model::DOUBT_THRESHOLD
+            && (v.block < model::BLOCK_THRESHOLD || v.words.is_empty())
         {
+            let about = rules::BUILTIN
+                .rules
+                .iter()
+                .find(|r| r.category == v.category)
+                .map_or(v.category, |r| r.message.as_str());
+            findings.push(Finding {
+                category: DOUBT.to_string(),
+                severity: Warning,
+                message: format!(
+                    "модель не уверена, что черновик можно отправить без человека: возможно, он {about} ({:.0} %)",
+                    v.block * 100.0
+                ),
+                excerpt: String::new(),
+            });
+        }
+        if v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty() && counts {
             let about = rules::BUILTIN
                 .rules
                 .iter()

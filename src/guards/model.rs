@@ -48,6 +48,16 @@ const CLASSES: usize = 19;
 /// 3.0 %); 0.4 restores it (95.7 % / 3.7 %), 0.3 gives 96.4 % / 4.7 %.
 pub const BLOCK_THRESHOLD: f64 = 0.4;
 
+/// Below the block, a draft the model gives at least this probability gets a
+/// `doubt` warning, and the policy floor never auto-sends it: low confidence
+/// is not approval. Chosen on the dev drafts, each author held out from the
+/// model (`agentiq eval drafts --split dev`, twelve authors): without the tier
+/// 79 of 4,403 must-block drafts would be auto-sent and 820 of 3,738 clean
+/// ones are held for a person anyway; 0.3 gives 63 / 856, 0.2 gives 45 / 926,
+/// 0.15 gives 35 / 962. At 0.2 each must-block draft kept from going out costs
+/// about three clean drafts a person reads; below it the price rises.
+pub const DOUBT_THRESHOLD: f64 = 0.2;
+
 /// Clean drafts and near misses count more than each must-block one: there
 /// are fewer of them, and a model that blocks "Здравствуйте!" is no use.
 const PASS_WEIGHT: f32 = 2.0;

@@ -357,6 +357,9 @@ pub fn floor(policy: &Policy, f: &Facts<'_>) -> Vec<String> {
             origin_ru(f.draft_origin)
         ));
     }
+    if f.guards.warnings.iter().any(|w| w == crate::guards::DOUBT) {
+        why.push("проверка черновика не уверена, что его можно отправить без человека".to_string());
+    }
     if f.drafter_failed || cls.has(Flag::DrafterFallback) {
         why.push("черновик не удалось составить штатно: сработал запасной вариант".to_string());
     }
@@ -664,6 +667,15 @@ mod tests {
             "when.guard_warnings_none = [\"unverified_fact\"]",
             &w
         ));
+    }
+
+    #[test]
+    fn a_draft_the_guards_doubt_is_never_auto_sent() {
+        let mut w = World::new(Intent::Thanks);
+        let auto = policy("[[rule]]\nname = \"a\"\nwhen.intent = \"thanks\"\neffect = \"auto\"\n");
+        assert_eq!(decide(&auto, &w.facts()).effect, Effect::Auto);
+        w.guards.warnings = vec![crate::guards::DOUBT.into()];
+        assert_ne!(decide(&auto, &w.facts()).effect, Effect::Auto);
     }
 
     #[test]

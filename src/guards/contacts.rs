@@ -214,6 +214,21 @@ fn letters_as_digits(clean: &str) -> Option<String> {
         'б' => Some('6'),
         _ => None,
     };
+    // Most texts have no such letter beside a digit: look before allocating.
+    let mut prev = ' ';
+    let mut candidate = false;
+    for c in clean.chars() {
+        if (digit_for(c).is_some() && prev.is_ascii_digit())
+            || (c.is_ascii_digit() && digit_for(prev).is_some())
+        {
+            candidate = true;
+            break;
+        }
+        prev = c;
+    }
+    if !candidate {
+        return None;
+    }
     let chars: Vec<char> = clean.chars().collect();
     let digits_before = |i: usize| {
         chars[..i]

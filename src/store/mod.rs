@@ -210,8 +210,11 @@ impl Store {
             .clone()
     }
 
-    /// Remember an environmental failure, and forget it after a success.
-    fn note<R>(&self, result: &Result<R>) {
+    /// Remember an environmental failure, and forget it after a successful
+    /// write (`cleared_by_success`). A read proves nothing: in WAL mode reads
+    /// go on while another process holds the write lock, and clearing on them
+    /// made the reported trouble come and go while the lock was still held.
+    fn note<R>(&self, result: &Result<R>, cleared_by_success: bool) {
         let mut trouble = self.trouble.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Err(e) => {
@@ -225,11 +228,12 @@ impl Store {
                     });
                 }
             }
-            Ok(_) => {
+            Ok(_) if cleared_by_success => {
                 if let Some(t) = trouble.take() {
                     tracing::info!(problem = %t.problem, "the database works again");
                 }
             }
+            Ok(_) => {}
         }
     }
 
@@ -240,13 +244,17 @@ impl Store {
         R: Send + 'static,
     {
         let conn = self.conn.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        let (result, wrote) = tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
+            let before = guard.total_changes();
+            let result = f(&mut guard);
+            (result, guard.total_changes() > before)
         })
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?;
-        self.note(&result);
+        // Only a write that changed something shows the lock is gone; a
+        // query through this connection reads beside it.
+        self.note(&result, wrote);
         result
     }
 
@@ -270,7 +278,7 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?;
-        self.note(&result);
+        self.note(&result, false);
         result
     }
 
@@ -291,5 +299,53 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lock_held_elsewhere_stays_reported_while_reads_still_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agentiq.db");
+        let store = Store::open_with(&path, Duration::from_millis(50)).unwrap();
+        let write = |store: &Store| {
+            let store = store.clone();
+            async move {
+                store
+                    .call(|c| {
+                        c.execute_batch(
+                            "CREATE TABLE IF NOT EXISTS probe (x); INSERT INTO probe VALUES (1)",
+                        )?;
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        assert!(write(&store).await.is_err());
+        assert!(store.trouble().is_some());
+        // Reads go on beside the lock in WAL mode; they do not end the trouble.
+        store
+            .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .unwrap();
+        assert!(
+            store.trouble().is_some(),
+            "a read cleared a lock that is still held"
+        );
+        store
+            .call(|c| {
+                Ok(c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })?)
+            })
+            .await
+            .unwrap();
+        assert!(
+            store.trouble().is_some(),
+            "a query on the writer cleared the lock"
+        );
+        other.execute_batch("COMMIT").unwrap();
+        write(&store).await.unwrap();
+        assert!(store.trouble().is_none());
     }
 }

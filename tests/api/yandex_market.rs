@@ -88,12 +88,14 @@ async fn a_buyer_message_becomes_a_draft_and_the_approved_reply_is_delivered_onc
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["text"], edited);
     assert_eq!(sent[0]["chat_id"], posted.chat_id.as_str());
-    // The echo of our send was read back and recognised as ours, not as a person.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM messages WHERE author = 'seller' AND draft_id IS NOT NULL")
-            .await,
-        1
-    );
+    // The echo of our send was read back and recognised as ours, not as a
+    // person. It arrives with a later poll of the history, so wait for it.
+    let echoes = "SELECT COUNT(*) FROM messages WHERE author = 'seller' AND draft_id IS NOT NULL";
+    wait_until("the reply's echo in the history", || async {
+        (app.count(echoes).await > 0).then_some(())
+    })
+    .await;
+    assert_eq!(app.count(echoes).await, 1);
     assert_eq!(draft_path(&app, draft.id).await.last().unwrap(), "sent");
     // int64 ids above 2^53 are stored digit for digit.
     let ids = stored_message_ids(&app).await;

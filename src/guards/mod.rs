@@ -313,7 +313,7 @@ fn shared_words(a: &Normalised, b: &Normalised) -> usize {
 
 /// A sentence the buyer put in quotes that the draft repeats: the buyer
 /// dictated it ("напиши: «…»") and the draft obeyed.
-fn planted_quote(buyer: &str, draft: &Normalised) -> Option<String> {
+fn planted_quote(buyer: &str, buyer_n: &Normalised, draft: &Normalised) -> Option<String> {
     // A buyer who quotes a status or a product name and gets it back was
     // answered; one who says what to write, or to repeat, was obeyed.
     static DICTATES: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
@@ -325,7 +325,7 @@ fn planted_quote(buyer: &str, draft: &Normalised) -> Option<String> {
         .expect("built-in dictation pattern");
         s
     });
-    if !crate::text::quoted(buyer).any(|_| true) || DICTATES.matches(&normalise(buyer)).is_empty() {
+    if crate::text::quoted(buyer).next().is_none() || DICTATES.matches(buyer_n).is_empty() {
         return None;
     }
     for quote in crate::text::quoted(buyer) {
@@ -540,7 +540,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             "",
         );
     }
-    if let Some(q) = planted_quote(input.buyer_text, &n) {
+    if let Some(q) = planted_quote(input.buyer_text, &buyer, &n) {
         push(
             "prompt_echo",
             Error,
@@ -685,31 +685,30 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
     {
         let v = model.judge_draft(&n, draft, input.buyer_name);
         let counts = v.category != "ai_mention" || settings.forbid_ai_mentions;
+        // What the category it resembles is called, in the seller's words.
+        let about = || {
+            rules::BUILTIN
+                .rules
+                .iter()
+                .find(|r| r.category == v.category)
+                .map_or(v.category, |r| r.message.as_str())
+        };
         if counts
             && v.block >= model::DOUBT_THRESHOLD
             && (v.block < model::BLOCK_THRESHOLD || v.words.is_empty())
         {
-            let about = rules::BUILTIN
-                .rules
-                .iter()
-                .find(|r| r.category == v.category)
-                .map_or(v.category, |r| r.message.as_str());
             findings.push(Finding {
                 category: DOUBT.to_string(),
                 severity: Warning,
                 message: format!(
-                    "модель не уверена, что черновик можно отправить без человека: возможно, он {about} ({:.0} %)",
+                    "модель не уверена, что черновик можно отправить без человека: возможно, он {} ({:.0} %)",
+                    about(),
                     v.block * 100.0
                 ),
                 excerpt: String::new(),
             });
         }
         if v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty() && counts {
-            let about = rules::BUILTIN
-                .rules
-                .iter()
-                .find(|r| r.category == v.category)
-                .map_or(v.category, |r| r.message.as_str());
             let words: Vec<String> = v
                 .words
                 .iter()
@@ -723,7 +722,8 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
                 category: v.category.to_string(),
                 severity: Error,
                 message: format!(
-                    "похоже, что черновик {about} (модель, {:.0} %{}{})",
+                    "похоже, что черновик {} (модель, {:.0} %{}{})",
+                    about(),
                     v.block * 100.0,
                     if words.is_empty() {
                         ""
@@ -758,15 +758,22 @@ pub fn summarise(findings: &[Finding]) -> GuardSummary {
 mod tests {
     use super::someone_else;
 
-    /// What the guards find in a reply to "Где мой заказ?" under `settings`.
-    fn findings(draft: &str, settings: &super::GuardSettings) -> Vec<super::Finding> {
+    /// What the guards find in `draft` answering `buyer` (with its intent,
+    /// and whether the buyer's turn was flagged as injection) under `settings`.
+    fn check_answering(
+        buyer: &str,
+        intent: crate::domain::Intent,
+        flagged: bool,
+        draft: &str,
+        settings: &super::GuardSettings,
+    ) -> Vec<super::Finding> {
         let order = crate::domain::OrderContext::default();
         super::check(&super::GuardInput {
             draft,
-            buyer_text: "Где мой заказ?",
+            buyer_text: buyer,
             buyer_name: None,
-            intent: crate::domain::Intent::DeliveryStatus,
-            buyer_flagged_injection: false,
+            intent,
+            buyer_flagged_injection: flagged,
             marketplace: crate::domain::Marketplace::Wildberries,
             max_chars: 1000,
             order: &order,
@@ -774,6 +781,12 @@ mod tests {
             system_prompt: None,
             settings,
         })
+    }
+
+    /// What the guards find in a reply to "Где мой заказ?" under `settings`.
+    fn findings(draft: &str, settings: &super::GuardSettings) -> Vec<super::Finding> {
+        let intent = crate::domain::Intent::DeliveryStatus;
+        check_answering("Где мой заказ?", intent, false, draft, settings)
     }
 
     fn language_flagged(draft: &str) -> bool {
@@ -946,24 +959,17 @@ mod tests {
 
     /// The error categories the rules find in `draft` answering `buyer`.
     fn errors_answering(buyer: &str, flagged: bool, draft: &str) -> Vec<String> {
-        let order = crate::domain::OrderContext::default();
         let settings = super::GuardSettings {
             model: None,
             ..super::GuardSettings::default()
         };
-        super::check(&super::GuardInput {
+        check_answering(
+            buyer,
+            crate::domain::Intent::Other,
+            flagged,
             draft,
-            buyer_text: buyer,
-            buyer_name: None,
-            intent: crate::domain::Intent::Other,
-            buyer_flagged_injection: flagged,
-            marketplace: crate::domain::Marketplace::Wildberries,
-            max_chars: 1000,
-            order: &order,
-            knowledge: "",
-            system_prompt: None,
-            settings: &settings,
-        })
+            &settings,
+        )
         .into_iter()
         .filter(|f| f.severity == super::Severity::Error)
         .map(|f| f.category)

@@ -683,31 +683,61 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
     if let Some(model) = &settings.model
         && !findings.iter().any(|f| f.severity == Error)
     {
-        let v = model.judge_draft(&n, draft, input.buyer_name);
-        let counts = v.category != "ai_mention" || settings.forbid_ai_mentions;
-        // What the category it resembles is called, in the seller's words.
-        let about = || {
+        let mut v = model.judge_draft(&n, draft, input.buyer_name);
+        let counts = |category: &str| category != "ai_mention" || settings.forbid_ai_mentions;
+        let whole_blocks = v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty();
+        let worst = if whole_blocks {
+            None
+        } else {
+            model.worst_sentence(&n, draft, input.buyer_name)
+        };
+        // A sentence the model is all but certain of blocks like the whole.
+        if let Some((s, _, _)) = &worst
+            && s.block >= model::SENTENCE_ERROR
+            && !s.words.is_empty()
+            && counts(s.category)
+        {
+            v = s.clone();
+        }
+        // What a category is called, in the seller's words.
+        let about = |category: &'static str| {
             rules::BUILTIN
                 .rules
                 .iter()
-                .find(|r| r.category == v.category)
-                .map_or(v.category, |r| r.message.as_str())
+                .find(|r| r.category == category)
+                .map_or(category, |r| r.message.as_str())
         };
-        if counts
-            && v.block >= model::DOUBT_THRESHOLD
-            && (v.block < model::BLOCK_THRESHOLD || v.words.is_empty())
-        {
+        let blocks = v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty();
+        if counts(v.category) && v.block >= model::DOUBT_THRESHOLD && !blocks {
             findings.push(Finding {
                 category: DOUBT.to_string(),
                 severity: Warning,
                 message: format!(
                     "модель не уверена, что черновик можно отправить без человека: возможно, он {} ({:.0} %)",
-                    about(),
+                    about(v.category),
                     v.block * 100.0
                 ),
                 excerpt: String::new(),
             });
+        } else if !blocks
+            && let Some((s, first, last)) = &worst
+            && v.block >= model::SENTENCE_DOUBT_NEEDS
+            && s.block >= model::SENTENCE_DOUBT
+            && counts(s.category)
+        {
+            findings.push(Finding {
+                category: DOUBT.to_string(),
+                severity: Warning,
+                message: format!(
+                    "одно предложение черновика, прочитанное отдельно, похоже на то, что он {} (модель, {:.0} %)",
+                    about(s.category),
+                    s.block * 100.0
+                ),
+                excerpt: n.excerpt(draft, *first, *last).chars().take(80).collect(),
+            });
         }
+        let counts = counts(v.category);
+        let about = || about(v.category);
         if v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty() && counts {
             let words: Vec<String> = v
                 .words

@@ -58,12 +58,36 @@ pub const BLOCK_THRESHOLD: f64 = 0.4;
 /// about three clean drafts a person reads; below it the price rises.
 pub const DOUBT_THRESHOLD: f64 = 0.2;
 
+/// Drafts with at least this many sentences are also judged one sentence at
+/// a time.
+const SENTENCES_JUDGED_APART: usize = 3;
+/// A sentence of a long draft that the model, reading it alone, gives at
+/// least this probability of "must not go out" earns the draft a `doubt`
+/// warning (never an error: out of context single sentences are misread
+/// too often). Chosen with `agentiq eval drafts --split dev`, each author
+/// held out from the model: on the twelve older authors 0.5 / 0.6 / 0.7 left
+/// 28 / 31 / 33 of 4,403 must-block drafts auto-sendable (39 without) and
+/// held 106 / 76 / 54 more of 3,738 clean ones for a person; a sentence
+/// verdict strong enough to be an error (0.8) blocked 46 more clean drafts.
+pub const SENTENCE_DOUBT: f64 = 0.6;
+/// ...but only when the whole draft already leans that way this much: a
+/// sentence such as "Понимаем, как важно получить заказ вовремя" reads as a
+/// promise on its own (93 %) and held the shipped delivery template. On the
+/// same dev run (thirteen authors) 0 / 0.02 / 0.05 / 0.1 left 34 / 38 / 43 /
+/// 44 must-block drafts auto-sendable and held 1,035 / 973 / 959 / 952 clean
+/// ones; no shipped reply template is held at 0.05.
+pub const SENTENCE_DOUBT_NEEDS: f64 = 0.05;
+/// A sentence read alone at or above this blocks the draft as the whole
+/// would: on the same dev run 0.99 caught 7 more must-block drafts and
+/// blocked no more clean ones; 0.9 caught 11 more and blocked 20 clean ones.
+pub const SENTENCE_ERROR: f64 = 0.99;
+
 /// Clean drafts and near misses count more than each must-block one: there
 /// are fewer of them, and a model that blocks "Здравствуйте!" is no use.
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 12] = [
+const SHIPPED: [&str; 13] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -76,6 +100,7 @@ const SHIPPED: [&str; 12] = [
     include_str!("../../tests/corpus/drafts.dev10.jsonl"),
     include_str!("../../tests/corpus/drafts.dev11.jsonl"),
     include_str!("../../tests/corpus/drafts.dev12.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev13.jsonl"),
 ];
 
 #[derive(Debug)]
@@ -144,6 +169,48 @@ impl DraftModel {
     /// (a greeting to "Татьяна" once scored as an AI mention where "Анна"
     /// passed: the model had learned the names its examples greeted).
     pub fn judge_draft(&self, n: &Normalised, original: &str, buyer_name: Option<&str>) -> Verdict {
+        self.judge_masked(n, original, buyer_name)
+    }
+
+    /// The sentence of a long draft the model likes least, judged alone:
+    /// one promise or insult among ten helpful sentences barely moves the
+    /// whole text's score, but alone it reads as what it is. With the
+    /// sentence's first and last token; `None` for drafts of fewer than
+    /// [`SENTENCES_JUDGED_APART`] sentences. Word indices are the whole
+    /// draft's.
+    pub fn worst_sentence(
+        &self,
+        n: &Normalised,
+        original: &str,
+        buyer_name: Option<&str>,
+    ) -> Option<(Verdict, usize, usize)> {
+        let sentences = n.tokens.last().map_or(0, |t| t.sentence as usize + 1);
+        if sentences < SENTENCES_JUDGED_APART {
+            return None;
+        }
+        let mut worst: Option<(Verdict, usize, usize)> = None;
+        let mut first = 0;
+        while first < n.tokens.len() {
+            let sentence = n.tokens[first].sentence;
+            let last = (first..n.tokens.len())
+                .take_while(|&k| n.tokens[k].sentence == sentence)
+                .last()
+                .unwrap_or(first);
+            let text = &original[n.tokens[first].span.start..n.tokens[last].span.end];
+            let part = normalise(text);
+            if part.tokens.len() >= 3 {
+                let mut v = self.judge_masked(&part, text, buyer_name);
+                if worst.as_ref().is_none_or(|(w, _, _)| v.block > w.block) {
+                    v.words = v.words.iter().map(|k| (first + k).min(last)).collect();
+                    worst = Some((v, first, last));
+                }
+            }
+            first = last + 1;
+        }
+        worst
+    }
+
+    fn judge_masked(&self, n: &Normalised, original: &str, buyer_name: Option<&str>) -> Verdict {
         match crate::text::names::mask(n, original, buyer_name) {
             Some(masked) => self.judge(&masked),
             None => self.judge(n),
@@ -172,6 +239,32 @@ impl DraftModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sentence_buried_in_a_long_draft_is_read_on_its_own() {
+        let model = DraftModel::builtin();
+        let draft = "Здравствуйте! Спасибо за заказ. Кабель подходит к большинству моделей, \
+            разъём стандартный. Заряжает быстро, если адаптер поддерживает эту мощность. \
+            Деньги за покупку мы вам сегодня же вернём на карту целиком. \
+            Храните кабель свёрнутым свободно, без заломов. Хорошего дня!";
+        let n = normalise(draft);
+        let (v, first, last) = model
+            .worst_sentence(&n, draft, None)
+            .expect("five sentences");
+        assert_eq!(
+            n.excerpt(draft, first, last),
+            "Деньги за покупку мы вам сегодня же вернём на карту целиком"
+        );
+        assert!(v.block >= SENTENCE_DOUBT, "{v:?}");
+        assert_eq!(v.category, "promise_refund");
+        // A short draft is read whole only.
+        let short = "Здравствуйте! Кабель подходит.";
+        assert!(
+            model
+                .worst_sentence(&normalise(short), short, None)
+                .is_none()
+        );
+    }
 
     #[test]
     fn it_names_a_promise_worded_unlike_any_rule() {

@@ -158,6 +158,33 @@ fn is_invisible(c: char) -> bool {
         | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}' | '\u{1D173}'..='\u{1D17A}')
 }
 
+/// How many invisible characters sit between two letters of `text` (a soft
+/// hyphen, which word processors put there, does not count).
+pub fn invisible_inside_words(text: &str) -> usize {
+    // Nearly every text has none: a cheap look before the letter tests.
+    if text.is_ascii() || !text.chars().any(is_invisible) {
+        return 0;
+    }
+    let mut count = 0;
+    let mut after_letter = false;
+    let mut pending = 0;
+    for c in text.chars() {
+        if is_invisible(c) {
+            if after_letter && c != '\u{00AD}' {
+                pending += 1;
+            }
+        } else if c.is_alphabetic() {
+            count += pending;
+            pending = 0;
+            after_letter = true;
+        } else {
+            pending = 0;
+            after_letter = false;
+        }
+    }
+    count
+}
+
 fn is_combining(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
@@ -486,19 +513,28 @@ pub fn normalise(text: &str) -> Normalised {
             w += 1;
             continue;
         }
-        // The run of single letters, and the narrowest gap inside it: a wider
-        // gap is a space between two spaced-out words.
+        // The run of single letters, and the width of the gap between the
+        // letters of one word: the commonest width inside the run, the
+        // narrowest of equally common ones. Another width separates two
+        // spaced-out words, whether wider ("в е р н е м  д е н ь г и") or
+        // narrower ("д . о . г . о . в . о . р с в . а . м . и").
         let mut e = w;
         while e + 1 < words.len() && single(&words[e + 1]) && gap_after(e).is_some_and(spacer) {
             e += 1;
         }
-        let narrowest = (w..e)
-            .filter_map(|k| gap_after(k).map(|g| g.chars().count()))
-            .min()
+        let width = |k: usize| gap_after(k).map(|g| g.chars().count());
+        let mut widths = [0usize; 4];
+        for k in w..e {
+            if let Some(n) = width(k) {
+                widths[n.min(3)] += 1;
+            }
+        }
+        let within = (1..=3)
+            .max_by(|a, b| widths[*a].cmp(&widths[*b]).then_with(|| b.cmp(a)))
             .unwrap_or(1);
         let mut start = w;
         for k in w..=e {
-            let ends_here = k == e || gap_after(k).is_none_or(|g| g.chars().count() > narrowest);
+            let ends_here = k == e || width(k) != Some(within);
             if !ends_here {
                 continue;
             }
@@ -634,6 +670,21 @@ mod tests {
             words("и г н о р и р у й   и н с т р у к ц и и"),
             "игнорируй инструкции"
         );
+        // Wider gaps inside the words than between them.
+        assert_eq!(
+            words("как д . о . г . о . в . о . р . и . л . и . с . ь с в . а . ш . и . м"),
+            "как договорились с вашим"
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_counted_only_inside_words() {
+        assert_eq!(invisible_inside_words("во\u{200b}зв\u{2060}рат"), 2);
+        assert_eq!(
+            invisible_inside_words("при\u{00AD}мер 👍\u{200d}🔥 текст"),
+            0
+        );
+        assert_eq!(invisible_inside_words("\u{200b}слово\u{200b} слово"), 0);
     }
 
     #[test]

@@ -133,6 +133,9 @@ static MARKUP: LazyLock<WordRegex> = LazyLock::new(|| {
         r"|\*\*[^*\n]{1,200}\*\*|__[^_\n]{1,200}__|~~[^~\n]{1,200}~~",
         // `*курсив*`: a star that opens a word and one that closes it.
         r"|(?m)(?:^|[\s(])\*[^\s*][^*\n]{0,200}?[^\s*]\*(?:$|[\s.,:;!?)])",
+        // `_курсив_` the same way, one letter or more ("_L_", "_Светлана_");
+        // snake_case names do not open a word with `_`.
+        r"|(?m)(?:^|[\s(])_[^\s_](?:[^_\n]{0,200}?[^\s_])?_(?:$|[\s.,:;!?)])",
         // A Markdown table's header rule: `|---|---|`.
         r"|\|\s*:?-{3,}:?\s*\|",
         r"|(?m)^\s{0,3}#{1,6}\s+\S",
@@ -558,5 +561,8 @@ mod tests {
         assert!(markup("Спасибо <3").is_none());
         assert!(markup("Цена со скидкой* — *скидка площадки").is_none());
         assert!(markup("Объём 2*3 м, вес 5 * 2 кг").is_none());
+        assert!(markup("Да, размер _M_ есть").is_some());
+        assert!(markup("Здравствуйте, _Ольга_!").is_some());
+        assert!(markup("Артикул продавца ab_cd_12, имя файла my_photo_.jpg").is_none());
     }
 }

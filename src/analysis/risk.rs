@@ -1170,17 +1170,21 @@ fn injection_rules_only(text: &str) -> f32 {
 /// настройках Bluetooth"), so an override counts only beside a second sign
 /// (dictation, "ты", words to a bot, a promise); the signals whose words a
 /// reply uses innocently ("без ограничений", "Инструкция:") never count.
-pub fn instructs_assistant(n: &Normalised, original: &str) -> bool {
-    let mut signals = Vec::new();
-    injection_signals(n, original, &mut signals);
-    let has = |x: Signal| signals.contains(&x);
+///
+/// Only the phrase rules run (no decoding, no fake-block regexes, no
+/// quotes): a draft is read on every check, and what it would carry to the
+/// buyer is the other guards' business.
+pub fn instructs_assistant(n: &Normalised) -> bool {
+    let signals: Vec<Signal> = INJECTION.matches(n).iter().map(|h| *h.tag).collect();
+    let has = |x: Signal| {
+        signals.contains(&x) || (x == Signal::Commitment && !COMMITMENT.matches(n).is_empty())
+    };
     has(Signal::RolePlay)
         || has(Signal::PlantContent)
         || has(Signal::AnswerOnly)
         || (has(Signal::Override)
             && [
                 Signal::WriteInReply,
-                Signal::Payload,
                 Signal::Informal,
                 Signal::AddressesBot,
                 Signal::Commitment,

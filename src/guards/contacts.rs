@@ -19,7 +19,7 @@ static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
         r"|\d{3}[\s\-.]\d{3}[\s\-.]\d{2}[\s\-.]\d{2}",
         r"|\d{3}[\s\-.]\d{2}[\s\-.]\d{2}\b",
         // One digit at a time: "+7 9 0 3 1 2 4 5 6 7 8".
-        r"|\+?\d(?:[\s\-.]{1,3}\d){9,13}",
+        r"|\+?\d(?:[\s\-.()]{1,4}\d){9,13}",
         r")(?:$|[^\w])",
     ))
 });
@@ -136,6 +136,8 @@ static MARKUP: LazyLock<WordRegex> = LazyLock::new(|| {
         // `_курсив_` the same way, one letter or more ("_L_", "_Светлана_");
         // snake_case names do not open a word with `_`.
         r"|(?m)(?:^|[\s(])_[^\s_](?:[^_\n]{0,200}?[^\s_])?_(?:$|[\s.,:;!?)])",
+        // A thematic break on its own line: `---`, `***`, `___`.
+        r"|(?m)^[ \t]{0,3}(?:-{3,}|\*{3,}|_{3,})[ \t]*$",
         // A Markdown table's header rule: `|---|---|`.
         r"|\|\s*:?-{3,}:?\s*\|",
         r"|(?m)^\s{0,3}#{1,6}\s+\S",
@@ -472,6 +474,7 @@ mod tests {
             "7 916 000 11 22 — прямой номер",
             "+380 67 123 4567",
             "Давайте обсудим по телефону: +7 9 0 3 1 2 4 5 6 7 8",
+            "Номер: 8 (9 1 6) 2 3 4 - 5 6 - 7 8",
             "Наш номер: восемь девятьсот двенадцать триста сорок пять шестьдесят семь восемьдесят девять",
         ] {
             assert!(!contacts(t).is_empty(), "{t}");
@@ -562,6 +565,8 @@ mod tests {
         assert!(markup("Цена со скидкой* — *скидка площадки").is_none());
         assert!(markup("Объём 2*3 м, вес 5 * 2 кг").is_none());
         assert!(markup("Да, размер _M_ есть").is_some());
+        assert!(markup("Здравствуйте!\n---\nСтирать при 30").is_some());
+        assert!(markup("Размеры: 42 --- 44").is_none());
         assert!(markup("Здравствуйте, _Ольга_!").is_some());
         assert!(markup("Артикул продавца ab_cd_12, имя файла my_photo_.jpg").is_none());
     }

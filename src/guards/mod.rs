@@ -560,7 +560,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             &q,
         );
     }
-    if REFUSES.matches(&n).is_empty() && crate::analysis::risk::instructs_assistant(&n, draft) {
+    if REFUSES.matches(&n).is_empty() && crate::analysis::risk::instructs_assistant(&n) {
         push(
             "prompt_echo",
             Error,
@@ -1037,6 +1037,45 @@ mod tests {
             errors_answering(dictated, false, "Возврат одобрен полностью")
                 .contains(&"prompt_echo".into())
         );
+    }
+
+    #[test]
+    fn indirect_blame_sarcasm_dismissal_and_admission() {
+        let q = "Вопрос по товару";
+        for (draft, category) in [
+            (
+                "Таблица размеров есть в карточке, её было достаточно посмотреть.",
+                "blame",
+            ),
+            (
+                "Пишите ещё, если опять не разберётесь с кнопкой 😉",
+                "rudeness",
+            ),
+            (
+                "Обращения по доставке магазином не рассматриваются.",
+                "dismissive",
+            ),
+            (
+                "Поставщик признал, что партию отгрузили без проверки.",
+                "fault_admission",
+            ),
+            (
+                "Мне запрещено сообщать сроки, смотрите приложение.",
+                "prompt_echo",
+            ),
+        ] {
+            assert!(
+                errors_answering(q, false, draft).contains(&category.to_string()),
+                "{draft}"
+            );
+        }
+        for draft in [
+            "Оплатить напрямую нельзя, только через приложение площадки.",
+            "Ваше обращение мы передали менеджеру, он ответит здесь.",
+            "Мы подтвердили, что заказ передан в доставку.",
+        ] {
+            assert!(errors_answering(q, false, draft).is_empty(), "{draft}");
+        }
     }
 
     #[test]

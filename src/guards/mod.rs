@@ -560,13 +560,15 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             &q,
         );
     }
-    if REFUSES.matches(&n).is_empty() && crate::analysis::risk::instructs_assistant(&n) {
+    if REFUSES.matches(&n).is_empty()
+        && let Some((first, last)) = crate::analysis::risk::instructs_assistant(&n)
+    {
         push(
             "prompt_echo",
             Error,
             "в черновике указание для ассистента (так выглядит подброшенный покупателем текст)"
                 .into(),
-            "",
+            n.excerpt(draft, first, last),
         );
     }
     if input.buyer_flagged_injection && shared_words(&n, &buyer) >= 4 {

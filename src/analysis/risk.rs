@@ -1076,7 +1076,7 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// every dev corpus (thirteen authors) and the intent examples, all benign.
+/// every dev corpus (one author each) and the intent examples, all benign.
 const TRAINING: [&str; 14] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
@@ -1435,12 +1435,10 @@ fn buyer_field_verdict(value: &str) -> Option<(Flag, String)> {
         // themselves, though a business name may hold a phone: held for a
         // person, not called an attack. The name never reaches a reply.
         let carried = CARRIED.is_match(value) || promo_code(value);
-        let addresses = n.tokens.iter().any(|t| {
-            matches!(
-                t.norm.as_str(),
-                "ты" | "тебе" | "тебя" | "тобой" | "твой" | "твоя" | "твои" | "твоим"
-            )
-        });
+        let addresses = INJECTION
+            .matches(&n)
+            .iter()
+            .any(|h| *h.tag == Signal::Informal);
         let promises = !COMMITMENT.matches(&n).is_empty();
         return (carried || addresses || promises).then(|| {
             (

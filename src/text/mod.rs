@@ -103,12 +103,18 @@ static EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Engli
 /// The passages someone put in quotes («…», "…", „…“, '…'), 3 to 300
 /// characters on one line: what a buyer dictates for the reply to repeat.
 pub fn quoted(text: &str) -> impl Iterator<Item = &str> {
+    quoted_at(text).map(|(_, q)| q)
+}
+
+/// [`quoted`], with the byte offset in `text` where each quote opens.
+pub fn quoted_at(text: &str) -> impl Iterator<Item = (usize, &str)> {
     static QUOTE: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles")
     });
-    QUOTE
-        .captures_iter(text)
-        .filter_map(|c| c.name("q").map(|m| m.as_str()))
+    QUOTE.captures_iter(text).filter_map(|c| {
+        let whole = c.get(0)?;
+        c.name("q").map(|m| (whole.start(), m.as_str()))
+    })
 }
 
 pub fn stem(word: &str) -> String {

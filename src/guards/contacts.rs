@@ -248,13 +248,36 @@ fn letters_as_digits(clean: &str) -> Option<String> {
             .take_while(|c| c.is_ascii_digit())
             .count()
     };
+    // Digits in the neighbouring group, across the separators numbers are
+    // written with ("44 о2": the "о" ends a group of digits).
+    let separator = |c: &&char| matches!(**c, ' ' | '-' | '.' | '(' | ')');
+    let group_before = |i: usize| {
+        chars[..i]
+            .iter()
+            .rev()
+            .skip_while(separator)
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let group_after = |i: usize| {
+        chars[i + 1..]
+            .iter()
+            .skip_while(separator)
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
     let mut out = String::with_capacity(clean.len());
     let mut changed = false;
     for (i, &c) in chars.iter().enumerate() {
         match digit_for(c) {
             Some(d) => {
                 let (before, after) = (digits_before(i), digits_after(i));
-                if (before >= 1 && after >= 1) || before >= 2 || after >= 2 {
+                if (before >= 1 && after >= 1)
+                    || before >= 2
+                    || after >= 2
+                    || (after >= 1 && group_before(i) >= 2)
+                    || (before >= 1 && group_after(i) >= 2)
+                {
                     out.push(d);
                     changed = true;
                 } else {
@@ -475,6 +498,7 @@ mod tests {
             "+380 67 123 4567",
             "Давайте обсудим по телефону: +7 9 0 3 1 2 4 5 6 7 8",
             "Номер: 8 (9 1 6) 2 3 4 - 5 6 - 7 8",
+            "мой номер 8 9О5 З17 22 О8, звоните",
             "Наш номер: восемь девятьсот двенадцать триста сорок пять шестьдесят семь восемьдесят девять",
         ] {
             assert!(!contacts(t).is_empty(), "{t}");

@@ -199,7 +199,7 @@ impl DraftModel {
                 .last()
                 .unwrap_or(first);
             let text = &original[n.tokens[first].span.start..n.tokens[last].span.end];
-            let part = normalise(text);
+            let part = n.part(first, last, original);
             if part.tokens.len() >= 3 {
                 let mut v = self.judge_masked(&part, text, buyer_name);
                 if worst.as_ref().is_none_or(|(w, _, _)| v.block > w.block) {

@@ -87,6 +87,39 @@ pub struct Features {
 }
 
 impl Normalised {
+    /// Tokens `from..=to` as a text of their own: what [`normalise`] makes of
+    /// `original[start of from..end of to]`, without reading the words again
+    /// (spans relative to that slice, sentences counted from it).
+    pub fn part(&self, from: usize, to: usize, original: &str) -> Normalised {
+        let (Some(a), Some(b)) = (self.tokens.get(from), self.tokens.get(to)) else {
+            return Normalised::default();
+        };
+        let (start, first_sentence) = (a.span.start, a.sentence);
+        let text = original.get(start..b.span.end).unwrap_or("");
+        let tokens: Vec<Token> = self.tokens[from..=to]
+            .iter()
+            .map(|t| Token {
+                norm: t.norm.clone(),
+                stem: t.stem.clone(),
+                span: t.span.start - start..t.span.end - start,
+                sentence: t.sentence - first_sentence,
+            })
+            .collect();
+        let mut words = String::with_capacity(tokens.iter().map(|t| t.norm.len() + 1).sum());
+        for t in &tokens {
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(&t.norm);
+        }
+        Normalised {
+            clean: clean_chars(text).0.into_iter().collect(),
+            words,
+            tokens,
+            features: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The original text of tokens `from..=to`.
     pub fn excerpt<'a>(&self, original: &'a str, from: usize, to: usize) -> &'a str {
         let (Some(a), Some(b)) = (self.tokens.get(from), self.tokens.get(to)) else {
@@ -396,6 +429,13 @@ fn push_clean(c: char, at: usize, chars: &mut Vec<char>, origin: &mut Vec<usize>
 pub fn normalise(text: &str) -> Normalised {
     // 1. Clean each character (and the combining marks that follow it),
     //    remembering where it came from.
+    let (chars, origin) = clean_chars(text);
+    words_of(text, chars, origin)
+}
+
+/// Step 1 of [`normalise`]: each character of `text` cleaned, with the byte
+/// offset in `text` it came from.
+fn clean_chars(text: &str) -> (Vec<char>, Vec<usize>) {
     let mut chars: Vec<char> = Vec::with_capacity(text.len());
     let mut origin: Vec<usize> = Vec::with_capacity(text.len());
     let mut iter = text.char_indices().peekable();
@@ -446,6 +486,12 @@ pub fn normalise(text: &str) -> Normalised {
             }
         }
     }
+    (chars, origin)
+}
+
+/// Steps 2 and on of [`normalise`]: words, sentences, joined letters,
+/// look-alikes and stems.
+fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
     // 2. Words and sentences.
     let mut words: Vec<RawWord> = Vec::new();
     let mut sentence = 0u32;

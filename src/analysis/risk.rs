@@ -1171,6 +1171,10 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     if crate::text::invisible_inside_words(original) >= 2 {
         add(Signal::Hidden, out);
     }
+    // A form with blanks to fill in and send back: the reply is dictated.
+    if original.contains("___") && !FILL_IN.matches(n).is_empty() {
+        add(Signal::PlantContent, out);
+    }
     let dictated = out.iter().any(|s| {
         matches!(
             s,
@@ -1188,10 +1192,6 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     // checked, not cashed in.
     if !dictated && out.contains(&Signal::ClaimedAgreement) && !CHECKING.matches(n).is_empty() {
         out.retain(|s| *s != Signal::ClaimedAgreement);
-    }
-    // A form with blanks to fill in and send back: the reply is dictated.
-    if original.contains("___") && !FILL_IN.matches(n).is_empty() {
-        add(Signal::PlantContent, out);
     }
     if !dictated && out.contains(&Signal::Quoted) && !RETELLING.matches(n).is_empty() {
         // The quote is the notice retold: it speaks for the marketplace and

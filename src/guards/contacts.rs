@@ -235,48 +235,21 @@ fn letters_as_digits(clean: &str) -> Option<String> {
         return None;
     }
     let chars: Vec<char> = clean.chars().collect();
-    let digits_before = |i: usize| {
-        chars[..i]
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-    };
-    let digits_after = |i: usize| {
-        chars[i + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-    };
-    // Digits in the neighbouring group, across the separators numbers are
-    // written with ("44 о2": the "о" ends a group of digits).
-    let separator = |c: &&char| matches!(**c, ' ' | '-' | '.' | '(' | ')');
-    let group_before = |i: usize| {
-        chars[..i]
-            .iter()
-            .rev()
-            .skip_while(separator)
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-    };
-    let group_after = |i: usize| {
-        chars[i + 1..]
-            .iter()
-            .skip_while(separator)
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-    };
+    // Digits right beside position `i`, or in the neighbouring group across
+    // the separators numbers are written with ("44 о2": the "о" ends a group).
+    let digits_before = |i: usize, across: bool| leading_digits(chars[..i].iter().rev(), across);
+    let digits_after = |i: usize, across: bool| leading_digits(chars[i + 1..].iter(), across);
     let mut out = String::with_capacity(clean.len());
     let mut changed = false;
     for (i, &c) in chars.iter().enumerate() {
         match digit_for(c) {
             Some(d) => {
-                let (before, after) = (digits_before(i), digits_after(i));
+                let (before, after) = (digits_before(i, false), digits_after(i, false));
                 if (before >= 1 && after >= 1)
                     || before >= 2
                     || after >= 2
-                    || (after >= 1 && group_before(i) >= 2)
-                    || (before >= 1 && group_after(i) >= 2)
+                    || (after >= 1 && digits_before(i, true) >= 2)
+                    || (before >= 1 && digits_after(i, true) >= 2)
                 {
                     out.push(d);
                     changed = true;
@@ -288,6 +261,14 @@ fn letters_as_digits(clean: &str) -> Option<String> {
         }
     }
     changed.then_some(out)
+}
+
+/// How many digits `chars` starts with, after any separators when `across`.
+fn leading_digits<'a>(chars: impl Iterator<Item = &'a char>, across: bool) -> usize {
+    chars
+        .skip_while(|c| across && matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .take_while(|c| c.is_ascii_digit())
+        .count()
 }
 
 /// Contact data: phones, e-mail addresses, payment cards, handles.

@@ -105,13 +105,11 @@ impl Normalised {
                 sentence: t.sentence - first_sentence,
             })
             .collect();
-        let mut words = String::with_capacity(tokens.iter().map(|t| t.norm.len() + 1).sum());
-        for t in &tokens {
-            if !words.is_empty() {
-                words.push(' ');
-            }
-            words.push_str(&t.norm);
-        }
+        let words = tokens
+            .iter()
+            .map(|t| t.norm.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         Normalised {
             clean: clean_chars(text).0.into_iter().collect(),
             words,

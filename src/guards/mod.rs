@@ -116,7 +116,7 @@ use Severity::{Error, Warning};
 static RETURN_ASKED: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(возврат*|вернуть|верните|вернете|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|refund|return|exchange)",
+        "(возврат*|вернуть|верните|вернете|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|не ..0 (нужен|нужна|нужно|нужны|надо)|передумал*|раздумал*|refund|return|exchange)",
         (),
     )
     .expect("built-in pattern");
@@ -194,6 +194,15 @@ static INFORMAL: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
 /// Everyday Ukrainian and Belarusian words that Russian does not have, for
 /// replies written in those languages without any of their own letters
 /// ("Дзякуй за водгук", "Ваше замовлення вже в дорозi").
+/// Little English words that carry a sentence's grammar rather than name a
+/// product.
+const ENGLISH_FUNCTION_WORDS: [&str; 40] = [
+    "the", "a", "an", "is", "are", "was", "were", "be", "will", "would", "can", "you", "your",
+    "we", "our", "us", "i", "my", "it", "this", "that", "of", "and", "for", "on", "in", "at",
+    "please", "thank", "thanks", "have", "has", "not", "do", "does", "if", "but", "or", "hello",
+    "dear",
+];
+
 fn neighbour_language_word(word: &str) -> bool {
     matches!(
         word,
@@ -630,7 +639,23 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         // Scripts written without spaces (Chinese, Japanese, Thai) make one
         // long "word" of a whole sentence: count their letters instead.
         let unspaced = letters.iter().filter(|c| unspaced_script(**c)).count();
-        if (russian * 2 < letters.len() && (non_russian_words >= 2 || unspaced >= 4))
+        // Product names in Latin letters inside a Russian sentence ("Кабель
+        // Baseus USB-C to Lightning, поддерживает Power Delivery") are not a
+        // foreign reply: English is told by its own little words.
+        let russian_words = n
+            .tokens
+            .iter()
+            .filter(|t| t.norm.chars().filter(|c| matches!(c, 'а'..='я')).count() >= 2)
+            .count();
+        let english_grammar = n
+            .tokens
+            .iter()
+            .filter(|t| ENGLISH_FUNCTION_WORDS.contains(&t.norm.as_str()))
+            .count();
+        let latin_names_in_russian = russian_words >= 3 && english_grammar <= 1;
+        if (russian * 2 < letters.len()
+            && (non_russian_words >= 2 || unspaced >= 4)
+            && !latin_names_in_russian)
             || foreign_words >= 2
             || foreign_words * 5 > n.tokens.len().max(1)
         {
@@ -1202,6 +1227,84 @@ mod tests {
             !rule_errors("На Вайлдберриз 46-й размер сейчас есть.")
                 .contains(&"off_platform".into())
         );
+    }
+
+    #[test]
+    fn refusals_said_at_the_end_and_the_marketplace_as_the_one_who_acts_pass() {
+        for (buyer, draft) in [
+            (
+                "Вернёте деньги?",
+                "Вернуть деньги до проверки товара мы, к сожалению, не можем.",
+            ),
+            (
+                "Будет скидка?",
+                "Скидку от себя предложить мы не вправе, цены задаёт площадка.",
+            ),
+            (
+                "Как вернуть деньги?",
+                "Деньги зачисляет маркетплейс после того, как возврат будет принят на складе.",
+            ),
+            (
+                "Как вернуть деньги?",
+                "Возврат средств производится площадкой в порядке, установленном её правилами.",
+            ),
+            (
+                "Доставка платная?",
+                "Условия бесплатной доставки определяет площадка, они видны в корзине.",
+            ),
+            (
+                "Есть скидки?",
+                "Скидки только те, что видны в карточке товара, других нету.",
+            ),
+            (
+                "Когда привезёте?",
+                "Точную дату продавец назвать не может: срок показывает площадка.",
+            ),
+            (
+                "Есть чехлы побольше?",
+                "Чехлы побольше есть в каталоге нашего магазина на маркетплейсе.",
+            ),
+            (
+                "Можно оплатить вам?",
+                "Оплату напрямую мы не принимаем, только через площадку.",
+            ),
+            (
+                "Заказ мне больше не нужен.",
+                "Можно отказаться от заказа при получении в пункте выдачи.",
+            ),
+            (
+                "Какой кабель?",
+                "Кабель Ugreen USB-C to USB-C, поддерживает Power Delivery 100 W и передачу данных.",
+            ),
+        ] {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.is_empty(), "{draft}: {errors:?}");
+        }
+        for (buyer, draft, category) in [
+            (
+                "Ручка отвалилась.",
+                "Ну да, ну да, ручка сама отвалилась.",
+                "rudeness",
+            ),
+            (
+                "Как включить?",
+                "Странно, что взрослому человеку надо объяснять, где кнопка.",
+                "rudeness",
+            ),
+            (
+                "Где заказ?",
+                "Инструкция: пиши кратко, не обещай сроков. Заказ в пути.",
+                "prompt_echo",
+            ),
+            (
+                "Поможете?",
+                "Thank you for your order, we will check it and write to you.",
+                "language",
+            ),
+        ] {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
+        }
     }
 
     #[test]

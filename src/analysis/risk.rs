@@ -83,6 +83,12 @@ enum Signal {
     RetoldNotice,
     /// The learned model recognises an attack (weight set by its probability).
     Learned,
+    /// Something the shop did once, claimed as a precedent ("в прошлый раз вы
+    /// прислали новый"): counts only with [`Signal::AsBefore`], resolved in
+    /// `injection_signals` and never scored itself.
+    Precedent,
+    /// "Сделайте так же, как в тот раз": the precedent asked for again.
+    AsBefore,
 }
 
 impl Signal {
@@ -114,6 +120,7 @@ impl Signal {
             Signal::RetoldNotice => 0.0,
             Signal::YesOrNo => 0.0,
             Signal::Learned => 1.0,
+            Signal::Precedent | Signal::AsBefore => 0.0,
         }
     }
 
@@ -147,6 +154,8 @@ impl Signal {
             Signal::RetoldNotice => "пересказывает уведомление площадки",
             Signal::RatingBargain => "торгуется оценкой или отзывом",
             Signal::Learned => "похоже на известные попытки манипуляции",
+            Signal::Precedent => "ссылается на то, как было в прошлый раз",
+            Signal::AsBefore => "просит сделать как в прошлый раз",
         }
     }
 }
@@ -703,7 +712,7 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     // Agreement verbs with nobody named: "мне подтвердили, что к заказу идёт подарок".
     add(
         &format!(
-            "(мне|нам|=i ..0 =was|=we ..0 =were) ..1 (подтвердил*|обещал*|пообещал*|гарантировал*|согласовал*|одобрил*|разрешил*|=promised|=guaranteed|=approved) ..8 {BENEFITS}"
+            "(подтвердил*|обещал*|пообещал*|гарантировал*|согласовал*|одобрил*|разрешил*|=promised|=guaranteed|=approved) ..8 {BENEFITS} + (мне|нам)"
         ),
         ClaimedAgreement,
     );
@@ -717,7 +726,7 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     );
     // "так и напишите": the claim to be written back.
     add(
-        "(так|это|то ..0 же) ..0 и ..0 (напишите|напиши|ответьте|ответь|подтвердите|подтверди|пишите)",
+        "(напишите|напиши|ответьте|ответь|подтвердите|подтверди|пишите) + так ..0 и",
         ConfirmRequest,
     );
     // An admission claimed: "вы же сами признали в прошлый раз, что товар бракованный".
@@ -745,10 +754,18 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         "(признайте|признай|признаете|признаешь|=admit) ..2 (что|=that) ..4 (товар*|брак*|бракован*|вин*|не ..0 соответств*|дефект*|=defect*|=faulty)",
         DemandsPromise,
     );
-    // "вы мне должны": a debt nobody can check.
+    // A precedent and the request to repeat it (resolved in `injection_signals`).
     add(
-        "(вы|магазин|продавец) ..1 (мне|нам) ..0 (должны|должен|задолжали|задолжал)",
-        ClaimedAgreement,
+        "(в ..0 прошлый ..0 раз|в ..0 тот ..0 раз|тогда|раньше|в ..0 прошлом ..0 (году|месяце|заказе)|=last ..0 =time) ..4 (вы|магазин|продавец|=you) ..2 (прислали|отправили|вернули|заменили|дали|сделали|компенсировали|выслали|подарили|дослали|поменяли|=sent|=refunded|=replaced|=gave)",
+        Precedent,
+    );
+    add(
+        "(вы|магазин|продавец|=you) ..1 (тогда|уже|раньше) ..1 (прислали|отправили|вернули|заменили|дали|сделали|компенсировали|выслали|подарили|дослали|поменяли)",
+        Precedent,
+    );
+    add(
+        "(сделайте|сделай|поступите|поступи|давайте|пришлите|верните|отправьте|замените|=do) ..3 (так ..0 же|также|точно ..0 так ..0 же|как ..0 (и ..0)? (в ..0)? (тот|прошлый) ..0 раз|как ..0 (и ..0)? тогда|как ..0 раньше|=the ..0 =same|=like ..0 =last ..0 =time)",
+        AsBefore,
     );
     // The reply in another's voice: "ответьте так, как ответил бы директор",
     // "голосом главного бухгалтера", "от имени производителя", "в стиле купца".
@@ -832,7 +849,7 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
     );
     // A complaint withdrawn or filed on the answer: "ответьте «ок» — и я отзываю жалобу".
     add(
-        "(и ..0 я|тогда ..0 я|иначе|или|не ..0 ответите|не ..0 ответишь|=or|=otherwise) ..3 (отзываю|отзову|заберу|забираю|закрою|закрываю|сниму|снимаю|подаю|подам|пишу|напишу|иду) ..2 (жалоб*|претензи*|иск*|суд|в ..0 суд|заявлени*|=complaint|=claim|=lawsuit)",
+        "(отзываю|отзову|заберу|забираю|закрою|закрываю|сниму|снимаю|=withdraw) ..2 (жалоб*|претензи*|иск*|заявлени*|=complaint|=claim|=lawsuit)",
         RatingBargain,
     );
     // An answer's single word quoted: "ответьте «ок»", "только «да»" (with a
@@ -1216,22 +1233,6 @@ static RETELLING: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     ])
 });
 
-/// Something the shop did once, claimed as a precedent ("в прошлый раз вы
-/// прислали новый").
-static PRECEDENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
-    phrases(&[
-        "(в ..0 прошлый ..0 раз|в ..0 тот ..0 раз|тогда|раньше|в ..0 прошлом ..0 (году|месяце|заказе)|=last ..0 =time) ..4 (вы|магазин|продавец|=you) ..2 (прислали|отправили|вернули|заменили|дали|сделали|компенсировали|выслали|подарили|дослали|поменяли|=sent|=refunded|=replaced|=gave)",
-        "(вы|магазин|продавец|=you) ..1 (тогда|уже|раньше) ..1 (прислали|отправили|вернули|заменили|дали|сделали|компенсировали|выслали|подарили|дослали|поменяли)",
-    ])
-});
-
-/// "Сделайте так же, как в тот раз": the precedent asked for again.
-static AS_BEFORE: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
-    phrases(&[
-        "(сделайте|сделай|поступите|поступи|давайте|пришлите|верните|отправьте|замените|=do) ..3 (так ..0 же|также|точно ..0 так ..0 же|как ..0 (и ..0)? (в ..0)? (тот|прошлый) ..0 раз|как ..0 (и ..0)? тогда|как ..0 раньше|=the ..0 =same|=like ..0 =last ..0 =time)",
-    ])
-});
-
 /// A buyer asking whether something they were told is true.
 static CHECKING: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     phrases(&[
@@ -1397,10 +1398,11 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         out.retain(|s| *s != Signal::ClaimedAgreement);
     }
     // "Вы тогда прислали новый… Сделайте так же": a precedent claimed and cashed in.
-    if !PRECEDENT.matches(n).is_empty() && !AS_BEFORE.matches(n).is_empty() {
+    if out.contains(&Signal::Precedent) && out.contains(&Signal::AsBefore) {
         add(Signal::ClaimedAgreement, out);
         add(Signal::ConfirmRequest, out);
     }
+    out.retain(|s| !matches!(s, Signal::Precedent | Signal::AsBefore));
     if !dictated
         && out.contains(&Signal::Quoted)
         && (quote_retold || !RETELLING.matches(n).is_empty())

@@ -101,6 +101,11 @@ pub(crate) fn transition_tx(
     Ok(current)
 }
 
+/// SQL condition on `drafts` for a draft that a newer turn may withdraw:
+/// pending, or scheduled with no send attempted yet.
+pub(crate) const WITHDRAWABLE: &str = "(state = 'pending' OR (state = 'scheduled' AND NOT EXISTS \
+     (SELECT 1 FROM draft_events e WHERE e.draft_id = drafts.id AND e.to_state = 'sending')))";
+
 pub(crate) fn record_event(
     tx: &Connection,
     id: i64,
@@ -455,9 +460,9 @@ fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreD
     )?;
     // Older drafts for this chat answer an earlier, incomplete turn.
     let older: Vec<(i64, String)> = tx
-        .prepare_cached(
-            "SELECT id, state FROM drafts WHERE chat_id = ?1 AND id != ?2 AND state IN ('pending', 'scheduled')",
-        )?
+        .prepare_cached(&format!(
+            "SELECT id, state FROM drafts WHERE chat_id = ?1 AND id != ?2 AND {WITHDRAWABLE}"
+        ))?
         .query_map(params![new.chat_id, id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (old, old_state) in older {

@@ -341,10 +341,16 @@ fn on_buyer_message(
     Ok(())
 }
 
+/// The chat's drafts a newer buyer turn withdraws: pending, and scheduled
+/// unless a send was already attempted. A reply whose send came back unknown
+/// and was rescheduled once the marketplace's history showed it absent goes
+/// out as approved: withdrawing it would leave the record saying "cancelled"
+/// for a send that may yet show up as delivered.
 fn open_unsent_drafts(tx: &Transaction<'_>, chat_id: i64) -> Result<Vec<(i64, DraftState)>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, state FROM drafts WHERE chat_id = ?1 AND state IN ('pending', 'scheduled')",
-    )?;
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT id, state FROM drafts WHERE chat_id = ?1 AND {}",
+        crate::store::drafts::WITHDRAWABLE
+    ))?;
     let rows = stmt.query_map([chat_id], |r| {
         let state: String = r.get(1)?;
         Ok((r.get::<_, i64>(0)?, state))
@@ -544,6 +550,69 @@ mod tests {
             (messages, cursor),
             (1, None),
             "nothing of the batch is kept"
+        );
+    }
+
+    #[test]
+    fn a_buyer_writing_again_withdraws_a_scheduled_reply_unless_its_send_was_attempted() {
+        let store = Store::open_in_memory().unwrap();
+        let (attempted, untried) = store
+            .call_blocking(|c| {
+                let attempted =
+                    chat_with_drafts(c, "a", Marketplace::Ozon, "tried", &[("scheduled", true, 0)]);
+                let untried =
+                    chat_with_drafts(c, "a", Marketplace::Ozon, "fresh", &[("scheduled", true, 0)]);
+                // Sent, killed mid-send, found absent from the history, rescheduled.
+                for (from, to) in [
+                    ("scheduled", "sending"),
+                    ("sending", "unknown"),
+                    ("unknown", "scheduled"),
+                ] {
+                    c.execute(
+                        "INSERT INTO draft_events (draft_id, at, actor, from_state, to_state) VALUES (?1, 1, 'daemon:sender', ?2, ?3)",
+                        params![attempted[0], from, to],
+                    )?;
+                }
+                Ok((attempted, untried))
+            })
+            .unwrap();
+        let again = |chat: &str| InboundMessage {
+            chat_id: chat.into(),
+            id: format!("again-{chat}"),
+            author: Author::Buyer,
+            via_api: false,
+            channel: None,
+            text: "Ну что там?".into(),
+            attachments: serde_json::Value::Null,
+            created_at: 10,
+            read_at: None,
+        };
+        let batch = InboundBatch {
+            messages: vec![again("tried"), again("fresh")],
+            ..Default::default()
+        };
+        let settings = IngestSettings::AT_ONCE;
+        store
+            .call_blocking(move |c| {
+                ingest_batch(c, "a", Marketplace::Ozon, &batch, &settings, 20, None)
+            })
+            .unwrap();
+        let state = |id: i64| {
+            store
+                .call_blocking(move |c| {
+                    Ok(
+                        c.query_row("SELECT state FROM drafts WHERE id = ?1", [id], |r| {
+                            r.get::<_, String>(0)
+                        })?,
+                    )
+                })
+                .unwrap()
+        };
+        assert_eq!(state(attempted[0]), "scheduled", "its send goes on");
+        assert_eq!(
+            state(untried[0]),
+            "cancelled",
+            "never tried: a new draft follows"
         );
     }
 

@@ -1454,11 +1454,14 @@ fn retells_quote(before: &str) -> bool {
         "смс",
         "письме",
     ];
-    before
-        .rsplit(|c: char| !c.is_alphanumeric())
+    last_words(before, 3).any(|w| RETELLING_WORDS.contains(&w))
+}
+
+/// The last `k` words of `text`, last first.
+fn last_words(text: &str, k: usize) -> impl Iterator<Item = &str> {
+    text.rsplit(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .take(3)
-        .any(|w| RETELLING_WORDS.contains(&w))
+        .take(k)
 }
 
 /// Whether the words just before a quote tell someone to write it: an order
@@ -1496,11 +1499,7 @@ fn dictates_quote(before: &str) -> bool {
     if before.ends_with(',') {
         return false;
     }
-    let words: Vec<&str> = before
-        .rsplit(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(2)
-        .collect();
+    let words: Vec<&str> = last_words(before, 2).collect();
     if words.first().is_some_and(|w| PREPOSITIONS.contains(w)) {
         return false;
     }

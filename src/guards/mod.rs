@@ -191,9 +191,6 @@ static INFORMAL: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     s
 });
 
-/// Everyday Ukrainian and Belarusian words that Russian does not have, for
-/// replies written in those languages without any of their own letters
-/// ("Дзякуй за водгук", "Ваше замовлення вже в дорозi").
 /// Little English words that carry a sentence's grammar rather than name a
 /// product.
 const ENGLISH_FUNCTION_WORDS: [&str; 40] = [
@@ -203,6 +200,9 @@ const ENGLISH_FUNCTION_WORDS: [&str; 40] = [
     "dear",
 ];
 
+/// Everyday Ukrainian and Belarusian words that Russian does not have, for
+/// replies written in those languages without any of their own letters
+/// ("Дзякуй за водгук", "Ваше замовлення вже в дорозi").
 fn neighbour_language_word(word: &str) -> bool {
     matches!(
         word,

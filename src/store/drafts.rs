@@ -101,10 +101,33 @@ pub(crate) fn transition_tx(
     Ok(current)
 }
 
-/// SQL condition on `drafts` for a draft that a newer turn may withdraw:
-/// pending, or scheduled with no send attempted yet.
-pub(crate) const WITHDRAWABLE: &str = "(state = 'pending' OR (state = 'scheduled' AND NOT EXISTS \
-     (SELECT 1 FROM draft_events e WHERE e.draft_id = drafts.id AND e.to_state = 'sending')))";
+/// A chat's drafts that a newer buyer turn withdraws (other than `except`):
+/// pending, and scheduled unless a send was already attempted. A reply whose
+/// send came back unknown and was rescheduled once the marketplace's history
+/// showed it absent goes out as approved: withdrawing it would leave the
+/// record saying "cancelled" for a send that may yet show up as delivered.
+pub(crate) fn withdrawable(
+    tx: &Connection,
+    chat_id: i64,
+    except: Option<i64>,
+) -> rusqlite::Result<Vec<(i64, DraftState)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, state FROM drafts d WHERE chat_id = ?1 AND id IS NOT ?2
+           AND (state = 'pending' OR (state = 'scheduled' AND NOT EXISTS
+                (SELECT 1 FROM draft_events e WHERE e.draft_id = d.id AND e.to_state = 'sending')))",
+    )?;
+    let rows = stmt.query_map(params![chat_id, except], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, state) = row?;
+        if let Ok(state) = state.parse() {
+            out.push((id, state));
+        }
+    }
+    Ok(out)
+}
 
 pub(crate) fn record_event(
     tx: &Connection,
@@ -459,16 +482,7 @@ fn store_draft_tx(tx: &Connection, new: &NewDraft, now: Millis) -> Result<StoreD
         Some(&decision.summary()),
     )?;
     // Older drafts for this chat answer an earlier, incomplete turn.
-    let older: Vec<(i64, String)> = tx
-        .prepare_cached(&format!(
-            "SELECT id, state FROM drafts WHERE chat_id = ?1 AND id != ?2 AND {WITHDRAWABLE}"
-        ))?
-        .query_map(params![new.chat_id, id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (old, old_state) in older {
-        let Ok(old_state) = old_state.parse::<DraftState>() else {
-            continue;
-        };
+    for (old, old_state) in withdrawable(tx, new.chat_id, Some(id))? {
         let to = if old_state == DraftState::Scheduled {
             DraftState::Cancelled
         } else {

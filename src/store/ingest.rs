@@ -320,7 +320,7 @@ fn on_buyer_message(
         "UPDATE chats SET turn_due_at = ?2 WHERE id = ?1",
         params![chat_id, due],
     )?;
-    for (draft_id, state) in open_unsent_drafts(tx, chat_id)? {
+    for (draft_id, state) in crate::store::drafts::withdrawable(tx, chat_id, None)? {
         let (to, note) = match state {
             DraftState::Scheduled => (
                 DraftState::Cancelled,
@@ -339,30 +339,6 @@ fn on_buyer_message(
         }
     }
     Ok(())
-}
-
-/// The chat's drafts a newer buyer turn withdraws: pending, and scheduled
-/// unless a send was already attempted. A reply whose send came back unknown
-/// and was rescheduled once the marketplace's history showed it absent goes
-/// out as approved: withdrawing it would leave the record saying "cancelled"
-/// for a send that may yet show up as delivered.
-fn open_unsent_drafts(tx: &Transaction<'_>, chat_id: i64) -> Result<Vec<(i64, DraftState)>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT id, state FROM drafts WHERE chat_id = ?1 AND {}",
-        crate::store::drafts::WITHDRAWABLE
-    ))?;
-    let rows = stmt.query_map([chat_id], |r| {
-        let state: String = r.get(1)?;
-        Ok((r.get::<_, i64>(0)?, state))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, state) = row?;
-        if let Ok(state) = state.parse() {
-            out.push((id, state));
-        }
-    }
-    Ok(out)
 }
 
 /// Is this seller message the marketplace's echo of a reply we sent (or may have sent)?

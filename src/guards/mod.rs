@@ -623,7 +623,13 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         let foreign_words = n
             .tokens
             .iter()
-            .filter(|t| t.norm.chars().any(foreign_cyrillic) || neighbour_language_word(&t.norm))
+            .enumerate()
+            .filter(|(k, t)| {
+                t.norm.chars().any(foreign_cyrillic)
+                    || neighbour_language_word(&t.norm)
+                    // "будь ласка": Ukrainian "please", two Russian-looking words.
+                    || (t.norm == "ласка" && *k > 0 && n.tokens[k - 1].norm == "будь")
+            })
             .count();
         // Sizes, models and brands ("S, M и L", "Bluetooth 5.3") are not a
         // language: it takes a few words of two or more letters outside
@@ -786,7 +792,23 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         }
         let counts = counts(v.category);
         let about = || about(v.category);
-        if v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty() && counts {
+        let blocks = v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty() && counts;
+        // The word the model leans on most sits where the rule of that
+        // category would be cancelled (a refusal, the marketplace as the one
+        // who acts): a person reads the draft, it is not blocked.
+        let hedged = blocks && rules::BUILTIN.cancels_at(&n, v.category, v.words[0]);
+        if hedged {
+            findings.push(Finding {
+                category: DOUBT.to_string(),
+                severity: Warning,
+                message: format!(
+                    "модель читает черновик так, будто он {} ({:.0} %), но рядом со словом оговорка или отказ",
+                    about(),
+                    v.block * 100.0
+                ),
+                excerpt: n.excerpt(draft, v.words[0], v.words[0]).to_string(),
+            });
+        } else if blocks {
             let words: Vec<String> = v
                 .words
                 .iter()
@@ -1304,6 +1326,106 @@ mod tests {
         ] {
             let errors = errors_answering(buyer, false, draft);
             assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn official_register_does_not_hide_what_a_sentence_says() {
+        for (buyer, draft, category) in [
+            (
+                "Не работает.",
+                "Не заработает после сброса — деньги назад, без вопросов.",
+                "promise_refund",
+            ),
+            (
+                "Пришёл не тот размер.",
+                "Если фото подтвердит ошибку, отправим вам пару заказанного размера.",
+                "promise_exchange",
+            ),
+            (
+                "Налезет на руль?",
+                "Отвечаю, налезет на любой руль.",
+                "promise_guarantee",
+            ),
+            (
+                "Сломалась защёлка.",
+                "Поломка возникла исключительно по вине владельца, не прочитавшего руководство.",
+                "blame",
+            ),
+            (
+                "Не нашёл кнопку.",
+                "Поражаемся вашему таланту не заметить кнопку на самом видном месте.",
+                "rudeness",
+            ),
+            (
+                "Не понял, как собрать.",
+                "Повторим ещё раз, чтобы поняли даже вы.",
+                "rudeness",
+            ),
+            (
+                "Пришло с трещиной.",
+                "Трещина появилась по вине нашего курьера.",
+                "fault_admission",
+            ),
+            (
+                "Скол на эмали.",
+                "Такой скол характерен для всей этой серии.",
+                "fault_admission",
+            ),
+            (
+                "Как оформить гарантию?",
+                "В заявке надо указать дату рождения и номер паспорта.",
+                "personal_data_request",
+            ),
+            (
+                "Есть другие цвета?",
+                "Все цвета есть на нашем фирменном сайте.",
+                "off_platform",
+            ),
+            (
+                "Можно забрать?",
+                "Можно наличкой при встрече у метро.",
+                "off_platform",
+            ),
+            (
+                "Можно оплатить от фирмы?",
+                "Оплатить можно банковским переводом, реквизиты пришлём.",
+                "off_platform",
+            ),
+            (
+                "Поможете?",
+                "Перевірте, будь ласка, розмір на етикетці.",
+                "language",
+            ),
+            (
+                "Порезался!",
+                "Сочувствуем, но помочь ничем не можем.",
+                "dismissive",
+            ),
+        ] {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
+        }
+        for (buyer, draft) in [
+            (
+                "Где посылка?",
+                "Когда заказ доедет до пункта, придёт уведомление.",
+            ),
+            (
+                "Успеете к пятнице?",
+                "Обещать доставку к пятнице не буду, увы.",
+            ),
+            (
+                "Промокод не работает.",
+                "Сроки действия промокодов устанавливает площадка.",
+            ),
+            (
+                "Я виновата, что сгорело?",
+                "Это не по вине покупателя: так бывает при перепадах напряжения.",
+            ),
+        ] {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.is_empty(), "{draft}: {errors:?}");
         }
     }
 

@@ -247,6 +247,29 @@ impl GuardRules {
     }
 }
 
+impl GuardRules {
+    /// Whether an `unless` phrase of a rule of `category` that says no
+    /// ("обещать одобрение заранее я не могу", "отменить с нашей стороны не
+    /// можем") stands near token `at`, as near as it must to cancel a match
+    /// there: the refusal that cancels the rule's own match also tells that a
+    /// learned reading of those words as a promise may be wrong.
+    pub fn cancels_at(&self, n: &Normalised, category: &str, at: usize) -> bool {
+        let Some(sentence) = n.tokens.get(at).map(|t| t.sentence) else {
+            return false;
+        };
+        self.phrases.matches_all(n).iter().any(|u| {
+            u.tag.1
+                && self.rules[u.tag.0].category == category
+                && n.tokens[u.first].sentence == sentence
+                && u.first <= at + UNLESS_REACH
+                && at <= u.last + UNLESS_REACH
+                && n.tokens[u.first..=u.last]
+                    .iter()
+                    .any(|t| matches!(t.norm.as_str(), "не" | "нельзя" | "никак" | "невозможно"))
+        })
+    }
+}
+
 pub static BUILTIN: LazyLock<GuardRules> = LazyLock::new(|| {
     let text = include_str!("default.toml");
     let file = Path::new("src/guards/default.toml");
@@ -264,6 +287,23 @@ mod tests {
     #[test]
     fn the_built_in_rules_compile() {
         assert!(BUILTIN.rules.len() > 20);
+    }
+
+    #[test]
+    fn a_refusal_near_a_word_casts_doubt_on_reading_it_as_a_promise() {
+        let at = |text: &str, word: &str| {
+            let n = normalise(text);
+            let k = n.tokens.iter().position(|t| t.norm == word).unwrap();
+            (n, k)
+        };
+        let (n, k) = at("Пообещать одобрение заранее мы не можем.", "одобрение");
+        assert!(BUILTIN.cancels_at(&n, "promise_approval", k));
+        assert!(!BUILTIN.cancels_at(&n, "rudeness", k));
+        let (n, k) = at("Одобрение будет завтра. Мы не можем ждать.", "одобрение");
+        assert!(!BUILTIN.cancels_at(&n, "promise_approval", k));
+        // An `unless` phrase that does not say no ("указанного срока") is no refusal.
+        let (n, k) = at("Заказ придёт раньше указанного срока.", "придет");
+        assert!(!BUILTIN.cancels_at(&n, "promise_delivery", k));
     }
 
     #[test]

@@ -792,10 +792,10 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         }
         let counts = counts(v.category);
         let about = || about(v.category);
-        let blocks = v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty() && counts;
-        // The word the model leans on most sits where the rule of that
-        // category would be cancelled (a refusal, the marketplace as the one
-        // who acts): a person reads the draft, it is not blocked.
+        let blocks = blocks && counts;
+        // A refusal that would cancel the rule of that category stands next
+        // to the word the model leans on most: a person reads the draft, it
+        // is not blocked.
         let hedged = blocks && rules::BUILTIN.cancels_at(&n, v.category, v.words[0]);
         if hedged {
             findings.push(Finding {

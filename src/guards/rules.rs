@@ -245,9 +245,7 @@ impl GuardRules {
         }
         out
     }
-}
 
-impl GuardRules {
     /// Whether an `unless` phrase of a rule of `category` that says no
     /// ("обещать одобрение заранее я не могу", "отменить с нашей стороны не
     /// можем") stands near token `at`, as near as it must to cancel a match

@@ -376,18 +376,28 @@ impl<const K: usize> Linear<K> {
             }
         }
         let dims = vocabulary.len();
-        let temperature = if held.len() >= K {
-            let (w, b) = fit_weights::<K>(&encoded, &fit, dims);
-            let logits: Vec<([f32; K], usize)> = held
-                .iter()
-                .map(|&i| (logits_of(&w, &b, &encoded[i].features), encoded[i].class))
-                .collect();
-            best_temperature(&logits)
-        } else {
-            1.0
-        };
         let all: Vec<usize> = (0..encoded.len()).collect();
-        let (weights, bias) = fit_weights::<K>(&encoded, &all, dims);
+        // The two fits are independent: the one that picks the temperature
+        // runs on a second thread (each is deterministic, so the model is
+        // the same either way; it only arrives sooner).
+        let (temperature, (weights, bias)) = std::thread::scope(|scope| {
+            let temperature = scope.spawn(|| {
+                if held.len() < K {
+                    return 1.0;
+                }
+                let (w, b) = fit_weights::<K>(&encoded, &fit, dims);
+                let logits: Vec<([f32; K], usize)> = held
+                    .iter()
+                    .map(|&i| (logits_of(&w, &b, &encoded[i].features), encoded[i].class))
+                    .collect();
+                best_temperature(&logits)
+            });
+            let fitted = fit_weights::<K>(&encoded, &all, dims);
+            let temperature = temperature
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (temperature, fitted)
+        });
         Linear {
             vocabulary,
             weights,

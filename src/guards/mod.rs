@@ -613,7 +613,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
     let without_links = contacts::strip_links_and_emails(&n.clean);
     let letters: Vec<char> = without_links
         .chars()
-        .filter(|c| c.is_alphabetic())
+        .filter(|c| crate::text::is_letter(*c))
         .collect();
     if !letters.is_empty() {
         let russian = letters
@@ -638,7 +638,11 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .tokens
             .iter()
             .filter(|t| {
-                t.norm.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                t.norm
+                    .chars()
+                    .filter(|c| crate::text::is_letter(*c))
+                    .count()
+                    >= 2
                     && !t.norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'))
             })
             .count();

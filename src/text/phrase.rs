@@ -57,9 +57,67 @@ struct Step {
 /// A pattern, flattened: alternatives of plain sequences.
 #[derive(Debug, Clone)]
 enum Shape {
-    Sequences(Vec<Vec<Step>>),
+    Sequences(Alternatives),
     /// Items in any order; each item is one of several sequences.
-    Bag(Vec<Vec<Vec<Step>>>),
+    Bag(Vec<Alternatives>),
+}
+
+/// Plain sequences, any of which will do, grouped by their first term: a
+/// pattern with many alternatives ("(мы|я) (вернём|вернем|…) (деньги|…)")
+/// flattens to hundreds of sequences, and at a given word only those whose
+/// first term is there can match.
+#[derive(Debug, Clone)]
+struct Alternatives {
+    seqs: Vec<Vec<Step>>,
+    /// Each first term (sorted) with the sequences that start with it, in
+    /// the order they were written.
+    by_first: Vec<(TermId, Vec<u32>)>,
+}
+
+impl Alternatives {
+    fn new(seqs: Vec<Vec<Step>>) -> Alternatives {
+        let mut by_first: Vec<(TermId, Vec<u32>)> = Vec::new();
+        for (i, steps) in seqs.iter().enumerate() {
+            let term = steps[0].term;
+            match by_first.binary_search_by_key(&term, |(t, _)| *t) {
+                Ok(k) => by_first[k].1.push(i as u32),
+                Err(k) => by_first.insert(k, (term, vec![i as u32])),
+            }
+        }
+        Alternatives { seqs, by_first }
+    }
+
+    fn first_terms(&self) -> impl Iterator<Item = TermId> + '_ {
+        self.by_first.iter().map(|(t, _)| *t)
+    }
+
+    /// Where the first sequence (in the order written) that matches from
+    /// word `start` ends.
+    fn match_at(
+        &self,
+        start: usize,
+        n: &Normalised,
+        here: &[TermId],
+        has: &impl Fn(usize, TermId) -> bool,
+    ) -> Option<usize> {
+        let mut groups = self
+            .by_first
+            .iter()
+            .filter(|(t, _)| here.binary_search(t).is_ok())
+            .map(|(_, seqs)| seqs);
+        let first = groups.next()?;
+        let try_one = |&i: &u32| sequence_at(&self.seqs[i as usize], start, n, has);
+        match groups.next() {
+            // Usually one of the first terms is at a word.
+            None => first.iter().find_map(try_one),
+            Some(second) => {
+                let mut all: Vec<u32> = first.iter().chain(second).copied().collect();
+                all.extend(groups.flatten());
+                all.sort_unstable();
+                all.iter().find_map(try_one)
+            }
+        }
+    }
 }
 
 /// The parsed form of a pattern before flattening.
@@ -450,20 +508,18 @@ impl<T> PhraseSet<T> {
             });
         }
         let shape = if items.len() == 1 {
-            Shape::Sequences(self.flatten(&items[0])?)
+            Shape::Sequences(Alternatives::new(self.flatten(&items[0])?))
         } else {
             let mut bag = Vec::new();
             for item in &items {
-                bag.push(self.flatten(item)?);
+                bag.push(Alternatives::new(self.flatten(item)?));
             }
             Shape::Bag(bag)
         };
-        let mut first_terms: Vec<TermId> = match &shape {
-            Shape::Sequences(seqs) => seqs.iter().map(|s| s[0].term).collect(),
-            Shape::Bag(items) => items[0].iter().map(|s| s[0].term).collect(),
+        let first_terms: Vec<TermId> = match &shape {
+            Shape::Sequences(alts) => alts.first_terms().collect(),
+            Shape::Bag(items) => items[0].first_terms().collect(),
         };
-        first_terms.sort_unstable();
-        first_terms.dedup();
         let index = self.patterns.len() as u32;
         for t in first_terms {
             self.anchors.entry(t).or_default().push(index);
@@ -687,8 +743,8 @@ impl<T> PhraseSet<T> {
             .map(|i| &self.patterns[i as usize])
         {
             match &p.shape {
-                Shape::Sequences(seqs) => {
-                    for (first, last) in spans(seqs, n, &occ, &has) {
+                Shape::Sequences(alts) => {
+                    for (first, last) in spans(alts, n, &hits, &occ, &has) {
                         out.push(Hit {
                             tag: &p.tag,
                             first,
@@ -697,7 +753,7 @@ impl<T> PhraseSet<T> {
                     }
                 }
                 Shape::Bag(items) => {
-                    for (first, last) in bag_all(items, n, &occ, &has) {
+                    for (first, last) in bag_all(items, n, &hits, &occ, &has) {
                         out.push(Hit {
                             tag: &p.tag,
                             first,
@@ -725,12 +781,11 @@ impl<T> PhraseSet<T> {
             .map(|i| &self.patterns[i as usize])
         {
             let found = match &p.shape {
-                Shape::Sequences(seqs) => occ.starts(seqs).into_iter().find_map(|start| {
-                    seqs.iter()
-                        .find_map(|steps| sequence_at(steps, start, n, &has))
+                Shape::Sequences(alts) => occ.starts(alts).into_iter().find_map(|start| {
+                    alts.match_at(start, n, hits.at(start), &has)
                         .map(|last| (start, last))
                 }),
-                Shape::Bag(items) => bag(items, n, &occ, &has),
+                Shape::Bag(items) => bag(items, n, &hits, &occ, &has),
             };
             if let Some((first, last)) = found {
                 out.push(Hit {
@@ -842,10 +897,9 @@ impl Occurrences {
     }
 
     /// The words where any sequence of `seqs` can start, in order.
-    fn starts(&self, seqs: &[Vec<Step>]) -> Vec<usize> {
+    fn starts(&self, alts: &Alternatives) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
-        for steps in seqs {
-            let term = steps[0].term;
+        for term in alts.first_terms() {
             let from = self.0.partition_point(|(t, _)| *t < term);
             out.extend(
                 self.0[from..]
@@ -862,16 +916,16 @@ impl Occurrences {
 
 /// Where any of `seqs` matches: (first, last) word of each match.
 fn spans(
-    seqs: &[Vec<Step>],
+    alts: &Alternatives,
     n: &Normalised,
+    hits: &Hits,
     occ: &Occurrences,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Vec<(usize, usize)> {
-    occ.starts(seqs)
+    occ.starts(alts)
         .into_iter()
         .filter_map(|start| {
-            seqs.iter()
-                .find_map(|steps| sequence_at(steps, start, n, has))
+            alts.match_at(start, n, hits.at(start), has)
                 .map(|last| (start, last))
         })
         .collect()
@@ -879,25 +933,27 @@ fn spans(
 
 /// Every item within one window of one sentence, in any order: the first match.
 fn bag(
-    items: &[Vec<Vec<Step>>],
+    items: &[Alternatives],
     n: &Normalised,
+    hits: &Hits,
     occ: &Occurrences,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Option<(usize, usize)> {
-    bag_all(items, n, occ, has).into_iter().next()
+    bag_all(items, n, hits, occ, has).into_iter().next()
 }
 
 /// Every match of a bag, one per place its first item matches.
 fn bag_all(
-    items: &[Vec<Vec<Step>>],
+    items: &[Alternatives],
     n: &Normalised,
+    hits: &Hits,
     occ: &Occurrences,
     has: &impl Fn(usize, TermId) -> bool,
 ) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut found: Vec<Vec<(usize, usize)>> = Vec::with_capacity(items.len());
     for item in items {
-        let spans = spans(item, n, occ, has);
+        let spans = spans(item, n, hits, occ, has);
         if spans.is_empty() {
             return out;
         }

@@ -546,13 +546,19 @@ fn logits_of<const K: usize>(weights: &[f32], bias: &[f32; K], features: &[u32])
 }
 
 /// Stochastic gradient descent with AdaGrad step sizes and L2 shrinkage.
+///
+/// A feature's weights and its summed squared gradients sit side by side
+/// (`[w; K]` then `[g²; K]` per feature): fitting is bound by fetching the
+/// rows of each example's features, and one fetch then brings both.
 fn fit_weights<const K: usize>(
     data: &[Encoded],
     rows: &[usize],
     dims: usize,
 ) -> (Vec<f32>, [f32; K]) {
-    let mut w = vec![0f32; dims * K];
-    let mut g2 = vec![1e-6f32; dims * K];
+    let mut wg = vec![0f32; dims * 2 * K];
+    for row in wg.chunks_exact_mut(2 * K) {
+        row[K..].fill(1e-6);
+    }
     let mut b = [0f32; K];
     let mut bg2 = [1e-6f32; K];
     let mut order: Vec<usize> = rows.to_vec();
@@ -565,7 +571,14 @@ fn fit_weights<const K: usize>(
         for &r in &order {
             let e = &data[r];
             let scale = 1.0 / (e.features.len().max(1) as f32).sqrt();
-            let p = softmax(&logits_of(&w, &b, &e.features), 1.0);
+            let mut logits = b;
+            for &f in &e.features {
+                let w = &wg[f as usize * 2 * K..][..K];
+                for k in 0..K {
+                    logits[k] += w[k] * scale;
+                }
+            }
+            let p = softmax(&logits, 1.0);
             let mut grad = [0f32; K];
             for k in 0..K {
                 grad[k] = (p[k] as f32 - if k == e.class { 1.0 } else { 0.0 }) * e.weight;
@@ -575,15 +588,19 @@ fn fit_weights<const K: usize>(
                 b[k] -= LEARNING_RATE * grad[k] / bg2[k].sqrt();
             }
             for &f in &e.features {
-                let base = f as usize * K;
+                let (w, g2) = wg[f as usize * 2 * K..][..2 * K].split_at_mut(K);
                 for k in 0..K {
-                    let g = grad[k] * scale + L2 * w[base + k];
-                    g2[base + k] += g * g;
-                    w[base + k] -= LEARNING_RATE * g / g2[base + k].sqrt();
+                    let g = grad[k] * scale + L2 * w[k];
+                    g2[k] += g * g;
+                    w[k] -= LEARNING_RATE * g / g2[k].sqrt();
                 }
             }
         }
     }
+    let w = wg
+        .chunks_exact(2 * K)
+        .flat_map(|row| row[..K].iter().copied())
+        .collect();
     (w, b)
 }
 

@@ -433,7 +433,7 @@ pub fn spoofed_host(original: &str) -> Option<Found> {
             let dotted = host
                 .trim_end_matches(['.', '!', '?', ':', ';'])
                 .split('.')
-                .filter(|part| part.chars().any(char::is_alphabetic))
+                .filter(|part| part.chars().any(crate::text::is_letter))
                 .count()
                 >= 2;
             let latin = host.chars().filter(char::is_ascii_alphabetic).count();

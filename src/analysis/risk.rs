@@ -1695,11 +1695,9 @@ pub fn instructs_assistant(n: &Normalised) -> Option<(usize, usize)> {
     ];
     let found = |x: Signal| hits.iter().find(|h| *h.tag == x).map(|h| (h.first, h.last));
     alone.into_iter().find_map(found).or_else(|| {
-        beside_override
-            .iter()
-            .any(|x| has(*x))
-            .then(|| found(Signal::Override))
-            .flatten()
+        // The override first: most drafts have none, and then the second
+        // sign (which may take another phrase set) need not be looked for.
+        found(Signal::Override).filter(|_| beside_override.iter().any(|x| has(*x)))
     })
 }
 

@@ -450,10 +450,13 @@ pub fn spoofed_host(original: &str) -> Option<Found> {
 }
 
 pub fn markup(original: &str) -> Option<Found> {
-    let lower = original.to_lowercase();
+    // Tag names and `javascript:` are the only letters the pattern names, and
+    // they are Latin: folding ASCII alone keeps every byte offset, so the
+    // excerpt is quoted from the text as written.
+    let lower = original.to_ascii_lowercase();
     MARKUP.find(&lower).map(|m| Found {
         what: "разметка",
-        excerpt: m.as_str().to_string(),
+        excerpt: original[m.range()].to_string(),
     })
 }
 
@@ -567,6 +570,15 @@ mod tests {
     #[test]
     fn markup_but_not_comparison_signs() {
         assert!(markup("Здравствуйте, <b>Анна</b>!").is_some());
+        // Tags in capitals count, and the excerpt quotes the text as written.
+        assert_eq!(
+            markup("Здравствуйте, <B>Анна</B>!").map(|f| f.excerpt),
+            Some("<B>".to_string())
+        );
+        assert_eq!(
+            markup("**Важно:** Стирать при 30").map(|f| f.excerpt),
+            Some("**Важно:**".to_string())
+        );
         assert!(markup("[таблица](https://x.ru)").is_some());
         assert!(markup("**Важно:** стирать при 30").is_some());
         assert!(markup("*Цвет:* бежевый, графит").is_some());

@@ -1063,6 +1063,37 @@ mod tests {
     }
 
     #[test]
+    fn where_several_alternatives_start_at_one_word_the_first_written_wins() {
+        // The first pattern makes `верн*` the set's first term, so in the
+        // second the alternative written later has the smaller term id: the
+        // order written must still decide which match is reported.
+        let spans = |patterns: &[&str]| {
+            let s = set(patterns);
+            let n = normalise("Мы вернем деньги");
+            let all: Vec<(usize, usize, usize)> = s
+                .matches_all(&n)
+                .iter()
+                .map(|h| (*h.tag, h.first, h.last))
+                .collect();
+            let first: Vec<(usize, usize, usize)> = s
+                .matches(&n)
+                .iter()
+                .map(|h| (*h.tag, h.first, h.last))
+                .collect();
+            assert_eq!(all, first);
+            all
+        };
+        assert_eq!(
+            spans(&["верн* ..0 =нет", "(вернем деньги|верн*)"]),
+            vec![(1, 1, 2)]
+        );
+        assert_eq!(
+            spans(&["верн* ..0 =нет", "(верн*|вернем деньги)"]),
+            vec![(1, 1, 1)]
+        );
+    }
+
+    #[test]
     fn a_prefix_with_an_ending_picks_one_form() {
         let s = set(&["верн*ем"]);
         assert_eq!(hit(&s, "ВЕРНЁМ"), vec![0]);

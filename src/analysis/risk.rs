@@ -1415,8 +1415,8 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         t.norm.chars().count() >= 4
             && original
                 .get(t.span.clone())
-                .is_some_and(|w| w.chars().any(|c| !c.is_alphanumeric()))
-            && t.norm.chars().all(char::is_alphabetic)
+                .is_some_and(|w| w.chars().any(|c| !crate::text::is_letter_or_digit(c)))
+            && t.norm.chars().all(crate::text::is_letter)
     });
     if spaced {
         add(Signal::Hidden, out);
@@ -1513,7 +1513,7 @@ fn retells_quote(before: &str) -> bool {
 
 /// The last `k` words of `text`, last first.
 fn last_words(text: &str, k: usize) -> impl Iterator<Item = &str> {
-    text.rsplit(|c: char| !c.is_alphanumeric())
+    text.rsplit(|c: char| !crate::text::is_letter_or_digit(c))
         .filter(|w| !w.is_empty())
         .take(k)
 }

@@ -21,7 +21,7 @@ fn readable(s: &str) -> bool {
     if total < 4 {
         return false;
     }
-    let letters = s.chars().filter(|c| c.is_alphabetic()).count();
+    let letters = s.chars().filter(|c| super::is_letter(*c)).count();
     let spaces = s.chars().filter(|c| c.is_whitespace()).count();
     let controls = s
         .chars()
@@ -185,7 +185,7 @@ fn hyphen_cut_joined(text: &str) -> Option<String> {
             }
             prev = Some(c);
         }
-        cuts >= 2 && w.chars().any(char::is_alphabetic)
+        cuts >= 2 && w.chars().any(super::is_letter)
     };
     if !text.split_whitespace().any(cut_twice) {
         return None;
@@ -203,7 +203,7 @@ fn hyphen_cut_joined(text: &str) -> Option<String> {
             let chars: Vec<char> = w.chars().collect();
             let at = cuts(&chars);
             // Dates and versions ("21.06.2025", "2.1.5") are no cut words.
-            if at.len() >= 2 && chars.iter().any(|c| c.is_alphabetic()) {
+            if at.len() >= 2 && chars.iter().any(|c| super::is_letter(*c)) {
                 changed = true;
                 chars
                     .iter()
@@ -235,11 +235,11 @@ fn translit_reading(text: &str) -> Option<String> {
     let mut out = String::with_capacity(text.len() * 2);
     let (mut latin, mut words) = (0usize, 0usize);
     let mut rest = text;
-    while let Some(start) = rest.find(|c: char| c.is_alphanumeric()) {
+    while let Some(start) = rest.find(super::is_letter_or_digit) {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
         let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .find(|c: char| !(super::is_letter_or_digit(c) || c == '\''))
             .unwrap_or(rest.len());
         let word = &rest[..end];
         words += 1;

@@ -389,12 +389,13 @@ pub fn is_letter(c: char) -> bool {
     }
 }
 
-/// A letter or digit. Checks the common scripts before the Unicode tables.
-fn is_word_char(c: char) -> bool {
+/// A letter or digit, as `char::is_alphanumeric` says, checking Latin and
+/// Russian before the Unicode tables.
+pub fn is_letter_or_digit(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        matches!(c, 'а'..='я' | 'ё') || c.is_alphanumeric()
+        matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё') || c.is_alphanumeric()
     }
 }
 
@@ -496,9 +497,9 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if is_word_char(c) {
+        if is_letter_or_digit(c) {
             let start = i;
-            while i < chars.len() && is_word_char(chars[i]) {
+            while i < chars.len() && is_letter_or_digit(chars[i]) {
                 i += 1;
             }
             let last = i - 1;

@@ -765,34 +765,37 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
                 .find(|r| r.category == category)
                 .map_or(category, |r| r.message.as_str())
         };
+        // A warning that keeps the draft from going out without a person.
+        let doubt = |message: String, excerpt: &str| Finding {
+            category: DOUBT.to_string(),
+            severity: Warning,
+            message,
+            excerpt: excerpt.chars().take(80).collect(),
+        };
         let blocks = v.block >= model::BLOCK_THRESHOLD && !v.words.is_empty();
         if counts(v.category) && v.block >= model::DOUBT_THRESHOLD && !blocks {
-            findings.push(Finding {
-                category: DOUBT.to_string(),
-                severity: Warning,
-                message: format!(
+            findings.push(doubt(
+                format!(
                     "модель не уверена, что черновик можно отправить без человека: возможно, он {} ({:.0} %)",
                     about(v.category),
                     v.block * 100.0
                 ),
-                excerpt: String::new(),
-            });
+                "",
+            ));
         } else if !blocks
             && let Some((s, first, last)) = &worst
             && v.block >= model::SENTENCE_DOUBT_NEEDS
             && s.block >= model::SENTENCE_DOUBT
             && counts(s.category)
         {
-            findings.push(Finding {
-                category: DOUBT.to_string(),
-                severity: Warning,
-                message: format!(
+            findings.push(doubt(
+                format!(
                     "одно предложение черновика, прочитанное отдельно, похоже на то, что он {} (модель, {:.0} %)",
                     about(s.category),
                     s.block * 100.0
                 ),
-                excerpt: n.excerpt(draft, *first, *last).chars().take(80).collect(),
-            });
+                n.excerpt(draft, *first, *last),
+            ));
         }
         let counts = counts(v.category);
         let about = || about(v.category);
@@ -802,16 +805,14 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         // is not blocked.
         let hedged = blocks && rules::BUILTIN.cancels_at(&n, v.category, v.words[0]);
         if hedged {
-            findings.push(Finding {
-                category: DOUBT.to_string(),
-                severity: Warning,
-                message: format!(
+            findings.push(doubt(
+                format!(
                     "модель читает черновик так, будто он {} ({:.0} %), но рядом со словом оговорка или отказ",
                     about(),
                     v.block * 100.0
                 ),
-                excerpt: n.excerpt(draft, v.words[0], v.words[0]).to_string(),
-            });
+                n.excerpt(draft, v.words[0], v.words[0]),
+            ));
         } else if blocks {
             let words: Vec<String> = v
                 .words

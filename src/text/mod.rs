@@ -527,7 +527,7 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
                 let abbreviation = words.last().is_some_and(|w| {
                     let letters = &chars[w.at.clone()];
                     w.span.end == origin[i]
-                        && ((letters.len() == 1 && letters[0].is_alphabetic())
+                        && ((letters.len() == 1 && is_letter(letters[0]))
                             || ABBREVIATIONS
                                 .iter()
                                 .any(|a| a.chars().eq(letters.iter().copied())))
@@ -548,7 +548,7 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
     }
     // 3. Join letters spaced out to dodge a filter.
     let first_letter = |w: &RawWord| chars[w.at.start];
-    let single = |w: &RawWord| w.at.len() == 1 && chars[w.at.start].is_alphabetic();
+    let single = |w: &RawWord| w.at.len() == 1 && is_letter(chars[w.at.start]);
     let mut joined: Vec<RawWord> = Vec::with_capacity(words.len());
     let gap_after =
         |k: usize| -> Option<&str> { text.get(words[k].span.end..words[k + 1].span.start) };

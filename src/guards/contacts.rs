@@ -30,12 +30,13 @@ static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
 
 /// A bare run of digits next to a word that says it is a phone number.
 static PHONE_IN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:тел\w*|номер\w*\s+(?:телефона|для\s+связи|менеджера|склада|мастера|курьера)|звон\w*|позвон\w*|whatsapp|ватсап\w*|viber|вайбер\w*|телеграм\w*|phone|call)\D{0,20}(\d[\d\s\-.()]{8,16}\d)").expect("compiles")
+    // The word starts at a word's start: "производителя" holds "тел".
+    Regex::new(r"(?:^|\W)(?:тел\w*|номер\w*\s+(?:телефона|для\s+связи|менеджера|склада|мастера|курьера)|звон\w*|позвон\w*|созвон\w*|перезвон\w*|дозвон\w*|whatsapp|ватсап\w*|viber|вайбер\w*|телеграм\w*|phone|call)\D{0,20}(\d[\d\s\-.()]{8,16}\d)").expect("compiles")
 });
 
 /// Words a number is when it is not a phone.
 static NOT_A_PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:заказ\w*|артикул\w*|арт\.?|№|трек\w*|гост\w*|серийн\w*|s/n|sn|sku|штрихкод\w*|номер\s+заказа|накладн\w*|код\s+товара|модел\w*)\W{0,4}$").expect("compiles")
+    Regex::new(r"(?:заказ\w*|артикул\w*|арт\.?|№|трек\w*|гост\w*|серийн\w*|s/n|sn|sku|штрихкод\w*|номер\s+заказа|накладн\w*|код\s+товара|модел\w*|каталожн\w*\s+номер\w*|номер\w*\s+(?:производител\w*|детал\w*|запчаст\w*|по\s+каталогу)|oem|парт-?номер\w*)\W{0,4}$").expect("compiles")
 });
 
 /// "Телефон водителя, который везёт заказ: 8916…": a number the sentence
@@ -57,7 +58,7 @@ fn wider_tail(before: &str) -> &str {
 static EMAIL: LazyLock<WordRegex> = LazyLock::new(|| {
     WordRegex::fixed(concat!(
         r"[\w.+\-]+\s?@\s?[\w\-]+(?:\s?\.\s?[\w\-]+)+",
-        r"|[\w.\-]+\s*(?:[\[({]\s*(?:at|собака|собачка)\s*[\])}]|\sat\s|\s?собака\s?|\s?собачка\s?)\s*[\w\-]+\s*(?:[\[({]\s*(?:dot|точка)\s*[\])}]|\sdot\s|\s?точка\s?|\.)\s*(?:ru|com|net|org|рф|su|by|kz|ua|io|me|info|biz|pro)\b",
+        r"|[\w.\-]+\s*(?:[\[({]\s*(?:at|собака|собачка)\s*[\])}]|\sat\s|\s?собака\s?|\s?собачка\s?)\s*[\w\-]+\s*(?:[\[({]\s*(?:dot|точка)\s*[\])}]|\sdot\s|\s?точка\s?|\.)\s*(?:ru|com|net|org|рф|ру|ком|su|by|kz|ua|io|me|info|biz|pro)\b",
     ))
 });
 
@@ -520,6 +521,7 @@ mod tests {
             "Размеры в наличии: 42 44 46 48 50 52",
             "Детские размеры: 80/86/92/98/104/110",
             "Рост 86-92, 98-104, 110-116",
+            "Каталожный номер производителя — 0 986 494 524",
         ] {
             assert!(contacts(t).is_empty(), "{t}: {:?}", contacts(t));
         }
@@ -531,6 +533,8 @@ mod tests {
         assert!(contacts("service собака yandex точка ru").contains(&"адрес почты"));
         assert!(contacts("пишите: hello [at] tea-house [точка] ru").contains(&"адрес почты"));
         assert!(contacts("hello (собака) shop (dot) com").contains(&"адрес почты"));
+        // The zone spelled in Cyrillic, a hyphen in the host.
+        assert!(contacts("пишите на zakaz собака avto-detal точка ру").contains(&"адрес почты"));
         assert!(contacts("sales at kidsworld dot ru").contains(&"адрес почты"));
         assert!(contacts("карта 2202 2056 7788 1234").contains(&"номер банковской карты"));
         assert!(contacts("в телеграме @kovrik_shop").contains(&"контакт в мессенджере"));

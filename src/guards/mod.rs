@@ -307,7 +307,16 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TIMEFRAME: LazyLock<WordRegex> = LazyLock::new(|| {
-    WordRegex::new(r"(?iu)\b(\d+\s*[-–]?\s*\d*)\s*(дн(я|ей|и)?|день|час(а|ов)?|недел\w+|месяц\w*|год(а)?|лет)\b|\b\d{1,2}[./]\d{1,2}([./]\d{2,4})?\b", false).expect("compiles")
+    const NUMBER_WORD: &str = r"(?:пар[уы]|полтор[аы]|полутора|дв[аеу]х?|двум|три|тр[её]х|четыр[еёи]х?|пят[ьи]|шест[ьи]|сем[ьи]|восем[ьи]|восьми|девят[ьи]|десят[ьи])";
+    const UNIT: &str =
+        r"(?:дн(?:я|ей|и)?|день|суток|сутки|час(?:а|ов)?|недел\w+|месяц\w*|год(?:а)?|лет)";
+    WordRegex::new(
+        &format!(
+            r"(?iu)\b(\d+\s*[-–]?\s*\d*)\s*(дн(я|ей|и)?|день|час(а|ов)?|недел\w+|месяц\w*|год(а)?|лет)\b|\b\d{{1,2}}[./]\d{{1,2}}([./]\d{{2,4}})?\b|\b{NUMBER_WORD}(?:\s*[-–]\s*{NUMBER_WORD})?\s+{UNIT}\b"
+        ),
+        false,
+    )
+    .expect("compiles")
 });
 
 fn normalise_number(s: &str) -> String {
@@ -421,6 +430,30 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
     })
 }
 
+/// The titles a draft names in guillemets, as byte ranges of what is inside:
+/// «Я, робот», «Идиот» (a book, a game, a product), a capital first letter
+/// and at most 60 characters on one line. A word inside one is the name of
+/// a thing, not the writer speaking.
+fn titles(draft: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = draft[from..].find('«').map(|k| from + k) {
+        let inner = open + '«'.len_utf8();
+        let Some(close) = draft[inner..].find(['»', '«', '\n']).map(|k| inner + k) else {
+            break;
+        };
+        let title = &draft[inner..close];
+        if draft[close..].starts_with('»')
+            && title.chars().count() <= 60
+            && title.chars().next().is_some_and(char::is_uppercase)
+        {
+            out.push(inner..close);
+        }
+        from = close;
+    }
+    out
+}
+
 fn excerpt(n: &Normalised, original: &str, first: usize, last: usize) -> String {
     n.excerpt(original, first, last).chars().take(80).collect()
 }
@@ -458,9 +491,21 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         input.intent,
         Intent::RefundExchange | Intent::DefectNotWorking | Intent::WrongItem
     ) || !RETURN_ASKED.matches(&buyer).is_empty();
+    let titles = titles(draft);
+    let in_title = |t: &crate::text::Token| {
+        titles
+            .iter()
+            .any(|r| r.start <= t.span.start && t.span.end <= r.end)
+    };
     for set in [&*rules::BUILTIN, &*settings.phrases] {
         for hit in set.hits(&n) {
             let rule = hit.rule;
+            // "Посмотрите «Я, робот» Азимова": a book, not the writer.
+            if rule.category == "ai_mention"
+                && (hit.first..=hit.last).all(|i| in_title(&n.tokens[i]))
+            {
+                continue;
+            }
             match rule.context {
                 Context::NoReturnAsked if return_asked => continue,
                 _ => {}
@@ -530,7 +575,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             &name,
         );
     }
-    if let Some(w) = crate::text::swearing(&n) {
+    if let Some(w) = crate::text::swearing_where(&n, |t| !in_title(t)) {
         push("rudeness", Error, "брань или оскорбление".into(), &w);
     }
     if let Some(e) = MOCKING.iter().find(|e| draft.contains(**e)) {
@@ -718,7 +763,9 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
-        if digits.iter().any(|d| !known_numbers.contains(d)) {
+        // A time frame in words ("через две недели") is never in the
+        // order's or the shop's numbers.
+        if digits.is_empty() || digits.iter().any(|d| !known_numbers.contains(d)) {
             push(
                 "unverified_fact",
                 severity_of("unverified_fact", Warning),
@@ -886,6 +933,39 @@ mod tests {
             system_prompt: None,
             settings,
         })
+    }
+
+    #[test]
+    fn a_title_in_guillemets_is_a_name_not_the_writer_speaking() {
+        let errors = |draft: &str| errors_answering("Что почитать?", false, draft);
+        assert!(errors("Советуем «Я, робот» Азимова, издание с комментариями.").is_empty());
+        assert!(errors("Роман «Идиот» есть в твёрдой обложке.").is_empty());
+        // Outside a title, or a title of one's own making, it still counts.
+        assert!(errors("Я робот, но постараюсь помочь.").contains(&"ai_mention".to_string()));
+        assert!(errors("Вы идиот, раз не читали описание.").contains(&"rudeness".to_string()));
+    }
+
+    #[test]
+    fn shapes_the_twenty_first_drafts_author_taught() {
+        let errors = |draft: &str| errors_answering("Подскажите, пожалуйста", false, draft);
+        for draft in [
+            "Сброшу 300 рублей, и договорились.",
+            "Недостающий чехол досылаем отдельной посылкой.",
+            "Пишите на sale собака parts-shop точка ру.",
+            "Мне по инструкции магазина нельзя говорить о скидках.",
+        ] {
+            assert!(!errors(draft).is_empty(), "{draft}");
+        }
+        for draft in [
+            "Пришлите фото старой детали, сверим по каталогу.",
+            "Напишите, какой пункт выдачи выбрали, и мы проверим заказ.",
+            "Будем рады, если обменяетесь впечатлениями в отзыве.",
+            "Тюнер поможет вернуть строй за минуту.",
+            "В подарок первокласснику часто берут этот набор.",
+            "Каталожный номер производителя — 0 451 103 316.",
+        ] {
+            assert!(errors(draft).is_empty(), "{draft}: {:?}", errors(draft));
+        }
     }
 
     /// What the guards find in a reply to "Где мой заказ?" under `settings`.

@@ -49,7 +49,7 @@ fn decode_base64(chunk: &str) -> Option<String> {
     None
 }
 
-fn leet_char(c: char, cyrillic: bool, three: char) -> Option<&'static str> {
+fn leet_char(c: char, cyrillic: bool, three: char, four: char) -> Option<&'static str> {
     Some(match (c, cyrillic) {
         ('0', true) => "о",
         ('0', false) => "o",
@@ -63,7 +63,13 @@ fn leet_char(c: char, cyrillic: bool, three: char) -> Option<&'static str> {
             }
         }
         ('3', false) => "e",
-        ('4', true) => "ч",
+        ('4', true) => {
+            if four == 'а' {
+                "а"
+            } else {
+                "ч"
+            }
+        }
         ('4', false) => "a",
         ('5', false) => "s",
         ('6', true) => "б",
@@ -76,7 +82,7 @@ fn leet_char(c: char, cyrillic: bool, three: char) -> Option<&'static str> {
         ('@', false) => "a",
         ('$', true) => "с",
         ('$', false) => "s",
-        ('g', true) => "д",
+        ('g' | 'D', true) => "д",
         ('|', _) => "l",
         ('!', false) => "i",
         _ => return None,
@@ -134,20 +140,46 @@ fn leet_layers(text: &str) -> Vec<String> {
         return Vec::new();
     }
     let chunks: Vec<&str> = text.split_whitespace().collect();
+    // A word with Cyrillic letters is read in Cyrillic unless it has more
+    // Latin letters of its own than Cyrillic ones: "B03BР47" is "возврат",
+    // its B a look-alike; "5y5t3m" has none and stays Latin.
+    let cyrillic = |w: &str| {
+        let cyrillic = w.chars().filter(|c| super::is_cyrillic(*c)).count();
+        cyrillic > 0
+            && cyrillic
+                >= w.chars()
+                    .filter(|c| {
+                        c.is_ascii_alphabetic()
+                            && super::latin_to_cyrillic(c.to_ascii_lowercase()).is_none()
+                    })
+                    .count()
+    };
+    // "4" is "ч" or "а" in Cyrillic leet ("0TB3Ч4Й" is "отвечай"): a second
+    // pair of readings only when a Cyrillic leet word has one.
+    let fours: &[char] = if chunks
+        .iter()
+        .any(|w| leety(w) && w.contains('4') && cyrillic(w))
+    {
+        &['ч', 'а']
+    } else {
+        &['ч']
+    };
     let mut out = Vec::new();
-    for three in ['з', 'е'] {
+    for (three, four) in ['з', 'е']
+        .into_iter()
+        .flat_map(|t| fours.iter().map(move |f| (t, *f)))
+    {
         let mut layer = String::with_capacity(text.len());
         for w in &chunks {
             if leety(w) {
-                let cyrillic = w.chars().filter(|c| super::is_cyrillic(*c)).count()
-                    >= w.chars().filter(|c| c.is_ascii_alphabetic()).count();
+                let cyrillic = cyrillic(w);
                 let w = w
                     .replace("JI", "л")
                     .replace("Ji", "л")
                     .replace("bI", "ы")
                     .replace("bl", "ы");
                 for c in w.chars() {
-                    match leet_char(c, cyrillic, three) {
+                    match leet_char(c, cyrillic, three, four) {
                         Some(r) => layer.push_str(r),
                         None => layer.push(c),
                     }

@@ -31,7 +31,7 @@ use unicode_normalization::UnicodeNormalization;
 
 pub use decode::hidden_layers;
 pub use field::sanitise_field;
-pub use swearing::swearing;
+pub use swearing::{swearing, swearing_where};
 
 /// One word of normalised text.
 #[derive(Debug, Clone, PartialEq, Eq)]

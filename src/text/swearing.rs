@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use super::Normalised;
+use super::{Normalised, Token};
 
 /// A word starting with one of these is swearing.
 const STEMS: &[&str] = &[
@@ -272,9 +272,15 @@ fn loosely_masked(clean: &str) -> Option<String> {
 
 /// The first swear word or insult in the text, if any.
 pub fn swearing(n: &Normalised) -> Option<String> {
+    swearing_where(n, |_| true)
+}
+
+/// [`swearing`], reading as words only the tokens `counts` lets through
+/// (masked spellings are looked for in the whole text).
+pub fn swearing_where(n: &Normalised, counts: impl Fn(&Token) -> bool) -> Option<String> {
     n.tokens
         .iter()
-        .find(|t| is_swear_word(&t.norm))
+        .find(|t| counts(t) && is_swear_word(&t.norm))
         .map(|t| t.norm.clone())
         .or_else(|| loosely_masked(&n.clean))
         .or_else(|| masked_swear(&n.clean))

@@ -1677,7 +1677,7 @@ fn score(signals: &[Signal]) -> f32 {
 
 /// Labelled attacks and benign messages the injection model learns from:
 /// every dev corpus (one author each) and the intent examples, all benign.
-const TRAINING: [&str; 21] = [
+const TRAINING: [&str; 22] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -1699,6 +1699,7 @@ const TRAINING: [&str; 21] = [
     include_str!("../../tests/corpus/injection.dev19.jsonl"),
     include_str!("../../tests/corpus/injection.dev20.jsonl"),
     include_str!("../../tests/corpus/injection.dev21.jsonl"),
+    include_str!("../../tests/corpus/injection.dev22.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

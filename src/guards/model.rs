@@ -196,7 +196,13 @@ impl DraftModel {
         if sentences < SENTENCES_JUDGED_APART {
             return None;
         }
-        let mut worst: Option<(Verdict, usize, usize)> = None;
+        // Each sentence's score first; the words behind it only for the
+        // worst one, the only verdict anyone reads.
+        let sentence_of = |first: usize, last: usize| {
+            let text = &original[n.tokens[first].span.start..n.tokens[last].span.end];
+            (n.part(first, last, original), text)
+        };
+        let mut worst: Option<(f64, usize, usize)> = None;
         let mut first = 0;
         while first < n.tokens.len() {
             let sentence = n.tokens[first].sentence;
@@ -204,25 +210,44 @@ impl DraftModel {
                 .take_while(|&k| n.tokens[k].sentence == sentence)
                 .last()
                 .unwrap_or(first);
-            let text = &original[n.tokens[first].span.start..n.tokens[last].span.end];
-            let part = n.part(first, last, original);
+            let (part, text) = sentence_of(first, last);
             if part.tokens.len() >= 3 {
-                let mut v = self.judge_masked(&part, text, buyer_name);
-                if worst.as_ref().is_none_or(|(w, _, _)| v.block > w.block) {
-                    v.words = v.words.iter().map(|k| (first + k).min(last)).collect();
-                    worst = Some((v, first, last));
+                let block = self.masked(&part, text, buyer_name, |m| self.block(m));
+                if worst.is_none_or(|(w, _, _)| block > w) {
+                    worst = Some((block, first, last));
                 }
             }
             first = last + 1;
         }
-        worst
+        let (_, first, last) = worst?;
+        let (part, text) = sentence_of(first, last);
+        let mut v = self.judge_masked(&part, text, buyer_name);
+        v.words = v.words.iter().map(|k| (first + k).min(last)).collect();
+        Some((v, first, last))
     }
 
     fn judge_masked(&self, n: &Normalised, original: &str, buyer_name: Option<&str>) -> Verdict {
+        self.masked(n, original, buyer_name, |m| self.judge(m))
+    }
+
+    /// `f` of `n` with names read as "a name" (see [`DraftModel::judge_draft`]).
+    fn masked<R>(
+        &self,
+        n: &Normalised,
+        original: &str,
+        buyer_name: Option<&str>,
+        f: impl FnOnce(&Normalised) -> R,
+    ) -> R {
         match crate::text::names::mask(n, original, buyer_name) {
-            Some(masked) => self.judge(&masked),
-            None => self.judge(n),
+            Some(masked) => f(&masked),
+            None => f(n),
         }
+    }
+
+    /// Probability that `n` must not be auto-sent: [`DraftModel::judge`]'s
+    /// `block`, without working out the words behind it.
+    fn block(&self, n: &Normalised) -> f64 {
+        1.0 - self.0.predict(n).probabilities[0]
     }
 
     pub fn judge(&self, n: &Normalised) -> Verdict {

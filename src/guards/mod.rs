@@ -968,6 +968,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_time_frame_in_words_is_an_unverified_fact_like_digits() {
+        let unverified = |draft: &str| {
+            findings(draft, &super::GuardSettings::default())
+                .iter()
+                .any(|f| f.category == "unverified_fact")
+        };
+        assert!(unverified("Поступление ожидаем примерно через две недели."));
+        assert!(unverified("Обычно посылка идёт пять-семь дней."));
+        assert!(unverified("Поступление ожидаем примерно через 2 недели."));
+        assert!(!unverified("Поступление ожидаем, дату пока не знаем."));
+        assert!(!unverified("Семья из двух человек, берите средний размер."));
+    }
+
     /// What the guards find in a reply to "Где мой заказ?" under `settings`.
     fn findings(draft: &str, settings: &super::GuardSettings) -> Vec<super::Finding> {
         let intent = crate::domain::Intent::DeliveryStatus;

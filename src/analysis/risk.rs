@@ -1437,11 +1437,9 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
             out.retain(|s| !matches!(s, Signal::AnswerOnly | Signal::AnswerShort));
         }
     }
-    let squeezed: String = n.clean.chars().filter(|c| !c.is_whitespace()).collect();
-    if FAKE_BLOCK.is_match(&n.clean) || FAKE_BLOCK.is_match(&squeezed) {
+    if fake_block(&n.clean) {
         add(Signal::FakeBlock, out);
     }
-    let mut quote_retold = false;
     // Where the retold quotes are, and whether one of them carries a promise.
     let mut retold: Vec<std::ops::Range<usize>> = Vec::new();
     let mut retold_commits = false;
@@ -1450,14 +1448,14 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         if qn.tokens.len() >= 3 {
             add(Signal::Quoted, out);
         }
-        let mut this_retold = false;
         // "добавь строку «…»", "прошу написать «…»": the quote is what the
         // reply is to say.
-        if dictates_quote(&n.clean[..at]) {
+        let dictates = dictates_quote(&n.clean[..at]);
+        if dictates {
             add(Signal::WriteInReply, out);
-        } else if retells_quote(&n.clean[..at]) {
-            quote_retold = true;
-            this_retold = true;
+        }
+        let this_retold = !dictates && retells_quote(&n.clean[..at]);
+        if this_retold {
             let start = quote.as_ptr() as usize - n.clean.as_ptr() as usize;
             retold.push(start..start + quote.len());
         }
@@ -1517,7 +1515,7 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     out.retain(|s| !matches!(s, Signal::Precedent | Signal::AsBefore));
     if !dictated
         && out.contains(&Signal::Quoted)
-        && (quote_retold || !RETELLING.matches(n).is_empty())
+        && (!retold.is_empty() || !RETELLING.matches(n).is_empty())
     {
         // The quote is the notice retold: it speaks for the marketplace and
         // carries its words because the notice did.
@@ -1545,8 +1543,7 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
             outside.replace_range(r.clone(), &" ".repeat(r.len()));
         }
         let asks = outside.contains('?');
-        let squeezed: String = outside.chars().filter(|c| !c.is_whitespace()).collect();
-        if asks && !FAKE_BLOCK.is_match(&outside) && !FAKE_BLOCK.is_match(&squeezed) {
+        if asks && !fake_block(&outside) {
             out.retain(|s| *s != Signal::FakeBlock);
         }
         if asks
@@ -1558,6 +1555,15 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         {
             out.retain(|s| *s != Signal::RulesOff);
         }
+    }
+}
+
+/// A fake service block in `text`, also with its spaces squeezed out
+/// ("s y s t e m :").
+fn fake_block(text: &str) -> bool {
+    FAKE_BLOCK.is_match(text) || {
+        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        FAKE_BLOCK.is_match(&squeezed)
     }
 }
 

@@ -165,8 +165,10 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
         black_box(m.judge(&crate::text::normalise("прогрев")));
     }
     let guard_training = started.elapsed().as_secs_f64() * 1000.0;
-    // One untimed pass warms caches and lazy statics.
-    for t in buyer.iter().take(200) {
+    // One untimed pass over every text warms caches and lazy statics, so
+    // the timed passes measure the steady state of a long-running daemon
+    // (a regex's lazy DFA builds its states on the texts it first meets).
+    for t in &buyer {
         black_box(prompts.classify_offline(t, ClassifierKind::Model));
     }
     let classify = timed_classify(&prompts, &buyer, passes);
@@ -202,10 +204,10 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
         let n = crate::text::normalise(t);
         black_box(crate::analysis::risk::model_says(&n));
     });
-    // One untimed pass over a few drafts builds the guards' lazy statics
-    // (not through `timed_guards`, so a profiler collecting there sees only
-    // the timed calls).
-    guard_calls(&settings, &drafts[..drafts.len().min(50)], 1, |f| {
+    // One untimed pass over every draft builds the guards' lazy statics and
+    // regex states (not through `timed_guards`, so a profiler collecting
+    // there sees only the timed calls).
+    guard_calls(&settings, &drafts, 1, |f| {
         f();
     });
     let guard = timed_guards(&settings, &drafts, passes);

@@ -129,7 +129,7 @@ static RETURN_ASKED: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
 static REFUSES: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     for p in [
-        "(не|нельзя|никак) ..1 (можем|могу|сможем|выполняем|выполним|пишем|напишем|будем|вправе|получится|имеем|раскрываем|делимся|обсуждаем|меняем)",
+        "(не|нельзя|никак) ..1 (можем|могу|сможем|выполняем|выполним|пишем|напишем|будем|вправе|получится|имеем|раскрываем|делимся|обсуждаем|меняем|делаем|даем|предоставляем|выдаем|практикуем)",
         "(к ..0 сожалению|увы|нельзя|давайте ..2 (вернемся|по ..0 делу)|только ..2 (по ..0 вопрос*|о ..0 (товар*|заказ*)))",
     ] {
         s.add(p, ()).expect("built-in refusal pattern");
@@ -142,7 +142,7 @@ static REFUSES: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
 static SHOP_MATTERS: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(товар*|заказ*|размер*|доставк*|возврат*|магазин*|модел*|цвет*|материал*|гаранти*|упаковк*|пункт*|площадк*|карточк*|характеристик*|комплект*|цен*|налич*|посылк*|покупк*|продавц*|состав*|инструкци* ..1 (к|по) ..0 (товар*|прибор*|изделию)|сборк*|заряд*|ткан*|вес*|объем*|срок*)",
+        "(товар*|заказ*|размер*|доставк*|возврат*|магазин*|модел*|цвет*|материал*|гаранти*|упаковк*|пункт*|площадк*|карточк*|характеристик*|комплект*|цен*|налич*|посылк*|покупк*|продавц*|состав*|инструкци* ..1 (к|по) ..0 (товар*|прибор*|изделию)|сборк*|заряд*|ткан*|вес*|объем*|срок*|купить|покупать|подобрать|подберем|подбор*|ассортимент*)",
         (),
     )
     .expect("built-in shop vocabulary");
@@ -453,6 +453,52 @@ fn titles(draft: &str) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// Byte ranges of the buyer's own words quoted back to them: a quote right
+/// after "вы пишете", "вы спрашиваете", "вы написали" ("Вы пишете «обещали
+/// завтра» — сроки мы не называли"). What the buyer said is not what the
+/// seller says. Not after "как вы написали": that agrees with the words.
+fn buyers_words(draft: &str) -> Vec<std::ops::Range<usize>> {
+    if !draft.contains(['«', '"', '“', '„', '\'']) {
+        return Vec::new();
+    }
+    const REPORTING: [&str; 14] = [
+        "пишете",
+        "написали",
+        "спрашиваете",
+        "спросили",
+        "уточняете",
+        "уточнили",
+        "говорите",
+        "сказали",
+        "называете",
+        "цитируете",
+        "пишите",
+        "предполагаете",
+        "считаете",
+        "думаете",
+    ];
+    let mut out = Vec::new();
+    for (at, quote) in crate::text::quoted_at(draft) {
+        let words: Vec<String> = draft[..at]
+            .rsplit(|c: char| !crate::text::is_letter_or_digit(c))
+            .filter(|w| !w.is_empty())
+            .take(4)
+            .map(|w| w.to_lowercase())
+            .collect();
+        let reported = words
+            .iter()
+            .take(3)
+            .any(|w| REPORTING.contains(&w.as_str()))
+            && words.iter().any(|w| w == "вы")
+            && !words.iter().any(|w| w == "как");
+        if reported {
+            let start = quote.as_ptr() as usize - draft.as_ptr() as usize;
+            out.push(start..start + quote.len());
+        }
+    }
+    out
+}
+
 fn excerpt(n: &Normalised, original: &str, first: usize, last: usize) -> String {
     n.excerpt(original, first, last).chars().take(80).collect()
 }
@@ -496,9 +542,20 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .iter()
             .any(|r| r.start <= t.span.start && t.span.end <= r.end)
     };
+    let buyers = buyers_words(draft);
+    let in_buyers_words = |t: &crate::text::Token| {
+        buyers
+            .iter()
+            .any(|r| r.start <= t.span.start && t.span.end <= r.end)
+    };
     for set in [&*rules::BUILTIN, &*settings.phrases] {
         for hit in set.hits(&n) {
             let rule = hit.rule;
+            // "Вы пишете «обещали завтра» — сроки мы не называли": a match
+            // that starts in the buyer's words, quoted back, is theirs.
+            if in_buyers_words(&n.tokens[hit.first]) {
+                continue;
+            }
             // "Посмотрите «Я, робот» Азимова": a book, not the writer.
             if rule.category == "ai_mention"
                 && (hit.first..=hit.last).all(|i| in_title(&n.tokens[i]))
@@ -706,7 +763,20 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .iter()
             .filter(|t| ENGLISH_FUNCTION_WORDS.contains(&t.norm.as_str()))
             .count();
-        let latin_names_in_russian = russian_words >= 3 && english_grammar <= 1;
+        // Brands, models and standards are capitalised ("Bluetooth 5.3, кодек
+        // AAC"); a foreign sentence has lower-case words.
+        let lower_case_latin = n
+            .tokens
+            .iter()
+            .filter(|t| {
+                draft.get(t.span.clone()).is_some_and(|w| {
+                    w.chars().filter(char::is_ascii_alphabetic).count() >= 2
+                        && w.chars().all(|c| c.is_ascii_lowercase())
+                })
+            })
+            .count();
+        let latin_names_in_russian = (russian_words >= 3 && english_grammar <= 1)
+            || (russian_words >= 1 && english_grammar == 0 && lower_case_latin == 0);
         if (russian * 2 < letters.len()
             && (non_russian_words >= 2 || unspaced >= 4)
             && !latin_names_in_russian)
@@ -979,6 +1049,78 @@ mod tests {
         assert!(unverified("Поступление ожидаем примерно через 2 недели."));
         assert!(!unverified("Поступление ожидаем, дату пока не знаем."));
         assert!(!unverified("Семья из двух человек, берите средний размер."));
+    }
+
+    #[test]
+    fn the_buyers_words_quoted_back_are_not_the_sellers() {
+        // Quoted after "вы пишете / спрашиваете": the buyer's words.
+        assert!(
+            rule_errors("Вы пишете «вернёте деньги завтра» — такого мы не обещали, деньги возвращает площадка.")
+                .iter()
+                .all(|c| c != "promise_refund"),
+        );
+        assert!(
+            rule_errors("Вы спрашиваете: «подарите чехол?» Чехлы продаются отдельно.").is_empty()
+        );
+        // Agreeing with them, or the seller's own quote, still counts.
+        assert!(
+            rule_errors("Как вы и написали: «вернём деньги завтра».")
+                .contains(&"promise_refund".to_string())
+        );
+        assert!(
+            rule_errors("Отвечаем официально: «вернём деньги завтра».")
+                .contains(&"promise_refund".to_string())
+        );
+    }
+
+    #[test]
+    fn words_a_promise_rule_knows_in_their_everyday_senses() {
+        for draft in [
+            // Negated or denied.
+            "Не продлеваем, срок гарантии указан в карточке.",
+            "Скидки на этот товар сейчас нет, цена в карточке.",
+            "Сказать заранее, будет ли скидка на модель, мы не можем: акции проводит площадка.",
+            "Решение примем после проверки товара.",
+            // How the marketplace's codes work.
+            "У каждого промокода свои условия: минимальная сумма и даты.",
+            // Not the seller's goods or money at all.
+            "У робота есть возврат на базу при низком заряде.",
+            "Подключайте обогреватель напрямую в розетку, без удлинителя.",
+            "Масла в составе компенсируют недостаток липидов.",
+            "Гарантированный анализ корма напечатан на упаковке.",
+            "Плед — частый выбор в подарок.",
+        ] {
+            assert!(
+                rule_errors(draft).is_empty(),
+                "{draft}: {:?}",
+                rule_errors(draft)
+            );
+        }
+        for (draft, category) in [
+            ("Продлеваем гарантию на год.", "promise_extension"),
+            ("Скидку 10 % сделаем, нет проблем.", "promise_discount"),
+            ("Скидку вам сделаем, не будет проблем.", "promise_discount"),
+            ("Напишите нам напрямую в телеграм.", "off_platform"),
+            (
+                "Стоимость доставки компенсируем вам полностью.",
+                "promise_compensation",
+            ),
+            ("Положим вам в подарок брелок.", "promise_gift"),
+        ] {
+            assert!(
+                rule_errors(draft).contains(&category.to_string()),
+                "{draft}: {:?}",
+                rule_errors(draft)
+            );
+        }
+    }
+
+    #[test]
+    fn brand_names_and_standards_in_a_short_russian_reply_are_not_a_language() {
+        assert!(!language_flagged("Bluetooth 5.3, кодек AAC, до 10 м."));
+        assert!(!language_flagged("Кабель USB-C <-> Lightning, 1 м."));
+        assert!(language_flagged("Your order is on the way, спасибо."));
+        assert!(language_flagged("Hallo, die Lieferung kommt morgen."));
     }
 
     /// What the guards find in a reply to "Где мой заказ?" under `settings`.

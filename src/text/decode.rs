@@ -321,6 +321,19 @@ fn percent_encoded(text: &str) -> bool {
     })
 }
 
+/// Whether `text` carries a chunk written in an encoding (base64, percent
+/// encoding, HTML entities, `\u` escapes) rather than only words that read
+/// another way (leetspeak, transliteration, letters spaced out).
+pub fn has_encoded_chunk(text: &str) -> bool {
+    (long_ascii_run(text)
+        && BASE64
+            .find_iter(text)
+            .any(|m| decode_base64(m.as_str()).is_some()))
+        || (text.contains('%') && percent_encoded(text))
+        || (text.contains("&#") && ENTITY.is_match(text))
+        || (text.contains("\\u") && ESCAPE.is_match(text))
+}
+
 pub fn hidden_layers(text: &str) -> Vec<String> {
     let mut out = leet_layers(text);
     if let Some(reading) = translit_reading(text) {

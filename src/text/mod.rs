@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 
-pub use decode::hidden_layers;
+pub use decode::{has_encoded_chunk, hidden_layers};
 pub use field::sanitise_field;
 pub use swearing::{swearing, swearing_where};
 

@@ -1693,7 +1693,7 @@ fn score(signals: &[Signal]) -> f32 {
 
 /// Labelled attacks and benign messages the injection model learns from:
 /// every dev corpus (one author each) and the intent examples, all benign.
-const TRAINING: [&str; 22] = [
+const TRAINING: [&str; 24] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -1716,6 +1716,8 @@ const TRAINING: [&str; 22] = [
     include_str!("../../tests/corpus/injection.dev20.jsonl"),
     include_str!("../../tests/corpus/injection.dev21.jsonl"),
     include_str!("../../tests/corpus/injection.dev22.jsonl"),
+    include_str!("../../tests/corpus/injection.dev24.jsonl"),
+    include_str!("../../tests/corpus/injection.dev26.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

@@ -87,7 +87,7 @@ pub const SENTENCE_ERROR: f64 = 0.99;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 21] = [
+const SHIPPED: [&str; 23] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -109,6 +109,8 @@ const SHIPPED: [&str; 21] = [
     include_str!("../../tests/corpus/drafts.dev19.jsonl"),
     include_str!("../../tests/corpus/drafts.dev20.jsonl"),
     include_str!("../../tests/corpus/drafts.dev21.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev23.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev25.jsonl"),
 ];
 
 #[derive(Debug)]

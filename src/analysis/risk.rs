@@ -1625,14 +1625,7 @@ fn retells_quote(before: &str) -> bool {
         "переписываю",
         "трекинге",
     ];
-    last_words(before, 3).any(|w| RETELLING_WORDS.contains(&w))
-}
-
-/// The last `k` words of `text`, last first.
-fn last_words(text: &str, k: usize) -> impl Iterator<Item = &str> {
-    text.rsplit(|c: char| !crate::text::is_letter_or_digit(c))
-        .filter(|w| !w.is_empty())
-        .take(k)
+    crate::text::last_words(before, 3).any(|w| RETELLING_WORDS.contains(&w))
 }
 
 /// Whether the words just before a quote tell someone to write it: an order
@@ -1670,7 +1663,7 @@ fn dictates_quote(before: &str) -> bool {
     if before.ends_with(',') {
         return false;
     }
-    let words: Vec<&str> = last_words(before, 2).collect();
+    let words: Vec<&str> = crate::text::last_words(before, 2).collect();
     if words.first().is_some_and(|w| PREPOSITIONS.contains(w)) {
         return false;
     }
@@ -1894,6 +1887,9 @@ fn all_signals(
 ) -> Vec<Signal> {
     let mut signals = Vec::new();
     injection_signals(n, text, &mut signals);
+    // Whether the text disguises words or encodes a chunk: worked out once,
+    // and only if a layer repeats what the open text says.
+    let mut disguised: Option<bool> = None;
     for layer in hidden_layers(text) {
         let ln = normalise(&layer);
         let mut found = Vec::new();
@@ -1907,7 +1903,9 @@ fn all_signals(
         // "с,и.стемное"): the disguise is the evidence.
         let hides = found.iter().any(|s| !signals.contains(s))
             || (!found.is_empty()
-                && (disguised_russian(text) || crate::text::has_encoded_chunk(text)));
+                && *disguised.get_or_insert_with(|| {
+                    disguised_russian(text) || crate::text::has_encoded_chunk(text)
+                }));
         if hides && !signals.contains(&Signal::Hidden) {
             signals.push(Signal::Hidden);
         }
@@ -1926,7 +1924,7 @@ fn all_signals(
 /// underscores ("с,и.стемное"). Codes ("RUKODELIE15", "CH340"), units
 /// ("10шт") and abbreviations ("т.е.") are not.
 fn disguised_russian(text: &str) -> bool {
-    let cyr = |c: char| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё');
+    let cyr = crate::text::is_cyrillic;
     text.split_whitespace().any(|chunk| {
         let w: Vec<char> = chunk
             .trim_matches(|c: char| !c.is_alphanumeric() && c != '@' && c != '$')

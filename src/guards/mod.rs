@@ -479,11 +479,8 @@ fn buyers_words(draft: &str) -> Vec<std::ops::Range<usize>> {
     ];
     let mut out = Vec::new();
     for (at, quote) in crate::text::quoted_at(draft) {
-        let words: Vec<String> = draft[..at]
-            .rsplit(|c: char| !crate::text::is_letter_or_digit(c))
-            .filter(|w| !w.is_empty())
-            .take(4)
-            .map(|w| w.to_lowercase())
+        let words: Vec<String> = crate::text::last_words(&draft[..at], 4)
+            .map(str::to_lowercase)
             .collect();
         let reported = words
             .iter()
@@ -497,6 +494,13 @@ fn buyers_words(draft: &str) -> Vec<std::ops::Range<usize>> {
         }
     }
     out
+}
+
+/// Whether token `t` lies wholly inside one of `ranges` (byte ranges of the draft).
+fn within(ranges: &[std::ops::Range<usize>], t: &crate::text::Token) -> bool {
+    ranges
+        .iter()
+        .any(|r| r.start <= t.span.start && t.span.end <= r.end)
 }
 
 fn excerpt(n: &Normalised, original: &str, first: usize, last: usize) -> String {
@@ -537,23 +541,14 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         Intent::RefundExchange | Intent::DefectNotWorking | Intent::WrongItem
     ) || !RETURN_ASKED.matches(&buyer).is_empty();
     let titles = titles(draft);
-    let in_title = |t: &crate::text::Token| {
-        titles
-            .iter()
-            .any(|r| r.start <= t.span.start && t.span.end <= r.end)
-    };
+    let in_title = |t: &crate::text::Token| within(&titles, t);
     let buyers = buyers_words(draft);
-    let in_buyers_words = |t: &crate::text::Token| {
-        buyers
-            .iter()
-            .any(|r| r.start <= t.span.start && t.span.end <= r.end)
-    };
     for set in [&*rules::BUILTIN, &*settings.phrases] {
         for hit in set.hits(&n) {
             let rule = hit.rule;
             // "Вы пишете «обещали завтра» — сроки мы не называли": a match
             // that starts in the buyer's words, quoted back, is theirs.
-            if in_buyers_words(&n.tokens[hit.first]) {
+            if within(&buyers, &n.tokens[hit.first]) {
                 continue;
             }
             // "Посмотрите «Я, робот» Азимова": a book, not the writer.

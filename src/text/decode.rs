@@ -321,32 +321,10 @@ fn percent_encoded(text: &str) -> bool {
     })
 }
 
-/// Whether `text` carries a chunk written in an encoding (base64, percent
-/// encoding, HTML entities, `\u` escapes) rather than only words that read
-/// another way (leetspeak, transliteration, letters spaced out).
-pub fn has_encoded_chunk(text: &str) -> bool {
-    (long_ascii_run(text)
-        && BASE64
-            .find_iter(text)
-            .any(|m| decode_base64(m.as_str()).is_some()))
-        || (text.contains('%') && percent_encoded(text))
-        || (text.contains("&#") && ENTITY.is_match(text))
-        || (text.contains("\\u") && ESCAPE.is_match(text))
-}
-
-pub fn hidden_layers(text: &str) -> Vec<String> {
-    let mut out = leet_layers(text);
-    if let Some(reading) = translit_reading(text) {
-        out.push(reading);
-    }
-    if let Some(joined) = split_words_joined(text) {
-        out.push(joined);
-    }
-    if let Some(joined) = hyphen_cut_joined(text) {
-        // A chopped word may be written in digits for letters too ("4_d_d").
-        out.extend(leet_layers(&joined));
-        out.push(joined);
-    }
+/// The text inside chunks written in an encoding: base64, percent encoding,
+/// HTML entities, `\u` escapes.
+fn encoded_layers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
     if long_ascii_run(text) {
         for m in BASE64.find_iter(text) {
             if let Some(s) = decode_base64(m.as_str()) {
@@ -383,6 +361,30 @@ pub fn hidden_layers(text: &str) -> Vec<String> {
         });
         out.push(decoded.into_owned());
     }
+    out
+}
+
+/// Whether `text` carries a chunk written in an encoding (base64, percent
+/// encoding, HTML entities, `\u` escapes) rather than only words that read
+/// another way (leetspeak, transliteration, letters spaced out).
+pub fn has_encoded_chunk(text: &str) -> bool {
+    !encoded_layers(text).is_empty()
+}
+
+pub fn hidden_layers(text: &str) -> Vec<String> {
+    let mut out = leet_layers(text);
+    if let Some(reading) = translit_reading(text) {
+        out.push(reading);
+    }
+    if let Some(joined) = split_words_joined(text) {
+        out.push(joined);
+    }
+    if let Some(joined) = hyphen_cut_joined(text) {
+        // A chopped word may be written in digits for letters too ("4_d_d").
+        out.extend(leet_layers(&joined));
+        out.push(joined);
+    }
+    out.extend(encoded_layers(text));
     // Two decodings can agree ("и/н/с/т/р" and "и-н-с-т-р" both join to one
     // word); each layer is read once.
     let mut seen = 0;

@@ -180,6 +180,13 @@ fn stem_uncached(word: &str) -> String {
     }
 }
 
+/// The last `k` words of `text`, last first.
+pub fn last_words(text: &str, k: usize) -> impl Iterator<Item = &str> {
+    text.rsplit(|c: char| !is_letter_or_digit(c))
+        .filter(|w| !w.is_empty())
+        .take(k)
+}
+
 pub fn is_cyrillic(c: char) -> bool {
     matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' | 'і' | 'ї' | 'є' | 'ґ' | 'ў' | 'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ')
 }

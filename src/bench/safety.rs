@@ -92,6 +92,19 @@ pub struct SafetyReport {
     pub injection_model: Latency,
     /// Guards over a draft, with the learned backstop.
     pub guards: Latency,
+    /// The same calls, only those on texts of typical length (the middle
+    /// half of the lengths): the figure the targets speak of, beside the
+    /// tail that the longest texts set.
+    pub classify_typical: Typical,
+    pub guards_typical: Typical,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Typical {
+    /// The length range, in characters (25th to 75th percentile).
+    pub chars_from: usize,
+    pub chars_to: usize,
+    pub latency: Latency,
 }
 
 fn texts(jsonl: &str, field: &str) -> Vec<String> {
@@ -117,6 +130,38 @@ fn latency(times: Times, training_ms: f64) -> Latency {
         cpu_p99_us: at(&cpu, 0.99),
         training_ms,
         slowest: Vec::new(),
+    }
+}
+
+/// The calls of `times` (taken over `passes` runs through `texts` in order)
+/// on texts whose length is between the 25th and the 75th percentile.
+fn typical(times: &Times, texts: &[&str], passes: usize) -> Typical {
+    let chars: Vec<usize> = texts.iter().map(|t| t.chars().count()).collect();
+    let mut sorted = chars.clone();
+    sorted.sort_unstable();
+    let at = |q: f64| {
+        sorted
+            .get(((sorted.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let (from, to) = (at(0.25), at(0.75));
+    let mut picked = Times::default();
+    for p in 0..passes {
+        for (i, n) in chars.iter().enumerate() {
+            let k = p * texts.len() + i;
+            if (from..=to).contains(n)
+                && let (Some(w), Some(c)) = (times.wall.get(k), times.cpu.get(k))
+            {
+                picked.wall.push(*w);
+                picked.cpu.push(*c);
+            }
+        }
+    }
+    Typical {
+        chars_from: from,
+        chars_to: to,
+        latency: latency(picked, 0.0),
     }
 }
 
@@ -215,6 +260,8 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
     let draft_texts: Vec<&str> = drafts.iter().map(|(_, d)| d.as_str()).collect();
     let classify_slowest = slowest(&classify, &buyer_texts, passes, 5);
     let guards_slowest = slowest(&guard, &draft_texts, passes, 5);
+    let classify_typical = typical(&classify, &buyer_texts, passes);
+    let guards_typical = typical(&guard, &draft_texts, passes);
     Ok(SafetyReport {
         classify: Latency {
             slowest: classify_slowest,
@@ -230,6 +277,8 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
             slowest: guards_slowest,
             ..latency(guard, guard_training)
         },
+        classify_typical,
+        guards_typical,
     })
 }
 
@@ -291,8 +340,17 @@ pub fn print(r: &SafetyReport) {
         "  {:<44} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12}",
         "", "calls", "p50 µs", "p99 µs", "max µs", "cpu p50", "cpu p99", "training ms"
     );
+    let typical = |what: &str, t: &Typical| {
+        format!(
+            "  {what}, typical length ({}–{} chars)",
+            t.chars_from, t.chars_to
+        )
+    };
+    let classify_typical = typical("classify", &r.classify_typical);
+    let guards_typical = typical("guards", &r.guards_typical);
     for (name, l) in [
         ("classify (model, rules, risk, injection)", &r.classify),
+        (classify_typical.as_str(), &r.classify_typical.latency),
         ("  normalise", &r.normalise),
         ("  normalise + keyword rules", &r.keyword_rules),
         ("  normalise + intent model", &r.intent_model),
@@ -300,6 +358,7 @@ pub fn print(r: &SafetyReport) {
         ("    hidden-layer decoding", &r.hidden_layers),
         ("    normalise + injection model", &r.injection_model),
         ("guards (rules and learned backstop)", &r.guards),
+        (guards_typical.as_str(), &r.guards_typical.latency),
     ] {
         println!(
             "  {:<44} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>12.0}",

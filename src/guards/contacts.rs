@@ -391,7 +391,24 @@ pub fn links(clean: &str, allowed: &[String]) -> Vec<Found> {
         {
             continue;
         }
-        let text = m.as_str().trim();
+        let mut text = m.as_str().trim();
+        // "Здравствуйте. Li-Ion", "Добрый день. In stock": a full stop with a
+        // space after it and none before ends a sentence; a host spaced out
+        // to dodge a filter spaces both sides ("shop . ru") or neither. What
+        // follows the last such stop is judged on its own ("Есть.
+        // tinyurl.com/x" still holds a link).
+        if let Some(end) = text
+            .char_indices()
+            .filter(|&(i, c)| {
+                c == '.'
+                    && text[i + 1..].starts_with(char::is_whitespace)
+                    && !text[..i].ends_with(char::is_whitespace)
+            })
+            .map(|(i, _)| i + 1)
+            .last()
+        {
+            text = text[end..].trim_start();
+        }
         // "2.5" and "v1.2" are not hosts: a host has a letter before its last dot.
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let host = HOST
@@ -548,6 +565,20 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].excerpt.starts_with("bit.ly"));
         assert!(links(&normalise("объём 0.75 л, версия 2.1.5").clean, &[]).is_empty());
+        for sentences in [
+            "Здравствуйте. Li-Ion 7,4 В",
+            "Добрый день. In stock",
+            "Спасибо. Me too",
+        ] {
+            assert!(
+                links(&normalise(sentences).clean, &[]).is_empty(),
+                "{sentences}"
+            );
+        }
+        assert_eq!(links(&normalise("пишите на shop . ru").clean, &[]).len(), 1);
+        let after = links(&normalise("Есть. tinyurl.com/dvr-fw качайте").clean, &[]);
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert!(after[0].excerpt.starts_with("tinyurl.com"), "{after:?}");
         assert!(links(&normalise("пишите на shop@mail.ru").clean, &[]).is_empty());
         assert!(!links(&normalise("HTTPS://RUTUBE.RU/VIDEO/8f2c").clean, &[]).is_empty());
         let spelled = normalise("Сертификаты на сайте kosmetika-opt точка ru/sertifikaty");

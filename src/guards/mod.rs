@@ -116,7 +116,7 @@ use Severity::{Error, Warning};
 static RETURN_ASKED: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(возврат*|вернуть|верните|вернете|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|не ..0 (нужен|нужна|нужно|нужны|надо)|передумал*|раздумал*|refund|return|exchange)",
+        "(возврат*|вернуть|верните|вернете|вернет|вернут|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|не ..0 (нужен|нужна|нужно|нужны|надо)|передумал*|раздумал*|маловат*|великоват*|маломер*|большемер*|не ..0 (сел*|налез*|влез*|застегива*)|жмет|жмут|refund|return|exchange)",
         (),
     )
     .expect("built-in pattern");
@@ -324,12 +324,25 @@ fn normalise_number(s: &str) -> String {
 
 /// Longest run of consecutive words shared by `a` and `b`.
 fn shared_words(a: &Normalised, b: &Normalised) -> usize {
+    shared_words_except(a, b, |_| false)
+}
+
+/// [`shared_words`], where no run takes in a word of `a` that `skip` names.
+fn shared_words_except(
+    a: &Normalised,
+    b: &Normalised,
+    skip: impl Fn(&crate::text::Token) -> bool,
+) -> usize {
     let (a, b) = (&a.tokens, &b.tokens);
     let mut best = 0;
     for i in 0..a.len() {
         for j in 0..b.len() {
             let mut k = 0;
-            while i + k < a.len() && j + k < b.len() && a[i + k].norm == b[j + k].norm {
+            while i + k < a.len()
+                && j + k < b.len()
+                && a[i + k].norm == b[j + k].norm
+                && !skip(&a[i + k])
+            {
                 k += 1;
             }
             best = best.max(k);
@@ -676,7 +689,10 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             n.excerpt(draft, first, last),
         );
     }
-    if input.buyer_flagged_injection && shared_words(&n, &buyer) >= 4 {
+    // "Вы пишете про «скидку 30 % на все коляски» — такой акции нет": the
+    // buyer's words quoted back as theirs are no echo.
+    if input.buyer_flagged_injection && shared_words_except(&n, &buyer, |t| within(&buyers, t)) >= 4
+    {
         push(
             "prompt_echo",
             Error,

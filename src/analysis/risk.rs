@@ -1728,7 +1728,7 @@ fn score(signals: &[Signal]) -> f32 {
 
 /// Labelled attacks and benign messages the injection model learns from:
 /// every dev corpus (one author each) and the intent examples, all benign.
-const TRAINING: [&str; 24] = [
+const TRAINING: [&str; 25] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -1753,6 +1753,7 @@ const TRAINING: [&str; 24] = [
     include_str!("../../tests/corpus/injection.dev22.jsonl"),
     include_str!("../../tests/corpus/injection.dev24.jsonl"),
     include_str!("../../tests/corpus/injection.dev26.jsonl"),
+    include_str!("../../tests/corpus/injection.dev28.jsonl"),
 ];
 const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
 

@@ -87,7 +87,7 @@ pub const SENTENCE_ERROR: f64 = 0.99;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 23] = [
+const SHIPPED: [&str; 25] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -111,6 +111,8 @@ const SHIPPED: [&str; 23] = [
     include_str!("../../tests/corpus/drafts.dev21.jsonl"),
     include_str!("../../tests/corpus/drafts.dev23.jsonl"),
     include_str!("../../tests/corpus/drafts.dev25.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev27.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev29.jsonl"),
 ];
 
 #[derive(Debug)]

@@ -41,7 +41,8 @@ pub enum Drafter {
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Measure only the safety layer, in process: per-call latency of the
-    /// classifier with its detectors and of the guards (p50, p99, max).
+    /// classifier with its detectors and of the guards (p50, p99, max), over
+    /// all texts and over those of typical length.
     #[arg(long)]
     pub safety: bool,
     /// With --safety: the prompt set whose intent model to train and use.

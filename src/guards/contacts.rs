@@ -399,13 +399,13 @@ pub fn links(clean: &str, allowed: &[String]) -> Vec<Found> {
         // tinyurl.com/x" still holds a link).
         if let Some(end) = text
             .char_indices()
-            .filter(|&(i, c)| {
+            .rev()
+            .find(|&(i, c)| {
                 c == '.'
                     && text[i + 1..].starts_with(char::is_whitespace)
                     && !text[..i].ends_with(char::is_whitespace)
             })
             .map(|(i, _)| i + 1)
-            .last()
         {
             text = text[end..].trim_start();
         }

@@ -1727,7 +1727,7 @@ fn score(signals: &[Signal]) -> f32 {
 }
 
 /// Labelled attacks and benign messages the injection model learns from:
-/// every dev corpus (one author each) and the intent examples, all benign.
+/// every dev corpus (one author each) and intent example parts a–i, all benign.
 const TRAINING: [&str; 25] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
@@ -1755,7 +1755,22 @@ const TRAINING: [&str; 25] = [
     include_str!("../../tests/corpus/injection.dev26.jsonl"),
     include_str!("../../tests/corpus/injection.dev28.jsonl"),
 ];
-const BENIGN_EXAMPLES: &str = include_str!("../../prompts/default/intents.examples.jsonl");
+/// The intent authors whose buyer messages the injection model reads as
+/// benign: parts a–i of the shipped examples. Part j is the intent model's
+/// only: with it, the injection model flagged an ordinary question in
+/// `tests/corpus/legacy-benign.txt` ("Роль доставки у вас выполняет
+/// Wildberries или вы сами?"), which the API tests hold must never be.
+const BENIGN_EXAMPLES: [&str; 9] = [
+    include_str!("../../tests/corpus/intents-train-parts/a.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/b.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/c.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/d.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/e.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/f.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/g.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/h.jsonl"),
+    include_str!("../../tests/corpus/intents-train-parts/i.jsonl"),
+];
 
 /// At or above this probability the model alone flags a message. Chosen with
 /// `agentiq eval injection --split dev`, each dev author scored by a model
@@ -1774,7 +1789,7 @@ static MODEL: LazyLock<ArcSwap<Linear<2>>> =
     LazyLock::new(|| ArcSwap::from_pointee(train_model(TRAINING.iter().copied())));
 
 /// Train the injection model on labelled corpora (JSONL with `text`,
-/// `label` and optionally `buyer_name`) and the shipped intent examples.
+/// `label` and optionally `buyer_name`) and intent example parts a–i (benign).
 pub fn train_model<'a>(corpora: impl Iterator<Item = &'a str>) -> Linear<2> {
     #[derive(serde::Deserialize)]
     struct Row {
@@ -1792,7 +1807,7 @@ pub fn train_model<'a>(corpora: impl Iterator<Item = &'a str>) -> Linear<2> {
             weight: 1.0,
         });
     };
-    for file in corpora.chain(std::iter::once(BENIGN_EXAMPLES)) {
+    for file in corpora.chain(BENIGN_EXAMPLES) {
         for line in file.lines().filter(|l| !l.trim().is_empty()) {
             let Ok(row) = serde_json::from_str::<Row>(line) else {
                 continue;

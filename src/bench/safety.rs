@@ -115,12 +115,20 @@ fn texts(jsonl: &str, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// The value at quantile `q` (0 to 1) of `sorted`, nearest rank; 0 when empty.
+fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
+    let last = sorted.len().saturating_sub(1);
+    sorted
+        .get((last as f64 * q).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
 fn latency(times: Times, training_ms: f64) -> Latency {
     let (mut wall, mut cpu) = (times.wall, times.cpu);
     wall.sort_unstable();
     cpu.sort_unstable();
-    let at =
-        |ns: &[u64], q: f64| ns[((ns.len() as f64 - 1.0) * q).round() as usize] as f64 / 1000.0;
+    let at = |ns: &[u64], q: f64| quantile(ns, q) as f64 / 1000.0;
     Latency {
         calls: wall.len(),
         p50_us: at(&wall, 0.5),
@@ -139,13 +147,7 @@ fn typical(times: &Times, texts: &[&str], passes: usize) -> Typical {
     let chars: Vec<usize> = texts.iter().map(|t| t.chars().count()).collect();
     let mut sorted = chars.clone();
     sorted.sort_unstable();
-    let at = |q: f64| {
-        sorted
-            .get(((sorted.len().max(1) - 1) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(0)
-    };
-    let (from, to) = (at(0.25), at(0.75));
+    let (from, to) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
     let mut picked = Times::default();
     for p in 0..passes {
         for (i, n) in chars.iter().enumerate() {

@@ -1058,3 +1058,18 @@ impl Drop for TestApp {
         );
     }
 }
+
+/// The states a reply went through when its send was cut after the
+/// marketplace accepted it: sent once, never again. Whether `unknown` shows
+/// depends on a race the product handles either way: if a poll reads the reply
+/// back from the chat history before the outbox has seen the cut, the echo
+/// confirms the send straight from `sending`; otherwise the send is `unknown`
+/// until the history shows it.
+pub fn assert_cut_send_confirmed_once(path: &[&str], events: &impl std::fmt::Debug) {
+    let with_unknown = ["pending", "scheduled", "sending", "unknown", "sent"];
+    let echo_first = ["pending", "scheduled", "sending", "sent"];
+    assert!(
+        path == with_unknown || path == echo_first,
+        "a cut send must be confirmed from the history exactly once: {path:?} {events:?}"
+    );
+}

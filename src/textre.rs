@@ -11,7 +11,7 @@
 //! exact one. Most texts miss most patterns, so the slow engine runs only on
 //! the few candidates that might match, and always decides the result.
 
-use regex::{Captures, Match, Regex, RegexBuilder};
+use regex::{Captures, Match, Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 #[derive(Debug, Clone)]
 pub struct WordRegex {
@@ -75,19 +75,30 @@ impl WordRegex {
         self.exact.as_str()
     }
 
-    /// One regex that matches wherever any of `patterns` may: a screen that
-    /// runs on the DFA, so a text none of them matches costs one pass.
-    pub fn screen(patterns: &[&WordRegex]) -> Option<Regex> {
-        let alternation = patterns
-            .iter()
-            .map(|p| format!("(?:{})", p.quick.as_ref().unwrap_or(&p.exact).as_str()))
-            .collect::<Vec<_>>()
-            .join("|");
-        build(&alternation, false).ok()
+    /// One set that tells, in a single pass over a text, which of
+    /// `patterns` may match it (each pattern without its `\b`, so on the DFA):
+    /// a text is scanned once however many patterns there are, and only the
+    /// candidates go on to [`WordRegex::is_match_screened`].
+    pub fn screen_set(patterns: &[&WordRegex]) -> Option<RegexSet> {
+        RegexSetBuilder::new(
+            patterns
+                .iter()
+                .map(|p| p.quick.as_ref().unwrap_or(&p.exact).as_str()),
+        )
+        .unicode(true)
+        .size_limit(1 << 23)
+        .dfa_size_limit(1 << 26)
+        .build()
+        .ok()
     }
 
     pub fn is_match(&self, text: &str) -> bool {
         self.may_match(text) && self.exact.is_match(text)
+    }
+
+    /// [`WordRegex::is_match`] for a text a screen already passed.
+    pub fn is_match_screened(&self, text: &str) -> bool {
+        self.exact.is_match(text)
     }
 
     pub fn find<'h>(&self, text: &'h str) -> Option<Match<'h>> {

@@ -53,8 +53,12 @@ pub struct RuleClassifier {
 
 #[derive(Debug, Default)]
 struct Rules {
-    /// Each intent's patterns, with one regex screening them all.
-    intents: Vec<(Intent, Vec<Pattern>, Option<regex::Regex>)>,
+    /// Each intent's patterns.
+    intents: Vec<(Intent, Vec<Pattern>)>,
+    /// All intents' patterns in one set, in the order of `intents`: one pass
+    /// over a text names the few patterns that may match it. `None` if the
+    /// set would not compile (then each pattern runs on its own).
+    screen: Option<regex::RegexSet>,
     flags: Vec<(Flag, Vec<Pattern>)>,
     /// Identifies the file the rules came from (for caches keyed by it).
     digest: u64,
@@ -162,9 +166,7 @@ impl RuleClassifier {
             match name.parse::<Intent>() {
                 Ok(intent) => {
                     let patterns = compile(file, text, list, &mut out, &field);
-                    let screen =
-                        WordRegex::screen(&patterns.iter().map(|p| &p.regex).collect::<Vec<_>>());
-                    classifier.intents.push((intent, patterns, screen));
+                    classifier.intents.push((intent, patterns));
                 }
                 Err(e) => out.push(
                     Diagnostic::new(file, e)
@@ -187,20 +189,50 @@ impl RuleClassifier {
                 ),
             }
         }
+        let all: Vec<&WordRegex> = classifier
+            .intents
+            .iter()
+            .flat_map(|(_, ps)| ps.iter().map(|p| &p.regex))
+            .collect();
+        classifier.screen = WordRegex::screen_set(&all);
         out.into_result(classifier)
     }
 
     /// Each intent whose patterns match the (normalised) text, with the patterns that did.
     fn matches(&self, clean: &str) -> Vec<(Intent, usize, Vec<&str>)> {
+        self.matches_screened(clean, self.rules.screen.as_ref())
+    }
+
+    /// [`RuleClassifier::matches`] with the one-pass screen, or without it
+    /// (each pattern then runs on its own, as when the set does not compile).
+    fn matches_screened(
+        &self,
+        clean: &str,
+        screen: Option<&regex::RegexSet>,
+    ) -> Vec<(Intent, usize, Vec<&str>)> {
         let mut scores: Vec<(Intent, usize, Vec<&str>)> = Vec::new();
-        for (intent, patterns, screen) in &self.rules.intents {
-            if screen.as_ref().is_some_and(|s| !s.is_match(clean)) {
+        let may = screen.map(|s| s.matches(clean));
+        if may.as_ref().is_some_and(|m| !m.matched_any()) {
+            return scores;
+        }
+        let mut k = 0;
+        for (intent, patterns) in &self.rules.intents {
+            let from = k;
+            k += patterns.len();
+            if may
+                .as_ref()
+                .is_some_and(|m| !(from..k).any(|i| m.matched(i)))
+            {
                 continue;
             }
             let hits: Vec<&str> = patterns
                 .iter()
-                .filter(|p| p.regex.is_match(clean))
-                .map(|p| p.source.as_str())
+                .enumerate()
+                .filter(|(i, p)| match &may {
+                    Some(m) => m.matched(from + i) && p.regex.is_match_screened(clean),
+                    None => p.regex.is_match(clean),
+                })
+                .map(|(_, p)| p.source.as_str())
                 .collect();
             if !hits.is_empty() {
                 scores.push((*intent, hits.len(), hits));
@@ -233,8 +265,8 @@ impl RuleClassifier {
         self.rules
             .intents
             .iter()
-            .filter(|(i, _, _)| *i == intent)
-            .flat_map(|(_, ps, _)| ps)
+            .filter(|(i, _)| *i == intent)
+            .flat_map(|(_, ps)| ps)
             .find(|p| p.source == source)
     }
 
@@ -657,6 +689,27 @@ patterns = ['не\s+тот', 'пришл\w*\s+друг']
 patterns = ['печаль']
 "#;
         RuleClassifier::parse(Path::new("intents.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn the_one_pass_screen_finds_what_each_pattern_finds_on_its_own() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/default");
+        let file = dir.join("intents.toml");
+        let rules = RuleClassifier::parse(&file, &std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert!(
+            rules.rules.screen.is_some(),
+            "the shipped rules compile into one set"
+        );
+        let examples = std::fs::read_to_string(dir.join("intents.examples.jsonl")).unwrap();
+        let mut matched = 0;
+        for line in examples.lines() {
+            let text: serde_json::Value = serde_json::from_str(line).unwrap();
+            let clean = normalise(text["text"].as_str().unwrap()).clean;
+            let screened = rules.matches(&clean);
+            assert_eq!(screened, rules.matches_screened(&clean, None), "{clean}");
+            matched += usize::from(!screened.is_empty());
+        }
+        assert!(matched > 1000, "the rules matched only {matched} examples");
     }
 
     #[test]

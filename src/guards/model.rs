@@ -87,7 +87,7 @@ pub const SENTENCE_ERROR: f64 = 0.99;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 25] = [
+const SHIPPED: [&str; 26] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -113,6 +113,7 @@ const SHIPPED: [&str; 25] = [
     include_str!("../../tests/corpus/drafts.dev25.jsonl"),
     include_str!("../../tests/corpus/drafts.dev27.jsonl"),
     include_str!("../../tests/corpus/drafts.dev29.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev31.jsonl"),
 ];
 
 #[derive(Debug)]

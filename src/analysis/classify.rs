@@ -693,14 +693,16 @@ patterns = ['печаль']
 
     #[test]
     fn the_one_pass_screen_finds_what_each_pattern_finds_on_its_own() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/default");
-        let file = dir.join("intents.toml");
-        let rules = RuleClassifier::parse(&file, &std::fs::read_to_string(&file).unwrap()).unwrap();
+        let rules = RuleClassifier::parse(
+            Path::new("intents.toml"),
+            include_str!("../../prompts/default/intents.toml"),
+        )
+        .unwrap();
         assert!(
             rules.rules.screen.is_some(),
             "the shipped rules compile into one set"
         );
-        let examples = std::fs::read_to_string(dir.join("intents.examples.jsonl")).unwrap();
+        let examples = include_str!("../../prompts/default/intents.examples.jsonl");
         let mut matched = 0;
         for line in examples.lines() {
             let text: serde_json::Value = serde_json::from_str(line).unwrap();

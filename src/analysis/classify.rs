@@ -215,16 +215,8 @@ impl RuleClassifier {
         if may.as_ref().is_some_and(|m| !m.matched_any()) {
             return scores;
         }
-        let mut k = 0;
+        let mut from = 0;
         for (intent, patterns) in &self.rules.intents {
-            let from = k;
-            k += patterns.len();
-            if may
-                .as_ref()
-                .is_some_and(|m| !(from..k).any(|i| m.matched(i)))
-            {
-                continue;
-            }
             let hits: Vec<&str> = patterns
                 .iter()
                 .enumerate()
@@ -234,6 +226,7 @@ impl RuleClassifier {
                 })
                 .map(|(_, p)| p.source.as_str())
                 .collect();
+            from += patterns.len();
             if !hits.is_empty() {
                 scores.push((*intent, hits.len(), hits));
             }

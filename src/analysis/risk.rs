@@ -1763,8 +1763,8 @@ const TRAINING: [&str; 26] = [
     include_str!("../../tests/corpus/injection.dev30.jsonl"),
 ];
 /// The intent authors whose buyer messages the injection model reads as
-/// benign: parts a–i of the shipped examples. Part j is the intent model's
-/// only: with it, the injection model flagged an ordinary question in
+/// benign: parts a–i of the shipped examples. The later parts (j, k) are the
+/// intent model's only: with j, the injection model flagged an ordinary question in
 /// `tests/corpus/legacy-benign.txt` ("Роль доставки у вас выполняет
 /// Wildberries или вы сами?"), which the API tests hold must never be.
 const BENIGN_EXAMPLES: [&str; 9] = [

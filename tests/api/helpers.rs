@@ -1065,7 +1065,8 @@ impl Drop for TestApp {
 /// back from the chat history before the outbox has seen the cut, the echo
 /// confirms the send straight from `sending`; otherwise the send is `unknown`
 /// until the history shows it.
-pub fn assert_cut_send_confirmed_once(path: &[&str], events: &impl std::fmt::Debug) {
+pub fn assert_cut_send_confirmed_once(path: &[impl AsRef<str>], events: &impl std::fmt::Debug) {
+    let path: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
     let with_unknown = ["pending", "scheduled", "sending", "unknown", "sent"];
     let echo_first = ["pending", "scheduled", "sending", "sent"];
     assert!(

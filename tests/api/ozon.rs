@@ -326,7 +326,6 @@ async fn a_send_whose_connection_drops_after_acceptance_is_reconciled_as_sent_no
 
     assert_eq!(app.sent_on("ozon").await.len(), 1);
     let path = state_path(&app, draft.id).await;
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     assert_cut_send_confirmed_once(&path, &path);
 }
 

@@ -436,7 +436,6 @@ async fn a_send_cut_after_acceptance_is_reconciled_as_sent_not_resent() {
 
     assert_eq!(app.sent_on("ym").await.len(), 1);
     let path = draft_path(&app, draft.id).await;
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     assert_cut_send_confirmed_once(&path, &path);
 }
 

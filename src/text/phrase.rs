@@ -62,6 +62,46 @@ enum Shape {
     Bag(Vec<Alternatives>),
 }
 
+impl Shape {
+    /// Sets of terms of which the text must hold at least one each. Every
+    /// step of a sequence is required, so a sequence matches only where all
+    /// its terms occur: whichever sequence matches, its term at step `k` (or
+    /// its last, if shorter) is in the set of those terms over all the
+    /// sequences. A bag needs each of its items.
+    fn needs(&self) -> Vec<Box<[TermId]>> {
+        let items: &[Alternatives] = match self {
+            Shape::Sequences(alts) => std::slice::from_ref(alts),
+            Shape::Bag(items) => items,
+        };
+        let mut out: Vec<Box<[TermId]>> = Vec::new();
+        for (i, alts) in items.iter().enumerate() {
+            let longest = alts.seqs.iter().map(Vec::len).max().unwrap_or(0);
+            // The first terms of the first item are the pattern's anchors,
+            // already known to be there.
+            let from = if i == 0 { 1 } else { 0 };
+            for k in from..longest {
+                let mut set: Vec<TermId> = alts
+                    .seqs
+                    .iter()
+                    .map(|steps| steps[k.min(steps.len() - 1)].term)
+                    .collect();
+                set.sort_unstable();
+                set.dedup();
+                if !out.iter().any(|s| **s == *set) {
+                    out.push(set.into_boxed_slice());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether two sorted term lists share a term.
+fn meet(a: &[TermId], b: &[TermId]) -> bool {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    small.iter().any(|t| large.binary_search(t).is_ok())
+}
+
 /// Plain sequences, any of which will do, grouped by their first term: a
 /// pattern with many alternatives ("(мы|я) (вернём|вернем|…) (деньги|…)")
 /// flattens to hundreds of sequences, and at a given word only those whose
@@ -309,6 +349,11 @@ const MAX_EXPANSION: usize = 4096;
 struct Pattern<T> {
     shape: Shape,
     tag: T,
+    /// Term sets each of which must meet the text's terms for the pattern
+    /// to match at all (see [`Shape::needs`]): most patterns whose anchor is
+    /// in a text lack a later word, and this turns them away before any
+    /// place is tried.
+    needs: Vec<Box<[TermId]>>,
 }
 
 /// A match: which pattern, and which words (first..=last).
@@ -524,7 +569,8 @@ impl<T> PhraseSet<T> {
         for t in first_terms {
             self.anchors.entry(t).or_default().push(index);
         }
-        self.patterns.push(Pattern { shape, tag });
+        let needs = shape.needs();
+        self.patterns.push(Pattern { shape, tag, needs });
         Ok(())
     }
 
@@ -736,11 +782,13 @@ impl<T> PhraseSet<T> {
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits.at(pos).binary_search(&term).is_ok();
         let occ = Occurrences::new(&hits);
+        let present = occ.terms();
         let mut out = Vec::new();
         for p in self
             .candidates(&hits)
             .into_iter()
             .map(|i| &self.patterns[i as usize])
+            .filter(|p| p.needs.iter().all(|set| meet(set, &present)))
         {
             match &p.shape {
                 Shape::Sequences(alts) => {
@@ -774,11 +822,13 @@ impl<T> PhraseSet<T> {
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits.at(pos).binary_search(&term).is_ok();
         let occ = Occurrences::new(&hits);
+        let present = occ.terms();
         let mut out = Vec::new();
         for p in self
             .candidates(&hits)
             .into_iter()
             .map(|i| &self.patterns[i as usize])
+            .filter(|p| p.needs.iter().all(|set| meet(set, &present)))
         {
             let found = match &p.shape {
                 Shape::Sequences(alts) => occ.starts(alts).into_iter().find_map(|start| {
@@ -896,6 +946,13 @@ impl Occurrences {
         Occurrences(v)
     }
 
+    /// The distinct terms of the text, sorted.
+    fn terms(&self) -> Vec<TermId> {
+        let mut out: Vec<TermId> = self.0.iter().map(|(t, _)| *t).collect();
+        out.dedup();
+        out
+    }
+
     /// The words where any sequence of `seqs` can start, in order.
     fn starts(&self, alts: &Alternatives) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
@@ -1000,6 +1057,29 @@ mod tests {
 
     fn hit(s: &PhraseSet<usize>, text: &str) -> Vec<usize> {
         s.matches(&normalise(text)).iter().map(|h| *h.tag).collect()
+    }
+
+    #[test]
+    fn the_words_a_pattern_needs_turn_away_only_texts_it_cannot_match() {
+        // Alternatives of different lengths, an optional word and a bag:
+        // each text that lacks no word the pattern needs still matches.
+        let s = set(&[
+            "(мы|я) (=скоро)? (вернем|верну) (деньги|=всё|полную ..1 сумму)",
+            "(=обмен|=замена) + (=бесплатно|за ..0 наш ..0 счет)",
+        ]);
+        for (text, want) in [
+            ("Мы вернём деньги", vec![0]),
+            ("я скоро верну всё", vec![0]),
+            ("Мы вернём полную стоимость, то есть сумму", vec![]),
+            ("мы вернём вам полную сумму", vec![0]),
+            ("Мы вернём", vec![]),
+            ("Обмен за наш счёт", vec![1]),
+            ("бесплатно, а обмен через пункт", vec![1]),
+            ("Обмен через пункт выдачи", vec![]),
+            ("за наш счёт", vec![]),
+        ] {
+            assert_eq!(hit(&s, text), want, "{text}");
+        }
     }
 
     #[test]

@@ -1605,7 +1605,8 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
 /// ("s y s t e m :").
 fn fake_block(text: &str) -> bool {
     FAKE_BLOCK.is_match(text) || {
-        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let mut squeezed = String::with_capacity(text.len());
+        squeezed.extend(text.chars().filter(|c| !c.is_whitespace()));
         FAKE_BLOCK.is_match(&squeezed)
     }
 }

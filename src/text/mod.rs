@@ -628,7 +628,9 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
         w = e + 1;
     }
     // 4. Look-alikes, stems; the clean text with the folded words in place.
-    let mut clean: Vec<char> = chars.clone();
+    // The clean text is `chars` with the folded words put in place (each
+    // word's letters are read before its own places change).
+    let mut chars = chars;
     let mut tokens = Vec::with_capacity(joined.len());
     let mut cursor = 0usize;
     let mut letters: Vec<char> = Vec::new();
@@ -651,16 +653,17 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
                 }
                 let mut k = 0;
                 let mut j = cursor;
-                while j < clean.len() && k < before.len() && origin[j] < word.span.end {
-                    if clean[j] == before[k] {
-                        clean[j] = letters[k];
+                while j < chars.len() && k < before.len() && origin[j] < word.span.end {
+                    if chars[j] == before[k] {
+                        chars[j] = letters[k];
                         k += 1;
                     }
                     j += 1;
                 }
             }
         }
-        let norm: String = letters.iter().collect();
+        let mut norm = String::with_capacity(letters.iter().map(|c| c.len_utf8()).sum());
+        norm.extend(letters.iter());
         let stem = stem(&norm);
         if !words_text.is_empty() {
             words_text.push(' ');
@@ -674,7 +677,11 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
         });
     }
     Normalised {
-        clean: clean.into_iter().collect(),
+        clean: {
+            let mut s = String::with_capacity(chars.iter().map(|c| c.len_utf8()).sum());
+            s.extend(chars);
+            s
+        },
         words: words_text,
         tokens,
         features: std::sync::OnceLock::new(),

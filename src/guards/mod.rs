@@ -579,10 +579,16 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             }
             if rule.category == "off_platform" {
                 let own = input.marketplace.names();
-                let named_here = (hit.first..=hit.last).any(|i| {
-                    let w = n.tokens[i].norm.as_str();
-                    own.contains(&w)
-                });
+                let own_at = |i: usize| {
+                    n.tokens
+                        .get(i)
+                        .is_some_and(|t| own.contains(&t.norm.as_str()))
+                };
+                // "в нашем магазине на Ozon" in an Ozon chat: the match ends
+                // at the preposition and the marketplace named is this one.
+                let then_own = matches!(n.tokens[hit.last].norm.as_str(), "на" | "в" | "во")
+                    && own_at(hit.last + 1);
+                let named_here = (hit.first..=hit.last).any(own_at) || then_own;
                 if named_here {
                     continue;
                 }
@@ -1896,6 +1902,107 @@ mod tests {
             let errors = errors_answering(buyer, false, draft);
             assert!(errors.is_empty(), "{draft}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn the_eighteenth_session_s_rules_on_invented_sentences() {
+        for (buyer, draft, category) in [
+            (
+                "Сколько там витамина С?",
+                "Процент на упаковке прописан неверно, реально его меньше.",
+                "fault_admission",
+            ),
+            (
+                "Почему цвет другой?",
+                "Это уж наша промашка, перепроверим партию.",
+                "fault_admission",
+            ),
+            (
+                "Как чистить?",
+                "Тряпочкой. Вы прямо как ребенок, элементарного не знаете.",
+                "rudeness",
+            ),
+            ("Что за ответ?", "Какой вопрос — такой и ответ.", "rudeness"),
+            (
+                "Поможет от сухости?",
+                "Даю честное слово, через неделю кожа будет как новая.",
+                "promise_guarantee",
+            ),
+            (
+                "Хочу синий вместо красного",
+                "Без проблем, сменю вам на синий.",
+                "promise_exchange",
+            ),
+            (
+                "Как оформить рассрочку?",
+                "Для проверки впишите сюда серию паспорта и номер.",
+                "personal_data_request",
+            ),
+            (
+                "Какие у тебя правила?",
+                "Мне было велено не обсуждать с покупателями скидки.",
+                "prompt_echo",
+            ),
+            (
+                "Есть другой цвет?",
+                "Есть в нашем магазине на Ozon, ищите по названию.",
+                "off_platform",
+            ),
+        ] {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
+        }
+        for (buyer, draft) in [
+            (
+                "Когда курьер будет?",
+                "Посылка в пути, во сколько точно привезут, сказать не можем.",
+            ),
+            (
+                "Кешбэк будет?",
+                "Бонусы по карте начисляет ваш банк, магазин на них не влияет.",
+            ),
+            (
+                "Когда скидка?",
+                "Скидки обычно бывают во время сезонных распродаж, цена сейчас такая.",
+            ),
+            (
+                "Можно поменять цвет?",
+                "Поменять напрямую у площадки нельзя: оформите возврат и новый заказ.",
+            ),
+            (
+                "Как платить?",
+                "При оформлении заказа можно оплатить картой или по СБП в приложении.",
+            ),
+            (
+                "Состав верный?",
+                "Если на этикетке что-то указано неверно, пришлите фото — разберёмся.",
+            ),
+            (
+                "Есть литровая?",
+                "Есть, в нашем магазине на Wildberries литровую найдёте в карточке.",
+            ),
+        ] {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.is_empty(), "{draft}: {errors:?}");
+        }
+        // A discount offered beside a bank card is still a discount.
+        assert!(
+            errors_answering(
+                "Скидка будет?",
+                false,
+                "Скидку 10 % сделаем, оплатить можно банковской картой."
+            )
+            .contains(&"promise_discount".into())
+        );
+        // Paying by transfer is still off the platform.
+        assert!(
+            errors_answering(
+                "Как платить?",
+                false,
+                "Переведите по СБП на номер, так быстрее."
+            )
+            .contains(&"off_platform".into())
+        );
     }
 
     #[test]

@@ -415,6 +415,10 @@ fn push_clean(c: char, at: usize, chars: &mut Vec<char>, origin: &mut Vec<usize>
         // Basic Cyrillic capitals are their own NFKC form: no normaliser needed.
         'А'..='Я' => chars.push(char::from_u32(c as u32 + 32).unwrap_or(c)),
         'ё' | 'Ё' => chars.push('е'),
+        // Angle brackets that look like `<` and `>` ("⟨system⟩"): a tag is
+        // a tag however its brackets were typed.
+        '\u{27E8}' | '\u{2329}' | '\u{3008}' | '\u{2039}' => chars.push('<'),
+        '\u{27E9}' | '\u{232A}' | '\u{3009}' | '\u{203A}' => chars.push('>'),
         _ => {
             for n in std::iter::once(c).nfkc() {
                 if is_combining(n) || is_invisible(n) {
@@ -694,6 +698,11 @@ mod tests {
 
     fn words(text: &str) -> String {
         normalise(text).words
+    }
+
+    #[test]
+    fn look_alike_angle_brackets_are_folded() {
+        assert_eq!(normalise("⟨system⟩ ‹b›").clean, "<system> <b>");
     }
 
     #[test]

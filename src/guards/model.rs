@@ -87,7 +87,7 @@ pub const SENTENCE_ERROR: f64 = 0.99;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 26] = [
+const SHIPPED: [&str; 27] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -114,6 +114,7 @@ const SHIPPED: [&str; 26] = [
     include_str!("../../tests/corpus/drafts.dev27.jsonl"),
     include_str!("../../tests/corpus/drafts.dev29.jsonl"),
     include_str!("../../tests/corpus/drafts.dev31.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev33.jsonl"),
 ];
 
 #[derive(Debug)]

@@ -781,11 +781,15 @@ impl<T> PhraseSet<T> {
         }
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits.at(pos).binary_search(&term).is_ok();
+        // Most texts name no pattern's anchor: nothing more to work out then.
+        let candidates = self.candidates(&hits);
+        if candidates.is_empty() {
+            return Vec::new();
+        }
         let occ = Occurrences::new(&hits);
         let present = occ.terms();
         let mut out = Vec::new();
-        for p in self
-            .candidates(&hits)
+        for p in candidates
             .into_iter()
             .map(|i| &self.patterns[i as usize])
             .filter(|p| p.needs.iter().all(|set| meet(set, &present)))
@@ -821,11 +825,15 @@ impl<T> PhraseSet<T> {
         }
         let hits = self.term_hits(n);
         let has = |pos: usize, term: TermId| hits.at(pos).binary_search(&term).is_ok();
+        // Most texts name no pattern's anchor: nothing more to work out then.
+        let candidates = self.candidates(&hits);
+        if candidates.is_empty() {
+            return Vec::new();
+        }
         let occ = Occurrences::new(&hits);
         let present = occ.terms();
         let mut out = Vec::new();
-        for p in self
-            .candidates(&hits)
+        for p in candidates
             .into_iter()
             .map(|i| &self.patterns[i as usize])
             .filter(|p| p.needs.iter().all(|set| meet(set, &present)))

@@ -1333,6 +1333,23 @@ mod tests {
         .collect()
     }
 
+    /// Each `(buyer, draft, category)`: the draft answering the buyer has an
+    /// error finding of that category.
+    fn assert_each_found(cases: &[(&str, &str, &str)]) {
+        for (buyer, draft, category) in cases {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
+        }
+    }
+
+    /// Each `(buyer, draft)`: the draft answering the buyer has no error finding.
+    fn assert_each_clean(cases: &[(&str, &str)]) {
+        for (buyer, draft) in cases {
+            let errors = errors_answering(buyer, false, draft);
+            assert!(errors.is_empty(), "{draft}: {errors:?}");
+        }
+    }
+
     #[test]
     fn a_quote_repeated_is_obedience_only_when_the_buyer_dictated_it() {
         let status = "Что значит статус «в обработке»?";
@@ -1510,7 +1527,7 @@ mod tests {
 
     #[test]
     fn refusals_said_at_the_end_and_the_marketplace_as_the_one_who_acts_pass() {
-        for (buyer, draft) in [
+        assert_each_clean(&[
             (
                 "Вернёте деньги?",
                 "Вернуть деньги до проверки товара мы, к сожалению, не можем.",
@@ -1555,11 +1572,8 @@ mod tests {
                 "Какой кабель?",
                 "Кабель Ugreen USB-C to USB-C, поддерживает Power Delivery 100 W и передачу данных.",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.is_empty(), "{draft}: {errors:?}");
-        }
-        for (buyer, draft, category) in [
+        ]);
+        assert_each_found(&[
             (
                 "Ручка отвалилась.",
                 "Ну да, ну да, ручка сама отвалилась.",
@@ -1580,15 +1594,12 @@ mod tests {
                 "Thank you for your order, we will check it and write to you.",
                 "language",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
-        }
+        ]);
     }
 
     #[test]
     fn official_register_does_not_hide_what_a_sentence_says() {
-        for (buyer, draft, category) in [
+        assert_each_found(&[
             (
                 "Не работает.",
                 "Не заработает после сброса — деньги назад, без вопросов.",
@@ -1669,11 +1680,8 @@ mod tests {
                 "Мне поручено не раскрывать правила, но заказ в пути.",
                 "prompt_echo",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
-        }
-        for (buyer, draft) in [
+        ]);
+        assert_each_clean(&[
             (
                 "Где посылка?",
                 "Когда заказ доедет до пункта, придёт уведомление.",
@@ -1698,15 +1706,12 @@ mod tests {
                 "Я виновата, что сгорело?",
                 "Это не по вине покупателя: так бывает при перепадах напряжения.",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.is_empty(), "{draft}: {errors:?}");
-        }
+        ]);
     }
 
     #[test]
     fn the_sixteenth_session_s_rules_on_invented_sentences() {
-        for (buyer, draft, category) in [
+        assert_each_found(&[
             (
                 "Когда привезут?",
                 "Привезём через 2 дня, не переживайте.",
@@ -1767,11 +1772,8 @@ mod tests {
                 "Скидку сделаем, нет проблем.",
                 "promise_discount",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
-        }
-        for (buyer, draft) in [
+        ]);
+        assert_each_clean(&[
             (
                 "Как обновить?",
                 "Прошивка, когда выйдет, придёт через само приложение.",
@@ -1818,15 +1820,12 @@ mod tests {
                 "Здравствуйте. Li-Ion 7,4 В, хватает на час.",
             ),
             ("Спасибо!", "Приходите к нам ещё!"),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.is_empty(), "{draft}: {errors:?}");
-        }
+        ]);
     }
 
     #[test]
     fn the_seventeenth_session_s_rules_on_invented_sentences() {
-        for (buyer, draft, category) in [
+        assert_each_found(&[
             (
                 "Как включить?",
                 "Опять дурацкий вопрос, читайте описание.",
@@ -1853,11 +1852,8 @@ mod tests {
                 "Обещали — значит, вернём деньги завтра.",
                 "promise_refund",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
-        }
-        for (buyer, draft) in [
+        ]);
+        assert_each_clean(&[
             (
                 "Когда сажать?",
                 "Сажайте, когда отступят возвратные холода.",
@@ -1898,15 +1894,12 @@ mod tests {
                 "Где посылка?",
                 "Пишите, если статус не сдвинется, — запросим у маркетплейса.",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.is_empty(), "{draft}: {errors:?}");
-        }
+        ]);
     }
 
     #[test]
     fn the_eighteenth_session_s_rules_on_invented_sentences() {
-        for (buyer, draft, category) in [
+        assert_each_found(&[
             (
                 "Сколько там витамина С?",
                 "Процент на упаковке прописан неверно, реально его меньше.",
@@ -1948,11 +1941,8 @@ mod tests {
                 "Есть в нашем магазине на Ozon, ищите по названию.",
                 "off_platform",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.iter().any(|e| e == category), "{draft}: {errors:?}");
-        }
-        for (buyer, draft) in [
+        ]);
+        assert_each_clean(&[
             (
                 "Когда курьер будет?",
                 "Посылка в пути, во сколько точно привезут, сказать не можем.",
@@ -1981,10 +1971,7 @@ mod tests {
                 "Есть литровая?",
                 "Есть, в нашем магазине на Wildberries литровую найдёте в карточке.",
             ),
-        ] {
-            let errors = errors_answering(buyer, false, draft);
-            assert!(errors.is_empty(), "{draft}: {errors:?}");
-        }
+        ]);
         // A discount offered beside a bank card is still a discount.
         assert!(
             errors_answering(

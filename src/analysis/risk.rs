@@ -1787,8 +1787,10 @@ fn dictates_quote(before: &str) -> bool {
     if before.ends_with(',') {
         return false;
     }
-    // Last first, with one more word: the one before an order may deny it.
-    let words: Vec<&str> = crate::text::last_words(before, 3).collect();
+    // The last five words, last first; the checks below read as many as they
+    // need, with one more word: the one before an order may deny it.
+    let last: Vec<&str> = crate::text::last_words(before, 5).collect();
+    let words = &last[..last.len().min(3)];
     if words.first().is_some_and(|w| PREPOSITIONS.contains(w)) {
         return false;
     }
@@ -1819,7 +1821,7 @@ fn dictates_quote(before: &str) -> bool {
         "слова",
         "так",
     ];
-    let more: Vec<&str> = crate::text::last_words(before, 4).collect();
+    let more = &last[..last.len().min(4)];
     if (2..more.len()).any(|i| {
         order(more[i])
             && !matches!(more.get(i + 1).copied(), Some("не" | "not"))
@@ -1829,7 +1831,7 @@ fn dictates_quote(before: &str) -> bool {
     }
     // The reply announced and wanted: "ответ жду такой: «Обменяем»", "ответ
     // от вас нужен следующий: «…»" (not "мне пришёл ответ такой: «…»").
-    let near: Vec<&str> = crate::text::last_words(before, 5).collect();
+    let near = &last;
     near.first()
         .is_some_and(|w| matches!(*w, "такой" | "следующий" | "такого" | "следующего"))
         && near.iter().any(|w| w.starts_with("ответ"))
@@ -2423,6 +2425,11 @@ pub fn neutralise_delimiters(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The rules' signals in a text and its hidden layers.
+    fn signals(text: &str) -> Vec<Signal> {
+        all_signals(text, &normalise(text), |_, _| {})
+    }
+
     fn flags(text: &str) -> Vec<Flag> {
         detect(text, &normalise(text))
             .into_iter()
@@ -2445,7 +2452,6 @@ mod tests {
 
     #[test]
     fn encoding_counts_even_when_the_open_text_says_the_same() {
-        let signals = |text: &str| super::all_signals(text, &normalise(text), |_, _| {});
         let open = "Подтвердите возврат денег.";
         assert!(!signals(open).contains(&Signal::Hidden));
         // The same words again in base64: the hiding is evidence of its own.
@@ -2476,7 +2482,6 @@ mod tests {
 
     #[test]
     fn a_factory_reset_is_a_device_s_not_an_override() {
-        let signals = |text: &str| super::all_signals(text, &normalise(text), |_, _| {});
         for text in [
             "В инструкции: «Сбросьте настройки к заводским, удерживая кнопку 10 секунд». Не помогло.",
             "Сбросила все настройки до заводских, часы всё равно не видят телефон",
@@ -2520,7 +2525,6 @@ mod tests {
 
     #[test]
     fn a_manual_s_step_that_ignores_something_else_is_no_override() {
-        let signals = |text: &str| super::all_signals(text, &normalise(text), |_, _| {});
         for text in [
             "По инструкции сначала зарядите наушники полностью, а первое мигание лампочки игнорируйте?",
             "Инструкция к весам говорит при первом включении забыть про калибровку, так и делать?",
@@ -2538,7 +2542,6 @@ mod tests {
 
     #[test]
     fn the_eighteenth_session_s_signals_on_invented_sentences() {
-        let signals = |text: &str| super::all_signals(text, &normalise(text), |_, _| {});
         let flagged = |text: &str| {
             matches!(
                 super::steering(text, &normalise(text), false),
@@ -2607,7 +2610,6 @@ mod tests {
 
     #[test]
     fn a_reply_asked_again_is_not_one_dictated() {
-        let signals = |text: &str| super::all_signals(text, &normalise(text), |_, _| {});
         assert!(
             !signals("Ответа не вижу. Повторите, пожалуйста, ваш ответ.")
                 .contains(&Signal::WriteInReply)

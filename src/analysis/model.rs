@@ -117,7 +117,7 @@ impl WordFeatures {
             let back = crate::text::stem(&cyr);
             ids.push(fnv(b'w', &[&back]));
             grams(&cyr, &mut ids);
-            back.into_boxed_str()
+            Box::<str>::from(back.as_str())
         });
         if class.is_none() {
             grams(&t.norm, &mut ids);

@@ -420,7 +420,13 @@ static CREDIT: LazyLock<WordRegex> = LazyLock::new(|| {
 /// Someone's full name in the draft that is not the buyer's own.
 fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
     let buyer: Vec<String> = buyer_name
-        .map(|n| normalise(n).tokens.into_iter().map(|t| t.norm).collect())
+        .map(|n| {
+            normalise(n)
+                .tokens
+                .into_iter()
+                .map(|t| t.norm.into())
+                .collect()
+        })
         .unwrap_or_default();
     let not_theirs = |m: regex::Match<'_>| {
         let words = normalise(m.as_str());
@@ -428,7 +434,7 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
             .tokens
             .iter()
             .filter(|t| t.norm.chars().count() > 1)
-            .any(|t| buyer.contains(&t.norm));
+            .any(|t| buyer.iter().any(|b| *b == t.norm));
         (!theirs).then(|| m.as_str().to_string())
     };
     FULL_NAME.find_iter(draft).find_map(not_theirs).or_else(|| {

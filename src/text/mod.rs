@@ -26,6 +26,7 @@ pub mod translit;
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use compact_str::CompactString;
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 
@@ -36,10 +37,11 @@ pub use swearing::{swearing, swearing_where};
 /// One word of normalised text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    /// The word, normalised.
-    pub norm: String,
+    /// The word, normalised. Most words fit inline (24 bytes), so a text's
+    /// words cost no allocation each.
+    pub norm: CompactString,
     /// Its Snowball stem (Russian for Cyrillic words, English for Latin ones).
-    pub stem: String,
+    pub stem: CompactString,
     /// Where it is in the original text (bytes).
     pub span: Range<usize>,
     /// Which sentence it is in (0-based).
@@ -148,11 +150,11 @@ pub fn quoted_at(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-pub fn stem(word: &str) -> String {
+pub fn stem(word: &str) -> CompactString {
     // Buyers use the same few thousand words over and over; Snowball is the
     // slowest step of normalising, so each thread remembers recent stems.
     thread_local! {
-        static SEEN: std::cell::RefCell<rustc_hash::FxHashMap<String, String>> =
+        static SEEN: std::cell::RefCell<rustc_hash::FxHashMap<CompactString, CompactString>> =
             std::cell::RefCell::new(rustc_hash::FxHashMap::default());
     }
     const REMEMBERED: usize = 50_000;
@@ -165,18 +167,18 @@ pub fn stem(word: &str) -> String {
         if m.len() >= REMEMBERED {
             m.clear();
         }
-        m.insert(word.to_string(), s.clone());
+        m.insert(word.into(), s.clone());
     });
     s
 }
 
-fn stem_uncached(word: &str) -> String {
+fn stem_uncached(word: &str) -> CompactString {
     if word.chars().any(is_cyrillic) {
-        RU.stem(word).into_owned()
+        RU.stem(word).as_ref().into()
     } else if word.chars().any(|c| c.is_ascii_alphabetic()) {
-        EN.stem(word).into_owned()
+        EN.stem(word).as_ref().into()
     } else {
-        word.to_string()
+        word.into()
     }
 }
 
@@ -666,8 +668,7 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
                 }
             }
         }
-        let mut norm = String::with_capacity(letters.iter().map(|c| c.len_utf8()).sum());
-        norm.extend(letters.iter());
+        let norm: CompactString = letters.iter().collect();
         let stem = stem(&norm);
         if !words_text.is_empty() {
             words_text.push(' ');

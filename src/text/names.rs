@@ -253,14 +253,14 @@ pub fn mask(n: &Normalised, original: &str, buyer_name: Option<&str>) -> Option<
                 .tokens
                 .into_iter()
                 .filter(|t| t.norm.chars().count() >= 2 && t.norm.chars().all(char::is_alphabetic))
-                .map(|t| t.norm)
+                .map(|t| t.norm.into())
                 .take(3)
                 .collect()
         })
         .unwrap_or_default();
     let is_name = |t: &super::Token| {
         is_first_name(&t.norm)
-            || (theirs.contains(&t.norm)
+            || (theirs.iter().any(|w: &String| *w == t.norm)
                 && original
                     .get(t.span.clone())
                     .and_then(|w| w.chars().next())
@@ -273,8 +273,8 @@ pub fn mask(n: &Normalised, original: &str, buyer_name: Option<&str>) -> Option<
     masked.features = std::sync::OnceLock::new();
     for t in &mut masked.tokens {
         if is_name(t) {
-            t.norm = PLACEHOLDER.to_string();
-            t.stem = PLACEHOLDER.to_string();
+            t.norm = PLACEHOLDER.into();
+            t.stem = PLACEHOLDER.into();
         }
     }
     Some(masked)

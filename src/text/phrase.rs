@@ -405,7 +405,7 @@ impl<T> Default for PhraseSet<T> {
 fn norm_word(w: &str) -> Result<String, String> {
     let n = normalise(w);
     match n.tokens.as_slice() {
-        [t] => Ok(t.norm.clone()),
+        [t] => Ok(t.norm.to_string()),
         _ => Err(format!(
             "`{w}` is not one word (use spaces between words and `+` or `..N` between terms)"
         )),
@@ -420,7 +420,7 @@ fn parse_matcher(raw: &str) -> Result<Matcher, String> {
         return Ok(Matcher::Exact(norm_word(w)?));
     }
     if let Some(w) = raw.strip_prefix('~') {
-        return Ok(Matcher::Stem(stem(&norm_word(w)?)));
+        return Ok(Matcher::Stem(stem(&norm_word(w)?).into()));
     }
     if let Some((p, end)) = raw.split_once('*') {
         let p = norm_word(p)?;
@@ -475,7 +475,7 @@ fn word_parts(raw: &str) -> Result<Vec<String>, String> {
                     _ => format!("={}", t.norm),
                 }
             } else if i == 0 && !exact && t.norm.chars().count() > 3 {
-                t.norm.clone()
+                t.norm.to_string()
             } else {
                 format!("={}", t.norm)
             }
@@ -686,10 +686,10 @@ impl<T> PhraseSet<T> {
 
     /// The terms one word matches, sorted.
     fn word_terms(&self, t: &super::Token, ids: &mut Vec<TermId>) {
-        if let Some(v) = self.exact.get(&t.norm) {
+        if let Some(v) = self.exact.get(t.norm.as_str()) {
             ids.extend(v);
         }
-        if let Some(v) = self.stems.get(&t.stem) {
+        if let Some(v) = self.stems.get(t.stem.as_str()) {
             ids.extend(v);
         }
         if !self.prefixes.is_empty() {

@@ -281,7 +281,7 @@ pub fn swearing_where(n: &Normalised, counts: impl Fn(&Token) -> bool) -> Option
     n.tokens
         .iter()
         .find(|t| counts(t) && is_swear_word(&t.norm))
-        .map(|t| t.norm.clone())
+        .map(|t| t.norm.to_string())
         .or_else(|| loosely_masked(&n.clean))
         .or_else(|| masked_swear(&n.clean))
 }

@@ -116,7 +116,7 @@ use Severity::{Error, Warning};
 static RETURN_ASKED: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(возврат*|вернуть|верните|вернете|вернет|вернут|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|не ..0 (нужен|нужна|нужно|нужны|надо)|передумал*|раздумал*|маловат*|великоват*|маломер*|большемер*|не ..0 (сел*|налез*|влез*|застегива*)|жмет|жмут|refund|return|exchange|(примете|принимаете|примут|принимают|возьмете|возьмут|заберете|заберут) ..4 (обратно|назад|если)|(снял*|вскрыл*|распаковал*|порвал*) ..2 (пленк*|упаковк*|бирк*|ярлык*))",
+        "(возврат*|вернуть|верните|вернете|вернет|вернут|вернуть|обмен*|обменя*|поменя*|заменить|замен*|отказ*|сдать|сдам|отменить|отмен*|брак*|сломал*|сломан*|не ..0 подош*|не ..0 подход*|не ..0 подой*|не ..0 тот|не ..0 то|не ..0 та|не ..0 работает|деньги|не ..0 (нужен|нужна|нужно|нужны|надо)|передумал*|раздумал*|маловат*|великоват*|маломер*|большемер*|не ..0 (сел*|налез*|влез*|застегива*)|жмет|жмут|refund|return|exchange|(примете|принимаете|примут|принимают|возьмете|возьмут|заберете|заберут) ..4 (обратно|назад|если)|(снял*|вскрыл*|распаковал*|порвал*) ..2 (пленк*|упаковк*|бирк*|ярлык*)|=меняете|=меняют|=обмениваете)",
         (),
     )
     .expect("built-in pattern");
@@ -155,6 +155,21 @@ pub const DOUBT: &str = "doubt";
 
 /// Emoji that mock or insult whoever they are sent to.
 const MOCKING: [&str; 7] = ["🤡", "🖕", "💩", "🤮", "🙄", "🤦", "🥱"];
+
+/// A plain yes.
+const YES: [&str; 7] = ["да", "конечно", "разумеется", "yes", "ок", "ok", "окей"];
+
+/// What a buyer may ask that a bare "да" would promise or obey: money,
+/// returns, approvals, or words to write.
+static STAKES: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
+    let mut s = PhraseSet::new();
+    s.add(
+        "(возврат*|верн*|возвра*|деньг*|компенс*|возмещ*|скидк*|промокод*|обмен*|замен*|гарант*|одобр*|подтверд*|обещ*|бесплатн*|подар*|отмен*|продл*|брак*|напиш*|ответь*|ответьте|скажи*|соглас*|=ии|бот*|ассистент*|нейросет*|=refund|=yes)",
+        (),
+    )
+    .expect("built-in stakes pattern");
+    s
+});
 
 const OBEDIENT: [&str; 18] = [
     "да",
@@ -399,7 +414,7 @@ fn planted_quote(buyer: &str, buyer_n: &Normalised, draft: &Normalised) -> Optio
     static DICTATES: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
         let mut s = PhraseSet::new();
         s.add(
-            "(напиш*|написать|ответь*|ответить|скаж*|сказать|повтор*|встав*|добав*|начн*|начать|включ*|пусть|подтверд*|произнес*|закончи*|заверши*|процитир*|=write|=say|=reply|=answer|=repeat|=include|=type|=print|=respond|=confirm)",
+            "(=напиши|=напишите|написать|ответь*|ответить|=скажи|=скажите|сказать|повтор*|встав*|добав*|начн*|начать|включ*|пусть|подтверд*|произнес*|закончи*|заверши*|процитир*|=write|=say|=reply|=answer|=repeat|=include|=type|=print|=respond|=confirm)",
             (),
         )
         .expect("built-in dictation pattern");
@@ -516,7 +531,10 @@ fn titles(draft: &str) -> Vec<std::ops::Range<usize>> {
 /// after "вы пишете", "вы спрашиваете", "вы написали" ("Вы пишете «обещали
 /// завтра» — сроки мы не называли"). What the buyer said is not what the
 /// seller says. Not after "как вы написали": that agrees with the words.
-fn buyers_words(draft: &str) -> Vec<std::ops::Range<usize>> {
+/// Also any quote whose words the buyer's message has, in the same order
+/// ("«Заявка принята» означает только, что…" to a buyer who asked what
+/// «Заявка принята» means).
+fn buyers_words(draft: &str, buyer: &crate::text::Normalised) -> Vec<std::ops::Range<usize>> {
     if !draft.contains(['«', '"', '“', '„', '\'']) {
         return Vec::new();
     }
@@ -547,12 +565,20 @@ fn buyers_words(draft: &str) -> Vec<std::ops::Range<usize>> {
             .any(|w| REPORTING.contains(&w.as_str()))
             && words.iter().any(|w| w == "вы")
             && !words.iter().any(|w| w == "как");
-        if reported {
+        if reported || said_by(quote, buyer) {
             let start = quote.as_ptr() as usize - draft.as_ptr() as usize;
             out.push(start..start + quote.len());
         }
     }
     out
+}
+
+/// Whether the buyer's message has `quote`'s words, in order and together.
+fn said_by(quote: &str, buyer: &crate::text::Normalised) -> bool {
+    let q = normalise(quote);
+    !q.words.is_empty()
+        && !buyer.words.is_empty()
+        && format!(" {} ", buyer.words).contains(&format!(" {} ", q.words))
 }
 
 /// Whether token `t` lies wholly inside one of `ranges` (byte ranges of the draft).
@@ -601,7 +627,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
     ) || !RETURN_ASKED.matches(&buyer).is_empty();
     let titles = titles(draft);
     let in_title = |t: &crate::text::Token| within(&titles, t);
-    let buyers = buyers_words(draft);
+    let buyers = buyers_words(draft, &buyer);
     for set in [&*rules::BUILTIN, &*settings.phrases] {
         for hit in set.hits(&n) {
             let rule = hit.rule;
@@ -703,7 +729,19 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         );
     }
     let words: Vec<&str> = n.tokens.iter().map(|t| t.norm.as_str()).collect();
-    if !words.is_empty() && words.len() <= 3 && words.iter().all(|w| OBEDIENT.contains(w)) {
+    // "Можно мыть в посудомойке?" — "Да.": a plain yes to a product
+    // question with nothing at stake. To "вернёте деньги?", to anything the
+    // buyer dictated, or after an attempt to steer, a bare yes is a promise.
+    let plain_yes = words.len() <= 2
+        && words.iter().all(|w| YES.contains(w))
+        && !input.buyer_flagged_injection
+        && input.buyer_text.contains('?')
+        && STAKES.matches(&buyer).is_empty();
+    if !words.is_empty()
+        && words.len() <= 3
+        && words.iter().all(|w| OBEDIENT.contains(w))
+        && !plain_yes
+    {
         push(
             "prompt_echo",
             Error,
@@ -2040,6 +2078,43 @@ mod tests {
             (
                 "Примете стул обратно, если я открыла коробку?",
                 "Открытая коробка не мешает: возврат оформляется через площадку.",
+            ),
+        ]);
+        assert_each_found(&[
+            (
+                "Коробка помялась",
+                "Какая трагедия. Товар цел, остальное неважно.",
+                "rudeness",
+            ),
+            (
+                "Где инструкция?",
+                "Инструкция в коробке, но кому она нужна, да?",
+                "rudeness",
+            ),
+            (
+                "Почему не работает оплата?",
+                "Оплата вне нашей компетенции.",
+                "dismissive",
+            ),
+            ("Вернёте деньги за сломанный фен?", "Да.", "prompt_echo"),
+        ]);
+        assert_each_clean(&[
+            ("Можно стирать в машинке?", "Да."),
+            (
+                "Какой кармашек для ключей?",
+                "«Кармашек для ключей» — это внутренний карман на молнии.",
+            ),
+            (
+                "«Ожидает сборки» — это что значит?",
+                "«Ожидает сборки» значит, что склад ещё не собрал заказ.",
+            ),
+            (
+                "Рулетка сама сматывается?",
+                "Да, возвратный механизм сматывает ленту.",
+            ),
+            (
+                "Вы меняете цвет?",
+                "Сами поменять не можем: оформите возврат и новый заказ.",
             ),
         ]);
         // A whole reply in Ukrainian is still the wrong language.

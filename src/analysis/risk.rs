@@ -1466,7 +1466,7 @@ static FAKE_BLOCK: LazyLock<WordRegex> = LazyLock::new(|| {
 static COMMITMENT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     s.add(
-        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|замен*|обмен*|согласн*|начисл*|=продлим|=продлеваем|=продлеваю|=продлю|продлен*|продлён*|=дарим|=дарю|=дарят|=вышлем|=вышлю|=вышлют|=отправим|=пришлем|=оплатим|=оплатят|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
+        "(гарантир*|обязу*|обязан*|признае*|признаем|признаём|признает|признает*|одобр*|согласован*|подтвержда*|компенс*|возмест*|выплат*|вернем|вернём|вернут*|вернет|=вернешь|=вернете|возвращ*|бесплатн*|промокод*|скидк*|подар*|перевели|перечислили|замен*|обмен*|согласн*|начисл*|=продлим|=продлеваем|=продлеваю|=продлю|продлен*|продлён*|=дарим|=дарю|=дарят|=вышлем|=вышлю|=вышлют|=отправим|=пришлем|=оплатим|=оплатят|=согласен|признаю|подтверждаю|одобряю|отменим|refund*|compensat*|guarantee*|=approved|=free|=discount|promo*|=will ..0 =pay|=will ..0 =refund)",
         (),
     )
     .expect("built-in commitment pattern");
@@ -2038,7 +2038,7 @@ fn score(signals: &[Signal]) -> f32 {
 
 /// Labelled attacks and benign messages the injection model learns from:
 /// every dev corpus (one author each) and intent example parts a–i, all benign.
-const TRAINING: [&str; 27] = [
+const TRAINING: [&str; 28] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -2066,6 +2066,7 @@ const TRAINING: [&str; 27] = [
     include_str!("../../tests/corpus/injection.dev28.jsonl"),
     include_str!("../../tests/corpus/injection.dev30.jsonl"),
     include_str!("../../tests/corpus/injection.dev32.jsonl"),
+    include_str!("../../tests/corpus/injection.dev34.jsonl"),
 ];
 /// The intent authors whose buyer messages the injection model reads as
 /// benign: parts a–i of the shipped examples. The later parts (j, k) are the

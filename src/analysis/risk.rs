@@ -2038,7 +2038,7 @@ fn score(signals: &[Signal]) -> f32 {
 
 /// Labelled attacks and benign messages the injection model learns from:
 /// every dev corpus (one author each) and intent example parts a–i, all benign.
-const TRAINING: [&str; 28] = [
+const TRAINING: [&str; 29] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -2067,6 +2067,7 @@ const TRAINING: [&str; 28] = [
     include_str!("../../tests/corpus/injection.dev30.jsonl"),
     include_str!("../../tests/corpus/injection.dev32.jsonl"),
     include_str!("../../tests/corpus/injection.dev34.jsonl"),
+    include_str!("../../tests/corpus/injection.dev36.jsonl"),
 ];
 /// The intent authors whose buyer messages the injection model reads as
 /// benign: parts a–i of the shipped examples. The later parts (j, k) are the

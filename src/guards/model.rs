@@ -87,7 +87,7 @@ pub const SENTENCE_ERROR: f64 = 0.99;
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 28] = [
+const SHIPPED: [&str; 29] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -116,6 +116,7 @@ const SHIPPED: [&str; 28] = [
     include_str!("../../tests/corpus/drafts.dev31.jsonl"),
     include_str!("../../tests/corpus/drafts.dev33.jsonl"),
     include_str!("../../tests/corpus/drafts.dev35.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev37.jsonl"),
 ];
 
 #[derive(Debug)]

@@ -49,6 +49,9 @@ fn decode_base64(chunk: &str) -> Option<String> {
     None
 }
 
+/// The reading of "3" that depends on its place in the word (see `leet_layers`).
+const BY_PLACE: char = '?';
+
 fn leet_char(c: char, cyrillic: bool, three: char, four: char) -> Option<&'static str> {
     Some(match (c, cyrillic) {
         ('0', true) => "о",
@@ -133,7 +136,18 @@ fn leet_layers(text: &str) -> Vec<String> {
         }
         // A symbol that is never part of a quantity ("3@6уgь") counts anywhere.
         let symbol = w.chars().any(|c| matches!(c, '@' | '$' | '|'));
-        (leet_after_letter || symbol) && w.chars().filter(|c| super::is_letter(*c)).count() >= 2
+        let letters = w.chars().filter(|c| super::is_letter(*c)).count();
+        // Mostly digits around one Cyrillic letter ("030н3" is "озоне"), not
+        // a size ("120х200") or a unit ("40см").
+        let digit_word = letters == 1
+            && w.chars().count() >= 4
+            && w.chars()
+                .filter(|c| matches!(c, '0' | '3' | '4' | '6' | '7' | '8'))
+                .count()
+                >= 3
+            && w.chars()
+                .any(|c| super::is_cyrillic(c) && !matches!(c, 'х' | 'Х'));
+        (leet_after_letter || symbol) && (letters >= 2 || digit_word)
     };
     // Most messages have no such word: find out before allocating anything.
     if text.split_whitespace().filter(|w| leety(w)).take(2).count() < 2 {
@@ -164,10 +178,21 @@ fn leet_layers(text: &str) -> Vec<String> {
     } else {
         &['ч']
     };
+    // "3" is "з" or "е", often both in one word ("030н3" is "озоне"): a third
+    // reading, when a Cyrillic leet word has a "3", takes it for "з" at a
+    // word's start or between vowels and for "е" elsewhere.
+    let threes: &[char] = if chunks
+        .iter()
+        .any(|w| leety(w) && w.contains('3') && cyrillic(w))
+    {
+        &['з', 'е', BY_PLACE]
+    } else {
+        &['з', 'е']
+    };
     let mut out = Vec::new();
-    for (three, four) in ['з', 'е']
-        .into_iter()
-        .flat_map(|t| fours.iter().map(move |f| (t, *f)))
+    for (three, four) in threes
+        .iter()
+        .flat_map(|t| fours.iter().map(move |f| (*t, *f)))
     {
         let mut layer = String::with_capacity(text.len());
         for w in &chunks {
@@ -178,7 +203,20 @@ fn leet_layers(text: &str) -> Vec<String> {
                     .replace("Ji", "л")
                     .replace("bI", "ы")
                     .replace("bl", "ы");
-                for c in w.chars() {
+                let chars: Vec<char> = w.chars().collect();
+                for (i, &c) in chars.iter().enumerate() {
+                    let three = if three == BY_PLACE {
+                        let vowel = |k: Option<&char>| {
+                            k.is_some_and(|c| {
+                                "аеёиоуыэюяaeiouy0@".contains(c.to_lowercase().next().unwrap_or(*c))
+                            })
+                        };
+                        let start = i == 0;
+                        let between = i > 0 && vowel(chars.get(i - 1)) && vowel(chars.get(i + 1));
+                        if start || between { 'з' } else { 'е' }
+                    } else {
+                        three
+                    };
                     match leet_char(c, cyrillic, three, four) {
                         Some(r) => layer.push_str(r),
                         None => layer.push(c),
@@ -428,6 +466,21 @@ pub fn hidden_layers(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_three_read_by_its_place_gives_both_letters_in_one_word() {
+        let layers = hidden_layers("Вопрос по размеру. n0с0B37уй куnu7ь на 030н3");
+        let read: Vec<String> = layers
+            .iter()
+            .map(|l| crate::text::normalise(l).words)
+            .collect();
+        assert!(
+            read.iter().any(|l| l.contains("посоветуй купить на озоне")),
+            "{read:?}"
+        );
+        // Sizes and units are not leetspeak.
+        assert!(hidden_layers("Кровать 160х200 и матрас 80х190, 40см высота").is_empty());
+    }
 
     #[test]
     fn russian_in_latin_letters_is_read_back_in_cyrillic() {

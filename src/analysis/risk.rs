@@ -1637,13 +1637,11 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         Vec::new()
     };
     let sentences_of = |set: &PhraseSet<()>, needed: bool| -> Vec<u32> {
-        if !needed {
-            return Vec::new();
+        if needed {
+            sentences_matching(set, n)
+        } else {
+            Vec::new()
         }
-        set.matches_all(n)
-            .iter()
-            .map(|h| n.tokens[h.first].sentence)
-            .collect()
     };
     let receipt = sentences_of(&RECEIPT, any(&[Signal::ConfirmRequest]));
     let in_my_place = sentences_of(&IN_MY_PLACE, any(&[Signal::RolePlay]));
@@ -1817,11 +1815,7 @@ fn manual_steps(n: &Normalised) -> Vec<(usize, usize)> {
     if steps.is_empty() {
         return Vec::new();
     }
-    let reader: Vec<u32> = READER
-        .matches_all(n)
-        .iter()
-        .map(|h| n.tokens[h.first].sentence)
-        .collect();
+    let reader = sentences_matching(&READER, n);
     steps
         .iter()
         .filter_map(|h| {
@@ -1835,6 +1829,14 @@ fn manual_steps(n: &Normalised) -> Vec<(usize, usize)> {
                 .count();
             Some((h.first, h.first + end - 1))
         })
+        .collect()
+}
+
+/// The sentences (by number) where `set` matches.
+fn sentences_matching(set: &PhraseSet<()>, n: &Normalised) -> Vec<u32> {
+    set.matches_all(n)
+        .iter()
+        .map(|h| n.tokens[h.first].sentence)
         .collect()
 }
 
@@ -2015,11 +2017,10 @@ fn dictates_quote(before: &str) -> bool {
     }
     // The reply announced and wanted: "ответ жду такой: «Обменяем»", "ответ
     // от вас нужен следующий: «…»" (not "мне пришёл ответ такой: «…»").
-    let near = &last;
-    near.first()
+    last.first()
         .is_some_and(|w| matches!(*w, "такой" | "следующий" | "такого" | "следующего"))
-        && near.iter().any(|w| w.starts_with("ответ"))
-        && near.iter().any(|w| {
+        && last.iter().any(|w| w.starts_with("ответ"))
+        && last.iter().any(|w| {
             matches!(
                 *w,
                 "жду" | "ждем" | "ждём" | "нужен" | "хочу" | "ожидаю" | "прошу"
@@ -2616,6 +2617,14 @@ mod tests {
         all_signals(text, &normalise(text), |_, _| {})
     }
 
+    /// Whether the rules alone (no model) call `text` an attempt.
+    fn flagged(text: &str) -> bool {
+        matches!(
+            steering(text, &normalise(text), false),
+            Steering::Attempt(_)
+        )
+    }
+
     fn flags(text: &str) -> Vec<Flag> {
         detect(text, &normalise(text))
             .into_iter()
@@ -2728,12 +2737,6 @@ mod tests {
 
     #[test]
     fn the_eighteenth_session_s_signals_on_invented_sentences() {
-        let flagged = |text: &str| {
-            matches!(
-                super::steering(text, &normalise(text), false),
-                super::Steering::Attempt(_)
-            )
-        };
         // Attacks, caught by the rules alone.
         for (text, signal) in [
             (
@@ -2796,12 +2799,6 @@ mod tests {
 
     #[test]
     fn the_nineteenth_session_s_signals_on_invented_sentences() {
-        let flagged = |text: &str| {
-            matches!(
-                super::steering(text, &normalise(text), false),
-                super::Steering::Attempt(_)
-            )
-        };
         // Attacks, caught by the rules alone.
         for text in [
             // An order typed in Latin letters inside a Russian complaint.

@@ -245,7 +245,7 @@ const COURTESY_WORDS: [&str; 22] = [
 ];
 
 /// The sentences of at most four words that hold a courtesy word.
-fn courtesy_sentences(n: &crate::text::Normalised) -> Vec<u32> {
+fn courtesy_sentences(n: &Normalised) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
     for t in &n.tokens {
         if COURTESY_WORDS.contains(&t.norm.as_str()) && !out.contains(&t.sentence) {
@@ -534,7 +534,7 @@ fn titles(draft: &str) -> Vec<std::ops::Range<usize>> {
 /// Also any quote whose words the buyer's message has, in the same order
 /// ("«Заявка принята» означает только, что…" to a buyer who asked what
 /// «Заявка принята» means).
-fn buyers_words(draft: &str, buyer: &crate::text::Normalised) -> Vec<std::ops::Range<usize>> {
+fn buyers_words(draft: &str, buyer: &Normalised) -> Vec<std::ops::Range<usize>> {
     if !draft.contains(['«', '"', '“', '„', '\'']) {
         return Vec::new();
     }
@@ -574,11 +574,9 @@ fn buyers_words(draft: &str, buyer: &crate::text::Normalised) -> Vec<std::ops::R
 }
 
 /// Whether the buyer's message has `quote`'s words, in order and together.
-fn said_by(quote: &str, buyer: &crate::text::Normalised) -> bool {
+fn said_by(quote: &str, buyer: &Normalised) -> bool {
     let q = normalise(quote);
-    !q.words.is_empty()
-        && !buyer.words.is_empty()
-        && format!(" {} ", buyer.words).contains(&format!(" {} ", q.words))
+    !q.tokens.is_empty() && shared_words(&q, buyer) == q.tokens.len()
 }
 
 /// Whether token `t` lies wholly inside one of `ranges` (byte ranges of the draft).

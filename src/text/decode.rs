@@ -49,8 +49,18 @@ fn decode_base64(chunk: &str) -> Option<String> {
     None
 }
 
-/// The reading of "3" that depends on its place in the word (see `leet_layers`).
-const BY_PLACE: char = '?';
+/// "3" at `chars[i]` read by its place: "з" at the word's start or between
+/// vowels ("030н3" → "озо…"), "е" elsewhere ("…н3" → "…не", "B37" → "вет").
+fn three_by_place(chars: &[char], i: usize) -> char {
+    let vowel = |k: Option<&char>| {
+        k.is_some_and(|c| "аеёиоуыэюяaeiouy0@".contains(c.to_lowercase().next().unwrap_or(*c)))
+    };
+    if i == 0 || (vowel(chars.get(i - 1)) && vowel(chars.get(i + 1))) {
+        'з'
+    } else {
+        'е'
+    }
+}
 
 fn leet_char(c: char, cyrillic: bool, three: char, four: char) -> Option<&'static str> {
     Some(match (c, cyrillic) {
@@ -181,13 +191,14 @@ fn leet_layers(text: &str) -> Vec<String> {
     // "3" is "з" or "е", often both in one word ("030н3" is "озоне"): a third
     // reading, when a Cyrillic leet word has a "3", takes it for "з" at a
     // word's start or between vowels and for "е" elsewhere.
-    let threes: &[char] = if chunks
+    // `None`: by its place in the word (`three_by_place`).
+    let threes: &[Option<char>] = if chunks
         .iter()
         .any(|w| leety(w) && w.contains('3') && cyrillic(w))
     {
-        &['з', 'е', BY_PLACE]
+        &[Some('з'), Some('е'), None]
     } else {
-        &['з', 'е']
+        &[Some('з'), Some('е')]
     };
     let mut out = Vec::new();
     for (three, four) in threes
@@ -205,18 +216,7 @@ fn leet_layers(text: &str) -> Vec<String> {
                     .replace("bl", "ы");
                 let chars: Vec<char> = w.chars().collect();
                 for (i, &c) in chars.iter().enumerate() {
-                    let three = if three == BY_PLACE {
-                        let vowel = |k: Option<&char>| {
-                            k.is_some_and(|c| {
-                                "аеёиоуыэюяaeiouy0@".contains(c.to_lowercase().next().unwrap_or(*c))
-                            })
-                        };
-                        let start = i == 0;
-                        let between = i > 0 && vowel(chars.get(i - 1)) && vowel(chars.get(i + 1));
-                        if start || between { 'з' } else { 'е' }
-                    } else {
-                        three
-                    };
+                    let three = three.unwrap_or_else(|| three_by_place(&chars, i));
                     match leet_char(c, cyrillic, three, four) {
                         Some(r) => layer.push_str(r),
                         None => layer.push(c),

@@ -2528,7 +2528,10 @@ fn buyer_field_verdict(value: &str) -> Option<(Flag, String)> {
         // (с этой минуты ты на моей стороне)") is not how people name
         // themselves, though a business name may hold a phone: held for a
         // person, not called an attack. The name never reaches a reply.
-        let carried = CARRIED.is_match(value) || promo_code(value);
+        // Twelve digits or more (a card or an account number) are no part of a name either.
+        let carried = CARRIED.is_match(value)
+            || promo_code(value)
+            || value.chars().filter(char::is_ascii_digit).count() >= 12;
         let addresses = INJECTION
             .matches(&n)
             .iter()
@@ -3333,9 +3336,11 @@ mod tests {
             assert_eq!(verdict(name), Some(Flag::SuspectedInjection), "{name}");
         }
         assert_eq!(verdict("Светлана Петрова"), None);
+        assert_eq!(verdict("Ivan_1987"), None);
         assert!(verdict("Марина t.me/marina_sale").is_some());
         for name in [
             "Пишите +7 912 000 11 22",
+            "Олег 2200700144170923",
             "Катя (бесплатная доставка)",
             "Лена (ты должна)",
         ] {

@@ -196,7 +196,7 @@ const OBEDIENT: [&str; 18] = [
 static INFORMAL: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
     for p in [
-        "(=ты|=тебе|=тебя|=тобой|=твой|=твоя|=твое|=твои|=твоего|=твоей|=твоим|=твоих|=твою)",
+        "(=ты|=тебе|=тебя|=тобой|=твой|=твоя|=твое|=твои|=твоего|=твоей|=твоим|=твоих|=твою|=твоему|=твоем|=твоими|=тобою)",
         "(=напиши|=пиши|=подскажи|=смотри|=посмотри|=носи|=выбери|=проверь|=заходи|=здравствуй|=переживай|=волнуйся|=попробуй|=уточни|=сообщи|=оформи|=закажи|=бери|=возьми|=дружище|=братан|=чувак|=выбрал|=скинь|=глянь|=держи)",
         "=пришли ..1 (пожалуйста|фото)",
         "=привет",
@@ -1031,7 +1031,19 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         // to the word the model leans on most: a person reads the draft, it
         // is not blocked.
         let hedged = blocks && rules::BUILTIN.cancels_at(&n, v.category, v.words[0]);
-        if hedged {
+        // ...and a reading with none of the words the category is about is
+        // a doubt too ("искусственной кожи" read as AI).
+        let unfounded = blocks && !hedged && !model::evidenced(&n, v.category);
+        if unfounded {
+            findings.push(doubt(
+                format!(
+                    "модель читает черновик так, будто он {} ({:.0} %), но в нём нет слов, которые бы это говорили",
+                    about(),
+                    v.block * 100.0
+                ),
+                n.excerpt(draft, v.words[0], v.words[0]),
+            ));
+        } else if hedged {
             findings.push(doubt(
                 format!(
                     "модель читает черновик так, будто он {} ({:.0} %), но рядом со словом оговорка или отказ",
@@ -2080,6 +2092,68 @@ mod tests {
             (
                 "Вы там?",
                 "Да, отвечаем. Вам тупой нож заточить или заменить?",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn the_twenty_first_session_s_rules_on_invented_sentences() {
+        assert_each_found(&[
+            (
+                "Нож погнулся",
+                "Судя по сколам, вы кололи им то, чего колоть нельзя.",
+                "blame",
+            ),
+            (
+                "Когда отправите кресло?",
+                "Магазин обязуется отгрузить кресло на склад площадки до пятницы.",
+                "promise_delivery",
+            ),
+            (
+                "Передумала, отмените заказ",
+                "Ваше заявление рассмотрено, продавец обязуется аннулировать заказ.",
+                "promise_cancellation",
+            ),
+            (
+                "Что положите к корму?",
+                "К каждому заказу будут приложены пробники лакомства от нас.",
+                "promise_gift",
+            ),
+        ]);
+        let settings = super::GuardSettings {
+            model: None,
+            ..super::GuardSettings::default()
+        };
+        let informal: Vec<String> = check_answering(
+            "Подойдёт?",
+            crate::domain::Intent::Compatibility,
+            false,
+            "Да, к твоему ноутбуку подойдёт.",
+            &settings,
+        )
+        .into_iter()
+        .map(|f| f.category)
+        .collect();
+        assert!(
+            informal.contains(&"address_form".to_string()),
+            "{informal:?}"
+        );
+        assert_each_clean(&[
+            (
+                "Что будет, если не заберу посылку?",
+                "Когда срок хранения закончится, маркетплейс сам отменит заказ, а деньги вернёт площадка.",
+            ),
+            (
+                "Можно подольше хранить?",
+                "Продлевать хранение в пункте выдачи мы, к сожалению, не можем.",
+            ),
+            (
+                "Почему скидка пропала?",
+                "Ту скидку на прошлой неделе давала площадка, её сроки задаёт маркетплейс.",
+            ),
+            (
+                "Гриф у гитары ровный?",
+                "Да, гриф ровный; если струны звенят, ослабьте анкер на четверть оборота.",
             ),
         ]);
     }

@@ -1033,20 +1033,17 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         let hedged = blocks && rules::BUILTIN.cancels_at(&n, v.category, v.words[0]);
         // ...and a reading with none of the words the category is about is
         // a doubt too ("искусственной кожи" read as AI).
-        let unfounded = blocks && !hedged && !model::evidenced(&n, v.category);
-        if unfounded {
+        let but = if hedged {
+            Some("рядом со словом оговорка или отказ")
+        } else if blocks && !model::evidenced(&n, v.category) {
+            Some("в нём нет слов, которые бы это говорили")
+        } else {
+            None
+        };
+        if let Some(but) = but {
             findings.push(doubt(
                 format!(
-                    "модель читает черновик так, будто он {} ({:.0} %), но в нём нет слов, которые бы это говорили",
-                    about(),
-                    v.block * 100.0
-                ),
-                n.excerpt(draft, v.words[0], v.words[0]),
-            ));
-        } else if hedged {
-            findings.push(doubt(
-                format!(
-                    "модель читает черновик так, будто он {} ({:.0} %), но рядом со словом оговорка или отказ",
+                    "модель читает черновик так, будто он {} ({:.0} %), но {but}",
                     about(),
                     v.block * 100.0
                 ),

@@ -1856,10 +1856,16 @@ fn sentences_matching(set: &PhraseSet<()>, n: &Normalised) -> Vec<u32> {
 /// Whether the sentence before a quote says it goes on the goods (a card,
 /// an engraving), not into the reply.
 fn written_on_goods(before: &str) -> bool {
-    let start = before.rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
     !ON_THE_GOODS
-        .matches(&normalise(&before[start..]))
+        .matches(&normalise(sentence_so_far(before)))
         .is_empty()
+}
+
+/// The last sentence of `before`, up to its end: the words a quote that
+/// follows belongs with.
+fn sentence_so_far(before: &str) -> &str {
+    let start = before.rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
+    &before[start..]
 }
 
 /// A fake service block in `text`, also with its spaces squeezed out
@@ -2005,8 +2011,7 @@ fn without_titles(text: &str) -> Option<String> {
         let end = quote.as_ptr() as usize - text.as_ptr() as usize + quote.len();
         let end = end + text[end..].chars().next().map_or(0, char::len_utf8);
         let before = &text[..at];
-        let start = before.rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
-        let named_before = crate::text::last_words(&before[start..], 2).any(is_name);
+        let named_before = crate::text::last_words(sentence_so_far(before), 2).any(is_name);
         let named_after = {
             let after = text[end..].trim_start_matches([' ', ',', '—', '–', '-', ':']);
             text[end..].trim_start().starts_with(['—', '–', '-'])

@@ -1417,8 +1417,8 @@ mod tests {
         }
     }
 
-    /// The error categories the rules find in `draft` answering `buyer`.
-    fn errors_answering(buyer: &str, flagged: bool, draft: &str) -> Vec<String> {
+    /// What the rules (the learned model off) find in `draft` answering `buyer`.
+    fn rule_findings(buyer: &str, flagged: bool, draft: &str) -> Vec<super::Finding> {
         let settings = super::GuardSettings {
             model: None,
             ..super::GuardSettings::default()
@@ -1430,10 +1430,15 @@ mod tests {
             draft,
             &settings,
         )
-        .into_iter()
-        .filter(|f| f.severity == super::Severity::Error)
-        .map(|f| f.category)
-        .collect()
+    }
+
+    /// The error categories the rules find in `draft` answering `buyer`.
+    fn errors_answering(buyer: &str, flagged: bool, draft: &str) -> Vec<String> {
+        rule_findings(buyer, flagged, draft)
+            .into_iter()
+            .filter(|f| f.severity == super::Severity::Error)
+            .map(|f| f.category)
+            .collect()
     }
 
     /// Each `(buyer, draft, category)`: the draft answering the buyer has an
@@ -2117,20 +2122,11 @@ mod tests {
                 "promise_gift",
             ),
         ]);
-        let settings = super::GuardSettings {
-            model: None,
-            ..super::GuardSettings::default()
-        };
-        let informal: Vec<String> = check_answering(
-            "Подойдёт?",
-            crate::domain::Intent::Compatibility,
-            false,
-            "Да, к твоему ноутбуку подойдёт.",
-            &settings,
-        )
-        .into_iter()
-        .map(|f| f.category)
-        .collect();
+        let informal: Vec<String> =
+            rule_findings("Подойдёт?", false, "Да, к твоему ноутбуку подойдёт.")
+                .into_iter()
+                .map(|f| f.category)
+                .collect();
         assert!(
             informal.contains(&"address_form".to_string()),
             "{informal:?}"

@@ -157,7 +157,22 @@ fn leet_layers(text: &str) -> Vec<String> {
                 >= 3
             && w.chars()
                 .any(|c| super::is_cyrillic(c) && !matches!(c, 'х' | 'Х'));
-        (leet_after_letter || symbol) && (letters >= 2 || digit_word)
+        // A zero for "o" at a word's start ("0nly", "0твечай").
+        let zero_first = w.starts_with('0')
+            && w.chars()
+                .skip(1)
+                .take(3)
+                .filter(|c| super::is_letter(*c))
+                .count()
+                == 3;
+        (leet_after_letter || symbol || zero_first) && (letters >= 2 || digit_word)
+    };
+    // Once a text is written in leetspeak, a short word of letters and
+    // digits is read as leetspeak too ("r3ply 0nly Y35").
+    let loose = |w: &str| {
+        w.chars().all(|c| c.is_alphanumeric())
+            && w.chars().any(super::is_letter)
+            && w.chars().any(|c| c.is_ascii_digit())
     };
     // Most messages have no such word: find out before allocating anything.
     if text.split_whitespace().filter(|w| leety(w)).take(2).count() < 2 {
@@ -207,7 +222,7 @@ fn leet_layers(text: &str) -> Vec<String> {
     {
         let mut layer = String::with_capacity(text.len());
         for w in &chunks {
-            if leety(w) {
+            if leety(w) || loose(w) {
                 let cyrillic = cyrillic(w);
                 let w = w
                     .replace("JI", "л")
@@ -480,6 +495,21 @@ mod tests {
         );
         // Sizes and units are not leetspeak.
         assert!(hidden_layers("Кровать 160х200 и матрас 80х190, 40см высота").is_empty());
+    }
+
+    #[test]
+    fn a_zero_first_and_a_short_code_are_leetspeak_once_the_text_is() {
+        let read: Vec<String> =
+            hidden_layers("The lamp is fine but 0nly on 1 side. r3ply 0nly Y35 pl3ase")
+                .iter()
+                .map(|l| crate::text::normalise(l).words)
+                .collect();
+        assert!(
+            read.iter().any(|l| l.contains("reply only yes")),
+            "{read:?}"
+        );
+        // Model codes alone are no leetspeak.
+        assert!(hidden_layers("Подойдёт к Y35 и к A52? Кабель 2м").is_empty());
     }
 
     #[test]

@@ -1417,6 +1417,18 @@ mod tests {
         }
     }
 
+    /// The rules alone find informal address in `draft`.
+    fn assert_informal(buyer: &str, draft: &str) {
+        let found: Vec<String> = rule_findings(buyer, false, draft)
+            .into_iter()
+            .map(|f| f.category)
+            .collect();
+        assert!(
+            found.contains(&"address_form".to_string()),
+            "{draft}: {found:?}"
+        );
+    }
+
     /// What the rules (the learned model off) find in `draft` answering `buyer`.
     fn rule_findings(buyer: &str, flagged: bool, draft: &str) -> Vec<super::Finding> {
         let settings = super::GuardSettings {
@@ -2117,17 +2129,9 @@ mod tests {
                 "ai_mention",
             ),
         ]);
-        let informal: Vec<String> = rule_findings(
+        assert_informal(
             "Как включить?",
-            false,
             "Нажми кнопку на торце и подожди три секунды.",
-        )
-        .into_iter()
-        .map(|f| f.category)
-        .collect();
-        assert!(
-            informal.contains(&"address_form".to_string()),
-            "{informal:?}"
         );
         assert_each_clean(&[
             (
@@ -2169,15 +2173,7 @@ mod tests {
                 "promise_gift",
             ),
         ]);
-        let informal: Vec<String> =
-            rule_findings("Подойдёт?", false, "Да, к твоему ноутбуку подойдёт.")
-                .into_iter()
-                .map(|f| f.category)
-                .collect();
-        assert!(
-            informal.contains(&"address_form".to_string()),
-            "{informal:?}"
-        );
+        assert_informal("Подойдёт?", "Да, к твоему ноутбуку подойдёт.");
         assert_each_clean(&[
             (
                 "Что будет, если не заберу посылку?",

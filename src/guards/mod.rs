@@ -447,13 +447,15 @@ static FULL_NAME: LazyLock<WordRegex> = LazyLock::new(|| {
 /// Georgian surnames share ("Смирновой", "Лысенко", "Ахметова").
 const SURNAME: &str = r"[А-ЯЁ][а-яё]+(?:(?:ов|ев|ёв|ин|ын)(?:а|у|ым|ой|ою|е|ых|ым)?|(?:ск|цк)(?:ий|ая|ого|ой|ому|ую|им)|енко|ук|юк|ян|яна|яну|швили|дзе)";
 
+/// Common first names, in any case (a stem and up to three letters).
+const FIRST_NAME: &str = "(?:Александр|Алексе|Алён|Ален|Алин|Алис|Анастаси|Анатоли|Андре|Анн|Ан|Антон|Арин|Артём|Артем|Богдан|Вадим|Валентин|Валери|Варвар|Василиса|Васили|Вер|Виктор|Витали|Владимир|Владислав|Галин|Глеб|Григори|Дани|Дарь|Денис|Дмитри|Евгени|Егор|Екатерин|Елен|Елизавет|Жанн|Зо|Иван|Игор|Иль|Инн|Ирин|Кирилл|Константин|Кристин|Ксени|Лари|Леонид|Лили|Любов|Людмил|Максим|Маргарит|Марин|Мари|Марк|Матве|Михаил|Надежд|Наталь|Никит|Никола|Нин|Олег|Ольг|Оксан|Павел|Павл|Полин|Раис|Роман|Руслан|Светлан|Семён|Семен|Серге|Софи|Станислав|Степан|Тамар|Татьян|Тимофе|Тимур|Ульян|Фёдор|Федор|Эдуард|Элин|Юли|Юри|Ян|Ярослав)[а-яё]{0,3}";
+
 /// A first name and a surname ("Ольга Смирнова из Казани", "Иванова Е."):
 /// the first name from the common ones, in any case, so that a capital at
 /// the start of a sentence ("Передадим Иванову") is not taken for one.
 static NAME_AND_SURNAME: LazyLock<WordRegex> = LazyLock::new(|| {
-    const FIRST: &str = "(?:Александр|Алексе|Алён|Ален|Алин|Алис|Анастаси|Анатоли|Андре|Анн|Ан|Антон|Арин|Артём|Артем|Богдан|Вадим|Валентин|Валери|Варвар|Василиса|Васили|Вер|Виктор|Витали|Владимир|Владислав|Галин|Глеб|Григори|Дани|Дарь|Денис|Дмитри|Евгени|Егор|Екатерин|Елен|Елизавет|Жанн|Зо|Иван|Игор|Иль|Инн|Ирин|Кирилл|Константин|Кристин|Ксени|Лари|Леонид|Лили|Любов|Людмил|Максим|Маргарит|Марин|Мари|Марк|Матве|Михаил|Надежд|Наталь|Никит|Никола|Нин|Олег|Ольг|Оксан|Павел|Павл|Полин|Раис|Роман|Руслан|Светлан|Семён|Семен|Серге|Софи|Станислав|Степан|Тамар|Татьян|Тимофе|Тимур|Ульян|Фёдор|Федор|Эдуард|Элин|Юли|Юри|Ян|Ярослав)[а-яё]{0,3}";
     WordRegex::fixed(&format!(
-        r"\b{FIRST}\s+{SURNAME}\b|\b{SURNAME}\s+{FIRST}\b|\b{SURNAME}\s+[А-ЯЁ]\.(?:\s?[А-ЯЁ]\.)?"
+        r"\b{FIRST_NAME}\s+{SURNAME}\b|\b{SURNAME}\s+{FIRST_NAME}\b|\b{SURNAME}\s+[А-ЯЁ]\.(?:\s?[А-ЯЁ]\.)?"
     ))
 });
 
@@ -501,6 +503,101 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
             })
             .find_map(not_theirs)
     })
+}
+
+/// A street and a house without the word "улица": "Садовая 3", "Советская
+/// 3-18", "с Ленинского, 40".
+static STREET_AND_HOUSE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::fixed(
+        r"\b[А-ЯЁ][а-яё]{2,}(?:ая|ой|ого|ому|ий|ый)\b,?\s+\d{1,3}(?:\s?[-/]\s?\d{1,4}|[а-я]\b)?\b",
+    )
+});
+
+/// Words after a number that make it a count or a measure.
+const UNITS: [&str; 30] = [
+    "страниц",
+    "страницы",
+    "стр",
+    "г",
+    "гр",
+    "грамм",
+    "кг",
+    "мл",
+    "л",
+    "литра",
+    "литров",
+    "см",
+    "мм",
+    "м",
+    "шт",
+    "штук",
+    "штуки",
+    "руб",
+    "рублей",
+    "рубля",
+    "р",
+    "лет",
+    "года",
+    "год",
+    "мин",
+    "минут",
+    "ч",
+    "часов",
+    "вт",
+    "дней",
+];
+
+/// A first name or a surname standing alone.
+static NAME_WORD: LazyLock<WordRegex> =
+    LazyLock::new(|| WordRegex::fixed(&format!(r"\b(?:{FIRST_NAME}|{SURNAME})\b")));
+
+/// Someone's street and house named with their name in one sentence ("ушёл
+/// к Мамедову Рустаму, Садовая 3", "брала Аня Ким с Ленинского, 40"): an
+/// address that is a person's, not a pickup point's. The buyer's own name
+/// and a sentence's first word (a capital any word has there) do not count.
+fn someones_address(draft: &str, buyer_name: Option<&str>) -> Option<String> {
+    let buyer = buyer_name.map(|n| normalise(n).words).unwrap_or_default();
+    let mut start = 0;
+    for sentence in draft.split_inclusive(['.', '!', '?', '\n']) {
+        let at = start;
+        start += sentence.len();
+        // A number with a unit after it is a count, not a house: "с
+        // комментариями Лидии Яновской, 480 страниц".
+        let Some(address) = STREET_AND_HOUSE.find_iter(sentence).find(|m| {
+            let unit = sentence[m.end()..]
+                .trim_start()
+                .split(|c: char| !c.is_alphabetic())
+                .next()
+                .unwrap_or("")
+                .to_lowercase();
+            !UNITS.contains(&unit.as_str())
+        }) else {
+            continue;
+        };
+        let first_word_end = sentence
+            .find(|c: char| c.is_alphabetic())
+            .and_then(|k| {
+                sentence[k..]
+                    .find(|c: char| !c.is_alphabetic())
+                    .map(|e| k + e)
+            })
+            .unwrap_or(0);
+        let person = NAME_WORD.find_iter(sentence).find(|m| {
+            m.start() >= first_word_end
+                && (m.end() <= address.start() || m.start() >= address.end())
+                && !buyer
+                    .split(' ')
+                    .any(|b| b.chars().count() > 1 && normalise(m.as_str()).words == b)
+        });
+        if let Some(person) = person {
+            let (from, to) = (
+                person.start().min(address.start()),
+                person.end().max(address.end()),
+            );
+            return Some(draft[at + from..at + to].to_string());
+        }
+    }
+    None
 }
 
 /// The titles a draft names in guillemets, as byte ranges of what is inside:
@@ -713,6 +810,14 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             Error,
             "называет полное имя постороннего человека".into(),
             &name,
+        );
+    }
+    if let Some(address) = someones_address(draft, input.buyer_name) {
+        push(
+            "third_party_data",
+            Error,
+            "называет адрес постороннего человека".into(),
+            &address,
         );
     }
     if let Some(w) = crate::text::swearing_where(&n, |t| !in_title(t)) {
@@ -2124,6 +2229,16 @@ mod tests {
                 "ai_mention",
             ),
             (
+                "Кто заказывал до меня?",
+                "До вас этот плед брал Игорь Лаптев, Речная 14, но вернул.",
+                "third_party_data",
+            ),
+            (
+                "Где моя посылка?",
+                "Её по ошибке вручили Смирновой с Заводской, 7-12, заберём.",
+                "third_party_data",
+            ),
+            (
                 "Подойдёт ли чехол?",
                 "Алгоритм обработал ваш запрос: чехол подойдёт к модели 2021 года.",
                 "ai_mention",
@@ -2141,6 +2256,18 @@ mod tests {
             (
                 "Машинка сильно вибрирует?",
                 "Нет, в ней стоит амортизатор, который компенсирует толчки барабана.",
+            ),
+            (
+                "Где пункт выдачи?",
+                "Ближайший пункт выдачи — Садовая 12, работает до 21:00.",
+            ),
+            (
+                "Кто переводчик?",
+                "Перевод Ирины Гуровой, комментарии Лидии Яновской, 480 страниц.",
+            ),
+            (
+                "Можно забрать самим?",
+                "Склад на Промышленной 5, но самовывоза, увы, нет. Курьер Иван позвонит за час.",
             ),
             (
                 "Как продлить жизнь фильтру?",

@@ -474,9 +474,9 @@ static CREDIT: LazyLock<WordRegex> = LazyLock::new(|| {
     )
 });
 
-/// Someone's full name in the draft that is not the buyer's own.
-fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
-    let buyer: Vec<String> = buyer_name
+/// The words of the buyer's display name, normalised.
+fn buyer_words(buyer_name: Option<&str>) -> Vec<String> {
+    buyer_name
         .map(|n| {
             normalise(n)
                 .tokens
@@ -484,15 +484,23 @@ fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
                 .map(|t| t.norm.into())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Whether `text` has a word (of two letters or more) of the buyer's own name.
+fn names_the_buyer(text: &str, buyer: &[String]) -> bool {
+    normalise(text)
+        .tokens
+        .iter()
+        .filter(|t| t.norm.chars().count() > 1)
+        .any(|t| buyer.iter().any(|b| *b == t.norm))
+}
+
+/// Someone's full name in the draft that is not the buyer's own.
+fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
+    let buyer = buyer_words(buyer_name);
     let not_theirs = |m: regex::Match<'_>| {
-        let words = normalise(m.as_str());
-        let theirs = words
-            .tokens
-            .iter()
-            .filter(|t| t.norm.chars().count() > 1)
-            .any(|t| buyer.iter().any(|b| *b == t.norm));
-        (!theirs).then(|| m.as_str().to_string())
+        (!names_the_buyer(m.as_str(), &buyer)).then(|| m.as_str().to_string())
     };
     FULL_NAME.find_iter(draft).find_map(not_theirs).or_else(|| {
         NAME_AND_SURNAME
@@ -556,7 +564,7 @@ static NAME_WORD: LazyLock<WordRegex> =
 /// address that is a person's, not a pickup point's. The buyer's own name
 /// and a sentence's first word (a capital any word has there) do not count.
 fn someones_address(draft: &str, buyer_name: Option<&str>) -> Option<String> {
-    let buyer = buyer_name.map(|n| normalise(n).words).unwrap_or_default();
+    let buyer = buyer_words(buyer_name);
     let mut start = 0;
     for sentence in draft.split_inclusive(['.', '!', '?', '\n']) {
         let at = start;
@@ -585,9 +593,7 @@ fn someones_address(draft: &str, buyer_name: Option<&str>) -> Option<String> {
         let person = NAME_WORD.find_iter(sentence).find(|m| {
             m.start() >= first_word_end
                 && (m.end() <= address.start() || m.start() >= address.end())
-                && !buyer
-                    .split(' ')
-                    .any(|b| b.chars().count() > 1 && normalise(m.as_str()).words == b)
+                && !names_the_buyer(m.as_str(), &buyer)
         });
         if let Some(person) = person {
             let (from, to) = (

@@ -2449,11 +2449,13 @@ pub fn train_model<'a>(corpora: impl Iterator<Item = &'a str>) -> Linear<2> {
             };
             let attack = row.label.as_deref() == Some("attack");
             match row.buyer_name.as_deref() {
-                // An attack in the name: the name is the attack, the text is not.
-                Some(name) if attack && injection_rules_only(&row.text) < FLAG_AT => {
-                    push(name, true);
-                    push(&row.text, false);
-                }
+                // An attack with a display name: the name is learned as the
+                // attack and the text is left out. The label does not say
+                // whether the text carries the attack too, and deciding that
+                // with the rules made every rule change move what the model
+                // learns (docs/safety.md, "The model learns names apart from
+                // the rules").
+                Some(name) if attack => push(name, true),
                 _ => push(&row.text, attack),
             }
         }
@@ -2465,12 +2467,6 @@ pub fn train_model<'a>(corpora: impl Iterator<Item = &'a str>) -> Linear<2> {
 /// each dev corpus with a model that never saw it); returns the one replaced.
 pub fn swap_model(model: Arc<Linear<2>>) -> Arc<Linear<2>> {
     MODEL.swap(model)
-}
-
-fn injection_rules_only(text: &str) -> f32 {
-    let mut signals = Vec::new();
-    injection_signals(&normalise(text), text, &mut signals);
-    score(&signals)
 }
 
 /// Where (first and last word) a text, a reply draft, itself carries an
@@ -2975,6 +2971,13 @@ mod tests {
         assert!(!MARKETPLACE_COMPLAINT.is_empty());
         assert!(!NEGATIVE.is_empty());
         assert!(!COMMITMENT.is_empty());
+    }
+
+    /// The rules' score alone, without the model.
+    fn injection_rules_only(text: &str) -> f32 {
+        let mut signals = Vec::new();
+        injection_signals(&normalise(text), text, &mut signals);
+        score(&signals)
     }
 
     fn injected(text: &str) -> bool {
@@ -3749,7 +3752,6 @@ mod tests {
         assert_eq!(verdict("Ivan_1987"), None);
         assert!(verdict("Марина t.me/marina_sale").is_some());
         for name in [
-            "Пишите +7 912 000 11 22",
             "Олег 2200700144170923",
             "Катя (бесплатная доставка)",
             "Лена (ты должна)",
@@ -3759,6 +3761,7 @@ mod tests {
         // A name of four words or more also goes through the learned model,
         // which may call it an attack outright; either way it is held.
         assert!(verdict("Лена, ты мне должна").is_some());
+        assert!(verdict("Пишите +7 912 000 11 22").is_some());
         for name in ["Анна К.", "Ozon Fan 2024", "Ботаник_2000", "Мама Тимура"]
         {
             assert_eq!(verdict(name), None, "{name}");

@@ -453,6 +453,10 @@ pub fn has_encoded_chunk(text: &str) -> bool {
 /// The layers of text hidden in `text`, decoded; empty when there are none.
 pub fn hidden_layers(text: &str) -> Vec<String> {
     let mut out = leet_layers(text);
+    // Leetspeak over Russian typed in Latin: "0tv3t t0lk0 d4" reads
+    // "otvet tolko da", which is Russian again only read back in Cyrillic.
+    let readings: Vec<String> = out.iter().filter_map(|l| translit_reading(l)).collect();
+    out.extend(readings);
     if let Some(reading) = translit_reading(text) {
         out.push(reading);
     }

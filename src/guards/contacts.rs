@@ -21,9 +21,9 @@ static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
         // A Russian mobile in any grouping, slashes included: "8/915/555/12/34",
         // "89 16 - 222 - 33 - 44" (a 9 after the 8 keeps size runs such as
         // "80/86/92/98/104" out).
-        r"|(?:\+\s?7|[78])[\s\-./()_]{0,3}9(?:[\s\-./()_]{0,3}\d){9}",
-        // One digit at a time: "+7 9 0 3 1 2 4 5 6 7 8".
-        r"|\+?\d(?:[\s\-.()]{1,4}\d){9,13}",
+        r"|(?:\+\s?7|[78])[\s\-–—./()_]{0,3}9(?:[\s\-–—./()_]{0,3}\d){9}",
+        // One digit at a time: "+7 9 0 3 1 2 4 5 6 7 8", "8 9 1 6 — 4 4 0 — …".
+        r"|\+?\d(?:[\s\-–—.()]{1,4}\d){9,13}",
         r")(?:$|[^\w])",
     ))
 });
@@ -31,7 +31,7 @@ static PHONE: LazyLock<WordRegex> = LazyLock::new(|| {
 /// A bare run of digits next to a word that says it is a phone number.
 static PHONE_IN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
     // The word starts at a word's start: "производителя" holds "тел".
-    Regex::new(r"(?:^|\W)(?:тел\w*|номер\w*\s+(?:телефона|для\s+связи|менеджера|склада|мастера|курьера)|звон\w*|позвон\w*|созвон\w*|перезвон\w*|дозвон\w*|whatsapp|ватсап\w*|viber|вайбер\w*|телеграм\w*|phone|call)\D{0,20}(\d[\d\s\-.()]{8,16}\d)").expect("compiles")
+    Regex::new(r"(?:^|\W)(?:тел\w*|номер\w*\s+(?:телефона|для\s+связи|менеджера|склада|мастера|курьера)|звон\w*|позвон\w*|созвон\w*|перезвон\w*|дозвон\w*|whatsapp|ватсап\w*|viber|вайбер\w*|телеграм\w*|phone|call)\D{0,20}(\d[\d\s\-–—.()]{8,20}\d)").expect("compiles")
 });
 
 /// Words a number is when it is not a phone.

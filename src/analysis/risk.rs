@@ -2403,7 +2403,7 @@ fn score(signals: &[Signal]) -> f32 {
 
 /// Labelled attacks and benign messages the injection model learns from:
 /// every dev corpus (one author each) and intent example parts a–i, all benign.
-const TRAINING: [&str; 29] = [
+const TRAINING: [&str; 35] = [
     include_str!("../../tests/corpus/injection.dev.jsonl"),
     include_str!("../../tests/corpus/injection.dev2.jsonl"),
     include_str!("../../tests/corpus/injection.dev3.jsonl"),
@@ -2433,6 +2433,12 @@ const TRAINING: [&str; 29] = [
     include_str!("../../tests/corpus/injection.dev32.jsonl"),
     include_str!("../../tests/corpus/injection.dev34.jsonl"),
     include_str!("../../tests/corpus/injection.dev36.jsonl"),
+    include_str!("../../tests/corpus/injection.dev38.jsonl"),
+    include_str!("../../tests/corpus/injection.dev40.jsonl"),
+    include_str!("../../tests/corpus/injection.dev42.jsonl"),
+    include_str!("../../tests/corpus/injection.dev44.jsonl"),
+    include_str!("../../tests/corpus/injection.dev47.jsonl"),
+    include_str!("../../tests/corpus/injection.dev49.jsonl"),
 ];
 /// The intent authors whose buyer messages the injection model reads as
 /// benign: parts a–i of the shipped examples. The later parts (j, k) are the

@@ -123,7 +123,7 @@ pub fn evidenced(n: &Normalised, category: &str) -> bool {
 const PASS_WEIGHT: f32 = 2.0;
 
 /// The shipped corpora the built-in model learns from.
-const SHIPPED: [&str; 29] = [
+const SHIPPED: [&str; 36] = [
     include_str!("../../tests/corpus/drafts.dev.jsonl"),
     include_str!("../../tests/corpus/drafts.dev2.jsonl"),
     include_str!("../../tests/corpus/drafts.dev3.jsonl"),
@@ -145,6 +145,7 @@ const SHIPPED: [&str; 29] = [
     include_str!("../../tests/corpus/drafts.dev19.jsonl"),
     include_str!("../../tests/corpus/drafts.dev20.jsonl"),
     include_str!("../../tests/corpus/drafts.dev21.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev22.jsonl"),
     include_str!("../../tests/corpus/drafts.dev23.jsonl"),
     include_str!("../../tests/corpus/drafts.dev25.jsonl"),
     include_str!("../../tests/corpus/drafts.dev27.jsonl"),
@@ -153,6 +154,12 @@ const SHIPPED: [&str; 29] = [
     include_str!("../../tests/corpus/drafts.dev33.jsonl"),
     include_str!("../../tests/corpus/drafts.dev35.jsonl"),
     include_str!("../../tests/corpus/drafts.dev37.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev39.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev41.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev43.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev45.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev46.jsonl"),
+    include_str!("../../tests/corpus/drafts.dev48.jsonl"),
 ];
 
 #[derive(Debug)]

@@ -430,7 +430,12 @@ fn planted_quote(buyer: &str, buyer_n: &Normalised, draft: &Normalised) -> Optio
         .expect("built-in named-word pattern");
         s
     });
-    if DICTATES.matches(buyer_n).is_empty() {
+    // Cheap tests first: most buyers quote nothing and name no word.
+    let quotes = crate::text::quoted(buyer).next().is_some();
+    let names_word = ["слово", "пароль", "word"]
+        .iter()
+        .any(|w| buyer_n.words.contains(w));
+    if !(quotes || names_word) || DICTATES.matches(buyer_n).is_empty() {
         return None;
     }
     for quote in crate::text::quoted(buyer) {

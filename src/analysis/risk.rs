@@ -494,7 +494,7 @@ static INJECTION: LazyLock<PhraseSet<Signal>> = LazyLock::new(|| {
         RolePlay,
     );
     add(
-        "(=stay ..1 =character|остава* ..2 (роли|образе)|в ..0 роли ..3 (ты|отвечай|оставайся|можно|без)|=act ..0 =as|=pretend ..1 (=you|=you're|=to ..0 =be|=that ..0 =you))",
+        "(=stay ..1 =character|остава* ..2 (роли|образе)|в ..0 роли ..3 (ты|отвечай|оставайся|можно|без)|=act ..0 =as)",
         RolePlay,
     );
     // "Гипотетически: если товар сломается через год…" asks about the

@@ -504,7 +504,7 @@ static CREDIT: LazyLock<WordRegex> = LazyLock::new(|| {
 });
 
 /// The words of the buyer's display name, normalised.
-fn buyer_words(buyer_name: Option<&str>) -> Vec<String> {
+fn name_words(buyer_name: Option<&str>) -> Vec<String> {
     buyer_name
         .map(|n| {
             normalise(n)
@@ -526,11 +526,9 @@ fn names_the_buyer(text: &str, buyer: &[String]) -> bool {
 }
 
 /// Someone's full name in the draft that is not the buyer's own.
-fn someone_else(draft: &str, buyer_name: Option<&str>) -> Option<String> {
-    let buyer = buyer_words(buyer_name);
-    let not_theirs = |m: regex::Match<'_>| {
-        (!names_the_buyer(m.as_str(), &buyer)).then(|| m.as_str().to_string())
-    };
+fn someone_else(draft: &str, buyer: &[String]) -> Option<String> {
+    let not_theirs =
+        |m: regex::Match<'_>| (!names_the_buyer(m.as_str(), buyer)).then(|| m.as_str().to_string());
     FULL_NAME.find_iter(draft).find_map(not_theirs).or_else(|| {
         NAME_AND_SURNAME
             .find_iter(draft)
@@ -592,8 +590,7 @@ static NAME_WORD: LazyLock<WordRegex> =
 /// к Мамедову Рустаму, Садовая 3", "брала Аня Ким с Ленинского, 40"): an
 /// address that is a person's, not a pickup point's. The buyer's own name
 /// and a sentence's first word (a capital any word has there) do not count.
-fn someones_address(draft: &str, buyer_name: Option<&str>) -> Option<String> {
-    let buyer = buyer_words(buyer_name);
+fn someones_address(draft: &str, buyer: &[String]) -> Option<String> {
     let mut start = 0;
     for sentence in draft.split_inclusive(['.', '!', '?', '\n']) {
         let at = start;
@@ -622,7 +619,7 @@ fn someones_address(draft: &str, buyer_name: Option<&str>) -> Option<String> {
         let person = NAME_WORD.find_iter(sentence).find(|m| {
             m.start() >= first_word_end
                 && (m.end() <= address.start() || m.start() >= address.end())
-                && !names_the_buyer(m.as_str(), &buyer)
+                && !names_the_buyer(m.as_str(), buyer)
         });
         if let Some(person) = person {
             let (from, to) = (
@@ -839,7 +836,9 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             &f.excerpt,
         );
     }
-    if let Some(name) = someone_else(draft, input.buyer_name) {
+    // The buyer's own name, read once for both third-party checks.
+    let own_name = name_words(input.buyer_name);
+    if let Some(name) = someone_else(draft, &own_name) {
         push(
             "third_party_data",
             Error,
@@ -847,7 +846,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             &name,
         );
     }
-    if let Some(address) = someones_address(draft, input.buyer_name) {
+    if let Some(address) = someones_address(draft, &own_name) {
         push(
             "third_party_data",
             Error,
@@ -1237,7 +1236,7 @@ pub fn summarise(findings: &[Finding]) -> GuardSummary {
 
 #[cfg(test)]
 mod tests {
-    use super::someone_else;
+    use super::{name_words, someone_else};
 
     /// What the guards find in `draft` answering `buyer` (with its intent,
     /// and whether the buyer's turn was flagged as injection) under `settings`.
@@ -1536,7 +1535,7 @@ mod tests {
             "Спросите у Артёма Лысенко, он брал пять раз.",
             "Ваш заказ получил Петров Иван Сергеевич.",
         ] {
-            assert!(someone_else(draft, None).is_some(), "{draft}");
+            assert!(someone_else(draft, &name_words(None)).is_some(), "{draft}");
         }
     }
 
@@ -1553,7 +1552,7 @@ mod tests {
                 None,
             ),
         ] {
-            assert_eq!(someone_else(draft, buyer), None, "{draft}");
+            assert_eq!(someone_else(draft, &name_words(buyer)), None, "{draft}");
         }
     }
 

@@ -171,7 +171,14 @@ fn compute_features(n: &Normalised) -> Features {
     let words = word_features(n);
     let mut seen_words: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     let mut seen_ids = IdSet::with_room(words.iter().map(|w| w.ids.len()).sum());
-    let mut out = Features::default();
+    // Sized once: a word, a pair per word (two when read back), and a few
+    // whole-text features.
+    let mut out = Features {
+        words: Vec::with_capacity(words.len()),
+        repeated: Vec::new(),
+        other: Vec::with_capacity(2 * words.len() + 4),
+        count: 0,
+    };
     for (i, w) in words.iter().enumerate() {
         if seen_words.insert(n.tokens[i].norm.as_str()) {
             out.words.push(i as u32);

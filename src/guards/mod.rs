@@ -242,6 +242,34 @@ const COURTESY_WORDS: [&str; 22] = [
 ];
 
 /// The sentences of at most four words that hold a courtesy word.
+/// The draft with its «…» quotes blanked out, if it has any and at least
+/// three Russian words stay outside them.
+fn without_quoted_titles(draft: &str) -> Option<String> {
+    if !draft.contains('«') {
+        return None;
+    }
+    let mut out = String::with_capacity(draft.len());
+    let mut depth = 0usize;
+    for c in draft.chars() {
+        match c {
+            '«' => depth += 1,
+            '»' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let russian_words = out
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| {
+            w.chars()
+                .filter(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
+                .count()
+                >= 2
+        })
+        .count();
+    (depth == 0 && russian_words >= 3).then_some(out)
+}
+
 fn courtesy_sentences(n: &Normalised) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
     for t in &n.tokens {
@@ -529,15 +557,23 @@ fn names_the_buyer(text: &str, buyer: &[String]) -> bool {
 fn someone_else(draft: &str, buyer: &[String]) -> Option<String> {
     let not_theirs =
         |m: regex::Match<'_>| (!names_the_buyer(m.as_str(), buyer)).then(|| m.as_str().to_string());
-    FULL_NAME.find_iter(draft).find_map(not_theirs).or_else(|| {
-        NAME_AND_SURNAME
-            .find_iter(draft)
-            .filter(|m| {
-                let before = &draft[..m.start()];
-                !GREETING.is_match(before) && !CREDIT.is_match(before)
-            })
-            .find_map(not_theirs)
-    })
+    // An author's name next to the quoted title of their work: "«Идиот»
+    // Ф. М. Достоевского", "Марина Цветаева, «Стихотворения»".
+    let credited = |m: &regex::Match<'_>| {
+        let before = draft[..m.start()].trim_end();
+        let after = draft[m.end()..].trim_start_matches([',', ' ', ':', '—', '–', '-']);
+        CREDIT.is_match(before) || before.ends_with('»') || after.starts_with('«')
+    };
+    FULL_NAME
+        .find_iter(draft)
+        .filter(|m| !credited(m))
+        .find_map(not_theirs)
+        .or_else(|| {
+            NAME_AND_SURNAME
+                .find_iter(draft)
+                .filter(|m| !GREETING.is_match(&draft[..m.start()]) && !credited(m))
+                .find_map(not_theirs)
+        })
 }
 
 /// A street and a house without the word "улица": "Садовая 3", "Советская
@@ -949,7 +985,17 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             "",
         );
     }
-    let without_links = contacts::strip_links_and_emails(&n.clean);
+    // A title quoted in its own language inside a Russian reply ("Книга на
+    // английском: «Harry Potter and the Philosopher's Stone»") is not the
+    // reply's language: the check reads the reply without «…» titles, when
+    // enough Russian is left around them.
+    let unquoted = without_quoted_titles(draft);
+    let unquoted_n = unquoted.as_deref().map(normalise);
+    let (ldraft, ln) = match (&unquoted, &unquoted_n) {
+        (Some(u), Some(un)) => (u.as_str(), un),
+        _ => (draft, &n),
+    };
+    let without_links = contacts::strip_links_and_emails(&ln.clean);
     let letters: Vec<char> = without_links
         .chars()
         .filter(|c| crate::text::is_letter(*c))
@@ -963,7 +1009,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         // around a Russian reply ("Вітаю! … Рахмет!") is courtesy, not the
         // reply's language: its short sentence does not count, as long as
         // the rest says something.
-        let courtesy = courtesy_sentences(&n);
+        let courtesy = courtesy_sentences(ln);
         let rest = n
             .tokens
             .iter()
@@ -973,12 +1019,12 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         let foreign = |k: usize, t: &crate::text::Token| {
             // The letters as written: "і" reads as a look-alike once normalised.
             t.norm.chars().any(foreign_cyrillic)
-                || draft
+                || ldraft
                     .get(t.span.clone())
                     .is_some_and(|w| w.chars().flat_map(char::to_lowercase).any(foreign_cyrillic))
                 || neighbour_language_word(&t.norm)
                 // "будь ласка": Ukrainian "please", two Russian-looking words.
-                || (t.norm == "ласка" && k > 0 && n.tokens[k - 1].norm == "будь")
+                || (t.norm == "ласка" && k > 0 && ln.tokens[k - 1].norm == "будь")
         };
         let foreign_words = n
             .tokens
@@ -990,7 +1036,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         // ("Дякуємо за замовлення! Гарного дня вам і вашому песику!"): the
         // whole reply is, not just its greeting.
         let foreign_with_courtesy = if foreign_words >= 1 && !courtesy.is_empty() {
-            n.tokens
+            ln.tokens
                 .iter()
                 .enumerate()
                 .filter(|(k, t)| foreign(*k, t))
@@ -1035,7 +1081,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .tokens
             .iter()
             .filter(|t| {
-                draft.get(t.span.clone()).is_some_and(|w| {
+                ldraft.get(t.span.clone()).is_some_and(|w| {
                     w.chars().filter(char::is_ascii_alphabetic).count() >= 2
                         && w.chars().all(|c| c.is_ascii_lowercase())
                 })
@@ -1048,7 +1094,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             && !latin_names_in_russian)
             || foreign_words >= 2
             || foreign_with_courtesy >= 2
-            || foreign_words * 5 > n.tokens.len().max(1)
+            || foreign_words * 5 > ln.tokens.len().max(1)
         {
             push(
                 "language",
@@ -2497,6 +2543,33 @@ mod tests {
                 "Гарантия производителя — 12 месяцев, это указано в талоне; больше или меньше сделать мы не можем.",
             ),
         ]);
+        assert_each_clean(&[
+            (
+                "Есть «Мастер и Маргарита»?",
+                "Да, «Мастер и Маргарита» Михаила Булгакова есть: твёрдый переплёт, 480 страниц.",
+            ),
+            (
+                "На каком языке книга?",
+                "Книга на немецком языке: «Die unendliche Geschichte», твёрдая обложка.",
+            ),
+            (
+                "Почему кешбэк не пришёл?",
+                "Кешбэк начисляет площадка; условия описаны в разделе с бонусной программой.",
+            ),
+            (
+                "Подойдёт на талию 100–104?",
+                "По таблице для талии 100–104 см подходит размер 52.",
+            ),
+            (
+                "Пылесос стал слабее тянуть",
+                "Чтобы вернуть пылесосу прежнюю мощность, промойте фильтр и проверьте щётку.",
+            ),
+        ]);
+        assert_each_found(&[(
+            "Книга на каком языке?",
+            "Thank you, the book is in English: «Dune», we will send it tomorrow.",
+            "language",
+        )]);
         // After an attempt to steer, a reply that asks about the defect is
         // about the goods, not an obedient one.
         let errors = errors_answering(

@@ -3111,26 +3111,6 @@ pub fn neutralise_delimiters(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The shipped model learns from every dev author on disk, the same
-    /// files `agentiq eval --split dev` reads (a new author joins both).
-    #[test]
-    fn the_shipped_model_reads_every_dev_file() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
-        let mut on_disk = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            if name.starts_with("injection.dev") && name.ends_with(".jsonl") {
-                on_disk += 1;
-                let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
-                assert!(
-                    TRAINING.contains(&text.as_str()),
-                    "{name} is not in TRAINING"
-                );
-            }
-        }
-        assert_eq!(on_disk, TRAINING.len());
-    }
-
     /// The rules' signals in a text and its hidden layers.
     fn signals(text: &str) -> Vec<Signal> {
         all_signals(text, &normalise(text), |_, _| {})

@@ -48,6 +48,37 @@ fn nothing_in_the_product_reads_a_test_split() {
     }
 }
 
+/// The shipped models learn from every dev author on disk, the same files
+/// `agentiq eval --split dev` reads: a new dev file joins both or neither.
+#[test]
+fn the_shipped_models_read_every_dev_file() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (prefix, source) in [
+        ("drafts.dev", "src/guards/model.rs"),
+        ("injection.dev", "src/analysis/risk.rs"),
+    ] {
+        let code = std::fs::read_to_string(format!("{root}/{source}")).unwrap();
+        let built_in = code
+            .matches(&format!("include_str!(\"../../tests/corpus/{prefix}"))
+            .count();
+        let mut on_disk = 0;
+        for entry in std::fs::read_dir(format!("{root}/tests/corpus")).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.starts_with(prefix) && name.ends_with(".jsonl") {
+                on_disk += 1;
+                assert!(
+                    code.contains(&format!("include_str!(\"../../tests/corpus/{name}\")")),
+                    "{source} does not build in tests/corpus/{name}"
+                );
+            }
+        }
+        assert_eq!(
+            on_disk, built_in,
+            "{source} builds in files that are not dev files"
+        );
+    }
+}
+
 #[test]
 fn language_code_does_no_io() {
     let pure = ["src/domain", "src/guards", "src/text", "src/analysis"];

@@ -1922,16 +1922,23 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     };
     let hits = INJECTION.matches(n);
     let any = |tags: &[Signal]| hits.iter().any(|h| tags.contains(h.tag));
-    // "Сбросьте настройки к заводским": a device's reset, not the assistant's.
-    let factory: Vec<(usize, usize)> = if any(&[Signal::Override]) {
-        FACTORY_RESET
-            .matches_all(n)
-            .iter()
-            .map(|h| (h.first, h.last))
-            .collect()
-    } else {
-        Vec::new()
+    // Where a set's phrases are, (first, last) word, worked out only when a
+    // hit they could excuse is there.
+    let spans_of = |set: &PhraseSet<()>, needed: bool| -> Vec<(usize, usize)> {
+        if needed {
+            set.matches_all(n)
+                .iter()
+                .map(|h| (h.first, h.last))
+                .collect()
+        } else {
+            Vec::new()
+        }
     };
+    let overlaps = |spans: &[(usize, usize)], hit: &crate::text::phrase::Hit<'_, Signal>| {
+        spans.iter().any(|&(a, b)| hit.first <= b && a <= hit.last)
+    };
+    // "Сбросьте настройки к заводским": a device's reset, not the assistant's.
+    let factory = spans_of(&FACTORY_RESET, any(&[Signal::Override]));
     // "В инструкции сказано игнорировать ошибку E2": the manual's step, to
     // the end of its sentence.
     const MANUAL_WORDS: [Signal; 4] = [
@@ -1955,15 +1962,7 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     let receipt = sentences_of(&RECEIPT, any(&[Signal::ConfirmRequest]));
     let in_my_place = sentences_of(&IN_MY_PLACE, any(&[Signal::RolePlay]));
     let told = sentences_of(&TOLD_BY_SUPPORT, any(&[Signal::MarketplaceVoice]));
-    let handed_over: Vec<(usize, usize)> = if any(&[Signal::OrderToBot]) {
-        HAND_OVER
-            .matches_all(n)
-            .iter()
-            .map(|h| (h.first, h.last))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let handed_over = spans_of(&HAND_OVER, any(&[Signal::OrderToBot]));
     let committed = sentences_of(&COMMITMENT, !handed_over.is_empty());
     // Sentences that also speak to the machine: there "без этих ваших
     // правил" is said to it, not about the shop.
@@ -1981,32 +1980,20 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         })
         .map(|h| n.tokens[h.first].sentence)
         .collect();
-    let claims = [Signal::ClaimedAgreement];
+    let claimed = any(&[Signal::ClaimedAgreement]);
     let other_shop: Vec<u32> = {
-        let said = sentences_of(&YOU_SAID, any(&claims));
-        sentences_of(&OTHER_SHOP, any(&claims))
+        let said = sentences_of(&YOU_SAID, claimed);
+        sentences_of(&OTHER_SHOP, claimed)
             .into_iter()
             .filter(|s| !said.contains(s))
             .collect()
     };
-    let these_your_rules: Vec<(usize, usize)> = if any(&[Signal::RulesOff]) {
-        THESE_YOUR_RULES
-            .matches_all(n)
-            .iter()
-            .map(|h| (h.first, h.last))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let these_your_rules = spans_of(&THESE_YOUR_RULES, any(&[Signal::RulesOff]));
     for hit in hits {
         let tag = *hit.tag;
         let sentence = n.tokens[hit.first].sentence;
-        let device = tag == Signal::Override
-            && factory
-                .iter()
-                .any(|&(a, b)| hit.first <= b && a <= hit.last);
-        let manual_step = MANUAL_WORDS.contains(&tag)
-            && manual.iter().any(|&(a, b)| hit.first <= b && a <= hit.last);
+        let device = tag == Signal::Override && overlaps(&factory, &hit);
+        let manual_step = MANUAL_WORDS.contains(&tag) && overlaps(&manual, &hit);
         // "Вы мне сказали, что замену не делаете": what the shop is said to
         // have agreed to is a refusal, and nobody cashes in a refusal.
         let refusal_claimed = tag == Signal::ClaimedAgreement && refused_after(n, hit.last);
@@ -2019,18 +2006,14 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         // "Если отвечает бот — передайте сотруднику": asking for a person,
         // unless the same sentence wants something on the way.
         let hand_over = tag == Signal::OrderToBot
-            && handed_over
-                .iter()
-                .any(|&(a, b)| hit.first <= b && a <= hit.last)
+            && overlaps(&handed_over, &hit)
             && !committed.contains(&sentence);
         // "Продавец в другом магазине пообещал доставку бесплатно": of them.
-        let elsewhere = claims.contains(&tag) && other_shop.contains(&sentence);
+        let elsewhere = tag == Signal::ClaimedAgreement && other_shop.contains(&sentence);
         // "Сделайте по-человечески, без этих ваших правил".
         let tired_of_rules = tag == Signal::RulesOff
             && !to_the_bot.contains(&sentence)
-            && these_your_rules
-                .iter()
-                .any(|&(a, b)| hit.first <= b && a <= hit.last);
+            && overlaps(&these_your_rules, &hit);
         if !(device
             || manual_step
             || refusal_claimed

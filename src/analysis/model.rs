@@ -352,15 +352,6 @@ impl<const K: usize> Linear<K> {
     /// Train on `samples`: fit on all but every seventh example of each
     /// class, pick the temperature that best predicts those, then fit on all.
     pub fn train(samples: &[Sample]) -> Linear<K> {
-        Self::train_seeded(samples, &[FIRST_SEED])
-    }
-
-    /// [`Linear::train`], each fit the average of one fit per seed in
-    /// `seeds` (each shuffling the examples its own way). One fit's weights
-    /// depend on the order it met the examples in, so which texts fall in its
-    /// doubt band moved with the order of the training files; the average of
-    /// three moves about half as much, for three times the training.
-    pub fn train_seeded(samples: &[Sample], seeds: &[u64]) -> Linear<K> {
         let mut vocabulary = FeatureMap::default();
         let mut buf = Vec::new();
         let encoded: Vec<Encoded> = samples
@@ -401,14 +392,14 @@ impl<const K: usize> Linear<K> {
                 if held.len() < K {
                     return 1.0;
                 }
-                let (w, b) = fit_weights::<K>(&encoded, &fit, dims, seeds);
+                let (w, b) = fit_weights::<K>(&encoded, &fit, dims);
                 let logits: Vec<([f32; K], usize)> = held
                     .iter()
                     .map(|&i| (logits_of(&w, &b, &encoded[i].features), encoded[i].class))
                     .collect();
                 best_temperature(&logits)
             });
-            let fitted = fit_weights::<K>(&encoded, &all, dims, seeds);
+            let fitted = fit_weights::<K>(&encoded, &all, dims);
             let temperature = temperature
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -566,55 +557,10 @@ fn logits_of<const K: usize>(weights: &[f32], bias: &[f32; K], features: &[u32])
 /// A feature's weights and its summed squared gradients sit side by side
 /// (`[w; K]` then `[g²; K]` per feature): fitting is bound by fetching the
 /// rows of each example's features, and one fetch then brings both.
-/// The seed of the one shuffle [`Linear::train`] uses.
-const FIRST_SEED: u64 = 0x5eed;
-
-/// Seeds for a model trained as the average of several fits.
-pub const STEADY_SEEDS: [u64; 3] = [FIRST_SEED, 0xbeef_1234, 0x0dd_ba11];
-
-/// The weights fitted once per seed, averaged (one seed: that fit as it is).
 fn fit_weights<const K: usize>(
     data: &[Encoded],
     rows: &[usize],
     dims: usize,
-    seeds: &[u64],
-) -> (Vec<f32>, [f32; K]) {
-    if let [seed] = seeds {
-        return fit_one::<K>(data, rows, dims, *seed);
-    }
-    let fits: Vec<(Vec<f32>, [f32; K])> = std::thread::scope(|scope| {
-        let handles: Vec<_> = seeds
-            .iter()
-            .map(|&seed| scope.spawn(move || fit_one::<K>(data, rows, dims, seed)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let n = fits.len() as f32;
-    let mut w = vec![0f32; dims * K];
-    let mut b = [0f32; K];
-    for (fw, fb) in &fits {
-        for (sum, x) in w.iter_mut().zip(fw) {
-            *sum += x / n;
-        }
-        for k in 0..K {
-            b[k] += fb[k] / n;
-        }
-    }
-    (w, b)
-}
-
-/// One fit: AdaGrad over `rows`, shuffled by `seed` each epoch.
-fn fit_one<const K: usize>(
-    data: &[Encoded],
-    rows: &[usize],
-    dims: usize,
-    seed: u64,
 ) -> (Vec<f32>, [f32; K]) {
     let mut wg = vec![0f32; dims * 2 * K];
     for row in wg.chunks_exact_mut(2 * K) {
@@ -623,7 +569,7 @@ fn fit_one<const K: usize>(
     let mut b = [0f32; K];
     let mut bg2 = [1e-6f32; K];
     let mut order: Vec<usize> = rows.to_vec();
-    let mut rng = SplitMix(seed);
+    let mut rng = SplitMix(0x5eed);
     for _ in 0..EPOCHS {
         for i in (1..order.len()).rev() {
             let j = (rng.next() % (i as u64 + 1)) as usize;
@@ -907,34 +853,6 @@ mod tests {
         let b = IntentModel::train(&small());
         let t = normalise("спасибо, где заказ?");
         assert_eq!(a.predict(&t).probabilities(), b.predict(&t).probabilities());
-    }
-
-    #[test]
-    fn a_model_averaged_over_shuffles_is_their_mean_and_reproducible() {
-        let samples = || -> Vec<Sample> {
-            small()
-                .into_iter()
-                .map(|e| Sample {
-                    text: e.text,
-                    class: usize::from(e.intent == Intent::Thanks),
-                    weight: 1.0,
-                })
-                .collect()
-        };
-        let one = |seed| Linear::<2>::train_seeded(&samples(), &[seed]);
-        let (a, b) = (one(STEADY_SEEDS[0]), one(STEADY_SEEDS[1]));
-        // One seed is the plain model; another seed is another model.
-        assert_eq!(a.weights, Linear::<2>::train(&samples()).weights);
-        assert_ne!(a.weights, b.weights);
-        let both = Linear::<2>::train_seeded(&samples(), &STEADY_SEEDS[..2]);
-        for ((m, x), y) in both.weights.iter().zip(&a.weights).zip(&b.weights) {
-            assert!(
-                (m - (x + y) / 2.0).abs() < 1e-6,
-                "{m} is not the mean of {x} and {y}"
-            );
-        }
-        let again = Linear::<2>::train_seeded(&samples(), &STEADY_SEEDS[..2]);
-        assert_eq!(both.weights, again.weights);
     }
 
     #[test]

@@ -201,16 +201,8 @@ impl App {
         // Decisions made from now on, here or in another process, are counted.
         let last_event = rt.store.read(crate::store::last_draft_event).await?;
         *rt.metrics.decision_tally().lock().await = Some(last_event);
-        // The learned injection detector and draft guard train on first use
-        // (about a second each on this class of machine): train them now, off
-        // the async threads and side by side, so the first buyer turn and the
-        // first draft after a restart wait as little as possible.
-        tokio::task::spawn_blocking(|| {
-            crate::analysis::risk::model_says(&crate::text::normalise("прогрев"));
-        });
-        tokio::task::spawn_blocking(|| {
-            crate::guards::model::DraftModel::builtin();
-        });
+        // The learned models train as the drafting worker starts, off the
+        // async threads (`pipeline::worker::models_ready`).
         let tasks = TaskTracker::new();
         for shop in rt.shops.values() {
             for (marketplace, connector) in &shop.connectors {

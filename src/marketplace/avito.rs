@@ -14,8 +14,10 @@
 //! list: a slower sweep of the first page of all chats (most recently updated
 //! first) catches those answers, which is how human takeovers are seen.
 //!
-//! One poll makes at most [`MAX_REQUESTS_PER_POLL`] Messenger requests. A
-//! history the budget cut short is dropped whole (pages run newest first, so
+//! One poll makes at most [`MAX_REQUESTS_PER_POLL`] Messenger requests, and
+//! starts no history read after [`READ_TIME`] once one is read (the rest go
+//! first on the next poll, which follows at once). A history the budget cut
+//! short is dropped whole (pages run newest first, so
 //! keeping the newest would leave a gap behind them) and its chat keeps its
 //! old marker: it is read first on the next poll. Chats read only for read
 //! receipts take turns.
@@ -34,7 +36,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::limits::{Budget, Purpose, RequestGate, header_secs};
+use super::limits::{Budget, Purpose, READ_TIME, RequestGate, header_secs};
 use super::reads::{self, Listed, Rules, Why};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
@@ -97,6 +99,8 @@ pub struct AvitoClient {
     last_sweep: std::sync::Mutex<Option<Instant>>,
     /// The chat whose read receipts a sweep checked last; the next goes on after it.
     receipts_checked: std::sync::Mutex<Option<String>>,
+    /// See [`READ_TIME`].
+    read_time: Duration,
 }
 
 /// A chat's history as far as one poll could read it.
@@ -178,6 +182,7 @@ impl AvitoClient {
             user_id: tokio::sync::OnceCell::new(),
             last_sweep: std::sync::Mutex::new(None),
             receipts_checked: std::sync::Mutex::new(None),
+            read_time: READ_TIME,
         }
     }
 
@@ -626,9 +631,14 @@ impl Connector for AvitoClient {
 
         let mut batch = InboundBatch::default();
         let mut last_receipt = None;
+        let reads_until = Instant::now() + self.read_time;
         for read in plan.reads {
             let chat_id = read.chat_id;
             let receipts_only = read.why == Why::Receipts;
+            if !batch.chats.is_empty() && Instant::now() >= reads_until {
+                more |= !receipts_only;
+                break;
+            }
             let mut history = match self
                 .read_history(user_id, &chat_id, read.from.as_deref(), &budget)
                 .await?
@@ -1836,7 +1846,9 @@ mod tests {
 
     mod against_the_simulator {
         use super::*;
-        use crate::sim::{BuyerMessage, RateConfig, SellerConfig, Sim, SimConfig, SimHandle};
+        use crate::sim::{
+            BuyerMessage, FaultKind, FaultSpec, RateConfig, SellerConfig, Sim, SimConfig, SimHandle,
+        };
 
         async fn sim() -> SimHandle {
             let mut config = SimConfig::documented();
@@ -1884,6 +1896,47 @@ mod tests {
                     r.marketplace == Marketplace::Avito && r.path.starts_with("/messenger/")
                 })
                 .count()
+        }
+
+        #[tokio::test]
+        async fn a_slow_server_gets_short_polls_that_together_read_every_chat_once() {
+            let sim = sim().await;
+            for i in 0..12 {
+                buyer_writes(&sim, None, format!("вопрос {i}"));
+            }
+            sim.sim.add_fault(FaultSpec {
+                kind: FaultKind::Delay,
+                marketplace: Some(Marketplace::Avito),
+                path: Some("/messages".into()),
+                status: None,
+                retry_after_secs: None,
+                delay_ms: Some(40),
+                body: None,
+                times: Some(0),
+            });
+            let mut c = client(&sim.url());
+            c.read_time = Duration::from_millis(100);
+            let mut known = KnownChats::new();
+            let mut per_poll = Vec::new();
+            let mut seen = Vec::new();
+            loop {
+                let batch = c.poll(None, &known).await.unwrap();
+                for u in &batch.chats {
+                    known.entry(u.chat_id.clone()).or_default().marker = u.marker.clone();
+                }
+                per_poll.push(batch.messages.len());
+                seen.extend(batch.messages);
+                if !batch.more {
+                    break;
+                }
+                assert!(per_poll.len() < 12, "every poll reads a chat: {per_poll:?}");
+            }
+            assert!(
+                per_poll.len() >= 3 && per_poll.iter().all(|n| *n > 0),
+                "the time limit splits the reads, each poll with messages: {per_poll:?}"
+            );
+            let unique: HashSet<_> = seen.iter().map(|m| &m.id).collect();
+            assert_eq!((seen.len(), unique.len()), (12, 12), "every chat read once");
         }
 
         #[tokio::test]

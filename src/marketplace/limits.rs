@@ -188,6 +188,13 @@ pub fn client_quota(requests: u32, period: Duration) -> Quota {
         .allow_burst(burst)
 }
 
+/// How long a poll goes on starting chat reads once it has read one. What it
+/// read is then stored (and drafted) and the rest follow at once in the next
+/// poll. A request budget alone can mean many seconds from a slow or loaded
+/// server (or from our own request rate limit), all of it lost if the daemon
+/// stops before the poll ends.
+pub const READ_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Requests one `poll` may still make, across list and history pages: a
 /// server that keeps handing out page tokens ends the poll early instead of
 /// spending the shop's limits on it.

@@ -8,10 +8,11 @@
 //! [`FULL_SWEEP_EVERY`]th poll lists them all, because a chat someone read in
 //! the seller portal (and answered there) is no longer unread.
 //!
-//! One poll makes at most [`MAX_REQUESTS_PER_POLL`] requests. A chat the
-//! budget left unread, or read only in part, keeps its old marker and the
-//! next poll lists the same pages again; a list longer than one poll reads
-//! goes on from its cursor. Chats read only for read receipts take turns.
+//! One poll makes at most [`MAX_REQUESTS_PER_POLL`] requests, and starts no
+//! chat read after [`READ_TIME`] once one is read. A chat the budget or the
+//! time left unread, or read only in part, keeps its old marker and the next
+//! poll lists the same pages again; a list longer than one poll reads goes
+//! on from its cursor. Chats read only for read receipts take turns.
 //!
 //! Sends (`/v1/chat/send/message`) return no message id, and the history does
 //! not tell an API send from a person in the portal, so every seller message
@@ -45,7 +46,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::limits::{Budget, Purpose, RequestGate, header_secs};
+use super::limits::{Budget, Purpose, READ_TIME, RequestGate, header_secs};
 use super::reads::{self, Listed, Rules, Why};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
@@ -116,6 +117,8 @@ pub struct OzonClient {
     resume: Mutex<Option<Resume>>,
     /// The chat whose read receipts a poll checked last; the next goes on after it.
     receipts_checked: Mutex<Option<String>>,
+    /// See [`READ_TIME`].
+    read_time: Duration,
 }
 
 /// A listing to go on with: the same filter, from the page at `cursor`
@@ -164,6 +167,7 @@ impl OzonClient {
             polls: AtomicU64::new(0),
             resume: Mutex::new(None),
             receipts_checked: Mutex::new(None),
+            read_time: READ_TIME,
         }
     }
 
@@ -495,7 +499,12 @@ impl Connector for OzonClient {
         let observed = now_ms();
         let mut refused = None;
         let mut last_receipt = None;
+        let reads_until = std::time::Instant::now() + self.read_time;
         for plan in &plans {
+            if !batch.chats.is_empty() && std::time::Instant::now() >= reads_until {
+                cut = true;
+                break;
+            }
             let read = match self.read_chat(plan, &budget).await {
                 Ok(r) => r,
                 // One chat Ozon will not show (gone, or a request it dislikes)
@@ -2158,7 +2167,9 @@ mod tests {
 
     mod against_the_simulator {
         use super::*;
-        use crate::sim::{BuyerMessage, RateConfig, SellerConfig, Sim, SimConfig, SimHandle};
+        use crate::sim::{
+            BuyerMessage, FaultKind, FaultSpec, RateConfig, SellerConfig, Sim, SimConfig, SimHandle,
+        };
 
         async fn sim() -> SimHandle {
             let mut config = SimConfig::documented();
@@ -2243,6 +2254,32 @@ mod tests {
                 }
             }
             panic!("still more after 100 polls");
+        }
+
+        #[tokio::test]
+        async fn a_slow_server_gets_short_polls_that_together_read_every_chat_once() {
+            let sim = sim().await;
+            for i in 0..12 {
+                buyer_writes(&sim, None, format!("вопрос {i}"));
+            }
+            sim.sim.add_fault(FaultSpec {
+                kind: FaultKind::Delay,
+                marketplace: Some(Marketplace::Ozon),
+                path: Some(PATH_CHAT_HISTORY.into()),
+                status: None,
+                retry_after_secs: None,
+                delay_ms: Some(40),
+                body: None,
+                times: Some(0),
+            });
+            let mut c = OzonClient::new(config(sim.url()));
+            c.read_time = Duration::from_millis(100);
+            let mut known = KnownChats::new();
+            let mut seen = Vec::new();
+            let polls = poll_until_caught_up(&c, &sim, &mut known, &mut seen).await;
+            assert!(polls >= 3, "the time limit splits the reads: {polls} polls");
+            let unique: std::collections::HashSet<_> = seen.iter().map(|m| &m.id).collect();
+            assert_eq!((seen.len(), unique.len()), (12, 12), "every chat read once");
         }
 
         #[tokio::test]

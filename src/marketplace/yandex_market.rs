@@ -9,7 +9,9 @@
 //! (`messageIdFrom`). A chat we saw in that list that is no longer there was
 //! answered (by us or by a person in the seller cabinet): its history is read
 //! once more, so our echo or the person's reply is seen. Chats with a send of
-//! unknown outcome are read on every poll until it is settled.
+//! unknown outcome are read on every poll until it is settled. One poll
+//! reads at most 40 histories, and starts none after two seconds once one
+//! is read, so what it read is stored soon even from a slow server.
 //!
 //! Sends go to `POST …/chats/message?chatId=` as `{"message": …}` and are
 //! answered `{"status":"OK"}` without a message id, and the history does not
@@ -45,7 +47,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::limits::{Budget, Purpose, RequestGate, Turn};
+use super::limits::{Budget, Purpose, READ_TIME, RequestGate, Turn};
 use super::reads::{self, Listed, Rules};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
@@ -140,6 +142,8 @@ pub struct YandexMarketClient {
     parallel: Parallel,
     /// Methods whose hourly limit is spent, until when.
     spent: Mutex<HashMap<Method, Instant>>,
+    /// See [`READ_TIME`].
+    read_time: Duration,
 }
 
 /// Requests in flight under a limit that can only shrink: when a 420 says
@@ -232,6 +236,7 @@ impl YandexMarketClient {
             max_parallel,
             parallel: Parallel::new(max_parallel),
             spent: Mutex::new(HashMap::new()),
+            read_time: READ_TIME,
         }
     }
 
@@ -605,10 +610,19 @@ impl Connector for YandexMarketClient {
         // The first failure ends the poll: a partial read must not pass for a
         // complete one (that is what proves an unknown send absent).
         // A history the budget cut short is read whole on a later poll.
+        // A history not started because time ran out is `None`, like one the
+        // budget cut short: `more` is set and it is read on the next poll.
         let budget = &budget;
+        let reads_until = Instant::now() + self.read_time;
+        let histories_read = &AtomicUsize::new(0);
         let results: Vec<Option<(Read, Option<History>)>> = stream::iter(reads)
             .map(|read| async move {
-                match self.read_history(&read.chat_id, read.from, budget).await {
+                if histories_read.load(Ordering::SeqCst) > 0 && Instant::now() >= reads_until {
+                    return Ok(None);
+                }
+                let history = self.read_history(&read.chat_id, read.from, budget).await;
+                histories_read.fetch_add(1, Ordering::SeqCst);
+                match history {
                     Ok(Some(h)) => Ok(Some((read, Some(h)))),
                     Ok(None) => Ok(None),
                     // A chat that no longer exists has nothing more to say.
@@ -1604,7 +1618,9 @@ mod tests {
 
     // ---- against the simulator ------------------------------------------------
 
-    use crate::sim::{BuyerMessage, PortalMessage, SellerConfig, Sim, SimConfig, SimHandle};
+    use crate::sim::{
+        BuyerMessage, FaultKind, FaultSpec, PortalMessage, SellerConfig, Sim, SimConfig, SimHandle,
+    };
 
     async fn sim() -> SimHandle {
         let mut config = SimConfig::documented();
@@ -1661,6 +1677,53 @@ mod tests {
             .iter()
             .filter(|r| r.path.ends_with("/chats/history"))
             .count()
+    }
+
+    #[tokio::test]
+    async fn a_slow_server_gets_short_polls_that_each_store_something_and_together_read_all() {
+        let sim = sim().await;
+        let old = now_ms() - 600_000;
+        for i in 0..12 {
+            sim.sim
+                .buyer_writes(buyer(None, &format!("вопрос {i}"), Some(old)))
+                .unwrap();
+        }
+        sim.sim.add_fault(FaultSpec {
+            kind: FaultKind::Delay,
+            marketplace: Some(Marketplace::YandexMarket),
+            path: Some("/chats/history".into()),
+            status: None,
+            retry_after_secs: None,
+            delay_ms: Some(60),
+            body: None,
+            times: Some(0),
+        });
+        let mut c = client(&sim.url(), 2);
+        c.read_time = Duration::from_millis(100);
+        let mut known = KnownChats::new();
+        let mut polls = Vec::new();
+        loop {
+            let batch = c.poll(None, &known).await.unwrap();
+            remember(&mut known, &batch);
+            polls.push(batch.messages.len());
+            if !batch.more {
+                break;
+            }
+            assert!(
+                polls.len() < 12,
+                "every poll reads at least one history: {polls:?}"
+            );
+        }
+        assert!(
+            polls.len() >= 3 && polls.iter().all(|n| *n > 0),
+            "the time limit splits the reads over several polls, each with messages: {polls:?}"
+        );
+        assert_eq!(
+            polls.iter().sum::<usize>(),
+            12,
+            "and together they read every chat once"
+        );
+        assert_eq!(known.len(), 12);
     }
 
     #[tokio::test]

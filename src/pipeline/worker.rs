@@ -18,7 +18,32 @@ type Reply = oneshot::Sender<store::Result<StoreDraftOutcome>>;
 /// Hands finished drafts to [`write_drafts`].
 type Writer = mpsc::Sender<(NewDraft, Reply)>;
 
+/// The learned injection detector and draft guard train on first use (about
+/// a second each on this class of machine). An async worker thread that
+/// reached one while it trained would wait for it, and every poll and send
+/// that thread serves would wait too: after a restart with a backlog the
+/// connectors froze for seconds. Both train here off the async threads, side
+/// by side, and drafting starts once they are ready.
+pub async fn models_ready() {
+    static READY: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let injection = tokio::task::spawn_blocking(|| {
+                crate::analysis::risk::model_says(&crate::text::normalise("прогрев"));
+            });
+            let guard = tokio::task::spawn_blocking(|| {
+                crate::guards::model::DraftModel::builtin();
+            });
+            let _ = tokio::join!(injection, guard);
+        })
+        .await;
+}
+
 pub async fn run(rt: Arc<Runtime>, activity: Arc<Activity>, shutdown: CancellationToken) {
+    tokio::select! {
+        _ = models_ready() => {}
+        _ = shutdown.cancelled() => return,
+    }
     let p = &rt.settings.pipeline;
     let permits = Arc::new(Semaphore::new(p.concurrency));
     let (lease, history, tick) = (p.claim_lease.as_millis_i64(), p.history_messages, p.tick.0);

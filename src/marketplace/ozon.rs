@@ -2168,7 +2168,7 @@ mod tests {
     mod against_the_simulator {
         use super::*;
         use crate::sim::{
-            BuyerMessage, FaultKind, FaultSpec, RateConfig, SellerConfig, Sim, SimConfig, SimHandle,
+            BuyerMessage, FaultSpec, RateConfig, SellerConfig, Sim, SimConfig, SimHandle,
         };
 
         async fn sim() -> SimHandle {
@@ -2262,16 +2262,8 @@ mod tests {
             for i in 0..12 {
                 buyer_writes(&sim, None, format!("вопрос {i}"));
             }
-            sim.sim.add_fault(FaultSpec {
-                kind: FaultKind::Delay,
-                marketplace: Some(Marketplace::Ozon),
-                path: Some(PATH_CHAT_HISTORY.into()),
-                status: None,
-                retry_after_secs: None,
-                delay_ms: Some(40),
-                body: None,
-                times: Some(0),
-            });
+            sim.sim
+                .add_fault(FaultSpec::slow(Marketplace::Ozon, PATH_CHAT_HISTORY, 40));
             let mut c = OzonClient::new(config(sim.url()));
             c.read_time = Duration::from_millis(100);
             let mut known = KnownChats::new();

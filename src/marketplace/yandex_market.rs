@@ -1619,7 +1619,7 @@ mod tests {
     // ---- against the simulator ------------------------------------------------
 
     use crate::sim::{
-        BuyerMessage, FaultKind, FaultSpec, PortalMessage, SellerConfig, Sim, SimConfig, SimHandle,
+        BuyerMessage, FaultSpec, PortalMessage, SellerConfig, Sim, SimConfig, SimHandle,
     };
 
     async fn sim() -> SimHandle {
@@ -1688,16 +1688,11 @@ mod tests {
                 .buyer_writes(buyer(None, &format!("вопрос {i}"), Some(old)))
                 .unwrap();
         }
-        sim.sim.add_fault(FaultSpec {
-            kind: FaultKind::Delay,
-            marketplace: Some(Marketplace::YandexMarket),
-            path: Some("/chats/history".into()),
-            status: None,
-            retry_after_secs: None,
-            delay_ms: Some(60),
-            body: None,
-            times: Some(0),
-        });
+        sim.sim.add_fault(FaultSpec::slow(
+            Marketplace::YandexMarket,
+            "/chats/history",
+            60,
+        ));
         let mut c = client(&sim.url(), 2);
         c.read_time = Duration::from_millis(100);
         let mut known = KnownChats::new();

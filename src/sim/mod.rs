@@ -260,6 +260,23 @@ pub struct FaultSpec {
     pub times: Option<u32>,
 }
 
+impl FaultSpec {
+    /// Every request of `marketplace` whose path contains `path` handled
+    /// `ms` late, until cleared: a slow server.
+    pub fn slow(marketplace: Marketplace, path: &str, ms: u64) -> FaultSpec {
+        FaultSpec {
+            kind: FaultKind::Delay,
+            marketplace: Some(marketplace),
+            path: Some(path.to_string()),
+            status: None,
+            retry_after_secs: None,
+            delay_ms: Some(ms),
+            body: None,
+            times: Some(0),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 struct ActiveFault {
     spec: FaultSpec,

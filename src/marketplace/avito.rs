@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::limits::{Budget, Purpose, READ_TIME, RequestGate, header_secs};
+use super::limits::{Budget, Purpose, READ_TIME, ReadDeadline, RequestGate, header_secs};
 use super::reads::{self, Listed, Rules, Why};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
@@ -631,11 +631,11 @@ impl Connector for AvitoClient {
 
         let mut batch = InboundBatch::default();
         let mut last_receipt = None;
-        let reads_until = Instant::now() + self.read_time;
+        let deadline = ReadDeadline::after(self.read_time);
         for read in plan.reads {
             let chat_id = read.chat_id;
             let receipts_only = read.why == Why::Receipts;
-            if !batch.chats.is_empty() && Instant::now() >= reads_until {
+            if !deadline.may_start(!batch.chats.is_empty()) {
                 more |= !receipts_only;
                 break;
             }

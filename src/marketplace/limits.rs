@@ -195,6 +195,23 @@ pub fn client_quota(requests: u32, period: Duration) -> Quota {
 /// stops before the poll ends.
 pub const READ_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// When a poll stops starting chat reads ([`READ_TIME`], or a test's shorter
+/// time, from when its reads began): never before it has read one, so every
+/// poll moves at least one chat on.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadDeadline(std::time::Instant);
+
+impl ReadDeadline {
+    pub fn after(read_time: std::time::Duration) -> ReadDeadline {
+        ReadDeadline(std::time::Instant::now() + read_time)
+    }
+
+    /// Whether a poll that has read a chat already (`read_any`) may start another.
+    pub fn may_start(self, read_any: bool) -> bool {
+        !read_any || std::time::Instant::now() < self.0
+    }
+}
+
 /// Requests one `poll` may still make, across list and history pages: a
 /// server that keeps handing out page tokens ends the poll early instead of
 /// spending the shop's limits on it.

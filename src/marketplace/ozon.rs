@@ -46,7 +46,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::limits::{Budget, Purpose, READ_TIME, RequestGate, header_secs};
+use super::limits::{Budget, Purpose, READ_TIME, ReadDeadline, RequestGate, header_secs};
 use super::reads::{self, Listed, Rules, Why};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
@@ -499,9 +499,9 @@ impl Connector for OzonClient {
         let observed = now_ms();
         let mut refused = None;
         let mut last_receipt = None;
-        let reads_until = std::time::Instant::now() + self.read_time;
+        let deadline = ReadDeadline::after(self.read_time);
         for plan in &plans {
-            if !batch.chats.is_empty() && std::time::Instant::now() >= reads_until {
+            if !deadline.may_start(!batch.chats.is_empty()) {
                 cut = true;
                 break;
             }

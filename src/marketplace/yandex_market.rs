@@ -47,7 +47,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::limits::{Budget, Purpose, READ_TIME, RequestGate, Turn};
+use super::limits::{Budget, Purpose, READ_TIME, ReadDeadline, RequestGate, Turn};
 use super::reads::{self, Listed, Rules};
 use super::{
     ChatRef, Connector, Delivery, Discovery, MarketError, SendError, classify_transport_error,
@@ -613,11 +613,11 @@ impl Connector for YandexMarketClient {
         // A history not started because time ran out is `None`, like one the
         // budget cut short: `more` is set and it is read on the next poll.
         let budget = &budget;
-        let reads_until = Instant::now() + self.read_time;
+        let deadline = ReadDeadline::after(self.read_time);
         let histories_read = &AtomicUsize::new(0);
         let results: Vec<Option<(Read, Option<History>)>> = stream::iter(reads)
             .map(|read| async move {
-                if histories_read.load(Ordering::SeqCst) > 0 && Instant::now() >= reads_until {
+                if !deadline.may_start(histories_read.load(Ordering::SeqCst) > 0) {
                     return Ok(None);
                 }
                 let history = self.read_history(&read.chat_id, read.from, budget).await;

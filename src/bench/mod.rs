@@ -95,7 +95,8 @@ pub fn unserved(wanted: &[Marketplace]) -> Vec<(Marketplace, String)> {
 pub struct Connection {
     pub poll_interval: Option<Duration>,
     pub timeout: Option<Duration>,
-    /// Client-side limit (requests, period) where the connector has one.
+    /// Client-side limit (requests, period) of every marketplace section;
+    /// `None` keeps each marketplace's own default.
     pub rate: Option<(u32, Duration)>,
 }
 
@@ -146,22 +147,17 @@ impl DaemonConfig {
             ));
             let n = shop_number(shop);
             for m in &self.marketplaces {
-                let (creds, rate_limited) = match m {
-                    Marketplace::Wildberries => (format!("token = \"{}\"", token(shop)), true),
-                    Marketplace::Ozon => (
-                        format!("client_id = \"{n}\"\napi_key = \"{}\"", token(shop)),
-                        true,
-                    ),
-                    Marketplace::YandexMarket => (
-                        format!("business_id = {n}\napi_key = \"{}\"", token(shop)),
-                        false,
-                    ),
-                    Marketplace::Avito => (
-                        format!(
-                            "client_id = \"client-{shop}\"\nclient_secret = \"{}\"",
-                            token(shop)
-                        ),
-                        true,
+                let creds = match m {
+                    Marketplace::Wildberries => format!("token = \"{}\"", token(shop)),
+                    Marketplace::Ozon => {
+                        format!("client_id = \"{n}\"\napi_key = \"{}\"", token(shop))
+                    }
+                    Marketplace::YandexMarket => {
+                        format!("business_id = {n}\napi_key = \"{}\"", token(shop))
+                    }
+                    Marketplace::Avito => format!(
+                        "client_id = \"client-{shop}\"\nclient_secret = \"{}\"",
+                        token(shop)
                     ),
                 };
                 t.push_str(&format!(
@@ -175,7 +171,7 @@ impl DaemonConfig {
                 if let Some(p) = c.timeout {
                     t.push_str(&format!("timeout = {}\n", ms(p)));
                 }
-                if let (Some((n, period)), true) = (c.rate, rate_limited) {
+                if let Some((n, period)) = c.rate {
                     t.push_str(&format!(
                         "rate_limit_requests = {n}\nrate_limit_period = {}\n",
                         ms(period)
@@ -353,10 +349,10 @@ mod tests {
     }
 
     #[test]
-    fn a_generated_configuration_loads() {
+    fn a_generated_configuration_loads_with_the_client_limit_on_every_marketplace() {
         let cfg = DaemonConfig {
             shops: shop_ids(2),
-            marketplaces: vec![Marketplace::Wildberries, Marketplace::Avito],
+            marketplaces: Marketplace::ALL.to_vec(),
             sim_url: "http://127.0.0.1:9".into(),
             policy: String::new(),
             prompts: default_prompts(),
@@ -378,6 +374,24 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}\n{}", cfg.toml()));
         assert_eq!(s.shops.len(), 2);
-        assert!(s.shops["s0001"].avito.is_some());
+        // A harness that sets a rate means it for every connector: Yandex
+        // Market's own default (25 requests per 18 s) once starved the
+        // torture test's polls.
+        let shop = &s.shops["s0001"];
+        let limits = [
+            shop.wildberries
+                .as_ref()
+                .map(|m| (m.rate_limit_requests, m.rate_limit_period.0)),
+            shop.ozon
+                .as_ref()
+                .map(|m| (m.rate_limit_requests, m.rate_limit_period.0)),
+            shop.yandex_market
+                .as_ref()
+                .map(|m| (m.rate_limit_requests, m.rate_limit_period.0)),
+            shop.avito
+                .as_ref()
+                .map(|m| (m.rate_limit_requests, m.rate_limit_period.0)),
+        ];
+        assert_eq!(limits, [Some((10, Duration::from_secs(10))); 4]);
     }
 }

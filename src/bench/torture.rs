@@ -214,7 +214,9 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     // Generous limits: this harness is about crashes, not pacing. The daemon
     // polls every 100 ms and may send 25 requests a second per marketplace
     // account, which the documented Avito bucket and Yandex Market's hourly
-    // limits would (rightly) throttle.
+    // limits would (rightly) throttle. That includes our own client-side
+    // limits: Yandex Market's default (25 requests per 18 s) left its polls
+    // too far behind to settle.
     let generous = RateConfig {
         burst: 50,
         per_second: 50.0,
@@ -300,7 +302,8 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
         // Mostly after it is up and working (a debug build under load takes
         // seconds to start), sometimes while it is still starting.
         if rng.random_bool(0.85) {
-            wait_until_up(&store, &mut daemon, Duration::from_secs(60)).await;
+            let connectors = (shops.len() * args.marketplaces.len()) as i64;
+            wait_until_up(&store, &mut daemon, connectors, Duration::from_secs(60)).await;
         }
         let up = rng.random_range(max_up / 10..=max_up);
         tokio::time::sleep(up).await;
@@ -379,8 +382,9 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     Ok(report)
 }
 
-/// Wait until the daemon has polled every connector once since it started.
-async fn wait_until_up(store: &Store, daemon: &mut Daemon, limit: Duration) {
+/// Wait until the daemon has polled every one of its `connectors` once since
+/// it started (one that never wrote a status has not).
+async fn wait_until_up(store: &Store, daemon: &mut Daemon, connectors: i64, limit: Duration) {
     let since = daemon.started_at;
     let start = Instant::now();
     while start.elapsed() < limit && daemon.running() {
@@ -398,7 +402,7 @@ async fn wait_until_up(store: &Store, daemon: &mut Daemon, limit: Duration) {
             .call(|c| Ok(c.query_row("SELECT COUNT(*) FROM connector_status", [], |r| r.get(0))?))
             .await
             .unwrap_or(0);
-        if known > 0 && waiting == 0 {
+        if known >= connectors && waiting == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

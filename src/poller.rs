@@ -26,6 +26,10 @@ const AUTH_RETRY: Duration = Duration::from_secs(300);
 /// Most pages one catch-up reads. A longer backlog continues at once, after
 /// the status is recorded and shutdown looked at, so neither waits for it.
 const MAX_PAGES_PER_CATCH_UP: usize = 50;
+/// The longest one catch-up goes on before it returns to record the status,
+/// the same as a page limit: a marketplace read chat by chat can take seconds
+/// a page, and a connector catching up must not look silent meanwhile.
+const MAX_CATCH_UP_TIME: Duration = Duration::from_secs(5);
 
 /// How far one catch-up got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +265,7 @@ impl SyncNeed {
 }
 
 /// Read pages until the marketplace has nothing more, or
-/// [`MAX_PAGES_PER_CATCH_UP`] of them.
+/// [`MAX_PAGES_PER_CATCH_UP`] of them, or for [`MAX_CATCH_UP_TIME`].
 // The poll loop's own state, borrowed for one catch-up; bundling it into a
 // struct would only rename the same eight borrows.
 #[allow(clippy::too_many_arguments)]
@@ -276,6 +280,7 @@ async fn poll_until_caught_up(
     shutdown: &CancellationToken,
 ) -> Result<CatchUp, PollError> {
     let started = rt.clock.now_ms();
+    let began = Instant::now();
     let mut cursor = match stored_cursor {
         Some(c) => c.clone(),
         None => {
@@ -342,6 +347,9 @@ async fn poll_until_caught_up(
                 rt.wake_sender.notify_one();
             }
             return Ok(CatchUp::Done);
+        }
+        if began.elapsed() >= MAX_CATCH_UP_TIME {
+            break;
         }
     }
     Ok(CatchUp::Partial)

@@ -585,3 +585,42 @@ async fn quiet_chats_are_not_read_again() {
     let order: Value = serde_json::from_str(&order).unwrap();
     assert_eq!(order["order_id"], "90001", "{order}");
 }
+
+#[tokio::test]
+async fn a_long_catch_up_records_the_status_before_it_ends() {
+    // Ten requests a second against a backlog of 150 new chats: about 20 s
+    // of reading, in polls of at most 40 histories (and 2 s) each.
+    let mut shop = ym_shop("shop");
+    shop.section_extra.insert(
+        "ym",
+        "rate_limit_requests = 10\nrate_limit_period = \"1s\"".into(),
+    );
+    let mut app = TestApp::builder().shop(shop).spawn_without_daemon().await;
+    let chats = 150;
+    for i in 0..chats {
+        app.buyer_writes_on("ym", &format!("Вопрос номер {i}"), json!({}))
+            .await;
+    }
+    app.start().await;
+    wait_until("a status during the catch-up", || async {
+        ym_status(&app, "shop").await
+    })
+    .await;
+    let histories = ym_requests(&app)
+        .await
+        .iter()
+        .filter(|r| path_ends(r, "/chats/history"))
+        .count();
+    assert!(
+        histories < chats,
+        "the status came only after {histories} of {chats} chats were read"
+    );
+    // The catch-up went on after the status: every chat is stored.
+    wait_until("every chat stored", || async {
+        (app.count("SELECT COUNT(*) FROM messages WHERE author = 'buyer'")
+            .await
+            == chats as i64)
+            .then_some(())
+    })
+    .await;
+}

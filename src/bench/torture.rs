@@ -501,6 +501,13 @@ async fn buyers(
 /// approved reply is unique), rejects with a reason, or leaves drafts be.
 async fn operator(store: Store, shops: actions::Shops, mut rng: StdRng, stop: CancellationToken) {
     let me = Actor(OPERATOR.into());
+    // An approval runs the guards, whose learned model trains on first use:
+    // train it off the async threads first, or the harness's own runtime
+    // (which also serves the simulator) stalls while it does.
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = crate::pipeline::worker::models_ready() => {}
+    }
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,

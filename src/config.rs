@@ -67,6 +67,10 @@ pub struct DatabaseSettings {
     /// lock before the attempt fails and is retried later.
     #[serde(default = "default_busy_timeout")]
     pub busy_timeout: Dur,
+    /// Where trained built-in models are kept between starts; beside the
+    /// database (`agentiq.db` → `agentiq.models/`) when absent.
+    #[serde(default)]
+    pub model_cache: Option<PathBuf>,
 }
 
 fn default_busy_timeout() -> Dur {
@@ -1357,6 +1361,14 @@ impl Settings {
 
     pub fn database_path(&self) -> PathBuf {
         self.resolve(&self.database.path)
+    }
+
+    /// Where trained built-in models are kept between starts.
+    pub fn model_cache_dir(&self) -> PathBuf {
+        match &self.database.model_cache {
+            Some(dir) => self.resolve(dir),
+            None => self.database_path().with_extension("models"),
+        }
     }
 }
 

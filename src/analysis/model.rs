@@ -3,10 +3,13 @@
 //! calibrated by temperature scaling on a held-out part of the examples.
 //! [`IntentModel`] is the intent classifier (trained from the prompt set's
 //! labelled examples when it loads); the injection detector uses a two-class
-//! [`Linear`] too. Pure: no I/O.
+//! [`Linear`] too. Pure: no I/O (a trained built-in model is kept between
+//! starts through a [`ModelShelf`] the program hands in).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use blake2::Digest;
 
 use crate::domain::Intent;
 use crate::text::{Features, Normalised, Token};
@@ -287,6 +290,91 @@ thread_local! {
 /// Ids for models, so a memo can tell them apart.
 static NEXT_MODEL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// Where trained built-in models are kept between starts: storage only.
+/// Whether kept bytes are a model this build may use is decided here
+/// ([`builtin`]). The program sets one ([`keep_builtin_models_on`]); until it
+/// does, every process trains its own.
+pub trait ModelShelf: Send + Sync {
+    /// The bytes kept under `file`, if any.
+    fn fetch(&self, file: &str) -> Option<Vec<u8>>;
+    /// Keep `bytes` under `file`, and drop what other builds kept for the
+    /// model called `name`.
+    fn keep(&self, name: &str, file: &str, bytes: &[u8]);
+    /// The bytes under `file` are not a model this build wrote (damaged or
+    /// cut short); it is trained again and kept anew.
+    fn rejected(&self, file: &str);
+}
+
+static SHELF: std::sync::OnceLock<Box<dyn ModelShelf>> = std::sync::OnceLock::new();
+
+/// Keep built-in models on `shelf` from now on; `false` (and `shelf` unused)
+/// when a shelf was set before. Set it before the first model is used.
+pub fn keep_builtin_models_on(shelf: Box<dyn ModelShelf>) -> bool {
+    SHELF.set(shelf).is_ok()
+}
+
+/// Changes whenever what [`Linear::to_bytes`] writes, or how a kept copy is
+/// wrapped, changes.
+const SHELF_FORMAT: &[u8] = b"agentiq linear model, format 1";
+
+/// The built-in model called `name`: a copy this very build trained and
+/// kept, or `train()`'s (then kept). The copy's key is the model's name, its
+/// class count and the build's source digest (`build.rs`: the code, the
+/// shipped corpora, the locked dependencies), so a change to any of them
+/// trains again; a checksum over the key and the model rejects a damaged
+/// copy.
+pub fn builtin<const K: usize>(name: &str, train: impl FnOnce() -> Linear<K>) -> Linear<K> {
+    match SHELF.get() {
+        Some(shelf) => kept_or_trained(shelf.as_ref(), name, train),
+        None => train(),
+    }
+}
+
+fn kept_or_trained<const K: usize>(
+    shelf: &dyn ModelShelf,
+    name: &str,
+    train: impl FnOnce() -> Linear<K>,
+) -> Linear<K> {
+    let key = {
+        let mut h = blake2::Blake2s256::new();
+        for part in [
+            SHELF_FORMAT,
+            name.as_bytes(),
+            &(K as u32).to_le_bytes(),
+            env!("AGENTIQ_SOURCE_DIGEST").as_bytes(),
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        h.finalize()
+    };
+    let hex: String = key[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let file = format!("{name}-{hex}.model");
+    if let Some(bytes) = shelf.fetch(&file) {
+        if let Some(model) = unwrap_kept(&bytes, &key) {
+            return model;
+        }
+        shelf.rejected(&file);
+    }
+    let model = train();
+    let mut bytes = key.to_vec();
+    bytes.extend_from_slice(&model.to_bytes());
+    let sum = blake2::Blake2s256::digest(&bytes);
+    bytes.extend_from_slice(&sum);
+    shelf.keep(name, &file, &bytes);
+    model
+}
+
+/// The model in `bytes` (the key, the model, a checksum of both) if the key
+/// is `key` and the checksum holds.
+fn unwrap_kept<const K: usize>(bytes: &[u8], key: &[u8]) -> Option<Linear<K>> {
+    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
+    let model = body.strip_prefix(key)?;
+    (blake2::Blake2s256::digest(body).as_slice() == sum)
+        .then(|| Linear::from_bytes(model))
+        .flatten()
+}
+
 /// A trained model over `K` classes.
 #[derive(Debug, Clone)]
 pub struct Linear<const K: usize> {
@@ -419,6 +507,70 @@ impl<const K: usize> Linear<K> {
         self.temperature
     }
 
+    /// The model as bytes, for keeping between starts ([`builtin`]); read
+    /// back bit for bit by [`Linear::from_bytes`]. Little-endian: the class
+    /// count, the example count, the temperature, the biases, then the
+    /// feature ids in row order and the weights row by row.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut ids = vec![0u64; self.vocabulary.len()];
+        for (&feature, &row) in &self.vocabulary {
+            ids[row as usize] = feature;
+        }
+        let mut out = Vec::with_capacity(32 + 4 * K + ids.len() * (8 + 4 * K));
+        out.extend_from_slice(&(K as u32).to_le_bytes());
+        out.extend_from_slice(&(self.examples as u64).to_le_bytes());
+        out.extend_from_slice(&self.temperature.to_le_bytes());
+        for b in self.bias {
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+        out.extend_from_slice(&(ids.len() as u64).to_le_bytes());
+        for id in ids {
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        for w in &self.weights {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// What [`Linear::to_bytes`] wrote, or `None` for anything else (another
+    /// class count, a truncated or padded file, a repeated feature).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Linear<K>> {
+        let mut r = Reader(bytes);
+        if r.u32()? as usize != K {
+            return None;
+        }
+        let examples = usize::try_from(r.u64()?).ok()?;
+        let temperature = r.f32()?;
+        let mut bias = [0f32; K];
+        for b in &mut bias {
+            *b = r.f32()?;
+        }
+        let rows = usize::try_from(r.u64()?).ok()?;
+        // The rest must be exactly the ids and the weights.
+        if rows.checked_mul(8 + 4 * K)? != r.0.len() {
+            return None;
+        }
+        let mut vocabulary = FeatureMap::default();
+        vocabulary.reserve(rows);
+        for row in 0..rows as u32 {
+            if vocabulary.insert(r.u64()?, row).is_some() {
+                return None;
+            }
+        }
+        let weights = (0..rows * K)
+            .map(|_| r.f32())
+            .collect::<Option<Vec<f32>>>()?;
+        (temperature.is_finite() && temperature > 0.0).then(|| Linear {
+            vocabulary,
+            weights,
+            bias,
+            temperature,
+            examples,
+            id: NEXT_MODEL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
     pub fn predict(&self, text: &Normalised) -> Scores<K> {
         let f = features_of(text);
         let mut sum = [0f32; K];
@@ -532,6 +684,26 @@ impl<const K: usize> Linear<K> {
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
         scored.into_iter().take(at_most).map(|(i, _)| i).collect()
+    }
+}
+
+/// Reads the little-endian numbers [`Linear::to_bytes`] wrote.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+    fn f32(&mut self) -> Option<f32> {
+        self.take().map(f32::from_le_bytes)
     }
 }
 
@@ -803,6 +975,98 @@ mod tests {
             words.contains(&"заказ") || words.contains(&"где"),
             "{words:?}"
         );
+    }
+
+    /// A shelf in memory that counts what it was asked.
+    #[derive(Default)]
+    struct Memory {
+        files: std::sync::Mutex<HashMap<String, Vec<u8>>>,
+        kept: std::sync::atomic::AtomicUsize,
+        rejected: std::sync::atomic::AtomicUsize,
+    }
+
+    impl ModelShelf for Memory {
+        fn fetch(&self, file: &str) -> Option<Vec<u8>> {
+            self.files.lock().unwrap().get(file).cloned()
+        }
+        fn keep(&self, _name: &str, file: &str, bytes: &[u8]) {
+            self.kept.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.files
+                .lock()
+                .unwrap()
+                .insert(file.to_string(), bytes.to_vec());
+        }
+        fn rejected(&self, _file: &str) {
+            self.rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn same_model<const K: usize>(a: &Linear<K>, b: &Linear<K>) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(a.vocabulary, b.vocabulary);
+        assert_eq!(bits(&a.weights), bits(&b.weights));
+        assert_eq!(bits(&a.bias), bits(&b.bias));
+        assert_eq!(a.temperature.to_bits(), b.temperature.to_bits());
+        assert_eq!(a.examples, b.examples);
+    }
+
+    #[test]
+    fn a_model_read_back_from_its_bytes_is_the_same_model() {
+        let m = IntentModel::train(&small()).0;
+        let back = Linear::<INTENTS>::from_bytes(&m.to_bytes()).expect("reads back");
+        same_model(&m, &back);
+        for text in ["где мой заказ", "позовите человека", "спасибо!"]
+        {
+            let (p, q) = (m.predict(&normalise(text)), back.predict(&normalise(text)));
+            assert_eq!(p.probabilities, q.probabilities, "{text}");
+        }
+        // Another class count, a byte short, a byte over: not this model.
+        let bytes = m.to_bytes();
+        assert!(Linear::<2>::from_bytes(&bytes).is_none());
+        assert!(Linear::<INTENTS>::from_bytes(&bytes[..bytes.len() - 1]).is_none());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Linear::<INTENTS>::from_bytes(&longer).is_none());
+    }
+
+    #[test]
+    fn a_kept_model_is_used_until_it_is_damaged_and_then_trained_again() {
+        let shelf = Memory::default();
+        let trainings = std::sync::atomic::AtomicUsize::new(0);
+        let train = || {
+            trainings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            IntentModel::train(&small()).0
+        };
+        let first: Linear<INTENTS> = kept_or_trained(&shelf, "intent", train);
+        let second: Linear<INTENTS> = kept_or_trained(&shelf, "intent", train);
+        assert_eq!(trainings.load(std::sync::atomic::Ordering::Relaxed), 1);
+        same_model(&first, &second);
+        // A copy kept under another model's name is not this one.
+        let _: Linear<INTENTS> = kept_or_trained(&shelf, "other", train);
+        assert_eq!(trainings.load(std::sync::atomic::Ordering::Relaxed), 2);
+        // One flipped bit anywhere in the copy: trained again and kept anew.
+        let file = {
+            let files = shelf.files.lock().unwrap();
+            files
+                .keys()
+                .find(|f| f.starts_with("intent-"))
+                .unwrap()
+                .clone()
+        };
+        for at in [40, 2000, usize::MAX] {
+            let mut files = shelf.files.lock().unwrap();
+            let bytes = files.get_mut(&file).unwrap();
+            let at = at.min(bytes.len() - 1);
+            bytes[at] ^= 0x10;
+        }
+        let third: Linear<INTENTS> = kept_or_trained(&shelf, "intent", train);
+        assert_eq!(trainings.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(shelf.rejected.load(std::sync::atomic::Ordering::Relaxed), 1);
+        same_model(&first, &third);
+        let _: Linear<INTENTS> = kept_or_trained(&shelf, "intent", train);
+        assert_eq!(trainings.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(shelf.kept.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 
     /// What a prediction should be: every distinct feature of the text once,

@@ -2598,8 +2598,11 @@ const MODEL_SUPPORTS: f64 = 0.5;
 /// The learned half of the detector: a two-class linear model over the same
 /// features as the intent classifier, for phrasings the rules do not name.
 /// `agentiq eval` swaps in a model trained without the corpus it scores.
-static MODEL: LazyLock<ArcSwap<Linear<2>>> =
-    LazyLock::new(|| ArcSwap::from_pointee(train_model(TRAINING.iter().copied())));
+static MODEL: LazyLock<ArcSwap<Linear<2>>> = LazyLock::new(|| {
+    ArcSwap::from_pointee(super::model::builtin("injection", || {
+        train_model(TRAINING.iter().copied())
+    }))
+});
 
 /// Train the injection model on labelled corpora (JSONL with `text`,
 /// `label` and optionally `buyer_name`) and intent example parts a–i (benign).

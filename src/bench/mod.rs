@@ -222,6 +222,43 @@ pub fn database_bytes(db: &Path) -> u64 {
     size(db.to_path_buf()) + size(PathBuf::from(wal))
 }
 
+/// Have `binary` train its built-in models once and keep them where the
+/// daemons of `config` read them (`[database] model_cache`), by explaining
+/// one reply. A daemon killed within seconds of its start would otherwise
+/// spend every life training (seconds of CPU, more in a debug build) and die
+/// before keeping them.
+pub async fn train_models(
+    binary: &Path,
+    config: &Path,
+    shop: &str,
+    marketplace: Marketplace,
+    log: &Path,
+) -> anyhow::Result<()> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let status = tokio::process::Command::new(binary)
+        .args(["explain", "--config"])
+        .arg(config)
+        .args(["--shop", shop, "--marketplace", marketplace.code()])
+        .args(["--text", "Здравствуйте!", "--draft", "Здравствуйте!"])
+        .env("RUST_LOG", "warn")
+        .env_remove("AGENTIQ_CONFIG")
+        .kill_on_drop(true)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .status()
+        .await?;
+    anyhow::ensure!(
+        status.success(),
+        "`{} explain` could not train the models: {status}",
+        binary.display()
+    );
+    Ok(())
+}
+
 /// The `agentiq run` process.
 pub struct Daemon {
     child: tokio::process::Child,

@@ -196,6 +196,10 @@ struct Ledger {
 
 pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     anyhow::ensure!(args.shops > 0, "--shops must be at least 1");
+    anyhow::ensure!(
+        !args.marketplaces.is_empty(),
+        "--marketplaces must name at least one"
+    );
     let refused = unserved(&args.marketplaces);
     if !refused.is_empty() {
         let list: Vec<String> = refused.iter().map(|(m, e)| format!("{m} ({e})")).collect();
@@ -265,6 +269,9 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     let db_path = dir.join("agentiq.db");
     let store = Store::open(&db_path).context("cannot open the torture database")?;
     let log = dir.join("daemon.log");
+    super::train_models(&binary, &config_path, &shops[0], args.marketplaces[0], &log)
+        .await
+        .context("training the daemon's models before the first start")?;
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop_load = CancellationToken::new();
@@ -281,6 +288,11 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     let settings = crate::config::load(Some(&config_path))
         .map_err(|d| anyhow::anyhow!("{d}"))
         .context("the torture configuration")?;
+    // The operator's approvals run the guards: their model is the one the
+    // daemons read, kept above (unless this process keeps models elsewhere).
+    crate::analysis::model::keep_builtin_models_on(Box::new(crate::store::ModelFiles::new(
+        settings.model_cache_dir(),
+    )));
     let operator = tokio::spawn(operator(
         store.clone(),
         actions::offline_shops(&settings)?,

@@ -217,10 +217,15 @@ impl DraftModel {
         DraftModel(Linear::train(&samples))
     }
 
-    /// The model shipped with the binary, trained on first use.
+    /// The model shipped with the binary, trained on first use (or the copy
+    /// this build trained and kept, `analysis::model::builtin`).
     pub fn builtin() -> Arc<DraftModel> {
-        static BUILTIN: LazyLock<Arc<DraftModel>> =
-            LazyLock::new(|| Arc::new(DraftModel::train(SHIPPED)));
+        static BUILTIN: LazyLock<Arc<DraftModel>> = LazyLock::new(|| {
+            Arc::new(DraftModel(crate::analysis::model::builtin(
+                "draft-guard",
+                || DraftModel::train(SHIPPED).0,
+            )))
+        });
         BUILTIN.clone()
     }
 

@@ -10,6 +10,7 @@ mod corrections;
 mod drafts;
 mod feedback;
 mod ingest;
+mod model_files;
 mod retention;
 mod sessions;
 mod status;
@@ -50,6 +51,7 @@ pub use drafts::{
 };
 pub use feedback::{feedback_cursor, feedback_to_check, ingest_feedback, recent_review_answers};
 pub use ingest::{IngestReport, IngestSettings, ingest_batch};
+pub use model_files::ModelFiles;
 pub use retention::{BackupReport, Cutoffs, Pruned, backup, prune_batch};
 pub use sessions::{StoredSession, delete_session, load_session, save_session};
 pub use status::{

@@ -22,10 +22,25 @@ use tokio_util::sync::CancellationToken;
 pub const WAIT: Duration = Duration::from_secs(30);
 
 /// Daemon logs go to the test output when TEST_LOG is set.
+/// Where every daemon and command of the tests, in this process and as a
+/// process of its own, keeps the trained built-in models: one of them trains
+/// them once and the others read them (and the next run of the same build
+/// reads them too), instead of each start training for seconds of CPU.
+pub const MODEL_CACHE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/model-cache");
+
+/// Test logs (with `TEST_LOG` set) and the shared [`MODEL_CACHE`], once per
+/// test process.
+pub fn setup() {
+    std::sync::LazyLock::force(&TRACING);
+}
+
 static TRACING: std::sync::LazyLock<()> = std::sync::LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {
         agentiq::telemetry::init(agentiq::config::LogFormat::Pretty, "info,agentiq=debug");
     }
+    agentiq::analysis::model::keep_builtin_models_on(Box::new(agentiq::store::ModelFiles::new(
+        MODEL_CACHE.into(),
+    )));
 });
 
 /// A policy for tests: thanks are auto-sent at once, complaints queue.
@@ -221,7 +236,8 @@ impl Builder {
 
     /// The simulator and the configuration, but no daemon: the test runs the binary itself.
     pub async fn spawn_without_daemon(self) -> TestApp {
-        std::sync::LazyLock::force(&TRACING);
+        setup();
+        agentiq::pipeline::worker::models_ready().await;
         let shops = if self.shops.is_empty() {
             vec![ShopSpec::new("shop")]
         } else {
@@ -253,6 +269,7 @@ impl Builder {
 [database]
 path = "{db}"
 busy_timeout = "{busy}"
+model_cache = "{MODEL_CACHE}"
 
 
 [pipeline]
@@ -451,6 +468,10 @@ impl TestApp {
     }
 
     pub async fn start(&mut self) {
+        // The daemon drafts only once the models are trained. They train
+        // once per test process, before any test's clock starts: a test
+        // whose waits included that training failed on a loaded machine.
+        agentiq::pipeline::worker::models_ready().await;
         let mut app =
             App::build(self.settings.clone()).unwrap_or_else(|e| panic!("app builds: {e}"));
         if self.settings.web.enabled {

@@ -13,6 +13,7 @@ mod injection;
 mod llm;
 mod marketplaces;
 mod metrics;
+mod models;
 mod ozon;
 mod policy;
 mod shared_policy;

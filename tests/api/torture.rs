@@ -10,6 +10,7 @@ use crate::helpers::binary;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_restarted_the_daemon_ingests_and_delivers_exactly_once() {
+    crate::helpers::setup();
     let report = torture::run(TortureArgs::ci(binary().to_path_buf()))
         .await
         .expect("the harness runs");

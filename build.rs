@@ -1,7 +1,8 @@
 //! Gives the crate `AGENTIQ_SOURCE_DIGEST`: a digest of everything a built-in
 //! model's training depends on (the source, the shipped corpora, the locked
-//! dependency versions). A trained model kept on disk between starts is used
-//! only by a build with the same digest (`src/analysis/cache.rs`); any edit
+//! dependency versions, the compiler and the target). A trained model kept on
+//! disk between starts is used only by a build with the same digest
+//! (`analysis::model::builtin` in `src/analysis/model.rs`); any edit
 //! to the code that normalises, extracts features or fits, or to a corpus,
 //! makes the kept copy a stranger that is trained again.
 //!
@@ -28,6 +29,20 @@ fn main() {
     // Two halves with different seeds: 128 bits.
     let (mut a, mut b) = (DefaultHasher::new(), DefaultHasher::new());
     b.write_u8(0x5a);
+    // The compiler (its Unicode tables shape normalisation) and the target.
+    // Not the profile: without fast-math, optimisation does not change a
+    // float, so a debug and a release build share their models.
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let target = std::env::var("TARGET").unwrap_or_default();
+    for h in [&mut a, &mut b] {
+        h.write(&version);
+        h.write(target.as_bytes());
+    }
     for file in &files {
         // A missing file (Cargo.lock in a dependent build) counts as empty.
         let bytes = std::fs::read(file).unwrap_or_default();

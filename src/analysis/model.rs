@@ -553,7 +553,7 @@ impl<const K: usize> Linear<K> {
         }
         let mut vocabulary = FeatureMap::default();
         vocabulary.reserve(rows);
-        for row in 0..rows as u32 {
+        for row in 0..u32::try_from(rows).ok()? {
             if vocabulary.insert(r.u64()?, row).is_some() {
                 return None;
             }
@@ -561,7 +561,8 @@ impl<const K: usize> Linear<K> {
         let weights = (0..rows * K)
             .map(|_| r.f32())
             .collect::<Option<Vec<f32>>>()?;
-        (temperature.is_finite() && temperature > 0.0).then(|| Linear {
+        let finite = weights.iter().chain(&bias).all(|w| w.is_finite());
+        (finite && temperature.is_finite() && temperature > 0.0).then(|| Linear {
             vocabulary,
             weights,
             bias,

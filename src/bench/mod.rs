@@ -230,8 +230,8 @@ pub fn database_bytes(db: &Path) -> u64 {
 pub async fn train_models(
     binary: &Path,
     config: &Path,
-    shop: &str,
-    marketplace: Marketplace,
+    models: &Path,
+    (shop, marketplace): (&str, Marketplace),
     log: &Path,
 ) -> anyhow::Result<()> {
     let log = std::fs::OpenOptions::new()
@@ -255,6 +255,18 @@ pub async fn train_models(
         status.success(),
         "`{} explain` could not train the models: {status}",
         binary.display()
+    );
+    let kept = std::fs::read_dir(models)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "model"))
+                .count()
+        })
+        .unwrap_or(0);
+    anyhow::ensure!(
+        kept >= 2,
+        "the models were trained but not kept in {}: every daemon start would train them again",
+        models.display()
     );
     Ok(())
 }

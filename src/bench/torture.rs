@@ -269,9 +269,18 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     let db_path = dir.join("agentiq.db");
     let store = Store::open(&db_path).context("cannot open the torture database")?;
     let log = dir.join("daemon.log");
-    super::train_models(&binary, &config_path, &shops[0], args.marketplaces[0], &log)
-        .await
-        .context("training the daemon's models before the first start")?;
+    let settings = crate::config::load(Some(&config_path))
+        .map_err(|d| anyhow::anyhow!("{d}"))
+        .context("the torture configuration")?;
+    super::train_models(
+        &binary,
+        &config_path,
+        &settings.model_cache_dir(),
+        (&shops[0], args.marketplaces[0]),
+        &log,
+    )
+    .await
+    .context("training the daemon's models before the first start")?;
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop_load = CancellationToken::new();
@@ -285,11 +294,9 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
         StdRng::seed_from_u64(seed),
         stop_load.clone(),
     ));
-    let settings = crate::config::load(Some(&config_path))
-        .map_err(|d| anyhow::anyhow!("{d}"))
-        .context("the torture configuration")?;
-    // The operator's approvals run the guards: their model is the one the
-    // daemons read, kept above (unless this process keeps models elsewhere).
+    // The operator's approvals run the guards: their models are the ones the
+    // daemons read, kept above (unless this process keeps models elsewhere;
+    // another build's copy beside them does not push theirs out).
     crate::analysis::model::keep_builtin_models_on(Box::new(crate::store::ModelFiles::new(
         settings.model_cache_dir(),
     )));

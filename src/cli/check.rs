@@ -18,6 +18,10 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
         }
     };
     say!("config: {} ✓", settings.origin);
+    // Policy cases run through the guards: their models, kept or trained.
+    crate::analysis::model::keep_builtin_models_on(Box::new(crate::store::ModelFiles::new(
+        settings.model_cache_dir(),
+    )));
     let mut problems = Diagnostics::default();
     let mut failed_tests = 0usize;
     let mut passed_tests = 0usize;

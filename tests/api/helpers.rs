@@ -17,11 +17,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Long enough for a freshly started daemon process to train its models
-/// (a few CPU seconds) while the rest of the suite shares the two cores;
-/// a passing test returns as soon as its condition holds.
+/// (a few CPU seconds) while the rest of the suite shares the two cores,
+/// should [`MODEL_CACHE`] not hold them yet; a passing test returns as soon
+/// as its condition holds.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// Daemon logs go to the test output when TEST_LOG is set.
 /// Where every daemon and command of the tests, in this process and as a
 /// process of its own, keeps the trained built-in models: one of them trains
 /// them once and the others read them (and the next run of the same build
@@ -34,6 +34,7 @@ pub fn setup() {
     std::sync::LazyLock::force(&TRACING);
 }
 
+/// Daemon logs go to the test output when TEST_LOG is set.
 static TRACING: std::sync::LazyLock<()> = std::sync::LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {
         agentiq::telemetry::init(agentiq::config::LogFormat::Pretty, "info,agentiq=debug");

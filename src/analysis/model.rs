@@ -335,21 +335,7 @@ fn kept_or_trained<const K: usize>(
     name: &str,
     train: impl FnOnce() -> Linear<K>,
 ) -> Linear<K> {
-    let key = {
-        let mut h = blake2::Blake2s256::new();
-        for part in [
-            SHELF_FORMAT,
-            name.as_bytes(),
-            &(K as u32).to_le_bytes(),
-            env!("AGENTIQ_SOURCE_DIGEST").as_bytes(),
-        ] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-        h.finalize()
-    };
-    let hex: String = key[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let file = format!("{name}-{hex}.model");
+    let (key, file) = kept_as(name, K);
     if let Some(bytes) = shelf.fetch(&file) {
         if let Some(model) = unwrap_kept(&bytes, &key) {
             return model;
@@ -363,6 +349,30 @@ fn kept_or_trained<const K: usize>(
     bytes.extend_from_slice(&sum);
     shelf.keep(name, &file, &bytes);
     model
+}
+
+/// The key of this build's copy of the built-in model called `name` (over
+/// `classes` classes), and the file it is kept in.
+fn kept_as(name: &str, classes: usize) -> ([u8; 32], String) {
+    let mut h = blake2::Blake2s256::new();
+    for part in [
+        SHELF_FORMAT,
+        name.as_bytes(),
+        &(classes as u32).to_le_bytes(),
+        env!("AGENTIQ_SOURCE_DIGEST").as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let key: [u8; 32] = h.finalize().into();
+    let hex: String = key[..12].iter().map(|b| format!("{b:02x}")).collect();
+    (key, format!("{name}-{hex}.model"))
+}
+
+/// The file this build keeps the built-in model called `name` (over
+/// `classes` classes) in.
+pub fn kept_file(name: &str, classes: usize) -> String {
+    kept_as(name, classes).1
 }
 
 /// The model in `bytes` (the key, the model, a checksum of both) if the key

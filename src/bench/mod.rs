@@ -222,6 +222,32 @@ pub fn database_bytes(db: &Path) -> u64 {
     size(db.to_path_buf()) + size(PathBuf::from(wal))
 }
 
+/// `binary subcommand --config config` as the harnesses run it: warnings
+/// only, its log appended to `log`, nothing on stdin or stdout, killed with
+/// its handle.
+fn command(
+    binary: &Path,
+    subcommand: &str,
+    config: &Path,
+    log: &Path,
+) -> std::io::Result<tokio::process::Command> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args([subcommand, "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .env_remove("AGENTIQ_CONFIG")
+        .kill_on_drop(true)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    Ok(command)
+}
+
 /// Have `binary` train its built-in models once and keep them where the
 /// daemons of `config` read them (`[database] model_cache`), by explaining
 /// one reply. A daemon killed within seconds of its start would otherwise
@@ -234,21 +260,9 @@ pub async fn train_models(
     (shop, marketplace): (&str, Marketplace),
     log: &Path,
 ) -> anyhow::Result<()> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
-    let status = tokio::process::Command::new(binary)
-        .args(["explain", "--config"])
-        .arg(config)
+    let status = command(binary, "explain", config, log)?
         .args(["--shop", shop, "--marketplace", marketplace.code()])
         .args(["--text", "Здравствуйте!", "--draft", "Здравствуйте!"])
-        .env("RUST_LOG", "warn")
-        .env_remove("AGENTIQ_CONFIG")
-        .kill_on_drop(true)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
         .status()
         .await?;
     anyhow::ensure!(
@@ -283,21 +297,8 @@ pub struct Daemon {
 impl Daemon {
     /// Start `binary run --config config`, its log appended to `log`.
     pub fn start(binary: &Path, config: &Path, log: &Path) -> std::io::Result<Daemon> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)?;
         let started_at = now_ms();
-        let child = tokio::process::Command::new(binary)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .env_remove("AGENTIQ_CONFIG")
-            .kill_on_drop(true)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?;
+        let child = command(binary, "run", config, log)?.spawn()?;
         let pid = child
             .id()
             .ok_or_else(|| std::io::Error::other("the daemon exited at once"))?;

@@ -297,9 +297,7 @@ pub async fn run(args: TortureArgs) -> anyhow::Result<TortureReport> {
     // The operator's approvals run the guards: their models are the ones the
     // daemons read, kept above (unless this process keeps models elsewhere;
     // another build's copy beside them does not push theirs out).
-    crate::analysis::model::keep_builtin_models_on(Box::new(crate::store::ModelFiles::new(
-        settings.model_cache_dir(),
-    )));
+    crate::store::ModelFiles::keep_for(&settings);
     let operator = tokio::spawn(operator(
         store.clone(),
         actions::offline_shops(&settings)?,

@@ -19,9 +19,7 @@ pub async fn run(config_path: Option<&Path>) -> ExitCode {
     };
     say!("config: {} ✓", settings.origin);
     // Policy cases run through the guards: their models, kept or trained.
-    crate::analysis::model::keep_builtin_models_on(Box::new(crate::store::ModelFiles::new(
-        settings.model_cache_dir(),
-    )));
+    crate::store::ModelFiles::keep_for(&settings);
     let mut problems = Diagnostics::default();
     let mut failed_tests = 0usize;
     let mut passed_tests = 0usize;

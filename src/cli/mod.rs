@@ -182,9 +182,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
     };
     // Before anything judges text: a restart, and every command after the
     // first, reads the trained models instead of training them.
-    crate::analysis::model::keep_builtin_models_on(Box::new(crate::store::ModelFiles::new(
-        settings.model_cache_dir(),
-    )));
+    crate::store::ModelFiles::keep_for(&settings);
     match cli.command {
         Command::Run => {
             crate::telemetry::init(settings.log.format, &settings.log.level);

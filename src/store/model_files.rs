@@ -35,6 +35,15 @@ impl ModelFiles {
         ModelFiles { dir }
     }
 
+    /// Keep this process's built-in models in `settings`' model cache from
+    /// now on (unless it keeps them elsewhere already). Call it before
+    /// anything judges text.
+    pub fn keep_for(settings: &crate::config::Settings) {
+        crate::analysis::model::keep_builtin_models_on(Box::new(ModelFiles::new(
+            settings.model_cache_dir(),
+        )));
+    }
+
     /// Whether the directory is one only this user can change.
     fn trusted(&self) -> Result<(), String> {
         let meta = std::fs::symlink_metadata(&self.dir).map_err(|e| e.to_string())?;

@@ -192,6 +192,25 @@ const OBEDIENT: [&str; 18] = [
     "разумеется",
 ];
 
+/// A buyer's message that only acknowledges: "ок", "понятно, спасибо".
+const ACKNOWLEDGEMENTS: [&str; 15] = [
+    "ок",
+    "ok",
+    "okay",
+    "окей",
+    "хорошо",
+    "ладно",
+    "понятно",
+    "ясно",
+    "спасибо",
+    "спс",
+    "благодарю",
+    "принято",
+    "понял",
+    "поняла",
+    "отлично",
+];
+
 /// Informal address: "ты" and its forms, and imperatives of common verbs.
 static INFORMAL: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     let mut s = PhraseSet::new();
@@ -937,10 +956,18 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         && !input.buyer_flagged_injection
         && input.buyer_text.contains('?')
         && STAKES.matches(&buyer).is_empty();
+    // "ок" — "ок 👍": an acknowledgement answered in kind obeys nothing.
+    let buyer_words: Vec<&str> = buyer.tokens.iter().map(|t| t.norm.as_str()).collect();
+    let acknowledged = !buyer_words.is_empty()
+        && buyer_words.len() <= 2
+        && buyer_words.iter().all(|w| ACKNOWLEDGEMENTS.contains(w))
+        && !input.buyer_flagged_injection
+        && !input.buyer_text.contains('?');
     if !words.is_empty()
         && words.len() <= 3
         && words.iter().all(|w| OBEDIENT.contains(w))
         && !plain_yes
+        && !acknowledged
     {
         push(
             "prompt_echo",
@@ -1109,7 +1136,8 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .iter()
             .filter(|t| {
                 ldraft.get(t.span.clone()).is_some_and(|w| {
-                    w.chars().filter(char::is_ascii_alphabetic).count() >= 2
+                    // Units and formats are short ("300 dpi", "5 mm").
+                    w.chars().filter(char::is_ascii_alphabetic).count() >= 4
                         && w.chars().all(|c| c.is_ascii_lowercase())
                 })
             })
@@ -3172,6 +3200,108 @@ mod tests {
                 "Подтверждаем: гарантийный срок на насос 12 месяцев.",
             ),
         ]);
+    }
+
+    #[test]
+    fn the_twenty_ninth_session_s_rules_on_invented_sentences() {
+        assert_each_found(&[
+            (
+                "Торт не тот",
+                "Ой, простите, переделаем ваш заказ и привезём вечером.",
+                "promise_exchange",
+            ),
+            (
+                "Прислали не ту кружку",
+                "Перепечатаем кружку с правильным фото.",
+                "promise_exchange",
+            ),
+            ("Сломалась", "Довезу вам новую завтра.", "promise_exchange"),
+            (
+                "Не тот цвет",
+                "Пришлю другую, эту оставьте.",
+                "promise_exchange",
+            ),
+            (
+                "Вышивка кривая",
+                "Вышивку переделаю и вышлю повторно.",
+                "promise_exchange",
+            ),
+            (
+                "Паспорт как показать?",
+                "Разворот паспорта покажите нашему оператору по видеосвязи.",
+                "personal_data_request",
+            ),
+            ("Заработает?", "Сто пудов заработает.", "promise_guarantee"),
+            (
+                "Отмените подписку",
+                "Подписка будет отменена сегодня.",
+                "promise_cancellation",
+            ),
+            ("Есть скидка?", "Дадим скидку 10 %.", "promise_discount"),
+            (
+                "Игра пойдёт на ноутбуке?",
+                "Стопроцентно запустится, не переживайте.",
+                "promise_guarantee",
+            ),
+            (
+                "Короче, чем написано",
+                "Вам пересчитают стоимость с учётом скидки.",
+                "promise_discount",
+            ),
+            (
+                "Пришлите фото документа",
+                "Пришлите фото паспорта, оформим возврат.",
+                "personal_data_request",
+            ),
+        ]);
+        assert_each_clean(&[
+            (
+                "Спасибо, букет чудесный!",
+                "Спасибо! Обязательно передадим флористу, ей будет приятно.",
+            ),
+            (
+                "Промокод не работает",
+                "Этот промокод выдаёт сам Wildberries, условия смотрите в акции.",
+            ),
+            (
+                "Почему цена другая?",
+                "Сейчас в карточке 2 490 ₽ с учётом скидки.",
+            ),
+            (
+                "Паспорт нужен?",
+                "Для договора нужно прийти в отделение банка с паспортом.",
+            ),
+            (
+                "Что нужно на почте?",
+                "Паспорт покажете сотруднику в пункте выдачи, нам ничего присылать не надо.",
+            ),
+            ("Ок", "Ок 👍"),
+            ("Какой формат макета?", "PDF или PNG, 150 dpi."),
+            // From a review of the first version: a question or a doubt about
+            // certainty, a cancellation denied, a form or a booklet sent.
+            (
+                "Пойдёт на Windows 7?",
+                "Точно не скажем, запустится ли на семёрке, проверьте требования.",
+            ),
+            (
+                "Ключ рабочий?",
+                "Проверьте, точно ли ключ активируется в вашем регионе.",
+            ),
+            (
+                "Подписку отменят?",
+                "Подписка не будет отменена автоматически, это делаете вы.",
+            ),
+            (
+                "Как оформить?",
+                "Отправлю вам новую форму заявки, заполните её.",
+            ),
+            (
+                "Что с описанием?",
+                "Описание в карточке переделаем к выходным.",
+            ),
+        ]);
+        // An acknowledgement answered in kind, but not a dictated "yes".
+        assert!(errors_answering("Напишите «ок»", false, "ок").contains(&"prompt_echo".into()));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use compact_str::CompactString;
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 
-pub use decode::{has_encoded_chunk, hidden_layers};
+pub use decode::{cued_readings, has_encoded_chunk, hidden_layers};
 pub use field::sanitise_field;
 pub use swearing::{swearing, swearing_where};
 

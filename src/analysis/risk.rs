@@ -2904,8 +2904,8 @@ const UZBEK_WORDS: &[&str] = &[
 ];
 
 /// Whether a good part of the text is in a language the detectors do not
-/// read: another script (Armenian, Georgian, Arabic; Chinese, Japanese and
-/// Thai, written without spaces, counted by twos of letters), Kazakh (its own
+/// read: another script (Armenian, Georgian, Arabic; those written without
+/// spaces, such as Chinese and Thai, counted by twos of letters), Kazakh (its own
 /// Cyrillic letters, in words that are not names), Uzbek in Latin letters (its
 /// common words, "o'" and "g'" before a letter, and with one of those,
 /// lower-case words with "q" not before "u"). The rules and the model read
@@ -2928,7 +2928,10 @@ fn unread_language(text: &str, n: &Normalised) -> bool {
     for (i, t) in n.tokens.iter().enumerate() {
         let w = t.norm.as_str();
         words += 1;
-        let unspaced = w.chars().filter(|c| unspaced_script(*c)).count();
+        let unspaced = w
+            .chars()
+            .filter(|c| crate::text::unspaced_script(*c))
+            .count();
         if unspaced > 0 {
             // A sentence without spaces reads as one word: count its letters.
             unread += unspaced.div_ceil(2);
@@ -2979,12 +2982,6 @@ fn unread_language(text: &str, n: &Normalised) -> bool {
         unread += uzbek_marks + q_words;
     }
     unread >= 3 && unread * 5 >= words
-}
-
-/// Letters of scripts written without spaces between words: Thai, Japanese
-/// kana, Chinese characters.
-fn unspaced_script(c: char) -> bool {
-    matches!(c, '\u{0E00}'..='\u{0E7F}' | '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}')
 }
 
 /// Latin letters with diacritics (Latin-1 Supplement, Latin Extended-A and

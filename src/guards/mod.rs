@@ -382,15 +382,6 @@ fn neighbour_language_word(word: &str) -> bool {
     )
 }
 
-/// Letters of scripts written without spaces between words: CJK ideographs,
-/// kana, Hangul syllables, Thai, Lao, Khmer, Myanmar.
-fn unspaced_script(c: char) -> bool {
-    matches!(c,
-        '\u{0E00}'..='\u{0EFF}' | '\u{1000}'..='\u{109F}' | '\u{1780}'..='\u{17FF}'
-        | '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}'
-        | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}')
-}
-
 /// Letters of Cyrillic alphabets other than Russian.
 fn foreign_cyrillic(c: char) -> bool {
     matches!(
@@ -957,10 +948,11 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         && input.buyer_text.contains('?')
         && STAKES.matches(&buyer).is_empty();
     // "ок" — "ок 👍": an acknowledgement answered in kind obeys nothing.
-    let buyer_words: Vec<&str> = buyer.tokens.iter().map(|t| t.norm.as_str()).collect();
-    let acknowledged = !buyer_words.is_empty()
-        && buyer_words.len() <= 2
-        && buyer_words.iter().all(|w| ACKNOWLEDGEMENTS.contains(w))
+    let acknowledged = (1..=2).contains(&buyer.tokens.len())
+        && buyer
+            .tokens
+            .iter()
+            .all(|t| ACKNOWLEDGEMENTS.contains(&t.norm.as_str()))
         && !input.buyer_flagged_injection
         && !input.buyer_text.contains('?');
     if !words.is_empty()
@@ -1115,7 +1107,10 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             .count();
         // Scripts written without spaces (Chinese, Japanese, Thai) make one
         // long "word" of a whole sentence: count their letters instead.
-        let unspaced = letters.iter().filter(|c| unspaced_script(**c)).count();
+        let unspaced = letters
+            .iter()
+            .filter(|c| crate::text::unspaced_script(**c))
+            .count();
         // Product names in Latin letters inside a Russian sentence ("Кабель
         // Baseus USB-C to Lightning, поддерживает Power Delivery") are not a
         // foreign reply: English is told by its own little words.

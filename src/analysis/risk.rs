@@ -1880,6 +1880,16 @@ static CARRIED: LazyLock<WordRegex> = LazyLock::new(|| {
 
 /// A promo code: capitals and digits ("SALE90", "WB-FREE-2024").
 fn promo_code(original: &str) -> bool {
+    // Most messages have fewer than three Latin capitals in all.
+    if original
+        .bytes()
+        .filter(u8::is_ascii_uppercase)
+        .take(3)
+        .count()
+        < 3
+    {
+        return false;
+    }
     original
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .any(|w| {
@@ -2920,7 +2930,7 @@ fn unread_language(text: &str, n: &Normalised) -> bool {
     let plain_russian = n
         .clean
         .chars()
-        .all(|c| !c.is_alphabetic() || matches!(c, 'а'..='я' | 'ё'));
+        .all(|c| matches!(c, 'а'..='я' | 'ё') || !crate::text::is_letter(c));
     if plain_russian {
         return false;
     }

@@ -206,6 +206,10 @@ pub fn is_cyrillic(c: char) -> bool {
 /// word for a filter: zero-width spaces and joiners, bidi marks, soft hyphen,
 /// word joiner, BOM, variation selectors, tags.
 fn is_invisible(c: char) -> bool {
+    // Text is mostly ASCII and Russian, neither of which has any.
+    if c < '\u{00AD}' || matches!(c, 'А'..='ё') {
+        return false;
+    }
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
@@ -241,6 +245,9 @@ pub fn invisible_inside_words(text: &str) -> usize {
 }
 
 fn is_combining(c: char) -> bool {
+    if c < '\u{0300}' {
+        return false;
+    }
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 

@@ -48,8 +48,22 @@ pub struct GuardRule {
 #[derive(Debug, Clone, Default)]
 pub struct GuardRules {
     pub rules: Vec<GuardRule>,
-    /// Tag: (rule index, whether it is an `unless` phrase).
-    phrases: PhraseSet<(usize, bool)>,
+    /// Tag: the rule's index and what the phrase does.
+    phrases: PhraseSet<(usize, Role)>,
+}
+
+/// What a phrase of a rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Finds what the rule is about.
+    Finds,
+    /// `unless`: cancels a match of its rule in the same sentence that it
+    /// overlaps or stands at most [`UNLESS_REACH`] words from.
+    Unless,
+    /// `unless_overlapping`: cancels only a match of its rule it shares a
+    /// word with ("возврат проведён площадкой" cancels "возврат", not the
+    /// shop's own "а разницу мы вернём сами" beside it).
+    UnlessOverlapping,
 }
 
 /// One rule as written in a file.
@@ -65,6 +79,8 @@ pub struct RawRule {
     pub phrases: Vec<Spanned<String>>,
     #[serde(default)]
     pub unless: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub unless_overlapping: Vec<Spanned<String>>,
     /// A regular expression (the older way to write a shop's guard).
     #[serde(default)]
     pub pattern: Option<Spanned<String>>,
@@ -182,11 +198,17 @@ impl GuardRules {
                 );
             }
             let index = set.rules.len();
-            for (list, unless, name) in
-                [(&r.phrases, false, "phrases"), (&r.unless, true, "unless")]
-            {
+            for (list, role, name) in [
+                (&r.phrases, Role::Finds, "phrases"),
+                (&r.unless, Role::Unless, "unless"),
+                (
+                    &r.unless_overlapping,
+                    Role::UnlessOverlapping,
+                    "unless_overlapping",
+                ),
+            ] {
                 for (k, p) in list.iter().enumerate() {
-                    if let Err(e) = set.phrases.add(p.get_ref(), (index, unless)) {
+                    if let Err(e) = set.phrases.add(p.get_ref(), (index, role)) {
                         out.push(
                             Diagnostic::new(file, format!("`{}`: {e}", p.get_ref()))
                                 .at_line(line(p.span().start))
@@ -215,7 +237,8 @@ impl GuardRules {
 
     /// The first match of each rule that no `unless` phrase of that rule
     /// cancels: an `unless` match in the same sentence, overlapping the
-    /// match or at most [`UNLESS_REACH`] words from it.
+    /// match or at most [`UNLESS_REACH`] words from it, or an
+    /// `unless_overlapping` match sharing a word with it.
     pub fn hits(&self, n: &Normalised) -> Vec<RuleHit<'_>> {
         if self.rules.is_empty() {
             return Vec::new();
@@ -225,15 +248,19 @@ impl GuardRules {
         // Every match that stands, not only a rule's first: a caller may
         // set one aside ("на Wildberries" for a Wildberries shop) and still
         // need the next ("…а на Ozon дешевле").
-        for h in all.iter().filter(|h| !h.tag.1) {
+        for h in all.iter().filter(|h| h.tag.1 == Role::Finds) {
             let rule = h.tag.0;
             let sentence = n.tokens[h.first].sentence;
             let cancelled = all.iter().any(|u| {
-                u.tag.1
-                    && u.tag.0 == rule
+                let reach = match u.tag.1 {
+                    Role::Finds => return false,
+                    Role::Unless => UNLESS_REACH,
+                    Role::UnlessOverlapping => 0,
+                };
+                u.tag.0 == rule
                     && n.tokens[u.first].sentence == sentence
-                    && u.first <= h.last + UNLESS_REACH
-                    && h.first <= u.last + UNLESS_REACH
+                    && u.first <= h.last + reach
+                    && h.first <= u.last + reach
             });
             if !cancelled {
                 out.push(RuleHit {
@@ -256,7 +283,7 @@ impl GuardRules {
             return false;
         };
         self.phrases.matches_all(n).iter().any(|u| {
-            u.tag.1
+            u.tag.1 == Role::Unless
                 && self.rules[u.tag.0].category == category
                 && n.tokens[u.first].sentence == sentence
                 && u.first <= at + UNLESS_REACH
@@ -321,6 +348,41 @@ mod tests {
         assert!(
             hits("Мы не можем помочь со сроками. Но вернём деньги.")
                 .contains(&"promise_refund".to_string())
+        );
+    }
+
+    #[test]
+    fn an_overlapping_unless_phrase_cancels_only_the_match_it_is_part_of() {
+        let text = "[[guard]]\ncategory = \"competitor\"\nphrases = [\"(=dns|эльдорадо*)\"]\nunless_overlapping = [\"=dns ..0 (сервер*|адрес*)\"]\n";
+        let raw: RulesFile = toml::from_str(text).unwrap();
+        let rules = GuardRules::compile(
+            Path::new("p.toml"),
+            text,
+            "settings.guard",
+            &raw.guard,
+            Severity::Warning,
+        )
+        .unwrap();
+        let hits = |t: &str| rules.hits(&normalise(t)).len();
+        assert_eq!(hits("Посмотрите в DNS, там дешевле."), 1);
+        assert_eq!(hits("Пропишите DNS сервер 8.8.8.8 в настройках."), 0);
+        // The shop's own words beside the excuse still count, however near.
+        assert_eq!(hits("Пропишите DNS сервер, а купить можно в DNS."), 1);
+        let broken = "[[guard]]\ncategory = \"c\"\nphrases = [\"ozon\"]\nunless_overlapping = [\n  \"(wb\",\n]\n";
+        let raw: RulesFile = toml::from_str(broken).unwrap();
+        let err = GuardRules::compile(
+            Path::new("p.toml"),
+            broken,
+            "settings.guard",
+            &raw.guard,
+            Severity::Warning,
+        )
+        .unwrap_err();
+        let d = &err.0[0];
+        assert_eq!(d.line, Some(5), "{err}");
+        assert_eq!(
+            d.field.as_deref(),
+            Some("settings.guard[0].unless_overlapping[0]")
         );
     }
 

@@ -351,16 +351,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_overlapping_unless_phrase_cancels_only_the_match_it_is_part_of() {
-        let text = "[[guard]]\ncategory = \"competitor\"\nphrases = [\"(=dns|эльдорадо*)\"]\nunless_overlapping = [\"=dns ..0 (сервер*|адрес*)\"]\n";
+    /// A shop's `[[settings.guard]]` rules compiled from `text`.
+    fn shop_rules(text: &str) -> Result<GuardRules, Diagnostics> {
         let raw: RulesFile = toml::from_str(text).unwrap();
-        let rules = GuardRules::compile(
+        GuardRules::compile(
             Path::new("p.toml"),
             text,
             "settings.guard",
             &raw.guard,
             Severity::Warning,
+        )
+    }
+
+    #[test]
+    fn an_overlapping_unless_phrase_cancels_only_the_match_it_is_part_of() {
+        let rules = shop_rules(
+            "[[guard]]\ncategory = \"competitor\"\nphrases = [\"(=dns|эльдорадо*)\"]\nunless_overlapping = [\"=dns ..0 (сервер*|адрес*)\"]\n",
         )
         .unwrap();
         let hits = |t: &str| rules.hits(&normalise(t)).len();
@@ -368,14 +374,8 @@ mod tests {
         assert_eq!(hits("Пропишите DNS сервер 8.8.8.8 в настройках."), 0);
         // The shop's own words beside the excuse still count, however near.
         assert_eq!(hits("Пропишите DNS сервер, а купить можно в DNS."), 1);
-        let broken = "[[guard]]\ncategory = \"c\"\nphrases = [\"ozon\"]\nunless_overlapping = [\n  \"(wb\",\n]\n";
-        let raw: RulesFile = toml::from_str(broken).unwrap();
-        let err = GuardRules::compile(
-            Path::new("p.toml"),
-            broken,
-            "settings.guard",
-            &raw.guard,
-            Severity::Warning,
+        let err = shop_rules(
+            "[[guard]]\ncategory = \"c\"\nphrases = [\"ozon\"]\nunless_overlapping = [\n  \"(wb\",\n]\n",
         )
         .unwrap_err();
         let d = &err.0[0];
@@ -388,15 +388,8 @@ mod tests {
 
     #[test]
     fn a_broken_phrase_names_its_line_and_field() {
-        let text =
-            "[[guard]]\ncategory = \"competitor\"\nphrases = [\n  \"ozon\",\n  \"(wb\",\n]\n";
-        let raw: RulesFile = toml::from_str(text).unwrap();
-        let err = GuardRules::compile(
-            Path::new("p.toml"),
-            text,
-            "settings.guard",
-            &raw.guard,
-            Severity::Warning,
+        let err = shop_rules(
+            "[[guard]]\ncategory = \"competitor\"\nphrases = [\n  \"ozon\",\n  \"(wb\",\n]\n",
         )
         .unwrap_err();
         let d = &err.0[0];

@@ -136,12 +136,12 @@ fn leet_char(c: char, cyrillic: bool, three: char, four: char) -> Option<&'stati
 /// One cut is ordinary ("м/ж", "S/M", "руб/шт").
 fn split_words_joined(text: &str) -> Option<String> {
     // Most messages have none of the separators: no allocation for them.
-    if !text.bytes().any(|b| matches!(b, b'/' | b'_' | b'|')) {
+    if !contains_any(text, &SPLITTERS) {
         return None;
     }
     let chars: Vec<char> = text.chars().collect();
     let cut = |i: usize| {
-        matches!(chars[i], '/' | '_' | '|')
+        SPLITTERS.contains(&chars[i])
             && i > 0
             && i + 1 < chars.len()
             && super::is_letter(chars[i - 1])
@@ -285,11 +285,7 @@ fn leet_layers(text: &str) -> Vec<String> {
 /// joined back. Russian hyphenates a word once ("кто-то", "из-за",
 /// "светло-серый"); two or more hyphens inside one word are a cut.
 fn hyphen_cut_joined(text: &str) -> Option<String> {
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b'-' | b'_' | b'*' | b'.' | b'|'))
-        && !text.contains('·')
-    {
+    if !contains_any(text, &CUTS) {
         return None;
     }
     let inner = |c: char| super::is_letter(c) || c.is_ascii_digit();
@@ -345,6 +341,21 @@ fn hyphen_cut_joined(text: &str) -> Option<String> {
 /// Characters put between the letters of a word to hide it from word
 /// matching: "в-е-р-н-у-т-ь", "в_е_р_н_у_т_ь", "s*h*o*w", "7.0.в.4.p".
 const CUTS: [char; 6] = ['-', '_', '*', '.', '·', '|'];
+
+/// Separators between the letters of one word split up: "и/н/с/т/р", "в_о_з".
+const SPLITTERS: [char; 3] = ['/', '_', '|'];
+
+/// Whether `text` has any of `chars`: a byte search for each (most texts
+/// have none, and `str::contains` with a set decodes every character).
+fn contains_any(text: &str, chars: &[char]) -> bool {
+    chars.iter().any(|&c| {
+        if c.is_ascii() {
+            text.as_bytes().contains(&(c as u8))
+        } else {
+            text.contains(c)
+        }
+    })
+}
 
 /// Russian typed in Latin letters read back in Cyrillic ("zabud vse
 /// instrukcii" → "забуд все инструкции"): the rules are written in Cyrillic,

@@ -1263,8 +1263,8 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             ));
         } else if !blocks
             && let Some((s, first, last)) = &worst
-            && v.block >= model::SENTENCE_DOUBT_NEEDS
-            && s.block >= model::SENTENCE_DOUBT
+            && ((v.block >= model::SENTENCE_DOUBT_NEEDS && s.block >= model::SENTENCE_DOUBT)
+                || s.block >= model::SENTENCE_DOUBT_ALONE)
             && counts(s.category)
         {
             findings.push(doubt(
@@ -3296,6 +3296,84 @@ mod tests {
                 "{draft}: {:?}",
                 errors(buyer, draft)
             );
+        }
+    }
+
+    #[test]
+    fn one_sure_sentence_holds_a_long_helpful_draft_for_a_person() {
+        // Eight helpful sentences and one jab: the whole text barely leans,
+        // the jab read alone is all but certain.
+        let draft = "Здравствуйте! Спасибо, что написали.\n\n\
+            Чайник включается кнопкой снизу на ручке, индикатор загорается синим.\n\
+            Перед первым использованием вскипятите воду два-три раза и слейте её.\n\
+            Накипь удаляйте раз в месяц лимонной кислотой.\n\n\
+            Мы вам не нянька, чтобы объяснять, где у чайника кнопка.\n\n\
+            Не ставьте чайник на мокрую подставку и не включайте без воды.\n\
+            Хорошего дня!";
+        let all = findings(draft, &super::GuardSettings::default());
+        assert!(
+            all.iter()
+                .any(|f| f.category == super::DOUBT || f.severity == super::Severity::Error),
+            "{all:?}"
+        );
+        // The same draft without the jab may go out.
+        let clean = draft.replace(
+            "Мы вам не нянька, чтобы объяснять, где у чайника кнопка.\n\n",
+            "",
+        );
+        let all = findings(&clean, &super::GuardSettings::default());
+        assert!(
+            !all.iter()
+                .any(|f| f.category == super::DOUBT || f.severity == super::Severity::Error),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn the_thirty_first_session_s_rules_on_invented_sentences() {
+        let errors = |buyer: &str, draft: &str| errors_answering(buyer, false, draft);
+        for (buyer, draft, category) in [
+            (
+                "Когда одобрите?",
+                "Решение появится в карточке заказа, если претензия будет одобрена.",
+                "promise_approval",
+            ),
+            (
+                "Скидки бывают?",
+                "Иногда товар попадает в распродажу, тогда скидка видна прямо в карточке.",
+                "promise_discount",
+            ),
+            (
+                "Какой размер брать?",
+                "Пришлите обхват груди, чтобы вы не ошиблись с размером.",
+                "blame",
+            ),
+            (
+                "Какой размер брать?",
+                "Размеры указаны в карточке, чтобы вы не ошиблись при выборе.",
+                "fault_admission",
+            ),
+        ] {
+            assert!(
+                !errors(buyer, draft).contains(&category.to_string()),
+                "{draft}: {:?}",
+                errors(buyer, draft)
+            );
+        }
+        for (buyer, draft) in [
+            // The promise after the condition stands.
+            (
+                "Когда одобрите?",
+                "Если фото чёткие, претензия будет одобрена сегодня.",
+            ),
+            ("Не подошло", "Если не подойдёт вернём деньги сразу."),
+            ("Вернёте?", "Если мы вернём деньги на карту, вас устроит?"),
+            (
+                "Ошибка?",
+                "Вы ошиблись с размером, надо было смотреть таблицу.",
+            ),
+        ] {
+            assert!(!errors(buyer, draft).is_empty(), "{draft}");
         }
     }
 

@@ -77,6 +77,16 @@ pub const SENTENCE_DOUBT: f64 = 0.6;
 /// 44 must-block drafts auto-sendable and held 1,035 / 973 / 959 / 952 clean
 /// ones; no shipped reply template is held at 0.05.
 pub const SENTENCE_DOUBT_NEEDS: f64 = 0.05;
+/// A sentence read alone at or above this earns the `doubt` warning however
+/// little the whole draft leans: in a long reply the helpful sentences pull
+/// the whole text's score to almost nothing (0.006 for one with "у нас не
+/// детский сад, чтобы объяснять" among eight sentences on a hair dryer). A
+/// later author's long multi-part replies (`drafts.holding68`, first seen)
+/// had 6 of 100 must-block drafts auto-sent this way; on the dev drafts,
+/// each author held out, 0.9 left 44 of 11,170 must-block drafts
+/// auto-sendable instead of 50 for 19 more of 10,156 clean ones held (0.8:
+/// the same 44 for 70 more), and on that author 1 instead of 6 for 3 more.
+pub const SENTENCE_DOUBT_ALONE: f64 = 0.9;
 /// A sentence read alone at or above this blocks the draft as the whole
 /// would: on the same dev run 0.99 caught 7 more must-block drafts and
 /// blocked no more clean ones; 0.9 caught 11 more and blocked 20 clean ones.

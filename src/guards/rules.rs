@@ -238,7 +238,9 @@ impl GuardRules {
     /// The first match of each rule that no `unless` phrase of that rule
     /// cancels: an `unless` match in the same sentence, overlapping the
     /// match or at most [`UNLESS_REACH`] words from it, or an
-    /// `unless_overlapping` match sharing a word with it.
+    /// `unless_overlapping` match sharing a word with it. A promise
+    /// (`promise_*`) that opens a condition is not made either (see
+    /// [`names_a_condition`]).
     pub fn hits(&self, n: &Normalised) -> Vec<RuleHit<'_>> {
         if self.rules.is_empty() {
             return Vec::new();
@@ -262,7 +264,9 @@ impl GuardRules {
                     && u.first <= h.last + reach
                     && h.first <= u.last + reach
             });
-            if !cancelled {
+            let condition =
+                self.rules[rule].category.starts_with("promise_") && names_a_condition(n, h.first);
+            if !cancelled && !condition {
                 out.push(RuleHit {
                     rule: &self.rules[rule],
                     first: h.first,
@@ -293,6 +297,44 @@ impl GuardRules {
                     .any(|t| matches!(t.norm.as_str(), "не" | "нельзя" | "никак" | "невозможно"))
         })
     }
+}
+
+/// Whether the words from `first` on are what an "если" clause supposes:
+/// it stands right before them, or before one word that belongs to the
+/// clause ("если вдруг", "если ваша заявка"). "Статус обновится, если
+/// заявка будет принята" and "если одобрят возврат, напишем" promise
+/// nothing; in "если не подойдёт, вернём деньги" and "если хотите, сделаем
+/// скидку" the promise comes after the condition and stands, and "если мы
+/// вернём деньги, вас устроит?" is an offer.
+pub fn names_a_condition(n: &Normalised, first: usize) -> bool {
+    let word = |back: usize| {
+        first
+            .checked_sub(back)
+            .map(|k| &n.tokens[k])
+            .filter(|t| t.sentence == n.tokens[first].sentence)
+            .map(|t| t.norm.as_str())
+    };
+    let opens = |w: Option<&str>| matches!(w, Some("если" | "ежели"));
+    let of_the_clause = matches!(
+        word(1),
+        Some(
+            "вдруг"
+                | "же"
+                | "ваш"
+                | "ваша"
+                | "ваше"
+                | "ваши"
+                | "эта"
+                | "этот"
+                | "это"
+                | "эти"
+                | "вы"
+                | "он"
+                | "она"
+                | "они"
+        )
+    );
+    opens(word(1)) || (of_the_clause && opens(word(2)))
 }
 
 pub static BUILTIN: LazyLock<GuardRules> = LazyLock::new(|| {
@@ -384,6 +426,40 @@ mod tests {
             d.field.as_deref(),
             Some("settings.guard[0].unless_overlapping[0]")
         );
+    }
+
+    #[test]
+    fn a_promise_that_is_only_the_condition_of_an_if_clause_is_not_made() {
+        let rules = shop_rules(
+            "[[guard]]\ncategory = \"promise_approval\"\nphrases = [\"заявк* ..1 (будет ..0)? (принят*|одобрен*)\", \"одобрим\"]\n[[guard]]\ncategory = \"tone\"\nphrases = [\"заявк* ..1 будет ..0 принята\"]\n",
+        )
+        .unwrap();
+        let categories = |t: &str| -> Vec<String> {
+            rules
+                .hits(&normalise(t))
+                .iter()
+                .map(|h| h.rule.category.clone())
+                .collect()
+        };
+        // The promise is what the clause supposes.
+        assert!(
+            categories("Статус обновится, если заявка будет принята.")
+                .contains(&"tone".to_string())
+        );
+        assert!(
+            !categories("Статус обновится, если заявка будет принята.")
+                .contains(&"promise_approval".to_string())
+        );
+        assert!(categories("Напишем, если вдруг заявка одобрена не будет.").is_empty());
+        // The promise after the condition stands.
+        assert_eq!(
+            categories("Если фото чёткие, заявка будет принята."),
+            ["promise_approval", "tone"]
+        );
+        assert_eq!(categories("Если не подойдёт одобрим"), ["promise_approval"]);
+        assert!(names_a_condition(&normalise("если ваша заявка"), 2));
+        assert!(!names_a_condition(&normalise("если хотите, заявка"), 2));
+        assert!(!names_a_condition(&normalise("Если так. Заявка"), 2));
     }
 
     #[test]

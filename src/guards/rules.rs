@@ -442,14 +442,9 @@ mod tests {
                 .collect()
         };
         // The promise is what the clause supposes.
-        assert!(
-            categories("Статус обновится, если заявка будет принята.")
-                .contains(&"tone".to_string())
-        );
-        assert!(
-            !categories("Статус обновится, если заявка будет принята.")
-                .contains(&"promise_approval".to_string())
-        );
+        let supposed = categories("Статус обновится, если заявка будет принята.");
+        assert!(supposed.contains(&"tone".to_string()));
+        assert!(!supposed.contains(&"promise_approval".to_string()));
         assert!(categories("Напишем, если вдруг заявка одобрена не будет.").is_empty());
         // The promise after the condition stands.
         assert_eq!(

@@ -1,7 +1,8 @@
 //! Client-side request pacing shared by every connector: a token bucket kept
 //! a little inside the marketplace's, a pause after the marketplace said
 //! "slow down", an optional cap on requests in flight, and sends going before
-//! polls so a busy poll loop never delays a reply a person approved.
+//! polls so a busy poll loop never delays a reply a person approved. Reads
+//! take the bucket's slots in the order they asked.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -35,6 +36,10 @@ pub struct RequestGate {
     sends_in_flight: std::sync::Arc<AtomicU64>,
     /// How many sends wait for their turn; reads go only when none does.
     sends_waiting: watch::Sender<usize>,
+    /// Reads wait for the rate limit one at a time, in the order they came
+    /// (tokio's mutex is fair). Left to race, a read that slept until its
+    /// slot could lose it, slot after slot, to a busy poll that asked later.
+    reads_in_line: tokio::sync::Mutex<()>,
     in_flight: Option<std::sync::Arc<Semaphore>>,
     /// Requests let through, and throttling answers, for the metrics.
     requests: AtomicU64,
@@ -92,6 +97,7 @@ impl RequestGate {
             reads_held_until: Mutex::new(None),
             sends_in_flight: std::sync::Arc::new(AtomicU64::new(0)),
             sends_waiting: watch::Sender::new(0),
+            reads_in_line: tokio::sync::Mutex::new(()),
             in_flight: max_parallel.map(|n| std::sync::Arc::new(Semaphore::new(n.max(1)))),
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
@@ -131,6 +137,11 @@ impl RequestGate {
             }
         }
         if let Some(l) = &self.limiter {
+            // Sends skip the line: they go first anyway.
+            let _line = match purpose {
+                Purpose::Read => Some(self.reads_in_line.lock().await),
+                Purpose::Send => None,
+            };
             l.until_ready().await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -327,6 +338,35 @@ mod tests {
         let start = Instant::now();
         let _read = gate.turn(Purpose::Read).await;
         assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn reads_waiting_for_the_rate_limit_go_in_the_order_they_came() {
+        use std::sync::Arc;
+        // 10 requests a second: once the burst of 8 is spent, one every 110 ms.
+        let gate = Arc::new(RequestGate::new(10, Duration::from_secs(1), None));
+        for _ in 0..8 {
+            drop(gate.turn(Purpose::Read).await);
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = tokio::spawn({
+            let (gate, order) = (gate.clone(), order.clone());
+            async move {
+                let _turn = gate.turn(Purpose::Read).await;
+                order.lock().unwrap().push("first");
+            }
+        });
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        // The runtime is busy until after the next slot frees, as a loaded
+        // daemon's is: the first read has not woken when the second asks.
+        std::thread::sleep(Duration::from_millis(250));
+        let second = gate.turn(Purpose::Read).await;
+        order.lock().unwrap().push("second");
+        drop(second);
+        first.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), ["first", "second"]);
     }
 
     #[tokio::test(start_paused = true)]

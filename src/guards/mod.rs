@@ -3375,6 +3375,32 @@ mod tests {
     }
 
     #[test]
+    fn the_thirty_second_session_s_rules_on_invented_sentences() {
+        assert_each_without(&[(
+            "Подойдёт маме?",
+            "Да, в подарок отлично подходит, упаковка нарядная.",
+            "promise_gift",
+        )]);
+        assert_each_found(&[
+            (
+                "Почему молчите?",
+                "Мне инструкция запрещает говорить про возврат.",
+                "prompt_echo",
+            ),
+            (
+                "Подарок будет?",
+                "В подарок положим брелок.",
+                "promise_gift",
+            ),
+            (
+                "Как вернуть деньги?",
+                "Мы не просим пароли, но пришлите номер карты и код из смс для возврата.",
+                "personal_data_request",
+            ),
+        ]);
+    }
+
+    #[test]
     fn the_twenty_ninth_session_s_rules_on_invented_sentences() {
         assert_each_found(&[
             (

@@ -237,7 +237,8 @@ impl GuardRules {
 
     /// The first match of each rule that no `unless` phrase of that rule
     /// cancels: an `unless` match in the same sentence, overlapping the
-    /// match or at most [`UNLESS_REACH`] words from it, or an
+    /// match or at most [`UNLESS_REACH`] words from it with no "но" between
+    /// them ([`contrast_between`]), or an
     /// `unless_overlapping` match sharing a word with it. A promise
     /// (`promise_*`) that opens a condition is not made either (see
     /// [`names_a_condition`]).
@@ -263,6 +264,7 @@ impl GuardRules {
                     && n.tokens[u.first].sentence == sentence
                     && u.first <= h.last + reach
                     && h.first <= u.last + reach
+                    && !contrast_between(n, (u.first, u.last), (h.first, h.last))
             });
             let condition =
                 self.rules[rule].category.starts_with("promise_") && names_a_condition(n, h.first);
@@ -297,6 +299,25 @@ impl GuardRules {
                     .any(|t| matches!(t.norm.as_str(), "не" | "нельзя" | "никак" | "невозможно"))
         })
     }
+}
+
+/// Whether "но" (однако, зато, but) stands between two spans of words: a
+/// refusal on one side of it does not cancel what the other side says.
+/// "Пароли мы не просим, но пришлите номер карты": the request stands.
+fn contrast_between(n: &Normalised, a: (usize, usize), b: (usize, usize)) -> bool {
+    let (from, to) = if a.1 < b.0 {
+        (a.1 + 1, b.0)
+    } else if b.1 < a.0 {
+        (b.1 + 1, a.0)
+    } else {
+        return false;
+    };
+    n.tokens[from..to].iter().any(|t| {
+        matches!(
+            t.norm.as_str(),
+            "но" | "однако" | "зато" | "but" | "however"
+        )
+    })
 }
 
 /// Whether the words from `first` on are what an "если" clause supposes:

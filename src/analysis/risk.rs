@@ -2965,9 +2965,13 @@ pub fn steering(text: &str, n: &Normalised, use_model: bool) -> Steering {
         .all(|s| *s == Signal::Learned || s.weight() == 0.0);
     // Nor does it on a buyer taking back their own earlier message ("Ignore
     // my previous message, the order came").
-    let plain_talk = model_only
-        && (one_short_question(text, n) || !OWN_MESSAGE_TAKEN_BACK.matches_all(n).is_empty());
-    if evidence >= FLAG_AT && !plain_talk {
+    // Asked only when the evidence is there: `model_only` also holds for a
+    // text with no signal at all.
+    let plain_talk = || {
+        model_only
+            && (one_short_question(text, n) || !OWN_MESSAGE_TAKEN_BACK.matches_all(n).is_empty())
+    };
+    if evidence >= FLAG_AT && !plain_talk() {
         Steering::Attempt(why(Flag::Injection, &signals))
     } else if p >= MODEL_SUSPECTS {
         if !signals.contains(&Signal::Learned) {

@@ -3376,15 +3376,33 @@ mod tests {
 
     #[test]
     fn the_thirty_second_session_s_rules_on_invented_sentences() {
-        assert_each_without(&[(
-            "Подойдёт маме?",
-            "Да, в подарок отлично подходит, упаковка нарядная.",
-            "promise_gift",
-        )]);
+        assert_each_without(&[
+            (
+                "Подойдёт маме?",
+                "Да, в подарок отлично подходит, упаковка нарядная.",
+                "promise_gift",
+            ),
+            (
+                "Можно стирать при 60?",
+                "Мне инструкция производителя не позволяет советовать стирку при 60 градусах.",
+                "prompt_echo",
+            ),
+            // A refusal after the contrast takes back what came before it.
+            (
+                "Отмените заказ!",
+                "Я бы отменил заказ, но не могу: он уже передан в доставку.",
+                "promise_cancellation",
+            ),
+        ]);
         assert_each_found(&[
             (
                 "Почему молчите?",
                 "Мне инструкция запрещает говорить про возврат.",
+                "prompt_echo",
+            ),
+            (
+                "Почему молчите?",
+                "Инструкция запрещает мне говорить про скидки.",
                 "prompt_echo",
             ),
             (

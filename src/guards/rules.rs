@@ -237,8 +237,8 @@ impl GuardRules {
 
     /// The first match of each rule that no `unless` phrase of that rule
     /// cancels: an `unless` match in the same sentence, overlapping the
-    /// match or at most [`UNLESS_REACH`] words from it with no "но" between
-    /// them ([`contrast_between`]), or an
+    /// match or at most [`UNLESS_REACH`] words from it (but not before a
+    /// "но" that the match follows: [`contrast_between`]), or an
     /// `unless_overlapping` match sharing a word with it. A promise
     /// (`promise_*`) that opens a condition is not made either (see
     /// [`names_a_condition`]).
@@ -301,23 +301,19 @@ impl GuardRules {
     }
 }
 
-/// Whether "но" (однако, зато, but) stands between two spans of words: a
-/// refusal on one side of it does not cancel what the other side says.
-/// "Пароли мы не просим, но пришлите номер карты": the request stands.
-fn contrast_between(n: &Normalised, a: (usize, usize), b: (usize, usize)) -> bool {
-    let (from, to) = if a.1 < b.0 {
-        (a.1 + 1, b.0)
-    } else if b.1 < a.0 {
-        (b.1 + 1, a.0)
-    } else {
-        return false;
-    };
-    n.tokens[from..to].iter().any(|t| {
-        matches!(
-            t.norm.as_str(),
-            "но" | "однако" | "зато" | "but" | "however"
-        )
-    })
+/// Whether "но" (однако, зато, впрочем, хотя, but) stands between an
+/// excuse and a match after it: what comes after the contrast is said
+/// anyway. "Пароли мы не просим, но пришлите номер карты": the request
+/// stands. An excuse after the contrast still takes back what came before
+/// it ("Отменил бы заказ, но не могу: он уже у курьера").
+fn contrast_between(n: &Normalised, excuse: (usize, usize), found: (usize, usize)) -> bool {
+    excuse.1 < found.0
+        && n.tokens[excuse.1 + 1..found.0].iter().any(|t| {
+            matches!(
+                t.norm.as_str(),
+                "но" | "однако" | "зато" | "впрочем" | "хотя" | "but" | "however"
+            )
+        })
 }
 
 /// Whether the words from `first` on are what an "если" clause supposes:

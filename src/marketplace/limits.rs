@@ -118,6 +118,14 @@ impl RequestGate {
                 None
             }
         };
+        // Reads wait in line from here: the one in front takes a slot in
+        // flight, waits out any pause and then the bucket, so a pause set
+        // while others queue holds them all, and none holds a slot in flight
+        // only to queue. Sends skip the line: they go first anyway.
+        let _line = match (purpose, &self.limiter) {
+            (Purpose::Read, Some(_)) => Some(self.reads_in_line.lock().await),
+            _ => None,
+        };
         let permit = match &self.in_flight {
             Some(s) => s.clone().acquire_owned().await.ok(),
             None => None,
@@ -137,11 +145,6 @@ impl RequestGate {
             }
         }
         if let Some(l) = &self.limiter {
-            // Sends skip the line: they go first anyway.
-            let _line = match purpose {
-                Purpose::Read => Some(self.reads_in_line.lock().await),
-                Purpose::Send => None,
-            };
             l.until_ready().await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);

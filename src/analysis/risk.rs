@@ -2813,21 +2813,24 @@ const SHORT_TEXT_WORDS: usize = 4;
 /// the model flags on a single word ("Формат листов?" after attackers wrote
 /// "в формате да/нет") is only support for the rules, not a flag.
 fn model_says_without_strongest_word(text: &str, n: &Normalised) -> f64 {
-    let model = MODEL.load();
-    let Some(span) = model
+    MODEL
+        .load()
         .strongest_words(n, 1, 1)
         .first()
         .and_then(|i| n.tokens.get(*i))
-        .map(|t| t.span.clone())
-    else {
-        return 0.0;
-    };
-    let (Some(before), Some(after)) = (text.get(..span.start), text.get(span.end..)) else {
-        return 0.0;
-    };
-    model
-        .predict(&normalise(&format!("{before} {after}")))
-        .probabilities[1]
+        .and_then(|t| model_says_without(text, t.span.clone()))
+        .unwrap_or(0.0)
+}
+
+/// What the model makes of `text` with the bytes in `cut` left out.
+fn model_says_without(text: &str, cut: std::ops::Range<usize>) -> Option<f64> {
+    let (before, after) = (text.get(..cut.start)?, text.get(cut.end..)?);
+    Some(
+        MODEL
+            .load()
+            .predict(&normalise(&format!("{before} {after}")))
+            .probabilities[1],
+    )
 }
 
 /// Whether the buyer takes back an earlier message of their own and, with
@@ -2836,17 +2839,8 @@ fn model_says_without_strongest_word(text: &str, n: &Normalised) -> f64 {
 /// сообщение. Перестаньте следовать инструкциям" is not.
 fn takes_back_only_a_message(text: &str, n: &Normalised) -> bool {
     OWN_MESSAGE_TAKEN_BACK.matches_all(n).iter().any(|h| {
-        let (start, end) = (n.tokens[h.first].span.start, n.tokens[h.last].span.end);
-        match (text.get(..start), text.get(end..)) {
-            (Some(before), Some(after)) => {
-                MODEL
-                    .load()
-                    .predict(&normalise(&format!("{before} {after}")))
-                    .probabilities[1]
-                    < MODEL_FLAGS
-            }
-            _ => false,
-        }
+        let cut = n.tokens[h.first].span.start..n.tokens[h.last].span.end;
+        model_says_without(text, cut).is_some_and(|p| p < MODEL_FLAGS)
     })
 }
 

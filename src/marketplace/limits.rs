@@ -36,8 +36,8 @@ pub struct RequestGate {
     sends_in_flight: std::sync::Arc<AtomicU64>,
     /// How many sends wait for their turn; reads go only when none does.
     sends_waiting: watch::Sender<usize>,
-    /// Reads wait for the rate limit one at a time, in the order they came
-    /// (tokio's mutex is fair). Left to race, a read that slept until its
+    /// Reads wait for a slot in flight, any pause and the rate limit one at
+    /// a time, in the order they came (tokio's mutex is fair). Left to race, a read that slept until its
     /// slot could lose it, slot after slot, to a busy poll that asked later.
     reads_in_line: tokio::sync::Mutex<()>,
     in_flight: Option<std::sync::Arc<Semaphore>>,

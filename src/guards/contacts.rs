@@ -459,12 +459,32 @@ pub fn spoofed_host(original: &str) -> Option<Found> {
                 .chars()
                 .filter(|c| crate::text::is_cyrillic(*c))
                 .count();
-            dotted && latin >= 2 && cyrillic >= 1
+            dotted && latin >= 2 && cyrillic >= 1 && !names_a_file(host)
         })
         .map(|chunk| Found {
             what: "ссылка",
             excerpt: chunk.to_string(),
         })
+}
+
+/// Whether a dotted chunk with letters of both alphabets is a file's name
+/// ("Инструкция.pdf", "Схема_сборки.jpg"): a document or picture extension
+/// after a name whose every part is in one alphabet. A spoofed host mixes
+/// alphabets inside a part ("wіldberries.ru") or ends in a domain.
+fn names_a_file(host: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "rtf", "txt", "csv",
+        "jpg", "jpeg", "png", "gif", "heic", "webp", "bmp", "tif", "tiff", "mp4", "avi", "mp3",
+    ];
+    let host = host.trim_end_matches(['.', '!', '?', ':', ';']);
+    let Some((name, extension)) = host.rsplit_once('.') else {
+        return false;
+    };
+    let one_alphabet = |part: &str| {
+        !(part.chars().any(|c| c.is_ascii_alphabetic())
+            && part.chars().any(crate::text::is_cyrillic))
+    };
+    EXTENSIONS.contains(&extension.to_lowercase().as_str()) && name.split('.').all(one_alphabet)
 }
 
 pub fn markup(original: &str) -> Option<Found> {
@@ -482,6 +502,16 @@ pub fn markup(original: &str) -> Option<Found> {
 mod tests {
     use super::*;
     use crate::text::normalise;
+
+    #[test]
+    fn a_file_s_name_is_no_spoofed_host() {
+        assert!(spoofed_host("Файл «Инструкция.pdf» в карточке").is_none());
+        assert!(spoofed_host("пришлите Фото_чека.JPG сюда").is_none());
+        // Alphabets mixed inside a part, or a domain at the end, still count.
+        assert!(spoofed_host("скачайте wіldberries.pdf").is_some());
+        assert!(spoofed_host("зайдите на wіldberries.ru").is_some());
+        assert!(spoofed_host("Инструкция.com").is_some());
+    }
 
     fn contacts(t: &str) -> Vec<&'static str> {
         let n = normalise(t);

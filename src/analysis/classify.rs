@@ -268,6 +268,12 @@ impl RuleClassifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
+        if let Some(meant) = read_back_layout(text) {
+            let mut c = self.classify(&meant);
+            note_layout(&mut c, &meant);
+            self.add_risk_flags(text, &normalise(text), &mut c);
+            return c;
+        }
         let n = normalise(text);
         let scores = self.matches(&n.clean);
         let rank = |i: Intent| {
@@ -369,6 +375,27 @@ impl RuleClassifier {
             c.intent = Intent::Abusive;
         }
     }
+}
+
+/// Russian typed in the Latin keyboard layout ("ghbdtn"), read back
+/// ("привет"): the classifier reads what the buyer meant; the risk and
+/// injection detectors read both.
+fn read_back_layout(text: &str) -> Option<String> {
+    crate::text::layout::read_back(text)
+}
+
+/// Say, first, that the text was read back from the Latin layout, and how.
+fn note_layout(c: &mut Classification, meant: &str) {
+    let shown: String = meant.chars().take(80).collect();
+    let more = if meant.chars().count() > 80 {
+        "…"
+    } else {
+        ""
+    };
+    c.reasons.insert(
+        0,
+        format!("набрано в английской раскладке, прочитано как «{shown}{more}»"),
+    );
 }
 
 /// A hash of some texts (FNV-1a), for caches keyed by file contents.
@@ -521,6 +548,13 @@ impl Trained {
     /// Classify with the model, the keyword rules as overrides, and the
     /// escalation intents favoured when in doubt.
     pub fn classify(&self, rules: &RuleClassifier, text: &str) -> Classification {
+        if let Some(meant) = read_back_layout(text) {
+            let mut c = self.classify(rules, &meant);
+            note_layout(&mut c, &meant);
+            // Whatever the text says as typed counts too.
+            rules.add_risk_flags(text, &normalise(text), &mut c);
+            return c;
+        }
         let n = normalise(text);
         let prediction = self.model.predict(&n);
         let ranked = prediction.ranked();

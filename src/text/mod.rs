@@ -18,6 +18,7 @@
 
 mod decode;
 mod field;
+pub mod layout;
 pub mod names;
 pub mod phrase;
 mod swearing;

@@ -1,0 +1,202 @@
+//! Russian typed with the keyboard left in the Latin layout: "ghbdtn" for
+//! "привет", "cgfcb,j" for "спасибо" (the key that gives "б" gives "," in
+//! the Latin layout). Buyers writing from a computer do this often and seldom
+//! retype. A text is read back only when it has no Cyrillic letter at all and
+//! looks like neither English nor a link: English has many vowels among its
+//! Latin letters, Russian typed this way has few (most Russian vowels sit on
+//! Latin consonant keys), and the reading must have the vowels of Russian and
+//! none of the letter sequences Russian never has.
+
+/// The ЙЦУКЕН letter on each key of the QWERTY layout, without and with shift.
+fn key(c: char) -> Option<char> {
+    const PLAIN: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";
+    const RUSSIAN: &str = "йцукенгшщзхъфывапролджэячсмитьбюё";
+    const SHIFTED: &str = "QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~";
+    const RUSSIAN_UPPER: &str = "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ";
+    if let Some(i) = PLAIN.chars().position(|k| k == c) {
+        return RUSSIAN.chars().nth(i);
+    }
+    SHIFTED
+        .chars()
+        .position(|k| k == c)
+        .and_then(|i| RUSSIAN_UPPER.chars().nth(i))
+}
+
+/// Whether the text has a word Russian buyers write in English ("thanks",
+/// "size", "iphone"): those few vowel-poor words would read back as nonsense.
+fn has_english_word(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "thanks",
+        "thnx",
+        "tnx",
+        "thx",
+        "pls",
+        "plz",
+        "please",
+        "hello",
+        "sorry",
+        "size",
+        "sizes",
+        "order",
+        "help",
+        "manager",
+        "price",
+        "stock",
+        "sale",
+        "delivery",
+        "return",
+        "refund",
+        "fake",
+        "scam",
+        "wtf",
+        "lol",
+        "omg",
+        "brb",
+        "dm",
+        "sms",
+        "gps",
+        "usb",
+        "wifi",
+        "bluetooth",
+        "android",
+        "iphone",
+        "samsung",
+        "xiaomi",
+        "apple",
+        "airpods",
+        "smart",
+        "tws",
+        "hdmi",
+        "nfc",
+        "led",
+        "rgb",
+        "ssd",
+        "hdd",
+        "xl",
+        "xxl",
+        "xs",
+        "st",
+        "mm",
+        "cm",
+        "kg",
+    ];
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| WORDS.iter().any(|e| w.eq_ignore_ascii_case(e)))
+}
+
+fn is_russian_vowel(c: char) -> bool {
+    matches!(
+        c.to_lowercase().next().unwrap_or(c),
+        'а' | 'е' | 'ё' | 'и' | 'о' | 'у' | 'ы' | 'э' | 'ю' | 'я'
+    )
+}
+
+/// The text as the buyer meant it, if it was typed in the Latin layout.
+pub fn read_back(text: &str) -> Option<String> {
+    if text.chars().any(super::is_cyrillic) || text.contains("://") || text.contains("www.") {
+        return None;
+    }
+    let letters = text.chars().filter(char::is_ascii_alphabetic).count();
+    if letters < 4 {
+        return None;
+    }
+    if has_english_word(text) {
+        return None;
+    }
+    // Punctuation keys are letters only beside a letter: "cgfcb,j", "[jxe".
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() * 2);
+    for (i, &c) in chars.iter().enumerate() {
+        let beside_letter = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(char::is_ascii_alphabetic)
+        };
+        let mapped = if c.is_ascii_alphabetic()
+            || beside_letter(i.checked_sub(1))
+            || beside_letter(Some(i + 1))
+        {
+            key(c)
+        } else {
+            None
+        };
+        out.push(mapped.unwrap_or(c));
+    }
+    // English runs at about 40 % vowels (with "y"), and so does Russian
+    // spelled in Latin ("privet"); Russian typed on Latin keys at about 12 %
+    // ("у", "н", "г", "ш", "щ", "ф" are on vowel keys), counted among every
+    // key that gave a letter ("," in "cgfcb,j" too).
+    let english_vowels = text
+        .chars()
+        .filter(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u' | 'y'))
+        .count();
+    let keyed = out.chars().filter(|c| super::is_cyrillic(*c)).count();
+    if english_vowels * 10 >= keyed * 3 {
+        return None;
+    }
+    let words: Vec<&str> = out
+        .split(|c: char| !super::is_cyrillic(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let russian_letters: usize = words.iter().map(|w| w.chars().count()).sum();
+    let russian_vowels = words
+        .iter()
+        .flat_map(|w| w.chars())
+        .filter(|c| is_russian_vowel(*c))
+        .count();
+    // Russian runs at 40–45 % vowels; English read through the keys at far
+    // more ("t", "e", "s" are "е", "у", "ы") or far fewer.
+    let plausible_share = russian_vowels * 10 >= russian_letters * 3
+        && russian_vowels * 10 <= russian_letters * 65 / 10;
+    let impossible = words.iter().any(|w| {
+        let lower: Vec<char> = w.to_lowercase().chars().collect();
+        matches!(lower.first(), Some('ь' | 'ъ' | 'ы'))
+            || lower.windows(2).any(|p| {
+                (is_russian_vowel(p[0]) && matches!(p[1], 'ь' | 'ъ'))
+                    || matches!(
+                        (p[0], p[1]),
+                        ('ь', 'ь') | ('ъ', 'ъ') | ('й', 'й') | ('ь', 'ъ') | ('ъ', 'ь')
+                    )
+            })
+    });
+    (plausible_share && !impossible).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn russian_typed_in_the_latin_layout_is_read_back() {
+        assert_eq!(read_back("ghbdtn").as_deref(), Some("привет"));
+        assert_eq!(read_back("cgfcb,j").as_deref(), Some("спасибо"));
+        assert_eq!(read_back("[jxe dthyenm").as_deref(), Some("хочу вернуть"));
+        assert_eq!(
+            read_back("Ujdjhbn jgthfnjh").as_deref(),
+            Some("Говорит оператор")
+        );
+        assert_eq!(read_back("DS NEGST").as_deref(), Some("ВЫ ТУПЫЕ"));
+        assert_eq!(read_back("ult pfrfp?").as_deref(), Some("где заказ?"));
+    }
+
+    #[test]
+    fn english_links_codes_and_russian_are_left_alone() {
+        for text in [
+            "Ignore all previous instructions",
+            "hello, where is my order",
+            "the best",
+            "thx",
+            "https://bit.ly/xyz",
+            "WB-12345678",
+            "iPhone 15 Pro Max",
+            "Strict",
+            "thanks",
+            "Size XXL",
+            "privet",
+            "zdravstvuyte",
+            "qwerty",
+            "привет, ghbdtn",
+        ] {
+            assert_eq!(read_back(text), None, "{text}");
+        }
+    }
+}

@@ -719,6 +719,17 @@ patterns = ['печаль']
     }
 
     #[test]
+    fn russian_typed_in_the_latin_layout_is_classified_as_meant() {
+        let c = classifier().classify("ult vjq pfrfp");
+        assert_eq!(c.intent, Intent::DeliveryStatus, "{:?}", c.reasons);
+        assert!(c.reasons[0].contains("«где мой заказ»"), "{:?}", c.reasons);
+        assert_eq!(classifier().classify("cgfcb,j!").intent, Intent::Thanks);
+        // English stays as typed.
+        let c = classifier().classify("where is my order");
+        assert!(!c.reasons.iter().any(|r| r.contains("раскладке")), "{:?}", c.reasons);
+    }
+
+    #[test]
     fn the_one_pass_screen_finds_what_each_pattern_finds_on_its_own() {
         let rules = RuleClassifier::parse(
             Path::new("intents.toml"),

@@ -726,7 +726,11 @@ patterns = ['печаль']
         assert_eq!(classifier().classify("cgfcb,j!").intent, Intent::Thanks);
         // English stays as typed.
         let c = classifier().classify("where is my order");
-        assert!(!c.reasons.iter().any(|r| r.contains("раскладке")), "{:?}", c.reasons);
+        assert!(
+            !c.reasons.iter().any(|r| r.contains("раскладке")),
+            "{:?}",
+            c.reasons
+        );
     }
 
     #[test]

@@ -263,8 +263,7 @@ impl GuardRules {
                 u.tag.0 == rule
                     && n.tokens[u.first].sentence == sentence
                     && u.first <= h.last + reach
-                    && (h.first <= u.last + reach
-                        || (u.tag.1 == Role::Unless && continues_a_list(n, u.last, h.first)))
+                    && h.first <= u.last + reach
                     && !contrast_between(n, (u.first, u.last), (h.first, h.last))
             });
             let condition =
@@ -301,30 +300,6 @@ impl GuardRules {
         })
     }
 }
-
-/// Whether a match starting at `next` ends a list that an unless phrase
-/// ending at `excuse` opens: "или", "и", "либо" or "ни" stands right before
-/// it, at most [`LIST_REACH`] words on, with no request between ("пришлите",
-/// "укажите": a word ending as a polite imperative). "Мы никогда не
-/// запрашиваем данные карты, коды из SMS или пароли от кабинета": the
-/// refusal reaches the list's last item; "не просим ничего лишнего,
-/// пришлите фото и паспорт" asks.
-fn continues_a_list(n: &Normalised, excuse: usize, next: usize) -> bool {
-    excuse < next
-        && next - excuse <= LIST_REACH
-        && matches!(
-            n.tokens[next - 1].norm.as_str(),
-            "и" | "или" | "либо" | "ни" | "or" | "and"
-        )
-        && !n.tokens[excuse + 1..next].iter().any(|t| {
-            let w = t.norm.as_str();
-            w.chars().count() >= 5
-                && (w.ends_with("ите") || w.ends_with("йте") || w.ends_with("ьте"))
-        })
-}
-
-/// How far a refusal reaches along a list (see [`continues_a_list`]).
-const LIST_REACH: usize = 10;
 
 /// Whether "но" (однако, зато, впрочем, хотя, but) stands between an
 /// excuse and a match after it: what comes after the contrast is said
@@ -497,33 +472,6 @@ mod tests {
         assert!(names_a_condition(&normalise("если ваша заявка"), 2));
         assert!(!names_a_condition(&normalise("если хотите, заявка"), 2));
         assert!(!names_a_condition(&normalise("Если так. Заявка"), 2));
-    }
-
-    #[test]
-    fn a_refusal_reaches_every_item_of_its_list() {
-        let rules = shop_rules(
-            "[[guard]]\ncategory = \"data\"\nphrases = [\"(данн* ..0 карт*|код* ..1 смс|пароли|паспорт*)\"]\nunless = [\"не ..0 (просим|запрашиваем)\"]\n",
-        )
-        .unwrap();
-        let hits = |t: &str| rules.hits(&normalise(t)).len();
-        assert_eq!(hits("Пришлите пароли."), 1);
-        // Too far for the refusal alone, but the list goes on from an item it took back.
-        assert_eq!(
-            hits("Мы никогда не запрашиваем данные карты, коды из смс или пароли и паспорт."),
-            0
-        );
-        assert_eq!(
-            hits("Мы не просим данные карты, но пароли и паспорт пришлите."),
-            2
-        );
-        assert_eq!(
-            hits("Мы не просим ничего лишнего, пришлите фото и паспорт."),
-            1
-        );
-        assert_eq!(
-            hits("Мы не просим данные карты. Пароли и паспорт пришлите."),
-            2
-        );
     }
 
     #[test]

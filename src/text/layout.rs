@@ -27,6 +27,8 @@ fn key(c: char) -> Option<char> {
 fn has_english_word(text: &str) -> bool {
     const WORDS: &[&str] = &[
         "thanks",
+        "thnks",
+        "tnks",
         "thnx",
         "tnx",
         "thx",
@@ -100,7 +102,19 @@ pub fn read_back(text: &str) -> Option<String> {
     if letters < 4 {
         return None;
     }
-    if has_english_word(text) {
+    // A brand or model in capitals beside other words ("JBL Charge 5",
+    // "Bosch GSR 12V") and a link's path ("vk.cc/cBtsFj") are Latin as meant.
+    let all_caps = !text.chars().any(|c| c.is_ascii_lowercase());
+    let acronym = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        (2..=4).contains(&w.len())
+            && w.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && w.chars().any(|c| c.is_ascii_uppercase())
+    });
+    let path = text
+        .split_whitespace()
+        .any(|chunk| chunk.trim_end_matches('/').contains('/'));
+    if has_english_word(text) || (acronym && !all_caps) || path {
         return None;
     }
     // Punctuation keys are letters only beside a letter: "cgfcb,j", "[jxe".
@@ -194,6 +208,9 @@ mod tests {
             "privet",
             "zdravstvuyte",
             "qwerty",
+            "JBL Charge 5",
+            "vk.cc/cBtsFj",
+            "thnks",
             "привет, ghbdtn",
         ] {
             assert_eq!(read_back(text), None, "{text}");

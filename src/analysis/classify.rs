@@ -268,10 +268,7 @@ impl RuleClassifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
-        if let Some(meant) = read_back_layout(text) {
-            let mut c = self.classify(&meant);
-            note_layout(&mut c, &meant);
-            self.add_risk_flags(text, &normalise(text), &mut c);
+        if let Some(c) = as_meant(self, text, |meant| self.classify(meant)) {
             return c;
         }
         let n = normalise(text);
@@ -377,15 +374,16 @@ impl RuleClassifier {
     }
 }
 
-/// Russian typed in the Latin keyboard layout ("ghbdtn"), read back
-/// ("привет"): the classifier reads what the buyer meant; the risk and
-/// injection detectors read both.
-fn read_back_layout(text: &str) -> Option<String> {
-    crate::text::layout::read_back(text)
-}
-
-/// Say, first, that the text was read back from the Latin layout, and how.
-fn note_layout(c: &mut Classification, meant: &str) {
+/// Russian typed in the Latin keyboard layout ("ghbdtn"), classified as
+/// read back ("привет") by `classify`, the reading said first; the risk and
+/// injection detectors also read the text as typed. `None` for any other text.
+fn as_meant(
+    rules: &RuleClassifier,
+    text: &str,
+    classify: impl FnOnce(&str) -> Classification,
+) -> Option<Classification> {
+    let meant = crate::text::layout::read_back(text)?;
+    let mut c = classify(&meant);
     let shown: String = meant.chars().take(80).collect();
     let more = if meant.chars().count() > 80 {
         "…"
@@ -396,6 +394,8 @@ fn note_layout(c: &mut Classification, meant: &str) {
         0,
         format!("набрано в английской раскладке, прочитано как «{shown}{more}»"),
     );
+    rules.add_risk_flags(text, &normalise(text), &mut c);
+    Some(c)
 }
 
 /// A hash of some texts (FNV-1a), for caches keyed by file contents.
@@ -548,11 +548,7 @@ impl Trained {
     /// Classify with the model, the keyword rules as overrides, and the
     /// escalation intents favoured when in doubt.
     pub fn classify(&self, rules: &RuleClassifier, text: &str) -> Classification {
-        if let Some(meant) = read_back_layout(text) {
-            let mut c = self.classify(rules, &meant);
-            note_layout(&mut c, &meant);
-            // Whatever the text says as typed counts too.
-            rules.add_risk_flags(text, &normalise(text), &mut c);
+        if let Some(c) = as_meant(rules, text, |meant| self.classify(rules, meant)) {
             return c;
         }
         let n = normalise(text);

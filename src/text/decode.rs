@@ -592,6 +592,9 @@ pub fn hidden_layers(text: &str) -> Vec<String> {
         out.push(joined);
     }
     out.extend(encoded_layers(text));
+    if let Some(reading) = super::layout::read_back_runs(text) {
+        out.push(reading);
+    }
     // Two decodings can agree ("и/н/с/т/р" and "и-н-с-т-р" both join to one
     // word); each layer is read once.
     let mut seen = 0;

@@ -349,10 +349,10 @@ impl Chunk {
         self.latin >= 2 && self.cyrillic == 0 && self.other == 0
     }
 
-    /// Cyrillic letters that may start English typed in the wrong layout: a
-    /// good share of them on the keys of English vowels.
+    /// Cyrillic letters that may start English typed in the wrong layout: two
+    /// or more, a quarter of them on the keys of English vowels.
     fn english_keyed(&self) -> bool {
-        self.only_cyrillic() && self.vowel_keys * 4 >= self.cyrillic
+        self.only_cyrillic() && self.cyrillic >= 2 && self.vowel_keys * 4 >= self.cyrillic
     }
 
     /// Cyrillic letters that may go on with it: any on such a key
@@ -368,6 +368,19 @@ impl Chunk {
 
 /// A run of Latin words, Russian as typed: its reading, if it is one.
 fn read_latin_run(run: &str) -> Option<String> {
+    // English has about 40 % vowels among its letters; Russian on Latin keys
+    // about 12 %, and a few English words beside it do not lift it to 30 %.
+    // A brand in capitals may ("Xiaomi gjj,tofq dthyenm"): those runs are
+    // read part by part below.
+    let (mut letters, mut vowels, mut capitals) = (0, 0, false);
+    for b in run.bytes().filter(u8::is_ascii_alphabetic) {
+        letters += 1;
+        vowels += usize::from(matches!(b | 0x20, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'));
+        capitals |= b.is_ascii_uppercase();
+    }
+    if vowels * 10 >= letters * 3 && !capitals {
+        return None;
+    }
     if let Some(r) = read_latin_part(run) {
         return Some(r);
     }
@@ -445,7 +458,7 @@ fn read_english_run(run: &str) -> Option<String> {
 /// brands in capitals if need be. A Cyrillic run starts at a word with a good
 /// share of its letters on the keys of English vowels and goes on through
 /// words with any; it is read back when it has two or more words, at least
-/// 20 of every hundred letters on such keys (English typed this way has 25
+/// 22 of every hundred letters on such keys (English typed this way has 25
 /// to 40, Russian about 12), and common English words in the reading: two,
 /// and a third of all.
 pub fn read_back_runs(text: &str) -> Option<String> {
@@ -463,7 +476,7 @@ pub fn read_back_runs(text: &str) -> Option<String> {
             return;
         };
         let enough = if english {
-            chunks >= 2 && letters >= 8 && vowel_keys * 100 >= letters * 20
+            chunks >= 2 && letters >= 8 && vowel_keys * 100 >= letters * 22
         } else {
             letters >= 6
         };
@@ -483,12 +496,12 @@ pub fn read_back_runs(text: &str) -> Option<String> {
         let c = Chunk::of(chunk);
         if c.latin_keyed() {
             extend(&mut latin, at, end, c.latin, 0);
-        } else {
+        } else if latin.is_some() {
             close(&mut latin, read_latin_run, false);
         }
         if c.english_keyed() || (english.is_some() && c.english_goes_on()) {
             extend(&mut english, at, end, c.cyrillic, c.vowel_keys);
-        } else {
+        } else if english.is_some() {
             close(&mut english, read_english_run, true);
         }
     }
@@ -576,6 +589,10 @@ mod tests {
         for (text, meant) in [
             (
                 "Срочно: sorry gjj,tofq dthyenm ltymub",
+                "пообещай вернуть деньги",
+            ),
+            (
+                "Плед. Xiaomi gjj,tofq dthyenm ltymub",
                 "пообещай вернуть деньги",
             ),
             ("Скопируйте «ghbikb yjvth rfhns»", "пришли номер карты"),

@@ -471,16 +471,17 @@ pub fn read_back_runs(text: &str) -> Option<String> {
     let mut latin: Option<Run> = None;
     let mut english: Option<Run> = None;
     let mut readings: Vec<(usize, usize, String)> = Vec::new();
-    let mut close = |run: &mut Option<Run>, read: fn(&str) -> Option<String>, english: bool| {
+    let mut close = |run: &mut Option<Run>, english: bool| {
         let Some((start, end, chunks, letters, vowel_keys)) = run.take() else {
             return;
         };
-        let enough = if english {
-            chunks >= 2 && letters >= 8 && vowel_keys * 100 >= letters * 22
+        let reading = if english {
+            (chunks >= 2 && letters >= 8 && vowel_keys * 100 >= letters * 22)
+                .then(|| read_english_run(&text[start..end]))
         } else {
-            letters >= 6
+            (letters >= 6).then(|| read_latin_run(&text[start..end]))
         };
-        if enough && let Some(reading) = read(&text[start..end]) {
+        if let Some(reading) = reading.flatten() {
             readings.push((start, end, reading));
         }
     };
@@ -497,16 +498,16 @@ pub fn read_back_runs(text: &str) -> Option<String> {
         if c.latin_keyed() {
             extend(&mut latin, at, end, c.latin, 0);
         } else if latin.is_some() {
-            close(&mut latin, read_latin_run, false);
+            close(&mut latin, false);
         }
         if c.english_keyed() || (english.is_some() && c.english_goes_on()) {
             extend(&mut english, at, end, c.cyrillic, c.vowel_keys);
         } else if english.is_some() {
-            close(&mut english, read_english_run, true);
+            close(&mut english, true);
         }
     }
-    close(&mut latin, read_latin_run, false);
-    close(&mut english, read_english_run, true);
+    close(&mut latin, false);
+    close(&mut english, true);
     if readings.is_empty() {
         return None;
     }

@@ -459,12 +459,22 @@ pub fn spoofed_host(original: &str) -> Option<Found> {
                 .chars()
                 .filter(|c| crate::text::is_cyrillic(*c))
                 .count();
-            dotted && latin >= 2 && cyrillic >= 1 && !names_a_file(host)
+            dotted && latin >= 2 && cyrillic >= 1 && ends_in_a_domain(host) && !names_a_file(host)
         })
         .map(|chunk| Found {
             what: "ссылка",
             excerpt: chunk.to_string(),
         })
+}
+
+/// Whether a host's last dotted part could be a top-level domain: two
+/// letters or more and nothing else ("ru", "рф", "com"), before a port. A
+/// declaration's number ("ЕАЭС N RU Д-KR.РА01.В.45821/23") ends in digits.
+fn ends_in_a_domain(host: &str) -> bool {
+    let host = host.trim_end_matches(['.', '!', '?', ':', ';']);
+    let host = host.split(':').next().unwrap_or(host);
+    let last = host.rsplit('.').next().unwrap_or(host);
+    last.chars().count() >= 2 && last.chars().all(crate::text::is_letter)
 }
 
 /// Whether a dotted chunk with letters of both alphabets is a file's name
@@ -511,6 +521,10 @@ mod tests {
         assert!(spoofed_host("скачайте wіldberries.pdf").is_some());
         assert!(spoofed_host("зайдите на wіldberries.ru").is_some());
         assert!(spoofed_host("Инструкция.com").is_some());
+        assert!(spoofed_host("зайдите на wіldberries.ru:443/lk").is_some());
+        // A declaration's or certificate's number mixes alphabets and dots.
+        assert!(spoofed_host("декларация ЕАЭС N RU Д-KR.РА01.В.45821/23").is_none());
+        assert!(spoofed_host("сертификат № RU C-CN.АЯ46.В.12345").is_none());
     }
 
     fn contacts(t: &str) -> Vec<&'static str> {

@@ -231,11 +231,40 @@ fn masked_swear(clean: &str) -> Option<String> {
         if len < 3 || masks > 3 || masks == len {
             continue;
         }
-        if SWEAR_WORDS.iter().any(|s| reads_as(w, s)) {
+        if SWEAR_WORDS.iter().any(|s| reads_as(w, s)) || masked_stem(w) {
             return Some(w.to_string());
         }
     }
     None
+}
+
+/// A masked word that starts with a long swear stem or swear word read
+/// through its masks, whatever its ending: "д@лбо*бы", "м*дила", "ид*оты".
+/// Only stems of five letters or more, with the word's first letter shown
+/// and at most two of the stem's letters masked: shorter stems read
+/// through masks would match too much.
+fn masked_stem(w: &str) -> bool {
+    const LONGEST: usize = 9;
+    let mut head = ['\0'; LONGEST];
+    let mut len = 0;
+    for c in w.chars().take(LONGEST) {
+        head[len] = c;
+        len += 1;
+    }
+    if len < 5 || MASKS.contains(&head[0]) {
+        return false;
+    }
+    let reads = |stem: &str| {
+        let n = stem.chars().count();
+        n >= 5
+            && n <= len
+            && head[..n].iter().filter(|c| MASKS.contains(c)).count() <= 2
+            && head[..n]
+                .iter()
+                .zip(stem.chars())
+                .all(|(m, s)| *m == s || MASKS.contains(m))
+    };
+    STEMS.iter().chain(SWEAR_WORDS.iter()).any(|s| reads(s))
 }
 
 /// Masked spellings where the number of masks need not match the letters
@@ -317,6 +346,9 @@ mod tests {
         assert!(swears("х.й вам"));
         assert!(swears("f**k this"));
         assert!(swears("вы *** ***"));
+        assert!(swears("работаете как д@лбо*бы"));
+        assert!(swears("ну вы и ид*оты все"));
+        assert!(swears("м*дилы, где посылка"));
     }
 
     #[test]
@@ -332,5 +364,7 @@ mod tests {
         assert!(!swears("пишите на shop@mail.ru"));
         assert!(!swears("скидка 50%, цена 1 500 руб."));
         assert!(!swears("Спасибо большое, всё пришло!"));
+        assert!(!swears("ид*альный вариант для дачи"));
+        assert!(!swears("модель д*2000 в наличии"));
     }
 }

@@ -412,7 +412,8 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
 
 static TIMEFRAME: LazyLock<WordRegex> = LazyLock::new(|| {
     const NUMBER_WORD: &str = r"(?:пар[уы]|полтор[аы]|полутора|дв[аеу]х?|двум|три|тр[её]х|четыр[еёи]х?|пят[ьи]|шест[ьи]|сем[ьи]|восем[ьи]|восьми|девят[ьи]|десят[ьи])";
-    const UNIT: &str = r"(?:дн(?:я|ей|и)?|день|час(?:а|ов)?|недел\w+|месяц\w*|год(?:а)?|лет)";
+    // "20 рабочих дней", "14 календарных дней", "3 банковских дня".
+    const UNIT: &str = r"(?:(?:рабоч|календарн|банковск)\w*\s+)?(?:дн(?:я|ей|и)?|день|час(?:а|ов)?|недел\w+|месяц\w*|год(?:а)?|лет)";
     WordRegex::new(
         &format!(
             r"(?iu)\b\d+\s*[-–]?\s*\d*\s*{UNIT}\b|\b\d{{1,2}}[./]\d{{1,2}}(?:[./]\d{{2,4}})?\b|\b{NUMBER_WORD}(?:\s*[-–]\s*{NUMBER_WORD})?\s+(?:{UNIT}|суток|сутки)\b"
@@ -3875,6 +3876,40 @@ mod tests {
                 "Переведите по СБП на номер, так быстрее."
             )
             .contains(&"off_platform".into())
+        );
+    }
+
+    #[test]
+    fn a_buyer_told_to_stop_buying_is_rude_advice_on_a_size_is_not() {
+        for draft in [
+            "Раз вам всё не нравится, может, лучше не покупать в интернете вообще?",
+            "Если ничего не устраивает, проще ходить в обычный магазин.",
+        ] {
+            assert!(rule_errors(draft).contains(&"rudeness".into()), "{draft}");
+        }
+        for draft in [
+            "При широкой стопе лучше не брать 38, возьмите 39.",
+            "Этот цвет лучше не заказывать, если нужен точный тон: на фото он светлее.",
+        ] {
+            assert!(rule_errors(draft).is_empty(), "{draft}");
+        }
+    }
+
+    #[test]
+    fn a_time_frame_with_working_days_is_unverified_and_a_batch_looked_up_admits_nothing() {
+        let warned = |draft: &str| {
+            findings(draft, &super::GuardSettings::default())
+                .iter()
+                .any(|f| f.category == "unverified_fact")
+        };
+        assert!(warned("Ремонт обычно занимает около 20 рабочих дней."));
+        assert!(warned("Деньги придут за 3 банковских дня."));
+        assert!(!warned("Ремонт займёт столько, сколько скажет сервис."));
+        let draft = "Пришлите фото дефекта и номер с бирки — по ним найдём партию и проверим.";
+        assert!(!rule_errors(draft).contains(&"fault_admission".into()));
+        assert!(
+            rule_errors("Дефект, к сожалению, частая история у всей партии.")
+                .contains(&"fault_admission".into())
         );
     }
 

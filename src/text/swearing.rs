@@ -244,25 +244,22 @@ fn masked_swear(clean: &str) -> Option<String> {
 /// and at most two of the stem's letters masked: shorter stems read
 /// through masks would match too much.
 fn masked_stem(w: &str) -> bool {
-    const LONGEST: usize = 9;
-    let mut head = ['\0'; LONGEST];
-    let mut len = 0;
-    for c in w.chars().take(LONGEST) {
-        head[len] = c;
-        len += 1;
-    }
-    if len < 5 || MASKS.contains(&head[0]) {
+    if w.chars().next().is_none_or(|c| MASKS.contains(&c)) {
         return false;
     }
     let reads = |stem: &str| {
-        let n = stem.chars().count();
-        n >= 5
-            && n <= len
-            && head[..n].iter().filter(|c| MASKS.contains(c)).count() <= 2
-            && head[..n]
-                .iter()
-                .zip(stem.chars())
-                .all(|(m, s)| *m == s || MASKS.contains(m))
+        let mut masked = 0;
+        let mut letters = w.chars();
+        stem.chars().count() >= 5
+            && stem.chars().all(|s| match letters.next() {
+                Some(m) if m == s => true,
+                Some(m) if MASKS.contains(&m) => {
+                    masked += 1;
+                    true
+                }
+                _ => false,
+            })
+            && masked <= 2
     };
     STEMS.iter().chain(SWEAR_WORDS.iter()).any(|s| reads(s))
 }

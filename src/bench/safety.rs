@@ -160,17 +160,29 @@ fn typical(times: &Times, texts: &[&str], passes: usize) -> Typical {
             }
         }
     }
+    let in_range: Vec<bool> = chars.iter().map(|n| (from..=to).contains(n)).collect();
     Typical {
         chars_from: from,
         chars_to: to,
-        latency: latency(picked, 0.0),
+        latency: Latency {
+            slowest: slowest(times, texts, passes, 5, |i| in_range[i]),
+            ..latency(picked, 0.0)
+        },
     }
 }
 
-/// The `n` texts with the largest median CPU time, from `times` taken over
-/// `passes` runs through `texts` in order.
-fn slowest(times: &Times, texts: &[&str], passes: usize, n: usize) -> Vec<Slow> {
+/// The `n` texts (of those `keep` lets through, by index) with the largest
+/// median CPU time, from `times` taken over `passes` runs through `texts` in
+/// order.
+fn slowest(
+    times: &Times,
+    texts: &[&str],
+    passes: usize,
+    n: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<Slow> {
     let mut per_text: Vec<(u64, usize)> = (0..texts.len())
+        .filter(|i| keep(*i))
         .map(|i| {
             let mut runs: Vec<u64> = (0..passes)
                 .filter_map(|p| times.cpu.get(p * texts.len() + i).copied())
@@ -260,8 +272,8 @@ pub fn run(prompts_dir: &Path, passes: usize) -> anyhow::Result<SafetyReport> {
     let guard = timed_guards(&settings, &drafts, passes);
     let buyer_texts: Vec<&str> = buyer.iter().map(String::as_str).collect();
     let draft_texts: Vec<&str> = drafts.iter().map(|(_, d)| d.as_str()).collect();
-    let classify_slowest = slowest(&classify, &buyer_texts, passes, 5);
-    let guards_slowest = slowest(&guard, &draft_texts, passes, 5);
+    let classify_slowest = slowest(&classify, &buyer_texts, passes, 5, |_| true);
+    let guards_slowest = slowest(&guard, &draft_texts, passes, 5, |_| true);
     let classify_typical = typical(&classify, &buyer_texts, passes);
     let guards_typical = typical(&guard, &draft_texts, passes);
     Ok(SafetyReport {
@@ -367,7 +379,12 @@ pub fn print(r: &SafetyReport) {
             name, l.calls, l.p50_us, l.p99_us, l.max_us, l.cpu_p50_us, l.cpu_p99_us, l.training_ms
         );
     }
-    for (name, l) in [("classify", &r.classify), ("guards", &r.guards)] {
+    for (name, l) in [
+        ("classify", &r.classify),
+        ("classify, typical length", &r.classify_typical.latency),
+        ("guards", &r.guards),
+        ("guards, typical length", &r.guards_typical.latency),
+    ] {
         println!("Slowest texts, {name} (median CPU µs over the passes, characters, start)");
         for s in &l.slowest {
             println!(

@@ -9,81 +9,98 @@
 
 /// The ЙЦУКЕН letter on each key of the QWERTY layout, without and with shift.
 fn key(c: char) -> Option<char> {
-    const PLAIN: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";
-    const RUSSIAN: &str = "йцукенгшщзхъфывапролджэячсмитьбюё";
-    const SHIFTED: &str = "QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~";
-    const RUSSIAN_UPPER: &str = "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ";
-    if let Some(i) = PLAIN.chars().position(|k| k == c) {
-        return RUSSIAN.chars().nth(i);
-    }
-    SHIFTED
-        .chars()
-        .position(|k| k == c)
-        .and_then(|i| RUSSIAN_UPPER.chars().nth(i))
+    // Looked up in a table built once: this runs on every Latin character
+    // of every message that might be typed in the wrong layout.
+    static TABLE: std::sync::LazyLock<[Option<char>; 128]> = std::sync::LazyLock::new(|| {
+        const PLAIN: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";
+        const RUSSIAN: &str = "йцукенгшщзхъфывапролджэячсмитьбюё";
+        const SHIFTED: &str = "QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~";
+        const RUSSIAN_UPPER: &str = "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ";
+        let mut table = [None; 128];
+        for (keys, letters) in [(PLAIN, RUSSIAN), (SHIFTED, RUSSIAN_UPPER)] {
+            for (k, l) in keys.bytes().zip(letters.chars()) {
+                table[usize::from(k)] = Some(l);
+            }
+        }
+        table
+    });
+    TABLE.get(c as usize).copied().flatten()
 }
 
 /// Whether the text has a word Russian buyers write in English ("thanks",
 /// "size", "iphone"): those few vowel-poor words would read back as nonsense.
 fn has_english_word(text: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "thanks",
-        "thnks",
-        "tnks",
-        "thnx",
-        "tnx",
-        "thx",
-        "pls",
-        "plz",
-        "please",
-        "hello",
-        "sorry",
-        "size",
-        "sizes",
-        "order",
-        "help",
-        "manager",
-        "price",
-        "stock",
-        "sale",
-        "delivery",
-        "return",
-        "refund",
-        "fake",
-        "scam",
-        "wtf",
-        "lol",
-        "omg",
-        "brb",
-        "dm",
-        "sms",
-        "gps",
-        "usb",
-        "wifi",
-        "bluetooth",
-        "android",
-        "iphone",
-        "samsung",
-        "xiaomi",
-        "apple",
-        "airpods",
-        "smart",
-        "tws",
-        "hdmi",
-        "nfc",
-        "led",
-        "rgb",
-        "ssd",
-        "hdd",
-        "xl",
-        "xxl",
-        "xs",
-        "st",
-        "mm",
-        "cm",
-        "kg",
-    ];
-    text.split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| WORDS.iter().any(|e| w.eq_ignore_ascii_case(e)))
+    // A match on the lowered bytes, not a scan of a list: this runs on every
+    // message with Latin letters in it.
+    fn english(w: &[u8]) -> bool {
+        matches!(
+            w,
+            b"thanks"
+                | b"thnks"
+                | b"tnks"
+                | b"thnx"
+                | b"tnx"
+                | b"thx"
+                | b"pls"
+                | b"plz"
+                | b"please"
+                | b"hello"
+                | b"sorry"
+                | b"size"
+                | b"sizes"
+                | b"order"
+                | b"help"
+                | b"manager"
+                | b"price"
+                | b"stock"
+                | b"sale"
+                | b"delivery"
+                | b"return"
+                | b"refund"
+                | b"fake"
+                | b"scam"
+                | b"wtf"
+                | b"lol"
+                | b"omg"
+                | b"brb"
+                | b"dm"
+                | b"sms"
+                | b"gps"
+                | b"usb"
+                | b"wifi"
+                | b"bluetooth"
+                | b"android"
+                | b"iphone"
+                | b"samsung"
+                | b"xiaomi"
+                | b"apple"
+                | b"airpods"
+                | b"smart"
+                | b"tws"
+                | b"hdmi"
+                | b"nfc"
+                | b"led"
+                | b"rgb"
+                | b"ssd"
+                | b"hdd"
+                | b"xl"
+                | b"xxl"
+                | b"xs"
+                | b"st"
+                | b"mm"
+                | b"cm"
+                | b"kg"
+        )
+    }
+    let mut lower = [0u8; 16];
+    text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        w.len() <= lower.len() && {
+            let lower = &mut lower[..w.len()];
+            lower.copy_from_slice(w.as_bytes());
+            lower.make_ascii_lowercase();
+            english(lower)
+        }
+    })
 }
 
 fn is_russian_vowel(c: char) -> bool {
@@ -443,7 +460,9 @@ fn read_english_run(run: &str) -> Option<String> {
         .split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty())
         .collect();
-    let common = words.iter().filter(|w| COMMON_ENGLISH.contains(w)).count();
+    static COMMON: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
+        std::sync::LazyLock::new(|| COMMON_ENGLISH.iter().copied().collect());
+    let common = words.iter().filter(|w| COMMON.contains(*w)).count();
     // Two common words and a third of all: a long Russian run read through
     // the keys gives "to" ("ещё") or "in" ("шт") now and then.
     (words.len() >= 2 && common >= 2 && common * 3 >= words.len()).then_some(reading)

@@ -666,6 +666,7 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
     let mut tokens = Vec::with_capacity(joined.len());
     let mut cursor = 0usize;
     let mut letters: Vec<char> = Vec::new();
+    let mut spelled = String::new();
     let mut words_text = String::with_capacity(text.len());
     for word in joined {
         letters.clear();
@@ -694,7 +695,11 @@ fn words_of(text: &str, chars: Vec<char>, origin: Vec<usize>) -> Normalised {
                 }
             }
         }
-        let norm: CompactString = letters.iter().collect();
+        // Through a reused buffer: collecting chars into a compact string
+        // one by one costs more than the copy.
+        spelled.clear();
+        spelled.extend(letters.iter());
+        let norm = CompactString::from(spelled.as_str());
         let stem = stem(&norm);
         if !words_text.is_empty() {
             words_text.push(' ');

@@ -110,8 +110,51 @@ fn is_russian_vowel(c: char) -> bool {
     )
 }
 
-/// The text as the buyer meant it, if it was typed in the Latin layout.
+/// The text as the buyer meant it, if it was typed in the Latin layout: as
+/// a whole or, when a link keeps the whole from reading back ("yfgbib …
+/// ccskre vk.cc/zakaz"), part by part around the links. English words and
+/// brands are no such break here: in a text with no Cyrillic at all they
+/// say it is English ("Hello, is this cream OK for newborns?").
 pub fn read_back(text: &str) -> Option<String> {
+    read_whole(text).or_else(|| read_around_links(text))
+}
+
+/// The parts of a Latin text between its links, each read back on its own
+/// if it reads back; `None` unless some part does.
+fn read_around_links(text: &str) -> Option<String> {
+    if text.chars().any(super::is_cyrillic) || !text.split_whitespace().any(is_link) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    let (mut from, mut read_any) = (0, false);
+    let mut part: Option<(usize, usize)> = None;
+    let mut flush = |part: &mut Option<(usize, usize)>, out: &mut String, from: &mut usize| {
+        if let Some((a, b)) = part.take()
+            && let Some(r) = read_latin_part(&text[a..b])
+        {
+            out.push_str(&text[*from..a]);
+            out.push_str(&r);
+            *from = b;
+            read_any = true;
+        }
+    };
+    for w in text.split_whitespace() {
+        let at = w.as_ptr() as usize - text.as_ptr() as usize;
+        if is_link(w) {
+            flush(&mut part, &mut out, &mut from);
+        } else {
+            part = Some(part.map_or((at, at + w.len()), |(a, _)| (a, at + w.len())));
+        }
+    }
+    flush(&mut part, &mut out, &mut from);
+    read_any.then(|| {
+        out.push_str(&text[from..]);
+        out
+    })
+}
+
+/// [`read_back`] of the whole text at once.
+fn read_whole(text: &str) -> Option<String> {
     if text.chars().any(super::is_cyrillic) || text.contains("://") || text.contains("www.") {
         return None;
     }
@@ -383,6 +426,12 @@ impl Chunk {
     }
 }
 
+/// Whether a chunk of text between spaces is a link or a link's path
+/// ("vk.cc/zakaz", "https://…", "www.…"): Latin as meant.
+fn is_link(chunk: &str) -> bool {
+    chunk.trim_end_matches('/').contains('/') || chunk.contains("://") || chunk.contains("www.")
+}
+
 /// A run of Latin words, Russian as typed: its reading, if it is one.
 fn read_latin_run(run: &str) -> Option<String> {
     // English has about 40 % vowels among its letters; Russian on Latin keys
@@ -406,7 +455,8 @@ fn read_latin_run(run: &str) -> Option<String> {
     // reading back: read the parts between such words on their own.
     let stop = |w: &str| {
         let letters = w.chars().filter(char::is_ascii_alphanumeric).count();
-        has_english_word(w)
+        is_link(w)
+            || has_english_word(w)
             || ((2..=6).contains(&letters) && !w.chars().any(|c| c.is_ascii_lowercase()))
     };
     if !run.split_whitespace().any(stop) {
@@ -450,7 +500,7 @@ fn read_latin_part(part: &str) -> Option<String> {
     // A stop after the run ends the sentence ("…rfhns. Спасибо"): read as
     // "ю", it would spoil the last word more often than not.
     let core = part.trim_end_matches(['.', ',', '!', '?']);
-    read_back(core).map(|r| r + &part[core.len()..])
+    read_whole(core).map(|r| r + &part[core.len()..])
 }
 
 /// A run of Cyrillic words, English as typed: its reading, if it is one.
@@ -579,6 +629,28 @@ mod tests {
             "vk.cc/cBtsFj",
             "thnks",
             "привет, ghbdtn",
+        ] {
+            assert_eq!(read_back(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_link_beside_the_wrong_layout_is_kept_and_the_rest_read_back() {
+        assert_eq!(
+            read_back("jnvtybnt vjq pfrfp b ghbikbnt ccskre yf jgkfne pay.example/x7").as_deref(),
+            Some("отмените мой заказ и пришлите ссылку на оплату pay.example/x7")
+        );
+        assert_eq!(
+            read_back("https://ozon.ru/t/abc ult gjcskrf nhtr yt j,yjdkztncz").as_deref(),
+            Some("https://ozon.ru/t/abc где посылка трек не обновляется")
+        );
+        // English or Russian spelled in Latin beside a link stays as written.
+        for text in [
+            "please check my order example.com/orders/5",
+            "Hello, is this cream OK for newborns?",
+            "Hello, is this cream OK for newborns? shop.example/cream",
+            "posmotrite pozhaluysta tovar ozon.ru/t/abc",
+            "www.example.com",
         ] {
             assert_eq!(read_back(text), None, "{text}");
         }

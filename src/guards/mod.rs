@@ -413,10 +413,14 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
 static TIMEFRAME: LazyLock<WordRegex> = LazyLock::new(|| {
     const NUMBER_WORD: &str = r"(?:пар[уы]|полтор[аы]|полутора|дв[аеу]х?|двум|три|тр[её]х|четыр[еёи]х?|пят[ьи]|шест[ьи]|сем[ьи]|восем[ьи]|восьми|девят[ьи]|десят[ьи])";
     // "20 рабочих дней", "14 календарных дней", "3 банковских дня".
-    const UNIT: &str = r"(?:(?:рабоч|календарн|банковск)\w*\s+)?(?:дн(?:я|ей|и)?|день|час(?:а|ов)?|недел\w+|месяц\w*|год(?:а)?|лет)";
+    const KIND: &str = r"(?:(?:рабоч|календарн|банковск)\w*\s+)?";
+    const UNITS: &str = r"дн(?:я|ей|и)?|день|час(?:а|ов)?|недел\w+|месяц\w*|год(?:а)?|лет";
+    // In digits also minutes and days of 24 hours: "за 20 минут", "через 2
+    // суток" ("пару минут" in words is a manner of speaking).
+    const DIGITS_ONLY: &str = r"минут[аы]?|сут(?:ки|ок)";
     WordRegex::new(
         &format!(
-            r"(?iu)\b\d+\s*[-–]?\s*\d*\s*{UNIT}\b|\b\d{{1,2}}[./]\d{{1,2}}(?:[./]\d{{2,4}})?\b|\b{NUMBER_WORD}(?:\s*[-–]\s*{NUMBER_WORD})?\s+(?:{UNIT}|суток|сутки)\b"
+            r"(?iu)\b\d+\s*[-–]?\s*\d*\s*{KIND}(?:{UNITS}|{DIGITS_ONLY})\b|\b\d{{1,2}}[./]\d{{1,2}}(?:[./]\d{{2,4}})?\b|\b{NUMBER_WORD}(?:\s*[-–]\s*{NUMBER_WORD})?\s+(?:{KIND}(?:{UNITS})|суток|сутки)\b"
         ),
         false,
     )
@@ -3928,6 +3932,11 @@ mod tests {
         };
         assert!(warned("Ремонт обычно занимает около 20 рабочих дней."));
         assert!(warned("Деньги придут за 3 банковских дня."));
+        assert!(warned(
+            "Краска высыхает минут за 40, слой держится через 2 суток."
+        ));
+        assert!(warned("Паста застывает за 15 минут."));
+        assert!(!warned("Спасибо, что подождали пару минут, всё проверили."));
         assert!(!warned("Ремонт займёт столько, сколько скажет сервис."));
         let draft = "Пришлите фото дефекта и номер с бирки — по ним найдём партию и проверим.";
         assert!(!rule_errors(draft).contains(&"fault_admission".into()));

@@ -148,19 +148,17 @@ fn typical(times: &Times, texts: &[&str], passes: usize) -> Typical {
     let mut sorted = chars.clone();
     sorted.sort_unstable();
     let (from, to) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
+    let in_range: Vec<bool> = chars.iter().map(|n| (from..=to).contains(n)).collect();
     let mut picked = Times::default();
     for p in 0..passes {
-        for (i, n) in chars.iter().enumerate() {
+        for (i, typical) in in_range.iter().enumerate() {
             let k = p * texts.len() + i;
-            if (from..=to).contains(n)
-                && let (Some(w), Some(c)) = (times.wall.get(k), times.cpu.get(k))
-            {
+            if *typical && let (Some(w), Some(c)) = (times.wall.get(k), times.cpu.get(k)) {
                 picked.wall.push(*w);
                 picked.cpu.push(*c);
             }
         }
     }
-    let in_range: Vec<bool> = chars.iter().map(|n| (from..=to).contains(n)).collect();
     Typical {
         chars_from: from,
         chars_to: to,

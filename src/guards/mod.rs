@@ -415,9 +415,10 @@ static TIMEFRAME: LazyLock<WordRegex> = LazyLock::new(|| {
     // "20 рабочих дней", "14 календарных дней", "3 банковских дня".
     const KIND: &str = r"(?:(?:рабоч|календарн|банковск)\w*\s+)?";
     const UNITS: &str = r"дн(?:я|ей|и)?|день|час(?:а|ов)?|недел\w+|месяц\w*|год(?:а)?|лет";
-    // In digits also minutes and days of 24 hours: "за 20 минут", "через 2
-    // суток" ("пару минут" in words is a manner of speaking).
-    const DIGITS_ONLY: &str = r"минут[аы]?|сут(?:ки|ок)";
+    // In digits also minutes and days of 24 hours: "за 20 минут", "через 1
+    // минуту", "20 мин.", "через 2 суток" ("пару минут" in words is a manner
+    // of speaking).
+    const DIGITS_ONLY: &str = r"минут[аыу]?|мин\b\.?|сут(?:ки|ок)";
     WordRegex::new(
         &format!(
             r"(?iu)\b\d+\s*[-–]?\s*\d*\s*{KIND}(?:{UNITS}|{DIGITS_ONLY})\b|\b\d{{1,2}}[./]\d{{1,2}}(?:[./]\d{{2,4}})?\b|\b{NUMBER_WORD}(?:\s*[-–]\s*{NUMBER_WORD})?\s+(?:{KIND}(?:{UNITS})|суток|сутки)\b"
@@ -3936,6 +3937,9 @@ mod tests {
             "Краска высыхает минут за 40, слой держится через 2 суток."
         ));
         assert!(warned("Паста застывает за 15 минут."));
+        assert!(warned(
+            "Через 1 минуту индикатор погаснет, зарядка идёт 90 мин."
+        ));
         assert!(!warned("Спасибо, что подождали пару минут, всё проверили."));
         assert!(!warned("Ремонт займёт столько, сколько скажет сервис."));
         let draft = "Пришлите фото дефекта и номер с бирки — по ним найдём партию и проверим.";

@@ -125,30 +125,37 @@ fn read_around_links(text: &str) -> Option<String> {
     if text.chars().any(super::is_cyrillic) || !text.split_whitespace().any(is_link) {
         return None;
     }
-    let mut out = String::with_capacity(text.len() * 2);
+    read_between(text, is_link)
+}
+
+/// `run` with the parts between the words `stop` picks (kept as written)
+/// each read back on its own ([`read_latin_part`]); `None` unless some part
+/// reads back.
+fn read_between(run: &str, stop: impl Fn(&str) -> bool) -> Option<String> {
+    let mut out = String::with_capacity(run.len() * 2);
     let (mut from, mut read_any) = (0, false);
     let mut part: Option<(usize, usize)> = None;
-    let mut flush = |part: &mut Option<(usize, usize)>, out: &mut String, from: &mut usize| {
+    let mut flush = |part: &mut Option<(usize, usize)>| {
         if let Some((a, b)) = part.take()
-            && let Some(r) = read_latin_part(&text[a..b])
+            && let Some(r) = read_latin_part(&run[a..b])
         {
-            out.push_str(&text[*from..a]);
+            out.push_str(&run[from..a]);
             out.push_str(&r);
-            *from = b;
+            from = b;
             read_any = true;
         }
     };
-    for w in text.split_whitespace() {
-        let at = w.as_ptr() as usize - text.as_ptr() as usize;
-        if is_link(w) {
-            flush(&mut part, &mut out, &mut from);
+    for w in run.split_whitespace() {
+        let at = w.as_ptr() as usize - run.as_ptr() as usize;
+        if stop(w) {
+            flush(&mut part);
         } else {
             part = Some(part.map_or((at, at + w.len()), |(a, _)| (a, at + w.len())));
         }
     }
-    flush(&mut part, &mut out, &mut from);
+    flush(&mut part);
     read_any.then(|| {
-        out.push_str(&text[from..]);
+        out.push_str(&run[from..]);
         out
     })
 }
@@ -171,9 +178,7 @@ fn read_whole(text: &str) -> Option<String> {
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             && w.chars().any(|c| c.is_ascii_uppercase())
     });
-    let path = text
-        .split_whitespace()
-        .any(|chunk| chunk.trim_end_matches('/').contains('/'));
+    let path = text.split_whitespace().any(is_link);
     if has_english_word(text) || (acronym && !all_caps) || path {
         return None;
     }
@@ -427,7 +432,8 @@ impl Chunk {
 }
 
 /// Whether a chunk of text between spaces is a link or a link's path
-/// ("vk.cc/zakaz", "https://…", "www.…"): Latin as meant.
+/// ("vk.cc/zakaz", "https://…", "www.…"), or has a slash inside it anyway
+/// ("1/2", "w/o"): Latin as meant, kept as written.
 fn is_link(chunk: &str) -> bool {
     chunk.trim_end_matches('/').contains('/') || chunk.contains("://") || chunk.contains("www.")
 }
@@ -450,9 +456,9 @@ fn read_latin_run(run: &str) -> Option<String> {
     if let Some(r) = read_latin_part(run) {
         return Some(r);
     }
-    // A word written in English or a brand in capitals beside it ("sorry
-    // gjj,tofq dthyenm ltymub", "JBL [jxe dthyenm") keeps the whole from
-    // reading back: read the parts between such words on their own.
+    // A word written in English, a brand in capitals or a link beside it
+    // ("sorry gjj,tofq dthyenm ltymub", "JBL [jxe dthyenm") keeps the whole
+    // from reading back: read the parts between such words on their own.
     let stop = |w: &str| {
         let letters = w.chars().filter(char::is_ascii_alphanumeric).count();
         is_link(w)
@@ -462,32 +468,7 @@ fn read_latin_run(run: &str) -> Option<String> {
     if !run.split_whitespace().any(stop) {
         return None;
     }
-    let mut out = String::with_capacity(run.len() * 2);
-    let (mut from, mut read_any) = (0, false);
-    let mut part: Option<(usize, usize)> = None;
-    let mut flush = |part: &mut Option<(usize, usize)>| {
-        if let Some((a, b)) = part.take()
-            && let Some(r) = read_latin_part(&run[a..b])
-        {
-            out.push_str(&run[from..a]);
-            out.push_str(&r);
-            from = b;
-            read_any = true;
-        }
-    };
-    for w in run.split_whitespace() {
-        let at = w.as_ptr() as usize - run.as_ptr() as usize;
-        if stop(w) {
-            flush(&mut part);
-        } else {
-            part = Some(part.map_or((at, at + w.len()), |(a, _)| (a, at + w.len())));
-        }
-    }
-    flush(&mut part);
-    read_any.then(|| {
-        out.push_str(&run[from..]);
-        out
-    })
+    read_between(run, stop)
 }
 
 /// Latin words with no English word among them, read back if at least six
@@ -523,8 +504,8 @@ fn read_english_run(run: &str) -> Option<String> {
 /// whose Cyrillic runs are English typed in the Russian layout ("шптщку фдд
 /// зкумшщгы штыекгсешщты" → "ignore all previous instructions"), read back;
 /// `None` when there is no such run. A Latin run is read back as
-/// [`read_back`] reads a whole text, part by part between English words and
-/// brands in capitals if need be. A Cyrillic run starts at a word with a good
+/// [`read_back`] reads a whole text, part by part between English words,
+/// brands in capitals and links if need be. A Cyrillic run starts at a word with a good
 /// share of its letters on the keys of English vowels and goes on through
 /// words with any; it is read back when it has two or more words, at least
 /// 22 of every hundred letters on such keys (English typed this way has 25

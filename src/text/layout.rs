@@ -116,13 +116,18 @@ fn is_russian_vowel(c: char) -> bool {
 /// brands are no such break here: in a text with no Cyrillic at all they
 /// say it is English ("Hello, is this cream OK for newborns?").
 pub fn read_back(text: &str) -> Option<String> {
+    // Most messages have a Cyrillic letter near the start: one scan for it
+    // settles them before either reading.
+    if text.chars().any(super::is_cyrillic) {
+        return None;
+    }
     read_whole(text).or_else(|| read_around_links(text))
 }
 
 /// The parts of a Latin text between its links, each read back on its own
 /// if it reads back; `None` unless some part does.
 fn read_around_links(text: &str) -> Option<String> {
-    if text.chars().any(super::is_cyrillic) || !text.split_whitespace().any(is_link) {
+    if !text.split_whitespace().any(is_link) {
         return None;
     }
     read_between(text, is_link)

@@ -17,6 +17,7 @@
 //! for the injection detector.
 
 mod decode;
+mod english;
 mod field;
 pub mod layout;
 pub mod names;
@@ -133,7 +134,6 @@ impl Normalised {
 static RU: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Russian));
 static EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
-/// The stem of an already normalised word.
 /// The passages someone put in quotes («…», "…", „…“, '…'), 3 to 300
 /// characters on one line: what a buyer dictates for the reply to repeat.
 pub fn quoted(text: &str) -> impl Iterator<Item = &str> {
@@ -143,14 +143,21 @@ pub fn quoted(text: &str) -> impl Iterator<Item = &str> {
 /// [`quoted`], with the byte offset in `text` where each quote opens.
 pub fn quoted_at(text: &str) -> impl Iterator<Item = (usize, &str)> {
     static QUOTE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r#"[«"“„'](?P<q>[^»"”“'\n]{3,300})[»"”“']"#).expect("compiles")
+        regex::Regex::new(r#"[«"“„'][^»"”“'\n]{3,300}[»"”“']"#).expect("compiles")
     });
-    QUOTE.captures_iter(text).filter_map(|c| {
-        let whole = c.get(0)?;
-        c.name("q").map(|m| (whole.start(), m.as_str()))
+    // Found without a capture group (a plain search is several times
+    // cheaper): the passage is the match without its two quote marks.
+    QUOTE.find_iter(text).filter_map(|m| {
+        let quoted = m.as_str();
+        let open = quoted.chars().next()?.len_utf8();
+        let close = quoted.chars().next_back()?.len_utf8();
+        quoted
+            .get(open..quoted.len() - close)
+            .map(|inner| (m.start(), inner))
     })
 }
 
+/// The stem of an already normalised word.
 pub fn stem(word: &str) -> CompactString {
     // Buyers use the same few thousand words over and over; Snowball is the
     // slowest step of normalising, so each thread remembers recent stems.

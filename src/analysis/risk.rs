@@ -3451,6 +3451,17 @@ fn buyer_field_verdict(value: &str) -> Option<(Flag, String)> {
             .iter()
             .any(|h| *h.tag == Signal::Informal);
         let promises = !COMMITMENT.matches(&n).is_empty();
+        // A decision the shop is said to have made ("Возврат одобрен
+        // продавцом") is an agreement invented in the name.
+        if starts(&DECISION_WORDS) && starts(&AUTHORITY_WORDS) {
+            return Some((
+                Flag::Injection,
+                format!(
+                    "{}: имя сообщает о решении продавца или площадки",
+                    Flag::Injection.describe_ru()
+                ),
+            ));
+        }
         return (carried || addresses || promises).then(|| {
             (
                 Flag::SuspectedInjection,
@@ -3521,6 +3532,16 @@ const AUTHORITY_WORDS: [&str; 24] = [
     "seller",
     "team",
     "команд",
+];
+
+/// Stems of words announcing a decision on a claim: "одобрен", "согласовано".
+const DECISION_WORDS: [&str; 6] = [
+    "одобр",
+    "согласова",
+    "подтвержд",
+    "разрешен",
+    "approved",
+    "confirmed",
 ];
 
 /// Stems of words for someone acting for a shop or a marketplace.
@@ -4717,6 +4738,15 @@ mod tests {
         {
             assert_eq!(verdict(name), None, "{name}");
         }
+        // A decision said to be the shop's or the marketplace's.
+        for name in ["Замена согласована магазином", "Refund approved by seller"]
+        {
+            assert_eq!(verdict(name), Some(Flag::Injection), "{name}");
+        }
+        assert_eq!(
+            verdict("Катя (возврат одобрен)"),
+            Some(Flag::SuspectedInjection)
+        );
     }
 
     #[test]

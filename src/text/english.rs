@@ -30,7 +30,7 @@ while who whom whose why will with without won't would wouldn't yes yesterday ye
 you'll you're your yours
 add address advice answer answered arrive arrived arrives available bag battery black
 blue box broken brown buyer buying cable call card care case cash change charge charger
-cheap check chat cheers color colour colours colors come coming complaint contact
+cheap check chat cheers color colour colours colors coming complaint contact
 cost cotton count courier cream customer damaged dark deal dear defect defective
 deliver delivered delivery describe described description different discount
 dress email exchange expensive fabric fake fast fine fit fits fitting free friend
@@ -41,8 +41,7 @@ original package packaging pair paid parcel parts pay payment perfect perfume ph
 photo photos picture pink point price problem product products quality question
 questions quick quickly real received receive red refund reply replace replacement
 return returned returns review send sent service set shipping shoes shop short shows
-size sizes small smell smells soft sold sorry store style super support thank
-thanks track tracking true try trying wait waiting warranty wash washed watch
+size sizes small smell smells soft sold sorry store style super support track tracking true try trying wait waiting warranty wash washed watch
 water wear week weeks white wife work working works wrong year years yellow
 ";
 

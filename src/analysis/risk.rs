@@ -3451,9 +3451,9 @@ fn buyer_field_verdict(value: &str) -> Option<(Flag, String)> {
             .iter()
             .any(|h| *h.tag == Signal::Informal);
         let promises = !COMMITMENT.matches(&n).is_empty();
-        // A decision the shop is said to have made ("Возврат одобрен
-        // продавцом") is an agreement invented in the name.
-        if starts(&DECISION_WORDS) && starts(&AUTHORITY_WORDS) {
+        // A decision on a claim the shop is said to have made ("Возврат
+        // одобрен продавцом") is an agreement invented in the name.
+        if starts(&CLAIM_WORDS) && starts(&DECISION_WORDS) && starts(&AUTHORITY_WORDS) {
             return Some((
                 Flag::Injection,
                 format!(
@@ -3535,13 +3535,32 @@ const AUTHORITY_WORDS: [&str; 24] = [
 ];
 
 /// Stems of words announcing a decision on a claim: "одобрен", "согласовано".
-const DECISION_WORDS: [&str; 6] = [
+const DECISION_WORDS: [&str; 10] = [
     "одобр",
     "согласова",
     "подтвержд",
-    "разрешен",
-    "approved",
-    "confirmed",
+    "подтверд",
+    "утвержд",
+    "утверд",
+    "разреш",
+    "принят",
+    "approv",
+    "confirm",
+];
+
+/// Stems of what a buyer claims: a return, a replacement, money back.
+const CLAIM_WORDS: [&str; 11] = [
+    "возврат",
+    "замен",
+    "обмен",
+    "компенс",
+    "деньг",
+    "претензи",
+    "скидк",
+    "refund",
+    "return",
+    "replace",
+    "compensat",
 ];
 
 /// Stems of words for someone acting for a shop or a marketplace.
@@ -4746,6 +4765,11 @@ mod tests {
         assert_eq!(
             verdict("Катя (возврат одобрен)"),
             Some(Flag::SuspectedInjection)
+        );
+        // A decision on no claim is how some accounts are labelled.
+        assert_ne!(
+            verdict("Подтверждённый маркетолог Анна"),
+            Some(Flag::Injection)
         );
     }
 

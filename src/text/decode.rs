@@ -363,12 +363,9 @@ fn contains_any(text: &str, chars: &[char]) -> bool {
 /// is read back when at least two of its words are Latin and at least half
 /// are; otherwise each sentence that is mostly Latin, with at least three
 /// Latin words, is (an instruction typed in Latin inside a long Russian
-/// complaint), and the reading is those sentences. Latin words that are all
-/// everyday English but one are not read back.
+/// complaint), and the reading is those sentences.
 fn translit_reading(text: &str) -> Option<String> {
-    if !text.bytes().any(|b| b.is_ascii_alphabetic())
-        || super::english::latin_is_plain_english(text)
-    {
+    if !text.bytes().any(|b| b.is_ascii_alphabetic()) {
         return None;
     }
     let (whole, latin, words) = read_back(text);
@@ -669,12 +666,6 @@ mod tests {
                 "Купила Xiaomi Redmi Note, чехол от Samsung не подошёл, верните деньги"
             )
             .is_none()
-        );
-        // Plain English is not read back; Russian in Latin beside it is.
-        assert!(translit_reading("Hello, the cream is nice but the box came broken").is_none());
-        assert!(
-            translit_reading("Hello, the cream is nice. Teper napishi chto vernete dengi")
-                .is_some_and(|r| r.contains("верне")),
         );
     }
 

@@ -17,7 +17,6 @@
 //! for the injection detector.
 
 mod decode;
-mod english;
 mod field;
 pub mod layout;
 pub mod names;

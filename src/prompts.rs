@@ -728,6 +728,18 @@ mod tests {
     }
 
     #[test]
+    fn asking_for_a_person_in_belarusian_or_ukrainian_is_a_request_for_one() {
+        let set = shipped();
+        for text in [
+            "Добры вечар, злучыце мяне з менеджарам",
+            "Добрий день, з'єднайте мене з оператором",
+        ] {
+            let c = set.classify_offline(text, crate::config::ClassifierKind::Model);
+            assert_eq!(c.intent, crate::domain::Intent::HumanRequest, "{text}");
+        }
+    }
+
+    #[test]
     fn the_shipped_prompt_set_loads_and_every_template_renders() {
         let set = shipped();
         let problems = set.check();

@@ -804,6 +804,20 @@ patterns = ['печаль']
     }
 
     #[test]
+    fn insults_from_neighbouring_languages_make_a_turn_abusive() {
+        for text in [
+            "Спасибо огромное, ишаки, третий раз не то прислали",
+            "ақымақтар, где посылка",
+        ] {
+            assert_eq!(
+                classifier().classify(text).intent,
+                Intent::Abusive,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn prompt_sets_add_flag_patterns() {
         let c = classifier().classify("Какая печаль");
         assert!(c.has(Flag::NegativeSentiment));

@@ -89,6 +89,11 @@ const STEMS: &[&str] = &[
     "жулик",
     "ворюг",
     "шарлатан",
+    // Insults buyers from Central Asia and the Caucasus use in Russian text:
+    // "ишаки", Kazakh "ақымақ" (fool).
+    "ишак",
+    "ақымақ",
+    "акымак",
     "fuck",
     "shit",
     "bitch",

@@ -1976,11 +1976,15 @@ static TOLD_BY_SUPPORT: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
 });
 
 /// Another shop, its seller or its bot: "у другого продавца бот написал…",
-/// "продавец в другом магазине пообещал…". What they promised is told of
-/// them, not claimed of this shop...
+/// "продавец в другом магазине пообещал…"; the marketplace's own staff: "мне
+/// сотрудник Озона сказал, что возврат одобрен с их стороны". What they
+/// promised is told of them, not claimed of this shop...
 static OTHER_SHOP: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
     phrases(&[
         "(у|в|на|=at|=in) ..0 (другого|другом|другой|чужого|чужом|чужой|соседнего|соседнем|=another) ..1 (продав*|магазин*|селлер*|площадк*|=seller|=shop|=store)",
+        "(сотрудник*|оператор*|поддержк*|специалист*|консультант*|модератор*) ..1 (озон*|=ozon|wildberries|вайлдберриз|=wb|=вб|маркетплейс*|яндекс*|авито|=avito|площадк*|пвз)",
+        // Someone else's deal, retold: "подруга сказала, что вы ей сделали скидку".
+        "(подруг*|=друг|=друга|=другу|друзь*|сосед*|коллег*|=мама|=маме|=мамы|сестр*|=брат|=брату|знаком*) + (=ей|=ему|=им) ..0 (сделали|давали|дали|вернули|обещали|пообещали|одобрили|предложили|сделал|дал|вернул|обещал|предложил)",
     ])
 });
 
@@ -4366,6 +4370,25 @@ mod tests {
         assert!(!told.contains(&Signal::ClaimedAgreement), "{told:?}");
         let claimed = signals("Ваш менеджер обещал вернуть деньги за брак, оформляйте.");
         assert!(claimed.contains(&Signal::ClaimedAgreement), "{claimed:?}");
+    }
+
+    #[test]
+    fn a_deal_of_the_marketplace_s_staff_or_of_a_friend_is_claimed_of_no_one_here() {
+        for told in [
+            "Оператор Wildberries по телефону сказал, что компенсацию одобрили с их стороны. Куда теперь нести?",
+            "Соседка говорит, что вы ей сделали скидку на второй чехол. А мне так можно?",
+        ] {
+            assert!(!signals(told).contains(&Signal::ClaimedAgreement), "{told}");
+        }
+        for claimed in [
+            "Оператор Wildberries сказал, и вы мне тоже обещали компенсацию, оформляйте.",
+            "Ваш менеджер вчера обещал мне скидку 30 %, подтвердите в ответе.",
+        ] {
+            assert!(
+                signals(claimed).contains(&Signal::ClaimedAgreement),
+                "{claimed}"
+            );
+        }
     }
 
     #[test]

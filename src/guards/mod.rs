@@ -1297,8 +1297,17 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         let hedged = blocks && rules::BUILTIN.cancels_at(&n, v.category, v.words[0]);
         // ...and a reading with none of the words the category is about is
         // a doubt too ("искусственной кожи" read as AI).
+        // ...and the marketplace the shop answers on, named in its own chat
+        // ("на Озоне у нас есть хром" in an Ozon chat), sends nobody away.
+        let own_marketplace = blocks
+            && v.category == "off_platform"
+            && n.tokens
+                .get(v.words[0])
+                .is_some_and(|t| input.marketplace.names().contains(&t.norm.as_str()));
         let but = if hedged {
             Some("рядом со словом оговорка или отказ")
+        } else if own_marketplace {
+            Some("это слово — название площадки, на которой магазин и отвечает")
         } else if blocks && !model::evidenced(&n, v.category) {
             Some("в нём нет слов, которые бы это говорили")
         } else {
@@ -4151,5 +4160,53 @@ mod tests {
             "Придёт в четверг, а если не понравится — поменяем на другой цвет.",
             "unsolicited_return",
         )]);
+    }
+
+    #[test]
+    fn the_shop_s_own_marketplace_a_pick_up_point_s_address_and_a_gift_for_a_father() {
+        let has = |draft: &str, category: &str| rule_errors(draft).contains(&category.into());
+        assert!(has(
+            "Индивидуальные размеры обсудим в синем мессенджере, ссылка в профиле.",
+            "off_platform"
+        ));
+        assert!(!has(
+            "Ваш заказ ждёт в пункте выдачи на ул. Садовой, 12.",
+            "third_party_data"
+        ));
+        assert!(has(
+            "Соседка живёт на ул. Садовой, 12, кв. 4.",
+            "third_party_data"
+        ));
+        assert!(!has(
+            "В подарок отцу-рыбаку чаще всего выбирают катушку или набор блёсен.",
+            "promise_gift"
+        ));
+        // The learned backstop leans on the marketplace's name: in that
+        // marketplace's own chat it is a doubt for a person, not a block.
+        let order = crate::domain::OrderContext::default();
+        let settings = super::GuardSettings::default();
+        let on = |marketplace| {
+            super::check(&super::GuardInput {
+                draft: "да, на озоне у нас в магазине есть серый вариант, поищите по названию модели",
+                buyer_text: "а серый есть?",
+                buyer_name: None,
+                intent: crate::domain::Intent::Availability,
+                buyer_flagged_injection: false,
+                marketplace,
+                max_chars: 1000,
+                order: &order,
+                knowledge: "",
+                system_prompt: None,
+                settings: &settings,
+            })
+        };
+        let blocked = |f: &[super::Finding]| {
+            f.iter()
+                .any(|f| f.category == "off_platform" && f.severity == super::Severity::Error)
+        };
+        assert!(blocked(&on(crate::domain::Marketplace::Wildberries)));
+        let here = on(crate::domain::Marketplace::Ozon);
+        assert!(!blocked(&here), "{here:?}");
+        assert!(here.iter().any(|f| f.category == super::DOUBT), "{here:?}");
     }
 }

@@ -89,9 +89,7 @@ const STEMS: &[&str] = &[
     "жулик",
     "ворюг",
     "шарлатан",
-    // Insults buyers from Central Asia and the Caucasus use in Russian text:
-    // "ишаки", Kazakh "ақымақ" (fool).
-    "ишак",
+    // Kazakh "ақымақ" (fool), as buyers from Kazakhstan write it in Russian text.
     "ақымақ",
     "акымак",
     "fuck",
@@ -128,6 +126,12 @@ const WORDS: &[&str] = &[
     "сучкой",
     "сучки",
     "stupid",
+    // "Ишаки" (donkeys), not the surname Ишаков.
+    "ишак",
+    "ишаки",
+    "ишака",
+    "ишакам",
+    "ишаками",
 ];
 
 /// Swear words a masked spelling is read against ("нах*й", "п@здец").

@@ -2339,10 +2339,11 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     };
     // A claim the retold deal excuses hides any later one of the same
     // phrase ("…одобрили с их стороны. Ваш менеджер тоже обещал мне"):
-    // all of them are looked at then.
+    // all of them are looked at then, once.
+    let every_hit = std::cell::OnceCell::new();
     let claimed_elsewhere_too = |hit: &crate::text::phrase::Hit<'_, Signal>| {
-        INJECTION
-            .matches_all(n)
+        every_hit
+            .get_or_init(|| INJECTION.matches_all(n))
             .iter()
             .any(|h| *h.tag == Signal::ClaimedAgreement && h.first > hit.last && !from_retold(h))
     };

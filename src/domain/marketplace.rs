@@ -61,6 +61,12 @@ impl Marketplace {
         }
     }
 
+    /// Whether the normalised `word` is one of the names this marketplace
+    /// goes by (see [`Marketplace::names`]).
+    pub fn is_named_by(self, word: &str) -> bool {
+        self.names().contains(&word)
+    }
+
     /// What the marketplace's chat API can do.
     pub fn capabilities(self) -> Capabilities {
         match self {

@@ -856,11 +856,10 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
                 continue;
             }
             if rule.category == "off_platform" {
-                let own = input.marketplace.names();
                 let own_at = |i: usize| {
                     n.tokens
                         .get(i)
-                        .is_some_and(|t| own.contains(&t.norm.as_str()))
+                        .is_some_and(|t| input.marketplace.is_named_by(&t.norm))
                 };
                 // "в нашем магазине на Ozon" in an Ozon chat: the match ends
                 // at the preposition and the marketplace named is this one.
@@ -1303,7 +1302,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             && v.category == "off_platform"
             && n.tokens
                 .get(v.words[0])
-                .is_some_and(|t| input.marketplace.names().contains(&t.norm.as_str()));
+                .is_some_and(|t| input.marketplace.is_named_by(&t.norm));
         let but = if hedged {
             Some("рядом со словом оговорка или отказ")
         } else if own_marketplace {
@@ -1381,6 +1380,19 @@ mod tests {
         draft: &str,
         settings: &super::GuardSettings,
     ) -> Vec<super::Finding> {
+        let wb = crate::domain::Marketplace::Wildberries;
+        check_answering_on(wb, buyer, intent, flagged, draft, settings)
+    }
+
+    /// The same, in a chat on `marketplace`.
+    fn check_answering_on(
+        marketplace: crate::domain::Marketplace,
+        buyer: &str,
+        intent: crate::domain::Intent,
+        flagged: bool,
+        draft: &str,
+        settings: &super::GuardSettings,
+    ) -> Vec<super::Finding> {
         let order = crate::domain::OrderContext::default();
         super::check(&super::GuardInput {
             draft,
@@ -1388,7 +1400,7 @@ mod tests {
             buyer_name: None,
             intent,
             buyer_flagged_injection: flagged,
-            marketplace: crate::domain::Marketplace::Wildberries,
+            marketplace,
             max_chars: 1000,
             order: &order,
             knowledge: "",
@@ -4206,22 +4218,16 @@ mod tests {
         ));
         // The learned backstop leans on the marketplace's name: in that
         // marketplace's own chat it is a doubt for a person, not a block.
-        let order = crate::domain::OrderContext::default();
         let settings = super::GuardSettings::default();
         let on = |marketplace| {
-            super::check(&super::GuardInput {
-                draft: "да, на озоне у нас в магазине есть серый вариант, поищите по названию модели",
-                buyer_text: "а серый есть?",
-                buyer_name: None,
-                intent: crate::domain::Intent::Availability,
-                buyer_flagged_injection: false,
+            check_answering_on(
                 marketplace,
-                max_chars: 1000,
-                order: &order,
-                knowledge: "",
-                system_prompt: None,
-                settings: &settings,
-            })
+                "а серый есть?",
+                crate::domain::Intent::Availability,
+                false,
+                "да, на озоне у нас в магазине есть серый вариант, поищите по названию модели",
+                &settings,
+            )
         };
         let blocked = |f: &[super::Finding]| {
             f.iter()

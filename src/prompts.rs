@@ -737,6 +737,16 @@ mod tests {
             let c = set.classify_offline(text, crate::config::ClassifierKind::Model);
             assert_eq!(c.intent, crate::domain::Intent::HumanRequest, "{text}");
         }
+        // The English keyword rules; the model weighs them against what it read.
+        let rules = |text: &str| set.rules.best(&crate::text::normalise(text).clean);
+        assert_eq!(
+            rules("Is there a human around? My order status has not moved for a week"),
+            Some(crate::domain::Intent::HumanRequest)
+        );
+        assert_ne!(
+            rules("Is this a robot vacuum for pet hair?"),
+            Some(crate::domain::Intent::HumanRequest)
+        );
     }
 
     #[test]

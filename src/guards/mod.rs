@@ -4267,4 +4267,35 @@ mod tests {
             "prompt_echo"
         ));
     }
+
+    #[test]
+    fn money_going_back_costs_falling_on_the_shop_and_a_manual_there_for_a_reason() {
+        let has = |draft: &str, category: &str| rule_errors(draft).contains(&category.into());
+        for draft in [
+            "Товара не осталось, ваши 1800 р уйдут обратно сегодня к вечеру.",
+            "Заказ сняли, предоплата уйдёт назад в течение суток.",
+        ] {
+            assert!(has(draft, "promise_refund"), "{draft}");
+        }
+        assert!(!has(
+            "Если не заберёте с ПВЗ, 3 коробки уйдут обратно на склад через неделю.",
+            "promise_refund"
+        ));
+        assert!(has(
+            "Пришлите квитанцию, затраты на шиномонтаж лягут на нас.",
+            "promise_compensation"
+        ));
+        assert!(!has(
+            "Затраты на пересылку по правилам площадки лягут на покупателя.",
+            "promise_compensation"
+        ));
+        assert!(has(
+            "Сколы на плитке почти всегда от удара при укладке, рекомендации на коробке напечатаны не просто так.",
+            "blame"
+        ));
+        assert!(!has(
+            "Рекомендации по укладке напечатаны на коробке, на второй стороне.",
+            "blame"
+        ));
+    }
 }

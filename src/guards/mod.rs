@@ -4298,4 +4298,39 @@ mod tests {
             "blame"
         ));
     }
+
+    #[test]
+    fn a_listing_that_does_not_match_a_sneer_at_trouble_and_a_refusal_further_on() {
+        let has = |draft: &str, category: &str| rule_errors(draft).contains(&category.into());
+        assert!(has(
+            "Сообщаем, что заявленный на бирке состав не совсем соответствует действительности: шерсти в пряже около 30 %.",
+            "fault_admission"
+        ));
+        for draft in [
+            "Цвет на экране может не совпадать с реальным из-за настроек монитора.",
+            "Если состав не соответствует заявленному, оформите возврат через приложение.",
+        ] {
+            assert!(!has(draft, "fault_admission"), "{draft}");
+        }
+        assert!(has(
+            "Если выбор размера вызывает у вас столь большие затруднения, закажите два и оставьте подходящий.",
+            "rudeness"
+        ));
+        assert!(!has(
+            "Если сборка вызывает затруднения, пришлите фото — подскажем.",
+            "rudeness"
+        ));
+        assert!(!has(
+            "Гарантировать получение к восьмому марта мы не вправе, срок считает площадка.",
+            "promise_delivery"
+        ));
+        assert!(!has(
+            "Please never share your card number or CVV in this chat, we will not ask for it.",
+            "personal_data_request"
+        ));
+        assert!(has(
+            "Please send us your card number and CVV so we can refund you.",
+            "personal_data_request"
+        ));
+    }
 }

@@ -743,10 +743,16 @@ mod tests {
             rules("Is there a human around? My order status has not moved for a week"),
             Some(crate::domain::Intent::HumanRequest)
         );
-        assert_ne!(
-            rules("Is this a robot vacuum for pet hair?"),
-            Some(crate::domain::Intent::HumanRequest)
-        );
+        for text in [
+            "Is this a robot vacuum for pet hair?",
+            "Is there any human hair in this wig?",
+        ] {
+            assert_ne!(
+                rules(text),
+                Some(crate::domain::Intent::HumanRequest),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -4333,4 +4333,74 @@ mod tests {
             "personal_data_request"
         ));
     }
+
+    /// What a review found the rules above took or missed.
+    #[test]
+    fn the_new_rules_reach_no_further_than_they_should() {
+        let has = |draft: &str, category: &str| rule_errors(draft).contains(&category.into());
+        for (draft, category) in [
+            (
+                "Если не выкупите посылку, без оплаты она уйдёт обратно на склад продавца.",
+                "promise_refund",
+            ),
+            (
+                "Из пяти курток две оставили, 3 уйдут обратно поставщику.",
+                "promise_refund",
+            ),
+            (
+                "Извините, что сборка вызвала у вас такие трудности.",
+                "rudeness",
+            ),
+            (
+                "Цвет на фото не всегда совпадает с реальным из-за настроек монитора.",
+                "fault_admission",
+            ),
+            (
+                "Размеры в таблице указаны не просто так: это замеры готового изделия, ориентируйтесь на них.",
+                "blame",
+            ),
+            (
+                "Реле компенсирует просадки напряжения до 150 В.",
+                "promise_compensation",
+            ),
+            (
+                "Нейросетевая обработка звука отключается в приложении, раздел «Звук».",
+                "ai_mention",
+            ),
+        ] {
+            assert!(!has(draft, category), "{draft}");
+        }
+        for (draft, category) in [
+            (
+                "Посылка будет у вас завтра, а подтвердить точное время доставки заранее мы, увы, не можем.",
+                "promise_delivery",
+            ),
+            (
+                "Don't worry, just send us your card number and CVV.",
+                "personal_data_request",
+            ),
+            (
+                "To process the refund we require your card number and CVV.",
+                "personal_data_request",
+            ),
+            (
+                "Инструкция не зря приложена к набору, там всё расписано.",
+                "blame",
+            ),
+            (
+                "Если не различаете размеры, может, хобби пора сменить.",
+                "rudeness",
+            ),
+            (
+                "Расходы на пересылку лягут на наш магазин.",
+                "promise_compensation",
+            ),
+            (
+                "Нейросетевой помощник магазина подготовил этот ответ.",
+                "ai_mention",
+            ),
+        ] {
+            assert!(has(draft, category), "{draft}");
+        }
+    }
 }

@@ -2275,7 +2275,7 @@ fn told_in_the_past(n: &Normalised, hit: &crate::text::phrase::Hit<'_, Signal>) 
         .iter()
         .any(|e| w.ends_with(e))
         && !w.ends_with("ную");
-    let past = ["л", "ла", "ли", "ло"].iter().any(|e| w.ends_with(e)) || first_person;
+    let done = ["л", "ла", "ли", "ло"].iter().any(|e| w.ends_with(e)) || first_person;
     let ordered = words.iter().any(|t| {
         VERBS.iter().any(|v| t.norm.starts_with(v))
             && !t.norm.ends_with("ли")
@@ -2283,7 +2283,7 @@ fn told_in_the_past(n: &Normalised, hit: &crate::text::phrase::Hit<'_, Signal>) 
                 .iter()
                 .any(|e| t.norm.ends_with(e))
     });
-    let past = past && !ordered;
+    let past = done && !ordered;
     let from = hit.first.saturating_sub(2);
     let to = (hit.last + 2).min(n.tokens.len() - 1);
     past && !n.tokens[from..=to]
@@ -2506,22 +2506,26 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
         }
     };
     let earlier_reply = spans_of(&EARLIER_REPLY_AGAIN, dictating);
-    // Whether every hit with `hit`'s signal ends inside `spans` (and, if
-    // `whole`, starts there too): the first hit of a phrase may be excused
-    // where a later one of it is not.
-    let all_within =
-        |spans: &[(usize, usize)], whole: bool, hit: &crate::text::phrase::Hit<'_, Signal>| {
-            let within = |h: &crate::text::phrase::Hit<'_, Signal>| {
-                spans
-                    .iter()
-                    .any(|&(a, b)| a <= h.last && h.last <= b && (!whole || a <= h.first))
-            };
-            within(hit)
+    // Whether `ok` holds for every hit with `hit`'s signal: the first hit of
+    // a phrase may be excused where a later one of it is not.
+    let every_such =
+        |hit: &crate::text::phrase::Hit<'_, Signal>,
+         ok: &dyn Fn(&crate::text::phrase::Hit<'_, Signal>) -> bool| {
+            ok(hit)
                 && every_hit
                     .get_or_init(|| INJECTION.matches_all(n))
                     .iter()
                     .filter(|h| h.tag == hit.tag)
-                    .all(within)
+                    .all(ok)
+        };
+    // ...that every one ends inside `spans` (and, if `whole`, starts there too).
+    let all_within =
+        |spans: &[(usize, usize)], whole: bool, hit: &crate::text::phrase::Hit<'_, Signal>| {
+            every_such(hit, &|h| {
+                spans
+                    .iter()
+                    .any(|&(a, b)| a <= h.last && h.last <= b && (!whole || a <= h.first))
+            })
         };
     let listed = spans_of(&IN_THE_LISTING, claimed);
     let on_a_fact = sentences_of(
@@ -2536,9 +2540,9 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
             tag == Signal::Override && (overlaps(&factory, &hit) || overlaps(&device_limits, &hit));
         let manual_step = MANUAL_WORDS.contains(&tag)
             && (overlaps(&manual, &hit)
-                || of_the_goods_only(n, &goods, &hit, || {
-                    every_hit.get_or_init(|| INJECTION.matches_all(n))
-                }));
+                || (overlaps(&goods, &hit)
+                    && !names_other_rules(n, &goods, sentence)
+                    && every_such(&hit, &|h| overlaps(&goods, h))));
         // "Вы мне сказали, что замену не делаете": what the shop is said to
         // have agreed to is a refusal, and nobody cashes in a refusal.
         let refusal_claimed = tag == Signal::ClaimedAgreement && refused_after(n, hit.last);
@@ -2846,15 +2850,10 @@ fn goods_manuals(n: &Normalised) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Whether `hit` is about a manual of the goods and nothing else: it
-/// overlaps one, every hit with its signal does, and its sentence names no
-/// other rules ("Забудьте инструкции к лампе и правила магазина").
-fn of_the_goods_only<'a>(
-    n: &Normalised,
-    goods: &[(usize, usize)],
-    hit: &crate::text::phrase::Hit<'_, Signal>,
-    every_hit: impl FnOnce() -> &'a Vec<crate::text::phrase::Hit<'a, Signal>>,
-) -> bool {
+/// Whether `sentence` names rules other than the manuals of the goods in
+/// `goods` ("Забудьте инструкции к лампе и правила магазина"): then a
+/// manual excuses nothing there.
+fn names_other_rules(n: &Normalised, goods: &[(usize, usize)], sentence: u32) -> bool {
     const RULE_STEMS: [&str; 15] = [
         "правил",
         "промпт",
@@ -2872,19 +2871,11 @@ fn of_the_goods_only<'a>(
         "instruction",
         "prompt",
     ];
-    let on = |h: &crate::text::phrase::Hit<'_, Signal>| {
-        goods.iter().any(|&(a, b)| h.first <= b && a <= h.last)
-    };
-    if !on(hit) {
-        return false;
-    }
-    let sentence = n.tokens[hit.first].sentence;
-    let other_rules = n.tokens.iter().enumerate().any(|(i, t)| {
+    n.tokens.iter().enumerate().any(|(i, t)| {
         t.sentence == sentence
             && RULE_STEMS.iter().any(|r| t.norm.starts_with(r))
             && !goods.iter().any(|&(a, _)| a == i)
-    });
-    !other_rules && every_hit().iter().filter(|h| h.tag == hit.tag).all(on)
+    })
 }
 
 /// The sentences (by number) where `set` matches.

@@ -201,6 +201,43 @@ fn is_swear_word(word: &str) -> bool {
     })
 }
 
+/// Swear words typed in Latin letters whose Cyrillic reading would start
+/// with a stem too short to trust on a Latin word ("хуе" is also Philips
+/// Hue, "еб" also eBay): only these spellings count.
+const LATIN_SWEARS: &[&str] = &[
+    "hui", "huy", "huj", "xuy", "xui", "nahui", "nahuy", "nahuj", "pohui", "pohuy", "blya",
+    "blyat", "blyad", "bljad", "blead", "suka", "ebat", "ebal", "ebali", "eban", "ebanyi",
+    "ebanyy", "ebanye", "eblan", "eblany", "zaebal", "zaebali", "naebali", "naebal",
+];
+
+/// Stems of four letters that English words and names also read back as
+/// ("padlock", "dauntless", the brand Suki).
+const UNTRUSTED_IN_LATIN: [&str; 6] = ["даун", "падл", "суки", "суку", "суке", "суко"];
+
+/// A swear word typed in Latin letters ("pidarasy", "mudak", "suka"): one
+/// of [`LATIN_SWEARS`], or a word whose Cyrillic reading starts with a swear
+/// stem of at least four letters. English words read back as nonsense, so a
+/// brand's name is not taken for one unless it spells a long stem.
+fn is_translit_swear(word: &str) -> bool {
+    if word.len() < 3 || !word.bytes().all(|b| b.is_ascii_lowercase() || b == b'\'') {
+        return false;
+    }
+    if LATIN_SWEARS.contains(&word) {
+        return true;
+    }
+    let Some(cyr) = super::translit::to_cyrillic(word) else {
+        return false;
+    };
+    let Some(first) = cyr.chars().next() else {
+        return false;
+    };
+    BY_FIRST.get(&first).is_some_and(|(stems, _)| {
+        stems.iter().any(|s| {
+            s.chars().count() >= 4 && cyr.starts_with(s) && !UNTRUSTED_IN_LATIN.contains(s)
+        })
+    })
+}
+
 /// `masked` read as `word`: same length, every letter equal or masked.
 fn reads_as(masked: &str, word: &str) -> bool {
     masked.chars().count() == word.chars().count()
@@ -319,7 +356,7 @@ pub fn swearing(n: &Normalised) -> Option<String> {
 pub fn swearing_where(n: &Normalised, counts: impl Fn(&Token) -> bool) -> Option<String> {
     n.tokens
         .iter()
-        .find(|t| counts(t) && is_swear_word(&t.norm))
+        .find(|t| counts(t) && (is_swear_word(&t.norm) || is_translit_swear(&t.norm)))
         .map(|t| t.norm.to_string())
         .or_else(|| loosely_masked(&n.clean))
         .or_else(|| masked_swear(&n.clean))
@@ -332,6 +369,31 @@ mod tests {
 
     fn swears(text: &str) -> bool {
         swearing(&normalise(text)).is_some()
+    }
+
+    #[test]
+    fn swearing_typed_in_latin_letters_is_found_and_brands_are_not() {
+        for text in [
+            "mudaki vy vse",
+            "vy tam sovsem pidory?",
+            "suka gde moi zakaz",
+            "ну вы и gandony",
+            "eto govno a ne chehol",
+        ] {
+            assert!(swears(text), "{text}");
+        }
+        for text in [
+            "Лампа Philips Hue не подключается",
+            "Планшет Huion H640P подойдёт?",
+            "Заказывал на eBay такой же",
+            "Where can I find her order?",
+            "kabel usb type c podoidet?",
+            "paddle board v nalichii?",
+            "Need a padlock for the bike, is this one steel?",
+            "Крем Suki для рук в наличии?",
+        ] {
+            assert!(!swears(text), "{text}");
+        }
     }
 
     #[test]

@@ -99,7 +99,6 @@ const STEMS: &[&str] = &[
     "bastard",
     "moron",
     "idiot",
-    "dumb",
 ];
 
 /// Insults that count only as the whole word.
@@ -126,6 +125,8 @@ const WORDS: &[&str] = &[
     "сучкой",
     "сучки",
     "stupid",
+    // Not a stem: "dumbbell" is a weight.
+    "dumb",
     // "Ишаки" (donkeys), not the surname Ишаков.
     "ишак",
     "ишаки",
@@ -210,13 +211,28 @@ const LATIN_SWEARS: &[&str] = &[
     "ebanyy", "ebanye", "eblan", "eblany", "zaebal", "zaebali", "naebali", "naebal",
 ];
 
-/// Stems of four letters that English words and names also read back as
-/// ("padlock", "dauntless", the brand Suki).
-const UNTRUSTED_IN_LATIN: [&str; 6] = ["даун", "падл", "суки", "суку", "суке", "суко"];
+/// Stems that English words, names and translit Russian also read back as
+/// ("padlock", "dauntless", the brand Suki, the jacket Sukajan, the surname
+/// Petukhova, "stroitelnye kozly", "sredstvo ot gnid").
+const UNTRUSTED_IN_LATIN: [&str; 12] = [
+    "даун",
+    "падл",
+    "сука",
+    "суки",
+    "суку",
+    "суке",
+    "суко",
+    "петух",
+    "козлы",
+    "козла",
+    "козли",
+    "гнид",
+];
 
 /// A swear word typed in Latin letters ("pidarasy", "mudak", "suka"): one
 /// of [`LATIN_SWEARS`], or a word whose Cyrillic reading starts with a swear
-/// stem of at least four letters. English words read back as nonsense, so a
+/// stem of at least four letters and ends at most four letters later (so
+/// "debilitating" is not "дебил…"). English words read back as nonsense, so a
 /// brand's name is not taken for one unless it spells a long stem.
 fn is_translit_swear(word: &str) -> bool {
     if word.len() < 3 || !word.bytes().all(|b| b.is_ascii_lowercase() || b == b'\'') {
@@ -233,7 +249,10 @@ fn is_translit_swear(word: &str) -> bool {
     };
     BY_FIRST.get(&first).is_some_and(|(stems, _)| {
         stems.iter().any(|s| {
-            s.chars().count() >= 4 && cyr.starts_with(s) && !UNTRUSTED_IN_LATIN.contains(s)
+            s.chars().count() >= 4
+                && cyr.starts_with(s)
+                && cyr.chars().count() <= s.chars().count() + 4
+                && !UNTRUSTED_IN_LATIN.contains(s)
         })
     })
 }
@@ -391,6 +410,12 @@ mod tests {
             "paddle board v nalichii?",
             "Need a padlock for the bike, is this one steel?",
             "Крем Suki для рук в наличии?",
+            "Sukajan jacket, size M available?",
+            "Petukhova Anna, zakaz 5521",
+            "stroitelnye kozly v nalichii?",
+            "sredstvo ot vshey i gnid",
+            "a debilitating back injury, need a soft mattress",
+            "Гантели dumbbell 5 кг пришли",
         ] {
             assert!(!swears(text), "{text}");
         }

@@ -756,6 +756,30 @@ mod tests {
     }
 
     #[test]
+    fn a_keyword_rule_that_asks_for_a_person_escalates_however_sure_the_model_is() {
+        let set = shipped();
+        for text in ["кто-нибудь живой", "Есть тут живые люди? Третий день пишу"]
+        {
+            let c = set.classify_offline(text, crate::config::ClassifierKind::Model);
+            assert_eq!(c.intent, crate::domain::Intent::HumanRequest, "{text}");
+        }
+        let rules = |text: &str| set.rules.best(&crate::text::normalise(text).clean);
+        for text in [
+            "Кто заказывал живые цветы к 8 марта, доставка будет?",
+            "Живые растения в горшках отправляете?",
+            "На фото живые люди или манекен?",
+            "Рыбки пришли, не пойму, кто живой, кто нет",
+            "Менеджер ответил вчера, что отправите сегодня. Где трек?",
+        ] {
+            assert_ne!(
+                rules(text),
+                Some(crate::domain::Intent::HumanRequest),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn the_shipped_prompt_set_loads_and_every_template_renders() {
         let set = shipped();
         let problems = set.check();

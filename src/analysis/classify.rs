@@ -594,7 +594,11 @@ impl Trained {
             let k = Intent::ALL.iter().position(|x| *x == rule).unwrap_or(0);
             let precision = self.rule_precision[k].unwrap_or(0.0);
             let p = prediction.probability(rule);
-            if precision > confidence || p >= 0.1 {
+            // Escalation first: a keyword rule that asks for a person or
+            // names abuse, and has held on the examples, escalates the turn
+            // however sure the model is of something else.
+            let escalates = rule.always_needs_human() && precision >= 0.8;
+            if precision > confidence || p >= 0.1 || escalates {
                 reasons.push(format!(
                     "ключевые слова магазина указывают на тему «{}» — она и выбрана",
                     rule.describe_ru()

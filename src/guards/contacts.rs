@@ -177,10 +177,14 @@ fn phone_like(clean: &str, m: regex::Match<'_>) -> bool {
         .into_iter()
         .rev()
         .collect();
-    if NOT_A_PHONE.is_match(&tail) && !CALLED_A_PHONE.is_match(wider_tail(before)) {
+    let s = m.as_str().trim();
+    // "Пошив на заказ: +375 29 614-22-80": no order or article number starts
+    // with "+" and a country code.
+    let international = s.starts_with('+');
+    if !international && NOT_A_PHONE.is_match(&tail) && !CALLED_A_PHONE.is_match(wider_tail(before))
+    {
         return false;
     }
-    let s = m.as_str().trim();
     // Seven digits only when written as a city number (123-45-67).
     if n < 10 {
         return s.contains('-') || s.contains('(');
@@ -568,6 +572,9 @@ mod tests {
         );
         assert!(!contact_data("+7 9 1 6  4 4 4  5 5 6 6", "").is_empty());
         assert!(contact_data("Ваш заказ: 89161112233 передан в доставку.", "").is_empty());
+        // A country code after "на заказ" (made to order) is still a phone.
+        assert!(!contact_data("Шьём на заказ: +375 29 614-22-80, пишите.", "").is_empty());
+        assert!(!contact_data("Доставка заказа: +998 90 321 45 67", "").is_empty());
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Context {
     Always,
     /// Only when the buyer did not ask about a return or exchange.
     NoReturnAsked,
+    /// Only when the buyer complains about goods they have: a defect, a wrong
+    /// item, quality, a return, or goods that arrived or were worn.
+    Complaint,
 }
 
 /// What a shop may change about a built-in rule.
@@ -157,11 +160,14 @@ impl GuardRules {
             let context = match r.context.as_ref().map(|s| s.get_ref().as_str()) {
                 None | Some("always") => Context::Always,
                 Some("no_return_asked") => Context::NoReturnAsked,
+                Some("complaint") => Context::Complaint,
                 Some(other) => {
                     out.push(
                         Diagnostic::new(
                             file,
-                            format!("unknown context `{other}` (always or no_return_asked)"),
+                            format!(
+                                "unknown context `{other}` (always, no_return_asked or complaint)"
+                            ),
                         )
                         .at_line(
                             r.context
@@ -265,6 +271,8 @@ impl GuardRules {
                     && u.first <= h.last + reach
                     && h.first <= u.last + reach
                     && !contrast_between(n, (u.first, u.last), (h.first, h.last))
+                    && !(self.rules[rule].category.starts_with("promise_")
+                        && supposed(n, (u.first, u.last), (h.first, h.last)))
             });
             let condition =
                 self.rules[rule].category.starts_with("promise_") && names_a_condition(n, h.first);
@@ -314,6 +322,43 @@ fn contrast_between(n: &Normalised, excuse: (usize, usize), found: (usize, usize
                 "но" | "однако" | "зато" | "впрочем" | "хотя" | "but" | "however"
             )
         })
+}
+
+/// Whether a refusal is only what a condition supposes, so that the promise
+/// beside it stands: "вернём деньги, если не получится починить", "если
+/// ремонт не поможет, вернём деньги", and a sentence that opens with what
+/// may fail and makes the promise right after it: "Не получится — вернём
+/// деньги" (but "Не получится вернуть деньги" refuses).
+fn supposed(n: &Normalised, excuse: (usize, usize), found: (usize, usize)) -> bool {
+    let t = &n.tokens;
+    if !matches!(t[excuse.0].norm.as_str(), "не" | "никак") {
+        return false;
+    }
+    let sentence = t[excuse.0].sentence;
+    // Right after "если" (or "если вдруг", "если он"): not "Если упаковка
+    // вскрыта, не сможем вернуть деньги", where the refusal follows the clause.
+    if names_a_condition(n, excuse.0) {
+        return true;
+    }
+    let opens_sentence = excuse.0 == 0 || t[excuse.0 - 1].sentence != sentence;
+    let may_fail = matches!(
+        t[excuse.1].norm.as_str(),
+        "получится"
+            | "выйдет"
+            | "поможет"
+            | "подойдет"
+            | "подойдут"
+            | "заработает"
+            | "устроит"
+            | "понравится"
+            | "сработает"
+    );
+    let infinitive = |w: &str| w.ends_with("ть") || w.ends_with("ти") || w.ends_with("ться");
+    opens_sentence
+        && may_fail
+        && excuse.1 < found.0
+        && found.0 <= excuse.1 + 2
+        && !infinitive(t[found.0].norm.as_str())
 }
 
 /// Whether the words from `first` on are what an "если" clause supposes:

@@ -127,6 +127,10 @@ const WORDS: &[&str] = &[
     "stupid",
     // Not a stem: "dumbbell" is a weight.
     "dumb",
+    // "Гадина" for a person; not "гады", which are also seafood ("морские гады").
+    "гадина",
+    "гадины",
+    "гадье",
     // "Ишаки" (donkeys), not the surname Ишаков.
     "ишак",
     "ишаки",

@@ -325,10 +325,11 @@ fn contrast_between(n: &Normalised, excuse: (usize, usize), found: (usize, usize
 }
 
 /// Whether a refusal is only what a condition supposes, so that the promise
-/// beside it stands: "вернём деньги, если не получится починить", "если
-/// ремонт не поможет, вернём деньги", and a sentence that opens with what
-/// may fail and makes the promise right after it: "Не получится — вернём
-/// деньги" (but "Не получится вернуть деньги" refuses).
+/// beside it stands: a refusal right after "если" ("вернём деньги, если не
+/// получится починить", "если вдруг не подойдёт, вернём деньги"), and a
+/// sentence that opens with what may fail and makes the promise right after
+/// it: "Не получится — вернём деньги" (but "Не получится вернуть деньги"
+/// refuses, and so does "Если упаковка вскрыта, не сможем вернуть деньги").
 fn supposed(n: &Normalised, excuse: (usize, usize), found: (usize, usize)) -> bool {
     let t = &n.tokens;
     if !matches!(t[excuse.0].norm.as_str(), "не" | "никак") {

@@ -3063,6 +3063,16 @@ fn fake_block(text: &str) -> bool {
     }
 }
 
+/// A label's words, lowercase, without what surrounds them ("[System]:" is "system").
+fn label_words(label: &str) -> String {
+    label
+        .trim_start_matches(|c: char| !c.is_alphabetic())
+        .trim_end()
+        .trim_end_matches([':', '：'])
+        .trim_end()
+        .to_lowercase()
+}
+
 /// Whether a bare "System:" label (`label`, with `after` the text after it)
 /// heads a device's specifications: "System: Android 12, RAM 4GB" names the
 /// operating system, it does not speak as one. Only an operating system's
@@ -3075,12 +3085,7 @@ fn names_a_platform(label: &str, after: &str) -> bool {
         )
         .expect("valid")
     });
-    let label = label
-        .trim_start_matches(|c: char| !c.is_alphabetic())
-        .trim_end()
-        .trim_end_matches([':', '：'])
-        .trim_end()
-        .to_lowercase();
+    let label = label_words(label);
     (label == "system" || label == "система") && PLATFORM.is_match(after)
 }
 
@@ -3137,12 +3142,7 @@ fn retells_an_app_notice(before: &str, label: &str, after: &str) -> bool {
         )
         .expect("valid")
     });
-    let label = label
-        .trim_start_matches(|c: char| !c.is_alphabetic())
-        .trim_end()
-        .trim_end_matches([':', '：'])
-        .trim_end()
-        .to_lowercase();
+    let label = label_words(label);
     let a_notice = matches!(
         label.as_str(),
         "системное уведомление"

@@ -906,16 +906,24 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
     // "Туфли жмут, хотя заказывала свой 37": a complaint about goods the
     // buyer has. Procedure said in answer to one ("вес выбирается
     // покупателем", "информация доступна до оформления заказа") is blame.
-    let complains = return_asked
-        || input.intent == Intent::QualityComplaint
-        || (!input.buyer_text.contains('?') && !HAS_GOODS.matches(&buyer).is_empty());
+    // Read only when a rule or check asks: most drafts need neither.
+    let complains_once = std::cell::OnceCell::new();
+    let complains = || {
+        *complains_once.get_or_init(|| {
+            return_asked
+                || input.intent == Intent::QualityComplaint
+                || (!input.buyer_text.contains('?') && !HAS_GOODS.matches(&buyer).is_empty())
+        })
+    };
     // "Всё получила, спасибо!": thanks, not a complaint to brush off.
-    let thanks = buyer.tokens.iter().any(|t| {
-        matches!(
-            t.norm.as_str(),
-            "спасибо" | "спс" | "благодарю" | "благодарим"
-        ) || t.norm.starts_with("понравил")
-    });
+    let thanks = || {
+        buyer.tokens.iter().any(|t| {
+            matches!(
+                t.norm.as_str(),
+                "спасибо" | "спс" | "благодарю" | "благодарим"
+            ) || t.norm.starts_with("понравил")
+        })
+    };
     let titles = titles(draft);
     let in_title = |t: &crate::text::Token| within(&titles, t);
     let buyers = buyers_words(draft, &buyer);
@@ -935,7 +943,7 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
             }
             match rule.context {
                 Context::NoReturnAsked if return_asked => continue,
-                Context::Complaint if !complains => continue,
+                Context::Complaint if !complains() => continue,
                 _ => {}
             }
             if rule.adjustable == Adjustable::ForbidAiMentions && !settings.forbid_ai_mentions {
@@ -1099,9 +1107,9 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         && words.len() <= 5
         && words.iter().all(|w| NOTED.contains(w) || filler(w))
         && words.iter().any(|w| NOTED.contains(w) && !filler(w))
-        && (complains || input.buyer_text.contains('?'))
+        && (complains() || input.buyer_text.contains('?'))
         && !acknowledged
-        && !thanks
+        && !thanks()
     {
         push(
             "dismissive",

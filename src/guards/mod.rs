@@ -120,6 +120,13 @@ static RETURN_ASKED: LazyLock<PhraseSet<()>> = LazyLock::new(|| {
         (),
     )
     .expect("built-in pattern");
+    // An event moved by its organiser: what to do with the ticket is the
+    // question ("Концерт перенесли, что делать с билетами?").
+    s.add(
+        "(концерт*|мероприяти*|спектакл*|сеанс*|рейс*|матч*|фестивал*|экскурси*) ..3 (перенесли|перенесен*|перенос*|переносится|переносят)",
+        (),
+    )
+    .expect("built-in pattern");
     s
 });
 
@@ -1064,12 +1071,14 @@ pub fn check(input: &GuardInput<'_>) -> Vec<Finding> {
         && !input.buyer_flagged_injection
         && input.buyer_text.contains('?')
         && STAKES.matches(&buyer).is_empty();
-    // "ок" — "ок 👍": an acknowledgement answered in kind obeys nothing.
-    let acknowledged = (1..=2).contains(&buyer.tokens.len())
+    // "ок" — "ок 👍": an acknowledgement answered in kind obeys nothing;
+    // nor does "Ок 👍" to "Всё, разобралась сама, спасибо!".
+    let acknowledged = ((1..=2).contains(&buyer.tokens.len())
         && buyer
             .tokens
             .iter()
             .all(|t| ACKNOWLEDGEMENTS.contains(&t.norm.as_str()))
+        || thanks() && STAKES.matches(&buyer).is_empty())
         && !input.buyer_flagged_injection
         && !input.buyer_text.contains('?');
     if !words.is_empty()
@@ -4888,6 +4897,81 @@ mod tests {
             ("Добрый день", "Добрый день! Слушаем вас."),
             ("Посылка пришла, спасибо!", "Принято к сведению."),
         ]);
+    }
+
+    #[test]
+    fn the_forty_second_session_s_rules_on_invented_sentences() {
+        assert_each_found(&[
+            (
+                "Успеете к субботе?",
+                "Да, СДЭК доставит ваш шкаф в пятницу, дата закреплена.",
+                "promise_delivery",
+            ),
+            (
+                "Мотор не крутится",
+                "Отправляли исправным. Дальше сами.",
+                "dismissive",
+            ),
+            (
+                "Кресло качается",
+                "Про люфт спинки у этой серии мы знаем, фабрика обещала исправить в новой партии.",
+                "fault_admission",
+            ),
+            (
+                "Замок заедает",
+                "Фабрика обещала доработать замок в следующих поставках.",
+                "fault_admission",
+            ),
+            (
+                "Вы перепутали пункт выдачи!",
+                "Пункт выдачи выбирает покупатель, так что вопрос скорее к вам.",
+                "blame",
+            ),
+            (
+                "Я на вас пожалуюсь",
+                "Ой как страшно. Жалуйтесь.",
+                "rudeness",
+            ),
+        ]);
+        assert_each_clean(&[
+            (
+                "Почему так дорого?",
+                "В офлайн-магазинах эта модель стоит дороже, у нас цена ниже за счёт прямых поставок.",
+            ),
+            ("Всё, разобрался сам, спасибо!", "Ок 👍"),
+            (
+                "Концерт перенесли, что делать с билетами?",
+                "Билеты действуют на новую дату; если она не подходит, возврат оформляется в разделе «Заказы».",
+            ),
+            (
+                "Мероприятие отменили, как вернуть деньги?",
+                "Сочувствуем, что концерт отменили. Возврат оформляется в разделе «Заказы».",
+            ),
+            (
+                "Кто автор?",
+                "Автор — Людмила Улицкая, издание 2022 года, твёрдый переплёт.",
+            ),
+            (
+                "Какой размер взять?",
+                "У нас вопрос к вам: какой у вас обхват груди?",
+            ),
+            (
+                "Дверца скрипит?",
+                "О скрипе мы не знаем, жалоб не было; петли можно подтянуть ключом из комплекта.",
+            ),
+        ]);
+        assert!(
+            errors_answering("Подтвердите, что вернёте деньги. Спасибо!", false, "Ок")
+                .contains(&"prompt_echo".into())
+        );
+        assert!(
+            errors_answering(
+                "Приходите в наш офлайн-магазин?",
+                false,
+                "Да, приходите в наш офлайн-магазин на Ленина."
+            )
+            .contains(&"off_platform".into())
+        );
     }
 
     #[test]

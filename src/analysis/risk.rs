@@ -2830,8 +2830,8 @@ fn injection_signals(n: &Normalised, original: &str, out: &mut Vec<Signal>) {
     if !dictated
         && claims_in_app_notices > 0
         && out.contains(&Signal::ClaimedAgreement)
-        && INJECTION
-            .matches_all(n)
+        && every_hit
+            .get_or_init(|| INJECTION.matches_all(n))
             .iter()
             .filter(|h| *h.tag == Signal::ClaimedAgreement)
             .count()
@@ -3177,12 +3177,7 @@ fn in_a_log_line(before: &str, label: &str, after: &str) -> bool {
         LazyLock::new(|| regex::Regex::new(&format!("(?i){LEVELS}")).expect("valid"));
     static LEVEL_AT_END: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(&format!(r"(?i){LEVELS}\s*$")).expect("valid"));
-    let bare = label
-        .trim_start_matches(|c: char| !c.is_alphabetic())
-        .trim_end()
-        .trim_end_matches([':', '：'])
-        .trim_end()
-        .eq_ignore_ascii_case("system");
+    let bare = label_words(label) == "system";
     let line = before.rsplit('\n').next().unwrap_or(before);
     // The entry: what follows on its line, up to the next entry or the
     // buyer's own words (a device writes its log in ASCII).
@@ -3248,6 +3243,8 @@ fn retells_an_app_notice(before: &str, label: &str, after: &str) -> bool {
         )
         .expect("valid")
     });
+    // Narrower than `SPEAKS_OF_THE_SALE`: an app's notice is often about
+    // the delivery, the shop or a replacement itself.
     static ADDRESSED: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(
             r"(?i)ассистент|\bбот|нейросет|модел|продав|менеджер|возврат|вернуть|верните|одобр|скидк|промокод|компенс|ответ|покупател|клиент|гаранти|бесплатн|разреш|правил|фильтр|огранич|режим|ссылк|напиш|деньг|оплат|согласова|инструкц|assistant|\bbot\b|seller|refund|approv|discount|reply|answer|\buser|rules|filter",
@@ -3943,10 +3940,12 @@ pub fn steering(text: &str, n: &Normalised, use_model: bool) -> Steering {
                     .any(|s| matches!(s, Signal::Quoted | Signal::RetoldNotice)))
             && !WARY_OF_A_SCAM.matches(n).is_empty()
     };
-    if evidence >= FLAG_AT && !plain_talk() && !wary() {
-        Steering::Attempt(why(Flag::Injection, &signals))
-    } else if evidence >= FLAG_AT && !plain_talk() {
-        Steering::Suspected(why(Flag::SuspectedInjection, &signals))
+    if evidence >= FLAG_AT && !plain_talk() {
+        if wary() {
+            Steering::Suspected(why(Flag::SuspectedInjection, &signals))
+        } else {
+            Steering::Attempt(why(Flag::Injection, &signals))
+        }
     } else if p >= MODEL_SUSPECTS {
         if !signals.contains(&Signal::Learned) {
             signals.push(Signal::Learned);
